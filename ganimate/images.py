@@ -1,0 +1,128 @@
+"""Image files and the two crossings between image arrays and tensors.
+
+Images are ``uint8`` HWC RGB arrays. Tensors are float BCHW in [-1, 1]. :func:`to_tensor` and
+:func:`to_image` are the only places that convert between the two.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ganimate.errors import GanimateError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+@dataclass
+class Photo:
+    """A decoded photo, upright (EXIF orientation applied)."""
+
+    rgb: np.ndarray  # uint8 HxWx3
+    alpha: np.ndarray | None  # uint8 HxW, or None when the file has no alpha channel
+    path: Path
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def read_photo(path: str | os.PathLike) -> Photo:
+    """Decode an image file into an upright RGB array (plus alpha if it has one)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise GanimateError(f"{path}: no such file")
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            im.load()
+            has_alpha = im.mode in ("RGBA", "LA", "PA") or (
+                im.mode == "P" and "transparency" in im.info
+            )
+            if has_alpha:
+                rgba = np.asarray(im.convert("RGBA"))
+                return Photo(np.ascontiguousarray(rgba[..., :3]), rgba[..., 3].copy(), path)
+            return Photo(np.asarray(im.convert("RGB")).copy(), None, path)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise GanimateError(
+            f"{path}: cannot decode image ({exc}); is it a complete JPEG/PNG file?"
+        ) from exc
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray:
+    """Decode an image file into an upright uint8 HxWx3 RGB array (alpha dropped)."""
+    return read_photo(path).rgb
+
+
+def write_image(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | None = None,
+                quality: int = 95) -> Path:
+    """Write an image atomically (temp file, then rename); the format follows the extension.
+
+    Alpha is kept for formats that can store it (PNG, WebP, TIFF) and dropped for JPEG.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise GanimateError(
+            f"{path}: unknown image format {suffix!r}; use one of {', '.join(IMAGE_SUFFIXES)}"
+        )
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected uint8 HxWx3, got {rgb.dtype} {rgb.shape}")
+    if alpha is not None and suffix not in (".jpg", ".jpeg", ".bmp"):
+        im = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+    else:
+        im = Image.fromarray(rgb, "RGB")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    try:
+        fmt = Image.registered_extensions()[suffix]
+        options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+        im.save(tmp, format=fmt, **options)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def to_tensor(images: np.ndarray):
+    """uint8 HWC (one image) or NHWC (a batch) -> float32 BCHW tensor in [-1, 1]."""
+    import torch
+
+    arr = np.asarray(images)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[-1] != 3:
+        raise ValueError(f"expected uint8 HWC/NHWC RGB, got {arr.dtype} {arr.shape}")
+    t = torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).float()
+    return t.div_(127.5).sub_(1.0)
+
+
+def to_image(tensor) -> np.ndarray:
+    """float BCHW (or CHW) tensor in [-1, 1] -> uint8 NHWC (or HWC) array, rounded and clipped.
+
+    One-channel tensors (attention masks in [0, 1] mapped to [-1, 1] by the caller) come out as
+    three identical channels so that every image array stays RGB.
+    """
+    import torch
+
+    t = tensor.detach().float().cpu()
+    single = t.ndim == 3
+    if single:
+        t = t[None]
+    if t.shape[1] == 1:
+        t = t.expand(-1, 3, -1, -1)
+    arr = ((t.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    out = arr.permute(0, 2, 3, 1).contiguous().numpy()
+    return out[0] if single else out
