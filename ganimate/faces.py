@@ -1,0 +1,349 @@
+"""Faces: mediapipe's face mesh (478 landmarks) on still images and on video frames.
+
+Two entry points:
+
+- :class:`FaceMesh` for still images. It finds every face with mediapipe's full-range face
+  detector (which also sees small, distant faces), cuts a square region around each one, resizes it
+  to :attr:`FaceMesh.roi_size` pixels (so small faces are upscaled and huge ones downscaled to the
+  size the mesh network works best at), runs the face mesh on that region and maps the landmarks
+  back to the frame. Faces come back left to right.
+- :class:`FaceTracker` for video. mediapipe's tracking mode follows faces from frame to frame
+  (cheaper than detecting every frame); the tracker adds stable ``track_id``s by matching boxes
+  between frames, and falls back to the still-image path (which sees small faces) when tracking
+  finds nothing.
+
+Landmarks are ``float32`` (478, 3) in frame pixels: mediapipe's normalised (x, y, z) times
+(W, H, W), so x grows to the right, y downwards and z away from the camera (smaller z is nearer),
+all in pixel units. Indices 468-477 are the irises (``refine_landmarks``).
+
+mediapipe (and cv2, which comes with it) are imported here and in the other image modules only,
+never by the training code.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger("ganimate")
+
+N_LANDMARKS = 478
+
+# Landmark indices used across the package (mediapipe's 478-point topology). "Left"/"right" are the
+# image's left and right, so for a frontal face RIGHT_EYE_OUTER (33) has the smaller x.
+RIGHT_EYE_OUTER, RIGHT_EYE_INNER = 33, 133
+LEFT_EYE_INNER, LEFT_EYE_OUTER = 362, 263
+NOSE_TIP = 1
+MOUTH_RIGHT, MOUTH_LEFT = 61, 291
+UPPER_LIP_INNER, LOWER_LIP_INNER = 13, 14
+FOREHEAD_TOP, CHIN = 10, 152
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box in frame pixels (x0, y0 inclusive top-left; x1, y1 bottom-right)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return (self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2
+
+    def iou(self, other: Box) -> float:
+        ix = max(0.0, min(self.x1, other.x1) - max(self.x0, other.x0))
+        iy = max(0.0, min(self.y1, other.y1) - max(self.y0, other.y0))
+        inter = ix * iy
+        union = self.width * self.height + other.width * other.height - inter
+        return inter / union if union > 0 else 0.0
+
+    def as_tuple(self) -> tuple[float, float, float, float]:
+        return self.x0, self.y0, self.x1, self.y1
+
+
+@dataclass
+class Face:
+    """One face in one image: 478 landmarks in pixels, its box and a detection confidence."""
+
+    landmarks: np.ndarray  # float32 (478, 3): x, y, z in frame pixels (z scaled by image width)
+    box: Box  # tight box around the 468 face-mesh points (irises excluded)
+    score: float  # face detector confidence in [0, 1]; 1.0 for faces followed by tracking
+
+    @property
+    def eye_distance(self) -> float:
+        """Distance between the outer eye corners in pixels: the face's scale, robust to pose."""
+        a, b = self.landmarks[RIGHT_EYE_OUTER, :2], self.landmarks[LEFT_EYE_OUTER, :2]
+        return float(np.hypot(*(a - b)))
+
+
+@dataclass
+class TrackedFace(Face):
+    """A face in a video frame, with an id that stays the same while the face is followed."""
+
+    track_id: int = 0
+
+
+def box_of(landmarks: np.ndarray) -> Box:
+    pts = landmarks[:468, :2]
+    x0, y0 = pts.min(axis=0)
+    x1, y1 = pts.max(axis=0)
+    return Box(float(x0), float(y0), float(x1), float(y1))
+
+
+def _check_rgb(rgb: np.ndarray) -> np.ndarray:
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected a uint8 HxWx3 RGB image, got {rgb.dtype} {rgb.shape}")
+    return np.ascontiguousarray(rgb)
+
+
+def _landmarks_array(result_landmarks, width: float, height: float) -> np.ndarray:
+    out = np.array([(p.x, p.y, p.z) for p in result_landmarks.landmark], dtype=np.float32)
+    out *= np.array([width, height, width], dtype=np.float32)
+    return out
+
+
+class FaceMesh:
+    """mediapipe face mesh for still images: several faces, small ones upscaled, left to right.
+
+    Use as a context manager (or call :meth:`close`) to free mediapipe's graphs.
+    """
+
+    def __init__(
+        self,
+        max_faces: int = 8,
+        # Detector confidence below which a candidate is not a face. mediapipe's default.
+        min_score: float = 0.5,
+        # Side of the square region the mesh runs on: faces are resized so that the detector box
+        # covers about half of it, which is where the mesh network is most accurate.
+        roi_size: int = 256,
+        # The region around a detector box is this many times the box's larger side.
+        roi_scale: float = 2.0,
+    ):
+        import mediapipe as mp
+
+        self.max_faces = max_faces
+        self.min_score = min_score
+        self.roi_size = roi_size
+        self.roi_scale = roi_scale
+        # model_selection=1 is the full-range model (faces up to ~5 m), which finds the small
+        # faces that the short-range detector built into the face mesh misses.
+        self._detector = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=min_score
+        )
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+            min_detection_confidence=min_score,
+        )
+        self._whole = None  # lazily built: the mesh on the whole image, a fallback
+
+    def __enter__(self) -> FaceMesh:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for graph in (self._detector, self._mesh, self._whole):
+            if graph is not None:
+                graph.close()
+        self._detector = self._mesh = self._whole = None
+
+    def __call__(self, rgb: np.ndarray) -> list[Face]:
+        """Find the faces of an RGB image, left to right."""
+        rgb = _check_rgb(rgb)
+        h, w = rgb.shape[:2]
+        faces: list[Face] = []
+        detections = self._detector.process(rgb).detections or []
+        detections = sorted(detections, key=lambda d: -d.score[0])[: self.max_faces * 2]
+        for det in detections:
+            rel = det.location_data.relative_bounding_box
+            box = Box(rel.xmin * w, rel.ymin * h, (rel.xmin + rel.width) * w,
+                      (rel.ymin + rel.height) * h)
+            if any(box.iou(f.box) > 0.3 for f in faces):
+                continue
+            landmarks = self._mesh_in_region(rgb, box)
+            if landmarks is None:
+                continue
+            face = Face(landmarks, box_of(landmarks), float(det.score[0]))
+            if any(face.box.iou(f.box) > 0.5 for f in faces):
+                continue
+            faces.append(face)
+            if len(faces) == self.max_faces:
+                break
+        if not faces:
+            faces = self._mesh_whole(rgb)
+        return sorted(faces, key=lambda f: f.box.center[0])
+
+    def _mesh_in_region(self, rgb: np.ndarray, box: Box) -> np.ndarray | None:
+        import cv2
+
+        cx, cy = box.center
+        side = self.roi_scale * max(box.width, box.height)
+        if side < 4:
+            return None
+        s = self.roi_size / side
+        # frame -> region: scale about the box centre so that it lands in the region's centre
+        to_roi = np.array([[s, 0, self.roi_size / 2 - s * cx], [0, s, self.roi_size / 2 - s * cy]])
+        flags = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+        if s < 0.5:
+            # warpAffine has no area filter: shrink by an integer factor first against aliasing
+            k = int(1 / s / 1.5)
+            small = cv2.resize(rgb, (max(1, rgb.shape[1] // k), max(1, rgb.shape[0] // k)),
+                               interpolation=cv2.INTER_AREA)
+            fx, fy = small.shape[1] / rgb.shape[1], small.shape[0] / rgb.shape[0]
+            # pixel centres: x_small = (x + 0.5) * f - 0.5
+            pre = np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5], [0, 0, 1]])
+            m = np.vstack([to_roi, [0, 0, 1]]) @ np.linalg.inv(pre)
+            roi = cv2.warpAffine(small, m[:2], (self.roi_size, self.roi_size),
+                                 flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        else:
+            roi = cv2.warpAffine(rgb, to_roi, (self.roi_size, self.roi_size), flags=flags,
+                                 borderMode=cv2.BORDER_CONSTANT)
+        result = self._mesh.process(roi)
+        if not result.multi_face_landmarks:
+            return None
+        pts = _landmarks_array(result.multi_face_landmarks[0], self.roi_size, self.roi_size)
+        out = np.empty_like(pts)
+        out[:, 0] = (pts[:, 0] - to_roi[0, 2]) / s
+        out[:, 1] = (pts[:, 1] - to_roi[1, 2]) / s
+        out[:, 2] = pts[:, 2] / s
+        return out
+
+    def _mesh_whole(self, rgb: np.ndarray) -> list[Face]:
+        """Fallback when the detector sees nothing: faces that fill the image (tight crops)."""
+        import cv2
+        import mediapipe as mp
+
+        if self._whole is None:
+            self._whole = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=self.max_faces, refine_landmarks=True,
+                min_detection_confidence=self.min_score,
+            )
+        h, w = rgb.shape[:2]
+        # A face that fills the picture is too big for the detectors: pad the image so that the
+        # face covers about half of it, and upscale small pictures (e.g. 128 px crops).
+        pad = max(h, w) // 2
+        padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+        s = max(1.0, 2 * self.roi_size / padded.shape[0])
+        if s > 1:
+            padded = cv2.resize(padded, None, fx=s, fy=s, interpolation=cv2.INTER_LINEAR)
+        result = self._whole.process(padded)
+        faces = []
+        for lms in result.multi_face_landmarks or []:
+            pts = _landmarks_array(lms, padded.shape[1], padded.shape[0])
+            # padded(upscaled) pixel -> frame pixel, pixel centres at integers
+            pts[:, 0] = (pts[:, 0] + 0.5) / s - 0.5 - pad
+            pts[:, 1] = (pts[:, 1] + 0.5) / s - 0.5 - pad
+            pts[:, 2] = pts[:, 2] / s
+            faces.append(Face(pts, box_of(pts), 1.0))
+        return faces
+
+
+class FaceTracker:
+    """mediapipe face mesh in video mode, with ids that stay stable while a face is followed.
+
+    Call it on consecutive frames of one video. Faces that are lost for more than ``max_missing``
+    frames get a new id when they come back.
+    """
+
+    def __init__(
+        self,
+        max_faces: int = 4,
+        min_score: float = 0.5,
+        # Frames a lost face keeps its id (matched again by box overlap when it reappears).
+        max_missing: int = 15,
+        # When tracking finds nothing, run the still-image path (which finds small faces) on
+        # every n-th such frame; 0 never.
+        redetect_every: int = 5,
+    ):
+        import mediapipe as mp
+
+        self.max_faces = max_faces
+        self.max_missing = max_missing
+        self.redetect_every = redetect_every
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=False, max_num_faces=max_faces, refine_landmarks=True,
+            min_detection_confidence=min_score, min_tracking_confidence=min_score,
+        )
+        self._still: FaceMesh | None = None
+        self._min_score = min_score
+        self._tracks: dict[int, tuple[Box, int]] = {}  # id -> (last box, frames since seen)
+        self._next_id = 0
+        self._empty = 0
+
+    def __enter__(self) -> FaceTracker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._mesh is not None:
+            self._mesh.close()
+        if self._still is not None:
+            self._still.close()
+        self._mesh = self._still = None
+
+    def __call__(self, rgb: np.ndarray) -> list[TrackedFace]:
+        """Faces of the next frame, left to right, each with its track id."""
+        rgb = _check_rgb(rgb)
+        h, w = rgb.shape[:2]
+        result = self._mesh.process(rgb)
+        faces = [
+            Face(pts, box_of(pts), 1.0)
+            for pts in (_landmarks_array(lms, w, h) for lms in result.multi_face_landmarks or [])
+        ]
+        if faces:
+            self._empty = 0
+        elif self.redetect_every:
+            if self._empty % self.redetect_every == 0:
+                if self._still is None:
+                    self._still = FaceMesh(max_faces=self.max_faces, min_score=self._min_score)
+                faces = self._still(rgb)
+            self._empty += 1
+        return sorted(self._assign(faces), key=lambda f: f.box.center[0])
+
+    def _assign(self, faces: list[Face]) -> list[TrackedFace]:
+        from scipy.optimize import linear_sum_assignment
+
+        ids = list(self._tracks)
+        out: list[TrackedFace] = []
+        taken: dict[int, int] = {}
+        if ids and faces:
+            cost = np.array([[1.0 - f.box.iou(self._tracks[i][0]) for i in ids] for f in faces])
+            # Also accept a face that moved further than its width overlap allows: distance of
+            # centres relative to the box size, for fast motion between sampled frames.
+            for r, f in enumerate(faces):
+                for c, i in enumerate(ids):
+                    b = self._tracks[i][0]
+                    d = np.hypot(f.box.center[0] - b.center[0], f.box.center[1] - b.center[1])
+                    cost[r, c] = min(cost[r, c], 0.5 + d / max(b.width, 1.0))
+            rows, cols = linear_sum_assignment(cost)
+            for r, c in zip(rows, cols, strict=True):
+                if cost[r, c] < 1.0:
+                    taken[r] = ids[c]
+        for i in ids:
+            box, missing = self._tracks[i]
+            self._tracks[i] = (box, missing + 1)
+        for r, f in enumerate(faces):
+            tid = taken.get(r)
+            if tid is None:
+                tid = self._next_id
+                self._next_id += 1
+            self._tracks[tid] = (f.box, 0)
+            out.append(TrackedFace(f.landmarks, f.box, f.score, track_id=tid))
+        self._tracks = {i: v for i, v in self._tracks.items() if v[1] <= self.max_missing}
+        return out
