@@ -1,0 +1,294 @@
+"""Targets: presets, composition order, --aus-file, alpha schedules and AU tracks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ganimate.aus import AU_NAMES
+from ganimate.errors import GanimateError
+from ganimate.targets import (
+    EASINGS,
+    PRESETS,
+    AlphaSchedule,
+    apply_changes,
+    build_target,
+    condition,
+    parse_au_option,
+    parse_expression,
+    parse_ramp,
+    preset_table,
+    read_au_track,
+    read_aus_file,
+    target_spec,
+)
+
+K = len(AU_NAMES)
+IDX = {n: i for i, n in enumerate(AU_NAMES)}
+
+
+def vec(**aus) -> np.ndarray:
+    y = np.zeros(K, np.float32)
+    for n, v in aus.items():
+        y[IDX[n]] = v
+    return y
+
+
+# --- --au (kept from the skeleton) -------------------------------------------------------------
+
+
+def test_au_options_absolute_and_relative():
+    y = vec(AU12=0.5, AU04=0.1)
+    changes = [parse_au_option("AU12=0.8"), parse_au_option("au4-0.2"), parse_au_option("6+0.3")]
+    out = apply_changes(y, changes)
+    assert out[IDX["AU12"]] == pytest.approx(0.8)
+    assert out[IDX["AU04"]] == 0.0  # clipped
+    assert out[IDX["AU06"]] == pytest.approx(0.3)
+    for bad in ("AU12", "AU12=1.5", "AU99=0.2", "AU12*2"):
+        with pytest.raises(GanimateError):
+            parse_au_option(bad)
+
+
+# --- presets -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name,aus", [
+    ("happy", {"AU06", "AU12"}),
+    ("sad", {"AU01", "AU04", "AU15"}),
+    ("surprise", {"AU01", "AU02", "AU05", "AU26", "AU25"}),
+    ("fear", {"AU01", "AU02", "AU04", "AU05", "AU07", "AU20", "AU26", "AU25"}),
+    ("anger", {"AU04", "AU05", "AU07", "AU23"}),
+    ("disgust", {"AU09", "AU15"}),
+])
+def test_presets_follow_the_facs_prototypes(name, aus):
+    preset = PRESETS[name]
+    assert set(preset.aus) == aus
+    assert all(0.0 < v <= 1.0 for v in preset.aus.values())
+    # at full strength from any source the target is the preset (blink kept from the source)
+    y_r = np.random.default_rng(0).uniform(0, 1, K).astype(np.float32)
+    y_g = build_target(y_r, target_spec(name))
+    expected = preset.vector()
+    expected[IDX["AU45"]] = y_r[IDX["AU45"]]
+    np.testing.assert_allclose(y_g, expected, atol=1e-6)
+
+
+def test_disgust_says_au16_is_missing_and_contempt_is_refused():
+    assert PRESETS["disgust"].unavailable == ("AU16",)
+    assert "AU16" in preset_table()
+    with pytest.raises(GanimateError, match="asymmetric"):
+        parse_expression("contempt")
+    with pytest.raises(GanimateError, match="unknown expression.*happy"):
+        parse_expression("joyful")
+    for bad in ("happy:", "happy:x", "happy:-0.1", "happy:3"):
+        with pytest.raises(GanimateError, match="strength"):
+            parse_expression(bad)
+
+
+def test_strength_scales_from_neutral_and_blends_from_a_face():
+    happy = PRESETS["happy"].vector()
+    np.testing.assert_allclose(build_target(np.zeros(K), target_spec("Happy:0.6")), 0.6 * happy,
+                               atol=1e-6)
+    y_r = vec(AU12=0.2, AU15=0.5, AU45=0.9)
+    y_g = build_target(y_r, target_spec("happy:0.5"))
+    assert y_g[IDX["AU12"]] == pytest.approx(0.5)  # halfway from 0.2 to 0.8
+    assert y_g[IDX["AU15"]] == pytest.approx(0.25)  # halfway from 0.5 to 0
+    assert y_g[IDX["AU45"]] == pytest.approx(0.9)  # a blink is not an expression
+    np.testing.assert_allclose(build_target(y_r, target_spec("happy:0")), y_r)
+    # above 1 extrapolates and clips
+    assert build_target(np.zeros(K), target_spec("happy:2"))[IDX["AU12"]] == 1.0
+
+
+# --- composition -------------------------------------------------------------------------------
+
+
+def test_empty_spec_keeps_the_source():
+    y_r = np.linspace(0, 1, K, dtype=np.float32)
+    spec = target_spec()
+    assert spec.empty
+    np.testing.assert_array_equal(build_target(y_r, spec), y_r)
+
+
+def test_composition_order(tmp_path):
+    y_r = vec(AU12=0.3, AU04=0.5)
+    like = vec(AU01=0.7, AU12=0.1)
+    path = tmp_path / "aus.json"
+    path.write_text(json.dumps({"AU12": 0.9, "source": "x.jpg", "AU26_r": 2.5}))
+    spec = target_spec(expression="sad", like=like, aus_file=path, au=["AU12-0.2", "AU02=0.4"])
+    y_g = build_target(y_r, spec)
+    expected = like.copy()  # --like replaces what the expression did
+    expected[IDX["AU12"]] = 0.9 - 0.2  # the file sets AU12, the --au change is relative to it
+    expected[IDX["AU26"]] = 0.5  # OpenFace _r columns are 0-5
+    expected[IDX["AU02"]] = 0.4
+    np.testing.assert_allclose(y_g, expected, atol=1e-6)
+    # expression then --au: relative change on top of the preset
+    y_g = build_target(np.zeros(K), target_spec("happy", au=["AU12+0.1", "AU04=0.3"]))
+    assert y_g[IDX["AU12"]] == pytest.approx(0.9) and y_g[IDX["AU04"]] == pytest.approx(0.3)
+
+
+def test_build_target_per_frame():
+    y_r = np.stack([vec(AU12=0.0), vec(AU12=0.5)])
+    y_g = build_target(y_r, target_spec(au=["AU12+0.25"]))
+    np.testing.assert_allclose(y_g[:, IDX["AU12"]], [0.25, 0.75])
+
+
+def test_aus_file_json_forms(tmp_path):
+    full = tmp_path / "full.json"
+    full.write_text(json.dumps([0.1] * K))
+    assert read_aus_file(full).complete()
+    rows = tmp_path / "rows.json"
+    rows.write_text(json.dumps([{"AU12": 0.1}, {"AU12": 0.6}]))
+    assert read_aus_file(rows, row=1).values == {"AU12": 0.6}
+    with pytest.raises(GanimateError, match="--row"):
+        read_aus_file(rows)
+    with pytest.raises(GanimateError, match="out of range"):
+        read_aus_file(rows, row=2)
+    bad = tmp_path / "bad.json"
+    for content, match in (("{", "not valid JSON"), ('{"AU12": 3}', "outside"),
+                           ("[0.1, 0.2]", "17 numbers"), ('{"foo": 1}', "names none"),
+                           ('"x"', "JSON object")):
+        bad.write_text(content)
+        with pytest.raises(GanimateError, match=match):
+            read_aus_file(bad)
+    with pytest.raises(GanimateError, match="no such file"):
+        read_aus_file(tmp_path / "nope.json")
+    with pytest.raises(GanimateError, match="--aus-file"):
+        target_spec(row=1)
+
+
+def test_aus_file_csv_row_as_ganimate_aus_writes_it(tmp_path):
+    path = tmp_path / "aus.csv"
+    header = "source,frame,time,face," + ",".join(AU_NAMES)
+    rows = [f"a.jpg,0,0.0,0,{','.join(['0.1'] * K)}", f"a.jpg,0,0.0,1,{','.join(['0.6'] * K)}"]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    values = read_aus_file(path, row=1)
+    assert values.complete() and values.values["AU45"] == pytest.approx(0.6)
+    with pytest.raises(GanimateError, match="2 rows"):
+        read_aus_file(path)
+    nocols = tmp_path / "nocols.csv"
+    nocols.write_text("source,frame\na,1\n")
+    with pytest.raises(GanimateError, match="no AU columns"):
+        read_aus_file(nocols)
+
+
+def test_aus_file_reads_openface_csv(shared):
+    values = read_aus_file(shared / "formats/openface/OpenFace_Test.csv", row=3)
+    assert values.complete()
+    assert all(0.0 <= v <= 1.0 for v in values.values.values())
+
+
+# --- condition and alpha schedules -------------------------------------------------------------
+
+
+def test_condition_is_the_papers_interpolation():
+    rng = np.random.default_rng(1)
+    y_g, y_r = rng.uniform(0, 1, K), rng.uniform(0, 1, (5, K))
+    alpha = np.linspace(0, 1, 5)
+    c = condition(alpha, y_g, y_r)
+    assert c.dtype == np.float32 and c.shape == (5, K)
+    for t in range(5):
+        np.testing.assert_allclose(c[t], alpha[t] * y_g + (1 - alpha[t]) * y_r[t], atol=1e-6)
+    np.testing.assert_allclose(condition(0.25, y_g, y_r[0]), 0.25 * y_g + 0.75 * y_r[0],
+                               atol=1e-6)
+
+
+def test_parse_ramp_seconds_frames_and_easing():
+    s = parse_ramp("0s:0,1.5s:1,4s:1,5s:0", fps=30, n_frames=150)
+    a = s.as_array()
+    assert len(s) == 150 and a.shape == (150,)
+    assert a[0] == 0 and a[45] == 1 and a[120] == 1 and a[90] == 1
+    assert a[22] == pytest.approx(22 / 45)  # linear by default
+    assert a[135] == pytest.approx(0.5)
+    assert s.alpha(149) == pytest.approx(1 / 30)
+    np.testing.assert_allclose(s(np.array([22, 135])), a[[22, 135]])
+    # frames with or without "f", percentages, per-segment easing
+    f = parse_ramp("10:0,20f:1:smoothstep,100%:0:cosine", fps=25, n_frames=41)
+    assert f.alpha(5) == 0 and f.alpha(20) == 1 and f.alpha(40) == 0
+    assert f.alpha(15) == pytest.approx(0.5)  # symmetric easing, midpoint
+    assert f.alpha(12) == pytest.approx(EASINGS["smoothstep"](np.array(0.2)))
+    assert f.alpha(12) < 0.2  # eased: slow start
+    assert f.easings == ("smoothstep", "cosine")
+    g = parse_ramp("0s:0,1s:1", fps=10, n_frames=11, easing="ease-in-out")
+    assert g.alpha(2) < 0.2 and g.alpha(8) > 0.8 and g.alpha(5) == pytest.approx(0.5)
+
+
+def test_named_schedules():
+    r = parse_ramp("ramp", fps=25, n_frames=11).as_array()
+    np.testing.assert_allclose(r, np.linspace(0, 1, 11))
+    assert np.all(parse_ramp("hold", fps=25, n_frames=7).as_array() == 1.0)
+    b = parse_ramp("bounce", fps=25, n_frames=21).as_array()
+    assert b[0] == 0 and b[10] == 1 and b[20] == 0
+    np.testing.assert_allclose(b, b[::-1], atol=1e-12)
+    assert np.all(np.diff(b[:11]) > 0)
+    assert parse_ramp("ramp", fps=25, n_frames=1).as_array().tolist() == [1.0]
+
+
+@pytest.mark.parametrize("text,match", [
+    ("0s:0,1s", "TIME:ALPHA"),
+    ("0s:0,xs:1", "bad time"),
+    ("0s:0,1s:2", r"\[0, 1\]"),
+    ("0s:0,1s:1:wobble", "unknown easing"),
+    ("1s:0,1s:1", "increase"),
+    ("2s:0,1s:1", "increase"),
+    ("", "TIME:ALPHA"),
+])
+def test_bad_ramps(text, match):
+    with pytest.raises(GanimateError, match=match):
+        parse_ramp(text, fps=30, n_frames=100)
+
+
+def test_alpha_schedule_validates():
+    with pytest.raises(ValueError):
+        AlphaSchedule(10, (0.0, 5.0), (0.0, 1.0), ())
+
+
+# --- AU tracks ---------------------------------------------------------------------------------
+
+
+def write_track(path, times, values, faces=None, drop=()):
+    lines = ["source,frame,time,face," + ",".join(AU_NAMES)]
+    for i, (t, v) in enumerate(zip(times, values, strict=True)):
+        face = 0 if faces is None else faces[i]
+        cells = [""] * K if i in drop else [f"{x:.6f}" for x in v]
+        lines.append(f"driver.mp4,{i},{t},{face}," + ",".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_track_resampled_by_time(tmp_path):
+    times = np.arange(10) / 10.0  # a 10 fps driver
+    values = np.zeros((10, K), np.float32)
+    values[:, IDX["AU12"]] = times  # AU12 = t seconds
+    path = tmp_path / "track.csv"
+    write_track(path, times, values, drop={4})  # no face in frame 4: interpolated across
+    track = read_au_track(path)
+    assert len(track.times) == 9
+    y = track.resample(fps=25, n_frames=40)  # 1.6 s at 25 fps: held after 0.9 s
+    assert y.shape == (40, K) and y.dtype == np.float32
+    expected = np.minimum(np.arange(40) / 25.0, 0.9)
+    np.testing.assert_allclose(y[:, IDX["AU12"]], expected, atol=1e-5)
+    assert np.all(y[:, IDX["AU04"]] == 0)
+
+
+def test_track_faces_and_missing_columns(tmp_path):
+    path = tmp_path / "two.csv"
+    values = np.full((4, K), 0.2, np.float32)
+    values[1::2] = 0.7
+    write_track(path, [0, 0, 0.1, 0.1], values, faces=[0, 1, 0, 1])
+    with pytest.raises(GanimateError, match="2 faces"):
+        read_au_track(path)
+    assert np.allclose(read_au_track(path, face=1).values, 0.7)
+    with pytest.raises(GanimateError, match="no face 3"):
+        read_au_track(path, face=3)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("source,frame,face,AU01\nx,0,0,0.1\n")
+    with pytest.raises(GanimateError, match="missing column.*time.*AU02"):
+        read_au_track(bad)
+    with pytest.raises(GanimateError, match="no such file"):
+        read_au_track(tmp_path / "none.csv")
+
+
+def test_track_reads_openface_csv(shared):
+    track = read_au_track(shared / "formats/openface/OpenFace_Test.csv")
+    assert track.values.shape[1] == K and np.all(np.diff(track.times) > 0)
+    assert track.resample(fps=30, n_frames=5).shape == (5, K)
