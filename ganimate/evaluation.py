@@ -244,17 +244,17 @@ class FlickerMeter:
         return FlickerStats(out_c, in_c, out_c - in_c, self._steps)
 
 
-def face_region_mask(size: int, center: tuple[float, float] = (0.5, 0.55),
-                     radii: tuple[float, float] = (0.36, 0.44)) -> np.ndarray:
-    """Boolean (size, size) ellipse covering the face of an aligned crop.
+def face_region_mask(size: int) -> np.ndarray:
+    """Boolean (size, size) mask of the face in an aligned crop: ``align.face_ellipse``.
 
-    ``center`` and ``radii`` are fractions of the crop side (x, y); the defaults cover brows to
-    chin and cheek to cheek of ganimate's canonical framing and leave hair, ears and background
-    outside. Used to measure how much the raw generator output changes outside the face.
+    The ellipse runs through the forehead top, the chin and the face sides of ganimate's canonical
+    framing, so hair, ears, neck and background lie outside it. Used to measure how much the raw
+    generator output changes outside the face.
     """
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
-    cx, cy = center[0] * size, center[1] * size
-    rx, ry = radii[0] * size, radii[1] * size
+    from ganimate.align import face_ellipse
+
+    (cx, cy), (rx, ry) = face_ellipse(size)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     return ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1.0
 
 
@@ -446,10 +446,7 @@ def run_protocol(edit: EditFn, au_names: Sequence[str], faces: Sequence[EvalFace
     au_names = list(au_names)
     if not faces:
         raise GanimateError("no test faces to evaluate; is the dataset's test split empty?")
-    if config.max_faces is not None and len(faces) > config.max_faces:
-        pick = np.random.default_rng(config.seed).choice(len(faces), config.max_faces,
-                                                          replace=False)
-        faces = [faces[i] for i in sorted(pick)]
+    faces = [faces[i] for i in select_faces(len(faces), config)]
     reliable = [n for n in au_names if n in set(reader.reliable) and n in set(reader.au_names)]
     if not reliable:
         raise GanimateError(
@@ -583,6 +580,95 @@ def load_embedder(enabled: bool = True) -> tuple[Embedder | None, str | None]:
 
 
 # ---------------------------------------------------------------------------------------------
+# 3. A checkpoint on a prepared dataset
+# ---------------------------------------------------------------------------------------------
+
+
+class SyntheticReader:
+    """The synthetic bar faces' exact measurement (``synthetic.measure``): both AUs reliable."""
+
+    name = "synthetic bar-face measurement"
+
+    def __init__(self) -> None:
+        from ganimate.synthetic import SYNTHETIC_AUS
+
+        self.au_names = tuple(SYNTHETIC_AUS)
+        self.reliable = tuple(SYNTHETIC_AUS)
+
+    def read(self, crops: np.ndarray) -> np.ndarray:
+        from ganimate.synthetic import measure
+
+        return measure(np.asarray(crops)).astype(np.float64)
+
+
+def dataset_au_source(root: str | Path) -> str:
+    """The dataset's ``au_source`` (meta.json), or ``ganimation`` for the original layout."""
+    meta = Path(root) / "meta.json"
+    if not meta.is_file():
+        return "ganimation"
+    import json
+
+    try:
+        return str(json.loads(meta.read_text()).get("au_source", "mesh"))
+    except (OSError, ValueError) as exc:
+        raise GanimateError(f"{meta}: unreadable dataset metadata ({exc})") from None
+
+
+def default_reader(au_source: str) -> AUReader:
+    """The AU reader for a dataset: exact measurement for synthetic data, else the estimator."""
+    if au_source == "synthetic":
+        return SyntheticReader()
+    from ganimate.aus import estimator_reader
+
+    return estimator_reader()
+
+
+def select_faces(count: int, config: EvalConfig) -> list[int]:
+    """Indices of the test faces the protocol uses: all, or a seeded subset of ``max_faces``."""
+    if config.max_faces is None or count <= config.max_faces:
+        return list(range(count))
+    pick = np.random.default_rng(config.seed).choice(count, config.max_faces, replace=False)
+    return sorted(int(i) for i in pick)
+
+
+def evaluate_checkpoint(checkpoint: str | Path, dataset: str | Path,
+                        config: EvalConfig = EvalConfig(), device: str = "auto",
+                        reader: AUReader | None = None,
+                        embedder: tuple[Embedder | None, str | None] | None = None) -> EvalResult:
+    """Run the protocol for a checkpoint on the test split of a dataset.
+
+    ``reader`` defaults to :func:`default_reader` for the dataset, ``embedder`` (an
+    ``(embedder, reason_if_none)`` pair) to :func:`load_embedder`; pass them to share them between
+    several checkpoints.
+    """
+    import functools
+
+    from ganimate.checkpoint import load_generator
+    from ganimate.dataset import open_dataset
+    from ganimate.inference import edit_crops
+
+    loaded = load_generator(checkpoint, device)
+    data = open_dataset(dataset, split="test")
+    missing = [n for n in loaded.au_names if n not in data.au_names]
+    if missing:
+        raise GanimateError(
+            f"{dataset}: has no labels for the model's AUs {' '.join(missing)}; evaluate on a "
+            f"dataset prepared with the model's AU set ({' '.join(loaded.au_names)})"
+        )
+    columns = [list(data.au_names).index(n) for n in loaded.au_names]
+    faces = [EvalFace(data.ids[i], data.read(i), np.asarray(data.aus[i, columns], np.float32))
+             for i in select_faces(len(data), config)]
+    if reader is None:
+        reader = default_reader(dataset_au_source(dataset))
+    emb, skipped = load_embedder(config.identity) if embedder is None else embedder
+    result = run_protocol(functools.partial(edit_crops, loaded), loaded.au_names, faces, reader,
+                          config, emb, skipped)
+    result.source = {"checkpoint": str(checkpoint), "dataset": str(dataset),
+                     "reader": getattr(reader, "name", type(reader).__name__)}
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
 # 4. Videos: an input clip and its edit
 # ---------------------------------------------------------------------------------------------
 
@@ -673,8 +759,8 @@ def region_from_box(shape: tuple[int, ...], box: tuple[float, float, float, floa
 def evaluate_video(input_path: str | Path, output_path: str | Path, identity: bool = True,
                    identity_every: int = 10) -> VideoEvalResult:
     """Compare an edited video with its input: flicker, background, identity."""
-    from ganimate import faces as faces_mod
     from ganimate import video
+    from ganimate.faces import FaceTracker
 
     input_path, output_path = Path(input_path), Path(output_path)
     info_in = video.probe(input_path)
@@ -685,14 +771,15 @@ def evaluate_video(input_path: str | Path, output_path: str | Path, identity: bo
             f"{input_path} ({info_in.width}x{info_in.height}); compare a video with its own edit"
         )
     embedder, skipped = load_embedder(identity)
-    mesh = faces_mod.FaceMesh()
+    tracker = FaceTracker()
 
     def locate(rgb: np.ndarray):
-        found = mesh.detect(rgb)
+        found = tracker(rgb)
         if not found:
             return None
-        face = max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-        return region_from_box(rgb.shape, tuple(face.box))
+        # The largest face is the one an edit is about; other faces count as background.
+        face = max(found, key=lambda f: f.box.width * f.box.height)
+        return region_from_box(rgb.shape, face.box.as_tuple())
 
     pairs = zip(video.read_frames(input_path), video.read_frames(output_path), strict=False)
     result = measure_video_pair(pairs, locate, embedder, skipped, identity_every,
