@@ -148,8 +148,11 @@ def direction_accuracy(sources: np.ndarray, targets: np.ndarray, measured_in: np
 
     The asked change is ``targets - sources`` (what the generator was told: its condition minus
     the face's own label); the achieved change is ``measured_out - measured_in`` (what the AU reader
-    sees on output and input), so that a constant reader bias cancels. A change counts as right
-    when it has the asked sign and is not zero. All arrays are (N, K) in ``au_names`` order.
+    sees on the output and on a reference), so that a constant reader bias cancels. The protocol's
+    reference is the generator's own output at the face's label (its reconstruction), not the
+    input: an untrained generator that blurs every face toward an average would otherwise score
+    on regression to the mean. A change counts as right when it has the asked sign and is not
+    zero. All arrays are (N, K) in ``au_names`` order.
     """
     sources, targets, m_in, m_out = (np.asarray(x, np.float64)
                                      for x in (sources, targets, measured_in, measured_out))
@@ -335,6 +338,7 @@ class EvalResult:
     au_error: AUError  # all edited outputs (sweeps and random targets), reliable AUs
     au_error_swept: AUError  # sweep targets, only the AU that was set
     au_error_unedited: AUError  # do-nothing baseline: the reader on the *input* vs the targets
+    au_error_unedited_swept: AUError  # the same baseline on the swept AU only
     reader_vs_labels: AUError  # the reader on the inputs vs the dataset labels (its own error)
     direction: DirectionAccuracy
     reconstruction_l1: float  # G(I | y_r) vs I, 8-bit levels
@@ -478,6 +482,7 @@ def run_protocol(edit: EditFn, au_names: Sequence[str], faces: Sequence[EvalFace
     att_sum = att_high = att_low = 0.0
     att_count = 0
     recon, cycle, background = [], [], []
+    m_rec = np.full((n_faces, len(au_names)), np.nan)  # reader on G(I | y_r), per face
     sweep_n = min(config.sweep_faces, n_faces)
     sweep_out = np.zeros((sweep_n, len(reliable), len(config.sweep_levels), h, w, 3), np.uint8)
     index_of = {id(j): e for e, j in enumerate(edited)}
@@ -493,6 +498,10 @@ def run_protocol(edit: EditFn, au_names: Sequence[str], faces: Sequence[EvalFace
             rows = [index_of[id(j)] for j in batch if j.kind != "recon"]
             if rows:
                 m_out[rows] = _read(reader, outs[is_edit], columns)
+            if not is_edit.all():
+                m_rec[[j.face for j in batch if j.kind == "recon"]] = _read(
+                    reader, outs[~is_edit], columns)
+            if rows:
                 a = att[is_edit]
                 att_sum += float(a.sum())
                 att_high += float((a > SATURATED_HIGH).sum())
@@ -534,8 +543,10 @@ def run_protocol(edit: EditFn, au_names: Sequence[str], faces: Sequence[EvalFace
         au_error=au_mae(targets, m_out, au_names, reliable),
         au_error_swept=au_mae(targets, m_out, au_names, reliable, weights=swept),
         au_error_unedited=au_mae(targets, m_in[[j.face for j in edited]], au_names, reliable),
+        au_error_unedited_swept=au_mae(targets, m_in[[j.face for j in edited]], au_names,
+                                       reliable, weights=swept),
         reader_vs_labels=au_mae(labels, m_in, au_names, reliable),
-        direction=direction_accuracy(sources, targets, m_in[[j.face for j in edited]], m_out,
+        direction=direction_accuracy(sources, targets, m_rec[[j.face for j in edited]], m_out,
                                      au_names, reliable, config.direction_threshold),
         reconstruction_l1=_mean(recon),
         cycle_l1=_mean(cycle),
@@ -601,26 +612,61 @@ class SyntheticReader:
         return measure(np.asarray(crops)).astype(np.float64)
 
 
-def dataset_au_source(root: str | Path) -> str:
-    """The dataset's ``au_source`` (meta.json), or ``ganimation`` for the original layout."""
+def dataset_meta(root: str | Path) -> dict:
+    """The dataset's meta.json as a dict ({} for the original GANimation layout)."""
     meta = Path(root) / "meta.json"
     if not meta.is_file():
-        return "ganimation"
+        return {}
     import json
 
     try:
-        return str(json.loads(meta.read_text()).get("au_source", "mesh"))
+        return json.loads(meta.read_text())
     except (OSError, ValueError) as exc:
         raise GanimateError(f"{meta}: unreadable dataset metadata ({exc})") from None
 
 
-def default_reader(au_source: str) -> AUReader:
-    """The AU reader for a dataset: exact measurement for synthetic data, else the estimator."""
-    if au_source == "synthetic":
-        return SyntheticReader()
-    from ganimate.aus import estimator_reader
+class CalibratedReader:
+    """A reader whose raw estimates are mapped through the dataset's AU calibration.
 
-    return estimator_reader()
+    ``ganimate prepare`` stores the map from the estimator's raw scale to its labels in meta.json
+    (``au_calibration``); the same map puts readings of generated crops on the labels' scale, so
+    that they compare with targets drawn from those labels.
+    """
+
+    def __init__(self, reader: AUReader, calibration) -> None:
+        self.reader = reader
+        self.calibration = calibration
+        self.au_names = tuple(calibration.au_names)
+        self.reliable = tuple(n for n in reader.reliable if n in self.au_names)
+        self.name = f"{getattr(reader, 'name', type(reader).__name__)}, calibrated"
+        self._columns = _reader_columns(reader, self.au_names)
+
+    def read(self, crops: np.ndarray) -> np.ndarray:
+        raw = _read(self.reader, crops, self._columns)
+        return np.where(np.isfinite(raw), self.calibration.apply(np.nan_to_num(raw)), np.nan)
+
+    def close(self) -> None:
+        if hasattr(self.reader, "close"):
+            self.reader.close()
+
+
+def default_reader(meta: dict) -> AUReader:
+    """The AU reader for a dataset (its meta.json): exact measurement for synthetic data, else
+    ganimate's estimator on the crops, through the dataset's calibration when it has one."""
+    if meta.get("au_source") == "synthetic":
+        return SyntheticReader()
+    from ganimate.aus import AUCalibration, CropAUReader
+
+    reader = CropAUReader()
+    reader.name = "ganimate AU estimator (mesh)"
+    calibration = AUCalibration.from_meta(meta)
+    if calibration is None:
+        if meta.get("au_source", "ganimation") != "mesh":
+            log.warning("the dataset's labels come from %s, not from ganimate's estimator, and it "
+                        "has no calibration: AU errors mix two scales (direction accuracy is "
+                        "unaffected)", meta.get("au_source", "the original GANimation layout"))
+        return reader
+    return CalibratedReader(reader, calibration)
 
 
 def select_faces(count: int, config: EvalConfig) -> list[int]:
@@ -658,11 +704,16 @@ def evaluate_checkpoint(checkpoint: str | Path, dataset: str | Path,
     columns = [list(data.au_names).index(n) for n in loaded.au_names]
     faces = [EvalFace(data.ids[i], data.read(i), np.asarray(data.aus[i, columns], np.float32))
              for i in select_faces(len(data), config)]
-    if reader is None:
-        reader = default_reader(dataset_au_source(dataset))
+    own_reader = reader is None
+    if own_reader:
+        reader = default_reader(dataset_meta(dataset))
     emb, skipped = load_embedder(config.identity) if embedder is None else embedder
-    result = run_protocol(functools.partial(edit_crops, loaded), loaded.au_names, faces, reader,
-                          config, emb, skipped)
+    try:
+        result = run_protocol(functools.partial(edit_crops, loaded), loaded.au_names, faces,
+                              reader, config, emb, skipped)
+    finally:
+        if own_reader and hasattr(reader, "close"):
+            reader.close()
     result.source = {"checkpoint": str(checkpoint), "dataset": str(dataset),
                      "reader": getattr(reader, "name", type(reader).__name__)}
     return result

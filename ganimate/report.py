@@ -21,8 +21,10 @@ from ganimate.evaluation import EvalResult, VideoEvalResult
 # (label, getter, format, better) rows of the summary table; better: "low", "high" or "" (neutral).
 _ROWS = [
     ("AU error, all edits (MAE)", lambda r: r.au_error.overall, "{:.3f}", "low"),
+    ("  baseline: all edits if unedited", lambda r: r.au_error_unedited.overall, "{:.3f}", ""),
     ("AU error, swept AU (MAE)", lambda r: r.au_error_swept.overall, "{:.3f}", "low"),
-    ("AU error if unedited (baseline)", lambda r: r.au_error_unedited.overall, "{:.3f}", ""),
+    ("  baseline: swept AU if unedited", lambda r: r.au_error_unedited_swept.overall, "{:.3f}",
+     ""),
     ("reader vs labels on inputs (MAE)", lambda r: r.reader_vs_labels.overall, "{:.3f}", ""),
     ("direction accuracy", lambda r: r.direction.overall, "{:.1%}", "high"),
     ("identity distance (mean)", lambda r: r.identity.mean if r.identity else None, "{:.3f}",
@@ -167,14 +169,16 @@ def plot_au_errors(results: Sequence[tuple[str, EvalResult]], path: str | os.Pat
         vals = [r.au_error_swept.per_au.get(a, math.nan) for a in aus]
         ax.bar(x + (i - (len(results) - 1) / 2) * width, np.nan_to_num(vals), width,
                label=f"{label}: {r.au_error_swept.overall:.3f}")
-    base = results[0][1].au_error_unedited.overall
-    if math.isfinite(base):
-        ax.axhline(base, color="grey", linestyle="--", linewidth=1,
-                   label=f"unedited baseline: {base:.3f}")
+    base = results[0][1].au_error_unedited_swept
+    ax.scatter(x, [base.per_au.get(a, math.nan) for a in aus], marker="_", s=900, color="black",
+               zorder=3, label=f"if unedited: {base.overall:.3f}")
+    top = np.nanmax([v for _, r in results for v in r.au_error_swept.per_au.values()]
+                    + list(base.per_au.values()) + [0.05])
+    ax.set_ylim(0, 1.35 * top)
     ax.set_xticks(x, aus, rotation=45 if len(aus) > 8 else 0)
     ax.set_ylabel("|measured - target| (0-1)")
     ax.set_title("AU error on the swept AU (lower is better)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper right", ncol=len(results) + 1)
     fig.tight_layout()
     return _save(fig, Path(path))
 

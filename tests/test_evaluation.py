@@ -315,3 +315,18 @@ def test_measure_video_pair_with_a_fake_locator():
     assert res.background_change == pytest.approx(3 / (background.sum() * 3) / 8)
     assert res.identity.count == 3  # frames 0, 3, 6
     json.dumps(res.to_dict(), allow_nan=False)
+
+
+def test_direction_is_judged_against_the_reconstruction_not_the_input():
+    """A generator that ignores its condition and outputs an average face gets no credit, even
+    though moving every face toward the average 'agrees' with many asked changes."""
+    faces = _faces(6)
+    average = np.mean([f.image for f in faces], axis=0).round().astype(np.uint8)
+
+    def averaging_editor(crops, targets):
+        return Edits(np.repeat(average[None], len(crops), axis=0),
+                     np.zeros((len(crops), SIZE, SIZE), np.float32))
+
+    res = ev.run_protocol(averaging_editor, NAMES, faces, BlockReader(), ev.EvalConfig())
+    assert res.direction.count > 0 and res.direction.overall == 0.0
+    assert res.attention.near_zero == 1.0 and res.reconstruction_l1 > 0
