@@ -72,6 +72,223 @@ def _main(
 # ---------------------------------------------------------------------------------------------
 
 
+# --- core: train, export, synthetic, edit image ---
+
+
+def _resolve_checkpoint(path):
+    """A checkpoint file, or a run folder meaning its newest complete checkpoint."""
+    from pathlib import Path
+
+    from ganimate.training import list_checkpoints
+
+    p = Path(path)
+    if p.is_dir():
+        found = list_checkpoints(p)
+        if not found:
+            raise fail(f"{p}: a folder without checkpoints; pass a .safetensors checkpoint or a "
+                       "run folder written by `ganimate train`")
+        return found[-1]
+    if not p.is_file():
+        raise fail(f"{p}: no such checkpoint file")
+    return p
+
+
+@app.command("train", no_args_is_help=True)
+@guarded
+def train_command(
+    data: str = typer.Argument(..., help="Dataset folder: ganimate format or GANimation layout."),
+    out: str = typer.Option(..., "--out", "-o",
+                            help="Run folder (config, log, samples, checkpoints)."),
+    resume: bool = typer.Option(False, "--resume",
+                                help="Continue the run in --out from its newest checkpoint, "
+                                     "bit for bit; other options default to the run's own."),
+    image_size: int = typer.Option(None, "--image-size", help="Crop side: 64, 128 (paper), 256."),
+    g_width: int = typer.Option(None, "--g-width", help="Generator base channels [64]."),
+    g_blocks: int = typer.Option(None, "--g-blocks", help="Generator residual blocks [6]."),
+    d_width: int = typer.Option(None, "--d-width", help="Critic base channels [64]."),
+    d_layers: int = typer.Option(None, "--d-layers", help="Critic stride-2 convs [6]."),
+    batch_size: int = typer.Option(None, "--batch-size", "-b",
+                                   help="Images per step per GPU [25]."),
+    epochs: int = typer.Option(None, "--epochs", help="Epochs at constant learning rate [20]."),
+    decay_epochs: int = typer.Option(None, "--decay-epochs",
+                                     help="Epochs of linear decay to 0 [10]."),
+    steps: int = typer.Option(None, "--steps",
+                              help="Train this many critic steps instead of whole epochs."),
+    stop_at: int = typer.Option(None, "--stop-at",
+                                help="Save and stop after this step (continue with --resume)."),
+    n_critic: int = typer.Option(None, "--n-critic", help="Critic steps per generator step [5]."),
+    lr_g: float = typer.Option(None, "--lr-g", help="Generator Adam learning rate [1e-4]."),
+    lr_d: float = typer.Option(None, "--lr-d", help="Critic Adam learning rate [1e-4]."),
+    beta1: float = typer.Option(None, "--beta1", help="Adam beta1 [0.5]."),
+    beta2: float = typer.Option(None, "--beta2", help="Adam beta2 [0.999]."),
+    lambda_gp: float = typer.Option(None, "--lambda-gp", help="Gradient penalty weight [10]."),
+    lambda_au: float = typer.Option(None, "--lambda-au",
+                                    help="AU loss weight on the mean squared error [160 = the "
+                                         "code's 4000 / batch 25]."),
+    lambda_cyc: float = typer.Option(None, "--lambda-cyc", help="Cycle L1 weight [10]."),
+    lambda_a: float = typer.Option(None, "--lambda-a", help="Attention mean(A) weight [0.1]."),
+    lambda_tv: float = typer.Option(None, "--lambda-tv",
+                                    help="Attention summed-TV weight [1e-5, the code's]."),
+    target_noise: float = typer.Option(None, "--target-noise",
+                                       help="Noise on borrowed target AUs, +-x [0.1]."),
+    hflip: bool = typer.Option(None, "--hflip/--no-hflip", help="Random left-right flips [on]."),
+    workers: int = typer.Option(None, "--workers", help="Decoding processes [4]."),
+    cache_mib: int = typer.Option(None, "--cache-mib",
+                                  help="Decode the dataset into memory if it fits [2048 MiB]."),
+    seed: int = typer.Option(None, "--seed", help="Seed of initialisation, order and draws [0]."),
+    device: str = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N [auto]."),
+    precision: str = typer.Option(None, "--precision",
+                                  help="auto (bf16 on GPU), fp32, bf16 [auto]."),
+    compile_: bool = typer.Option(None, "--compile/--no-compile",
+                                  help="torch.compile on CUDA [off]."),
+    channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last",
+                                       help="channels_last on CUDA [on]."),
+    tf32: bool = typer.Option(None, "--tf32/--no-tf32", help="TF32 on Ampere+ GPUs [on]."),
+    log_every: int = typer.Option(None, "--log-every", help="Steps between log lines [10]."),
+    sample_every: int = typer.Option(None, "--sample-every",
+                                     help="Steps between sample grids, 0 = end only [500]."),
+    checkpoint_every: int = typer.Option(None, "--checkpoint-every",
+                                         help="Steps between checkpoints [1000]."),
+    keep: int = typer.Option(None, "--keep", help="Checkpoints kept [3]."),
+) -> None:
+    """Train GANimation on a dataset. Ctrl-C saves a checkpoint; --resume continues it.
+
+    Several GPUs: torchrun --nproc_per_node N -m ganimate train DATA --out RUN.
+    """
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from ganimate.config import TrainConfig
+    from ganimate.training import train
+
+    run = Path(out)
+    base = TrainConfig()
+    if resume and (run / "config.json").is_file():
+        base = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+    model_opts = {"image_size": image_size, "g_width": g_width, "g_residual_blocks": g_blocks,
+                  "d_width": d_width, "d_layers": d_layers}
+    train_opts = {
+        "batch_size": batch_size, "epochs": epochs, "decay_epochs": decay_epochs, "steps": steps,
+        "n_critic": n_critic, "lr_g": lr_g, "lr_d": lr_d, "beta1": beta1, "beta2": beta2,
+        "lambda_gp": lambda_gp, "lambda_au": lambda_au, "lambda_cyc": lambda_cyc,
+        "lambda_a": lambda_a, "lambda_tv": lambda_tv, "target_noise": target_noise,
+        "hflip": hflip, "workers": workers, "cache_mib": cache_mib, "seed": seed,
+        "device": device, "precision": precision, "compile": compile_,
+        "channels_last": channels_last, "tf32": tf32, "log_every": log_every,
+        "sample_every": sample_every, "checkpoint_every": checkpoint_every,
+        "keep_checkpoints": keep,
+    }
+    model = dataclasses.replace(base.model,
+                                **{k: v for k, v in model_opts.items() if v is not None})
+    if image_size is not None and d_layers is None and image_size < 2 ** model.d_layers:
+        model = dataclasses.replace(model, d_layers=max(1, image_size.bit_length() - 2))
+    cfg = dataclasses.replace(base, model=model,
+                              **{k: v for k, v in train_opts.items() if v is not None})
+    result = train(cfg, data, run, resume=resume, stop_at=stop_at)
+    if result.interrupted:
+        typer.echo(f"interrupted at step {result.step}/{result.total_steps}; saved "
+                   f"{result.checkpoint}; continue with: ganimate train {data} --out {run} "
+                   "--resume", err=True)
+        raise typer.Exit(code=130)
+    typer.echo(str(result.checkpoint))
+
+
+@app.command("export", no_args_is_help=True)
+@guarded
+def export_command(
+    checkpoint: str = typer.Argument(..., help="A training checkpoint, or a run folder (newest)."),
+    out: str = typer.Option(None, "--out", "-o",
+                            help="Output file [CHECKPOINT stem + .generator.safetensors]."),
+    fp32: bool = typer.Option(False, "--fp32", help="Keep float32 weights (default: fp16)."),
+) -> None:
+    """Write the generator alone (fp16 by default): small, and all that `edit` needs."""
+    from pathlib import Path
+
+    import torch
+
+    from ganimate.checkpoint import export_generator
+
+    src = _resolve_checkpoint(checkpoint)
+    dst = Path(out) if out else src.with_name(src.stem + ".generator.safetensors")
+    if dst.suffix != ".safetensors":
+        raise fail(f"{dst}: the export is a safetensors file; name it *.safetensors")
+    path = export_generator(src, dst, torch.float32 if fp32 else torch.float16)
+    typer.echo(str(path))
+
+
+@app.command("synthetic", no_args_is_help=True)
+@guarded
+def synthetic_command(
+    out: str = typer.Argument(..., help="New dataset folder."),
+    count: int = typer.Option(512, "--count", min=2, help="Number of faces."),
+    size: int = typer.Option(64, "--size", min=16, help="Crop side in pixels."),
+    test_fraction: float = typer.Option(0.25, "--test-fraction", help="Share held out as test."),
+    seed: int = typer.Option(0, "--seed", help="Seed of faces and AU values."),
+) -> None:
+    """Write the synthetic bar-face dataset (AU01 moves the brows, AU26 opens the mouth)."""
+    from ganimate.synthetic import make_synthetic_dataset
+
+    typer.echo(str(make_synthetic_dataset(out, count, size, test_fraction, seed)))
+
+
+@edit_app.command("image", no_args_is_help=True)
+@guarded
+def edit_image_command(
+    crop: str = typer.Argument(..., help="An aligned, square face crop (PNG/JPEG)."),
+    checkpoint: str = typer.Option(..., "--checkpoint", "-c",
+                                   help="Generator export, training checkpoint or run folder."),
+    au: list[str] = typer.Option(
+        [], "--au", help="Target change, repeatable: AU12=0.8 (absolute), AU12+0.3, AU04-0.2."),
+    source_au: list[str] = typer.Option(
+        [], "--source-au",
+        help="The crop's own AU intensities (AU12=0.3, repeatable) that --au changes start from. "
+             "Until automatic AU estimation of crops lands, unspecified AUs count as 0."),
+    output: str = typer.Option(..., "--out", "-o", help="Edited crop (PNG/JPEG)."),
+    attention: str = typer.Option(None, "--attention",
+                                  help="Also write the attention mask (white = pixel kept)."),
+    aligned: bool = typer.Option(
+        True, "--aligned",
+        help="CROP is already an aligned face crop (the only mode for now; photos with face "
+             "detection come later)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
+) -> None:
+    """Edit the expression of an aligned face crop to target AU intensities."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from ganimate.checkpoint import load_generator, read_metadata
+    from ganimate.images import IMAGE_SUFFIXES, read_rgb, to_image, write_image
+    from ganimate.inference import edit_crops
+    from ganimate.targets import AUChange, apply_changes, parse_au_option
+
+    for path, what in ((output, "--out"), (attention, "--attention")):
+        if path is not None and Path(path).suffix.lower() not in IMAGE_SUFFIXES:
+            raise fail(f"{what} {path}: use an image extension ({', '.join(IMAGE_SUFFIXES)})")
+    if not au:
+        raise fail("give at least one --au change, e.g. --au AU12=0.8")
+    image = read_rgb(crop)
+    ckpt = _resolve_checkpoint(checkpoint)
+    names = tuple(read_metadata(ckpt).get("au_names", ()))
+    source = np.zeros(len(names), dtype=np.float32)
+    for text in source_au:
+        change = parse_au_option(text, names)
+        if change.mode != "set":
+            raise fail(f"--source-au {text!r}: give an absolute value, e.g. AU12=0.3")
+        source = apply_changes(source, [change], names)
+    changes: list[AUChange] = [parse_au_option(text, names) for text in au]
+    target = apply_changes(source, changes, names)
+    loaded = load_generator(ckpt, device=device)
+    edits = edit_crops(loaded, image[None], target[None])
+    write_image(output, edits.images[0])
+    if attention is not None:
+        import torch
+
+        write_image(attention, to_image(torch.from_numpy(edits.attention[:1, None]) * 2 - 1)[0])
+    typer.echo(str(output))
+
+
 # --- evaluation: eval (CHECKPOINT DATASET | --compare A B DATASET | video IN OUT) ---
 # One command with free positional arguments rather than a typer group: a group that takes
 # CHECKPOINT DATASET itself would swallow the word "video" as a checkpoint path. The first

@@ -1,0 +1,69 @@
+"""Run a loaded generator on batches of aligned face crops (editing, animation, eval use this)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganimate.checkpoint import LoadedGenerator
+from ganimate.errors import GanimateError
+from ganimate.images import to_image, to_tensor
+
+
+@dataclass
+class CropEdits:
+    images: np.ndarray  # uint8 (N, H, W, 3): edited crops, at the input crop size
+    attention: np.ndarray  # float32 (N, H, W) in [0, 1]: 1 = input pixel kept
+    colour: np.ndarray  # uint8 (N, H, W, 3): the colour mask C
+
+
+def _resize(t: torch.Tensor, size: int) -> torch.Tensor:
+    if t.shape[-1] == size and t.shape[-2] == size:
+        return t
+    return F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False,
+                         antialias=True)
+
+
+def edit_crops(loaded: LoadedGenerator, crops: np.ndarray, targets: np.ndarray,
+               batch_size: int = 16) -> CropEdits:
+    """Edit N square aligned crops (uint8 NHWC) to N target AU vectors (float32 (N, K) in [0, 1]).
+
+    Crops of another size than the model's are resized to it and the results resized back, so the
+    output always has the crops' size; the generator composes at model resolution.
+    """
+    crops = np.asarray(crops)
+    if crops.ndim == 3:
+        crops = crops[None]
+    targets = np.asarray(targets, dtype=np.float32)
+    if targets.ndim == 1:
+        targets = np.broadcast_to(targets, (len(crops), targets.shape[0]))
+    if crops.dtype != np.uint8 or crops.ndim != 4 or crops.shape[-1] != 3:
+        raise ValueError(f"crops must be uint8 NHWC RGB, got {crops.dtype} {crops.shape}")
+    n, h, w, _ = crops.shape
+    if h != w:
+        raise GanimateError(f"face crops must be square, got {w}x{h}")
+    k = len(loaded.au_names)
+    if targets.shape != (n, k):
+        raise GanimateError(f"expected {n} target AU vectors of length {k} "
+                            f"({' '.join(loaded.au_names)}), got shape {targets.shape}")
+    if not np.all(np.isfinite(targets)) or targets.min(initial=0) < 0 or targets.max(initial=0) > 1:
+        raise GanimateError("target AU intensities must lie in [0, 1]")
+    size = loaded.config.image_size
+    device = loaded.device
+    out_img, out_att, out_col = [], [], []
+    with torch.inference_mode():
+        for start in range(0, n, batch_size):
+            x = to_tensor(crops[start:start + batch_size]).to(device)
+            y = torch.from_numpy(np.ascontiguousarray(targets[start:start + batch_size])).to(device)
+            out = loaded.model(_resize(x, size), y)
+            # Compose at the crop's own resolution so untouched pixels (A = 1) stay bit-identical.
+            att = _resize(out.attention.float(), h).clamp(0, 1)
+            col = _resize(out.colour.float(), h).clamp(-1, 1)
+            img = (1 - att) * col + att * x if size != h else out.image.float()
+            out_img.append(to_image(img))
+            out_att.append(att[:, 0].cpu().numpy().astype(np.float32))
+            out_col.append(to_image(col))
+    return CropEdits(np.concatenate(out_img), np.concatenate(out_att), np.concatenate(out_col))

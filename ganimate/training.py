@@ -1,0 +1,559 @@
+"""The GANimation trainer: WGAN-GP critic steps, a generator step every ``n_critic`` of them.
+
+A run directory holds::
+
+    RUN/config.json          the resolved TrainConfig (plus dataset path and fingerprint)
+    RUN/log.jsonl            one JSON object per logged step: losses, mean attention, lr, img/s
+    RUN/samples/step_N.png   input | output | attention | colour rows for a fixed held-out batch
+    RUN/checkpoints/step_N.safetensors   full training states (see checkpoint.py), last K kept
+
+Reproducibility: the data order of epoch e is a permutation seeded by (seed, e), and every other
+random draw (flips, borrowed target AUs and their noise, gradient-penalty mixing) comes from one
+``torch.Generator`` of the main process whose state is checkpointed with the networks, both Adam
+states and the global RNGs. Decoding workers draw nothing. So ``resume=True`` continues exactly
+where the last checkpoint left off, bit for bit on the same device.
+
+Distributed: launch with ``torchrun --nproc_per_node G ganimate train ...``; each process takes its
+slice of every global batch (the same deterministic order on all ranks) and the networks are
+wrapped in ``DistributedDataParallel``. Rank 0 alone writes logs, samples and checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import re
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganimate import __version__, losses
+from ganimate.checkpoint import (
+    Checkpoint,
+    load_checkpoint,
+    load_optimizer_state,
+    optimizer_tensors,
+    restore_rng_state,
+    rng_state,
+    save_checkpoint,
+)
+from ganimate.config import TrainConfig
+from ganimate.dataset import DecodedImages, FaceDataset, decode_all, open_dataset, stack_batch
+from ganimate.errors import GanimateError
+from ganimate.images import to_image, to_tensor, write_image
+from ganimate.networks import Critic, Generator
+from ganimate.progress import track
+from ganimate.runtime import (
+    autocast,
+    configure_backends,
+    memory_format,
+    pick_device,
+    resolve_precision,
+    seed_everything,
+)
+
+log = logging.getLogger("ganimate")
+
+# Settings that may change between a run and its resumption: they do not enter the arithmetic
+# (or, for device/precision/compile, the user accepts that resumption is then not bit-exact).
+RUNTIME_FIELDS = frozenset({
+    "device", "precision", "compile", "channels_last", "tf32", "workers", "cache_mib", "log_every",
+    "sample_every", "sample_count", "checkpoint_every", "keep_checkpoints", "saturation_margin",
+    "saturation_window",
+})
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int  # critic steps done
+    total_steps: int
+    checkpoint: Path | None  # the last checkpoint written
+    interrupted: bool  # stopped by SIGINT/SIGTERM (a checkpoint was saved)
+
+
+@dataclass
+class _Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _init_distributed(device_name: str) -> _Dist:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return _Dist()
+    import torch.distributed as dist
+
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if not dist.is_initialized():
+        use_nccl = torch.cuda.is_available() and device_name != "cpu"
+        if use_nccl:
+            torch.cuda.set_device(local)
+        dist.init_process_group(backend="nccl" if use_nccl else "gloo")
+    return _Dist(dist.get_rank(), dist.get_world_size(), local)
+
+
+# --- run directory -----------------------------------------------------------------------------
+
+
+_CKPT_NAME = re.compile(r"step_\d{8}\.safetensors")
+
+
+def checkpoint_dir(run: Path) -> Path:
+    return run / "checkpoints"
+
+
+def list_checkpoints(run: str | os.PathLike) -> list[Path]:
+    """Complete checkpoints of a run, oldest first (temp files of interrupted writes excluded)."""
+    folder = checkpoint_dir(Path(run))
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("step_*.safetensors") if _CKPT_NAME.fullmatch(p.name))
+
+
+def latest_checkpoint(run: str | os.PathLike) -> Checkpoint | None:
+    """The newest checkpoint of a run that loads; unreadable ones are reported and skipped."""
+    for path in reversed(list_checkpoints(run)):
+        try:
+            return load_checkpoint(path)
+        except GanimateError as exc:
+            log.warning("skipping unreadable checkpoint: %s", exc)
+    return None
+
+
+def _remove_partial_writes(run: Path) -> None:
+    folder = checkpoint_dir(run)
+    if folder.is_dir():
+        for tmp in folder.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
+    """The data order of one epoch: a permutation that depends only on (seed, epoch)."""
+    g = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % 2**63)
+    return torch.randperm(n, generator=g)
+
+
+class _Batches:
+    """uint8 NHWC batches of this process's share of each global batch, in the epoch order."""
+
+    def __init__(self, data: FaceDataset, cfg: TrainConfig, dist: _Dist, pin: bool):
+        self.data, self.cfg, self.dist, self.pin = data, cfg, dist, pin
+        self.size = cfg.model.image_size
+        self.global_batch = cfg.batch_size * dist.world
+        self.steps_per_epoch = len(data) // self.global_batch
+        footprint = len(data) * self.size * self.size * 3 / 2**20
+        self.cache = None
+        if cfg.cache_mib and footprint <= cfg.cache_mib:
+            self.cache = decode_all(data, self.size)
+
+    def local_indices(self, epoch: int, pos: int) -> torch.Tensor:
+        order = epoch_order(self.cfg.seed, epoch, len(self.data))
+        batch = order[pos * self.global_batch:(pos + 1) * self.global_batch]
+        b = self.cfg.batch_size
+        return batch[self.dist.rank * b:(self.dist.rank + 1) * b]
+
+    def epoch(self, epoch: int, start: int) -> Iterator[tuple[torch.Tensor, np.ndarray]]:
+        """(global indices of the local share, uint8 NHWC crops) for positions start.. of epoch."""
+        positions = range(start, self.steps_per_epoch)
+        index_batches = [self.local_indices(epoch, p).tolist() for p in positions]
+        if self.cache is not None:
+            for idx in index_batches:
+                yield torch.tensor(idx), self.cache[idx]
+            return
+        if self.cfg.workers == 0:
+            for idx in index_batches:
+                yield torch.tensor(idx), np.stack([self.data.read(i, self.size) for i in idx])
+            return
+        loader = torch.utils.data.DataLoader(
+            DecodedImages(self.data, self.size), batch_sampler=index_batches,
+            num_workers=self.cfg.workers, collate_fn=stack_batch, prefetch_factor=4,
+            worker_init_fn=_worker_init,
+        )
+        for idx, crops in zip(index_batches, loader, strict=True):
+            yield torch.tensor(idx), crops
+
+
+def _worker_init(_: int) -> None:
+    # Ctrl-C is the main process's business: it finishes the step and saves.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# --- schedule ------------------------------------------------------------------------------------
+
+
+def total_steps(cfg: TrainConfig, steps_per_epoch: int) -> tuple[int, int]:
+    """(total critic steps, step where the linear learning-rate decay starts)."""
+    epochs = cfg.epochs + cfg.decay_epochs
+    if cfg.steps is not None:
+        total = cfg.steps
+        decay_start = int(round(total * cfg.epochs / epochs)) if epochs else total
+    else:
+        total = epochs * steps_per_epoch
+        decay_start = cfg.epochs * steps_per_epoch
+    return total, decay_start
+
+
+def lr_factor(step: int, total: int, decay_start: int) -> float:
+    """1 until decay_start, then linearly down to 0 at the last step."""
+    if step < decay_start or total <= decay_start:
+        return 1.0
+    return max(0.0, (total - step) / (total - decay_start))
+
+
+# --- the trainer -------------------------------------------------------------------------------
+
+
+class _StopFlag:
+    """Set by SIGINT/SIGTERM: the running step finishes, a checkpoint is written, train returns."""
+
+    def __init__(self):
+        self.set = False
+        self._previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.set:  # a second Ctrl-C while saving: give up at once
+            raise KeyboardInterrupt
+        self.set = True
+        log.warning("stopping after this step and saving a checkpoint (Ctrl-C again to abort)")
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _check_resumable(cfg: TrainConfig, stored: dict, run: Path) -> None:
+    stored_cfg = TrainConfig.from_dict(stored)
+    diff = [f.name for f in dataclasses.fields(TrainConfig)
+            if f.name not in RUNTIME_FIELDS and getattr(cfg, f.name) != getattr(stored_cfg, f.name)]
+    if diff:
+        raise GanimateError(
+            f"{run}: --resume with different settings ({', '.join(diff)}) would not continue the "
+            "same run; drop those options or start a new run with another --out"
+        )
+
+
+def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
+          resume: bool = False, stop_at: int | None = None) -> TrainResult:
+    """Train a generator/critic pair on the dataset at ``data``; write the run to ``out``.
+
+    ``resume``: continue from the newest complete checkpoint in ``out`` (its settings must match
+    ``cfg`` except for RUNTIME_FIELDS). ``stop_at``: save and return after this step, as if
+    interrupted (the schedule still targets the full run).
+    """
+    run = Path(out)
+    dist = _init_distributed(cfg.device)
+    device = pick_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
+    configure_backends(device, cfg.tf32)
+    fmt = memory_format(device, cfg.channels_last)
+
+    dataset = open_dataset(data, "train")
+    if cfg.model.au_names != dataset.au_names:
+        log.info("conditioning on the dataset's %d AUs: %s", len(dataset.au_names),
+                 " ".join(dataset.au_names))
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model,
+                                                                 au_names=dataset.au_names))
+    fingerprint = dataset.fingerprint()
+    batches = _Batches(dataset, cfg, dist, pin=device.type == "cuda")
+    if batches.steps_per_epoch < 1:
+        raise GanimateError(
+            f"{data}: {len(dataset)} training images are fewer than one batch of "
+            f"{batches.global_batch}; lower --batch-size or add data"
+        )
+    total, decay_start = total_steps(cfg, batches.steps_per_epoch)
+
+    ckpt = None
+    if resume:
+        ckpt = latest_checkpoint(run)
+        if ckpt is None:
+            raise GanimateError(f"{run}: no complete checkpoint to resume from; drop --resume")
+        _check_resumable(cfg, ckpt.metadata["train"], run)
+        if ckpt.metadata.get("data_fingerprint") != fingerprint:
+            raise GanimateError(
+                f"{data}: the training data changed since {ckpt.path} was written (fingerprint "
+                f"{fingerprint} != {ckpt.metadata.get('data_fingerprint')}); resume needs the "
+                "same dataset"
+            )
+    elif list_checkpoints(run):
+        raise GanimateError(f"{run}: already holds a training run; pass --resume to continue it "
+                            "or choose another --out")
+
+    seed_everything(cfg.seed + dist.rank)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    G, D = Generator(cfg.model), Critic(cfg.model)
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+    step = 0
+    if ckpt is not None:
+        G.load_state_dict(ckpt.state_dict("G"))
+        D.load_state_dict(ckpt.state_dict("D"))
+        load_optimizer_state(ckpt, "opt_G", opt_g)
+        load_optimizer_state(ckpt, "opt_D", opt_d)
+        step = int(ckpt.metadata["step"])
+        log.info("resuming %s at step %d of %d", run, step, total)
+    G.to(device, memory_format=fmt)
+    D.to(device, memory_format=fmt)
+    if ckpt is not None:
+        # After .to(): moving parameters must not perturb the restored optimiser moments.
+        _optimizer_to(opt_g, device)
+        _optimizer_to(opt_d, device)
+        restore_rng_state(ckpt, gen)
+        if dist.world > 1:  # each rank had its own global seed; only gen is shared
+            seed_everything(cfg.seed + dist.rank + step)
+
+    g_run, d_run = G, D
+    if dist.world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [device.index] if device.type == "cuda" else None
+        g_run = DDP(G, device_ids=ids, broadcast_buffers=False)
+        d_run = DDP(D, device_ids=ids, broadcast_buffers=False)
+    if cfg.compile and device.type == "cuda":
+        g_run, d_run = torch.compile(g_run), torch.compile(d_run)
+
+    sample_batch = _sample_batch(data, dataset, cfg) if dist.main else None
+    if dist.main:
+        run.mkdir(parents=True, exist_ok=True)
+        _remove_partial_writes(run)
+        info = {**cfg.to_dict(), "data": str(Path(data).resolve()), "data_fingerprint": fingerprint,
+                "ganimate_version": __version__, "total_steps": total}
+        (run / "config.json").write_text(json.dumps(info, indent=2) + "\n")
+
+    au_table = torch.from_numpy(dataset.aus)
+    k = cfg.model.num_aus
+    b = cfg.batch_size
+    sl = slice(dist.rank * b, (dist.rank + 1) * b)
+    last_ckpt: Path | None = ckpt.path if ckpt is not None else None
+    saturation = deque(maxlen=cfg.saturation_window)
+    last = {}
+    t_log, n_log = time.perf_counter(), 0
+    interrupted = False
+    end = total if stop_at is None else min(total, stop_at)
+
+    def save() -> Path | None:
+        nonlocal last_ckpt
+        if dist.main and last_ckpt is not None and last_ckpt.name == f"step_{step:08d}.safetensors":
+            return last_ckpt  # nothing new since the last save (e.g. resumed and stopped at once)
+        if dist.main:
+            last_ckpt = _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint)
+        if dist.world > 1:
+            torch.distributed.barrier()
+        return last_ckpt
+
+    with _StopFlag() as stop, track("training", total=total) as bar:
+        bar.update(completed=step)
+        while step < end and not stop.set:
+            epoch, pos = divmod(step, batches.steps_per_epoch)
+            for idx, crops in batches.epoch(epoch, pos):
+                # Every draw for the global batch, on every rank, in a fixed order.
+                flip = torch.rand(batches.global_batch, generator=gen)[sl] < 0.5
+                other = torch.randint(0, len(dataset), (batches.global_batch,), generator=gen)[sl]
+                noise = torch.rand(batches.global_batch, k, generator=gen)[sl]
+                alpha = torch.rand(batches.global_batch, 1, 1, 1, generator=gen)[sl]
+                real = to_tensor(crops)
+                if cfg.hflip:
+                    real = torch.where(flip[:, None, None, None], real.flip(3), real)
+                y_real = au_table[idx]
+                y_fake = (au_table[other] + (noise * 2 - 1) * cfg.target_noise).clamp(0, 1)
+                if device.type == "cuda":
+                    real = real.pin_memory()
+                real = real.to(device, non_blocking=True).contiguous(memory_format=fmt)
+                y_real, y_fake, alpha = (t.to(device, non_blocking=True)
+                                         for t in (y_real, y_fake, alpha))
+                factor = lr_factor(step, total, decay_start)
+                for group in opt_d.param_groups:
+                    group["lr"] = cfg.lr_d * factor
+                for group in opt_g.param_groups:
+                    group["lr"] = cfg.lr_g * factor
+
+                last.update(_critic_step(cfg, precision, device, G, g_run, D, d_run, opt_d,
+                                         real, y_real, y_fake, alpha))
+                if step % cfg.n_critic == 0:
+                    last.update(_generator_step(cfg, precision, device, g_run, D, opt_g,
+                                                real, y_real, y_fake))
+                step += 1
+                n_log += real.shape[0] * dist.world
+                stopping = stop.set or step >= end
+
+                if dist.main and (step % cfg.log_every == 0 or stopping):
+                    now = time.perf_counter()
+                    rate = n_log / max(now - t_log, 1e-9)
+                    t_log, n_log = now, 0
+                    record = {"step": step, "epoch": epoch, "lr_factor": round(factor, 6),
+                              "img_per_s": round(rate, 2), "time": time.time(),
+                              **{key: float(v) for key, v in last.items()}}
+                    _append_log(run, record)
+                    _check_saturation(saturation, record.get("mean_attention"), cfg, step)
+                    bar.update(completed=step, info=_status(record))
+                elif dist.main:
+                    bar.update(completed=step)
+                if dist.main and cfg.sample_every and step % cfg.sample_every == 0:
+                    _write_samples(run, G, sample_batch, step, device, precision)
+                if step % cfg.checkpoint_every == 0 and not stopping:
+                    save()
+                if stopping:
+                    break
+        interrupted = stop.set
+        save()
+        if dist.main and cfg.sample_every and step % cfg.sample_every != 0:
+            _write_samples(run, G, sample_batch, step, device, precision)
+    if dist.world > 1:
+        torch.distributed.barrier()
+    return TrainResult(run, step, total, last_ckpt, interrupted)
+
+
+def _optimizer_to(opt: torch.optim.Optimizer, device: torch.device) -> None:
+    for state in opt.state.values():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and key != "step":
+                state[key] = value.to(device)
+
+
+def _critic_step(cfg, precision, device, G, g_run, D, d_run, opt_d, real, y_real, y_fake, alpha):
+    D.requires_grad_(True)
+    with torch.no_grad(), autocast(device, precision):
+        fake = G(real, y_fake).image  # eager G: no gradient sync needed for a no-grad pass
+    with autocast(device, precision):
+        # One critic pass over real and fake together: one forward per backward under DDP.
+        scores, aus_pred = d_run(torch.cat([real, fake.to(real.dtype)]))
+        n = real.shape[0]
+        wgan = losses.critic_wgan_loss(scores[:n], scores[n:])
+        au = losses.au_mse_loss(aus_pred[:n], y_real)
+        gp = losses.gradient_penalty(D, real, fake, alpha)
+    loss = wgan + cfg.lambda_au * au + cfg.lambda_gp * gp
+    opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_d.step()
+    return {"d_wgan": wgan.detach(), "d_au": au.detach(), "d_gp": gp.detach()}
+
+
+def _generator_step(cfg, precision, device, g_run, D, opt_g, real, y_real, y_fake):
+    D.requires_grad_(False)  # the critic is a fixed loss here: no gradients, no DDP sync
+    with autocast(device, precision):
+        fwd = g_run(real, y_fake)
+        scores, aus_pred = D(fwd.image)
+        cyc = g_run(fwd.image, y_real)
+        adv = losses.generator_wgan_loss(scores)
+        au = losses.au_mse_loss(aus_pred, y_fake)
+        rec = losses.cycle_l1_loss(cyc.image, real)
+        att = (losses.attention_loss(fwd.attention, cfg.lambda_a, cfg.lambda_tv)
+               + losses.attention_loss(cyc.attention, cfg.lambda_a, cfg.lambda_tv))
+    loss = adv + cfg.lambda_au * au + cfg.lambda_cyc * rec + att
+    opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_g.step()
+    D.requires_grad_(True)
+    return {"g_adv": adv.detach(), "g_au": au.detach(), "g_cyc": rec.detach(),
+            "g_att": att.detach(), "mean_attention": fwd.attention.detach().float().mean()}
+
+
+def _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint) -> Path:
+    tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
+    tensors.update({f"D.{k}": v for k, v in D.state_dict().items()})
+    optim_meta = {}
+    for name, opt in (("opt_G", opt_g), ("opt_D", opt_d)):
+        t, m = optimizer_tensors(name, opt)
+        tensors.update(t)
+        optim_meta[name] = m
+    rng_t, rng_m = rng_state(gen)
+    tensors.update(rng_t)
+    meta = {"kind": "training", "model": cfg.model.to_dict(), "au_names": list(cfg.model.au_names),
+            "step": step, "data_fingerprint": fingerprint, "train": cfg.to_dict(),
+            "optimizers": optim_meta, "rng": rng_m}
+    path = checkpoint_dir(run) / f"step_{step:08d}.safetensors"
+    save_checkpoint(path, tensors, meta)
+    for old in list_checkpoints(run)[:-cfg.keep_checkpoints]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def _append_log(run: Path, record: dict) -> None:
+    with (run / "log.jsonl").open("a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _status(record: dict) -> str:
+    keys = ("d_wgan", "g_adv", "g_au", "g_cyc", "mean_attention")
+    parts = [f"{k}={record[k]:.3g}" for k in keys if k in record]
+    return " ".join(parts) + f" {record['img_per_s']:.0f} img/s"
+
+
+def _check_saturation(history: deque, mean_attention: float | None, cfg: TrainConfig,
+                      step: int) -> None:
+    if mean_attention is None or math.isnan(mean_attention):
+        return
+    history.append(mean_attention)
+    if len(history) < history.maxlen:
+        return
+    if all(a > 1 - cfg.saturation_margin for a in history):
+        log.warning("step %d: attention saturated at 1 (mean A %.3f over the last %d logs): the "
+                    "generator is copying its input; raise --lambda-a", step, mean_attention,
+                    len(history))
+        history.clear()
+    elif all(a < cfg.saturation_margin for a in history):
+        log.warning("step %d: attention collapsed to 0 (mean A %.3f over the last %d logs): the "
+                    "generator repaints the whole face; lower --lambda-a", step, mean_attention,
+                    len(history))
+        history.clear()
+
+
+# --- sample grids --------------------------------------------------------------------------------
+
+
+@dataclass
+class _SampleBatch:
+    crops: np.ndarray  # uint8 NHWC
+    targets: torch.Tensor  # (N, K)
+
+
+def _sample_batch(data, train_set: FaceDataset, cfg: TrainConfig) -> _SampleBatch:
+    """A fixed batch for the sample grids: held-out images, each given another one's AUs."""
+    test = open_dataset(data, "test")
+    source = test if len(test) >= 2 else train_set
+    n = min(cfg.sample_count, len(source))
+    crops = np.stack([source.read(i, cfg.model.image_size) for i in range(n)])
+    targets = torch.from_numpy(np.roll(source.aus[:n], 1, axis=0).copy())
+    return _SampleBatch(crops, targets)
+
+
+def sample_grid(G: torch.nn.Module, crops: np.ndarray, targets: torch.Tensor,
+                device: torch.device, precision: str = "fp32") -> np.ndarray:
+    """One row per image: input | output | attention (white = input kept) | colour mask."""
+    was_training = G.training
+    G.eval()
+    with torch.no_grad(), autocast(device, precision):
+        out = G(to_tensor(crops).to(device), targets.to(device))
+    G.train(was_training)
+    columns = [crops, to_image(out.image), to_image(out.attention.float() * 2 - 1),
+               to_image(out.colour)]
+    return np.concatenate([np.concatenate(list(c), axis=0) for c in columns], axis=1)
+
+
+def _write_samples(run: Path, G, batch: _SampleBatch, step: int, device, precision) -> None:
+    grid = sample_grid(G, batch.crops, batch.targets, device, precision)
+    write_image(run / "samples" / f"step_{step:08d}.png", grid)
