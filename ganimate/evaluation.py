@@ -809,31 +809,42 @@ def region_from_box(shape: tuple[int, ...], box: tuple[float, float, float, floa
 
 def evaluate_video(input_path: str | Path, output_path: str | Path, identity: bool = True,
                    identity_every: int = 10) -> VideoEvalResult:
-    """Compare an edited video with its input: flicker, background, identity."""
+    """Compare an edited video with its input: flicker, background, edit strength, identity.
+
+    Both videos are streamed side by side (never held in memory); faces are tracked on the input
+    with :class:`ganimate.faces.FaceTracker`, and the largest face of each frame is the one
+    measured. The two videos must have the same size; if their frame counts differ, the common
+    part is measured and a warning says so.
+    """
     from ganimate import video
     from ganimate.faces import FaceTracker
 
     input_path, output_path = Path(input_path), Path(output_path)
     info_in = video.probe(input_path)
     info_out = video.probe(output_path)
-    if (info_in.width, info_in.height) != (info_out.width, info_out.height):
+    if info_in.size != info_out.size:
         raise GanimateError(
             f"{output_path}: {info_out.width}x{info_out.height} does not match the input "
             f"{input_path} ({info_in.width}x{info_in.height}); compare a video with its own edit"
         )
+    if info_in.frame_count != info_out.frame_count:
+        log.warning("%s has %s frames and %s has %s: measuring the first %s", input_path,
+                    info_in.frame_count, output_path, info_out.frame_count,
+                    min(info_in.frame_count or 0, info_out.frame_count or 0))
     embedder, skipped = load_embedder(identity)
-    tracker = FaceTracker()
+    with FaceTracker() as tracker:
 
-    def locate(rgb: np.ndarray):
-        found = tracker(rgb)
-        if not found:
-            return None
-        # The largest face is the one an edit is about; other faces count as background.
-        face = max(found, key=lambda f: f.box.width * f.box.height)
-        return region_from_box(rgb.shape, face.box.as_tuple())
+        def locate(rgb: np.ndarray):
+            found = tracker(rgb)
+            if not found:
+                return None
+            # The largest face is the one an edit is about; other faces count as background.
+            face = max(found, key=lambda f: f.box.width * f.box.height)
+            return region_from_box(rgb.shape, face.box.as_tuple())
 
-    pairs = zip(video.read_frames(input_path), video.read_frames(output_path), strict=False)
-    result = measure_video_pair(pairs, locate, embedder, skipped, identity_every,
-                                total=getattr(info_in, "frames", None))
+        pairs = zip(video.read_frames(input_path, info_in),
+                    video.read_frames(output_path, info_out), strict=False)
+        total = min(info_in.frame_count or 0, info_out.frame_count or 0) or None
+        result = measure_video_pair(pairs, locate, embedder, skipped, identity_every, total=total)
     result.source = {"input": str(input_path), "output": str(output_path)}
     return result
