@@ -641,12 +641,13 @@ class AUTrack:
 
 
 def read_au_track(path: str | os.PathLike, au_names: Sequence[str] = AU_NAMES,
-                  face: int | None = None) -> AUTrack:
+                  face: int | None = None, source: str | None = None) -> AUTrack:
     """Read an AU track from a ``ganimate aus`` CSV (columns source, frame, time, face, AU01...).
 
     OpenFace CSVs work too (``timestamp``, ``face_id``, ``AU01_r`` on its 0-5 scale). Rows without
     AU values (frames where no face was found) are skipped, so the track interpolates across them.
-    With several faces in the file, pick one with ``face`` (default: the only face, else an error).
+    With several faces in the file, pick one with ``face`` (default: the only face, else an error);
+    a CSV of several files (a folder scan) needs ``source``.
     """
     path = Path(path)
     if not path.is_file():
@@ -662,6 +663,17 @@ def read_au_track(path: str | os.PathLike, au_names: Sequence[str] = AU_NAMES,
             f"`ganimate aus VIDEO` with columns source, frame, time, face, {au_names[0]} ... "
             f"{au_names[-1]}"
         )
+    if "source" in columns:
+        sources = sorted({r.get("source", "") for r in rows})
+        if source is None and len(sources) > 1:
+            raise GanimateError(
+                f"--track {path}: holds rows of {len(sources)} files ({', '.join(sources[:3])}"
+                f"{'...' if len(sources) > 3 else ''}); run `ganimate aus` on the one driver video"
+            )
+        if source is not None:
+            if source not in sources:
+                raise GanimateError(f"--track {path}: no rows of {source!r}")
+            rows = [r for r in rows if r.get("source") == source]
     face_col = next((c for c in ("face", "face_id") if c in columns), None)
     if face_col is not None:
         ids = sorted({r[face_col] for r in rows if r.get(face_col, "") != ""}, key=_natural)

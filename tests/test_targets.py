@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
 import pytest
 
-from ganimate.aus import AU_NAMES
+from ganimate.aus import AU_NAMES, TABLE_COLUMNS, AURow
 from ganimate.errors import GanimateError
 from ganimate.targets import (
     EASINGS,
@@ -159,9 +160,7 @@ def test_aus_file_json_forms(tmp_path):
 
 def test_aus_file_csv_row_as_ganimate_aus_writes_it(tmp_path):
     path = tmp_path / "aus.csv"
-    header = "source,frame,time,face," + ",".join(AU_NAMES)
-    rows = [f"a.jpg,0,0.0,0,{','.join(['0.1'] * K)}", f"a.jpg,0,0.0,1,{','.join(['0.6'] * K)}"]
-    path.write_text("\n".join([header, *rows]) + "\n")
+    write_track(path, [0.0, 0.0], [np.full(K, 0.1), np.full(K, 0.6)], faces=[0, 1])
     values = read_aus_file(path, row=1)
     assert values.complete() and values.values["AU45"] == pytest.approx(0.6)
     with pytest.raises(GanimateError, match="2 rows"):
@@ -247,12 +246,17 @@ def test_alpha_schedule_validates():
 
 
 def write_track(path, times, values, faces=None, drop=()):
-    lines = ["source,frame,time,face," + ",".join(AU_NAMES)]
-    for i, (t, v) in enumerate(zip(times, values, strict=True)):
-        face = 0 if faces is None else faces[i]
-        cells = [""] * K if i in drop else [f"{x:.6f}" for x in v]
-        lines.append(f"driver.mp4,{i},{t},{face}," + ",".join(cells))
-    path.write_text("\n".join(lines) + "\n")
+    """Write rows exactly as `ganimate aus` does (aus.TABLE_COLUMNS, AURow.as_dict)."""
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=TABLE_COLUMNS)
+        writer.writeheader()
+        for i, (t, v) in enumerate(zip(times, values, strict=True)):
+            if i in drop:  # no face in that frame: `ganimate aus` writes no row
+                continue
+            face = 0 if faces is None else faces[i]
+            row = AURow("driver.mp4", i, float(t), face, (1.0, 2.0, 3.0, 4.0),
+                        np.asarray(v, np.float32))
+            writer.writerow(row.as_dict())
 
 
 def test_track_resampled_by_time(tmp_path):
@@ -280,6 +284,13 @@ def test_track_faces_and_missing_columns(tmp_path):
     assert np.allclose(read_au_track(path, face=1).values, 0.7)
     with pytest.raises(GanimateError, match="no face 3"):
         read_au_track(path, face=3)
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(path.read_text() + path.read_text().splitlines()[1].replace(
+        "driver.mp4", "other.mp4") + "\n")
+    assert "box" in path.read_text().splitlines()[0]
+    with pytest.raises(GanimateError, match="2 files"):
+        read_au_track(mixed, face=0)
+    assert len(read_au_track(mixed, face=0, source="other.mp4").times) == 1
     bad = tmp_path / "bad.csv"
     bad.write_text("source,frame,face,AU01\nx,0,0,0.1\n")
     with pytest.raises(GanimateError, match="missing column.*time.*AU02"):
