@@ -393,7 +393,7 @@ class AUCalibration:
 
     @classmethod
     def fit(cls, aus: np.ndarray, low_percentile: float = 5.0, high_percentile: float = 99.0,
-            min_span: float = 0.1, au_names: Sequence[str] = AU_NAMES) -> AUCalibration:
+            min_span: float = 0.5, au_names: Sequence[str] = AU_NAMES) -> AUCalibration:
         aus = np.asarray(aus, dtype=np.float64)
         if aus.ndim != 2 or len(aus) == 0:
             raise GanimateError("AU calibration needs at least one AU vector")
@@ -554,3 +554,100 @@ def read_openface_csv(path: str | os.PathLike,
         au_names=tuple(au_names),
         extra=extra,
     )
+
+
+# =============================================================================================
+# AU tables of photos, folders and videos (`ganimate aus`)
+# =============================================================================================
+
+# Columns of `ganimate aus` CSV/JSON output, a stable interface (docs/aus.md): ``source`` the file
+# (relative to the folder given), ``frame`` the video frame index (0 for photos), ``time`` in
+# seconds (0 for photos), ``face`` the face index (photos: left to right; videos: the track id,
+# stable while the face is followed), ``box`` "x0 y0 x1 y1" in frame pixels, then the AUs.
+TABLE_COLUMNS: tuple[str, ...] = ("source", "frame", "time", "face", "box", *AU_NAMES)
+
+
+@dataclass
+class AURow:
+    """One face in one photo or video frame."""
+
+    source: str
+    frame: int
+    time: float
+    face: int
+    box: tuple[float, float, float, float]
+    aus: np.ndarray  # float32 (17,)
+
+    def as_dict(self) -> dict:
+        d = {"source": self.source, "frame": self.frame, "time": round(self.time, 4),
+             "face": self.face, "box": " ".join(f"{v:.1f}" for v in self.box)}
+        d.update({n: round(float(v), 4) for n, v in zip(AU_NAMES, self.aus, strict=True)})
+        return d
+
+
+@dataclass
+class AUScanProblem:
+    """An input that produced no row, and why (unreadable, no face...)."""
+
+    source: str
+    reason: str
+
+
+def scan_aus(path: str | os.PathLike, method: str = DEFAULT_ESTIMATOR, every: int = 1,
+             baseline: bool = False, problems: list[AUScanProblem] | None = None
+             ) -> Iterable[AURow]:
+    """AU rows of a photo, a folder of photos/videos, or a video, streamed (one per face/frame).
+
+    Videos use the face tracker (``face`` is the track id) and, with ``baseline``, a per-track
+    :class:`NeutralBaseline`. Files that give nothing are appended to ``problems`` (if given).
+    """
+    from ganimate.faces import FaceMesh, FaceTracker
+    from ganimate.images import read_rgb
+    from ganimate.prepare import find_inputs, is_video, iter_video_frames
+
+    est = AUEstimator(method)
+    path = Path(path)
+    inputs = find_inputs([path])
+    if not inputs:
+        raise GanimateError(f"{path}: no photos or videos in it")
+
+    def note(source: str, reason: str) -> None:
+        if problems is not None:
+            problems.append(AUScanProblem(source, reason))
+
+    mesh = None
+    try:
+        for file, disp in inputs:
+            if is_video(file):
+                baselines: dict[int, NeutralBaseline] = {}
+                found = False
+                with FaceTracker() as tracker:
+                    try:
+                        for index, t, rgb in iter_video_frames(file, every):
+                            for face in tracker(rgb):
+                                y = est(face)
+                                if baseline:
+                                    y = baselines.setdefault(face.track_id, NeutralBaseline())(y)
+                                found = True
+                                yield AURow(disp, index, t, face.track_id, face.box.as_tuple(), y)
+                    except GanimateError as exc:
+                        note(disp, f"unreadable: {exc}")
+                        continue
+                if not found:
+                    note(disp, "no face")
+                continue
+            try:
+                rgb = read_rgb(file)
+            except GanimateError as exc:
+                note(disp, f"unreadable: {str(exc).split(': ', 1)[-1]}")
+                continue
+            if mesh is None:
+                mesh = FaceMesh()
+            faces = mesh(rgb)
+            if not faces:
+                note(disp, "no face")
+            for k, face in enumerate(faces):
+                yield AURow(disp, 0, 0.0, k, face.box.as_tuple(), est(face))
+    finally:
+        if mesh is not None:
+            mesh.close()

@@ -23,6 +23,8 @@ never by the training code.
 from __future__ import annotations
 
 import logging
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +97,29 @@ class TrackedFace(Face):
     track_id: int = 0
 
 
+@contextmanager
+def _native_logs_muted():
+    """Silence mediapipe's C++ start-up chatter (TFLite delegate, absl warnings) on stderr.
+
+    Those lines are written by native code straight to file descriptor 2, so neither ``logging``
+    nor environment variables reach them; they only appear while graphs are built and run for
+    the first time, which is all this wraps. Python exceptions still propagate.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def box_of(landmarks: np.ndarray) -> Box:
     pts = landmarks[:468, :2]
     x0, y0 = pts.min(axis=0)
@@ -140,13 +165,18 @@ class FaceMesh:
         self.roi_scale = roi_scale
         # model_selection=1 is the full-range model (faces up to ~5 m), which finds the small
         # faces that the short-range detector built into the face mesh misses.
-        self._detector = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=min_score
-        )
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True,
-            min_detection_confidence=min_score,
-        )
+        with _native_logs_muted():
+            self._detector = mp.solutions.face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=min_score
+            )
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True,
+                min_detection_confidence=min_score,
+            )
+            # The first inference prints the rest of the chatter: run it now, on a blank image.
+            blank = np.zeros((64, 64, 3), np.uint8)
+            self._detector.process(blank)
+            self._mesh.process(blank)
         self._whole = None  # lazily built: the mesh on the whole image, a fallback
 
     def __enter__(self) -> FaceMesh:
@@ -228,10 +258,11 @@ class FaceMesh:
         import mediapipe as mp
 
         if self._whole is None:
-            self._whole = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=True, max_num_faces=self.max_faces, refine_landmarks=True,
-                min_detection_confidence=self.min_score,
-            )
+            with _native_logs_muted():
+                self._whole = mp.solutions.face_mesh.FaceMesh(
+                    static_image_mode=True, max_num_faces=self.max_faces, refine_landmarks=True,
+                    min_detection_confidence=self.min_score,
+                )
         h, w = rgb.shape[:2]
         # A face that fills the picture is too big for the detectors: pad the image so that the
         # face covers about half of it, and upscale small pictures (e.g. 128 px crops).
@@ -274,10 +305,12 @@ class FaceTracker:
         self.max_faces = max_faces
         self.max_missing = max_missing
         self.redetect_every = redetect_every
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=False, max_num_faces=max_faces, refine_landmarks=True,
-            min_detection_confidence=min_score, min_tracking_confidence=min_score,
-        )
+        with _native_logs_muted():
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=False, max_num_faces=max_faces, refine_landmarks=True,
+                min_detection_confidence=min_score, min_tracking_confidence=min_score,
+            )
+        self._first = True
         self._still: FaceMesh | None = None
         self._min_score = min_score
         self._tracks: dict[int, tuple[Box, int]] = {}  # id -> (last box, frames since seen)
@@ -301,7 +334,12 @@ class FaceTracker:
         """Faces of the next frame, left to right, each with its track id."""
         rgb = _check_rgb(rgb)
         h, w = rgb.shape[:2]
-        result = self._mesh.process(rgb)
+        if self._first:
+            with _native_logs_muted():
+                result = self._mesh.process(rgb)
+            self._first = False
+        else:
+            result = self._mesh.process(rgb)
         faces = [
             Face(pts, box_of(pts), 1.0)
             for pts in (_landmarks_array(lms, w, h) for lms in result.multi_face_landmarks or [])

@@ -1,0 +1,93 @@
+"""Face mesh on real photos and a real video: several faces, small faces, tracking ids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ganimate.faces import N_LANDMARKS, Face, FaceMesh, FaceTracker, TrackedFace
+from ganimate.images import read_rgb
+
+
+@pytest.fixture(scope="module")
+def mesh():
+    with FaceMesh() as m:
+        yield m
+
+
+def test_one_face_in_a_portrait(shared, mesh):
+    rgb = read_rgb(shared / "photos" / "lisa1.jpg")
+    faces = mesh(rgb)
+    assert len(faces) == 1
+    f = faces[0]
+    assert isinstance(f, Face)
+    assert f.landmarks.shape == (N_LANDMARKS, 3) and f.landmarks.dtype == np.float32
+    h, w = rgb.shape[:2]
+    assert 0 <= f.box.x0 < f.box.x1 <= w and 0 <= f.box.y0 < f.box.y1 <= h
+    assert 0.5 <= f.score <= 1.0
+    # image-left eye (33) left of image-right eye (263); forehead above chin; irises in the eyes
+    assert f.landmarks[33, 0] < f.landmarks[263, 0]
+    assert f.landmarks[10, 1] < f.landmarks[152, 1]
+    assert f.box.x0 <= f.landmarks[468, 0] <= f.box.x1
+
+
+def test_several_faces_come_left_to_right(shared, mesh):
+    a = read_rgb(shared / "faces/london/neutral/001.jpg")
+    b = read_rgb(shared / "faces/london/smiling/002.jpg")
+    both = np.concatenate([a, b], axis=1)
+    faces = mesh(both)
+    assert len(faces) == 2
+    assert faces[0].box.x1 < 512 <= faces[1].box.x0
+    # each face's landmarks match the ones found in its own photo
+    alone = mesh(b)[0].landmarks[:, :2] + [512, 0]
+    assert np.abs(faces[1].landmarks[:, :2] - alone).mean() < 2.0
+
+
+def test_small_face_is_upscaled_and_found(shared, mesh):
+    import cv2
+
+    rgb = read_rgb(shared / "photos" / "lisa1.jpg")
+    small = cv2.resize(rgb, (120, 160), interpolation=cv2.INTER_AREA)  # face ~ 60 px high
+    canvas = np.full((720, 960, 3), 90, np.uint8)
+    canvas[400:560, 700:820] = small
+    faces = mesh(canvas)
+    assert len(faces) == 1
+    cx, cy = faces[0].box.center
+    assert 700 < cx < 820 and 400 < cy < 560
+    # same landmarks as on the small image alone, within a pixel or so
+    ref = mesh(cv2.resize(rgb, (120, 160), interpolation=cv2.INTER_AREA))
+    if ref:  # (the tiny picture alone may be too small to find, the canvas case is the test)
+        assert np.abs(faces[0].landmarks[:, :2] - ref[0].landmarks[:, :2] - [700, 400]).mean() < 2
+
+
+def test_no_face_and_bad_arrays(shared, mesh):
+    assert mesh(np.full((240, 320, 3), 128, np.uint8)) == []
+    with pytest.raises(ValueError):
+        mesh(np.zeros((10, 10), np.uint8))
+    with pytest.raises(ValueError):
+        mesh(np.zeros((10, 10, 3), np.float32))
+
+
+def test_tracker_keeps_one_id_over_a_video(shared):
+    from ganimate.prepare import iter_video_frames
+
+    ids, boxes = [], []
+    with FaceTracker() as tracker:
+        for _, _, frame in iter_video_frames(shared / "video" / "single_face.mp4", every=3):
+            faces = tracker(frame)
+            assert len(faces) == 1 and isinstance(faces[0], TrackedFace)
+            ids.append(faces[0].track_id)
+            boxes.append(faces[0].box.center)
+    assert len(ids) >= 20 and set(ids) == {ids[0]}
+    assert np.abs(np.diff(np.array(boxes), axis=0)).max() < 30  # no jumps
+
+
+def test_tracker_gives_new_ids_to_new_faces(shared):
+    a = read_rgb(shared / "faces/london/neutral/001.jpg")
+    b = read_rgb(shared / "faces/london/neutral/002.jpg")
+    with FaceTracker(max_missing=0) as tracker:
+        first = tracker(a)[0].track_id
+        assert tracker(a)[0].track_id == first
+        for _ in range(3):
+            tracker(np.full_like(a, 20))  # the face is gone long enough to be forgotten
+        assert tracker(b)[0].track_id != first
