@@ -302,8 +302,9 @@ _EVAL_USAGE = "CHECKPOINT DATASET | --compare CKPT_A CKPT_B DATASET | video IN O
 def eval_command(
     args: list[str] = typer.Argument(
         ..., metavar=_EVAL_USAGE,
-        help="A checkpoint and a prepared dataset (its test split is used); with --compare two "
-             "checkpoints and a dataset; or `video IN OUT`: an input video and its edit.",
+        help="A checkpoint (or a training run folder: its newest checkpoint) and a prepared "
+             "dataset, whose test split is used; with --compare two checkpoints and a dataset; "
+             "or `video IN OUT`: an input video and its edited version.",
     ),
     compare: bool = typer.Option(
         False, "--compare", help="Evaluate two checkpoints on the same faces and targets."
@@ -367,10 +368,9 @@ def eval_command(
     if len(args) != expected:
         raise fail(f"expected {'CKPT_A CKPT_B DATASET' if compare else 'CHECKPOINT DATASET'}, "
                    f"got {len(args)} argument(s); usage: ganimate eval {_EVAL_USAGE}")
-    *checkpoints, dataset = (Path(a) for a in args)
-    for p in checkpoints:
-        if not p.is_file():
-            raise fail(f"{p}: no such checkpoint file")
+    # A run folder written by `ganimate train` means its newest checkpoint.
+    checkpoints = [Path(_resolve_checkpoint(a)) for a in args[:-1]]
+    dataset = Path(args[-1])
     if not dataset.is_dir():
         raise fail(f"{dataset}: no such dataset folder (make one with `ganimate prepare`)")
     config = evaluation.EvalConfig(seed=seed, max_faces=faces, random_targets=random_targets,

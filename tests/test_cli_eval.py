@@ -1,0 +1,187 @@
+"""`ganimate eval` end to end: a tiny model trained in a fixture, reports, --compare, video, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from ganimate.cli import app
+from ganimate.identity import identity_unavailable
+
+runner = CliRunner()
+
+METRICS = ("au_error", "au_error_swept", "au_error_unedited", "au_error_unedited_swept",
+           "reader_vs_labels", "direction", "identity", "identity_skipped", "reconstruction_l1",
+           "cycle_l1", "background_change", "attention", "unreadable", "config", "source")
+FAST = ["--faces", "4", "--random-targets", "1"]
+needs_dlib = pytest.mark.skipif(identity_unavailable() is not None,
+                                reason=f"[eval] extra missing: {identity_unavailable()}")
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A synthetic dataset and a tiny model trained on it for a few steps (checkpoints 3 and 6)."""
+    root = tmp_path_factory.mktemp("eval")
+    data, run = root / "syn", root / "run"
+    res = invoke("synthetic", data, "--count", "40", "--size", "32", "--seed", "1")
+    assert res.exit_code == 0, res.output
+    res = invoke("-q", "train", data, "--out", run, "--image-size", "32", "--g-width", "8",
+                 "--g-blocks", "1", "--d-width", "8", "--d-layers", "3", "--batch-size", "4",
+                 "--steps", "6", "--checkpoint-every", "3", "--sample-every", "0", "--workers",
+                 "0", "--device", "cpu")
+    assert res.exit_code == 0, res.output
+    checkpoints = sorted((run / "checkpoints").glob("*.safetensors"))
+    assert len(checkpoints) == 2
+    return data, run, checkpoints
+
+
+def _png_ok(path) -> None:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.width > 100 and im.height > 100
+
+
+def test_eval_writes_json_table_and_figures(trained, tmp_path):
+    data, _, ckpts = trained
+    out = tmp_path / "report"
+    res = invoke("eval", ckpts[-1], data, *FAST, "--no-identity", "--out", out)
+    assert res.exit_code == 0, res.output
+    assert "direction accuracy" in res.output and "AU26 jaw drop" in res.output
+    report = json.loads((out / "report.json").read_text())
+    assert set(METRICS) <= set(report)
+    assert report["faces"] == 4 and report["edits"] == 4 * (2 * 3 + 1)
+    assert report["reliable"] == ["AU01", "AU26"]
+    assert set(report["au_error"]["per_au"]) == {"AU01", "AU26"}
+    assert 0 <= report["au_error"]["overall"] <= 1
+    assert 0 <= report["direction"]["overall"] <= 1 and report["direction"]["count"] > 0
+    assert report["reconstruction_l1"] >= 0 and report["cycle_l1"] >= 0
+    assert 0 <= report["attention"]["saturated"] <= 1
+    assert report["identity"] is None and "no-identity" in report["identity_skipped"]
+    assert report["source"]["reader"] == "synthetic bar-face measurement"
+    _png_ok(out / "au_error.png")
+    _png_ok(out / "au_sweep.png")
+
+
+def test_eval_is_seeded_and_prints_json(trained, tmp_path):
+    data, run, _ = trained
+    first = invoke("eval", run, data, *FAST, "--no-identity", "--json", "--out", tmp_path / "a")
+    second = invoke("eval", run, data, *FAST, "--no-identity", "--json", "--out", tmp_path / "b")
+    assert first.exit_code == 0, first.output
+    a = json.loads(first.stdout)
+    b = json.loads(second.stdout)
+    assert a["source"]["checkpoint"].endswith("step_00000006.safetensors")  # run folder: newest
+    for key in ("au_error", "direction", "reconstruction_l1", "cycle_l1", "attention"):
+        assert a[key] == b[key]
+
+
+def test_identity_is_skipped_with_a_clear_message_when_dlib_is_missing(trained, tmp_path,
+                                                                        monkeypatch):
+    import ganimate.identity
+
+    monkeypatch.setattr(ganimate.identity, "identity_unavailable",
+                        lambda: "dlib is not installed; pip install 'ganimate[eval]'")
+    data, _, ckpts = trained
+    res = invoke("eval", ckpts[-1], data, *FAST, "--out", tmp_path / "r")
+    assert res.exit_code == 0, res.output
+    assert "identity skipped: dlib is not installed" in res.output
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["identity"] is None
+    assert "pip install 'ganimate[eval]'" in report["identity_skipped"]
+    assert report["au_error"]["overall"] is not None  # everything else is still measured
+
+
+@needs_dlib
+def test_identity_is_measured_when_the_extra_is_installed(trained, tmp_path):
+    data, _, ckpts = trained
+    res = invoke("eval", ckpts[-1], data, "--faces", "2", "--random-targets", "1",
+                 "--out", tmp_path / "r")
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    ident = report["identity"]
+    assert report["identity_skipped"] is None
+    assert ident["count"] == report["edits"] and ident["mean"] > 0
+    assert 0 <= ident["share_under"] <= 1 and ident["threshold"] == 0.6
+
+
+def test_compare_two_checkpoints_side_by_side(trained, tmp_path):
+    data, _, ckpts = trained
+    out = tmp_path / "cmp"
+    res = invoke("eval", "--compare", ckpts[0], ckpts[1], data, *FAST, "--no-identity",
+                 "--out", out)
+    assert res.exit_code == 0, res.output
+    assert "A: step_00000003" in res.output and "B: step_00000006" in res.output
+    cmp = json.loads((out / "compare.json").read_text())
+    a, b = (cmp["results"][k] for k in cmp["compare"])
+    assert a["faces"] == b["faces"] == 4 and a["edits"] == b["edits"]  # same protocol
+    assert a["source"]["checkpoint"] != b["source"]["checkpoint"]
+    for name in ("au_error.png", "au_sweep_a.png", "au_sweep_b.png"):
+        _png_ok(out / name)
+
+
+def test_bad_input_gives_one_clear_error(trained, tmp_path):
+    data, _, ckpts = trained
+    cases = [
+        (["eval", ckpts[-1]], "expected CHECKPOINT DATASET"),
+        (["eval", "--compare", ckpts[-1], data], "expected CKPT_A CKPT_B DATASET"),
+        (["eval", tmp_path / "nope.safetensors", data], "no such checkpoint"),
+        (["eval", ckpts[-1], tmp_path / "nodata"], "no such dataset folder"),
+        (["eval", "video", "in.mp4"], "usage: ganimate eval video IN OUT"),
+        (["eval", "--compare", "video", "a.mp4", "b.mp4"], "does not apply"),
+        (["eval", "video", tmp_path / "in.mp4", tmp_path / "out.mp4"], "no such video"),
+    ]
+    for args, message in cases:
+        res = invoke(*args)
+        assert res.exit_code == 1, (args, res.output)
+        assert "error:" in res.output and message in res.output, (args, res.output)
+
+    # a dataset labelled with other AUs than the model's
+    other = tmp_path / "other"
+    shutil.copytree(data, other)
+    meta = json.loads((other / "meta.json").read_text())
+    meta["au_names"] = ["AU12", "AU25"]
+    (other / "meta.json").write_text(json.dumps(meta))
+    csv = (other / "aus.csv").read_text().replace("AU01,AU26", "AU12,AU25", 1)
+    (other / "aus.csv").write_text(csv)
+    res = invoke("eval", ckpts[-1], other, *FAST, "--no-identity")
+    assert res.exit_code == 1 and "no labels for the model's AUs AU01 AU26" in res.output
+
+
+@pytest.fixture(scope="module")
+def flicker_video(shared, tmp_path_factory):
+    """The real single-face clip, and a lossless copy that flickers by +-8 levels in the middle."""
+    from ganimate import video
+
+    src = shared / "video" / "single_face.mp4"
+    info = video.probe(src)
+    out = tmp_path_factory.mktemp("video") / "flicker.mkv"
+    with video.VideoWriter(out, info.fps, lossless=True) as writer:
+        for t, frame in enumerate(video.read_frames(src, info)):
+            f = frame.astype(np.int16)
+            f[:, 160:480] += 8 if t % 2 else -8
+            writer.write(np.clip(f, 0, 255).astype(np.uint8))
+    return src, out
+
+
+def test_eval_video_measures_flicker(flicker_video, tmp_path):
+    src, flickering = flicker_video
+    res = invoke("eval", "video", src, flickering, "--no-identity", "--out", tmp_path / "v")
+    assert res.exit_code == 0, res.output
+    assert "flicker added" in res.output
+    report = json.loads((tmp_path / "v" / "video_report.json").read_text())
+    assert report["frames"] == 72 and report["frames_with_face"] >= 60
+    assert report["flicker"]["flicker"] > 8  # +-8 alternating: ~16 levels per step where it lies
+    assert report["background_change"] < report["face_change"]
+
+    same = invoke("eval", "video", src, src, "--no-identity", "--json", "--out", tmp_path / "s")
+    assert same.exit_code == 0, same.output
+    steady = json.loads(same.stdout)
+    assert steady["flicker"]["flicker"] == 0 and steady["background_change"] == 0
