@@ -397,6 +397,123 @@ def eval_command(
     typer.echo(f"wrote {', '.join(str(p) for p in paths)}", err=True)
 
 
+# --- faces and AUs: prepare, aus ---
+
+
+@app.command("prepare", no_args_is_help=True)
+@guarded
+def prepare_command(
+    sources: list[str] = typer.Argument(
+        ..., help="Photos, videos or folders of them (searched recursively); or one folder in "
+                  "GANimation's layout (imgs/, aus_openface.pkl), which is converted."),
+    out: str = typer.Option(..., "--out", "-o", help="Dataset folder to create or continue."),
+    size: int = typer.Option(128, "--size", help="Crop side in pixels: 64, 128 (paper) or 256."),
+    every: int = typer.Option(10, "--every", help="Use every k-th video frame."),
+    workers: int = typer.Option(0, "--workers", "-j",
+                                help="Worker processes [0: one per core, at most 8]."),
+    image_format: str = typer.Option("jpg", "--image-format", help="jpg (quality 95) or png."),
+    min_face: float = typer.Option(None, "--min-face",
+                                   help="Smallest face height (forehead to chin) in pixels "
+                                        "[half of --size]."),
+    max_yaw: float = typer.Option(40.0, "--max-yaw", help="Most turned face kept, degrees."),
+    estimator: str = typer.Option("mesh", "--estimator",
+                                  help="AU estimator for labels: mesh, inversion, geometric."),
+    aus: str = typer.Option(None, "--aus",
+                            help="Take labels from an OpenFace CSV (or a folder of per-image "
+                                 "CSVs) instead of the estimator."),
+    calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate",
+                                   help="Map raw estimates to [0, 1] by the dataset's robust "
+                                        "percentiles."),
+    test_fraction: float = typer.Option(0.1, "--test-fraction",
+                                        help="Share of sources in the test split."),
+    split_by: str = typer.Option("source", "--split-by",
+                                 help="One person is a: source (file), stem (same file name in "
+                                      "several folders) or folder."),
+) -> None:
+    """Build a training dataset: aligned face crops and AU labels from photos and videos."""
+    from pathlib import Path
+
+    from ganimate import prepare
+
+    if len(sources) == 1 and prepare.is_original_layout(sources[0]):
+        report = prepare.convert_original_layout(sources[0], out,
+                                                 size=size if size != 128 else None,
+                                                 image_format=image_format)
+    else:
+        if aus is not None and not Path(aus).exists():
+            raise fail(f"--aus {aus}: no such file or folder")
+        config = prepare.PrepareConfig(
+            size=size, every=every, workers=workers, image_format=image_format,
+            min_face=min_face, max_yaw=max_yaw, estimator=estimator,
+            openface=Path(aus) if aus else None, calibrate=calibrate,
+            test_fraction=test_fraction, split_by=split_by,
+        )
+        report = prepare.prepare_dataset(sources, out, config)
+    rejected = ", ".join(f"{n} {r}" for r, n in sorted(report.rejected.items())) or "none"
+    typer.echo(
+        f"{report.out}: {report.count} crops ({report.train} train, {report.test} test); "
+        f"this run: {report.processed} sources processed, {report.skipped} already done, "
+        f"{report.seconds:.1f} s; rejected: {rejected}", err=True)
+
+
+@app.command("aus", no_args_is_help=True)
+@guarded
+def aus_command(
+    input: str = typer.Argument(..., help="A photo, a video, or a folder of them."),
+    fmt: str = typer.Option(None, "--format", "-f",
+                            help="table, csv or json [table on a terminal, csv otherwise]."),
+    estimator: str = typer.Option("mesh", "--estimator",
+                                  help="mesh (default), inversion or geometric."),
+    every: int = typer.Option(1, "--every", help="Videos: every k-th frame."),
+    baseline: bool = typer.Option(False, "--baseline/--no-baseline",
+                                  help="Videos: subtract each person's neutral baseline."),
+) -> None:
+    """AU intensities of every face: one row per face per frame (columns: docs/aus.md)."""
+    import csv
+    import json
+
+    from ganimate import aus as au
+
+    if fmt is None:
+        fmt = "table" if sys.stdout.isatty() else "csv"
+    if fmt not in ("table", "csv", "json"):
+        raise fail(f"--format {fmt}: use table, csv or json")
+    if every < 1:
+        raise fail(f"--every {every}: must be 1 or more")
+    problems: list[au.AUScanProblem] = []
+    rows = au.scan_aus(input, method=estimator, every=every, baseline=baseline,
+                       problems=problems)
+    count = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=au.TABLE_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row.as_dict())
+            sys.stdout.flush()
+            count += 1
+    elif fmt == "json":
+        sys.stdout.write("[")
+        for row in rows:
+            sys.stdout.write(("\n" if count == 0 else ",\n") + json.dumps(row.as_dict()))
+            count += 1
+        sys.stdout.write("\n]\n" if count else "]\n")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*au.TABLE_COLUMNS[:2], "face", *au.AU_NAMES, box=None, pad_edge=False)
+        for row in rows:
+            d = row.as_dict()
+            table.add_row(d["source"], str(d["frame"]), str(d["face"]),
+                          *[f"{d[n]:.2f}" for n in au.AU_NAMES])
+            count += 1
+        Console().print(table)
+    for p in problems:
+        typer.echo(f"warning: {p.source}: {p.reason}", err=True)
+    if count == 0:
+        raise fail(f"{input}: no face found")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
