@@ -501,12 +501,28 @@ def aus_command(
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(*au.TABLE_COLUMNS[:2], "face", *au.AU_NAMES, box=None, pad_edge=False)
-        for row in rows:
-            d = row.as_dict()
-            table.add_row(d["source"], str(d["frame"]), str(d["face"]),
-                          *[f"{d[n]:.2f}" for n in au.AU_NAMES])
-            count += 1
+        # A few faces read best one column per face (AU names and descriptions down the side);
+        # many rows (folders, videos) get one line each, with short AU headers to fit a terminal.
+        rows = list(rows)
+        count = len(rows)
+        if 0 < count <= 4:
+            table = Table("AU", "", *[f"{r.source} #{r.face}" if r.frame == 0
+                                      else f"{r.source} f{r.frame} #{r.face}" for r in rows],
+                          box=None)
+            for i, name in enumerate(au.AU_NAMES):
+                table.add_row(name, au.AU_DESCRIPTIONS[name],
+                              *[f"{r.aus[i]:.2f}" for r in rows])
+        else:
+            table = Table(box=None, pad_edge=False, title="AU intensities (columns: AU numbers)")
+            width = min(28, max((len(r.source) for r in rows), default=6))
+            table.add_column("source", min_width=width, no_wrap=True, overflow="ellipsis")
+            table.add_column("frame", justify="right", min_width=5)
+            table.add_column("face", justify="right", min_width=4)
+            for n in au.AU_NAMES:
+                table.add_column(n[2:], min_width=3)
+            for r in rows:
+                table.add_row(r.source, str(r.frame), str(r.face),
+                              *[f"{v:.2f}"[1:] if v < 1 else "1.0" for v in r.aus])
         Console().print(table)
     for p in problems:
         typer.echo(f"warning: {p.source}: {p.reason}", err=True)

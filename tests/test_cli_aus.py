@@ -1,0 +1,85 @@
+"""`ganimate aus` through the CLI: photo, folder, video (AU12 rises with a smile), errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+
+import numpy as np
+from typer.testing import CliRunner
+
+from ganimate.aus import AU_NAMES, TABLE_COLUMNS
+from ganimate.cli import app
+
+runner = CliRunner()
+
+
+def _rows(output: str) -> list[dict]:
+    lines = [ln for ln in output.splitlines() if "," in ln]
+    return list(csv.DictReader(io.StringIO("\n".join(lines))))
+
+
+def test_photo_as_csv_and_json(shared):
+    photo = str(shared / "faces/london/smiling/010.jpg")
+    r = runner.invoke(app, ["aus", photo, "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    rows = _rows(r.stdout)
+    assert len(rows) == 1 and tuple(rows[0]) == TABLE_COLUMNS
+    assert rows[0]["source"] == "010.jpg" and rows[0]["frame"] == "0" and rows[0]["face"] == "0"
+    assert len(rows[0]["box"].split()) == 4
+    assert float(rows[0]["AU12"]) > 0.2
+    r = runner.invoke(app, ["aus", photo, "--format", "json"])
+    data = json.loads(r.stdout)
+    assert data[0]["AU12"] == float(rows[0]["AU12"])
+    assert list(data[0]) == list(TABLE_COLUMNS)
+
+
+def test_folder_gives_one_row_per_face_and_warns_about_the_rest(shared, tmp_path):
+    for name in ("neutral/001.jpg", "smiling/001.jpg"):
+        shutil.copy(shared / "faces/london" / name, tmp_path / name.replace("/", "_"))
+    (tmp_path / "broken.jpg").write_text("no image here")
+    r = runner.invoke(app, ["aus", str(tmp_path), "-f", "csv"])
+    assert r.exit_code == 0, r.output
+    rows = {row["source"]: row for row in _rows(r.stdout)}
+    assert set(rows) == {"neutral_001.jpg", "smiling_001.jpg"}
+    assert float(rows["smiling_001.jpg"]["AU12"]) > float(rows["neutral_001.jpg"]["AU12"])
+    assert "broken.jpg" in r.stderr
+
+
+def test_table_on_a_terminal_shows_every_au(shared):
+    r = runner.invoke(app, ["aus", str(shared / "photos/lisa2.jpg"), "--format", "table"])
+    assert r.exit_code == 0, r.output
+    assert all(n in r.stdout for n in ("AU01", "AU12", "AU45")) and "lisa2.jpg" in r.stdout
+
+
+def test_au12_rises_over_the_smiling_video(shared):
+    r = runner.invoke(app, ["aus", str(shared / "video/single_face.mp4"), "-f", "csv",
+                            "--every", "6"])
+    assert r.exit_code == 0, r.output
+    rows = _rows(r.stdout)
+    assert len(rows) >= 10 and {row["face"] for row in rows} == {"0"}
+    times = [float(row["time"]) for row in rows]
+    assert times == sorted(times)
+    au12 = np.array([float(row["AU12"]) for row in rows])
+    third = len(au12) // 3
+    assert au12[:third].mean() < 0.15
+    assert au12[third:2 * third].max() > au12[:third].mean() + 0.3
+    # with the neutral baseline the resting start reads ~0 and the smile stays visible
+    r = runner.invoke(app, ["aus", str(shared / "video/single_face.mp4"), "-f", "csv",
+                            "--every", "6", "--baseline"])
+    based = _rows(r.stdout)
+    assert max(float(row["AU12"]) for row in based) > 0.3
+    assert np.mean([float(based[i][n]) for i in range(3) for n in AU_NAMES]) < 0.1
+
+
+def test_no_face_video_and_bad_options(shared):
+    r = runner.invoke(app, ["aus", str(shared / "video/no_face.mp4"), "--every", "30"])
+    assert r.exit_code == 1 and "no face" in r.output
+    r = runner.invoke(app, ["aus", str(shared / "photos/lisa1.jpg"), "--format", "xml"])
+    assert r.exit_code == 1 and "--format" in r.output
+    r = runner.invoke(app, ["aus", "/nonexistent/photo.jpg"])
+    assert r.exit_code == 1 and "no such file" in r.output
+    r = runner.invoke(app, ["aus", str(shared / "photos/lisa1.jpg"), "--estimator", "magic"])
+    assert r.exit_code == 1 and "estimator" in r.output
