@@ -192,7 +192,8 @@ def plot_sweep(result: EvalResult, path: str | os.PathLike, label: str = "") -> 
         return None
     n_faces, n_aus, n_levels = s.outputs.shape[:3]
     cols = n_faces * (n_levels + 1)
-    fig = Figure(figsize=(1.1 * cols, 1.15 * n_aus + 0.5))
+    height = 1.3 * n_aus + 0.5
+    fig = Figure(figsize=(1.1 * cols, height))
     for a in range(n_aus):
         for f in range(n_faces):
             tiles = [(s.inputs[f], "input")] + [
@@ -205,7 +206,7 @@ def plot_sweep(result: EvalResult, path: str | os.PathLike, label: str = "") -> 
                 ax.set_yticks([])
                 ax.set_title(title, fontsize=6, pad=2)
     fig.suptitle(f"AU sweeps {label}".strip(), fontsize=9)
-    fig.tight_layout(pad=0.3)
+    fig.tight_layout(pad=0.3, rect=(0, 0, 1, 1 - 0.35 / height))  # room for the title
     return _save(fig, Path(path))
 
 

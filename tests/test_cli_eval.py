@@ -1,4 +1,4 @@
-"""`ganimate eval` end to end: a tiny model trained in a fixture, reports, --compare, video, errors."""
+"""`ganimate eval` end to end: a tiny model trained in a fixture, reports, compare, video."""
 
 from __future__ import annotations
 
