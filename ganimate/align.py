@@ -180,3 +180,45 @@ def _inside_fraction(to_frame: np.ndarray, size: int, width: int, height: int) -
     ok = (pts[:, 0] >= -0.5) & (pts[:, 0] <= width - 0.5) & (pts[:, 1] >= -0.5) & (
         pts[:, 1] <= height - 0.5)
     return float(ok.mean())
+
+
+
+# --- crops through a given transform (animation: smoothed transforms) ---------------------------
+
+
+def crop_with_transform(rgb: np.ndarray, to_frame: np.ndarray, size: int,
+                        landmarks: np.ndarray | None = None) -> FaceCrop:
+    """Cut the ``size`` crop that ``to_frame`` (crop pixel -> frame pixel) describes.
+
+    :func:`align_face` fits the transform to one frame's landmarks; video smooths the transforms
+    over time first (so crops do not jitter) and cuts through the smoothed transform with this.
+    Sampling is the same as align_face's. The frame ``landmarks`` (478, 3), if given, are mapped
+    into the crop (z scaled); without them the crop has no landmarks (an empty (0, 3) array).
+    """
+    import cv2
+
+    if size < 8:
+        raise ValueError(f"crop size {size} is too small")
+    to_frame = np.asarray(to_frame, dtype=np.float64)
+    to_crop = invert_transform(to_frame)
+    scale = np.sqrt(abs(np.linalg.det(to_frame[:, :2])))
+    src = np.ascontiguousarray(rgb)
+    m = to_crop
+    if scale > 2.0:  # as in align_face: area-shrink first so big faces do not alias
+        k = int(scale / 1.5)
+        h, w = rgb.shape[:2]
+        src = cv2.resize(src, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
+        fx, fy = src.shape[1] / w, src.shape[0] / h
+        pre = np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5]])
+        m = (np.vstack([to_crop, [0, 0, 1]]) @ np.vstack([invert_transform(pre), [0, 0, 1]]))[:2]
+    image = cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+    if landmarks is None:
+        crop_lm = np.zeros((0, 3), np.float32)
+    else:
+        lm = np.asarray(landmarks, dtype=np.float64)
+        crop_lm = np.empty_like(lm)
+        crop_lm[:, :2] = apply_transform(to_crop, lm)
+        crop_lm[:, 2] = lm[:, 2] / scale
+    return FaceCrop(image, to_frame, size, crop_lm.astype(np.float32),
+                    _inside_fraction(to_frame, size, rgb.shape[1], rgb.shape[0]))
