@@ -11,6 +11,10 @@ import pytest
 
 from ganimate import evaluation as ev
 from ganimate.errors import GanimateError
+from ganimate.identity import identity_unavailable
+
+needs_dlib = pytest.mark.skipif(identity_unavailable() is not None,
+                                reason=f"[eval] extra missing: {identity_unavailable()}")
 
 # --- pure metrics ---------------------------------------------------------------------------
 
@@ -330,3 +334,42 @@ def test_direction_is_judged_against_the_reconstruction_not_the_input():
     res = ev.run_protocol(averaging_editor, NAMES, faces, BlockReader(), ev.EvalConfig())
     assert res.direction.count > 0 and res.direction.overall == 0.0
     assert res.attention.near_zero == 1.0 and res.reconstruction_l1 > 0
+
+
+# --- identity: dlib's embedding on real photos (the [eval] extra) ----------------------------
+
+
+@needs_dlib
+def test_identity_distance_on_london_pairs(shared):
+    from ganimate.identity import FaceEmbedder, embedding_distance
+    from ganimate.images import read_rgb
+
+    emb = FaceEmbedder()
+    london = shared / "faces" / "london"
+    vec = {(p, k): emb.embed(read_rgb(london / k / f"{p}.jpg"))
+           for p in ("001", "002", "003") for k in ("neutral", "smiling")}
+    assert all(v.shape == (128,) for v in vec.values())
+    for p in ("001", "002", "003"):  # one person, neutral vs smiling: ~0.14-0.26
+        assert embedding_distance(vec[p, "neutral"], vec[p, "smiling"]) < 0.4
+    for a, b in (("001", "002"), ("001", "003"), ("002", "003")):  # two people: ~0.67-0.90
+        assert embedding_distance(vec[a, "neutral"], vec[b, "smiling"]) > 0.55
+    photo = read_rgb(london / "neutral" / "001.jpg")
+    assert emb.distance(photo, photo) == 0.0
+    box = emb.locate(np.full((64, 64, 3), 128, np.uint8))  # no face: the aligned-crop box
+    assert not box.detected and (box.left, box.top, box.right, box.bottom) == (8, 9, 53, 53)
+
+
+def test_identity_reports_what_is_missing(monkeypatch):
+    import ganimate.identity as identity
+
+    monkeypatch.setattr(identity, "_models_dir", lambda: None)
+    reason = identity.identity_unavailable()
+    if reason is not None and "dlib is not installed" in reason:
+        pass  # dlib itself is missing here: that reason comes first
+    else:
+        assert "face_recognition_models" in reason and "pip install" in reason
+    with pytest.raises(GanimateError, match="identity metric unavailable"):
+        identity.FaceEmbedder()
+    embedder, why = ev.load_embedder(True)
+    assert embedder is None and why == reason
+    assert ev.load_embedder(False) == (None, "disabled (--no-identity)")
