@@ -174,28 +174,17 @@ def iter_video_frames(path: str | os.PathLike, every: int = 1
                       ) -> Iterator[tuple[int, float, np.ndarray]]:
     """(frame index, time in s, RGB frame) of every ``every``-th frame, streamed.
 
-    Decoded by the imageio-ffmpeg binary; raises GanimateError if the file cannot be decoded.
+    Decoded by :mod:`ganimate.video`, so frame indices and times match those of
+    ``ganimate animate video`` on the same file (every decoded frame counted once, no padding of
+    variable-rate clips); raises GanimateError if the file cannot be decoded.
     """
-    # TODO(lead): switch to ganimate.video.read_frames once it has landed.
-    import imageio_ffmpeg
+    from ganimate.video import probe, read_frames
 
-    try:
-        gen = imageio_ffmpeg.read_frames(str(path))
-        meta = next(gen)
-    except (RuntimeError, OSError, StopIteration, ValueError) as exc:
-        lines = str(exc).strip().splitlines() or [type(exc).__name__]
-        raise GanimateError(f"{path}: cannot decode video ({lines[-1]})") from exc
-    w, h = meta["size"]
-    fps = float(meta.get("fps") or 0.0) or 25.0
-    try:
-        for i, buf in enumerate(gen):
-            if i % every == 0:
-                frame = np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3)
-                yield i, i / fps, frame
-    except RuntimeError as exc:
-        raise GanimateError(f"{path}: video decoding failed at a frame ({exc})") from exc
-    finally:
-        gen.close()
+    info = probe(path, count_frames_exactly=False)
+    fps = float(info.fps) or 25.0
+    for i, frame in enumerate(read_frames(path, info)):
+        if i % every == 0:
+            yield i, i / fps, frame
 
 
 # ---------------------------------------------------------------------------------------------
