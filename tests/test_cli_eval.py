@@ -185,3 +185,37 @@ def test_eval_video_measures_flicker(flicker_video, tmp_path):
     assert same.exit_code == 0, same.output
     steady = json.loads(same.stdout)
     assert steady["flicker"]["flicker"] == 0 and steady["background_change"] == 0
+
+
+def test_eval_on_real_faces_uses_the_calibrated_estimator(shared, tmp_path):
+    """The real AU reader path: London photos prepared by `ganimate prepare`, an untrained 64 px
+    generator with the 17 AUs, read back by the face-mesh estimator through the calibration."""
+    import torch
+
+    from ganimate.checkpoint import save_checkpoint
+    from ganimate.config import ModelConfig
+    from ganimate.networks import Generator
+
+    src = tmp_path / "src"
+    for kind in ("neutral", "smiling"):
+        (src / kind).mkdir(parents=True)
+        for person in (f"{i:03d}" for i in range(1, 11)):  # 20 crops: enough to calibrate
+            shutil.copy(shared / "faces" / "london" / kind / f"{person}.jpg", src / kind)
+    data = tmp_path / "london"
+    res = invoke("-q", "prepare", src, "--out", data, "--size", "64", "--test-fraction", "0.5",
+                 "-j", "1")
+    assert res.exit_code == 0, res.output
+    torch.manual_seed(0)
+    cfg = ModelConfig(image_size=64, g_width=8, g_residual_blocks=1, d_width=8, d_layers=4)
+    weights = {f"G.{k}": v for k, v in Generator(cfg).state_dict().items()}
+    ckpt = save_checkpoint(tmp_path / "g.safetensors", weights,
+                           {"kind": "generator", "model": cfg.to_dict(),
+                            "au_names": list(cfg.au_names)})
+    res = invoke("eval", ckpt, data, "--faces", "2", "--random-targets", "0", "--no-identity",
+                 "--json", "--out", tmp_path / "r")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["reliable"] == ["AU06", "AU10", "AU12", "AU14", "AU25", "AU45"]
+    assert report["source"]["reader"].endswith("calibrated")
+    assert report["reader_vs_labels"]["overall"] < 0.1  # crops re-read on the labels' scale
+    assert report["unreadable"] == 0.0 and report["au_error"]["count"] > 0
