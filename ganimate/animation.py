@@ -1,0 +1,814 @@
+"""Animate expressions over time: a photo into a clip, or the faces of a video, streamed.
+
+Both paths condition the generator at frame t on ``alpha(t) * y_g(t) + (1 - alpha(t)) * y_r(t)``
+(:func:`frame_condition`), alpha following an :class:`ganimate.targets.AlphaSchedule`:
+
+- :func:`animate_image` (``ganimate animate image``): one photo, its faces found and cropped once,
+  y_r estimated once, alpha running 0 -> 1 (or there and back with ``bounce``) over the requested
+  number of frames; written as H.264 video or a GIF.
+- :func:`animate_video` (``ganimate animate video``): a pipeline of threads joined by small bounded
+  queues, so that memory stays flat however long the clip is and the stages overlap::
+
+      decode (ffmpeg) -> track + plan (mediapipe, AUs, smoothing) -> G + paste-back -> encode
+
+  * faces are followed by :class:`ganimate.faces.FaceTracker` (stable ids, the ``face`` column of
+    ``ganimate aus``); ``face=N`` edits only that track;
+  * the alignment transform of each face is smoothed over time by a Savitzky-Golay filter (a local
+    least-squares polynomial) over a short window centred on the frame, so the planner holds a
+    small look-ahead queue of frames; the crop is then cut through the smoothed transform and does
+    not jitter with the landmark noise;
+  * y_r(t) is each face's AU estimate, lightly smoothed the same way and, by default, relative to
+    the person's neutral face (:class:`ganimate.aus.NeutralBaseline`, per track);
+  * y_g(t) is built from y_r(t) by a :class:`ganimate.targets.TargetSpec` (so relative changes
+    follow the source), or taken from a driver's AU track (``track``) resampled to the clip's rate;
+  * faces from several frames are batched through G; frames without an edited face are passed to
+    the encoder untouched (the very same array), so a lossless output is bit-identical there;
+  * the output keeps the input's size, frame rate, frame count, display rotation and audio.
+
+Everything is validated (paths, schedule, track) before the first byte is written, and a failure
+at any stage removes the partial output.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ganimate.align import FaceCrop, crop_transform, crop_with_transform
+from ganimate.aus import NeutralBaseline
+from ganimate.blend import BlendConfig, blend_weight, paste_back
+from ganimate.checkpoint import LoadedGenerator
+from ganimate.errors import GanimateError
+from ganimate.progress import log, track
+from ganimate.targets import (
+    EASINGS,
+    AlphaSchedule,
+    AUTrack,
+    TargetSpec,
+    bounce_schedule,
+    build_target,
+    condition,
+    hold_schedule,
+    parse_ramp,
+    ramp_schedule,
+    read_au_track,
+)
+
+# =============================================================================================
+# The condition at frame t (pure)
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class FrameCondition:
+    """What G is asked for at one frame, for F faces (rows in the frame's face order)."""
+
+    alpha: float
+    y_r: np.ndarray  # float32 (F, K): the faces' own AUs at this frame
+    y_g: np.ndarray  # float32 (F, K): the targets
+    condition: np.ndarray  # float32 (F, K): alpha * y_g + (1 - alpha) * y_r, handed to G
+
+
+def frame_condition(alpha: float, y_r: np.ndarray, spec: TargetSpec,
+                    au_names: Sequence[str], driver: np.ndarray | None = None
+                    ) -> FrameCondition:
+    """The generator's condition at one frame: ``alpha * y_g + (1 - alpha) * y_r``.
+
+    ``y_r`` is (F, K) (or (K,)), the source AUs of the frame's faces. ``y_g`` is built from y_r by
+    ``spec`` (presets, --like, --aus-file, --au; relative changes on the source), or, with a
+    ``driver`` AU vector (K,) from a track, from the driver's AUs with ``spec`` on top.
+    """
+    y_r = np.atleast_2d(np.asarray(y_r, dtype=np.float32))
+    base = y_r if driver is None else np.broadcast_to(
+        np.asarray(driver, dtype=np.float32), y_r.shape)
+    y_g = build_target(base, spec, au_names)
+    alpha = float(alpha)
+    return FrameCondition(alpha, y_r, y_g, condition(alpha, y_g, y_r))
+
+
+def alpha_schedule(n_frames: int, fps: float, ramp: str | None = None, hold: bool = False,
+                   easing: str | None = None, bounce: bool = False,
+                   default: str = "ramp") -> AlphaSchedule:
+    """The alpha schedule of a clip from the command-line choices.
+
+    ``ramp``: keyframes (see :func:`ganimate.targets.parse_ramp`); ``hold``: alpha 1 throughout;
+    ``bounce``: 0 -> 1 -> 0; otherwise ``default`` ("ramp": 0 -> 1 over the clip, "hold").
+    ``easing`` applies to the ramp's segments (default linear; cosine for a bounce).
+    """
+    if sum([ramp is not None, hold, bounce]) > 1:
+        raise GanimateError("choose one of --ramp, --hold and --bounce")
+    if easing is not None and easing not in EASINGS:
+        raise GanimateError(f"--easing {easing!r}: use one of {', '.join(EASINGS)}")
+    n = max(int(n_frames), 1)
+    if ramp is not None:
+        return parse_ramp(ramp, float(fps), n, easing or "linear")
+    if hold or (default == "hold" and not bounce):
+        return hold_schedule(n)
+    if bounce:
+        return bounce_schedule(n, easing or "cosine")
+    return ramp_schedule(n, easing or "linear")
+
+
+# =============================================================================================
+# Temporal smoothing (Savitzky-Golay: local least-squares polynomials)
+# =============================================================================================
+
+
+def savgol_at(xs: np.ndarray, ys: np.ndarray, x0: float, degree: int) -> np.ndarray:
+    """Value at ``x0`` of the least-squares polynomial of ``degree`` through samples (xs, ys).
+
+    On a full, evenly spaced window centred on x0 this is exactly the Savitzky-Golay filter
+    (``scipy.signal.savgol_filter``); at the ends of a track, or across frames where the face was
+    lost, it is the same local fit on the samples there are (the degree drops when there are too
+    few), so the smoothed path never overshoots into frames that do not exist.
+    """
+    xs = np.asarray(xs, dtype=np.float64)
+    ys = np.asarray(ys, dtype=np.float64)
+    deg = min(int(degree), len(xs) - 1)
+    if deg <= 0:
+        return ys.mean(axis=0)
+    t = xs - x0
+    # Scale t to [-1, 1] so the Vandermonde system stays well conditioned.
+    span = max(np.abs(t).max(), 1.0)
+    v = (t / span)[:, None] ** np.arange(deg + 1)
+    coef, *_ = np.linalg.lstsq(v, ys, rcond=None)
+    return coef[0]
+
+
+def similarity_params(to_frame: np.ndarray) -> np.ndarray:
+    """(a, b, tx, ty) of a similarity [[a, -b, tx], [b, a, ty]]: linear in the transform, so
+    smoothing the parameters smooths the crop's position, scale and roll together."""
+    m = np.asarray(to_frame, dtype=np.float64)
+    return np.array([(m[0, 0] + m[1, 1]) / 2, (m[1, 0] - m[0, 1]) / 2, m[0, 2], m[1, 2]])
+
+
+def similarity_matrix(params: np.ndarray) -> np.ndarray:
+    a, b, tx, ty = (float(v) for v in params)
+    return np.array([[a, -b, tx], [b, a, ty]], dtype=np.float64)
+
+
+# =============================================================================================
+# Settings and records
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class AnimateConfig:
+    """How a video is animated; every setting has a CLI option of `ganimate animate video`."""
+
+    # Only this face (its track id: the ``face`` column of `ganimate aus VIDEO`); None: every face.
+    face: int | None = None
+    # Half-width, in seconds, of the centred window the crop transforms are smoothed over (the
+    # planner looks this far ahead). 0.15 s (4-5 frames at 30 fps) removes landmark jitter without
+    # lagging behind head motion; 0 turns smoothing off.
+    smooth: float = 0.15
+    # Polynomial degree of the transform smoother: 2 follows accelerating head motion.
+    smooth_degree: int = 2
+    # Half-width in frames of the (light) smoothing of y_r; 2 (5 frames) with degree 2 removes
+    # estimator noise but keeps a blink's peak.
+    au_smooth: int = 2
+    # Subtract each person's neutral face from y_r (a percentile of their AUs over time), so that
+    # a resting face reads as AU 0 whatever the estimator's bias for that face.
+    baseline: bool = True
+    # Faces whose outer eye corners are closer than this many pixels are left alone: too small
+    # for the generator to draw anything that survives paste-back.
+    min_eye_distance: float = 12.0
+    # Largest crop side (crops are cut at the face's own resolution, at least the model's).
+    max_crop: int = 512
+    # Face crops per generator call; frames are gathered until this many faces are waiting.
+    batch_size: int = 16
+    # Frames waiting between two stages; bounds memory (a few frames per stage).
+    queue_frames: int = 8
+    # Faces followed at once.
+    max_faces: int = 4
+    # Paste-back (feathered face region x attention).
+    blend: BlendConfig = field(default_factory=BlendConfig)
+    # Encoder: x264 constant rate factor and preset; lossless = bit-exact RGB (libx264rgb).
+    crf: int = 18
+    preset: str = "medium"
+    lossless: bool = False
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """One edited face in one frame (handed to ``on_frame`` callbacks)."""
+
+    track_id: int
+    y_r: np.ndarray  # float32 (K,)
+    y_g: np.ndarray  # float32 (K,)
+    condition: np.ndarray  # float32 (K,): what G was given
+    to_frame: np.ndarray  # the (smoothed) crop transform used
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """What happened to one frame."""
+
+    index: int
+    alpha: float
+    faces: tuple[FaceRecord, ...]  # the edited faces, in the frame's left-to-right order
+    seen: tuple[int, ...]  # track ids of every face found (edited or not)
+
+
+@dataclass
+class AnimationResult:
+    out: Path
+    frames: int  # frames written
+    edited_frames: int  # frames with at least one edited face
+    face_ids: tuple[int, ...]  # track ids that were edited (video) / face numbers (image)
+    seconds: float
+    preview: Path | None = None
+
+    @property
+    def fps(self) -> float:
+        """Frames processed per second of wall time."""
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+# =============================================================================================
+# Threads joined by bounded queues
+# =============================================================================================
+
+_DONE = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+class _Stage:
+    """Runs ``make()`` (an iterable) in a worker thread; iterate the stage to get its items.
+
+    The queue between the worker and the consumer holds at most ``maxsize`` items. An exception
+    in the worker is re-raised in the consumer; :meth:`close` (or ``stop`` being set) makes the
+    worker stop at its next item and close its iterator (which ends e.g. an ffmpeg decoder).
+    """
+
+    def __init__(self, make: Callable[[], Iterable], maxsize: int, stop: threading.Event,
+                 name: str):
+        self._make = make
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
+        self._stop = stop
+        self._thread = threading.Thread(target=self._run, name=f"ganimate-{name}", daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        it = None
+        try:
+            it = iter(self._make())
+            for item in it:
+                if not self._put(item):
+                    return
+            self._put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            self._put(_Failed(exc))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - closing after a failure: the first error wins
+                    pass
+
+    def __iter__(self) -> Iterator:
+        while True:
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if not self._thread.is_alive() and self._queue.empty():
+                    return  # stopped from outside
+                continue
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:  # unblock a worker waiting on a full queue
+                self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            self._thread.join(timeout=0.05)
+
+
+_FINISH = object()
+_ABORT = object()
+
+
+class _Encoder:
+    """The encoding thread: writes frame tuples to one writer each, closes or aborts them."""
+
+    def __init__(self, writers: Sequence, maxsize: int):
+        self.writers = list(writers)
+        self.error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
+        self._abort = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ganimate-encode", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _FINISH:
+                    for w in self.writers:
+                        w.close()
+                    return
+                if item is _ABORT or self._abort.is_set():
+                    break
+                for w, frame in zip(self.writers, item, strict=True):
+                    if w is not None:
+                        w.write(frame)
+        except BaseException as exc:  # re-raised by the producer
+            self.error = exc
+        for w in self.writers:
+            w.abort()
+
+    def put(self, frames: tuple) -> None:
+        while True:
+            if self.error is not None:
+                raise self.error
+            if not self._thread.is_alive():
+                raise GanimateError("the encoder stopped unexpectedly")
+            try:
+                self._queue.put(frames, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> None:
+        self.put(_FINISH)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self) -> None:
+        self._abort.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.put(_ABORT, timeout=0.05)
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    pass
+            self._thread.join(timeout=0.05)
+        for w in self.writers:
+            w.abort()
+
+
+# =============================================================================================
+# Paths
+# =============================================================================================
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def check_output(src: str | os.PathLike, out: str | os.PathLike,
+                 preview: str | os.PathLike | None = None) -> None:
+    """Refuse outputs that would overwrite the input (or each other), before anything runs."""
+    src, out = Path(src), Path(out)
+    if _same_path(src, out):
+        raise GanimateError(f"{out}: the output would overwrite the input; choose another path")
+    if preview is not None:
+        p = Path(preview)
+        if _same_path(src, p) or _same_path(out, p):
+            raise GanimateError(f"--preview {p}: must differ from the input and the output")
+
+
+# =============================================================================================
+# Video: planning (tracking, smoothing, y_r) in a worker thread
+# =============================================================================================
+
+
+@dataclass
+class _PlannedFace:
+    track_id: int
+    crop: FaceCrop
+    y_r: np.ndarray  # (K,) smoothed and baselined, model AU order
+
+
+@dataclass
+class _Plan:
+    index: int
+    frame: np.ndarray
+    faces: list[_PlannedFace]
+    seen: tuple[int, ...]
+
+
+@dataclass
+class _TrackState:
+    size: int  # crop side, fixed for the track
+    samples: deque  # (frame index, similarity params (4,), raw y (K,))
+    baseline: NeutralBaseline | None
+    last_seen: int = 0
+
+
+@dataclass
+class _Pending:
+    index: int
+    frame: np.ndarray
+    faces: list  # (track_id, landmarks)
+    seen: tuple[int, ...]
+
+
+class _Planner:
+    """Tracks faces and turns frames into plans (crops through smoothed transforms + y_r).
+
+    A frame's plan is emitted ``lookahead`` frames after the frame arrived, once the smoothing
+    window around it is known (fewer at the end of the clip).
+    """
+
+    def __init__(self, loaded: LoadedGenerator, config: AnimateConfig, fps: float):
+        self.loaded = loaded
+        self.config = config
+        self.lookahead = max(0, int(round(config.smooth * fps)))
+        self.model_size = loaded.config.image_size
+        self.tracks: dict[int, _TrackState] = {}
+        self.pending: deque[_Pending] = deque()
+        self.keep = 2 * self.lookahead + 1 + 2 * max(config.au_smooth, 0)
+
+    def run(self, frames: Iterable[np.ndarray]) -> Iterator[_Plan]:
+        from ganimate.editing import crop_size_for, source_aus
+        from ganimate.faces import FaceTracker
+
+        with FaceTracker(max_faces=self.config.max_faces) as tracker:
+            for index, frame in enumerate(frames):
+                faces = tracker(frame)
+                keep = []
+                for f in faces:
+                    if self.config.face is not None and f.track_id != self.config.face:
+                        continue
+                    if f.eye_distance < self.config.min_eye_distance:
+                        continue
+                    keep.append(f)
+                if keep:
+                    raw = source_aus(keep, self.loaded)
+                for j, f in enumerate(keep):
+                    state = self.tracks.get(f.track_id)
+                    if state is None:
+                        size = crop_size_for([f], self.model_size, self.config.max_crop)
+                        baseline = NeutralBaseline() if self.config.baseline else None
+                        state = self.tracks[f.track_id] = _TrackState(size, deque(), baseline)
+                    m = crop_transform(f, state.size)
+                    state.samples.append((index, similarity_params(m), raw[j]))
+                    state.last_seen = index
+                    if state.baseline is not None:
+                        state.baseline.update(raw[j])
+                self.pending.append(_Pending(index, frame,
+                                             [(f.track_id, f.landmarks) for f in keep],
+                                             tuple(f.track_id for f in faces)))
+                while len(self.pending) > self.lookahead:
+                    yield self._emit(self.pending.popleft())
+                self._forget(index)
+            while self.pending:
+                yield self._emit(self.pending.popleft())
+
+    def _emit(self, p: _Pending) -> _Plan:
+        planned = []
+        for tid, landmarks in p.faces:
+            state = self.tracks[tid]
+            xs = np.array([s[0] for s in state.samples])
+            near = np.abs(xs - p.index) <= self.lookahead
+            params = np.stack([s[1] for s in state.samples])[near]
+            if self.lookahead > 0:
+                smoothed = savgol_at(xs[near], params, p.index, self.config.smooth_degree)
+            else:
+                smoothed = params[xs[near] == p.index][0]
+            near_au = np.abs(xs - p.index) <= self.config.au_smooth
+            ys = np.stack([s[2] for s in state.samples])[near_au]
+            y = np.clip(savgol_at(xs[near_au], ys, p.index, 2), 0.0, 1.0).astype(np.float32)
+            if state.baseline is not None:
+                y = state.baseline.apply(y)
+            crop = crop_with_transform(p.frame, similarity_matrix(smoothed), state.size,
+                                       landmarks)
+            planned.append(_PlannedFace(tid, crop, y))
+        return _Plan(p.index, p.frame, planned, p.seen)
+
+    def _forget(self, index: int) -> None:
+        """Drop samples outside every future window, and tracks gone for good."""
+        horizon = index - self.keep
+        for tid in list(self.tracks):
+            state = self.tracks[tid]
+            while state.samples and state.samples[0][0] < horizon:
+                state.samples.popleft()
+            # The tracker gives a returning face a new id after 15 missed frames; keep ours
+            # until no pending frame can refer to it.
+            if not state.samples and index - state.last_seen > self.keep + 30:
+                del self.tracks[tid]
+
+
+# =============================================================================================
+# Generator + paste-back on batches of frames
+# =============================================================================================
+
+
+@dataclass
+class _Job:
+    """One frame on its way through G: its faces, what they are conditioned on."""
+
+    index: int
+    frame: np.ndarray
+    crops: list[FaceCrop]
+    cond: FrameCondition | None
+    track_ids: list[int]
+    seen: tuple[int, ...]
+
+
+def _run_jobs(jobs: list[_Job], loaded: LoadedGenerator, blend: BlendConfig,
+              want_weights: bool) -> list[tuple[np.ndarray, list]]:
+    """Run G on every face of ``jobs`` (grouped by crop size) and paste them back.
+
+    Returns per job (output frame, [(crop, weight)] for previews). A job without faces returns
+    its input frame object itself.
+    """
+    from ganimate.inference import edit_crops
+
+    slots = [(j, k) for j, job in enumerate(jobs) for k in range(len(job.crops))]
+    edited: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+    by_size: dict[int, list[tuple[int, int]]] = {}
+    for j, k in slots:
+        by_size.setdefault(jobs[j].crops[k].size, []).append((j, k))
+    for group in by_size.values():
+        crops = np.stack([jobs[j].crops[k].image for j, k in group])
+        targets = np.stack([jobs[j].cond.condition[k] for j, k in group])
+        out = edit_crops(loaded, crops, targets, batch_size=max(len(group), 1))
+        for n, key in enumerate(group):
+            edited[key] = (out.images[n], out.attention[n])
+    results = []
+    for j, job in enumerate(jobs):
+        if not job.crops:
+            results.append((job.frame, []))
+            continue
+        frame = job.frame.copy()
+        weights = []
+        for k, crop in enumerate(job.crops):
+            image, attention = edited[(j, k)]
+            weight = blend_weight(crop, attention, blend)
+            paste_back(frame, image, crop.to_frame, weight, out=frame)
+            if want_weights:
+                weights.append((crop, weight))
+        results.append((frame, weights))
+    return results
+
+
+# Width of each panel of a --preview video (wider inputs are scaled down).
+PREVIEW_PANEL_WIDTH = 640
+
+
+def preview_frame(source: np.ndarray, output: np.ndarray,
+                  weights: Sequence[tuple[FaceCrop, np.ndarray]]) -> np.ndarray:
+    """input | output | change map (white where the generator's output was blended in)."""
+    import cv2
+
+    h, w = source.shape[:2]
+    change = np.zeros_like(source)
+    white = None
+    for crop, weight in weights:
+        if white is None or white.shape[0] != crop.size:
+            white = np.full((crop.size, crop.size, 3), 255, np.uint8)
+        paste_back(change, white, crop.to_frame, weight, out=change)
+    panels = [source, output, change]
+    if w > PREVIEW_PANEL_WIDTH:
+        size = (PREVIEW_PANEL_WIDTH, max(2, int(round(h * PREVIEW_PANEL_WIDTH / w))))
+        panels = [cv2.resize(p, size, interpolation=cv2.INTER_AREA) for p in panels]
+    return np.hstack(panels)
+
+
+# =============================================================================================
+# animate video
+# =============================================================================================
+
+
+def animate_video(src: str | os.PathLike, out: str | os.PathLike, loaded: LoadedGenerator,
+                  spec: TargetSpec, config: AnimateConfig = AnimateConfig(),
+                  ramp: str | None = None, hold: bool = False, easing: str | None = None,
+                  track_path: str | os.PathLike | None = None, track_face: int | None = None,
+                  track_offset: float = 0.0, preview: str | os.PathLike | None = None,
+                  on_frame: Callable[[FrameRecord], None] | None = None) -> AnimationResult:
+    """Change the expression of the faces of a video, streamed frame by frame.
+
+    ``spec`` says what the target is; ``track_path`` (a `ganimate aus` CSV of a driver video,
+    face ``track_face``) drives y_g frame by frame instead, resampled to this clip's rate (driver
+    time ``track_offset + t``). Alpha follows ``ramp`` (keyframes), ``hold`` (constant 1), or by
+    default a 0 -> 1 ramp over the clip (with a track: constant 1). ``out`` is a video file
+    (.mp4/.mov/.mkv/.m4v), a .gif, or a folder name without suffix for PNG frames (exact).
+    ``preview`` writes input | output | change map side by side. ``on_frame`` is called with a
+    :class:`FrameRecord` for every frame, in order.
+    """
+    from ganimate.video import VideoWriter, probe, read_frames
+
+    src, out = Path(src), Path(out)
+    check_output(src, out, preview)
+    if not src.exists():
+        raise GanimateError(f"{src}: no such video file")
+    if spec.empty and track_path is None:
+        raise GanimateError("nothing to animate to: give --expression, --au, --like, --aus-file "
+                            "or --track")
+    info = probe(src)
+    n = info.frame_count or 1
+    fps = float(info.fps)
+    schedule = alpha_schedule(n, fps, ramp, hold, easing,
+                              default="hold" if track_path is not None else "ramp")
+    au_names = tuple(loaded.au_names)
+    driver: AUTrack | None = None
+    if track_path is not None:
+        driver = read_au_track(track_path, au_names, face=track_face)
+        if driver.times[-1] < track_offset + (n - 1) / fps:
+            log.info("--track %s: the driver ends at %.2f s, before the clip (%.2f s); its "
+                     "last AUs are held", track_path, driver.times[-1], (n - 1) / fps)
+    writer = VideoWriter(out, fps=info.fps, crf=config.crf, preset=config.preset,
+                         audio_from=src if info.has_audio else None, rotation=info.rotation,
+                         lossless=config.lossless)
+    preview_writer = None
+    if preview is not None:
+        preview_writer = VideoWriter(preview, fps=info.fps, crf=config.crf, preset=config.preset,
+                                     audio_from=src if info.has_audio else None,
+                                     rotation=info.rotation)
+
+    stop = threading.Event()
+    started = time.perf_counter()
+    written = edited_frames = 0
+    ids: set[int] = set()
+    encoder = _Encoder([writer, preview_writer] if preview_writer else [writer],
+                       config.queue_frames)
+    decode = plan = None
+    try:
+        decode = _Stage(lambda: read_frames(src, info), config.queue_frames, stop, "decode")
+        planner = _Planner(loaded, config, fps)
+        plan = _Stage(lambda: planner.run(decode), config.queue_frames, stop, "plan")
+        with track(f"animating {src.name}", total=n) as bar:
+            for batch in _batches(plan, config.batch_size):
+                jobs = []
+                for p in batch:
+                    alpha = float(schedule(p.index))
+                    cond = None
+                    if p.faces:
+                        y_track = None
+                        if driver is not None:
+                            y_track = driver.at(track_offset + p.index / fps)
+                        cond = frame_condition(alpha, np.stack([f.y_r for f in p.faces]),
+                                               spec, au_names, y_track)
+                    jobs.append(_Job(p.index, p.frame, [f.crop for f in p.faces], cond,
+                                     [f.track_id for f in p.faces], p.seen))
+                results = _run_jobs(jobs, loaded, config.blend, preview_writer is not None)
+                for job, (frame, weights) in zip(jobs, results, strict=True):
+                    frames = (frame,)
+                    if preview_writer is not None:
+                        frames = (frame, preview_frame(job.frame, frame, weights))
+                    encoder.put(frames)
+                    written += 1
+                    if job.crops:
+                        edited_frames += 1
+                        ids.update(job.track_ids)
+                    if on_frame is not None:
+                        on_frame(_record(job, float(schedule(job.index))))
+                bar.advance(len(jobs))
+        plan.close()
+        decode.close()
+        encoder.finish()
+    except BaseException:
+        stop.set()
+        for stage in (plan, decode):
+            if stage is not None:
+                stage.close()
+        encoder.abort()
+        raise
+    if info.frame_count is not None and written != info.frame_count:
+        log.warning("%s: decoded %d frames, the container lists %d", src, written,
+                    info.frame_count)
+    return AnimationResult(out, written, edited_frames, tuple(sorted(ids)),
+                           time.perf_counter() - started,
+                           Path(preview) if preview is not None else None)
+
+
+def _record(job: _Job, alpha: float) -> FrameRecord:
+    faces = ()
+    if job.cond is not None:
+        faces = tuple(
+            FaceRecord(tid, job.cond.y_r[k], job.cond.y_g[k], job.cond.condition[k],
+                       job.crops[k].to_frame)
+            for k, tid in enumerate(job.track_ids))
+    return FrameRecord(job.index, alpha, faces, job.seen)
+
+
+def _batches(plans: Iterable[_Plan], faces_per_batch: int) -> Iterator[list[_Plan]]:
+    """Gather frames until ``faces_per_batch`` faces (or as many frames) are waiting."""
+    batch: list[_Plan] = []
+    count = 0
+    for p in plans:
+        batch.append(p)
+        count += max(len(p.faces), 1)
+        if count >= faces_per_batch:
+            yield batch
+            batch, count = [], 0
+    if batch:
+        yield batch
+
+
+# =============================================================================================
+# animate image
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class ImageAnimation:
+    """Settings of `ganimate animate image`."""
+
+    seconds: float = 2.0  # clip length
+    fps: float = 25.0  # frame rate; the clip has round(seconds * fps) frames
+    bounce: bool = False  # there and back: 0 -> 1 -> 0
+    easing: str | None = None  # linear for a ramp, cosine for a bounce
+    face: int | None = None  # only this face (numbered left to right, as `ganimate aus`)
+    batch_size: int = 16  # crops per generator call
+    crf: int = 18
+    preset: str = "medium"
+    blend: BlendConfig = field(default_factory=BlendConfig)
+
+    @property
+    def frames(self) -> int:
+        return max(1, int(round(self.seconds * self.fps)))
+
+
+def animate_image(photo: str | os.PathLike, out: str | os.PathLike, loaded: LoadedGenerator,
+                  spec: TargetSpec, settings: ImageAnimation = ImageAnimation(),
+                  on_frame: Callable[[FrameRecord], None] | None = None) -> AnimationResult:
+    """A clip of a photo's faces moving from their own expression (alpha 0) to the target.
+
+    Frame t is conditioned on ``alpha(t) * y_g + (1 - alpha(t)) * y_r`` (paper, Fig. 1). ``out``:
+    .mp4/.mov/.mkv/.m4v (H.264, yuv420p), .gif, or a folder name for PNG frames.
+    """
+    from ganimate.editing import crop_faces, source_aus
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+    from ganimate.video import VideoWriter
+
+    photo, out = Path(photo), Path(out)
+    check_output(photo, out)
+    if settings.seconds <= 0 or settings.fps <= 0:
+        raise GanimateError("--seconds and --fps must be positive")
+    if spec.empty:
+        raise GanimateError("nothing to animate to: give --to (an expression), --au, --like or "
+                            "--aus-file")
+    n = settings.frames
+    schedule = alpha_schedule(n, settings.fps, easing=settings.easing, bounce=settings.bounce)
+    writer = VideoWriter(out, fps=settings.fps, crf=settings.crf, preset=settings.preset)
+    rgb = read_photo(photo).rgb
+    with FaceMesh() as mesh:
+        faces = mesh(rgb)
+    if not faces:
+        raise GanimateError(f"{photo}: no face found; use a photo where a face is clearly "
+                            "visible")
+    numbers = list(range(len(faces)))
+    if settings.face is not None:
+        if not 0 <= settings.face < len(faces):
+            raise GanimateError(f"--face {settings.face}: {photo} has {len(faces)} face(s), "
+                                f"numbered 0 to {len(faces) - 1} from left to right")
+        faces, numbers = [faces[settings.face]], [settings.face]
+    crops = crop_faces(rgb, faces, loaded.config.image_size)
+    y_r = source_aus(faces, loaded)
+    au_names = tuple(loaded.au_names)
+    started = time.perf_counter()
+    per_batch = max(1, settings.batch_size // len(crops))
+    # The writer removes its partial output if anything below fails.
+    with writer, track(f"animating {photo.name}", total=n) as bar:
+        for start in range(0, n, per_batch):
+            jobs = []
+            for i in range(start, min(n, start + per_batch)):
+                cond = frame_condition(float(schedule(i)), y_r, spec, au_names)
+                jobs.append(_Job(i, rgb, crops, cond, numbers, tuple(numbers)))
+            for job, (frame, _) in zip(jobs, _run_jobs(jobs, loaded, settings.blend, False),
+                                       strict=True):
+                writer.write(frame)
+                if on_frame is not None:
+                    on_frame(_record(job, float(schedule(job.index))))
+            bar.advance(len(jobs))
+    return AnimationResult(out, n, n, tuple(numbers), time.perf_counter() - started)
