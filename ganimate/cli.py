@@ -232,61 +232,158 @@ def synthetic_command(
     typer.echo(str(make_synthetic_dataset(out, count, size, test_fraction, seed)))
 
 
-@edit_app.command("image", no_args_is_help=True)
+# --- editing: edit image, edit sweep (ganimate/editing.py) ---
+
+_TARGET_HELP = "Targets combine in this order: --expression, --like, --aus-file, then each --au."
+
+
+def _load_for_editing(checkpoint, device):
+    from ganimate.checkpoint import load_generator
+    from ganimate.editing import resolve_checkpoint
+
+    return load_generator(resolve_checkpoint(checkpoint), device=device)
+
+
+@edit_app.command("image", no_args_is_help=True, epilog=_TARGET_HELP)
 @guarded
 def edit_image_command(
-    crop: str = typer.Argument(..., help="An aligned, square face crop (PNG/JPEG)."),
-    checkpoint: str = typer.Option(..., "--checkpoint", "-c",
-                                   help="Generator export, training checkpoint or run folder."),
+    photos: list[str] = typer.Argument(
+        ..., help="Photos, or folders of photos (with --aligned: aligned square face crops)."),
+    checkpoint: str = typer.Option(
+        None, "--checkpoint", "-c",
+        help="Generator export, training checkpoint or run folder (its newest checkpoint). "
+             "Required until a default model ships."),
+    output: str = typer.Option(
+        ..., "--out", "-o",
+        help="The edited photo (one input; format from the extension: .jpg .png .webp ...), "
+             "or a folder (several inputs; each keeps its file name)."),
+    expression: str = typer.Option(
+        None, "--expression", "-e",
+        help="Preset: neutral, happy, sad, surprise, fear, anger, disgust; with a strength "
+             "happy:0.6 (0-2, default 1). `contempt` is one-sided: not representable."),
+    like: str = typer.Option(
+        None, "--like", help="Copy the expression (every AU) of the largest face in this photo."),
+    aus_file: str = typer.Option(
+        None, "--aus-file",
+        help="AU values from a JSON object/list or a CSV row of `ganimate aus` (or OpenFace)."),
+    row: int = typer.Option(None, "--row", min=0,
+                            help="The 0-based row of --aus-file when it has several."),
     au: list[str] = typer.Option(
-        [], "--au", help="Target change, repeatable: AU12=0.8 (absolute), AU12+0.3, AU04-0.2."),
+        [], "--au", help="Repeatable: AU12=0.8 (absolute), AU12+0.3 / AU04-0.2 (relative to "
+                         "the face's own estimated value); clipped to [0, 1]."),
+    face: int = typer.Option(
+        None, "--face", min=0,
+        help="Edit only face N: 0-based, left to right (the `face` column of `ganimate aus`). "
+             "Default: every face."),
+    save_masks: str = typer.Option(
+        None, "--save-masks",
+        help="Folder for each face's crop, attention (white = pixel kept), colour mask, edited "
+             "crop and a strip of the four (paper Fig. 5)."),
+    aligned: bool = typer.Option(
+        False, "--aligned",
+        help="The inputs are aligned square face crops (as `ganimate prepare` writes): edit "
+             "them whole, no face detection or paste-back."),
     source_au: list[str] = typer.Option(
         [], "--source-au",
-        help="The crop's own AU intensities (AU12=0.3, repeatable) that --au changes start from. "
-             "Until automatic AU estimation of crops lands, unspecified AUs count as 0."),
-    output: str = typer.Option(..., "--out", "-o", help="Edited crop (PNG/JPEG)."),
-    attention: str = typer.Option(None, "--attention",
-                                  help="Also write the attention mask (white = pixel kept)."),
-    aligned: bool = typer.Option(
-        True, "--aligned",
-        help="CROP is already an aligned face crop (the only mode for now; photos with face "
-             "detection come later)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N."),
+        help="Override the estimated AUs of the face (AU12=0.3, repeatable) before the target "
+             "is built; --aligned crops without a detectable face start from 0."),
+    attention: str = typer.Option(
+        None, "--attention",
+        help="--aligned, one crop: also write its attention mask here (white = pixel kept)."),
+    feather: float = typer.Option(0.03, "--feather", min=0.0, max=0.5,
+                                  help="Softness of the face region's edge, as a fraction of "
+                                       "the crop side."),
+    estimator: str = typer.Option("mesh", "--estimator",
+                                  help="AU estimator for the source AUs and --like: mesh, "
+                                       "inversion or geometric."),
+    device: str = typer.Option("auto", "--device", help="auto (GPU if present), cpu, cuda:N."),
 ) -> None:
-    """Edit the expression of an aligned face crop to target AU intensities."""
+    """Edit the facial expression of photos: find the faces, edit them, blend them back.
+
+    Output has the input's size and orientation (EXIF applied) and keeps its alpha channel;
+    pixels away from the faces are untouched.
+    """
+    import dataclasses
     from pathlib import Path
 
-    import numpy as np
+    from ganimate import editing
+    from ganimate.blend import BlendConfig
+    from ganimate.images import IMAGE_SUFFIXES, write_image
 
-    from ganimate.checkpoint import load_generator, read_metadata
-    from ganimate.images import IMAGE_SUFFIXES, read_rgb, to_image, write_image
-    from ganimate.inference import edit_crops
-    from ganimate.targets import AUChange, apply_changes, parse_au_option
-
-    for path, what in ((output, "--out"), (attention, "--attention")):
-        if path is not None and Path(path).suffix.lower() not in IMAGE_SUFFIXES:
-            raise fail(f"{what} {path}: use an image extension ({', '.join(IMAGE_SUFFIXES)})")
-    if not au:
-        raise fail("give at least one --au change, e.g. --au AU12=0.8")
-    image = read_rgb(crop)
-    ckpt = _resolve_checkpoint(checkpoint)
-    names = tuple(read_metadata(ckpt).get("au_names", ()))
-    source = np.zeros(len(names), dtype=np.float32)
-    for text in source_au:
-        change = parse_au_option(text, names)
-        if change.mode != "set":
-            raise fail(f"--source-au {text!r}: give an absolute value, e.g. AU12=0.3")
-        source = apply_changes(source, [change], names)
-    changes: list[AUChange] = [parse_au_option(text, names) for text in au]
-    target = apply_changes(source, changes, names)
-    loaded = load_generator(ckpt, device=device)
-    edits = edit_crops(loaded, image[None], target[None])
-    write_image(output, edits.images[0])
+    if not (expression or like or aus_file or au):
+        raise fail("nothing to change: give --expression, --au, --like or --aus-file "
+                   "(e.g. --expression happy or --au AU12=0.8)")
     if attention is not None:
-        import torch
+        if not aligned or len(photos) != 1:
+            raise fail("--attention writes the mask of one --aligned crop; for photos use "
+                       "--save-masks DIR")
+        if Path(attention).suffix.lower() not in IMAGE_SUFFIXES:
+            raise fail(f"--attention {attention}: use an image extension "
+                       f"({', '.join(IMAGE_SUFFIXES)})")
+    pairs = editing.plan_outputs(photos, output)  # refuses to overwrite an input, early
+    if attention is not None and any(editing.same_file(Path(attention), p) for p, _ in pairs):
+        raise fail(f"--attention {attention} is the input; choose another path")
+    loaded = _load_for_editing(checkpoint, device)
+    spec = editing.build_spec(loaded, expression, like, aus_file, row, au, estimator)
+    config = editing.EditConfig(
+        spec=spec, face=face, source=editing.parse_source_aus(source_au, loaded.au_names),
+        aligned=aligned, blend=dataclasses.replace(BlendConfig(), feather=feather),
+        estimator=estimator)
+    if attention is not None:  # the core issue's one-crop mode, with its attention file
+        edit = editing.edit_photo(pairs[0][0], config, loaded)
+        typer.echo(str(editing.write_photo_edit(edit, pairs[0][1])))
+        write_image(attention, editing.mask_images(edit.edits, 0)[0])
+        if save_masks is not None:
+            editing.save_masks(edit, save_masks)
+        return
+    result = editing.edit_photos(photos, output, config, loaded, masks=save_masks)
+    for path in result.written:
+        typer.echo(str(path))
+    if result.failed:
+        raise fail(f"{len(result.failed)} of {len(pairs)} photos could not be edited "
+                   f"(first: {result.failed[0][1]})")
 
-        write_image(attention, to_image(torch.from_numpy(edits.attention[:1, None]) * 2 - 1)[0])
-    typer.echo(str(output))
+
+@edit_app.command("sweep", no_args_is_help=True)
+@guarded
+def edit_sweep_command(
+    photo: str = typer.Argument(..., help="A photo with a face."),
+    checkpoint: str = typer.Option(
+        None, "--checkpoint", "-c",
+        help="Generator export, training checkpoint or run folder. Required until a default "
+             "model ships."),
+    au: list[str] = typer.Option(
+        ..., "--au", help="AU to sweep (AU12 or 12), repeatable: one grid row each."),
+    steps: str = typer.Option("0,0.25,0.5,0.75,1", "--steps",
+                              help="Intensities in [0, 1], comma-separated: one column each."),
+    output: str = typer.Option(..., "--out", "-o", help="The grid image (.png, .jpg ...)."),
+    face: int = typer.Option(None, "--face", min=0,
+                             help="The face to sweep (0-based, left to right) [the largest]."),
+    cell: int = typer.Option(192, "--cell", min=32, max=1024, help="Side of a grid cell, px."),
+    whole: bool = typer.Option(False, "--whole",
+                               help="Show the whole photo in each cell, not the face region."),
+    estimator: str = typer.Option("mesh", "--estimator",
+                                  help="AU estimator for the face's own AUs."),
+    device: str = typer.Option("auto", "--device", help="auto (GPU if present), cpu, cuda:N."),
+) -> None:
+    """A grid of one face swept over AU intensities: a row per AU, a column per intensity
+    (paper Fig. 4); the other AUs keep the face's own values."""
+    from pathlib import Path
+
+    from ganimate import editing
+    from ganimate.aus import canonical_au_name
+    from ganimate.images import write_image
+
+    step_values = editing.parse_steps(steps)
+    if Path(photo).is_dir():
+        raise fail(f"{photo}: a sweep takes one photo, not a folder")
+    out = editing.plan_outputs([photo], output)[0][1]
+    loaded = _load_for_editing(checkpoint, device)
+    names = tuple(dict.fromkeys(canonical_au_name(a, loaded.au_names) for a in au))
+    config = editing.SweepConfig(aus=names, steps=step_values, face=face, cell=cell,
+                                 whole=whole, estimator=estimator)
+    result = editing.sweep_photo(photo, config, loaded)
+    typer.echo(str(write_image(out, result.grid)))
 
 
 # --- evaluation: eval (CHECKPOINT DATASET | --compare A B DATASET | video IN OUT) ---

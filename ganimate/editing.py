@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,9 +38,10 @@ from ganimate.blend import BlendConfig, FaceEdit, paste_faces
 from ganimate.checkpoint import LoadedGenerator
 from ganimate.errors import GanimateError
 from ganimate.inference import CropEdits, edit_crops
+from ganimate.targets import AUChange, TargetSpec
 
 if TYPE_CHECKING:
-    from ganimate.faces import Face
+    from ganimate.faces import Face, FaceMesh
 
 log = logging.getLogger("ganimate")
 
@@ -200,3 +201,494 @@ def edit_frame(rgb: np.ndarray, crops: Sequence[FaceCrop], targets: np.ndarray,
     faces = [FaceEdit(c, edits.images[i], edits.attention[i]) for i, c in enumerate(crops)]
     frame = paste_faces(rgb, faces, blend or BlendConfig())
     return FrameEdit(frame, crops, edits)
+
+
+# =============================================================================================
+# Photos
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class EditConfig:
+    """How photos are edited (the CLI builds one from its options)."""
+
+    # What to ask of each face (expression, --like, --aus-file, --au), applied to its own y_r.
+    spec: TargetSpec = field(default_factory=TargetSpec)
+    # Edit only this face: 0-based, numbered left to right by the centre of its box (the same
+    # numbers as the `face` column of `ganimate aus`). None edits every face.
+    face: int | None = None
+    # Absolute overrides of the estimated source AUs (``--source-au AU12=0.3``), applied to y_r
+    # before the target is built (for faces the estimator misreads, or crops without a face).
+    source: tuple[AUChange, ...] = ()
+    # The input is already an aligned square face crop (`ganimate prepare` output): edit it whole,
+    # no detection, no paste-back; the output is the edited crop.
+    aligned: bool = False
+    # How edited crops are blended back (feather, attention, region).
+    blend: BlendConfig = field(default_factory=BlendConfig)
+    # AU estimator for y_r and --like: mesh, inversion or geometric (see ganimate.aus).
+    estimator: str = DEFAULT_ESTIMATOR
+    # Largest crop side (see MAX_CROP).
+    max_crop: int = MAX_CROP
+
+
+@dataclass
+class PhotoEdit:
+    """One edited photo, upright, at its full resolution, and what went into it."""
+
+    path: Path  # the input photo
+    rgb: np.ndarray  # uint8 (H, W, 3): the edited photo (the input's size)
+    alpha: np.ndarray | None  # the input's alpha channel, unchanged (None: it had none)
+    faces: list[Face]  # every face found, left to right (index = --face number); [] if aligned
+    selected: list[int]  # indices into ``faces`` of the faces that were edited
+    crops: list[FaceCrop]  # the edited faces' aligned crops, in ``selected`` order
+    edits: CropEdits  # the generator's output per crop: edited crop, attention, colour
+    source: np.ndarray  # float32 (F, K): y_r of each edited face, model AU order
+    target: np.ndarray  # float32 (F, K): y_g handed to the generator
+
+
+def _open_mesh(mesh: FaceMesh | None):
+    from contextlib import nullcontext
+
+    from ganimate.faces import FaceMesh
+
+    return nullcontext(mesh) if mesh is not None else FaceMesh()
+
+
+def _no_face(path: Path) -> GanimateError:
+    return GanimateError(
+        f"no face found in {path}; the face must be visible, roughly frontal (turned less than "
+        "about 45 degrees) and at least about 40 px tall; for an already aligned face crop add "
+        "--aligned"
+    )
+
+
+def _select(faces: Sequence[Face], face: int | None, path: Path) -> list[int]:
+    if face is None:
+        return list(range(len(faces)))
+    if not 0 <= face < len(faces):
+        raise GanimateError(
+            f"--face {face}: {path} has {len(faces)} face(s), numbered 0 to {len(faces) - 1} "
+            "from left to right (the `face` column of `ganimate aus`)"
+        )
+    return [face]
+
+
+def _with_source_overrides(y_r: np.ndarray, config: EditConfig,
+                           au_names: Sequence[str]) -> np.ndarray:
+    from ganimate.targets import apply_changes
+
+    if not config.source:
+        return y_r
+    return np.stack([apply_changes(row, config.source, au_names) for row in y_r])
+
+
+def edit_photo(path: str | os.PathLike, config: EditConfig, loaded: LoadedGenerator,
+               mesh: FaceMesh | None = None) -> PhotoEdit:
+    """Edit the faces of one photo (or, with ``config.aligned``, one aligned crop).
+
+    The photo is read upright (EXIF orientation applied) and its alpha channel kept aside and
+    returned unchanged. Pass a ``mesh`` to reuse mediapipe's graphs across photos.
+    """
+    from ganimate.images import read_photo
+    from ganimate.targets import build_target
+
+    photo = read_photo(path)
+    names = loaded.au_names
+    if config.aligned:
+        return _edit_aligned(photo, config, loaded, mesh)
+    with _open_mesh(mesh) as m:
+        faces = m(photo.rgb)
+    if not faces:
+        raise _no_face(photo.path)
+    selected = _select(faces, config.face, photo.path)
+    chosen = [faces[i] for i in selected]
+    y_r = _with_source_overrides(source_aus(chosen, loaded, config.estimator), config, names)
+    y_g = build_target(y_r, config.spec, names)
+    crops = crop_faces(photo.rgb, chosen, loaded.config.image_size, config.max_crop)
+    frame = edit_frame(photo.rgb, crops, y_g, loaded, config.blend)
+    return PhotoEdit(photo.path, frame.frame, photo.alpha, faces, selected, crops, frame.edits,
+                     y_r, y_g)
+
+
+def _edit_aligned(photo, config: EditConfig, loaded: LoadedGenerator,
+                  mesh: FaceMesh | None) -> PhotoEdit:
+    from ganimate.targets import build_target
+
+    h, w = photo.rgb.shape[:2]
+    if h != w:
+        raise GanimateError(
+            f"{photo.path} is {w}x{h}; --aligned expects a square aligned face crop (as "
+            "`ganimate prepare` writes them); drop --aligned to edit the faces of a photo"
+        )
+    names = loaded.au_names
+    model_au_index(names)
+    with _open_mesh(mesh) as m:
+        faces = m(photo.rgb)
+    if faces:
+        # the face nearest the centre is the crop's own (a crop may show a neighbour's edge)
+        face = min(faces, key=lambda f: (f.box.center[0] - w / 2) ** 2
+                   + (f.box.center[1] - h / 2) ** 2)
+        y_r = source_aus([face], loaded, config.estimator)
+        landmarks = face.landmarks
+    else:
+        log.warning("%s: no face found in the crop; its source AUs count as 0 (set them with "
+                    "--source-au)", photo.path)
+        y_r = np.zeros((1, len(names)), np.float32)
+        landmarks = np.zeros((0, 3), np.float32)
+    y_r = _with_source_overrides(y_r, config, names)
+    y_g = build_target(y_r, config.spec, names)
+    edits = edit_crops(loaded, photo.rgb[None], y_g)
+    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    crop = FaceCrop(photo.rgb, identity, w, landmarks)
+    return PhotoEdit(photo.path, edits.images[0], photo.alpha, [], [0], [crop], edits, y_r, y_g)
+
+
+def like_aus(path: str | os.PathLike, model: LoadedGenerator | Sequence[str] | None = None,
+             method: str = DEFAULT_ESTIMATOR, mesh: FaceMesh | None = None) -> np.ndarray:
+    """The AUs (model order, (K,)) of the largest face of another photo, for ``--like``."""
+    from ganimate.images import read_rgb
+
+    path = Path(path)
+    if not path.is_file():
+        raise GanimateError(f"--like {path}: no such file")
+    rgb = read_rgb(path)
+    with _open_mesh(mesh) as m:
+        faces = m(rgb)
+    if not faces:
+        raise GanimateError(f"--like {path}: no face found in it; pass a photo of the face whose "
+                            "expression to copy")
+    face = max(faces, key=lambda f: f.box.width * f.box.height)
+    if len(faces) > 1:
+        log.info("--like %s: %d faces; copying the largest", path, len(faces))
+    return source_aus([face], model, method)[0]
+
+
+def build_spec(loaded: LoadedGenerator, expression: str | None = None,
+               like: str | os.PathLike | None = None, aus_file: str | os.PathLike | None = None,
+               row: int | None = None, au: Sequence[str] = (),
+               method: str = DEFAULT_ESTIMATOR, mesh: FaceMesh | None = None) -> TargetSpec:
+    """The CLI's target options, parsed and checked, as a TargetSpec for the model's AUs."""
+    from ganimate.targets import target_spec
+
+    names = loaded.au_names
+    # Parse the cheap options first so that a typo fails before a photo is read.
+    target_spec(expression, None, aus_file, row, au, names)
+    like_vec = None if like is None else like_aus(like, loaded, method, mesh)
+    return target_spec(expression, like_vec, aus_file, row, au, names)
+
+
+def parse_source_aus(texts: Sequence[str], au_names: Sequence[str]) -> tuple[AUChange, ...]:
+    """``--source-au AU12=0.3`` options (absolute values only)."""
+    from ganimate.targets import parse_au_option
+
+    out = []
+    for text in texts:
+        change = parse_au_option(text, au_names)
+        if change.mode != "set":
+            raise GanimateError(f"--source-au {text!r}: give an absolute value, e.g. AU12=0.3")
+        out.append(change)
+    return tuple(out)
+
+
+# --- masks (paper Fig. 5) -------------------------------------------------------------------
+
+
+def mask_images(edits: CropEdits, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """(attention as grey, A = 1 white; colour mask C) of crop ``i``, uint8 RGB."""
+    grey = np.rint(np.clip(edits.attention[i], 0, 1) * 255).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2), edits.colour[i]
+
+
+def save_masks(edit: PhotoEdit, folder: str | os.PathLike) -> list[Path]:
+    """Write, per edited face, its crop, attention A (white = input kept), colour mask C, edited
+    crop, and a strip of the four side by side (like the paper's Fig. 5); returns the paths.
+
+    Files are named ``<photo stem>.face<N>.<what>.png`` with N the face's --face number.
+    """
+    from ganimate.images import write_image
+
+    folder = Path(folder)
+    written = []
+    for j, i in enumerate(edit.selected):
+        stem = f"{edit.path.stem}.face{i}"
+        crop = edit.crops[j].image
+        attention, colour = mask_images(edit.edits, j)
+        edited = edit.edits.images[j]
+        parts = {"crop": crop, "attention": attention, "colour": colour, "edited": edited}
+        for what, img in parts.items():
+            written.append(write_image(folder / f"{stem}.{what}.png", img))
+        gap = np.full((crop.shape[0], max(2, crop.shape[0] // 64), 3), 255, np.uint8)
+        strip = np.concatenate([x for img in parts.values() for x in (img, gap)][:-1], axis=1)
+        written.append(write_image(folder / f"{stem}.masks.png", strip))
+    return written
+
+
+# --- batches --------------------------------------------------------------------------------
+
+
+def same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def list_photos(inputs: Sequence[str | os.PathLike]) -> list[Path]:
+    """Photo files named directly or found in folders (not recursive, sorted by name)."""
+    from ganimate.images import IMAGE_SUFFIXES
+
+    photos: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir()
+                           if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES
+                           and not q.name.startswith("."))
+            if not found:
+                raise GanimateError(f"{p}: a folder without photos ({', '.join(IMAGE_SUFFIXES)})")
+            photos += found
+        elif p.is_file():
+            photos.append(p)
+        else:
+            raise GanimateError(f"{p}: no such photo or folder")
+    return photos
+
+
+def plan_outputs(inputs: Sequence[str | os.PathLike], out: str | os.PathLike
+                 ) -> list[tuple[Path, Path]]:
+    """(input photo, output path) pairs; refuses any output that would overwrite an input.
+
+    One photo and an ``out`` with an image extension: ``out`` is the file. Otherwise ``out`` is a
+    folder and each result keeps its photo's file name.
+    """
+    from ganimate.images import IMAGE_SUFFIXES
+
+    photos = list_photos(inputs)
+    out = Path(out)
+    single = len(inputs) == 1 and len(photos) == 1 and not Path(inputs[0]).is_dir()
+    if single and not out.is_dir():
+        if out.suffix.lower() not in IMAGE_SUFFIXES:
+            raise GanimateError(f"-o {out}: give the edited photo an image extension "
+                                f"({', '.join(IMAGE_SUFFIXES)}), or -o an existing folder")
+        pairs = [(photos[0], out)]
+    else:
+        if out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
+            raise GanimateError(f"-o {out}: {len(photos)} photos need an output folder, not "
+                                "a file name")
+        if out.is_file():
+            raise GanimateError(f"-o {out}: is a file; several photos need an output folder")
+        pairs = [(p, out / p.name) for p in photos]
+        seen: dict[Path, Path] = {}
+        for src, dst in pairs:
+            if dst in seen:
+                raise GanimateError(f"{seen[dst]} and {src} would both be written to {dst}; "
+                                    "edit them in separate calls")
+            seen[dst] = src
+    for _, dst in pairs:
+        for other in photos:
+            if same_file(dst, other):
+                raise GanimateError(f"-o {dst} is the input photo {other}; refusing to overwrite "
+                                    "it; choose another output path")
+    return pairs
+
+
+def write_photo_edit(edit: PhotoEdit, out: str | os.PathLike) -> Path:
+    """Write an edited photo; the format follows ``out``'s extension, alpha is kept where the
+    format can store it (PNG, WebP, TIFF)."""
+    from ganimate.images import write_image
+
+    out = Path(out)
+    if edit.alpha is not None and out.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
+        log.warning("%s has an alpha channel that %s cannot store; it is dropped (write .png to "
+                    "keep it)", edit.path, out.suffix)
+    return write_image(out, edit.rgb, edit.alpha)
+
+
+@dataclass
+class BatchResult:
+    written: list[Path]  # edited photos, in input order
+    masks: list[Path]  # mask files written (--save-masks)
+    failed: list[tuple[Path, str]]  # photos that could not be edited, and why
+
+
+def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, config: EditConfig,
+                loaded: LoadedGenerator, masks: str | os.PathLike | None = None,
+                mesh: FaceMesh | None = None) -> BatchResult:
+    """Edit photos (files or folders of them) into ``out`` (a file for one photo, else a folder),
+    with a progress bar. Every output path is checked before anything is written. One photo that
+    fails raises; in a batch the others are still edited and the failures reported."""
+    from ganimate.progress import track
+
+    pairs = plan_outputs(inputs, out)
+    if not config.aligned:
+        model_au_index(loaded.au_names)  # a model the estimator cannot read fails up front
+    result = BatchResult([], [], [])
+    with _open_mesh(mesh) as m, track("editing", total=len(pairs)) as bar:
+        for src, dst in pairs:
+            try:
+                edit = edit_photo(src, config, loaded, m)
+            except GanimateError as exc:
+                if len(pairs) == 1:
+                    raise
+                log.warning("%s", exc)
+                result.failed.append((src, str(exc)))
+                bar.advance()
+                continue
+            result.written.append(write_photo_edit(edit, dst))
+            if masks is not None:
+                result.masks += save_masks(edit, masks)
+            bar.advance(info=src.name)
+    return result
+
+
+# =============================================================================================
+# Sweeps (paper Fig. 4)
+# =============================================================================================
+
+
+def parse_steps(text: str) -> tuple[float, ...]:
+    """``0,0.33,0.66,1`` -> intensities in [0, 1]."""
+    try:
+        steps = tuple(float(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        steps = ()
+    if not steps:
+        raise GanimateError(f"--steps {text!r}: expected comma-separated intensities in [0, 1], "
+                            "e.g. 0,0.33,0.66,1")
+    bad = [s for s in steps if not 0.0 <= s <= 1.0]
+    if bad:
+        raise GanimateError(f"--steps {text!r}: {bad[0]:g} is outside [0, 1] (FACS 0-5 divided "
+                            "by 5)")
+    return steps
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A grid of one face at several intensities of several AUs."""
+
+    aus: tuple[str, ...]  # AUs swept, one row each (canonical names)
+    steps: tuple[float, ...]  # intensities, one column each
+    # The face to sweep (--face numbering); None: the largest face of the photo.
+    face: int | None = None
+    # Side of a grid cell in pixels.
+    cell: int = 192
+    # Show the whole photo in each cell instead of the region around the face.
+    whole: bool = False
+    blend: BlendConfig = field(default_factory=BlendConfig)
+    estimator: str = DEFAULT_ESTIMATOR
+    max_crop: int = MAX_CROP
+
+
+@dataclass
+class SweepResult:
+    grid: np.ndarray  # uint8 (H, W, 3): the labelled grid
+    cells: np.ndarray  # uint8 (rows, 1 + columns, cell, cell, 3): the input, then each step
+    source: np.ndarray  # float32 (K,): the face's y_r
+    targets: np.ndarray  # float32 (rows, columns, K): y_g of every cell
+    face: int  # the swept face's --face number
+
+
+def _region(rgb: np.ndarray, box, whole: bool, cell: int) -> np.ndarray:
+    """The square around a face box (1.6x its larger side), padded white, resized to a cell."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    if whole:
+        side = max(h, w)
+        x0, y0 = (w - side) // 2, (h - side) // 2
+    else:
+        cx, cy = box.center
+        side = int(np.ceil(1.6 * max(box.width, box.height)))
+        x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+    sub = rgb[max(y0, 0):min(y0 + side, h), max(x0, 0):min(x0 + side, w)]
+    top, left = max(0, -y0), max(0, -x0)
+    sub = cv2.copyMakeBorder(sub, top, side - sub.shape[0] - top, left,
+                             side - sub.shape[1] - left, cv2.BORDER_CONSTANT,
+                             value=(255, 255, 255))
+    interp = cv2.INTER_AREA if side > cell else cv2.INTER_CUBIC
+    return cv2.resize(sub, (cell, cell), interpolation=interp)
+
+
+def sweep_photo(path: str | os.PathLike, config: SweepConfig, loaded: LoadedGenerator,
+                mesh: FaceMesh | None = None) -> SweepResult:
+    """Edit one face of a photo to every (AU, intensity) pair, other AUs kept at the face's own
+    values, and lay the results out as a labelled grid: a row per AU, the input first, then a
+    column per intensity."""
+    from ganimate.images import read_photo
+    from ganimate.targets import apply_changes
+
+    photo = read_photo(path)
+    names = loaded.au_names
+    with _open_mesh(mesh) as m:
+        faces = m(photo.rgb)
+    if not faces:
+        raise _no_face(photo.path)
+    if config.face is None:
+        index = max(range(len(faces)), key=lambda i: faces[i].box.width * faces[i].box.height)
+    else:
+        index = _select(faces, config.face, photo.path)[0]
+    face = faces[index]
+    y_r = source_aus([face], loaded, config.estimator)[0]
+    targets = np.stack([
+        np.stack([apply_changes(y_r, [AUChange(au, v, "set")], names) for v in config.steps])
+        for au in config.aus
+    ])
+    n_rows, n_cols = targets.shape[:2]
+    crop = crop_faces(photo.rgb, [face], loaded.config.image_size, config.max_crop)[0]
+    edits = edit_crops(loaded, np.repeat(crop.image[None], n_rows * n_cols, axis=0),
+                       targets.reshape(n_rows * n_cols, -1))
+    first = _region(photo.rgb, face.box, config.whole, config.cell)
+    cells = np.empty((n_rows, n_cols + 1, config.cell, config.cell, 3), np.uint8)
+    for r in range(n_rows):
+        cells[r, 0] = first
+        for c in range(n_cols):
+            k = r * n_cols + c
+            pasted = paste_faces(photo.rgb, [FaceEdit(crop, edits.images[k],
+                                                      edits.attention[k])], config.blend)
+            cells[r, c + 1] = _region(pasted, face.box, config.whole, config.cell)
+    col_labels = ["input"] + [f"{v:.2f}" for v in config.steps]
+    row_labels = [f"{au}\n{_describe(au)}\ninput {y_r[names.index(au)]:.2f}"
+                  for au in config.aus]
+    return SweepResult(draw_grid(cells, row_labels, col_labels), cells, y_r, targets, index)
+
+
+def _describe(au: str) -> str:
+    from ganimate.aus import AU_DESCRIPTIONS
+
+    return AU_DESCRIPTIONS.get(au, "")
+
+
+def draw_grid(cells: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str]
+              ) -> np.ndarray:
+    """Lay out (rows, cols, s, s, 3) cells on white with row labels left and column labels on
+    top (PIL's default font)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    rows, cols, s = cells.shape[0], cells.shape[1], cells.shape[2]
+    font_px = max(12, s // 12)
+    try:
+        font = ImageFont.load_default(size=font_px)
+    except TypeError:  # Pillow < 10.1: a fixed-size bitmap font
+        font = ImageFont.load_default()
+    pad = max(4, s // 32)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    label_w = max((probe.multiline_textbbox((0, 0), t, font=font)[2] for t in row_labels),
+                  default=0) + 2 * pad
+    header_h = max((probe.multiline_textbbox((0, 0), t, font=font)[3] for t in col_labels),
+                   default=0) + 2 * pad
+    width = label_w + cols * (s + pad) + pad
+    height = header_h + rows * (s + pad) + pad
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for c, text in enumerate(col_labels):
+        x = label_w + c * (s + pad) + s // 2
+        draw.multiline_text((x, header_h // 2), text, fill=(0, 0, 0), font=font, anchor="mm",
+                            align="center")
+    for r, text in enumerate(row_labels):
+        y = header_h + r * (s + pad)
+        draw.multiline_text((pad, y + s // 2), text, fill=(0, 0, 0), font=font, anchor="lm")
+        for c in range(cols):
+            canvas.paste(Image.fromarray(cells[r, c]), (label_w + c * (s + pad), y))
+    return np.asarray(canvas).copy()

@@ -85,6 +85,8 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | No
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
+    # mkstemp creates 0600 files; an image is an ordinary file, so honour the umask like open()
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         fmt = Image.registered_extensions()[suffix]
         options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
@@ -94,6 +96,12 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | No
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def to_tensor(images: np.ndarray):
