@@ -189,6 +189,8 @@ class AnimateConfig:
     queue_frames: int = 8
     # Faces followed at once.
     max_faces: int = 4
+    # AU estimator for y_r (see ganimate.aus.ESTIMATORS).
+    estimator: str = "mesh"
     # Paste-back (feathered face region x attention).
     blend: BlendConfig = field(default_factory=BlendConfig)
     # Encoder: x264 constant rate factor and preset; lossless = bit-exact RGB (libx264rgb).
@@ -471,7 +473,7 @@ class _Planner:
                         continue
                     keep.append(f)
                 if keep:
-                    raw = source_aus(keep, self.loaded)
+                    raw = source_aus(keep, self.loaded, self.config.estimator)
                 for j, f in enumerate(keep):
                     state = self.tracks.get(f.track_id)
                     if state is None:
@@ -749,6 +751,7 @@ class ImageAnimation:
     easing: str | None = None  # linear for a ramp, cosine for a bounce
     face: int | None = None  # only this face (numbered left to right, as `ganimate aus`)
     batch_size: int = 16  # crops per generator call
+    estimator: str = "mesh"  # AU estimator for y_r
     crf: int = 18
     preset: str = "medium"
     blend: BlendConfig = field(default_factory=BlendConfig)
@@ -794,7 +797,7 @@ def animate_image(photo: str | os.PathLike, out: str | os.PathLike, loaded: Load
                                 f"numbered 0 to {len(faces) - 1} from left to right")
         faces, numbers = [faces[settings.face]], [settings.face]
     crops = crop_faces(rgb, faces, loaded.config.image_size)
-    y_r = source_aus(faces, loaded)
+    y_r = source_aus(faces, loaded, settings.estimator)
     au_names = tuple(loaded.au_names)
     started = time.perf_counter()
     per_batch = max(1, settings.batch_size // len(crops))

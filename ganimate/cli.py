@@ -627,6 +627,169 @@ def aus_command(
         raise fail(f"{input}: no face found")
 
 
+# --- animation: animate video, animate image (ganimate/animation.py) ---
+
+_ANIMATE_TARGET_HELP = ("The condition at frame t is alpha(t) * target + (1 - alpha(t)) * the "
+                        "face's own AUs. " + _TARGET_HELP)
+
+
+@animate_app.command("video", no_args_is_help=True, epilog=_ANIMATE_TARGET_HELP)
+@guarded
+def animate_video_command(
+    video: str = typer.Argument(..., help="The input video (any format ffmpeg reads)."),
+    checkpoint: str = typer.Option(
+        None, "--checkpoint", "-c",
+        help="Generator export, training checkpoint or run folder (its newest checkpoint)."),
+    output: str = typer.Option(
+        ..., "--out", "-o",
+        help="Output video (.mp4 .mov .mkv .m4v: H.264 with the input's audio), .gif, or a "
+             "folder name without suffix for lossless PNG frames."),
+    expression: str = typer.Option(
+        None, "--expression", "-e",
+        help="Preset: neutral, happy, sad, surprise, fear, anger, disgust; with a strength "
+             "happy:0.6 (0-2, default 1)."),
+    like: str = typer.Option(None, "--like",
+                             help="Copy the expression of the largest face in this photo."),
+    aus_file: str = typer.Option(
+        None, "--aus-file", help="AU values from a JSON object/list or a `ganimate aus` CSV row."),
+    row: int = typer.Option(None, "--row", min=0, help="The 0-based row of --aus-file."),
+    au: list[str] = typer.Option(
+        [], "--au", help="Repeatable: AU12=0.8 (absolute), AU12+0.3 / AU04-0.2 (relative to the "
+                         "face's own AUs in each frame)."),
+    ramp: str = typer.Option(
+        None, "--ramp",
+        help="alpha keyframes TIME:ALPHA[:EASING],... with TIME in s, ms, frames or % "
+             "(e.g. 0s:0,1.5s:1,4s:1,5s:0); or ramp, hold, bounce. Default: 0 -> 1 over the "
+             "clip (with --track: 1 throughout)."),
+    hold: bool = typer.Option(False, "--hold", help="alpha 1 throughout: the target from the "
+                                                    "first frame on."),
+    easing: str = typer.Option(
+        None, "--easing",
+        help="Easing of the ramp segments: linear (default), ease-in, ease-out, ease-in-out, "
+             "cosine, smoothstep."),
+    track_csv: str = typer.Option(
+        None, "--track",
+        help="Drive the target frame by frame from an AU track: the CSV of `ganimate aus "
+             "DRIVER.mp4` (or OpenFace's), resampled to this video's frame rate."),
+    track_face: int = typer.Option(None, "--track-face", min=0,
+                                   help="The face (track id) of the driver CSV to follow."),
+    track_offset: float = typer.Option(0.0, "--track-offset",
+                                       help="Driver time (s) that the first frame follows."),
+    face: int = typer.Option(
+        None, "--face", min=0,
+        help="Edit only this face: its track id, the `face` column of `ganimate aus VIDEO`. "
+             "Default: every face."),
+    crf: int = typer.Option(18, "--crf", help="x264 quality, 0-51 (lower is better; 18 looks "
+                                              "lossless)."),
+    preset: str = typer.Option("medium", "--preset",
+                               help="x264 speed: ultrafast ... veryslow (faster = bigger)."),
+    lossless: bool = typer.Option(False, "--lossless",
+                                  help="Bit-exact RGB video (libx264rgb crf 0; large, for "
+                                       "checks; not every player shows it)."),
+    preview: str = typer.Option(None, "--preview",
+                                help="Also write input | output | change map side by side "
+                                     "(white = generator output blended in) to this video."),
+    smooth: float = typer.Option(0.15, "--smooth", min=0.0, max=2.0,
+                                 help="Half-window (s) of the Savitzky-Golay smoothing of the "
+                                      "face crops over time; 0 = off."),
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline",
+                                  help="Measure the faces' AUs relative to each person's "
+                                       "neutral face."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1,
+                                   help="Face crops per generator call."),
+    feather: float = typer.Option(0.03, "--feather", min=0.0, max=0.5,
+                                  help="Softness of the face region's edge (fraction of the "
+                                       "crop side)."),
+    estimator: str = typer.Option("mesh", "--estimator",
+                                  help="AU estimator: mesh, inversion or geometric."),
+    device: str = typer.Option("auto", "--device", help="auto (GPU if present), cpu, cuda:N."),
+) -> None:
+    """Change the expression of the people in a video, smoothly, keeping everything else.
+
+    Output keeps the input's size, frame rate, frame count, rotation and audio; frames without
+    a face pass through unchanged.
+    """
+    import dataclasses
+
+    from ganimate import animation, editing
+    from ganimate.blend import BlendConfig
+
+    if not (expression or like or aus_file or au or track_csv):
+        raise fail("nothing to animate to: give --expression, --au, --like, --aus-file or "
+                   "--track (e.g. --expression happy)")
+    animation.check_output(video, output, preview)
+    loaded = _load_for_editing(checkpoint, device)
+    spec = editing.build_spec(loaded, expression, like, aus_file, row, au, estimator)
+    config = animation.AnimateConfig(
+        face=face, smooth=smooth, baseline=baseline, batch_size=batch_size,
+        blend=dataclasses.replace(BlendConfig(), feather=feather), estimator=estimator,
+        crf=crf, preset=preset, lossless=lossless)
+    result = animation.animate_video(
+        video, output, loaded, spec, config, ramp=ramp, hold=hold, easing=easing,
+        track_path=track_csv, track_face=track_face, track_offset=track_offset, preview=preview)
+    if face is not None and not result.face_ids:
+        typer.echo(f"warning: face {face} never appeared; the video is unchanged "
+                   "(see the face column of `ganimate aus VIDEO`)", err=True)
+    typer.echo(f"{result.frames} frames ({result.edited_frames} with an edited face) in "
+               f"{result.seconds:.1f} s ({result.fps:.1f} fps)", err=True)
+    typer.echo(str(result.out))
+    if result.preview is not None:
+        typer.echo(str(result.preview))
+
+
+@animate_app.command("image", no_args_is_help=True, epilog=_ANIMATE_TARGET_HELP)
+@guarded
+def animate_image_command(
+    photo: str = typer.Argument(..., help="A photo with a face."),
+    checkpoint: str = typer.Option(
+        None, "--checkpoint", "-c",
+        help="Generator export, training checkpoint or run folder (its newest checkpoint)."),
+    output: str = typer.Option(
+        ..., "--out", "-o",
+        help="The clip: .mp4 .mov .mkv .m4v (H.264, yuv420p), .gif, or a folder for PNG frames."),
+    to: str = typer.Option(
+        None, "--to", "--expression", "-e",
+        help="Target preset: neutral, happy, sad, surprise, fear, anger, disgust; with a "
+             "strength happy:0.6."),
+    like: str = typer.Option(None, "--like",
+                             help="Copy the expression of the largest face in this photo."),
+    aus_file: str = typer.Option(
+        None, "--aus-file", help="AU values from a JSON object/list or a `ganimate aus` CSV row."),
+    row: int = typer.Option(None, "--row", min=0, help="The 0-based row of --aus-file."),
+    au: list[str] = typer.Option(
+        [], "--au", help="Repeatable: AU12=0.8 (absolute), AU12+0.3 / AU04-0.2 (relative)."),
+    seconds: float = typer.Option(2.0, "--seconds", help="Clip length in seconds."),
+    fps: float = typer.Option(25.0, "--fps", help="Frame rate; the clip has "
+                                                  "round(seconds * fps) frames."),
+    bounce: bool = typer.Option(False, "--bounce", help="There and back: 0 -> 1 -> 0."),
+    easing: str = typer.Option(
+        None, "--easing",
+        help="linear, ease-in, ease-out, ease-in-out, cosine, smoothstep [linear; cosine with "
+             "--bounce]."),
+    face: int = typer.Option(None, "--face", min=0,
+                             help="Only face N (0-based, left to right). Default: every face."),
+    crf: int = typer.Option(18, "--crf", help="x264 quality, 0-51."),
+    preset: str = typer.Option("medium", "--preset", help="x264 speed preset."),
+    estimator: str = typer.Option("mesh", "--estimator",
+                                  help="AU estimator: mesh, inversion or geometric."),
+    device: str = typer.Option("auto", "--device", help="auto (GPU if present), cpu, cuda:N."),
+) -> None:
+    """Animate a photo from its own expression to a target (paper Fig. 1) as a video or GIF."""
+    from ganimate import animation, editing
+
+    if not (to or like or aus_file or au):
+        raise fail("nothing to animate to: give --to (e.g. --to happy), --au, --like or "
+                   "--aus-file")
+    if seconds <= 0 or fps <= 0:
+        raise fail("--seconds and --fps must be positive")
+    animation.check_output(photo, output)
+    loaded = _load_for_editing(checkpoint, device)
+    spec = editing.build_spec(loaded, to, like, aus_file, row, au, estimator)
+    settings = animation.ImageAnimation(seconds=seconds, fps=fps, bounce=bounce, easing=easing,
+                                        face=face, crf=crf, preset=preset, estimator=estimator)
+    result = animation.animate_image(photo, output, loaded, spec, settings)
+    typer.echo(str(result.out))
+
 def main() -> None:
     """Console-script entry point."""
     try:
