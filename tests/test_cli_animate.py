@@ -1,0 +1,263 @@
+"""`ganimate animate video` and `ganimate animate image` end to end on the shared clips and photos.
+
+The model is a tiny, randomly initialised generator (it only needs to run). Clips are decoded and
+re-encoded for real; long ones are cut to 1-2 s with ganimate.video first.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from ganimate.cli import app
+from ganimate.video import VideoWriter, ffmpeg_exe, probe, read_frames
+
+runner = CliRunner()
+FAST = ["--preset", "ultrafast"]
+
+
+def invoke(*args):
+    return runner.invoke(app, ["-q", *(str(a) for a in args)], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A seeded 32 px generator with 4 channels, saved as a generator export."""
+    from ganimate.checkpoint import save_checkpoint
+    from ganimate.config import ModelConfig
+    from ganimate.networks import Generator
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(image_size=32, g_width=4, g_residual_blocks=1, d_width=4, d_layers=3)
+    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    save_checkpoint(path, {f"G.{k}": v for k, v in Generator(cfg).state_dict().items()},
+                    {"kind": "generator", "model": cfg.to_dict(),
+                     "au_names": list(cfg.au_names), "step": 0})
+    return path
+
+
+def cut(src, out, start, stop, lossless=False):
+    """Frames [start, stop) of ``src`` into ``out`` (no audio), with ganimate.video."""
+    info = probe(src)
+    with VideoWriter(out, fps=info.fps, preset="ultrafast", crf=12, lossless=lossless) as w:
+        for frame in itertools.islice(read_frames(src, info), start, stop):
+            w.write(frame)
+    return out
+
+
+@pytest.fixture(scope="module")
+def hands_clip(shared, tmp_path_factory):
+    """2 s of WolfgangLanger_Pexels.mp4 (frames 96-143) where her hands cover the face."""
+    return cut(shared / "video" / "WolfgangLanger_Pexels.mp4",
+               tmp_path_factory.mktemp("hands") / "hands.mp4", 96, 144)
+
+
+def assert_same_stream(src, out, audio=None):
+    a, b = probe(src), probe(out)
+    assert b.frame_count == a.frame_count
+    assert b.size == a.size
+    assert abs(float(b.fps) - float(a.fps)) <= 0.005 * float(a.fps), (a.fps, b.fps)
+    assert b.has_audio == (a.has_audio if audio is None else audio)
+    return a, b
+
+
+def faceless_frames(path) -> list[bool]:
+    from ganimate.faces import FaceTracker
+
+    with FaceTracker() as tracker:
+        return [not tracker(f) for f in read_frames(path)]
+
+
+# --- real clips -----------------------------------------------------------------------------------
+
+
+def test_single_face_keeps_size_rate_count_and_audio(shared, tiny, tmp_path):
+    src = shared / "video" / "single_face.mp4"
+    out = tmp_path / "happy.mp4"
+    res = invoke("animate", "video", src, "-c", tiny, "-e", "happy", "--au", "AU25+0.2",
+                 "-o", out, *FAST)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.strip() == str(out)
+    _, info = assert_same_stream(src, out)
+    assert info.video_codec == "h264" and info.pixel_format == "yuv420p"
+    first = next(read_frames(src))
+    edited = next(read_frames(out))
+    assert np.abs(edited.astype(int) - first).mean() < 12  # the frame is still the frame
+
+
+def test_frames_without_a_face_pass_through_exactly(shared, tiny, tmp_path):
+    """face_noface.mov (HEVC, variable rate, late audio): the face leaves after ~2.7 s."""
+    src = shared / "video" / "face_noface.mov"
+    out = tmp_path / "out.mov"  # Matroska's millisecond clock could not hold 26.398 fps
+    res = invoke("animate", "video", src, "-c", tiny, "-e", "surprise", "--hold", "--lossless",
+                 "-o", out, *FAST)
+    assert res.exit_code == 0, res.output
+    assert_same_stream(src, out)
+    empty = faceless_frames(src)
+    assert 20 < sum(empty) < len(empty) - 20
+    changed = []
+    for no_face, a, b in zip(empty, read_frames(src), read_frames(out), strict=True):
+        if no_face:
+            assert np.array_equal(a, b)
+        else:
+            changed.append(not np.array_equal(a, b))
+    assert np.mean(changed) > 0.9
+
+
+def test_no_face_at_all_gives_the_input_frames_as_png(shared, tiny, tmp_path):
+    src = shared / "video" / "no_face.mp4"
+    out = tmp_path / "frames"
+    res = invoke("animate", "video", src, "-c", tiny, "-e", "sad", "-o", out)
+    assert res.exit_code == 0, res.output
+    files = sorted(out.glob("*.png"))
+    assert len(files) == probe(src).frame_count
+    for a, b in zip(read_frames(src), read_frames(out), strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_hands_over_the_face_with_keyframes_and_preview(hands_clip, tiny, tmp_path):
+    out, preview = tmp_path / "out.mp4", tmp_path / "preview.mp4"
+    res = invoke("animate", "video", hands_clip, "-c", tiny, "-e", "happy:0.7",
+                 "--ramp", "0s:0,0.5s:1:ease-in-out,1.5s:1,2s:0", "--preview", preview,
+                 "-o", out, *FAST)
+    assert res.exit_code == 0, res.output
+    src, _ = assert_same_stream(hands_clip, out)
+    p = probe(preview)
+    assert p.frame_count == src.frame_count and p.size == (3 * src.width, src.height)
+
+
+def test_track_from_ganimate_aus_drives_another_video(shared, hands_clip, tiny, tmp_path):
+    aus = invoke("aus", shared / "video" / "single_face.mp4", "--format", "csv")
+    assert aus.exit_code == 0, aus.output
+    track = tmp_path / "driver.csv"
+    track.write_text(aus.stdout)
+    out = tmp_path / "driven.mp4"
+    res = invoke("animate", "video", hands_clip, "-c", tiny, "--track", track, "--track-face",
+                 "0", "-o", out, *FAST)
+    assert res.exit_code == 0, res.output
+    assert_same_stream(hands_clip, out)
+
+
+def test_two_faces_keep_their_ids_and_face_picks_one(shared, tiny, tmp_path):
+    """Two people side by side; --face (a track id from `ganimate aus`) edits only that one."""
+    left = read_frames(shared / "video" / "single_face.mp4")
+    right = itertools.islice(read_frames(shared / "video" / "WolfgangLanger_Pexels.mp4"), 96,
+                             None)
+    two = tmp_path / "two.mkv"
+    with VideoWriter(two, fps=30, lossless=True, preset="ultrafast") as w:
+        for a, b in itertools.islice(zip(left, right, strict=False), 30):
+            w.write(np.hstack([a, b]))
+    aus = invoke("aus", two, "--format", "csv")
+    assert aus.exit_code == 0, aus.output
+    rows = [line.split(",") for line in aus.stdout.strip().splitlines()[1:]]
+    ids = {int(r[3]): float(r[4].split()[0]) for r in rows}  # track id -> box x0
+    assert len(ids) == 2
+    right_id = max(ids, key=ids.get)
+    out = tmp_path / "right.mkv"
+    res = invoke("animate", "video", two, "-c", tiny, "-e", "anger", "--hold", "--face",
+                 right_id, "--lossless", "-o", out, *FAST)
+    assert res.exit_code == 0, res.output
+    right_changed = 0
+    for a, b in zip(read_frames(two), read_frames(out), strict=True):
+        assert np.array_equal(a[:, :640], b[:, :640])  # the other face is untouched
+        right_changed += not np.array_equal(a[:, 640:], b[:, 640:])
+    assert right_changed >= 28
+
+
+def test_bad_input_gives_one_clear_error_and_leaves_nothing(shared, tiny, tmp_path):
+    src = shared / "video" / "single_face.mp4"
+    broken = tmp_path / "broken.mp4"
+    broken.write_text("not a video\n")
+    audio_only = tmp_path / "audio.mp3"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(src), "-vn", "-c:a", "copy",
+                    str(audio_only)], check=True)
+    bad_track = tmp_path / "bad_track.csv"
+    bad_track.write_text("source,frame,time,face,AU01,AU02\nx.mp4,0,0.0,0,0.1,0.2\n")
+    copy = tmp_path / "copy.mp4"
+    copy.write_bytes(src.read_bytes())
+    out = tmp_path / "out.mp4"
+    cases = [
+        ([broken, "-e", "happy"], "cannot read video"),
+        ([audio_only, "-e", "happy"], "no video stream"),
+        ([tmp_path / "missing.mp4", "-e", "happy"], "no such video file"),
+        ([src, "-e", "happy", "--ramp", "0s:0,1s:1.5"], "--ramp"),
+        ([src, "-e", "happy", "--ramp", "1s:0,0.5s:1"], "must increase"),
+        ([src, "--track", bad_track], "missing column(s)"),
+        ([src, "--track", tmp_path / "none.csv"], "no such file"),
+        ([src], "nothing to animate to"),
+        ([src, "-e", "grumpy"], "unknown expression"),
+        ([src, "-e", "happy", "--crf", "70"], "--crf"),
+        ([src, "-e", "happy", "--preset", "warp"], "--preset"),
+        ([src, "-e", "happy", "--hold", "--ramp", "0:0,5:1"], "one of --ramp, --hold"),
+    ]
+    for args, message in cases:
+        res = invoke("animate", "video", args[0], "-c", tiny, "-o", out, *args[1:])
+        assert res.exit_code == 1, (args, res.output)
+        errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and message in errors[0], (args, res.stderr)
+        assert not out.exists()
+    # the output would overwrite the input: refused, the input untouched
+    res = invoke("animate", "video", copy, "-c", tiny, "-e", "happy", "-o", copy)
+    assert res.exit_code == 1 and "overwrite the input" in res.stderr
+    assert copy.read_bytes() == src.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["broken.mp4", "audio.mp3", "bad_track.csv", "copy.mp4"])
+
+
+# --- animate image --------------------------------------------------------------------------------
+
+
+def test_animate_image_mp4_and_gif_have_the_requested_frames(shared, tiny, tmp_path):
+    photo = shared / "faces" / "london" / "neutral" / "010.jpg"
+    clip = tmp_path / "smile.mp4"
+    res = invoke("animate", "image", photo, "-c", tiny, "--to", "happy", "--seconds", "1.2",
+                 "--fps", "10", "--easing", "ease-in-out", "-o", clip, *FAST)
+    assert res.exit_code == 0, res.output
+    info = probe(clip)
+    assert (info.frame_count, info.fps, info.size) == (12, Fraction(10), (512, 512))
+    assert info.video_codec == "h264" and info.pixel_format == "yuv420p"
+    frames = list(read_frames(clip))
+    assert len(frames) == 12
+    # alpha 0 at the first frame, 1 at the last: the clip moves
+    assert np.abs(frames[-1].astype(int) - frames[0]).mean() > 0.5
+
+    gif = tmp_path / "bounce.gif"
+    res = invoke("animate", "image", photo, "-c", tiny, "--to", "surprise:0.8", "--bounce",
+                 "--seconds", "0.4", "--fps", "10", "-o", gif)
+    assert res.exit_code == 0, res.output
+    g = probe(gif)
+    assert g.frame_count == 4 and g.fps == Fraction(10)  # GIF delays are in 1/100 s
+    assert len(list(read_frames(gif))) == 4
+
+
+def test_animate_image_bad_input(shared, tiny, tmp_path):
+    photo = shared / "faces" / "london" / "neutral" / "010.jpg"
+    blank = tmp_path / "blank.png"
+    from ganimate.images import write_image
+
+    write_image(blank, next(read_frames(shared / "video" / "no_face.mp4")))
+    out = tmp_path / "out.mp4"
+    cases = [
+        ([blank, "--to", "happy"], "no face found"),
+        ([photo], "nothing to animate to"),
+        ([photo, "--to", "contempt"], "asymmetric"),
+        ([photo, "--to", "happy", "--easing", "bouncy"], "--easing"),
+        ([photo, "--to", "happy", "--seconds", "0"], "must be positive"),
+        ([photo, "--to", "happy", "--face", "3"], "--face 3"),
+        ([photo, "--to", "happy", "-o", tmp_path / "out.avi"], "cannot write '.avi'"),
+    ]
+    for args, message in cases:
+        extra = [] if "-o" in args else ["-o", out]
+        res = invoke("animate", "image", args[0], "-c", tiny, *extra, *args[1:])
+        assert res.exit_code == 1, (args, res.output)
+        errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and message in errors[0], (args, res.stderr)
+    res = invoke("animate", "image", photo, "-c", tiny, "--to", "happy", "-o", photo)
+    assert res.exit_code == 1 and "overwrite the input" in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blank.png"]
