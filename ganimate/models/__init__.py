@@ -1,0 +1,81 @@
+"""Generators shipped with ganimate (package data), used when no ``--checkpoint`` is given.
+
+A shipped model is a generator export (``*.generator.safetensors``, see ``ganimate.checkpoint``)
+in this folder, described by ``MODEL_CARD.md`` next to it. Its metadata carries, beyond what
+``ganimate export`` writes:
+
+- ``name``: the model's name (also the file's stem);
+- ``standin``: true for a CPU-trained stand-in (a pipeline check, not a useful editor): ganimate
+  logs a warning whenever one is used;
+- ``au_calibration``: the training set's AU calibration (``meta.json`` of the dataset), so that
+  ``edit``/``animate`` put estimated source AUs on the scale of the model's labels;
+- ``licence``, ``training``: provenance, summarised from the model card.
+
+When several are present, a real model wins over a stand-in, then the newest name in sort order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+log = logging.getLogger("ganimate")
+
+SUFFIX = ".generator.safetensors"
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A shipped generator: its file and the metadata keys that describe it."""
+
+    path: Path
+    name: str
+    standin: bool
+    metadata: dict
+
+
+def _folder() -> Path:
+    # Package data of a regular (not zipped) install is a real folder.
+    return Path(str(resources.files(__name__)))
+
+
+def bundled_models() -> list[BundledModel]:
+    """Every shipped generator, preferred first (real models before stand-ins)."""
+    from ganimate.checkpoint import read_metadata
+
+    found = []
+    for path in sorted(_folder().glob("*" + SUFFIX), reverse=True):
+        meta = read_metadata(path)
+        found.append(BundledModel(path, str(meta.get("name", path.name.removesuffix(SUFFIX))),
+                                  bool(meta.get("standin", False)), meta))
+    return sorted(found, key=lambda m: m.standin)  # stable: keeps the name order within a kind
+
+
+def bundled_model(warn: bool = True) -> Path | None:
+    """The file of the default shipped generator, or None when none ships.
+
+    This is what ``editing.resolve_checkpoint(None)`` returns; with ``warn`` (the default) it logs
+    a warning when the model is a CPU stand-in, so that every command using it says so.
+    """
+    models = bundled_models()
+    if not models:
+        return None
+    model = models[0]
+    if model.standin and warn:
+        warn_standin(model)
+    return model.path
+
+
+def warn_standin(model: BundledModel) -> None:
+    log.warning(
+        "using the bundled model %s: a tiny CPU-trained STAND-IN (%d px, London set only), not "
+        "the real demo model; expect weak, blurry edits (see ganimate/models/MODEL_CARD.md) "
+        "or pass --checkpoint", model.name, int(model.metadata.get("model", {})
+                                                 .get("image_size", 0)))
+
+
+def model_card() -> Path:
+    """The shipped models' card."""
+    return _folder() / "MODEL_CARD.md"
