@@ -790,6 +790,43 @@ def animate_image_command(
     result = animation.animate_image(photo, output, loaded, spec, settings)
     typer.echo(str(result.out))
 
+
+# --- demo: demo (ganimate/demo.py) ---
+
+
+@app.command("demo")
+@guarded
+def demo_command(
+    out: str = typer.Option("ganimate-demo", "--out", "-o",
+                            help="Folder for the demo files (created; demo files replaced)."),
+    quick: bool = typer.Option(False, "--quick",
+                               help="A smaller demo: one expression, a one-row sweep, a short "
+                                    "clip (for slow machines and tests)."),
+    checkpoint: str = typer.Option(None, "--checkpoint", "-c",
+                                   help="Use this model instead of the shipped one."),
+    device: str = typer.Option("cpu", "--device", help="cpu, auto (GPU if present), cuda:N."),
+) -> None:
+    """Show what ganimate does on a bundled photo and video, with the shipped model: expression
+    edits, an AU sweep grid, an animated photo and an edited video. Prints the files written."""
+    from ganimate import demo
+
+    config = demo.DemoConfig.quick(device=device) if quick else demo.DemoConfig(device=device)
+    result = demo.run_demo(out, config, checkpoint=checkpoint)
+    if result.standin:
+        typer.echo("note: the shipped model is a tiny CPU-trained stand-in, not the real demo "
+                   "model: expect weak, blurry edits (ganimate/models/MODEL_CARD.md)", err=True)
+    for step in result.steps:
+        if step.status == "ok":
+            for path in step.paths:
+                typer.echo(str(path))
+        else:
+            typer.echo(f"{step.status} {step.name}: {step.message}", err=True)
+    typer.echo(f"demo files in {result.out} ({result.seconds:.0f} s, model {result.model.name}); "
+               "media credits: ganimate/assets/demo/NOTICE.md", err=True)
+    if not result.ok:
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
