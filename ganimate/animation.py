@@ -455,6 +455,7 @@ class _TrackState:
     samples: deque  # (frame index, similarity params (4,), raw y (K,))
     baseline: NeutralBaseline | None
     last_seen: int = 0
+    count: int = 0  # frames the face was seen in
 
 
 @dataclass
@@ -506,6 +507,7 @@ class _Planner:
                     m = crop_transform(f, state.size)
                     state.samples.append((index, similarity_params(m), raw[j]))
                     state.last_seen = index
+                    state.count += 1
                     if state.baseline is not None:
                         state.baseline.update(raw[j])
                 self.pending.append(_Pending(index, frame,
@@ -532,7 +534,7 @@ class _Planner:
             ys = np.stack([s[2] for s in state.samples])[near_au]
             y = np.clip(savgol_at(xs[near_au], ys, p.index, 2), 0.0, 1.0).astype(np.float32)
             if state.baseline is not None:
-                y = state.baseline.apply(y)
+                y = _baselined(state.baseline, y, state.count)
             crop = crop_with_transform(p.frame, similarity_matrix(smoothed), state.size,
                                        landmarks)
             planned.append(_PlannedFace(tid, crop, y))
@@ -549,6 +551,18 @@ class _Planner:
             # until no pending frame can refer to it.
             if not state.samples and index - state.last_seen > self.keep + 30:
                 del self.tracks[tid]
+
+
+def _baselined(baseline: NeutralBaseline, y: np.ndarray, count: int) -> np.ndarray:
+    """``y`` relative to the person's neutral face, the baseline faded in over its warm-up.
+
+    A baseline fitted on a face's first few frames is those frames themselves, and would read a
+    face that starts out smiling as neutral; so while it warms up, only a growing share of it
+    is subtracted (``NeutralBaseline.apply`` otherwise). ``count``: frames it has seen.
+    """
+    weight = min(1.0, count / max(baseline.warmup, 1))
+    b = np.minimum(baseline.baseline, 0.95) * np.float32(weight)
+    return np.clip((y - b) / (1.0 - b), 0.0, 1.0).astype(np.float32)
 
 
 # =============================================================================================
