@@ -132,6 +132,20 @@ def test_hands_over_the_face_with_keyframes_and_preview(hands_clip, tiny, tmp_pa
     assert p.frame_count == src.frame_count and p.size == (3 * src.width, src.height)
 
 
+def test_rotation_metadata_is_kept(shared, tiny, tmp_path):
+    """A phone clip stored sideways with a display rotation comes out the same way."""
+    src = shared / "video" / "single_face.mp4"
+    phone = tmp_path / "phone.mp4"
+    with VideoWriter(phone, fps=30, rotation=90, preset="ultrafast", crf=12) as w:
+        for frame in itertools.islice(read_frames(src), 15):
+            w.write(frame)
+    out = tmp_path / "out.mp4"
+    res = invoke("animate", "video", phone, "-c", tiny, "-e", "happy", "--hold", "-o", out, *FAST)
+    assert res.exit_code == 0, res.output
+    a, b = assert_same_stream(phone, out)
+    assert a.rotation == b.rotation == 90 and b.stored_size == a.stored_size
+
+
 def test_track_from_ganimate_aus_drives_another_video(shared, hands_clip, tiny, tmp_path):
     aus = invoke("aus", shared / "video" / "single_face.mp4", "--format", "csv")
     assert aus.exit_code == 0, aus.output
