@@ -680,7 +680,10 @@ def animate_video(src: str | os.PathLike, out: str | os.PathLike, loaded: Loaded
     au_names = tuple(loaded.au_names)
     driver: AUTrack | None = None
     if track_path is not None:
-        driver = read_au_track(track_path, au_names, face=track_face)
+        try:
+            driver = read_au_track(track_path, au_names, face=track_face)
+        except GanimateError as exc:  # here the driver's face is chosen with --track-face
+            raise GanimateError(str(exc).replace("with --face", "with --track-face")) from None
         if driver.times[-1] < track_offset + (n - 1) / fps:
             log.info("--track %s: the driver ends at %.2f s, before the clip (%.2f s); its "
                      "last AUs are held", track_path, driver.times[-1], (n - 1) / fps)
