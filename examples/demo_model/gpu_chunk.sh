@@ -32,7 +32,7 @@ ARGS="${ARGS:-}"
 OUT="${OUT:-/tmp/demo_out}"
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-py=python3
+py="${PY:-python3}"  # the GPU image's python3 holds torch; PY=.venv/bin/python here
 log="$OUT/train_$phase.log"
 
 train() {  # train [extra args...]: one time-boxed chunk
