@@ -72,7 +72,7 @@ def _main(
 # ---------------------------------------------------------------------------------------------
 
 
-# --- core: train, export, synthetic, edit image ---
+# --- core: train, export, synthetic (edit image moved to the editing block) ---
 
 
 def _resolve_checkpoint(path):

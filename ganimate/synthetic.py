@@ -28,10 +28,10 @@ SYNTHETIC_AUS: tuple[str, ...] = ("AU01", "AU26")
 # Geometry as fractions of the image side (pixel centres at integer coordinates).
 _FACE_CY, _FACE_RX, _FACE_RY = 0.50, 0.46, 0.50
 _EYE_Y, _EYE_DX, _EYE_R = 0.52, 0.17, 0.05
-_BROW_LOW, _BROW_HIGH, _BROW_THICK = 0.38, 0.20, 0.06  # brow centre row at AU01 = 0 and 1
+_BROW_LOW, _BROW_HIGH, _BROW_THICK = 0.40, 0.16, 0.08  # brow centre row at AU01 = 0 and 1
 _BROW_X = ((0.26, 0.45), (0.55, 0.74))
 _BROW_MEASURE_X = ((0.31, 0.44), (0.56, 0.69))
-_BROW_MEASURE_Y = (0.09, 0.45)
+_BROW_MEASURE_Y = (0.06, 0.46)
 _MOUTH_Y, _MOUTH_X = 0.76, (0.32, 0.68)
 _MOUTH_MIN, _MOUTH_MAX = 0.04, 0.22  # mouth height at AU26 = 0 and 1
 _MOUTH_MEASURE_X = (0.36, 0.64)

@@ -1,0 +1,137 @@
+"""The trainer: bit-exact resume, schedule, run folder, guards."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections import deque
+
+import numpy as np
+import pytest
+import torch
+
+from ganimate.checkpoint import load_checkpoint, read_metadata
+from ganimate.config import ModelConfig, TrainConfig
+from ganimate.errors import GanimateError
+from ganimate.synthetic import make_synthetic_dataset
+from ganimate.training import (
+    _check_saturation,
+    epoch_order,
+    list_checkpoints,
+    lr_factor,
+    total_steps,
+    train,
+)
+
+TINY = TrainConfig(
+    model=ModelConfig(image_size=32, g_width=8, g_residual_blocks=1, d_width=8, d_layers=3),
+    batch_size=4, steps=8, n_critic=2, workers=0, log_every=2, sample_every=4,
+    checkpoint_every=3, keep_checkpoints=2, seed=3,
+)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    # 18 train images: 4 steps per epoch, so 8 steps cross an epoch boundary
+    return make_synthetic_dataset(tmp_path_factory.mktemp("syn") / "d", count=24, size=32, seed=1)
+
+
+def _states(run):
+    ckpt = load_checkpoint(list_checkpoints(run)[-1])
+    return ckpt
+
+
+def test_resume_is_bit_exact(tmp_path, data):
+    straight = train(TINY, data, tmp_path / "straight")
+    assert straight.step == 8 and not straight.interrupted
+
+    first = train(TINY, data, tmp_path / "split", stop_at=5)
+    assert first.step == 5 and first.interrupted is False
+    second = train(TINY, data, tmp_path / "split", resume=True)
+    assert second.step == 8
+
+    a, b = _states(tmp_path / "straight"), _states(tmp_path / "split")
+    assert a.tensors.keys() == b.tensors.keys()
+    for key, value in a.tensors.items():
+        if not key.startswith("rng.python"):
+            assert torch.equal(value, b.tensors[key]), key
+    assert a.metadata["optimizers"] == b.metadata["optimizers"]
+    # and the run folder has what a user looks at
+    run = tmp_path / "split"
+    assert [p.name for p in list_checkpoints(run)] == ["step_00000006.safetensors",
+                                                        "step_00000008.safetensors"]
+    lines = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [2, 4, 5, 6, 8]
+    assert {"d_wgan", "d_gp", "d_au", "g_adv", "g_au", "g_cyc", "g_att",
+            "mean_attention", "img_per_s"} <= lines[-1].keys()
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "step_00000004.png", "step_00000005.png", "step_00000008.png"]
+    from ganimate.images import read_rgb
+
+    grid = read_rgb(run / "samples" / "step_00000008.png")
+    assert grid.shape == (6 * 32, 4 * 32, 3)  # 6 held-out images x (input|output|attention|colour)
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["au_names"] == ["AU01", "AU26"] and config["total_steps"] == 8
+    meta = read_metadata(list_checkpoints(run)[-1])
+    assert meta["kind"] == "training" and meta["step"] == 8 and meta["data_fingerprint"]
+
+
+def test_resume_guards(tmp_path, data):
+    run = tmp_path / "run"
+    with pytest.raises(GanimateError, match="no complete checkpoint"):
+        train(TINY, data, run, resume=True)
+    train(dataclasses.replace(TINY, steps=2), data, run)
+    with pytest.raises(GanimateError, match="already holds a training run"):
+        train(dataclasses.replace(TINY, steps=2), data, run)
+    with pytest.raises(GanimateError, match="lambda_cyc"):
+        train(dataclasses.replace(TINY, steps=2, lambda_cyc=1.0), data, run, resume=True)
+    # runtime settings may change
+    train(dataclasses.replace(TINY, steps=2, log_every=1, workers=1), data, run, resume=True)
+    other = make_synthetic_dataset(tmp_path / "other", count=24, size=32, seed=2)
+    with pytest.raises(GanimateError, match="training data changed"):
+        train(dataclasses.replace(TINY, steps=2), other, run, resume=True)
+
+
+def test_worker_decoding_gives_the_same_run(tmp_path, data):
+    cfg = dataclasses.replace(TINY, steps=3, sample_every=0, cache_mib=0)
+    train(cfg, data, tmp_path / "main")
+    train(dataclasses.replace(cfg, workers=2), data, tmp_path / "workers")
+    a, b = _states(tmp_path / "main"), _states(tmp_path / "workers")
+    assert all(torch.equal(v, b.tensors[k]) for k, v in a.tensors.items() if k.startswith("G."))
+
+
+def test_schedule():
+    cfg = TrainConfig(epochs=20, decay_epochs=10)
+    total, start = total_steps(cfg, 100)
+    assert (total, start) == (3000, 2000)
+    assert lr_factor(0, total, start) == 1.0 and lr_factor(1999, total, start) == 1.0
+    assert lr_factor(2500, total, start) == pytest.approx(0.5)
+    assert lr_factor(3000, total, start) == 0.0
+    assert total_steps(dataclasses.replace(cfg, steps=30), 100) == (30, 20)
+    a, b = epoch_order(0, 1, 50), epoch_order(0, 1, 50)
+    assert torch.equal(a, b) and not torch.equal(a, epoch_order(0, 2, 50))
+    assert sorted(a.tolist()) == list(range(50))
+
+
+def test_saturation_warning(caplog):
+    cfg = TrainConfig(saturation_window=3)
+    history = deque(maxlen=3)
+    with caplog.at_level(logging.WARNING, logger="ganimate"):
+        for value in (0.99, 0.995, 0.5, 0.99, 0.99):
+            _check_saturation(history, value, cfg, 1)
+        assert not caplog.records
+        _check_saturation(history, 0.999, cfg, 1)
+        assert "saturated at 1" in caplog.text
+        for value in (0.01, 0.001, 0.0):
+            _check_saturation(history, value, cfg, 2)
+        assert "collapsed to 0" in caplog.text
+
+
+def test_config_round_trip_and_validation():
+    cfg = dataclasses.replace(TINY, lambda_tv=2e-5)
+    assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    for bad in (dict(batch_size=0), dict(precision="fp8"), dict(lr_g=0.0), dict(steps=0)):
+        with pytest.raises(GanimateError):
+            TrainConfig(**bad)
+    assert np.isclose(TrainConfig().lambda_au, 4000 / 25)
