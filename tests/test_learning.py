@@ -1,0 +1,76 @@
+"""Acceptance: the conditioning works. A tiny GANimation trained from scratch on the synthetic
+bar faces moves the brows (AU01) and the mouth (AU26) of held-out faces toward a target.
+
+Setup: 320 faces of 32 px (240 train, 80 test), a generator of width 16 with 2 residual blocks, a
+critic of width 16 and 4 layers, 1000 critic steps of 16 images with the generator updated every 2nd
+step at lr 3e-4 (the paper's 5 and 1e-4 need several times more steps than a CPU test can afford;
+every loss and weight is the paper's). About a minute on one idle core.
+
+Targets are the mirror of each test face's own AUs (t = 1 - y), so the input starts far away. The
+measurement is geometric (``synthetic.measure``), independent of the critic. While developing, the
+same run with lambda_au = 0 (no conditioning) scored a ratio of 1.00 (the attention saturated at 1
+and the trainer warned), and the untrained generator fails the same check below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ganimate.checkpoint import load_generator
+from ganimate.config import ModelConfig, TrainConfig
+from ganimate.dataset import decode_all, open_dataset
+from ganimate.inference import edit_crops
+from ganimate.networks import Generator
+from ganimate.synthetic import make_synthetic_dataset, measure
+from ganimate.training import train
+
+CFG = TrainConfig(
+    model=ModelConfig(image_size=32, g_width=16, g_residual_blocks=2, d_width=16, d_layers=4),
+    batch_size=16, steps=1000, epochs=1, decay_epochs=0, n_critic=2, lr_g=3e-4, lr_d=3e-4,
+    workers=0, log_every=100, sample_every=0, checkpoint_every=10_000, seed=0,
+)
+
+
+def distances(loaded, crops, targets):
+    """Mean |measured - target| per AU, before and after editing."""
+    edited = edit_crops(loaded, crops, targets).images
+    before = np.abs(measure(crops) - targets).mean(axis=0)
+    after = np.abs(measure(edited) - targets).mean(axis=0)
+    return before, after
+
+
+def passes(before, after) -> bool:
+    """Each AU at least 2.5x closer to its target, both together at least 3x."""
+    return bool(np.all(before / after >= 2.5) and before.sum() / after.sum() >= 3.0)
+
+
+@pytest.fixture
+def one_thread():
+    # Small convolutions gain nothing from a second thread, and OpenMP spinning on a busy 2-core
+    # machine makes them many times slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_editing_moves_measured_aus_toward_the_target(tmp_path, one_thread):
+    data = make_synthetic_dataset(tmp_path / "data", count=320, size=32, seed=1)
+    result = train(CFG, data, tmp_path / "run")
+    loaded = load_generator(result.checkpoint, device="cpu")
+
+    test = open_dataset(data, "test")
+    crops = decode_all(test, 32)
+    targets = (1.0 - test.aus).astype(np.float32)
+
+    before, after = distances(loaded, crops, targets)
+    print(f"\nAU01, AU26 distance to target: before {before}, after {after}, "
+          f"ratio {before / after}")
+    assert passes(before, after), (before, after)
+
+    # The check is sensitive: the same architecture untrained does not pass it.
+    torch.manual_seed(0)
+    loaded.model.load_state_dict(Generator(loaded.config).state_dict())
+    assert not passes(*distances(loaded, crops, targets))
