@@ -252,7 +252,7 @@ def edit_image_command(
     checkpoint: str = typer.Option(
         None, "--checkpoint", "-c",
         help="Generator export, training checkpoint or run folder (its newest checkpoint). "
-             "Required until a default model ships."),
+             "Default: the model shipped with ganimate (see `ganimate demo`)."),
     output: str = typer.Option(
         ..., "--out", "-o",
         help="The edited photo (one input; format from the extension: .jpg .png .webp ...), "
@@ -350,8 +350,8 @@ def edit_sweep_command(
     photo: str = typer.Argument(..., help="A photo with a face."),
     checkpoint: str = typer.Option(
         None, "--checkpoint", "-c",
-        help="Generator export, training checkpoint or run folder. Required until a default "
-             "model ships."),
+        help="Generator export, training checkpoint or run folder. Default: the model "
+             "shipped with ganimate."),
     au: list[str] = typer.Option(
         ..., "--au", help="AU to sweep (AU12 or 12), repeatable: one grid row each."),
     steps: str = typer.Option("0,0.25,0.5,0.75,1", "--steps",

@@ -26,7 +26,6 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +50,6 @@ log = logging.getLogger("ganimate")
 MAX_CROP = 512
 
 # Where a bundled default model would live (package data, see pyproject); none ships yet.
-BUNDLED_MODEL = "models/default.generator.safetensors"
 
 
 # =============================================================================================
@@ -63,9 +61,11 @@ def resolve_checkpoint(path: str | os.PathLike | None) -> Path:
     """The checkpoint file to load: ``path`` itself, the newest checkpoint of a run folder, or,
     when ``path`` is None, the bundled default model (an error while none ships)."""
     if path is None:
-        bundled = resources.files("ganimate") / BUNDLED_MODEL
-        if bundled.is_file():
-            return Path(str(bundled))
+        from ganimate.models import bundled_model
+
+        bundled = bundled_model()
+        if bundled is not None:
+            return bundled
         raise GanimateError(
             "no model given and none is bundled with this ganimate; pass --checkpoint CKPT "
             "(a file from `ganimate train` or `ganimate export`, or a training run folder)"

@@ -166,7 +166,12 @@ def test_edit_frame_without_faces_and_with_mixed_sizes(photo):
         editing.edit_frame(rgb, [a, b], np.zeros((2, 17), np.float32), loaded)
 
 
-def test_resolve_checkpoint(tmp_path):
+def test_resolve_checkpoint(tmp_path, monkeypatch):
+    from ganimate import models
+
+    shipped = models.bundled_model(warn=False)
+    assert shipped is not None and editing.resolve_checkpoint(None) == shipped
+    monkeypatch.setattr(models, "bundled_model", lambda warn=True: None)
     with pytest.raises(GanimateError, match="--checkpoint"):
         editing.resolve_checkpoint(None)
     with pytest.raises(GanimateError, match="no such checkpoint"):
