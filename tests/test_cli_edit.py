@@ -351,7 +351,6 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(model17, photos, tmp_pat
         ((photos["one"], "-c", model17, "--au", "AU99=0.5"), "unknown AU"),
         ((photos["one"], "-c", tmp_path / "missing.safetensors", "-e", "happy"),
          "no such checkpoint"),
-        ((photos["one"], "-e", "happy"), "--checkpoint"),
         ((photos["one"], "-c", model17), "nothing to change"),
         ((photos["one"], "-c", model17, "--like", blank), "--like"),
         ((tmp_path / "nope.jpg", "-c", model17, "-e", "happy"), "no such photo"),
