@@ -191,7 +191,10 @@ def train_command(
                    f"{result.checkpoint}; continue with: ganimate train {data} --out {run} "
                    "--resume", err=True)
         raise typer.Exit(code=130)
-    typer.echo(str(result.checkpoint))
+    import os
+
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from the first process
+        typer.echo(str(result.checkpoint))
 
 
 @app.command("export", no_args_is_help=True)

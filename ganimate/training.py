@@ -331,8 +331,8 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         ids = [device.index] if device.type == "cuda" else None
-        g_run = DDP(G, device_ids=ids, broadcast_buffers=False)
-        d_run = DDP(D, device_ids=ids, broadcast_buffers=False)
+        g_run = DDP(G, device_ids=ids)
+        d_run = DDP(D, device_ids=ids)
     if cfg.compile and device.type == "cuda":
         g_run, d_run = torch.compile(g_run), torch.compile(d_run)
 
@@ -357,10 +357,13 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
 
     def save() -> Path | None:
         nonlocal last_ckpt
-        if dist.main and last_ckpt is not None and last_ckpt.name == f"step_{step:08d}.safetensors":
+        # The same decision on every rank (they all track last_ckpt), or the barrier would hang.
+        if last_ckpt is not None and last_ckpt.name == f"step_{step:08d}.safetensors":
             return last_ckpt  # nothing new since the last save (e.g. resumed and stopped at once)
         if dist.main:
             last_ckpt = _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint)
+        else:
+            last_ckpt = checkpoint_dir(run) / f"step_{step:08d}.safetensors"
         if dist.world > 1:
             torch.distributed.barrier()
         return last_ckpt

@@ -135,3 +135,27 @@ def test_config_round_trip_and_validation():
         with pytest.raises(GanimateError):
             TrainConfig(**bad)
     assert np.isclose(TrainConfig().lambda_au, 4000 / 25)
+
+
+def test_torchrun_two_processes_on_cpu(tmp_path, data):
+    """DistributedDataParallel through torchrun with the gloo backend: 2 ranks x batch 4."""
+    import os
+    import subprocess
+    import sys
+
+    run = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "ganimate", "-q", "train", str(data), "--out", str(run),
+           "--image-size", "32", "--g-width", "8", "--g-blocks", "1", "--d-width", "8",
+           "--d-layers", "3", "-b", "4", "--workers", "0", "--steps", "4", "--log-every", "2",
+           "--checkpoint-every", "2", "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    expected = run / "checkpoints" / "step_00000004.safetensors"
+    assert proc.stdout.strip().splitlines() == [str(expected)]  # one line, from rank 0
+    ckpt = load_checkpoint(list_checkpoints(run)[-1])
+    assert ckpt.metadata["step"] == 4 and ckpt.metadata["train"]["batch_size"] == 4
+    # 18 train images, global batch 8: 2 steps per epoch, so step 4 ends epoch 1
+    lines = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines] == [0, 1]
