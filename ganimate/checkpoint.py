@@ -172,7 +172,7 @@ def export_generator(source: str | os.PathLike, out: str | os.PathLike,
     ckpt = load_checkpoint(source)
     weights = {f"G.{k}": v.to(dtype) if v.is_floating_point() else v
                for k, v in ckpt.state_dict("G").items()}
-    keep = ("model", "au_names", "step", "data_fingerprint")
+    keep = ("model", "au_names", "step", "data_fingerprint", "au_calibration")
     meta = {k: ckpt.metadata[k] for k in keep if k in ckpt.metadata}
     meta.update(kind="generator", dtype=str(dtype).removeprefix("torch."),
                 exported_from=ckpt.metadata.get("ganimate_version"))

@@ -45,6 +45,9 @@ class FaceDataset:
     size: int | None  # side of the stored crops (None: not declared)
     layout: str  # "ganimate" or "ganimation"
     split: str
+    # How raw estimator readings were mapped to these labels (meta.json "au_calibration"); models
+    # carry it so that the source AUs of new faces are read on the scale they were trained on.
+    au_calibration: dict | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -135,7 +138,8 @@ def _open_ganimate(root: Path, split: str) -> FaceDataset:
     if aus.size and (aus.min() < 0 or aus.max() > 1 or not np.isfinite(aus).all()):
         raise GanimateError(f"{csv_path}: AU values must lie in [0, 1] (FACS 0-5 divided by 5)")
     paths = [root / "images" / f"{i}.{ext}" for i in ids]
-    return FaceDataset(root, ids, paths, aus, au_names, meta.get("size"), "ganimate", split)
+    return FaceDataset(root, ids, paths, aus, au_names, meta.get("size"), "ganimate", split,
+                       meta.get("au_calibration"))
 
 
 # --- the original GANimation layout -------------------------------------------------------------

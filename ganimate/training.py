@@ -361,7 +361,8 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
         if last_ckpt is not None and last_ckpt.name == f"step_{step:08d}.safetensors":
             return last_ckpt  # nothing new since the last save (e.g. resumed and stopped at once)
         if dist.main:
-            last_ckpt = _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint)
+            last_ckpt = _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint,
+                                             dataset.au_calibration)
         else:
             last_ckpt = checkpoint_dir(run) / f"step_{step:08d}.safetensors"
         if dist.world > 1:
@@ -475,7 +476,8 @@ def _generator_step(cfg, precision, device, g_run, D, opt_g, real, y_real, y_fak
             "g_att": att.detach(), "mean_attention": fwd.attention.detach().float().mean()}
 
 
-def _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint) -> Path:
+def _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint,
+                         au_calibration=None) -> Path:
     tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
     tensors.update({f"D.{k}": v for k, v in D.state_dict().items()})
     optim_meta = {}
@@ -488,6 +490,8 @@ def _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint) -
     meta = {"kind": "training", "model": cfg.model.to_dict(), "au_names": list(cfg.model.au_names),
             "step": step, "data_fingerprint": fingerprint, "train": cfg.to_dict(),
             "optimizers": optim_meta, "rng": rng_m}
+    if au_calibration is not None:
+        meta["au_calibration"] = au_calibration
     path = checkpoint_dir(run) / f"step_{step:08d}.safetensors"
     save_checkpoint(path, tensors, meta)
     for old in list_checkpoints(run)[:-cfg.keep_checkpoints]:

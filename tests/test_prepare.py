@@ -81,7 +81,16 @@ def test_train_runs_on_the_prepared_dataset(london_ds, tmp_path):
         "--device", "cpu", "--seed", "0",
     ])
     assert result.exit_code == 0, result.output
-    assert list((run / "checkpoints").glob("*.safetensors"))
+    ckpts = list((run / "checkpoints").glob("*.safetensors"))
+    assert ckpts
+    # The model carries the dataset's AU calibration, through export too, so that edits read the
+    # source AUs of new faces on the scale the labels had.
+    from ganimate.checkpoint import export_generator, read_metadata
+
+    calibration = json.loads((london_ds / "meta.json").read_text())["au_calibration"]
+    assert calibration and read_metadata(ckpts[0])["au_calibration"] == calibration
+    exported = export_generator(ckpts[0], tmp_path / "g.safetensors")
+    assert read_metadata(exported)["au_calibration"] == calibration
 
 
 @pytest.fixture(scope="module")
