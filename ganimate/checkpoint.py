@@ -179,6 +179,34 @@ def export_generator(source: str | os.PathLike, out: str | os.PathLike,
     return save_checkpoint(out, weights, meta)
 
 
+def resolve_checkpoint(path: str | os.PathLike | None) -> Path:
+    """The checkpoint file to load: ``path`` itself, the newest checkpoint of a run folder, or,
+    when ``path`` is None, the bundled default model (an error while none ships)."""
+    if path is None:
+        from ganimate.models import bundled_model
+
+        bundled = bundled_model()
+        if bundled is not None:
+            return bundled
+        raise GanimateError(
+            "no model given and none is bundled with this ganimate; pass --checkpoint CKPT "
+            "(a file from `ganimate train` or `ganimate export`, or a training run folder)"
+        )
+    p = Path(path)
+    if p.is_dir():
+        from ganimate.training import list_checkpoints
+
+        found = list_checkpoints(p)
+        if not found:
+            raise GanimateError(f"{p}: a folder without checkpoints; pass a .safetensors "
+                                "checkpoint or a run folder written by `ganimate train`")
+        return found[-1]
+    if not p.is_file():
+        raise GanimateError(f"{p}: no such checkpoint file; pass a file from `ganimate train` "
+                            "or `ganimate export`")
+    return p
+
+
 # --- reading --------------------------------------------------------------------------------------
 
 

@@ -75,24 +75,6 @@ def _main(
 # --- core: train, export, synthetic (edit image moved to the editing block) ---
 
 
-def _resolve_checkpoint(path):
-    """A checkpoint file, or a run folder meaning its newest complete checkpoint."""
-    from pathlib import Path
-
-    from ganimate.training import list_checkpoints
-
-    p = Path(path)
-    if p.is_dir():
-        found = list_checkpoints(p)
-        if not found:
-            raise fail(f"{p}: a folder without checkpoints; pass a .safetensors checkpoint or a "
-                       "run folder written by `ganimate train`")
-        return found[-1]
-    if not p.is_file():
-        raise fail(f"{p}: no such checkpoint file")
-    return p
-
-
 @app.command("train", no_args_is_help=True)
 @guarded
 def train_command(
@@ -210,9 +192,9 @@ def export_command(
 
     import torch
 
-    from ganimate.checkpoint import export_generator
+    from ganimate.checkpoint import export_generator, resolve_checkpoint
 
-    src = _resolve_checkpoint(checkpoint)
+    src = resolve_checkpoint(checkpoint)
     dst = Path(out) if out else src.with_name(src.stem + ".generator.safetensors")
     if dst.suffix != ".safetensors":
         raise fail(f"{dst}: the export is a safetensors file; name it *.safetensors")
@@ -241,8 +223,7 @@ _TARGET_HELP = "Targets combine in this order: --expression, --like, --aus-file,
 
 
 def _load_for_editing(checkpoint, device):
-    from ganimate.checkpoint import load_generator
-    from ganimate.editing import resolve_checkpoint
+    from ganimate.checkpoint import load_generator, resolve_checkpoint
 
     return load_generator(resolve_checkpoint(checkpoint), device=device)
 
@@ -469,7 +450,9 @@ def eval_command(
         raise fail(f"expected {'CKPT_A CKPT_B DATASET' if compare else 'CHECKPOINT DATASET'}, "
                    f"got {len(args)} argument(s); usage: ganimate eval {_EVAL_USAGE}")
     # A run folder written by `ganimate train` means its newest checkpoint.
-    checkpoints = [Path(_resolve_checkpoint(a)) for a in args[:-1]]
+    from ganimate.checkpoint import resolve_checkpoint
+
+    checkpoints = [resolve_checkpoint(a) for a in args[:-1]]
     dataset = Path(args[-1])
     if not dataset.is_dir():
         raise fail(f"{dataset}: no such dataset folder (make one with `ganimate prepare`)")

@@ -34,7 +34,7 @@ import numpy as np
 from ganimate.align import FaceCrop, align_face, crop_transform
 from ganimate.aus import AU_NAMES, DEFAULT_ESTIMATOR, AUCalibration, default_estimator
 from ganimate.blend import BlendConfig, FaceEdit, paste_faces
-from ganimate.checkpoint import LoadedGenerator
+from ganimate.checkpoint import LoadedGenerator, resolve_checkpoint  # noqa: F401 (re-exported)
 from ganimate.errors import GanimateError
 from ganimate.inference import CropEdits, edit_crops
 from ganimate.targets import AUChange, TargetSpec
@@ -55,34 +55,6 @@ MAX_CROP = 512
 # =============================================================================================
 # Checkpoints
 # =============================================================================================
-
-
-def resolve_checkpoint(path: str | os.PathLike | None) -> Path:
-    """The checkpoint file to load: ``path`` itself, the newest checkpoint of a run folder, or,
-    when ``path`` is None, the bundled default model (an error while none ships)."""
-    if path is None:
-        from ganimate.models import bundled_model
-
-        bundled = bundled_model()
-        if bundled is not None:
-            return bundled
-        raise GanimateError(
-            "no model given and none is bundled with this ganimate; pass --checkpoint CKPT "
-            "(a file from `ganimate train` or `ganimate export`, or a training run folder)"
-        )
-    p = Path(path)
-    if p.is_dir():
-        from ganimate.training import list_checkpoints
-
-        found = list_checkpoints(p)
-        if not found:
-            raise GanimateError(f"{p}: a folder without checkpoints; pass a .safetensors "
-                                "checkpoint or a run folder written by `ganimate train`")
-        return found[-1]
-    if not p.is_file():
-        raise GanimateError(f"{p}: no such checkpoint file; pass a file from `ganimate train` "
-                            "or `ganimate export`")
-    return p
 
 
 # =============================================================================================
