@@ -144,33 +144,9 @@ def crop_transform(face: Face, size: int) -> np.ndarray:
 
 def align_face(rgb: np.ndarray, face: Face, size: int = 128) -> FaceCrop:
     """Cut the aligned ``size`` x ``size`` crop of a face out of an RGB frame."""
-    import cv2
-
     if size < 8:
         raise ValueError(f"crop size {size} is too small")
-    to_frame = crop_transform(face, size)
-    to_crop = invert_transform(to_frame)
-    scale = np.sqrt(abs(np.linalg.det(to_frame[:, :2])))  # frame pixels per crop pixel
-    src = np.ascontiguousarray(rgb)
-    m = to_crop
-    if scale > 2.0:
-        # warpAffine samples without an area filter: shrink the frame by an integer factor first
-        # so that big faces do not alias into a small crop.
-        k = int(scale / 1.5)
-        h, w = rgb.shape[:2]
-        src = cv2.resize(src, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
-        fx, fy = src.shape[1] / w, src.shape[0] / h
-        # frame -> shrunk frame, pixel centres at integers: x' = (x + 0.5) f - 0.5
-        pre = np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5]])
-        m = (np.vstack([to_crop, [0, 0, 1]]) @ np.vstack([invert_transform(pre), [0, 0, 1]]))[:2]
-    image = cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
-    lm = np.asarray(face.landmarks, dtype=np.float64)
-    crop_lm = np.empty_like(lm)
-    crop_lm[:, :2] = apply_transform(to_crop, lm)
-    crop_lm[:, 2] = lm[:, 2] / scale
-    return FaceCrop(image, to_frame, size, crop_lm.astype(np.float32),
-                    _inside_fraction(to_frame, size, rgb.shape[1], rgb.shape[0]))
+    return crop_with_transform(rgb, crop_transform(face, size), size, face.landmarks)
 
 
 def _inside_fraction(to_frame: np.ndarray, size: int, width: int, height: int) -> float:
@@ -182,7 +158,6 @@ def _inside_fraction(to_frame: np.ndarray, size: int, width: int, height: int) -
     return float(ok.mean())
 
 
-
 # --- crops through a given transform (animation: smoothed transforms) ---------------------------
 
 
@@ -192,7 +167,7 @@ def crop_with_transform(rgb: np.ndarray, to_frame: np.ndarray, size: int,
 
     :func:`align_face` fits the transform to one frame's landmarks; video smooths the transforms
     over time first (so crops do not jitter) and cuts through the smoothed transform with this.
-    Sampling is the same as align_face's. The frame ``landmarks`` (478, 3), if given, are mapped
+    The frame ``landmarks`` (478, 3), if given, are mapped
     into the crop (z scaled); without them the crop has no landmarks (an empty (0, 3) array).
     """
     import cv2
@@ -204,11 +179,14 @@ def crop_with_transform(rgb: np.ndarray, to_frame: np.ndarray, size: int,
     scale = np.sqrt(abs(np.linalg.det(to_frame[:, :2])))
     src = np.ascontiguousarray(rgb)
     m = to_crop
-    if scale > 2.0:  # as in align_face: area-shrink first so big faces do not alias
+    if scale > 2.0:
+        # warpAffine samples without an area filter: shrink the frame by an integer factor first
+        # so that big faces do not alias into a small crop.
         k = int(scale / 1.5)
         h, w = rgb.shape[:2]
         src = cv2.resize(src, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
         fx, fy = src.shape[1] / w, src.shape[0] / h
+        # frame -> shrunk frame, pixel centres at integers: x' = (x + 0.5) f - 0.5
         pre = np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5]])
         m = (np.vstack([to_crop, [0, 0, 1]]) @ np.vstack([invert_transform(pre), [0, 0, 1]]))[:2]
     image = cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR,
