@@ -799,8 +799,9 @@ def demo_command(
     config = demo.DemoConfig.quick(device=device) if quick else demo.DemoConfig(device=device)
     result = demo.run_demo(out, config, checkpoint=checkpoint)
     if result.standin:
-        typer.echo("note: the shipped model is a tiny CPU-trained stand-in, not the real demo "
-                   "model: expect weak, blurry edits (ganimate/models/MODEL_CARD.md)", err=True)
+        typer.echo("note: the shipped model is a small CPU-trained stand-in, not the real demo "
+                   "model: expect weak edits with colour fringes (ganimate/models/MODEL_CARD.md)",
+                   err=True)
     for step in result.steps:
         if step.status == "ok":
             for path in step.paths:

@@ -70,10 +70,10 @@ def bundled_model(warn: bool = True) -> Path | None:
 
 def warn_standin(model: BundledModel) -> None:
     log.warning(
-        "using the bundled model %s: a tiny CPU-trained STAND-IN (%d px, London set only), not "
-        "the real demo model; expect weak, blurry edits (see ganimate/models/MODEL_CARD.md) "
-        "or pass --checkpoint", model.name, int(model.metadata.get("model", {})
-                                                 .get("image_size", 0)))
+        "using the bundled model %s: a small CPU-trained STAND-IN (%d px), not the real demo "
+        "model; expect weak edits with colour fringes (see ganimate/models/MODEL_CARD.md) or "
+        "pass --checkpoint", model.name,
+        int(model.metadata.get("model", {}).get("image_size", 0)))
 
 
 def model_card() -> Path:
