@@ -110,6 +110,28 @@ def test_frames_without_a_face_pass_through_exactly(shared, tiny, tmp_path):
     assert np.mean(changed) > 0.9
 
 
+def test_a_face_that_enters_mid_clip_is_picked_up(shared, tiny, tmp_path):
+    """Faces that appear after the start: 12 frames of an empty room, then the man of
+    single_face.mp4 (both losslessly into one 640x360 clip). The empty frames come out exact, the
+    face is tracked and edited from the frame it appears in."""
+    from PIL import Image
+
+    src = tmp_path / "enters.mkv"
+    with VideoWriter(src, fps=Fraction(30), lossless=True, preset="ultrafast") as w:
+        for frame in itertools.islice(read_frames(shared / "video" / "no_face.mp4"), 12):
+            w.write(np.asarray(Image.fromarray(frame).resize((640, 360), Image.BILINEAR)))
+        for frame in itertools.islice(read_frames(shared / "video" / "single_face.mp4"), 18):
+            w.write(frame)
+    out = tmp_path / "out.mkv"
+    res = invoke("animate", "video", src, "-c", tiny, "-e", "happy", "--hold", "--lossless",
+                 "-o", out, *FAST)
+    assert res.exit_code == 0, res.output
+    assert_same_stream(src, out)
+    same = [np.array_equal(a, b) for a, b in zip(read_frames(src), read_frames(out), strict=True)]
+    assert all(same[:12])
+    assert not any(same[14:])  # a frame or two for the tracker to lock on, then every frame
+
+
 def test_no_face_at_all_gives_the_input_frames_as_png(shared, tiny, tmp_path):
     src = shared / "video" / "no_face.mp4"
     out = tmp_path / "frames"
