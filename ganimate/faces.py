@@ -178,6 +178,9 @@ class FaceMesh:
             self._detector.process(blank)
             self._mesh.process(blank)
         self._whole = None  # lazily built: the mesh on the whole image, a fallback
+        # Graphs that have meshed a face: their native code logs one more warning (about the ROI
+        # rectangle) on the first face it meshes, after which it is quiet.
+        self._spoken: set[int] = set()
 
     def __enter__(self) -> FaceMesh:
         return self
@@ -242,7 +245,7 @@ class FaceMesh:
         else:
             roi = cv2.warpAffine(rgb, to_roi, (self.roi_size, self.roi_size), flags=flags,
                                  borderMode=cv2.BORDER_CONSTANT)
-        result = self._mesh.process(roi)
+        result = self._process(self._mesh, roi)
         if not result.multi_face_landmarks:
             return None
         pts = _landmarks_array(result.multi_face_landmarks[0], self.roi_size, self.roi_size)
@@ -251,6 +254,15 @@ class FaceMesh:
         out[:, 1] = (pts[:, 1] - to_roi[1, 2]) / s
         out[:, 2] = pts[:, 2] / s
         return out
+
+    def _process(self, graph, image: np.ndarray):
+        if id(graph) in self._spoken:
+            return graph.process(image)
+        with _native_logs_muted():
+            result = graph.process(image)
+        if result.multi_face_landmarks:
+            self._spoken.add(id(graph))
+        return result
 
     def _mesh_whole(self, rgb: np.ndarray) -> list[Face]:
         """Fallback when the detector sees nothing: faces that fill the image (tight crops)."""
@@ -271,7 +283,7 @@ class FaceMesh:
         s = max(1.0, 2 * self.roi_size / padded.shape[0])
         if s > 1:
             padded = cv2.resize(padded, None, fx=s, fy=s, interpolation=cv2.INTER_LINEAR)
-        result = self._whole.process(padded)
+        result = self._process(self._whole, padded)
         faces = []
         for lms in result.multi_face_landmarks or []:
             pts = _landmarks_array(lms, padded.shape[1], padded.shape[0])
@@ -310,6 +322,8 @@ class FaceTracker:
                 static_image_mode=False, max_num_faces=max_faces, refine_landmarks=True,
                 min_detection_confidence=min_score, min_tracking_confidence=min_score,
             )
+            # The first inference prints the rest of the chatter: run it now, on a blank frame.
+            self._mesh.process(np.zeros((64, 64, 3), np.uint8))
         self._first = True
         self._still: FaceMesh | None = None
         self._min_score = min_score
