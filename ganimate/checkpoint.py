@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import torch
 from ganimate import __version__
 from ganimate.config import ModelConfig
 from ganimate.errors import GanimateError
+from ganimate.files import write_bytes
 
 FORMAT = "ganimate-checkpoint"
 FORMAT_VERSION = 1
@@ -62,36 +62,6 @@ class LoadedGenerator:
 # --- writing --------------------------------------------------------------------------------------
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file beside ``path``, fsync it, rename it over ``path``, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o666 & ~_umask())  # mkstemp's 0600 would hide runs from others
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:  # some platforms cannot open folders; the rename is still atomic
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_checkpoint(path: str | os.PathLike, tensors: dict[str, torch.Tensor],
                     metadata: dict) -> Path:
     """Write tensors + JSON metadata atomically. Adds format, version and ganimate_version."""
@@ -101,7 +71,7 @@ def save_checkpoint(path: str | os.PathLike, tensors: dict[str, torch.Tensor],
     meta = {"format": FORMAT, "version": FORMAT_VERSION, "ganimate_version": __version__,
             **metadata}
     flat = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
-    atomic_write_bytes(path, save(flat, metadata={_META_KEY: json.dumps(meta)}))
+    write_bytes(path, save(flat, metadata={_META_KEY: json.dumps(meta)}), durable=True)
     return path
 
 

@@ -117,17 +117,24 @@ def au_mae(targets: np.ndarray, measured: np.ndarray, au_names: Sequence[str],
     use = np.isfinite(measured)
     if weights is not None:
         use &= np.asarray(weights, bool)
+    per_au, overall, count = _per_au_means(np.abs(measured - targets), use, au_names, reliable)
+    return AUError(per_au, overall, count)
+
+
+def _per_au_means(values: np.ndarray, use: np.ndarray, au_names: Sequence[str],
+                  reliable: Sequence[str] | None) -> tuple[dict[str, float], float, int]:
+    """Mean of ``values`` (N, K) where ``use``, per AU (reliable ones only, if given) and over all
+    of them pooled; NaN where nothing was usable."""
     names = list(au_names) if reliable is None else [n for n in au_names if n in set(reliable)]
-    err = np.abs(measured - targets)
     per_au: dict[str, float] = {}
     total, count = 0.0, 0
     for name in names:
         k = list(au_names).index(name)
-        sel = err[use[:, k], k]
+        sel = values[use[:, k], k]
         per_au[name] = float(sel.mean()) if sel.size else math.nan
         total += float(sel.sum())
         count += int(sel.size)
-    return AUError(per_au, total / count if count else math.nan, count)
+    return per_au, total / count if count else math.nan, count
 
 
 @dataclass(frozen=True)
@@ -159,17 +166,9 @@ def direction_accuracy(sources: np.ndarray, targets: np.ndarray, measured_in: np
     asked = targets - sources
     moved = m_out - m_in
     use = (np.abs(asked) >= threshold - 1e-9) & np.isfinite(moved)
-    right = np.sign(moved) * np.sign(asked) > 0
-    names = list(au_names) if reliable is None else [n for n in au_names if n in set(reliable)]
-    per_au: dict[str, float] = {}
-    hits, count = 0, 0
-    for name in names:
-        k = list(au_names).index(name)
-        sel = right[use[:, k], k]
-        per_au[name] = float(sel.mean()) if sel.size else math.nan
-        hits += int(sel.sum())
-        count += int(sel.size)
-    return DirectionAccuracy(per_au, hits / count if count else math.nan, count, threshold)
+    right = (np.sign(moved) * np.sign(asked) > 0).astype(np.float64)
+    per_au, overall, count = _per_au_means(right, use, au_names, reliable)
+    return DirectionAccuracy(per_au, overall, count, threshold)
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ Images are ``uint8`` HWC RGB arrays. Tensors are float BCHW in [-1, 1]. :func:`t
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ganimate.errors import GanimateError
+from ganimate.files import atomic_path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -82,26 +82,11 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | No
         im = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
     else:
         im = Image.fromarray(rgb, "RGB")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    # mkstemp creates 0600 files; an image is an ordinary file, so honour the umask like open()
-    os.chmod(tmp, 0o666 & ~_umask())
-    try:
-        fmt = Image.registered_extensions()[suffix]
-        options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    fmt = Image.registered_extensions()[suffix]
+    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    with atomic_path(path, suffix=suffix) as tmp:
         im.save(tmp, format=fmt, **options)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def to_tensor(images: np.ndarray):

@@ -37,6 +37,7 @@ import numpy as np
 from ganimate import __version__
 from ganimate.aus import AU_NAMES, ESTIMATORS, AUCalibration, OpenFaceTable, read_openface_csv
 from ganimate.errors import GanimateError
+from ganimate.files import write_text
 from ganimate.images import IMAGE_SUFFIXES
 
 log = logging.getLogger("ganimate")
@@ -343,12 +344,6 @@ def _split_of(source: str, split_by: str, test_fraction: float) -> str:
     return "test" if h < test_fraction else "train"
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _csv_text(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -573,16 +568,16 @@ def _finalize(out: Path, config: PrepareConfig, tasks: list[_Task], done: dict[s
 
     header = ["id", *AU_NAMES]
     fmt = lambda arr: [f"{v:.4f}" for v in arr]  # noqa: E731
-    _write_text(out / "aus.csv", _csv_text(header, [[r[0], *fmt(y)] for r, y in
+    write_text(out / "aus.csv", _csv_text(header, [[r[0], *fmt(y)] for r, y in
                                                     zip(rows, labels, strict=True)]))
     if openface is None:
-        _write_text(out / "aus_raw.csv", _csv_text(header, [[r[0], *fmt(y)] for r, y in
+        write_text(out / "aus_raw.csv", _csv_text(header, [[r[0], *fmt(y)] for r, y in
                                                             zip(rows, raw_arr, strict=True)]))
-    _write_text(out / "sources.csv", _csv_text(["id", "source", "frame", "face"], rows))
-    _write_text(out / "rejected.csv", _csv_text(["source", "frame", "reason", "detail"],
+    write_text(out / "sources.csv", _csv_text(["id", "source", "frame", "face"], rows))
+    write_text(out / "rejected.csv", _csv_text(["source", "frame", "reason", "detail"],
                                                 rejected))
-    _write_text(out / "train.txt", "".join(f"{i}\n" for i in ids_train))
-    _write_text(out / "test.txt", "".join(f"{i}\n" for i in ids_test))
+    write_text(out / "train.txt", "".join(f"{i}\n" for i in ids_train))
+    write_text(out / "test.txt", "".join(f"{i}\n" for i in ids_test))
     meta = {
         "format": "ganimate-dataset",
         "version": 1,
@@ -599,7 +594,7 @@ def _finalize(out: Path, config: PrepareConfig, tasks: list[_Task], done: dict[s
         "test_fraction": config.test_fraction,
         "every": config.every,
     }
-    _write_text(out / "meta.json", json.dumps(meta, indent=2) + "\n")
+    write_text(out / "meta.json", json.dumps(meta, indent=2) + "\n")
     report.count = len(rows)
     report.train, report.test = len(ids_train), len(ids_test)
     report.rejected = Counter(r[2] for r in rejected)
@@ -662,19 +657,19 @@ def convert_original_layout(src: str | os.PathLike, out: str | os.PathLike,
     new = {o: n for o, n, _ in ids}
     train = [new[i] for i in layout.train_ids if i in new]
     test = [new[i] for i in layout.test_ids if i in new]
-    _write_text(out / "aus.csv", _csv_text(["id", *AU_NAMES], [
+    write_text(out / "aus.csv", _csv_text(["id", *AU_NAMES], [
         [n, *[f"{v:.4f}" for v in y]] for (_, n, _), y in zip(ids, aus, strict=True)]))
-    _write_text(out / "sources.csv", _csv_text(["id", "source", "frame", "face"],
+    write_text(out / "sources.csv", _csv_text(["id", "source", "frame", "face"],
                                                [[n, f"imgs/{name}", 0, 0] for _, n, name in ids]))
-    _write_text(out / "rejected.csv", _csv_text(["source", "frame", "reason", "detail"],
+    write_text(out / "rejected.csv", _csv_text(["source", "frame", "reason", "detail"],
                                                 rejected))
-    _write_text(out / "train.txt", "".join(f"{i}\n" for i in train))
-    _write_text(out / "test.txt", "".join(f"{i}\n" for i in test))
+    write_text(out / "train.txt", "".join(f"{i}\n" for i in train))
+    write_text(out / "test.txt", "".join(f"{i}\n" for i in test))
     meta = {"format": "ganimate-dataset", "version": 1, "size": crop_size,
             "image_ext": image_format, "au_names": list(AU_NAMES), "au_source": "ganimation",
             "created_by": f"ganimate {__version__}", "count": len(ids), "framing": "original",
             "converted_from": str(Path(src).resolve())}
-    _write_text(out / "meta.json", json.dumps(meta, indent=2) + "\n")
+    write_text(out / "meta.json", json.dumps(meta, indent=2) + "\n")
     report = PrepareReport(out=out, count=len(ids), train=len(train), test=len(test),
                            processed=len(layout.ids), rejected=Counter(r[2] for r in rejected))
     report.seconds = time.perf_counter() - start

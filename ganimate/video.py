@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.errors import GanimateError
+from ganimate.files import umask
 from ganimate.progress import log
 
 # Containers the H.264 writer produces (anything else is refused with a list of these).
@@ -500,9 +501,7 @@ class VideoWriter:
     @staticmethod
     def _publish(tmp: Path) -> None:
         """mkstemp/mkdtemp make private files; give the result the usual umask permissions."""
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, (0o777 if tmp.is_dir() else 0o666) & ~umask)
+        os.chmod(tmp, (0o777 if tmp.is_dir() else 0o666) & ~umask())
 
     def _temp(self, suffix: str, folder: bool = False) -> Path:
         self.path.parent.mkdir(parents=True, exist_ok=True)
