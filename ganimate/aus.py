@@ -85,7 +85,7 @@ RELIABLE_AUS: tuple[str, ...] = ("AU06", "AU10", "AU12", "AU14", "AU25", "AU45")
 
 # Rigid landmarks for the 3-D similarity between an observed mesh and the reference: eye corners,
 # nose bridge and tip, glabella, forehead, temples. They barely move with expressions.
-_RIGID_3D = np.array([33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 9, 151, 10,
+RIGID_3D = np.array([33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 9, 151, 10,
                       234, 454, 127, 356])
 # The face outline (jaw and forehead contour) is the least precise part of the mesh.
 _FACE_OVAL = np.array([10, 21, 54, 58, 67, 93, 103, 109, 127, 132, 136, 148, 149, 150, 152, 162,
@@ -135,7 +135,7 @@ def _canonical() -> np.ndarray:
     return canonical_face()
 
 
-def _umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """Least-squares similarity (scale, rotation, translation) taking src points to dst."""
     ms, md = src.mean(axis=0), dst.mean(axis=0)
     s0, d0 = src - ms, dst - md
@@ -148,18 +148,18 @@ def _umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.nd
     return scale, r, md - scale * r @ ms
 
 
-def _apply(srt: tuple[float, np.ndarray, np.ndarray], pts: np.ndarray) -> np.ndarray:
+def apply_similarity(srt: tuple[float, np.ndarray, np.ndarray], pts: np.ndarray) -> np.ndarray:
     s, r, t = srt
     return pts @ (s * r).T + t
 
 
-def _to_model_frame(landmarks: np.ndarray) -> np.ndarray:
+def to_model_frame(landmarks: np.ndarray) -> np.ndarray:
     """mediapipe pixels (x, y down, z away) -> (x, -y, -z): x right, y up, z toward the camera."""
     lm = np.asarray(landmarks, dtype=np.float64)[:_N]
     return np.stack([lm[:, 0], -lm[:, 1], -lm[:, 2]], axis=1)
 
 
-class _Inversion:
+class AUMeshModel:
     """The linear AU+pose -> mesh model and the precomputed parts of its inversion."""
 
     def __init__(self):
@@ -170,7 +170,7 @@ class _Inversion:
             self.inputs = [str(c) for c in data["input_columns"]]
         n_in = coef.shape[0]
         # Zero-AU reference: the canonical neutral face aligned into the model's frame.
-        self.ref = _apply(_umeyama(_canonical(), intercept[:_N]), _canonical())
+        self.ref = apply_similarity(umeyama(_canonical(), intercept[:_N]), _canonical())
         # Rows in the axis-major order x0..x467, y0.., z0..
         self.basis = coef.reshape(n_in, 3, -1)[:, :, :_N].transpose(1, 2, 0).reshape(3 * _N, n_in)
         w = np.ones(_N)
@@ -193,11 +193,11 @@ class _Inversion:
         from scipy.linalg import solve_triangular
         from scipy.optimize import lsq_linear
 
-        obs = _to_model_frame(landmarks)
+        obs = to_model_frame(landmarks)
         target = self.ref
         x = np.zeros(len(self.inputs))
         for _ in range(_ROUNDS):
-            aligned = _apply(_umeyama(obs[_RIGID_3D], target[_RIGID_3D]), obs)
+            aligned = apply_similarity(umeyama(obs[RIGID_3D], target[RIGID_3D]), obs)
             b = (aligned - self.ref).T.reshape(-1) * self.sqrt_w
             rhs = solve_triangular(self.chol, self.aw.T @ b, trans="T")
             x = lsq_linear(self.chol, rhs, bounds=(self.lower, self.upper), method="bvls").x
@@ -206,14 +206,14 @@ class _Inversion:
 
 
 @lru_cache(maxsize=1)
-def _inversion() -> _Inversion:
-    return _Inversion()
+def mesh_model() -> AUMeshModel:
+    return AUMeshModel()
 
 
 def frontalize(landmarks: np.ndarray) -> np.ndarray:
     """The mesh similarity-aligned (rigid points) onto the canonical face: (468, 3) cm, y up."""
-    obs = _to_model_frame(landmarks)
-    return _apply(_umeyama(obs[_RIGID_3D], _canonical()[_RIGID_3D]), obs)
+    obs = to_model_frame(landmarks)
+    return apply_similarity(umeyama(obs[RIGID_3D], _canonical()[RIGID_3D]), obs)
 
 
 def geometric_features(landmarks: np.ndarray) -> dict[str, float]:
@@ -248,8 +248,8 @@ def _geometric_au(name: str, features: dict[str, float]) -> float:
 
 def head_pose(landmarks: np.ndarray) -> tuple[float, float, float]:
     """(yaw, pitch, roll) in degrees of the rigid fit onto the canonical face (0: frontal)."""
-    obs = _to_model_frame(landmarks)
-    _, r, _ = _umeyama(_canonical()[_RIGID_3D], obs[_RIGID_3D])
+    obs = to_model_frame(landmarks)
+    _, r, _ = umeyama(_canonical()[RIGID_3D], obs[RIGID_3D])
     yaw = math.degrees(math.asin(float(np.clip(r[0, 2], -1, 1))))
     pitch = math.degrees(math.atan2(-r[1, 2], r[2, 2]))
     roll = math.degrees(math.atan2(-r[0, 1], r[0, 0]))
@@ -271,7 +271,7 @@ class AUEstimator:
                 f"unknown AU estimator {method!r}; choose one of {', '.join(ESTIMATORS)}"
             )
         self.method = method
-        self._model = _inversion() if method != "geometric" else None
+        self._model = mesh_model() if method != "geometric" else None
 
     def __call__(self, face: Face | np.ndarray) -> np.ndarray:
         landmarks = face.landmarks if hasattr(face, "landmarks") else np.asarray(face)

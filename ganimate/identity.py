@@ -33,7 +33,7 @@ _RECOGNITION_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 _SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
 
 
-def _models_dir() -> Path | None:
+def models_dir() -> Path | None:
     """The folder of face_recognition_models' .dat files, found without importing the package."""
     try:
         spec = importlib.util.find_spec("face_recognition_models")
@@ -54,7 +54,7 @@ def identity_unavailable() -> str | None:
         import dlib  # noqa: F401
     except ImportError:
         return f"dlib is not installed; {INSTALL_HINT}"
-    if _models_dir() is None:
+    if models_dir() is None:
         return f"face_recognition_models (dlib's model files) is not installed; {INSTALL_HINT}"
     return None
 
@@ -85,7 +85,7 @@ class FaceEmbedder:
             raise GanimateError(f"identity metric unavailable: {reason}")
         import dlib
 
-        folder = _models_dir()
+        folder = models_dir()
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
         self._shape = dlib.shape_predictor(str(folder / _SHAPE_MODEL))

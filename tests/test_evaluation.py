@@ -362,7 +362,7 @@ def test_identity_distance_on_london_pairs(shared):
 def test_identity_reports_what_is_missing(monkeypatch):
     import ganimate.identity as identity
 
-    monkeypatch.setattr(identity, "_models_dir", lambda: None)
+    monkeypatch.setattr(identity, "models_dir", lambda: None)
     reason = identity.identity_unavailable()
     if reason is not None and "dlib is not installed" in reason:
         pass  # dlib itself is missing here: that reason comes first

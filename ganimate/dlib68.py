@@ -1,0 +1,104 @@
+"""An independent expression reader: dlib's 68-point landmarks and geometric measures.
+
+ganimate's AU estimator inverts the same AU -> mesh model that the warp engine is driven by, so it
+would grade the warp by its own construction. This reader shares nothing with that model (another
+detector, another landmark model, trained on other data: dlib's ``shape_predictor_68`` from the
+``[eval]`` extra) and reports plain geometry, in inter-ocular distances (IOD, between the eye
+centres), on the face rotated so that its eye line is horizontal:
+
+- ``corner_eye``: height of the lip corners (48, 54) above... measured as eye line minus corner
+  height, so it *rises* (less negative) when the corners go up;
+- ``corner_lip``: lip corners above the lip centre (inner lips 62/66): a smile raises it;
+- ``mouth_width``: corner to corner;
+- ``lip_gap``: inner upper to inner lower lip (62-66): parted lips / jaw drop;
+- ``brow``: brow points (17-26) above the eye line; a brow lowerer (AU04) makes it smaller.
+
+Compare an edited photo with its input through :meth:`ExpressionReader.measure` with the input's
+face box (``box=``) so that detector jitter does not count as expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ganimate.errors import GanimateError
+from ganimate.identity import FaceBox, identity_unavailable, models_dir
+
+_SHAPE_68 = "shape_predictor_68_face_landmarks.dat"
+
+MEASURES: tuple[str, ...] = ("corner_eye", "corner_lip", "mouth_width", "lip_gap", "brow")
+
+
+@dataclass(frozen=True)
+class Expression68:
+    """Geometric expression measures of one face, in inter-ocular distances."""
+
+    corner_eye: float
+    corner_lip: float
+    mouth_width: float
+    lip_gap: float
+    brow: float
+    iod: float  # the inter-ocular distance in pixels
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def measures(points: np.ndarray) -> Expression68:
+    """The measures of 68 (x, y) landmark points in pixels (y down)."""
+    p = np.asarray(points, np.float64)
+    left, right = p[36:42].mean(axis=0), p[42:48].mean(axis=0)
+    iod = float(np.linalg.norm(right - left))
+    angle = np.arctan2(right[1] - left[1], right[0] - left[0])
+    c, s = np.cos(-angle), np.sin(-angle)
+    centre = (left + right) / 2
+    q = (p - centre) @ np.array([[c, s], [-s, c]]) / iod  # eye line horizontal, y down, IOD units
+    corners = (q[48, 1] + q[54, 1]) / 2
+    lip_centre = (q[62, 1] + q[66, 1]) / 2
+    return Expression68(
+        corner_eye=float(-corners),
+        corner_lip=float(lip_centre - corners),
+        mouth_width=float(np.linalg.norm(q[54] - q[48])),
+        lip_gap=float(np.linalg.norm(q[66] - q[62])),
+        brow=float(-q[17:27, 1].mean()),
+        iod=iod,
+    )
+
+
+class ExpressionReader:
+    """dlib face detection + 68 landmarks -> :class:`Expression68`."""
+
+    def __init__(self, upsample: int = 1):
+        reason = identity_unavailable()
+        if reason is not None:
+            raise GanimateError(f"the dlib-68 expression reader is unavailable: {reason}")
+        import dlib
+
+        self._dlib = dlib
+        self._detector = dlib.get_frontal_face_detector()
+        self._shape = dlib.shape_predictor(str(models_dir() / _SHAPE_68))
+        self.upsample = upsample
+
+    def locate(self, rgb: np.ndarray) -> FaceBox | None:
+        """The largest face dlib detects, or None."""
+        rects = self._detector(np.ascontiguousarray(rgb), self.upsample)
+        if not len(rects):
+            return None
+        r = max(rects, key=lambda r: r.width() * r.height())
+        return FaceBox(r.left(), r.top(), r.right(), r.bottom(), True)
+
+    def points(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray:
+        """(68, 2) landmark pixels of the face in ``box``."""
+        rect = self._dlib.rectangle(box.left, box.top, box.right, box.bottom)
+        shape = self._shape(np.ascontiguousarray(rgb), rect)
+        return np.array([[shape.part(i).x, shape.part(i).y] for i in range(68)], np.float64)
+
+    def measure(self, rgb: np.ndarray, box: FaceBox | None = None) -> Expression68 | None:
+        """Measures of the face in ``box`` (the largest detected when None; None if no face)."""
+        if box is None:
+            box = self.locate(rgb)
+            if box is None:
+                return None
+        return measures(self.points(rgb, box))

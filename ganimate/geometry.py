@@ -1,0 +1,340 @@
+"""The warp engine's geometry: AU change -> mesh displacement -> dense smooth field -> warped frame.
+
+Pure functions on arrays; no model to train, no GPU, full resolution:
+
+1. :func:`mesh_displacement`: the AU change ``y_g - y_r`` through the linear AU -> mesh model
+   that the AU estimator inverts (:class:`ganimate.aus.AUMeshModel`, py-feat's
+   ``au_to_mesh_pls_v4``), in the model's own frame; re-aligned on the rigid points so that the
+   head does not move; rotated and scaled into the face's pose in the frame; the largest landmark
+   shift softly clamped (:attr:`WarpConfig.max_shift`) so a large target stays a face and does
+   not become a caricature. The model is linear, so ``y_g == y_r`` gives exactly zero.
+2. :func:`displacement_field`: a thin-plate spline through the landmark shifts, written as a
+   *backward* map (destination pixel -> where to read it in the input) so no inversion is needed,
+   evaluated on a coarse grid over the face's region and upsampled, and multiplied by a taper that
+   is 1 over the face and falls smoothly to exactly 0 a margin outside it.
+3. :func:`warp_region`: samples the frame through the field (Lanczos, which keeps the detail that
+   bilinear sampling loses) inside the field's box only, and copies every pixel that does not move
+   by at least 1/64 px, so the frame stays bit-identical outside the face and where nothing moves.
+
+What a warp cannot do (docs/engines.md): it moves pixels that exist, so it cannot part closed lips
+(no mouth interior, no teeth), cannot add texture (nasolabial folds, wrinkles, crow's feet), and
+shows stretched pixels when pushed far past a real expression; those need a learned model
+(``--engine gan`` / ``hybrid``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ganimate.aus import (
+    RIGID_3D,
+    AUMeshModel,
+    apply_similarity,
+    mesh_model,
+    to_model_frame,
+    umeyama,
+)
+
+# Our AU names whose nearest input of the AU -> mesh model has another name.
+_MODEL_NAME = {"AU45": "AU43"}  # blink: the model has "eyes closed"
+_MESH_POINTS = 468  # the model has no iris points
+
+
+@dataclass(frozen=True)
+class WarpConfig:
+    """How the warp engine moves a face; lengths are in inter-ocular distances (IOD) unless said.
+
+    The defaults were measured on the 26 held-out London people (docs/engines.md).
+    """
+
+    # Multiplies the model's displacement. 1.0 is the AU -> mesh model as fitted; the default
+    # makes a preset at strength 1 (e.g. AU06=0.8 AU12=0.9) about as strong as the same people's
+    # real smiles by lip-corner geometry (dlib's 68 points, which share nothing with the model).
+    gain: float = 1.0
+    # Soft clamp of the largest landmark shift, in IOD: shifts far below it pass unchanged, larger
+    # ones approach it (tanh). Keeps AU26=1 or sums of many AUs from turning into caricature.
+    max_shift: float = 0.25
+    # Where the field falls to zero: it is 1 up to ``inner`` IOD outside the face's outline
+    # (moved or not) and 0 from ``inner + outer`` on, with a smooth step in between.
+    inner: float = 0.08
+    outer: float = 0.55
+    # The spline is evaluated every ``grid`` IOD and upsampled (the field is smooth).
+    grid: float = 0.04
+    # Shifts below this many pixels fade smoothly to 0 (m -> m * smoothstep(m / deadzone)), so
+    # the large areas that the model moves by a fraction of a pixel are copied, not resampled:
+    # resampling at a sub-pixel offset softens skin texture for no visible change of shape.
+    deadzone: float = 0.5
+    # Pixels that move less than this (px) are copied, not resampled.
+    still: float = 1 / 64
+    # Any interpolation between pixel centres is a low-pass filter: Lanczos reading half a pixel
+    # off keeps ~0.93 of the face's Laplacian variance (bilinear ~0.8). This much of the lost
+    # fine detail (the source minus its 0.8 px Gaussian blur) is added back, in proportion to how
+    # far from a pixel centre each pixel is read. 0.2 brings the ratio to ~1.0 on the London set
+    # (0.15: 0.99, 0.25: 1.03); larger values over-sharpen. 0 turns it off.
+    restore: float = 0.2
+    # Sampling: "lanczos" (keeps the most detail of OpenCV's kernels), "cubic" or "linear".
+    sampling: str = "lanczos"
+
+    def __post_init__(self):
+        if self.sampling not in _SAMPLING:
+            raise ValueError(f"WarpConfig.sampling must be one of {', '.join(_SAMPLING)}")
+        if self.gain < 0 or self.max_shift <= 0 or self.inner < 0 or self.outer <= 0:
+            raise ValueError("WarpConfig: gain >= 0, max_shift > 0, inner >= 0, outer > 0")
+
+
+_SAMPLING = ("lanczos", "cubic", "linear")
+
+
+@dataclass
+class Field:
+    """A backward displacement field over a box of the frame.
+
+    Output pixel (x0 + u, y0 + v) is read from the input at (x0 + u + dx[v, u], y0 + v + dy[v, u]).
+    ``weight`` is the taper (1 over the face, 0 outside the region that moves).
+    """
+
+    x0: int
+    y0: int
+    dx: np.ndarray  # float32 (h, w)
+    dy: np.ndarray  # float32 (h, w)
+    weight: np.ndarray  # float32 (h, w) in [0, 1]
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        h, w = self.dx.shape
+        return self.x0, self.y0, self.x0 + w, self.y0 + h
+
+    @property
+    def magnitude(self) -> np.ndarray:
+        return np.hypot(self.dx, self.dy)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. AU change -> landmark shifts in the frame
+# ---------------------------------------------------------------------------------------------
+
+
+def model_delta(y_r: np.ndarray, y_g: np.ndarray, au_names: Sequence[str],
+                model: AUMeshModel | None = None) -> np.ndarray:
+    """``y_g - y_r`` as the AU -> mesh model's input vector (pose inputs and AUs it lacks: 0)."""
+    model = model or mesh_model()
+    delta = np.zeros(len(model.inputs))
+    diff = np.asarray(y_g, np.float64) - np.asarray(y_r, np.float64)
+    for name, d in zip(au_names, diff, strict=True):
+        j = model.index.get(_MODEL_NAME.get(name, name))
+        if j is not None:
+            delta[j] = d
+    return delta
+
+
+def model_displacement(delta: np.ndarray, model: AUMeshModel | None = None) -> np.ndarray:
+    """(468, 3) displacement in the model's frame (x right, y up, z to the camera; its units),
+    with the rigid points re-aligned so that the head itself does not move."""
+    model = model or mesh_model()
+    d = (model.basis @ delta).reshape(3, _MESH_POINTS).T
+    if not np.any(d):
+        return d
+    moved = model.ref + d
+    realigned = apply_similarity(umeyama(moved[RIGID_3D], model.ref[RIGID_3D]), moved)
+    return realigned - model.ref
+
+
+def eye_distance(landmarks: np.ndarray) -> float:
+    """Inter-ocular distance (between the eye centres) of mediapipe landmarks, in pixels."""
+    lm = np.asarray(landmarks, np.float64)
+    left = lm[[33, 133], :2].mean(axis=0)
+    right = lm[[362, 263], :2].mean(axis=0)
+    return float(np.linalg.norm(left - right))
+
+
+def soft_clamp(shifts: np.ndarray, limit: float) -> np.ndarray:
+    """Scale all ``shifts`` (N, 2) by one factor so the largest is ``limit * tanh(max / limit)``."""
+    peak = float(np.max(np.linalg.norm(shifts, axis=1), initial=0.0))
+    if peak == 0.0:
+        return shifts
+    return shifts * (limit * np.tanh(peak / limit) / peak)
+
+
+def mesh_displacement(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
+                      au_names: Sequence[str], config: WarpConfig = WarpConfig(),
+                      model: AUMeshModel | None = None) -> np.ndarray:
+    """Pixel shifts (468, 2) of a face's landmarks (frame pixels, (478, 3)) from y_r to y_g."""
+    model = model or mesh_model()
+    d_model = model_displacement(model_delta(y_r, y_g, au_names, model), model)
+    if not np.any(d_model):
+        return np.zeros((_MESH_POINTS, 2))
+    obs = to_model_frame(landmarks)  # (x, -y, -z) pixels
+    scale, rot, _ = umeyama(model.ref[RIGID_3D], obs[RIGID_3D])
+    d_obs = config.gain * scale * d_model @ rot.T
+    shifts = np.stack([d_obs[:, 0], -d_obs[:, 1]], axis=1)  # back to x right, y down
+    return soft_clamp(shifts, config.max_shift * eye_distance(landmarks))
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Landmark shifts -> dense field over the face region
+# ---------------------------------------------------------------------------------------------
+
+
+def _hull(points: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.convexHull(points.astype(np.float32)).reshape(-1, 2).astype(np.float64)
+
+
+def _ring(hull: np.ndarray, distance: float, count: int = 48) -> np.ndarray:
+    """``count`` points about ``distance`` px outside a convex hull (its outline pushed out)."""
+    centre = hull.mean(axis=0)
+    angles = np.linspace(0, 2 * np.pi, count, endpoint=False)
+    rel = hull - centre
+    hull_angles = np.arctan2(rel[:, 1], rel[:, 0])
+    radii = np.hypot(rel[:, 0], rel[:, 1])
+    order = np.argsort(hull_angles)
+    r = np.interp(angles, hull_angles[order], radii[order], period=2 * np.pi)
+    return centre + (r + distance)[:, None] * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def _taper(hull: np.ndarray, box: tuple[int, int, int, int], inner: float,
+           outer: float) -> np.ndarray:
+    """1 within ``inner`` px of the hull, 0 beyond ``inner + outer``, smoothstep between."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    pts = np.round((hull - [x0, y0]) * 16).astype(np.int32)
+    cv2.fillConvexPoly(inside, pts, 1, lineType=cv2.LINE_8, shift=4)
+    dist = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 5)
+    t = np.clip((inner + outer - dist) / outer, 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
+
+
+def displacement_field(points: np.ndarray, shifts: np.ndarray, frame_size: tuple[int, int],
+                       scale: float, config: WarpConfig = WarpConfig()) -> Field | None:
+    """The backward field that moves ``points`` (N, 2) by ``shifts`` (N, 2), smooth in between
+    and exactly zero from ``(inner + outer) * scale`` px outside their outline.
+
+    ``frame_size`` is (width, height); ``scale`` is the face's IOD in pixels. None when nothing
+    moves or the region is outside the frame.
+    """
+    import cv2
+    from scipy.interpolate import RBFInterpolator
+
+    points = np.asarray(points, np.float64)
+    shifts = np.asarray(shifts, np.float64)
+    if not np.any(shifts):
+        return None
+    dest = points + shifts
+    hull = _hull(np.concatenate([points, dest]))
+    inner, outer = config.inner * scale, config.outer * scale
+    reach = inner + outer
+    w, h = frame_size
+    lo = np.floor(hull.min(axis=0) - reach).astype(int)
+    hi = np.ceil(hull.max(axis=0) + reach).astype(int) + 1
+    box = (max(lo[0], 0), max(lo[1], 0), min(hi[0], w), min(hi[1], h))
+    if box[0] >= box[2] or box[1] >= box[3]:
+        return None
+    ring = _ring(hull, reach)
+    centres = np.concatenate([dest, ring])
+    values = np.concatenate([-shifts, np.zeros_like(ring)])
+    spline = RBFInterpolator(centres, values, kernel="thin_plate_spline", degree=1,
+                             smoothing=1e-3 * scale)
+    step = max(2.0, config.grid * scale)
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    gx = np.linspace(box[0], box[2] - 1, max(2, int(np.ceil(bw / step)) + 1))
+    gy = np.linspace(box[1], box[3] - 1, max(2, int(np.ceil(bh / step)) + 1))
+    grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
+    coarse = spline(grid).reshape(len(gy), len(gx), 2).astype(np.float32)
+    dense = cv2.resize(coarse, (bw, bh), interpolation=cv2.INTER_CUBIC)
+    weight = _taper(hull, box, inner, outer)
+    dense *= weight[..., None]
+    if config.deadzone > 0:
+        t = np.clip(np.hypot(dense[..., 0], dense[..., 1]) / config.deadzone, 0.0, 1.0)
+        dense *= (t * t * (3 - 2 * t))[..., None]
+    return Field(box[0], box[1], dense[..., 0], dense[..., 1], weight)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Sampling
+# ---------------------------------------------------------------------------------------------
+
+
+def warp_region(frame: np.ndarray, field: Field | None, config: WarpConfig = WarpConfig(),
+                out: np.ndarray | None = None) -> np.ndarray:
+    """``frame`` resampled through ``field`` inside its box; every pixel that moves less than
+    ``config.still`` px keeps its exact value. Returns a new frame (or fills ``out``, which may
+    be ``frame`` itself)."""
+    frame = np.asarray(frame)
+    if out is None:
+        out = frame.copy()
+    elif out is not frame:
+        out[...] = frame
+    if field is None:
+        return out
+    x0, y0, x1, y1 = field.box
+    xs = np.arange(x0, x1, dtype=np.float32)[None, :]
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    map_x = xs + field.dx
+    map_y = ys + field.dy
+    warped = _sample(frame, map_x, map_y, field, config)
+    if warped.ndim == 2:
+        warped = warped[..., None]
+    moving = field.magnitude >= config.still
+    roi = out[y0:y1, x0:x1]
+    roi[moving] = warped.reshape(roi.shape)[moving]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# One face
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FaceWarp:
+    """One face's warp: the landmark shifts and the field (None: nothing moved)."""
+
+    shifts: np.ndarray  # (468, 2) px
+    field: Field | None
+
+
+def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names: Sequence[str],
+              frame_size: tuple[int, int], config: WarpConfig = WarpConfig()) -> FaceWarp:
+    """The field that takes a face (mediapipe landmarks in frame pixels) from y_r to y_g."""
+    shifts = mesh_displacement(landmarks, y_r, y_g, au_names, config)
+    points = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
+    field = displacement_field(points, shifts, frame_size, eye_distance(landmarks), config)
+    return FaceWarp(shifts, field)
+
+
+def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
+              au_names: Sequence[str], config: WarpConfig = WarpConfig(),
+              out: np.ndarray | None = None) -> tuple[np.ndarray, FaceWarp]:
+    """Warp one face of ``frame`` from its expression y_r to y_g; (new frame, the warp)."""
+    h, w = np.asarray(frame).shape[:2]
+    plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config)
+    return warp_region(frame, plan.field, config, out), plan
+
+
+def _sample(frame: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, field: Field,
+            config: WarpConfig) -> np.ndarray:
+    """``frame`` read at (map_x, map_y) (absolute frame coordinates), uint8, detail restored."""
+    import cv2
+
+    x0 = max(int(np.floor(map_x.min())) - 8, 0)
+    y0 = max(int(np.floor(map_y.min())) - 8, 0)
+    x1 = min(int(np.ceil(map_x.max())) + 9, frame.shape[1])
+    y1 = min(int(np.ceil(map_y.max())) + 9, frame.shape[0])
+    src = frame[y0:y1, x0:x1].astype(np.float32)
+    mx, my = map_x - x0, map_y - y0
+    flags = {"lanczos": cv2.INTER_LANCZOS4, "cubic": cv2.INTER_CUBIC,
+             "linear": cv2.INTER_LINEAR}[config.sampling]
+    out = cv2.remap(src, mx, my, flags, borderMode=cv2.BORDER_REFLECT_101)
+    if config.restore > 0:
+        detail = src - cv2.GaussianBlur(src, (0, 0), 0.8)
+        extra = cv2.remap(detail, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        off = np.abs(field.dx - np.rint(field.dx)) + np.abs(field.dy - np.rint(field.dy))
+        share = np.clip(off, 0, 1) * np.float32(config.restore)
+        out += (share[..., None] if out.ndim == 3 else share) * extra
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
