@@ -44,6 +44,10 @@ class Checkpoint:
         p = prefix + "."
         return {k[len(p):]: v for k, v in self.tensors.items() if k.startswith(p)}
 
+    def generator_weights(self) -> dict[str, torch.Tensor]:
+        """The weights to edit with: the EMA of G when the run kept one, else G itself."""
+        return self.state_dict("G_ema") or self.state_dict("G")
+
 
 @dataclass
 class LoadedGenerator:
@@ -141,7 +145,7 @@ def export_generator(source: str | os.PathLike, out: str | os.PathLike,
     """Write the generator of a checkpoint alone, in ``dtype``, for inference."""
     ckpt = load_checkpoint(source)
     weights = {f"G.{k}": v.to(dtype) if v.is_floating_point() else v
-               for k, v in ckpt.state_dict("G").items()}
+               for k, v in ckpt.generator_weights().items()}
     keep = ("model", "au_names", "step", "data_fingerprint", "au_calibration")
     meta = {k: ckpt.metadata[k] for k in keep if k in ckpt.metadata}
     meta.update(kind="generator", dtype=str(dtype).removeprefix("torch."),
@@ -237,7 +241,7 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "auto")
     if list(meta.get("au_names", cfg.au_names)) != list(cfg.au_names):
         raise GanimateError(f"{path}: inconsistent AU names in the checkpoint metadata")
     model = Generator(cfg)
-    weights = {k: v.float() for k, v in ckpt.state_dict("G").items()}
+    weights = {k: v.float() for k, v in ckpt.generator_weights().items()}
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as exc:

@@ -114,12 +114,21 @@ class TrainConfig:
     lambda_au: float = 160.0
     # Cycle (identity) loss L1(G(G(I|y_f)|y_o), I) weight (10).
     lambda_cyc: float = 10.0
+    # Identity term L1(G(I | y_o), I): asked for the face's own AUs, G must return the face. Not in
+    # the paper (0); a small-compute recipe uses it so that a null edit changes nothing.
+    lambda_idt: float = 0.0
     # Attention magnitude penalty: weight of mean(A) on both forward and cycle masks (0.1). It keeps
     # A from saturating at 1, where the generator does nothing.
     lambda_a: float = 0.1
     # Attention smoothness: weight of the absolute total variation of A summed over the batch (1e-5,
     # the code's value; the paper's 1e-4 is for a different, squared TV; see the module docstring).
     lambda_tv: float = 1e-5
+
+    # Exponential moving average of G's weights, updated after every generator step with this
+    # decay (0: off, the paper). Checkpoints then carry the average as "G_ema" and export and
+    # inference use it: an average over the last ~1 / (1 - decay) steps is smoother than the
+    # last iterate of an adversarial game.
+    ema: float = 0.0
 
     # --- data ---------------------------------------------------------------------------------
     # Half-width of the uniform noise added to the borrowed target AU vector (0.1, as the code).
@@ -137,8 +146,8 @@ class TrainConfig:
     seed: int = 0
     # "auto" (CUDA if present, else CPU), "cpu", "cuda", "cuda:1", ...
     device: str = "auto"
-    # "fp32", or "bf16" (autocast on CUDA; the loss needs no scaler in bf16). "auto": bf16 on a GPU
-    # that supports it, fp32 elsewhere.
+    # "fp32", or "bf16" (autocast; the loss needs no scaler in bf16). "auto": bf16 on a GPU that
+    # supports it and on a CPU with native bf16 (AVX512-BF16/AMX: ~2x faster), fp32 elsewhere.
     precision: str = "auto"
     # channels_last memory format on CUDA (ignored on CPU).
     channels_last: bool = True
@@ -181,8 +190,10 @@ class TrainConfig:
         for name in ("lr_g", "lr_d"):
             if getattr(self, name) <= 0:
                 raise GanimateError(f"{name} must be positive")
+        if not 0.0 <= self.ema < 1.0:
+            raise GanimateError(f"--ema {self.ema}: use 0 (off) or a decay in (0, 1), e.g. 0.999")
         for name in ("lambda_gp", "lambda_au", "lambda_cyc", "lambda_a", "lambda_tv",
-                     "target_noise"):
+                     "lambda_idt", "target_noise"):
             if getattr(self, name) < 0:
                 raise GanimateError(f"{name} must not be negative")
 

@@ -49,6 +49,11 @@ def cycle_l1_loss(reconstructed: torch.Tensor, original: torch.Tensor) -> torch.
     return F.l1_loss(reconstructed.float(), original.float())
 
 
+def identity_l1_loss(unchanged: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """Identity term: mean absolute difference between G(I | y_o) and I (not in the paper)."""
+    return F.l1_loss(unchanged.float(), original.float())
+
+
 def total_variation(mask: torch.Tensor) -> torch.Tensor:
     """Sum of absolute differences between horizontally and vertically adjacent mask values,
     over the whole batch (the released code's smoothness term)."""

@@ -306,18 +306,24 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
     seed_everything(cfg.seed + dist.rank)
     gen = torch.Generator().manual_seed(cfg.seed)
     G, D = Generator(cfg.model), Critic(cfg.model)
+    G_ema = _ema_copy(G) if cfg.ema > 0 else None
+    G_sample = G if G_ema is None else G_ema  # what the sample grids show
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
     step = 0
     if ckpt is not None:
         G.load_state_dict(ckpt.state_dict("G"))
         D.load_state_dict(ckpt.state_dict("D"))
+        if G_ema is not None:
+            G_ema.load_state_dict(ckpt.state_dict("G_ema"))
         load_optimizer_state(ckpt, "opt_G", opt_g)
         load_optimizer_state(ckpt, "opt_D", opt_d)
         step = int(ckpt.metadata["step"])
         log.info("resuming %s at step %d of %d", run, step, total)
     G.to(device, memory_format=fmt)
     D.to(device, memory_format=fmt)
+    if G_ema is not None:
+        G_ema.to(device, memory_format=fmt)
     if ckpt is not None:
         # After .to(): moving parameters must not perturb the restored optimiser moments.
         _optimizer_to(opt_g, device)
@@ -362,7 +368,7 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
             return last_ckpt  # nothing new since the last save (e.g. resumed and stopped at once)
         if dist.main:
             last_ckpt = _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint,
-                                             dataset.au_calibration)
+                                             dataset.au_calibration, G_ema)
         else:
             last_ckpt = checkpoint_dir(run) / f"step_{step:08d}.safetensors"
         if dist.world > 1:
@@ -400,6 +406,8 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
                 if step % cfg.n_critic == 0:
                     last.update(_generator_step(cfg, precision, device, g_run, D, opt_g,
                                                 real, y_real, y_fake))
+                    if G_ema is not None:
+                        _ema_update(G_ema, G, cfg.ema)
                 step += 1
                 n_log += real.shape[0] * dist.world
                 stopping = stop.set or step >= end
@@ -417,7 +425,7 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
                 elif dist.main:
                     bar.update(completed=step)
                 if dist.main and cfg.sample_every and step % cfg.sample_every == 0:
-                    _write_samples(run, G, sample_batch, step, device, precision)
+                    _write_samples(run, G_sample, sample_batch, step, device, precision)
                 if step % cfg.checkpoint_every == 0 and not stopping:
                     save()
                 if stopping:
@@ -425,7 +433,7 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
         interrupted = stop.set
         save()
         if dist.main and cfg.sample_every and step % cfg.sample_every != 0:
-            _write_samples(run, G, sample_batch, step, device, precision)
+            _write_samples(run, G_sample, sample_batch, step, device, precision)
     if dist.world > 1:
         torch.distributed.barrier()
     return TrainResult(run, step, total, last_ckpt, interrupted)
@@ -467,18 +475,38 @@ def _generator_step(cfg, precision, device, g_run, D, opt_g, real, y_real, y_fak
         rec = losses.cycle_l1_loss(cyc.image, real)
         att = (losses.attention_loss(fwd.attention, cfg.lambda_a, cfg.lambda_tv)
                + losses.attention_loss(cyc.attention, cfg.lambda_a, cfg.lambda_tv))
-    loss = adv + cfg.lambda_au * au + cfg.lambda_cyc * rec + att
+        idt = torch.zeros((), device=real.device)
+        if cfg.lambda_idt > 0:
+            idt = losses.identity_l1_loss(g_run(real, y_real).image, real)
+    loss = adv + cfg.lambda_au * au + cfg.lambda_cyc * rec + att + cfg.lambda_idt * idt
     opt_g.zero_grad(set_to_none=True)
     loss.backward()
     opt_g.step()
     D.requires_grad_(True)
     return {"g_adv": adv.detach(), "g_au": au.detach(), "g_cyc": rec.detach(),
-            "g_att": att.detach(), "mean_attention": fwd.attention.detach().float().mean()}
+            "g_att": att.detach(), "g_idt": idt.detach(),
+            "mean_attention": fwd.attention.detach().float().mean()}
+
+
+def _ema_copy(G: torch.nn.Module) -> torch.nn.Module:
+    import copy
+
+    return copy.deepcopy(G).eval().requires_grad_(False)
+
+
+@torch.no_grad()
+def _ema_update(ema: torch.nn.Module, G: torch.nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * G, parameters and buffers."""
+    torch._foreach_lerp_(list(ema.parameters()), list(G.parameters()), 1.0 - decay)
+    for b_ema, b in zip(ema.buffers(), G.buffers(), strict=True):
+        b_ema.copy_(b)
 
 
 def _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint,
-                         au_calibration=None) -> Path:
+                         au_calibration=None, G_ema=None) -> Path:
     tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
+    if G_ema is not None:
+        tensors.update({f"G_ema.{k}": v for k, v in G_ema.state_dict().items()})
     tensors.update({f"D.{k}": v for k, v in D.state_dict().items()})
     optim_meta = {}
     for name, opt in (("opt_G", opt_g), ("opt_D", opt_d)):
