@@ -45,8 +45,8 @@ import numpy as np
 
 from ganimate.align import FaceCrop, crop_transform, crop_with_transform
 from ganimate.aus import NeutralBaseline
-from ganimate.blend import BlendConfig, blend_weight, paste_back
-from ganimate.checkpoint import LoadedGenerator
+from ganimate.blend import BlendConfig, paste_back
+from ganimate.engines import FrameJob, as_engine
 from ganimate.errors import GanimateError
 from ganimate.progress import log, track
 from ganimate.targets import (
@@ -383,7 +383,7 @@ class _Encoder:
 
 
 @contextmanager
-def _cpu_threads(loaded: LoadedGenerator) -> Iterator[None]:
+def _cpu_threads(engine) -> Iterator[None]:
     """On the CPU, leave cores to the other stages while G runs (restored afterwards).
 
     torch's intra-op threads spin at barriers; when decoding, mediapipe, paste-back and the
@@ -392,7 +392,8 @@ def _cpu_threads(loaded: LoadedGenerator) -> Iterator[None]:
     """
     import torch
 
-    if loaded.device.type != "cpu":
+    loaded = getattr(engine, "loaded", None)
+    if loaded is None or loaded.device.type != "cpu":
         yield
         return
     before = torch.get_num_threads()
@@ -452,7 +453,7 @@ class _Plan:
 @dataclass
 class _TrackState:
     size: int  # crop side, fixed for the track
-    samples: deque  # (frame index, similarity params (4,), raw y (K,))
+    samples: deque  # (frame index, similarity params (4,), raw y (K,), landmarks (478, 3))
     baseline: NeutralBaseline | None
     last_seen: int = 0
     count: int = 0  # frames the face was seen in
@@ -462,7 +463,7 @@ class _TrackState:
 class _Pending:
     index: int
     frame: np.ndarray
-    faces: list  # (track_id, landmarks)
+    faces: list[int]  # track ids of the faces to edit
     seen: tuple[int, ...]
 
 
@@ -473,11 +474,11 @@ class _Planner:
     window around it is known (fewer at the end of the clip).
     """
 
-    def __init__(self, loaded: LoadedGenerator, config: AnimateConfig, fps: float):
-        self.loaded = loaded
+    def __init__(self, engine, config: AnimateConfig, fps: float):
+        self.engine = engine
         self.config = config
         self.lookahead = max(0, int(round(config.smooth * fps)))
-        self.model_size = loaded.config.image_size
+        self.model_size = engine.image_size
         self.tracks: dict[int, _TrackState] = {}
         self.pending: deque[_Pending] = deque()
         self.keep = 2 * self.lookahead + 1 + 2 * max(config.au_smooth, 0)
@@ -497,7 +498,7 @@ class _Planner:
                         continue
                     keep.append(f)
                 if keep:
-                    raw = source_aus(keep, self.loaded, self.config.estimator)
+                    raw = source_aus(keep, self.engine, self.config.estimator)
                 for j, f in enumerate(keep):
                     state = self.tracks.get(f.track_id)
                     if state is None:
@@ -505,13 +506,12 @@ class _Planner:
                         baseline = NeutralBaseline() if self.config.baseline else None
                         state = self.tracks[f.track_id] = _TrackState(size, deque(), baseline)
                     m = crop_transform(f, state.size)
-                    state.samples.append((index, similarity_params(m), raw[j]))
+                    state.samples.append((index, similarity_params(m), raw[j], f.landmarks))
                     state.last_seen = index
                     state.count += 1
                     if state.baseline is not None:
                         state.baseline.update(raw[j])
-                self.pending.append(_Pending(index, frame,
-                                             [(f.track_id, f.landmarks) for f in keep],
+                self.pending.append(_Pending(index, frame, [f.track_id for f in keep],
                                              tuple(f.track_id for f in faces)))
                 while len(self.pending) > self.lookahead:
                     yield self._emit(self.pending.popleft())
@@ -520,16 +520,21 @@ class _Planner:
                 yield self._emit(self.pending.popleft())
 
     def _emit(self, p: _Pending) -> _Plan:
+        """The plan of frame ``p``: each face cut through its smoothed transform, with its
+        landmarks (what the warp moves) smoothed over the same window, and its smoothed y_r."""
         planned = []
-        for tid, landmarks in p.faces:
+        for tid in p.faces:
             state = self.tracks[tid]
             xs = np.array([s[0] for s in state.samples])
             near = np.abs(xs - p.index) <= self.lookahead
             params = np.stack([s[1] for s in state.samples])[near]
+            marks = np.stack([s[3] for s in state.samples])[near]
             if self.lookahead > 0:
                 smoothed = savgol_at(xs[near], params, p.index, self.config.smooth_degree)
+                landmarks = savgol_at(xs[near], marks.reshape(len(marks), -1), p.index,
+                                      self.config.smooth_degree).reshape(marks.shape[1:])
             else:
-                smoothed = params[xs[near] == p.index][0]
+                smoothed, landmarks = params[xs[near] == p.index][0], marks[xs[near] == p.index][0]
             near_au = np.abs(xs - p.index) <= self.config.au_smooth
             ys = np.stack([s[2] for s in state.samples])[near_au]
             y = np.clip(savgol_at(xs[near_au], ys, p.index, 2), 0.0, 1.0).astype(np.float32)
@@ -582,41 +587,21 @@ class _Job:
     seen: tuple[int, ...]
 
 
-def _run_jobs(jobs: list[_Job], loaded: LoadedGenerator, blend: BlendConfig,
-              want_weights: bool) -> list[tuple[np.ndarray, list]]:
-    """Run G on every face of ``jobs`` (grouped by crop size) and paste them back.
+def _run_jobs(jobs: list[_Job], engine, blend: BlendConfig, want_weights: bool
+              ) -> list[tuple[np.ndarray, list]]:
+    """Edit the faces of ``jobs`` with the engine (one call: the generator batches them).
 
     Returns per job (output frame, [(crop, weight)] for previews). A job without faces returns
     its input frame object itself.
     """
-    from ganimate.inference import edit_crops
-
-    slots = [(j, k) for j, job in enumerate(jobs) for k in range(len(job.crops))]
-    edited: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-    by_size: dict[int, list[tuple[int, int]]] = {}
-    for j, k in slots:
-        by_size.setdefault(jobs[j].crops[k].size, []).append((j, k))
-    for group in by_size.values():
-        crops = np.stack([jobs[j].crops[k].image for j, k in group])
-        targets = np.stack([jobs[j].cond.condition[k] for j, k in group])
-        out = edit_crops(loaded, crops, targets, batch_size=max(len(group), 1))
-        for n, key in enumerate(group):
-            edited[key] = (out.images[n], out.attention[n])
-    results = []
-    for j, job in enumerate(jobs):
-        if not job.crops:
-            results.append((job.frame, []))
-            continue
-        frame = job.frame.copy()
-        weights = []
-        for k, crop in enumerate(job.crops):
-            image, attention = edited[(j, k)]
-            weight = blend_weight(crop, attention, blend)
-            paste_back(frame, image, crop.to_frame, weight, out=frame)
-            if want_weights:
-                weights.append((crop, weight))
-        results.append((frame, weights))
-    return results
+    k = len(engine.au_names)
+    frames = [FrameJob(job.frame, job.crops,
+                       job.cond.y_r if job.cond is not None else np.zeros((0, k), np.float32),
+                       job.cond.condition if job.cond is not None else np.zeros((0, k),
+                                                                                np.float32))
+              for job in jobs]
+    edits = engine.edit_frames(frames, blend, want_weights)
+    return [(e.frame, list(zip(e.crops, e.weights, strict=True))) for e in edits]
 
 
 # Width of each panel of a --preview video (wider inputs are scaled down).
@@ -647,7 +632,7 @@ def preview_frame(source: np.ndarray, output: np.ndarray,
 # =============================================================================================
 
 
-def animate_video(src: str | os.PathLike, out: str | os.PathLike, loaded: LoadedGenerator,
+def animate_video(src: str | os.PathLike, out: str | os.PathLike, engine,
                   spec: TargetSpec, config: AnimateConfig = AnimateConfig(),
                   ramp: str | None = None, hold: bool = False, easing: str | None = None,
                   track_path: str | os.PathLike | None = None, track_face: int | None = None,
@@ -665,6 +650,7 @@ def animate_video(src: str | os.PathLike, out: str | os.PathLike, loaded: Loaded
     """
     from ganimate.video import VideoWriter, probe, read_frames
 
+    engine = as_engine(engine)
     src, out = Path(src), Path(out)
     check_output(src, out, preview)
     if not src.exists():
@@ -677,7 +663,7 @@ def animate_video(src: str | os.PathLike, out: str | os.PathLike, loaded: Loaded
     fps = float(info.fps)
     schedule = alpha_schedule(n, fps, ramp, hold, easing,
                               default="hold" if track_path is not None else "ramp")
-    au_names = tuple(loaded.au_names)
+    au_names = tuple(engine.au_names)
     driver: AUTrack | None = None
     if track_path is not None:
         try:
@@ -705,9 +691,9 @@ def animate_video(src: str | os.PathLike, out: str | os.PathLike, loaded: Loaded
     decode = plan = None
     try:
         decode = _Stage(lambda: read_frames(src, info), config.queue_frames, stop, "decode")
-        planner = _Planner(loaded, config, fps)
+        planner = _Planner(engine, config, fps)
         plan = _Stage(lambda: planner.run(decode), config.queue_frames, stop, "plan")
-        with _cpu_threads(loaded), track(f"animating {src.name}", total=n) as bar:
+        with _cpu_threads(engine), track(f"animating {src.name}", total=n) as bar:
             for batch in _batches(plan, config.batch_size):
                 jobs = []
                 for p in batch:
@@ -721,7 +707,7 @@ def animate_video(src: str | os.PathLike, out: str | os.PathLike, loaded: Loaded
                                                spec, au_names, y_track)
                     jobs.append(_Job(p.index, p.frame, [f.crop for f in p.faces], cond,
                                      [f.track_id for f in p.faces], p.seen))
-                results = _run_jobs(jobs, loaded, config.blend, preview_writer is not None)
+                results = _run_jobs(jobs, engine, config.blend, preview_writer is not None)
                 for job, (frame, weights) in zip(jobs, results, strict=True):
                     frames = (frame,)
                     if preview_writer is not None:
@@ -801,7 +787,7 @@ class ImageAnimation:
         return max(1, int(round(self.seconds * self.fps)))
 
 
-def animate_image(photo: str | os.PathLike, out: str | os.PathLike, loaded: LoadedGenerator,
+def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine,
                   spec: TargetSpec, settings: ImageAnimation = ImageAnimation(),
                   on_frame: Callable[[FrameRecord], None] | None = None) -> AnimationResult:
     """A clip of a photo's faces moving from their own expression (alpha 0) to the target.
@@ -814,6 +800,7 @@ def animate_image(photo: str | os.PathLike, out: str | os.PathLike, loaded: Load
     from ganimate.images import read_photo
     from ganimate.video import VideoWriter
 
+    engine = as_engine(engine)
     photo, out = Path(photo), Path(out)
     check_output(photo, out)
     if settings.seconds <= 0 or settings.fps <= 0:
@@ -836,19 +823,19 @@ def animate_image(photo: str | os.PathLike, out: str | os.PathLike, loaded: Load
             raise GanimateError(f"--face {settings.face}: {photo} has {len(faces)} face(s), "
                                 f"numbered 0 to {len(faces) - 1} from left to right")
         faces, numbers = [faces[settings.face]], [settings.face]
-    crops = crop_faces(rgb, faces, loaded.config.image_size)
-    y_r = source_aus(faces, loaded, settings.estimator)
-    au_names = tuple(loaded.au_names)
+    crops = crop_faces(rgb, faces, engine.image_size)
+    y_r = source_aus(faces, engine, settings.estimator)
+    au_names = tuple(engine.au_names)
     started = time.perf_counter()
     per_batch = max(1, settings.batch_size // len(crops))
     # The writer removes its partial output if anything below fails.
-    with writer, _cpu_threads(loaded), track(f"animating {photo.name}", total=n) as bar:
+    with writer, _cpu_threads(engine), track(f"animating {photo.name}", total=n) as bar:
         for start in range(0, n, per_batch):
             jobs = []
             for i in range(start, min(n, start + per_batch)):
                 cond = frame_condition(float(schedule(i)), y_r, spec, au_names)
                 jobs.append(_Job(i, rgb, crops, cond, numbers, tuple(numbers)))
-            for job, (frame, _) in zip(jobs, _run_jobs(jobs, loaded, settings.blend, False),
+            for job, (frame, _) in zip(jobs, _run_jobs(jobs, engine, settings.blend, False),
                                        strict=True):
                 writer.write(frame)
                 if on_frame is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from typing import Annotated
 
 import typer
 
@@ -227,10 +228,18 @@ def synthetic_command(
 _TARGET_HELP = "Targets combine in this order: --expression, --like, --aus-file, then each --au."
 
 
-def _load_for_editing(checkpoint, device):
-    from ganimate.checkpoint import load_generator, resolve_checkpoint
+# Shared by edit image, edit sweep, animate image, animate video and demo.
+EngineOption = Annotated[str | None, typer.Option(
+    "--engine",
+    help="warp: full-resolution geometry from the AU->mesh model, no model needed (clean and "
+         "sharp; cannot open a closed mouth or add wrinkles). gan: the generator of "
+         "--checkpoint (or the shipped model). Default: gan with --checkpoint, else warp.")]
 
-    return load_generator(resolve_checkpoint(checkpoint), device=device)
+
+def _load_engine(engine, checkpoint, device):
+    from ganimate.engines import load_engine
+
+    return load_engine(engine, checkpoint, device)
 
 
 @edit_app.command("image", no_args_is_help=True, epilog=_TARGET_HELP)
@@ -242,6 +251,7 @@ def edit_image_command(
         None, "--checkpoint", "-c",
         help="Generator export, training checkpoint or run folder (its newest checkpoint). "
              "Default: the model shipped with ganimate (see `ganimate demo`)."),
+    engine_name: EngineOption = None,
     output: str = typer.Option(
         ..., "--out", "-o",
         help="The edited photo (one input; format from the extension: .jpg .png .webp ...), "
@@ -312,20 +322,20 @@ def edit_image_command(
     pairs = editing.plan_outputs(photos, output)  # refuses to overwrite an input, early
     if attention is not None and any(editing.same_file(Path(attention), p) for p, _ in pairs):
         raise fail(f"--attention {attention} is the input; choose another path")
-    loaded = _load_for_editing(checkpoint, device)
-    spec = editing.build_spec(loaded, expression, like, aus_file, row, au, estimator)
+    engine = _load_engine(engine_name, checkpoint, device)
+    spec = editing.build_spec(engine, expression, like, aus_file, row, au, estimator)
     config = editing.EditConfig(
-        spec=spec, face=face, source=editing.parse_source_aus(source_au, loaded.au_names),
+        spec=spec, face=face, source=editing.parse_source_aus(source_au, engine.au_names),
         aligned=aligned, blend=dataclasses.replace(BlendConfig(), feather=feather),
         estimator=estimator)
     if attention is not None:  # the core issue's one-crop mode, with its attention file
-        edit = editing.edit_photo(pairs[0][0], config, loaded)
+        edit = editing.edit_photo(pairs[0][0], config, engine)
         typer.echo(str(editing.write_photo_edit(edit, pairs[0][1])))
         write_image(attention, editing.mask_images(edit.edits, 0)[0])
         if save_masks is not None:
             editing.save_masks(edit, save_masks)
         return
-    result = editing.edit_photos(photos, output, config, loaded, masks=save_masks)
+    result = editing.edit_photos(photos, output, config, engine, masks=save_masks)
     for path in result.written:
         typer.echo(str(path))
     if result.failed:
@@ -341,6 +351,7 @@ def edit_sweep_command(
         None, "--checkpoint", "-c",
         help="Generator export, training checkpoint or run folder. Default: the model "
              "shipped with ganimate."),
+    engine_name: EngineOption = None,
     au: list[str] = typer.Option(
         ..., "--au", help="AU to sweep (AU12 or 12), repeatable: one grid row each."),
     steps: str = typer.Option("0,0.25,0.5,0.75,1", "--steps",
@@ -367,11 +378,11 @@ def edit_sweep_command(
     if Path(photo).is_dir():
         raise fail(f"{photo}: a sweep takes one photo, not a folder")
     out = editing.plan_outputs([photo], output)[0][1]
-    loaded = _load_for_editing(checkpoint, device)
-    names = tuple(dict.fromkeys(canonical_au_name(a, loaded.au_names) for a in au))
+    engine = _load_engine(engine_name, checkpoint, device)
+    names = tuple(dict.fromkeys(canonical_au_name(a, engine.au_names) for a in au))
     config = editing.SweepConfig(aus=names, steps=step_values, face=face, cell=cell,
                                  whole=whole, estimator=estimator)
-    result = editing.sweep_photo(photo, config, loaded)
+    result = editing.sweep_photo(photo, config, engine)
     typer.echo(str(write_image(out, result.grid)))
 
 
@@ -631,6 +642,7 @@ def animate_video_command(
     checkpoint: str = typer.Option(
         None, "--checkpoint", "-c",
         help="Generator export, training checkpoint or run folder (its newest checkpoint)."),
+    engine_name: EngineOption = None,
     output: str = typer.Option(
         ..., "--out", "-o",
         help="Output video (.mp4 .mov .mkv .m4v: H.264 with the input's audio), .gif, or a "
@@ -709,14 +721,14 @@ def animate_video_command(
         raise fail("nothing to animate to: give --expression, --au, --like, --aus-file or "
                    "--track (e.g. --expression happy)")
     animation.check_output(video, output, preview)
-    loaded = _load_for_editing(checkpoint, device)
-    spec = editing.build_spec(loaded, expression, like, aus_file, row, au, estimator)
+    engine = _load_engine(engine_name, checkpoint, device)
+    spec = editing.build_spec(engine, expression, like, aus_file, row, au, estimator)
     config = animation.AnimateConfig(
         face=face, smooth=smooth, baseline=baseline, batch_size=batch_size,
         blend=dataclasses.replace(BlendConfig(), feather=feather), estimator=estimator,
         crf=crf, preset=preset, lossless=lossless)
     result = animation.animate_video(
-        video, output, loaded, spec, config, ramp=ramp, hold=hold, easing=easing,
+        video, output, engine, spec, config, ramp=ramp, hold=hold, easing=easing,
         track_path=track_csv, track_face=track_face, track_offset=track_offset, preview=preview)
     if face is not None and not result.face_ids:
         typer.echo(f"warning: face {face} never appeared; the video is unchanged "
@@ -735,6 +747,7 @@ def animate_image_command(
     checkpoint: str = typer.Option(
         None, "--checkpoint", "-c",
         help="Generator export, training checkpoint or run folder (its newest checkpoint)."),
+    engine_name: EngineOption = None,
     output: str = typer.Option(
         ..., "--out", "-o",
         help="The clip: .mp4 .mov .mkv .m4v (H.264, yuv420p), .gif, or a folder for PNG frames."),
@@ -774,11 +787,11 @@ def animate_image_command(
     if seconds <= 0 or fps <= 0:
         raise fail("--seconds and --fps must be positive")
     animation.check_output(photo, output)
-    loaded = _load_for_editing(checkpoint, device)
-    spec = editing.build_spec(loaded, to, like, aus_file, row, au, estimator)
+    engine = _load_engine(engine_name, checkpoint, device)
+    spec = editing.build_spec(engine, to, like, aus_file, row, au, estimator)
     settings = animation.ImageAnimation(seconds=seconds, fps=fps, bounce=bounce, easing=easing,
                                         face=face, crf=crf, preset=preset, estimator=estimator)
-    result = animation.animate_image(photo, output, loaded, spec, settings)
+    result = animation.animate_image(photo, output, engine, spec, settings)
     typer.echo(str(result.out))
 
 

@@ -33,8 +33,9 @@ import numpy as np
 
 from ganimate.align import FaceCrop, align_face, crop_transform
 from ganimate.aus import AU_NAMES, DEFAULT_ESTIMATOR, AUCalibration, default_estimator
-from ganimate.blend import BlendConfig, FaceEdit, paste_faces
+from ganimate.blend import BlendConfig
 from ganimate.checkpoint import LoadedGenerator, resolve_checkpoint  # noqa: F401 (re-exported)
+from ganimate.engines import GanEngine, as_engine, edit_frame
 from ganimate.errors import GanimateError
 from ganimate.inference import CropEdits, edit_crops
 from ganimate.targets import AUChange, TargetSpec
@@ -48,14 +49,6 @@ log = logging.getLogger("ganimate")
 # generator sees model-size crops anyway; 512 keeps the full-resolution composite sharp for faces
 # up to ~600 px tall without spending memory on huge crops).
 MAX_CROP = 512
-
-# Where a bundled default model would live (package data, see pyproject); none ships yet.
-
-
-# =============================================================================================
-# Checkpoints
-# =============================================================================================
-
 
 # =============================================================================================
 # Frames: crops, source AUs, one batched edit + paste-back
@@ -137,44 +130,6 @@ def _apply_calibration(raw: np.ndarray, calibration: AUCalibration) -> np.ndarra
     return out
 
 
-@dataclass
-class FrameEdit:
-    """One frame with its faces edited and pasted back."""
-
-    frame: np.ndarray  # uint8 (H, W, 3): the input frame with every edited face blended in
-    crops: list[FaceCrop]  # the faces' aligned crops, in the order given
-    edits: CropEdits  # generator output per crop (edited crop, attention, colour), same order
-
-
-def _empty_edits(size: int) -> CropEdits:
-    return CropEdits(np.zeros((0, size, size, 3), np.uint8), np.zeros((0, size, size), np.float32),
-                     np.zeros((0, size, size, 3), np.uint8))
-
-
-def edit_frame(rgb: np.ndarray, crops: Sequence[FaceCrop], targets: np.ndarray,
-               loaded: LoadedGenerator, blend: BlendConfig | None = None) -> FrameEdit:
-    """Run G on all face crops of one frame in one batch and paste them back into the frame.
-
-    ``targets`` is float32 (F, K) in the model's AU order, one row per crop (a single (K,) vector
-    applies to every crop). Pixels outside every face's blend footprint are bit-identical to
-    ``rgb``. A frame without crops comes back unchanged (a copy).
-    """
-    rgb = np.asarray(rgb)
-    crops = list(crops)
-    if not crops:
-        return FrameEdit(rgb.copy(), [], _empty_edits(loaded.config.image_size))
-    sizes = {c.size for c in crops}
-    if len(sizes) != 1:
-        raise ValueError(f"edit_frame needs crops of one size to batch them, got {sorted(sizes)}")
-    targets = np.asarray(targets, dtype=np.float32)
-    if targets.ndim == 1:
-        targets = np.broadcast_to(targets, (len(crops), targets.shape[0]))
-    edits = edit_crops(loaded, np.stack([c.image for c in crops]), targets)
-    faces = [FaceEdit(c, edits.images[i], edits.attention[i]) for i, c in enumerate(crops)]
-    frame = paste_faces(rgb, faces, blend or BlendConfig())
-    return FrameEdit(frame, crops, edits)
-
-
 # =============================================================================================
 # Photos
 # =============================================================================================
@@ -254,9 +209,10 @@ def _with_source_overrides(y_r: np.ndarray, config: EditConfig,
     return np.stack([apply_changes(row, config.source, au_names) for row in y_r])
 
 
-def edit_photo(path: str | os.PathLike, config: EditConfig, loaded: LoadedGenerator,
-               mesh: FaceMesh | None = None) -> PhotoEdit:
-    """Edit the faces of one photo (or, with ``config.aligned``, one aligned crop).
+def edit_photo(path: str | os.PathLike, config: EditConfig, engine, mesh: FaceMesh | None = None
+               ) -> PhotoEdit:
+    """Edit the faces of one photo (or, with ``config.aligned``, one aligned crop) with an engine
+    (:mod:`ganimate.engines`; a loaded generator is taken as its GAN engine).
 
     The photo is read upright (EXIF orientation applied) and its alpha channel kept aside and
     returned unchanged. Pass a ``mesh`` to reuse mediapipe's graphs across photos.
@@ -264,22 +220,31 @@ def edit_photo(path: str | os.PathLike, config: EditConfig, loaded: LoadedGenera
     from ganimate.images import read_photo
     from ganimate.targets import build_target
 
+    engine = as_engine(engine)
     photo = read_photo(path)
-    names = loaded.au_names
-    if config.aligned:
-        return _edit_aligned(photo, config, loaded, mesh)
+    names = engine.au_names
+    if config.aligned and isinstance(engine, GanEngine):
+        return _edit_aligned(photo, config, engine.loaded, mesh)
     with _open_mesh(mesh) as m:
         faces = m(photo.rgb)
     if not faces:
         raise _no_face(photo.path)
-    selected = _select(faces, config.face, photo.path)
+    selected = [_central(faces, photo.rgb)] if config.aligned else _select(faces, config.face,
+                                                                           photo.path)
     chosen = [faces[i] for i in selected]
-    y_r = _with_source_overrides(source_aus(chosen, loaded, config.estimator), config, names)
+    y_r = _with_source_overrides(source_aus(chosen, engine, config.estimator), config, names)
     y_g = build_target(y_r, config.spec, names)
-    crops = crop_faces(photo.rgb, chosen, loaded.config.image_size, config.max_crop)
-    frame = edit_frame(photo.rgb, crops, y_g, loaded, config.blend)
+    crops = crop_faces(photo.rgb, chosen, engine.image_size, config.max_crop)
+    frame = edit_frame(photo.rgb, crops, y_r, y_g, engine, config.blend)
     return PhotoEdit(photo.path, frame.frame, photo.alpha, faces, selected, crops, frame.edits,
                      y_r, y_g)
+
+
+def _central(faces: Sequence[Face], rgb: np.ndarray) -> int:
+    """The face nearest the image centre (an aligned crop may show a neighbour's edge)."""
+    h, w = rgb.shape[:2]
+    return min(range(len(faces)), key=lambda i: (faces[i].box.center[0] - w / 2) ** 2
+               + (faces[i].box.center[1] - h / 2) ** 2)
 
 
 def _edit_aligned(photo, config: EditConfig, loaded: LoadedGenerator,
@@ -297,9 +262,7 @@ def _edit_aligned(photo, config: EditConfig, loaded: LoadedGenerator,
     with _open_mesh(mesh) as m:
         faces = m(photo.rgb)
     if faces:
-        # the face nearest the centre is the crop's own (a crop may show a neighbour's edge)
-        face = min(faces, key=lambda f: (f.box.center[0] - w / 2) ** 2
-                   + (f.box.center[1] - h / 2) ** 2)
+        face = faces[_central(faces, photo.rgb)]
         y_r = source_aus([face], loaded, config.estimator)
         landmarks = face.landmarks
     else:
@@ -335,17 +298,17 @@ def like_aus(path: str | os.PathLike, model: LoadedGenerator | Sequence[str] | N
     return source_aus([face], model, method)[0]
 
 
-def build_spec(loaded: LoadedGenerator, expression: str | None = None,
+def build_spec(engine, expression: str | None = None,
                like: str | os.PathLike | None = None, aus_file: str | os.PathLike | None = None,
                row: int | None = None, au: Sequence[str] = (),
                method: str = DEFAULT_ESTIMATOR, mesh: FaceMesh | None = None) -> TargetSpec:
-    """The CLI's target options, parsed and checked, as a TargetSpec for the model's AUs."""
+    """The CLI's target options, parsed and checked, as a TargetSpec for the engine's AUs."""
     from ganimate.targets import target_spec
 
-    names = loaded.au_names
+    names = engine.au_names
     # Parse the cheap options first so that a typo fails before a photo is read.
     target_spec(expression, None, aus_file, row, au, names)
-    like_vec = None if like is None else like_aus(like, loaded, method, mesh)
+    like_vec = None if like is None else like_aus(like, engine, method, mesh)
     return target_spec(expression, like_vec, aus_file, row, au, names)
 
 
@@ -486,7 +449,7 @@ class BatchResult:
 
 
 def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, config: EditConfig,
-                loaded: LoadedGenerator, masks: str | os.PathLike | None = None,
+                engine, masks: str | os.PathLike | None = None,
                 mesh: FaceMesh | None = None) -> BatchResult:
     """Edit photos (files or folders of them) into ``out`` (a file for one photo, else a folder),
     with a progress bar. Every output path is checked before anything is written. One photo that
@@ -494,13 +457,17 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
     from ganimate.progress import track
 
     pairs = plan_outputs(inputs, out)
+    engine = as_engine(engine)
+    if masks is not None and not isinstance(engine, GanEngine):
+        raise GanimateError("--save-masks writes the generator's attention and colour masks; "
+                            "the warp engine has none (use --engine gan)")
     if not config.aligned:
-        model_au_index(loaded.au_names)  # a model the estimator cannot read fails up front
+        model_au_index(engine.au_names)  # a model the estimator cannot read fails up front
     result = BatchResult([], [], [])
     with _open_mesh(mesh) as m, track("editing", total=len(pairs)) as bar:
         for src, dst in pairs:
             try:
-                edit = edit_photo(src, config, loaded, m)
+                edit = edit_photo(src, config, engine, m)
             except GanimateError as exc:
                 if len(pairs) == 1:
                     raise
@@ -583,16 +550,18 @@ def _region(rgb: np.ndarray, box, whole: bool, cell: int) -> np.ndarray:
     return cv2.resize(sub, (cell, cell), interpolation=interp)
 
 
-def sweep_photo(path: str | os.PathLike, config: SweepConfig, loaded: LoadedGenerator,
+def sweep_photo(path: str | os.PathLike, config: SweepConfig, engine,
                 mesh: FaceMesh | None = None) -> SweepResult:
     """Edit one face of a photo to every (AU, intensity) pair, other AUs kept at the face's own
     values, and lay the results out as a labelled grid: a row per AU, the input first, then a
     column per intensity."""
+    from ganimate.engines import FrameJob
     from ganimate.images import read_photo
     from ganimate.targets import apply_changes
 
+    engine = as_engine(engine)
     photo = read_photo(path)
-    names = loaded.au_names
+    names = engine.au_names
     with _open_mesh(mesh) as m:
         faces = m(photo.rgb)
     if not faces:
@@ -602,24 +571,23 @@ def sweep_photo(path: str | os.PathLike, config: SweepConfig, loaded: LoadedGene
     else:
         index = _select(faces, config.face, photo.path)[0]
     face = faces[index]
-    y_r = source_aus([face], loaded, config.estimator)[0]
+    y_r = source_aus([face], engine, config.estimator)[0]
     targets = np.stack([
         np.stack([apply_changes(y_r, [AUChange(au, v, "set")], names) for v in config.steps])
         for au in config.aus
     ])
     n_rows, n_cols = targets.shape[:2]
-    crop = crop_faces(photo.rgb, [face], loaded.config.image_size, config.max_crop)[0]
-    edits = edit_crops(loaded, np.repeat(crop.image[None], n_rows * n_cols, axis=0),
-                       targets.reshape(n_rows * n_cols, -1))
+    crop = crop_faces(photo.rgb, [face], engine.image_size, config.max_crop)[0]
+    jobs = [FrameJob(photo.rgb, [crop], y_r[None], t[None])
+            for t in targets.reshape(n_rows * n_cols, -1)]
+    frames = engine.edit_frames(jobs, config.blend)
     first = _region(photo.rgb, face.box, config.whole, config.cell)
     cells = np.empty((n_rows, n_cols + 1, config.cell, config.cell, 3), np.uint8)
     for r in range(n_rows):
         cells[r, 0] = first
         for c in range(n_cols):
-            k = r * n_cols + c
-            pasted = paste_faces(photo.rgb, [FaceEdit(crop, edits.images[k],
-                                                      edits.attention[k])], config.blend)
-            cells[r, c + 1] = _region(pasted, face.box, config.whole, config.cell)
+            edited = frames[r * n_cols + c].frame
+            cells[r, c + 1] = _region(edited, face.box, config.whole, config.cell)
     col_labels = ["input"] + [f"{v:.2f}" for v in config.steps]
     row_labels = [f"{au}\n{_describe(au)}\ninput {y_r[names.index(au)]:.2f}"
                   for au in config.aus]

@@ -19,6 +19,16 @@ class CropEdits:
     attention: np.ndarray  # float32 (N, H, W) in [0, 1]: 1 = input pixel kept
     colour: np.ndarray  # uint8 (N, H, W, 3): the colour mask C
 
+    def take(self, i: int) -> CropEdits:
+        """Crop ``i`` alone (N = 1)."""
+        return CropEdits(self.images[i:i + 1], self.attention[i:i + 1], self.colour[i:i + 1])
+
+    @staticmethod
+    def concat(parts: list[CropEdits]) -> CropEdits:
+        return CropEdits(np.concatenate([p.images for p in parts]),
+                         np.concatenate([p.attention for p in parts]),
+                         np.concatenate([p.colour for p in parts]))
+
 
 def _resize(t: torch.Tensor, size: int) -> torch.Tensor:
     if t.shape[-1] == size and t.shape[-2] == size:
