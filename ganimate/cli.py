@@ -35,7 +35,9 @@ def fail(message: str) -> typer.Exit:
 
 
 def guarded(func):
-    """Turn GanimateError raised by the library into a clean message and exit code 1."""
+    """The one place where failures become one line: GanimateError and OS errors (disk full,
+    read-only, permissions) -> ``error: ...`` and exit 1; Ctrl-C -> ``error: interrupted`` and
+    exit 130; a closed stdout (``| head``) ends the command quietly."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -43,8 +45,29 @@ def guarded(func):
             return func(*args, **kwargs)
         except GanimateError as exc:
             raise fail(str(exc)) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(code=0) from None
+        except OSError as exc:
+            from ganimate.files import os_error_message
+
+            raise fail(os_error_message(exc)) from None
+        except KeyboardInterrupt:
+            typer.echo("error: interrupted (Ctrl-C); no partial output was left", err=True)
+            raise typer.Exit(code=130) from None
 
     return wrapper
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout has gone (``ganimate aus ... | head``): what it read is what it
+    wanted, so stop quietly; point stdout at devnull so that the final flush cannot fail."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (tests)
+        pass
 
 
 def _version(value: bool) -> None:

@@ -18,6 +18,7 @@ input and keeps its metadata.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.errors import GanimateError
-from ganimate.files import umask
+from ganimate.files import umask, write_error
 from ganimate.progress import log
 
 # Containers the H.264 writer produces (anything else is refused with a list of these).
@@ -251,6 +252,20 @@ def count_frames(path: str | os.PathLike, stream_index: int | None = None) -> in
     if rc != 0 or not frames:
         raise GanimateError(f"{path}: cannot decode video ({_last_line(stderr)})")
     return int(frames[-1])
+
+
+# ffmpeg's words for the OS errors that mean "the output cannot be written".
+_OS_ERROR_TEXTS = {errno.ENOSPC: "No space left on device", errno.EROFS: "Read-only file system",
+                   errno.EACCES: "Permission denied", errno.EDQUOT: "Disk quota exceeded",
+                   errno.EFBIG: "File too large"}
+
+
+def _telling_line(stderr: str) -> str:
+    """ffmpeg's line that names an OS error if there is one (its last line rarely does)."""
+    for line in stderr.splitlines():
+        if any(text in line for text in _OS_ERROR_TEXTS.values()):
+            return line.strip()
+    return _last_line(stderr)
 
 
 def _last_line(stderr: str) -> str:
@@ -504,14 +519,17 @@ class VideoWriter:
         os.chmod(tmp, (0o777 if tmp.is_dir() else 0o666) & ~umask())
 
     def _temp(self, suffix: str, folder: bool = False) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if folder:
-            tmp = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.path.name}."))
-        else:
-            fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
-                                        suffix=suffix)
-            os.close(fd)
-            tmp = Path(name)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if folder:
+                tmp = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.path.name}."))
+            else:
+                fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
+                                            suffix=suffix)
+                os.close(fd)
+                tmp = Path(name)
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
         self._tmp.append(tmp)
         return tmp
 
@@ -570,7 +588,7 @@ class VideoWriter:
         except (BrokenPipeError, OSError):
             message = self._stderr()
             self.abort()
-            raise GanimateError(f"{self.path}: encoding failed ({message})") from None
+            raise self._failure(message) from None
         self.frame_count += 1
 
     def _stderr(self) -> str:
@@ -582,7 +600,14 @@ class VideoWriter:
         if self._err is None:
             return "no message from ffmpeg"
         self._err.seek(0)
-        return _last_line(self._err.read().decode("utf-8", "replace"))
+        return _telling_line(self._err.read().decode("utf-8", "replace"))
+
+    def _failure(self, message: str) -> GanimateError:
+        """ffmpeg failed: a write error (disk full, read-only...) reads like any other."""
+        for code, text in _OS_ERROR_TEXTS.items():
+            if text in message:
+                return write_error(self.path, OSError(code, text))
+        return GanimateError(f"{self.path}: encoding failed ({message})")
 
     def close(self) -> Path:
         """Finish encoding, add audio and rotation, and move the result into place."""
@@ -599,7 +624,7 @@ class VideoWriter:
         if rc != 0:
             message = self._stderr()
             self.abort()
-            raise GanimateError(f"{self.path}: encoding failed ({message})")
+            raise self._failure(message)
         try:
             if self.kind == "frames":
                 self._replace_folder(self._video_tmp)
@@ -646,13 +671,16 @@ class VideoWriter:
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=err).returncode
                 err.seek(0)
-                message = _last_line(err.read().decode("utf-8", "replace"))
+                message = _telling_line(err.read().decode("utf-8", "replace"))
             if rc == 0:
                 if codec is not attempts[0]:
                     log.info("%s: the audio could not be copied into %s; re-encoded as AAC",
                              self.path, self.path.suffix)
                 return out
             log.debug("%s: mux with %s failed: %s", self.path, codec, message)
+        failure = self._failure(message)
+        if str(failure).startswith("cannot write"):
+            raise failure
         raise GanimateError(f"{self.path}: adding the audio of {self.audio_from} failed "
                             f"({message})")
 
