@@ -611,6 +611,9 @@ def prepare_command(
         f"{report.out}: {report.count} crops ({report.train} train, {report.test} test); "
         f"this run: {report.processed} sources processed, {report.skipped} already done, "
         f"{report.seconds:.1f} s; rejected: {rejected}", err=True)
+    if report.count == 0:  # `prepare && train` must stop here, not one step later
+        raise fail(f"{report.out}: every input was rejected, the dataset is empty; "
+                   f"{report.out / 'rejected.csv'} gives each input's reason")
 
 
 @app.command("aus", no_args_is_help=True,
