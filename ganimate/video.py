@@ -84,6 +84,15 @@ class VideoInfo:
     pixel_format: str
     stream_index: int  # index of the video stream in the file (cover art streams are skipped)
     variable_frame_rate: bool = False
+    # Variable frame rate only: each frame's presentation time in seconds from the first frame,
+    # in display order (read from the packets; None for constant-rate clips: i / fps).
+    timestamps: tuple[float, ...] | None = None
+
+    def time_of(self, index: int) -> float:
+        """The presentation time (s, from the first frame) of frame ``index``."""
+        if self.timestamps is not None and index < len(self.timestamps):
+            return self.timestamps[index]
+        return index / float(self.fps)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -182,6 +191,7 @@ class _Packets:
     fps: Fraction | None
     span: float | None  # seconds from the first frame's start to the last frame's end
     variable: bool
+    times: tuple[float, ...] | None = None  # variable rate: frame times from the first, sorted
 
 
 def _scan_packets(lines: Iterator[str]) -> _Packets:
@@ -191,6 +201,7 @@ def _scan_packets(lines: Iterator[str]) -> _Packets:
     """
     tb = None
     count, first, end, total, dmin, dmax = 0, None, None, 0, None, None
+    stamps: list[int] = []
     for line in lines:
         if line.startswith("#tb"):
             num, den = line.split(":", 1)[1].strip().split("/")
@@ -205,6 +216,7 @@ def _scan_packets(lines: Iterator[str]) -> _Packets:
         if flags.startswith("F=") and int(flags[2:], 16) & 0x4:  # AV_PKT_FLAG_DISCARD
             continue
         pts, dur = int(fields[2]), int(fields[3])
+        stamps.append(pts)
         count += 1
         first = pts if first is None else min(first, pts)
         end = pts + dur if end is None else max(end, pts + dur)
@@ -222,7 +234,8 @@ def _scan_packets(lines: Iterator[str]) -> _Packets:
         return _Packets(count, 1 / (dmin * tb), float(span), False)
     if constant:  # the mean duration, not the span: the last frame may lack its duration
         fps = Fraction(count) / (total * tb)
-    return _Packets(count, fps.limit_denominator(1001), float(span), not constant)
+    times = None if constant else tuple(float((p - first) * tb) for p in sorted(stamps))
+    return _Packets(count, fps.limit_denominator(1001), float(span), not constant, times)
 
 
 def _run_capture(cmd: list[str], stdout_lines: bool = False):
@@ -253,6 +266,10 @@ def count_frames(path: str | os.PathLike, stream_index: int | None = None) -> in
         raise GanimateError(f"{path}: cannot decode video ({_last_line(stderr)})")
     return int(frames[-1])
 
+
+# Frame rate at which a variable-rate clip's frames are fed to ffmpeg before their timestamps
+# are set (any rate works; frame i is at i / _INDEX_RATE seconds for sendcmd).
+_INDEX_RATE = 1000
 
 # ffmpeg's words for the OS errors that mean "the output cannot be written".
 _OS_ERROR_TEXTS = {errno.ENOSPC: "No space left on device", errno.EROFS: "Read-only file system",
@@ -336,6 +353,7 @@ def probe(path: str | os.PathLike, count_frames_exactly: bool = True) -> VideoIn
         video_codec=v["codec"], audio_codec=header.audio_codec, pixel_format=v["pix_fmt"],
         stream_index=v["index"],
         variable_frame_rate=bool(packets is not None and packets.variable),
+        timestamps=packets.times if packets is not None and packets.variable else None,
     )
 
 
@@ -458,8 +476,11 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike, fps, crf: int = DEFAULT_CRF,
                  preset: str = DEFAULT_PRESET, audio_from: str | os.PathLike | None = None,
-                 rotation: int = 0, lossless: bool = False):
+                 rotation: int = 0, lossless: bool = False,
+                 timestamps: tuple[float, ...] | None = None):
         self.path = Path(path)
+        # Per-frame presentation times (s) of a variable-rate input, kept in a video output.
+        self.timestamps = timestamps
         self.fps = Fraction(fps).limit_denominator(1_000_000)
         self.audio_from = Path(audio_from) if audio_from is not None else None
         self.rotation = int(rotation) % 360
@@ -548,7 +569,9 @@ class VideoWriter:
                "-framerate", _fps_arg(self.fps), "-i", "-", "-an"]
         if self.kind == "video":
             self._video_tmp = self._temp(self.path.suffix)
-            cmd += [*self._codec, str(self._video_tmp)]
+            cmd[cmd.index("-framerate") + 1] = _fps_arg(self.fps if not self.timestamps
+                                                        else _INDEX_RATE)
+            cmd += [*self._timestamp_args(), *self._codec, str(self._video_tmp)]
         elif self.kind == "gif":
             self._video_tmp = self._temp(GIF_SUFFIX)
             # One palette for the whole clip (stats over all frames), then dithered frames.
@@ -562,6 +585,18 @@ class VideoWriter:
         self._err = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                       stderr=self._err)
+
+    def _timestamp_args(self) -> list[str]:
+        """Variable frame rate: frames go in at _INDEX_RATE (frame i at i / _INDEX_RATE s); a
+        sendcmd script then gives each frame its own timestamp through setpts."""
+        if not self.timestamps:
+            return []
+        script = self._temp(".cmd")
+        script.write_text("".join(f"{i / _INDEX_RATE:.6f} setpts expr {round(t * 90000)};\n"
+                                  for i, t in enumerate(self.timestamps)))
+        path = str(script).replace("\\", "/").replace(":", "\\:").replace("'", "\\'")
+        return ["-vf", f"sendcmd=f='{path}',settb=1/90000,setpts=PTS",
+                "-fps_mode", "passthrough", "-video_track_timescale", "90000"]
 
     def write(self, frame: np.ndarray) -> None:
         """Encode one upright uint8 HxWx3 RGB frame (all frames must have the same size)."""
