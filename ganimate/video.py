@@ -267,10 +267,6 @@ def count_frames(path: str | os.PathLike, stream_index: int | None = None) -> in
     return int(frames[-1])
 
 
-# Frame rate at which a variable-rate clip's frames are fed to ffmpeg before their timestamps
-# are set (any rate works; frame i is at i / _INDEX_RATE seconds for sendcmd).
-_INDEX_RATE = 1000
-
 # ffmpeg's words for the OS errors that mean "the output cannot be written".
 _OS_ERROR_TEXTS = {errno.ENOSPC: "No space left on device", errno.EROFS: "Read-only file system",
                    errno.EACCES: "Permission denied", errno.EDQUOT: "Disk quota exceeded",
@@ -569,8 +565,6 @@ class VideoWriter:
                "-framerate", _fps_arg(self.fps), "-i", "-", "-an"]
         if self.kind == "video":
             self._video_tmp = self._temp(self.path.suffix)
-            cmd[cmd.index("-framerate") + 1] = _fps_arg(self.fps if not self.timestamps
-                                                        else _INDEX_RATE)
             cmd += [*self._timestamp_args(), *self._codec, str(self._video_tmp)]
         elif self.kind == "gif":
             self._video_tmp = self._temp(GIF_SUFFIX)
@@ -587,12 +581,15 @@ class VideoWriter:
                                       stderr=self._err)
 
     def _timestamp_args(self) -> list[str]:
-        """Variable frame rate: frames go in at _INDEX_RATE (frame i at i / _INDEX_RATE s); a
-        sendcmd script then gives each frame its own timestamp through setpts."""
+        """Variable frame rate: frames go in at the average rate (frame i at i / fps s, which
+        also gives each frame, the last included, an average duration); a sendcmd script then
+        sets each frame's own timestamp through setpts, a quarter frame before it arrives."""
         if not self.timestamps:
             return []
         script = self._temp(".cmd")
-        script.write_text("".join(f"{i / _INDEX_RATE:.6f} setpts expr {round(t * 90000)};\n"
+        fps = float(self.fps)
+        script.write_text("".join(f"{max(i - 0.25, 0) / fps:.6f} setpts expr "
+                                  f"{round(t * 90000)};\n"
                                   for i, t in enumerate(self.timestamps)))
         path = str(script).replace("\\", "/").replace(":", "\\:").replace("'", "\\'")
         return ["-vf", f"sendcmd=f='{path}',settb=1/90000,setpts=PTS",
