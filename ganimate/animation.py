@@ -675,12 +675,12 @@ def animate_video(src: str | os.PathLike, out: str | os.PathLike, engine,
                      "last AUs are held", track_path, driver.times[-1], (n - 1) / fps)
     writer = VideoWriter(out, fps=info.fps, crf=config.crf, preset=config.preset,
                          audio_from=src if info.has_audio else None, rotation=info.rotation,
-                         lossless=config.lossless)
+                         lossless=config.lossless, timestamps=info.timestamps)
     preview_writer = None
     if preview is not None:
         preview_writer = VideoWriter(preview, fps=info.fps, crf=config.crf, preset=config.preset,
                                      audio_from=src if info.has_audio else None,
-                                     rotation=info.rotation)
+                                     rotation=info.rotation, timestamps=info.timestamps)
 
     stop = threading.Event()
     started = time.perf_counter()

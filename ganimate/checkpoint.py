@@ -184,6 +184,26 @@ def resolve_checkpoint(path: str | os.PathLike | None) -> Path:
 # --- reading --------------------------------------------------------------------------------------
 
 
+_PICKLE_MESSAGE = (
+    "{path}: a pickled PyTorch file (torch.save); ganimate loads only safetensors, never pickles, "
+    "because unpickling can run any code in the file. If you trust it, convert it once in Python: "
+    "torch.load it, then ganimate.checkpoint.save_checkpoint('g.safetensors', "
+    "{{'G.' + k: v for k, v in state_dict.items()}}, {{'kind': 'generator', "
+    "'model': ModelConfig(...).to_dict(), 'au_names': [...]}})"
+)
+
+
+def _is_pickle(path: Path) -> bool:
+    """torch.save's formats: a zip archive (since torch 1.6) or a bare pickle (protocol 2-5)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or (len(head) > 1 and head[0] == 0x80
+                                               and 2 <= head[1] <= 5)
+
+
 def read_metadata(path: str | os.PathLike) -> dict:
     """The JSON metadata of a checkpoint without loading its tensors; checks format and version."""
     from safetensors import safe_open
@@ -195,6 +215,8 @@ def read_metadata(path: str | os.PathLike) -> dict:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get(_META_KEY)
     except Exception as exc:  # safetensors raises its own error types for corrupt headers
+        if _is_pickle(path):
+            raise GanimateError(_PICKLE_MESSAGE.format(path=path)) from None
         raise GanimateError(
             f"{path}: not a readable safetensors checkpoint ({exc}); is it complete? "
             "Pass a checkpoint written by `ganimate train` or `ganimate export`."

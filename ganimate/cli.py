@@ -16,15 +16,36 @@ import typer
 from ganimate import __version__, progress
 from ganimate.errors import GanimateError
 
+
+def examples(*lines: str, note: str = "") -> str:
+    """A help epilog: ``note`` as a paragraph, then the example command lines kept verbatim
+    (click's \\b marker stops it from re-wrapping them)."""
+    head = f"{note}\n\n" if note else ""
+    return head + "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
+
+# rich_markup_mode=None: help text is plain, so "[eval]" or "[table on a terminal]" are shown as
+# written instead of being eaten as rich markup.
 app = typer.Typer(
     name="ganimate",
-    help="GANimation made practical: edit and animate facial expressions with Action Units.",
+    help="GANimation made practical: edit and animate facial expressions with Action Units. "
+         "-q/--quiet, -v/--verbose and --max-megapixels may be given anywhere on the line.",
+    epilog=examples("ganimate demo --quick",
+                    "ganimate edit image photo.jpg -e happy -o happy.jpg",
+                    "ganimate aus clip.mp4 -f csv > aus.csv"),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
-edit_app = typer.Typer(help="Edit the expression of photos.", no_args_is_help=True)
-animate_app = typer.Typer(help="Animate expressions over time.", no_args_is_help=True)
+edit_app = typer.Typer(help="Edit the expression of photos.", no_args_is_help=True,
+                       rich_markup_mode=None,
+                       epilog=examples("ganimate edit image photo.jpg -e happy -o happy.jpg",
+                                       "ganimate edit sweep photo.jpg --au AU12 -o grid.png"))
+animate_app = typer.Typer(help="Animate expressions over time.", no_args_is_help=True,
+                          rich_markup_mode=None,
+                          epilog=examples("ganimate animate image face.jpg --to happy -o a.mp4",
+                                          "ganimate animate video clip.mp4 -e happy -o b.mp4"))
 app.add_typer(edit_app, name="edit")
 app.add_typer(animate_app, name="animate")
 
@@ -36,7 +57,9 @@ def fail(message: str) -> typer.Exit:
 
 
 def guarded(func):
-    """Turn GanimateError raised by the library into a clean message and exit code 1."""
+    """The one place where failures become one line: GanimateError and OS errors (disk full,
+    read-only, permissions) -> ``error: ...`` and exit 1; Ctrl-C -> ``error: interrupted`` and
+    exit 130; a closed stdout (``| head``) ends the command quietly."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -44,8 +67,29 @@ def guarded(func):
             return func(*args, **kwargs)
         except GanimateError as exc:
             raise fail(str(exc)) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(code=0) from None
+        except OSError as exc:
+            from ganimate.files import os_error_message
+
+            raise fail(os_error_message(exc)) from None
+        except KeyboardInterrupt:
+            typer.echo("error: interrupted (Ctrl-C); no partial output was left", err=True)
+            raise typer.Exit(code=130) from None
 
     return wrapper
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout has gone (``ganimate aus ... | head``): what it read is what it
+    wanted, so stop quietly; point stdout at devnull so that the final flush cannot fail."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (tests)
+        pass
 
 
 def _version(value: bool) -> None:
@@ -61,7 +105,14 @@ def _main(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
+    max_megapixels: float = typer.Option(
+        180.0, "--max-megapixels", min=1.0,
+        help="Refuse images larger than this before decoding them (a guard against "
+             "decompression bombs); raise it for a trusted huge photo."),
 ) -> None:
+    from ganimate.images import set_max_pixels
+
+    set_max_pixels(int(max_megapixels * 1e6))
     progress.set_enabled(not quiet)
     progress.install_log_handler(verbose=verbose)
     if quiet:
@@ -76,7 +127,11 @@ def _main(
 # --- core: train, export, synthetic (edit image moved to the editing block) ---
 
 
-@app.command("train", no_args_is_help=True)
+@app.command("train", no_args_is_help=True,
+    epilog=examples(
+        "ganimate synthetic syn && ganimate train syn --out run --steps 2000",
+        "ganimate train data/faces --out run --batch-size 25 2> train.log",
+        "ganimate train data/faces --out run --resume"))
 @guarded
 def train_command(
     data: str = typer.Argument(..., help="Dataset folder: ganimate format or GANimation layout."),
@@ -185,7 +240,10 @@ def train_command(
         typer.echo(str(result.checkpoint))
 
 
-@app.command("export", no_args_is_help=True)
+@app.command("export", no_args_is_help=True,
+    epilog=examples(
+        "ganimate export run -o model.safetensors",
+        "ganimate export run/checkpoints/step_00020000.safetensors --fp32"))
 @guarded
 def export_command(
     checkpoint: str = typer.Argument(..., help="A training checkpoint, or a run folder (newest)."),
@@ -208,7 +266,8 @@ def export_command(
     typer.echo(str(path))
 
 
-@app.command("synthetic", no_args_is_help=True)
+@app.command("synthetic", no_args_is_help=True,
+    epilog=examples("ganimate synthetic syn --size 32 --count 320"))
 @guarded
 def synthetic_command(
     out: str = typer.Argument(..., help="New dataset folder."),
@@ -242,7 +301,12 @@ def _load_engine(engine, checkpoint, device):
     return load_engine(engine, checkpoint, device)
 
 
-@edit_app.command("image", no_args_is_help=True, epilog=_TARGET_HELP)
+@edit_app.command("image", no_args_is_help=True,
+    epilog=examples(
+        "ganimate edit image photo.jpg -e happy -o happy.jpg",
+        "ganimate edit image photo.jpg -c model.safetensors --au AU12=0.8 --au AU04-0.2 -o out.png",
+        "ganimate edit image photos/ -e surprise:0.6 -o edited/",
+        note=_TARGET_HELP))
 @guarded
 def edit_image_command(
     photos: list[str] = typer.Argument(
@@ -343,7 +407,9 @@ def edit_image_command(
                    f"(first: {result.failed[0][1]})")
 
 
-@edit_app.command("sweep", no_args_is_help=True)
+@edit_app.command("sweep", no_args_is_help=True,
+    epilog=examples(
+        "ganimate edit sweep photo.jpg --au AU12 --au AU04 --steps 0,0.33,0.66,1 -o grid.png"))
 @guarded
 def edit_sweep_command(
     photo: str = typer.Argument(..., help="A photo with a face."),
@@ -394,7 +460,11 @@ def edit_sweep_command(
 _EVAL_USAGE = "CHECKPOINT DATASET | --compare CKPT_A CKPT_B DATASET | video IN OUT"
 
 
-@app.command("eval", no_args_is_help=True)
+@app.command("eval", no_args_is_help=True,
+    epilog=examples(
+        "ganimate eval run data/faces",
+        "ganimate eval --compare a.safetensors b.safetensors data/faces",
+        "ganimate eval video clip.mp4 happy.mp4"))
 @guarded
 def eval_command(
     args: list[str] = typer.Argument(
@@ -499,7 +569,11 @@ def eval_command(
 # --- faces and AUs: prepare, aus ---
 
 
-@app.command("prepare", no_args_is_help=True)
+@app.command("prepare", no_args_is_help=True,
+    epilog=examples(
+        "ganimate prepare photos/ videos/ --out data/faces --size 128",
+        "ganimate prepare path/to/ganimation_dataset --out data/converted",
+        "ganimate prepare frames/ --out data/of --aus openface.csv"))
 @guarded
 def prepare_command(
     sources: list[str] = typer.Argument(
@@ -553,9 +627,16 @@ def prepare_command(
         f"{report.out}: {report.count} crops ({report.train} train, {report.test} test); "
         f"this run: {report.processed} sources processed, {report.skipped} already done, "
         f"{report.seconds:.1f} s; rejected: {rejected}", err=True)
+    if report.count == 0:  # `prepare && train` must stop here, not one step later
+        raise fail(f"{report.out}: every input was rejected, the dataset is empty; "
+                   f"{report.out / 'rejected.csv'} gives each input's reason")
 
 
-@app.command("aus", no_args_is_help=True)
+@app.command("aus", no_args_is_help=True,
+    epilog=examples(
+        "ganimate aus photo.jpg",
+        "ganimate aus clip.mp4 -f csv > aus.csv",
+        "ganimate aus photos/ -f json"))
 @guarded
 def aus_command(
     input: str = typer.Argument(..., help="A photo, a video, or a folder of them."),
@@ -635,7 +716,13 @@ _ANIMATE_TARGET_HELP = ("The condition at frame t is alpha(t) * target + (1 - al
                         "face's own AUs. " + _TARGET_HELP)
 
 
-@animate_app.command("video", no_args_is_help=True, epilog=_ANIMATE_TARGET_HELP)
+@animate_app.command("video", no_args_is_help=True,
+    epilog=examples(
+        "ganimate animate video clip.mp4 -e happy -o happy.mp4",
+        "ganimate animate video clip.mp4 -e surprise --ramp 0s:0,1.5s:1,4s:1,5s:0 -o out.mp4",
+        "ganimate aus driver.mp4 -f csv > driver.csv",
+        "ganimate animate video clip.mp4 --track driver.csv -o transfer.mp4",
+        note=_ANIMATE_TARGET_HELP))
 @guarded
 def animate_video_command(
     video: str = typer.Argument(..., help="The input video (any format ffmpeg reads)."),
@@ -740,7 +827,11 @@ def animate_video_command(
         typer.echo(str(result.preview))
 
 
-@animate_app.command("image", no_args_is_help=True, epilog=_ANIMATE_TARGET_HELP)
+@animate_app.command("image", no_args_is_help=True,
+    epilog=examples(
+        "ganimate animate image face.jpg --to happy --seconds 2 --fps 25 -o smile.mp4",
+        "ganimate animate image face.jpg --to surprise --bounce -o wow.gif",
+        note=_ANIMATE_TARGET_HELP))
 @guarded
 def animate_image_command(
     photo: str = typer.Argument(..., help="A photo with a face."),
@@ -798,7 +889,8 @@ def animate_image_command(
 # --- demo: demo (ganimate/demo.py) ---
 
 
-@app.command("demo")
+@app.command("demo",
+    epilog=examples("ganimate demo", "ganimate demo --quick --out /tmp/demo"))
 @guarded
 def demo_command(
     out: str = typer.Option("ganimate-demo", "--out", "-o",
@@ -832,10 +924,35 @@ def demo_command(
         raise typer.Exit(code=1)
 
 
+_GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
+_GLOBAL_VALUED = ("--max-megapixels",)
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Move the app-wide options to the front so that they work anywhere on the line
+    (``ganimate edit image a.jpg -e happy -o b.jpg -q``); ``--`` ends the search."""
+    front, rest = [], []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg in _GLOBAL_FLAGS or arg.split("=", 1)[0] in _GLOBAL_VALUED:
+            front.append(arg)
+            if arg in _GLOBAL_VALUED and i + 1 < len(argv):
+                front.append(argv[i + 1])
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
-        app()
+        app(args=hoist_global_options(sys.argv[1:]), prog_name="ganimate")
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)

@@ -432,13 +432,13 @@ def plan_outputs(inputs: Sequence[str | os.PathLike], out: str | os.PathLike
 def write_photo_edit(edit: PhotoEdit, out: str | os.PathLike) -> Path:
     """Write an edited photo; the format follows ``out``'s extension, alpha is kept where the
     format can store it (PNG, WebP, TIFF)."""
-    from ganimate.images import write_image
+    from ganimate.images import is_greyscale, write_image
 
     out = Path(out)
     if edit.alpha is not None and out.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
         log.warning("%s has an alpha channel that %s cannot store; it is dropped (write .png to "
                     "keep it)", edit.path, out.suffix)
-    return write_image(out, edit.rgb, edit.alpha)
+    return write_image(out, edit.rgb, edit.alpha, grey=is_greyscale(edit.path))
 
 
 @dataclass

@@ -7,11 +7,31 @@ removed and an existing destination is left untouched.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from ganimate.errors import GanimateError
+
+# What a user can do about the usual reasons a write fails.
+_WRITE_FIXES = {
+    errno.ENOSPC: "free some space or write to another disk",
+    errno.EDQUOT: "free some space (disk quota) or write to another disk",
+    errno.EROFS: "choose an output on a writable disk",
+    errno.EACCES: "choose a folder you can write to, or fix its permissions",
+    errno.EPERM: "choose a folder you can write to, or fix its permissions",
+    errno.EFBIG: "the file is too large for this file system; write to another disk",
+}
+
+
+def write_error(path: str | os.PathLike, exc: OSError) -> GanimateError:
+    """``cannot write PATH: <reason>; <fix>`` for an OSError raised while writing ``path``."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    fix = _WRITE_FIXES.get(exc.errno)
+    return GanimateError(f"cannot write {path}: {reason}" + (f"; {fix}" if fix else ""))
 
 
 def umask() -> int:
@@ -19,6 +39,15 @@ def umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an OSError that no writer caught: the file, the reason and the fix."""
+    name = exc.filename or "output"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG):
+        return str(write_error(name, exc))
+    fix = _WRITE_FIXES.get(exc.errno)
+    return f"{name}: {exc.strerror or exc}" + (f"; {fix}" if fix else "")
 
 
 @contextmanager
@@ -30,11 +59,16 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp",
     from it). It gets the umask's permissions like a file made with ``open`` (mkstemp's 0600 would
     hide outputs from other users). ``durable`` fsyncs the file and its folder around the rename,
     for checkpoints that must survive a crash.
+    OS errors (disk full, read-only file system, permissions) become a GanimateError that names
+    ``path``, the reason and the fix (:func:`write_error`).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+        os.close(fd)
+    except OSError as exc:
+        raise write_error(path, exc) from None
     tmp = Path(name)
     try:
         os.chmod(tmp, 0o666 & ~umask())
@@ -42,6 +76,9 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp",
         if durable:
             _fsync(tmp, os.O_RDONLY)
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise write_error(path, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

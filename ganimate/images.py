@@ -32,24 +32,86 @@ class Photo:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
+# Larger images are refused before they are decoded (PIL's own guard ends in a traceback); the
+# CLI's --max-megapixels raises it for a trusted file.
+DEFAULT_MAX_PIXELS = 180_000_000
+_max_pixels = DEFAULT_MAX_PIXELS
+
+GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+
+
+def set_max_pixels(pixels: int) -> None:
+    """The largest image (width x height) that the readers decode."""
+    global _max_pixels
+    _max_pixels = int(pixels)
+
+
+def _check_size(im, path: Path) -> None:
+    w, h = im.size
+    if w * h > _max_pixels:
+        raise GanimateError(
+            f"{path}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the limit of "
+            f"{_max_pixels / 1e6:.0f} (a guard against decompression bombs); shrink the image, "
+            f"or if you trust the file pass --max-megapixels {int(w * h / 1e6) + 1}"
+        )
+
+
+def _to_8bit(im):
+    """Any PIL mode -> an 8-bit mode that converts to RGB(A) faithfully: 16/32-bit integer and
+    float greyscale are scaled by their range, not clipped (PIL would turn them white)."""
+    from PIL import Image
+
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        if im.mode.startswith("I;16"):
+            top = 65535.0
+        elif im.mode == "F" and a.size and a.max() <= 1.0:
+            top = 1.0
+        else:  # 32-bit ints: 16-bit PNGs come in as I; 8-bit values stay as they are
+            peak = float(a.max()) if a.size else 0.0
+            top = 255.0 if peak <= 255 else 65535.0 if peak <= 65535 else peak
+        a = np.clip(np.round(a * (255.0 / top)), 0, 255).astype(np.uint8)
+        return Image.fromarray(a, "L")
+    if im.mode == "CMYK":
+        return im.convert("RGB")
+    return im
+
+
+def is_greyscale(path: str | os.PathLike) -> bool:
+    """Whether an image file stores one grey channel (with or without alpha); reads its header."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.mode in GREY_MODES
+    except (OSError, ValueError):
+        return False
+
+
 def read_photo(path: str | os.PathLike) -> Photo:
-    """Decode an image file into an upright RGB array (plus alpha if it has one)."""
+    """Decode an image file into an upright RGB array (plus alpha if it has one).
+
+    Every PIL mode is read: 16-bit and float greyscale are scaled to 8 bits, palettes and CMYK
+    converted; images over the pixel limit (:func:`set_max_pixels`) are refused before decoding.
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
     if not path.is_file():
         raise GanimateError(f"{path}: no such file")
+    Image.MAX_IMAGE_PIXELS = None  # the check below replaces PIL's warning and traceback
     try:
         with Image.open(path) as im:
+            _check_size(im, path)
             im = ImageOps.exif_transpose(im)
             im.load()
-            has_alpha = im.mode in ("RGBA", "LA", "PA") or (
+            has_alpha = im.mode in ("RGBA", "RGBa", "LA", "La", "PA") or (
                 im.mode == "P" and "transparency" in im.info
             )
             if has_alpha:
                 rgba = np.asarray(im.convert("RGBA"))
                 return Photo(np.ascontiguousarray(rgba[..., :3]), rgba[..., 3].copy(), path)
-            return Photo(np.asarray(im.convert("RGB")).copy(), None, path)
+            return Photo(np.asarray(_to_8bit(im).convert("RGB")).copy(), None, path)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise GanimateError(
             f"{path}: cannot decode image ({exc}); is it a complete JPEG/PNG file?"
@@ -62,10 +124,11 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
 
 
 def write_image(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | None = None,
-                quality: int = 95) -> Path:
+                quality: int = 95, grey: bool = False) -> Path:
     """Write an image atomically (temp file, then rename); the format follows the extension.
 
-    Alpha is kept for formats that can store it (PNG, WebP, TIFF) and dropped for JPEG.
+    Alpha is kept for formats that can store it (PNG, WebP, TIFF) and dropped for JPEG. ``grey``
+    stores one luminance channel (for greyscale inputs: no colour fringes come back).
     """
     from PIL import Image
 
@@ -82,6 +145,8 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | No
         im = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
     else:
         im = Image.fromarray(rgb, "RGB")
+    if grey:
+        im = im.convert("LA" if im.mode == "RGBA" else "L")
     fmt = Image.registered_extensions()[suffix]
     options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     with atomic_path(path, suffix=suffix) as tmp:

@@ -181,11 +181,10 @@ def iter_video_frames(path: str | os.PathLike, every: int = 1
     """
     from ganimate.video import probe, read_frames
 
-    info = probe(path, count_frames_exactly=False)
-    fps = float(info.fps) or 25.0
+    info = probe(path)  # the packet scan gives a variable-rate clip's real frame times
     for i, frame in enumerate(read_frames(path, info)):
         if i % every == 0:
-            yield i, i / fps, frame
+            yield i, info.time_of(i), frame
 
 
 # ---------------------------------------------------------------------------------------------

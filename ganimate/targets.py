@@ -27,7 +27,7 @@ from ganimate.aus import AU_NAMES, canonical_au_name
 from ganimate.errors import GanimateError
 from ganimate.progress import log
 
-_AU_OPTION = re.compile(r"^\s*([A-Za-z]*\d+(?:_r)?)\s*(=|\+|-)\s*([0-9]*\.?[0-9]+)\s*$")
+_AU_OPTION = re.compile(r"^\s*([A-Za-z]*\d+(?:_r)?)\s*(=|\+|-)\s*([-+]?[0-9]*\.?[0-9]+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ def parse_au_option(text: str, au_names: Sequence[str] = AU_NAMES) -> AUChange:
         )
     name = canonical_au_name(m.group(1), tuple(au_names))
     value = float(m.group(3))
+    if m.group(2) != "=" and m.group(3)[0] in "+-":
+        raise GanimateError(f"--au {text!r}: one sign only: AU12+0.3 or AU12-0.3")
     if m.group(2) == "=":
         if not 0.0 <= value <= 1.0:
             raise GanimateError(
@@ -395,6 +397,13 @@ def target_spec(expression: str | None = None, like: np.ndarray | None = None,
         aus_file=None if aus_file is None else read_aus_file(aus_file, row, au_names),
         changes=tuple(parse_au_option(a, au_names) for a in au),
     )
+    preset = spec.expression.preset if spec.expression is not None else None
+    if preset is not None and preset.aus and not set(preset.aus) & set(au_names):
+        raise GanimateError(
+            f"--expression {preset.name}: this model has none of its AUs "
+            f"({' '.join(preset.aus)}; the model knows {' '.join(au_names)}); the photo would "
+            "come back unedited. Use --au with the model's AUs, or a model trained on them"
+        )
     if spec.expression is not None and spec.like is not None:
         log.warning("--like replaces every AU, so --expression %s has no effect",
                     spec.expression.preset.name)
@@ -601,6 +610,12 @@ def parse_ramp(text: str, fps: float, n_frames: int, easing: str = "linear") -> 
         if len(positions) > 1:
             easings.append(seg)
     last = n_frames - 1
+    if positions[-1] > n_frames:  # n_frames / fps is the clip's end; later keyframes never play
+        raise GanimateError(
+            f"--ramp {text!r}: the last keyframe ({positions[-1] / fps:.2f} s) is after the end "
+            f"of the clip ({n_frames} frames, {n_frames / fps:.2f} s), so alpha would never reach "
+            "its value; use times within the clip, or percentages (0%:0,100%:1)"
+        )
     if positions[0] > last:
         log.warning("--ramp %s: the first keyframe is after the last frame (%d); alpha stays %g",
                     text, last, values[0])

@@ -50,6 +50,7 @@ from ganimate.checkpoint import (
 from ganimate.config import TrainConfig
 from ganimate.dataset import DecodedImages, FaceDataset, decode_all, open_dataset, stack_batch
 from ganimate.errors import GanimateError
+from ganimate.files import write_text
 from ganimate.images import to_image, to_tensor, write_image
 from ganimate.networks import Critic, Generator
 from ganimate.progress import track
@@ -344,11 +345,12 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
 
     sample_batch = _sample_batch(data, dataset, cfg) if dist.main else None
     if dist.main:
+        _check_free_space(run, G, D)
         run.mkdir(parents=True, exist_ok=True)
         _remove_partial_writes(run)
         info = {**cfg.to_dict(), "data": str(Path(data).resolve()), "data_fingerprint": fingerprint,
                 "ganimate_version": __version__, "total_steps": total}
-        (run / "config.json").write_text(json.dumps(info, indent=2) + "\n")
+        write_text(run / "config.json", json.dumps(info, indent=2) + "\n")
 
     au_table = torch.from_numpy(dataset.aus)
     k = cfg.model.num_aus
@@ -367,8 +369,13 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
         if last_ckpt is not None and last_ckpt.name == f"step_{step:08d}.safetensors":
             return last_ckpt  # nothing new since the last save (e.g. resumed and stopped at once)
         if dist.main:
-            last_ckpt = _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint,
-                                             dataset.au_calibration, G_ema)
+            try:
+                last_ckpt = _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step,
+                                                 fingerprint, dataset.au_calibration, G_ema)
+            except GanimateError as exc:  # disk full...: the older checkpoints are untouched
+                kept = f"{last_ckpt} is kept" if last_ckpt else "no checkpoint was saved"
+                raise GanimateError(f"saving step {step} failed: {exc}; {kept} (continue "
+                                    "with --resume)") from None
         else:
             last_ckpt = checkpoint_dir(run) / f"step_{step:08d}.safetensors"
         if dist.world > 1:
@@ -525,6 +532,21 @@ def _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint,
     for old in list_checkpoints(run)[:-cfg.keep_checkpoints]:
         old.unlink(missing_ok=True)
     return path
+
+
+def _check_free_space(run: Path, G: torch.nn.Module, D: torch.nn.Module) -> None:
+    """Refuse to start when the disk cannot hold a checkpoint (G, D and two Adam moments, in
+    float32, twice: the new one is written before the oldest is removed)."""
+    import shutil
+
+    params = sum(p.numel() for m in (G, D) for p in m.parameters())
+    need = params * 4 * 3 * 2
+    existing = next(p for p in (run.absolute(), *run.absolute().parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    if free < need:
+        raise GanimateError(f"cannot write {run}: {free / 2**20:.1f} MiB free, and a checkpoint "
+                            f"needs {need / 2**21:.1f} MiB (twice that while saving); free some "
+                            "space or choose another --out")
 
 
 def _append_log(run: Path, record: dict) -> None:

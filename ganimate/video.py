@@ -18,6 +18,7 @@ input and keeps its metadata.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.errors import GanimateError
-from ganimate.files import umask
+from ganimate.files import umask, write_error
 from ganimate.progress import log
 
 # Containers the H.264 writer produces (anything else is refused with a list of these).
@@ -83,6 +84,15 @@ class VideoInfo:
     pixel_format: str
     stream_index: int  # index of the video stream in the file (cover art streams are skipped)
     variable_frame_rate: bool = False
+    # Variable frame rate only: each frame's presentation time in seconds from the first frame,
+    # in display order (read from the packets; None for constant-rate clips: i / fps).
+    timestamps: tuple[float, ...] | None = None
+
+    def time_of(self, index: int) -> float:
+        """The presentation time (s, from the first frame) of frame ``index``."""
+        if self.timestamps is not None and index < len(self.timestamps):
+            return self.timestamps[index]
+        return index / float(self.fps)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -181,6 +191,7 @@ class _Packets:
     fps: Fraction | None
     span: float | None  # seconds from the first frame's start to the last frame's end
     variable: bool
+    times: tuple[float, ...] | None = None  # variable rate: frame times from the first, sorted
 
 
 def _scan_packets(lines: Iterator[str]) -> _Packets:
@@ -190,6 +201,7 @@ def _scan_packets(lines: Iterator[str]) -> _Packets:
     """
     tb = None
     count, first, end, total, dmin, dmax = 0, None, None, 0, None, None
+    stamps: list[int] = []
     for line in lines:
         if line.startswith("#tb"):
             num, den = line.split(":", 1)[1].strip().split("/")
@@ -204,6 +216,7 @@ def _scan_packets(lines: Iterator[str]) -> _Packets:
         if flags.startswith("F=") and int(flags[2:], 16) & 0x4:  # AV_PKT_FLAG_DISCARD
             continue
         pts, dur = int(fields[2]), int(fields[3])
+        stamps.append(pts)
         count += 1
         first = pts if first is None else min(first, pts)
         end = pts + dur if end is None else max(end, pts + dur)
@@ -221,7 +234,8 @@ def _scan_packets(lines: Iterator[str]) -> _Packets:
         return _Packets(count, 1 / (dmin * tb), float(span), False)
     if constant:  # the mean duration, not the span: the last frame may lack its duration
         fps = Fraction(count) / (total * tb)
-    return _Packets(count, fps.limit_denominator(1001), float(span), not constant)
+    times = None if constant else tuple(float((p - first) * tb) for p in sorted(stamps))
+    return _Packets(count, fps.limit_denominator(1001), float(span), not constant, times)
 
 
 def _run_capture(cmd: list[str], stdout_lines: bool = False):
@@ -251,6 +265,20 @@ def count_frames(path: str | os.PathLike, stream_index: int | None = None) -> in
     if rc != 0 or not frames:
         raise GanimateError(f"{path}: cannot decode video ({_last_line(stderr)})")
     return int(frames[-1])
+
+
+# ffmpeg's words for the OS errors that mean "the output cannot be written".
+_OS_ERROR_TEXTS = {errno.ENOSPC: "No space left on device", errno.EROFS: "Read-only file system",
+                   errno.EACCES: "Permission denied", errno.EDQUOT: "Disk quota exceeded",
+                   errno.EFBIG: "File too large"}
+
+
+def _telling_line(stderr: str) -> str:
+    """ffmpeg's line that names an OS error if there is one (its last line rarely does)."""
+    for line in stderr.splitlines():
+        if any(text in line for text in _OS_ERROR_TEXTS.values()):
+            return line.strip()
+    return _last_line(stderr)
 
 
 def _last_line(stderr: str) -> str:
@@ -321,6 +349,7 @@ def probe(path: str | os.PathLike, count_frames_exactly: bool = True) -> VideoIn
         video_codec=v["codec"], audio_codec=header.audio_codec, pixel_format=v["pix_fmt"],
         stream_index=v["index"],
         variable_frame_rate=bool(packets is not None and packets.variable),
+        timestamps=packets.times if packets is not None and packets.variable else None,
     )
 
 
@@ -443,8 +472,11 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike, fps, crf: int = DEFAULT_CRF,
                  preset: str = DEFAULT_PRESET, audio_from: str | os.PathLike | None = None,
-                 rotation: int = 0, lossless: bool = False):
+                 rotation: int = 0, lossless: bool = False,
+                 timestamps: tuple[float, ...] | None = None):
         self.path = Path(path)
+        # Per-frame presentation times (s) of a variable-rate input, kept in a video output.
+        self.timestamps = timestamps
         self.fps = Fraction(fps).limit_denominator(1_000_000)
         self.audio_from = Path(audio_from) if audio_from is not None else None
         self.rotation = int(rotation) % 360
@@ -504,14 +536,17 @@ class VideoWriter:
         os.chmod(tmp, (0o777 if tmp.is_dir() else 0o666) & ~umask())
 
     def _temp(self, suffix: str, folder: bool = False) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if folder:
-            tmp = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.path.name}."))
-        else:
-            fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
-                                        suffix=suffix)
-            os.close(fd)
-            tmp = Path(name)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if folder:
+                tmp = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.path.name}."))
+            else:
+                fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
+                                            suffix=suffix)
+                os.close(fd)
+                tmp = Path(name)
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
         self._tmp.append(tmp)
         return tmp
 
@@ -530,7 +565,7 @@ class VideoWriter:
                "-framerate", _fps_arg(self.fps), "-i", "-", "-an"]
         if self.kind == "video":
             self._video_tmp = self._temp(self.path.suffix)
-            cmd += [*self._codec, str(self._video_tmp)]
+            cmd += [*self._timestamp_args(), *self._codec, str(self._video_tmp)]
         elif self.kind == "gif":
             self._video_tmp = self._temp(GIF_SUFFIX)
             # One palette for the whole clip (stats over all frames), then dithered frames.
@@ -544,6 +579,21 @@ class VideoWriter:
         self._err = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                       stderr=self._err)
+
+    def _timestamp_args(self) -> list[str]:
+        """Variable frame rate: frames go in at the average rate (frame i at i / fps s, which
+        also gives each frame, the last included, an average duration); a sendcmd script then
+        sets each frame's own timestamp through setpts, a quarter frame before it arrives."""
+        if not self.timestamps:
+            return []
+        script = self._temp(".cmd")
+        fps = float(self.fps)
+        script.write_text("".join(f"{max(i - 0.25, 0) / fps:.6f} setpts expr "
+                                  f"{round(t * 90000)};\n"
+                                  for i, t in enumerate(self.timestamps)))
+        path = str(script).replace("\\", "/").replace(":", "\\:").replace("'", "\\'")
+        return ["-vf", f"sendcmd=f='{path}',settb=1/90000,setpts=PTS",
+                "-fps_mode", "passthrough", "-video_track_timescale", "90000"]
 
     def write(self, frame: np.ndarray) -> None:
         """Encode one upright uint8 HxWx3 RGB frame (all frames must have the same size)."""
@@ -570,7 +620,7 @@ class VideoWriter:
         except (BrokenPipeError, OSError):
             message = self._stderr()
             self.abort()
-            raise GanimateError(f"{self.path}: encoding failed ({message})") from None
+            raise self._failure(message) from None
         self.frame_count += 1
 
     def _stderr(self) -> str:
@@ -582,7 +632,14 @@ class VideoWriter:
         if self._err is None:
             return "no message from ffmpeg"
         self._err.seek(0)
-        return _last_line(self._err.read().decode("utf-8", "replace"))
+        return _telling_line(self._err.read().decode("utf-8", "replace"))
+
+    def _failure(self, message: str) -> GanimateError:
+        """ffmpeg failed: a write error (disk full, read-only...) reads like any other."""
+        for code, text in _OS_ERROR_TEXTS.items():
+            if text in message:
+                return write_error(self.path, OSError(code, text))
+        return GanimateError(f"{self.path}: encoding failed ({message})")
 
     def close(self) -> Path:
         """Finish encoding, add audio and rotation, and move the result into place."""
@@ -599,7 +656,7 @@ class VideoWriter:
         if rc != 0:
             message = self._stderr()
             self.abort()
-            raise GanimateError(f"{self.path}: encoding failed ({message})")
+            raise self._failure(message)
         try:
             if self.kind == "frames":
                 self._replace_folder(self._video_tmp)
@@ -646,13 +703,16 @@ class VideoWriter:
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=err).returncode
                 err.seek(0)
-                message = _last_line(err.read().decode("utf-8", "replace"))
+                message = _telling_line(err.read().decode("utf-8", "replace"))
             if rc == 0:
                 if codec is not attempts[0]:
                     log.info("%s: the audio could not be copied into %s; re-encoded as AAC",
                              self.path, self.path.suffix)
                 return out
             log.debug("%s: mux with %s failed: %s", self.path, codec, message)
+        failure = self._failure(message)
+        if str(failure).startswith("cannot write"):
+            raise failure
         raise GanimateError(f"{self.path}: adding the audio of {self.audio_from} failed "
                             f"({message})")
 

@@ -103,6 +103,9 @@ def test_bad_files_raise_clear_errors(tmp_path):
         ck.load_generator(tmp_path / "missing.safetensors")
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"\x80\x04this is a pickle, not safetensors")
+    with pytest.raises(GanimateError, match="never pickles"):  # named as a pickle (#14)
+        ck.load_generator(junk)
+    junk.write_bytes(b"\x12\x04this is neither")
     with pytest.raises(GanimateError, match="not a readable safetensors"):
         ck.load_generator(junk)
     full = tmp_path / "full.safetensors"

@@ -138,7 +138,7 @@ def test_small_and_turned_faces_are_rejected(shared, tmp_path):
     out = tmp_path / "ds"
     result = runner.invoke(app, ["-q", "prepare", str(shared / "photos" / "zoom_60cm.jpg"),
                                  "--out", str(out), "--min-face", "2000", "--workers", "1"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1 and "rejected.csv" in result.output  # nothing usable (#14)
     (row,) = _csv(out / "rejected.csv")
     assert row["reason"] == "face too small" and "px" in row["detail"]
     out2 = tmp_path / "ds2"

@@ -1,0 +1,618 @@
+"""Every failure is one clear line and nothing is lost (issue #14).
+
+Each case runs a command on a bad input and checks the whole contract: exit code 1 (130 for
+Ctrl-C), the last stderr line starts with ``error:``, no traceback, every input byte-identical,
+nothing at the output path and no temporary file left beside it. Write failures use a real tmpfs
+(full / read-only) where the test may mount one, and monkeypatched OS errors always.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import pickle
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from ganimate import files, video
+from ganimate.aus import AU_NAMES
+from ganimate.checkpoint import save_checkpoint
+from ganimate.cli import app
+from ganimate.config import ModelConfig
+from ganimate.networks import Generator
+
+runner = CliRunner()
+GANIMATE = [sys.executable, "-m", "ganimate"]
+
+
+def _generator(path: Path, au_names) -> Path:
+    cfg = ModelConfig(image_size=32, g_width=8, g_residual_blocks=1, d_width=8, d_layers=3,
+                      au_names=tuple(au_names))
+    torch.manual_seed(0)
+    g = Generator(cfg)
+    save_checkpoint(path, {f"G.{k}": v for k, v in g.state_dict().items()},
+                    {"kind": "generator", "model": cfg.to_dict(), "au_names": list(au_names)})
+    return path
+
+
+def _png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares width x height but holds one tiny (invalid) data chunk."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory, shared):
+    """Inputs: a small real face, tiny models, and every kind of broken file."""
+    d = tmp_path_factory.mktemp("bad")
+    face = Image.open(shared / "faces/london/neutral/001.jpg").resize((160, 160))
+    face.save(d / "face.jpg", quality=92)
+    g17 = _generator(d / "g17.safetensors", AU_NAMES)
+    g2 = _generator(d / "g2.safetensors", ["AU01", "AU26"])
+    raw = (d / "face.jpg").read_bytes()
+    (d / "truncated.jpg").write_bytes(raw[: len(raw) // 3])
+    (d / "noise.jpg").write_bytes(np.random.default_rng(0).bytes(3000))
+    (d / "empty.png").write_bytes(b"")
+    (d / "text.png").write_text("not an image\n")
+    _png_header_only(d / "bomb.png", 20000, 10000)
+    (d / "empty_dir").mkdir()
+    torch.save({"w": torch.zeros(2)}, d / "zip.pt")
+    with (d / "old.pt").open("wb") as f:
+        pickle.dump({"w": [0.0, 1.0]}, f, protocol=2)
+    (d / "half.safetensors").write_bytes(g17.read_bytes()[:5000])
+    from safetensors.torch import save_file
+
+    save_file({"x": torch.zeros(2)}, str(d / "foreign.safetensors"))
+    (d / "aus.json").write_text("{not json")
+    (d / "no_ckpt").mkdir()
+    # a 2 s clip without audio (no face needed: these fail before any frame is edited)
+    subprocess.run([video.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc=size=64x48:rate=10", "-t", "2", "-pix_fmt", "yuv420p",
+                    str(d / "clip.mp4")], check=True)
+    (d / "noise.mp4").write_bytes(np.random.default_rng(1).bytes(5000))
+    return SimpleNamespace(dir=d, face=d / "face.jpg", g17=g17, g2=g2)
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_one_line_failure(result, out: Path, code: int = 1, expect: str = "") -> str:
+    """Exit code, last stderr line `error: ...`, no traceback, nothing at or beside ``out``."""
+    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    err = result.stderr
+    assert "Traceback" not in err + result.stdout, err
+    last = [ln for ln in err.splitlines() if ln.strip()][-1]
+    assert last.startswith("error: "), err
+    assert expect in last, (expect, last)
+    assert not out.exists(), out
+    if out.parent.exists():
+        assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
+    return last
+
+
+def k(path: str):
+    """A path in the kit folder, resolved when the case runs."""
+    return ("kit", path)
+
+
+CASES = {
+    # images
+    "truncated jpeg": (["edit", "image", k("truncated.jpg"), "-e", "happy"], "cannot decode"),
+    "random bytes": (["edit", "image", k("noise.jpg"), "-e", "happy"], "cannot decode"),
+    "empty file": (["edit", "image", k("empty.png"), "-e", "happy"], "cannot decode"),
+    "text as png": (["edit", "image", k("text.png"), "-e", "happy"], "cannot decode"),
+    "missing photo": (["edit", "image", k("missing.jpg"), "-e", "happy"], "no such"),
+    "folder without photos": (["edit", "image", k("empty_dir"), "-e", "happy"], "without photos"),
+    "decompression bomb": (["edit", "image", k("bomb.png"), "-e", "happy"],
+                           "--max-megapixels 201"),
+    "bomb in aus": (["aus", k("bomb.png")], "no face found"),
+    # targets
+    "au below 0": (["edit", "image", k("face.jpg"), "--au", "AU12=-1"], "outside [0, 1]"),
+    "au above 1": (["edit", "image", k("face.jpg"), "--au", "AU12=2"], "outside [0, 1]"),
+    "au syntax": (["edit", "image", k("face.jpg"), "--au", "smile"], "expected NAME=VALUE"),
+    "au double sign": (["edit", "image", k("face.jpg"), "--au", "AU12+-0.2"], "one sign"),
+    "unknown au": (["edit", "image", k("face.jpg"), "--au", "AU99=0.5"], "AU99"),
+    "unknown preset": (["edit", "image", k("face.jpg"), "-e", "ecstatic"], "unknown expression"),
+    "strength": (["edit", "image", k("face.jpg"), "-e", "happy:9"], "strength"),
+    "model lacks the preset's AUs": (["edit", "image", k("face.jpg"), "-e", "happy", "-c",
+                                      k("g2.safetensors")], "none of its AUs"),
+    "aus file missing": (["edit", "image", k("face.jpg"), "--aus-file", k("nope.json")], "nope"),
+    "aus file broken": (["edit", "image", k("face.jpg"), "--aus-file", k("aus.json")],
+                        "aus.json"),
+    "nothing to change": (["edit", "image", k("face.jpg")], "nothing to change"),
+    "row without file": (["edit", "image", k("face.jpg"), "-e", "happy", "--row", "1"], "--row"),
+    # checkpoints
+    "missing checkpoint": (["edit", "image", k("face.jpg"), "-e", "happy", "-c",
+                            k("none.safetensors")], "no such checkpoint"),
+    "torch.save zip": (["edit", "image", k("face.jpg"), "-e", "happy", "-c", k("zip.pt")],
+                       "never pickles"),
+    "pickle protocol 2": (["edit", "image", k("face.jpg"), "-e", "happy", "-c", k("old.pt")],
+                          "never pickles"),
+    "truncated checkpoint": (["edit", "image", k("face.jpg"), "-e", "happy", "-c",
+                              k("half.safetensors")], "is it complete"),
+    "photo as checkpoint": (["edit", "image", k("face.jpg"), "-e", "happy", "-c",
+                             k("face.jpg")], "not a readable safetensors"),
+    "foreign safetensors": (["edit", "image", k("face.jpg"), "-e", "happy", "-c",
+                             k("foreign.safetensors")], "without ganimate metadata"),
+    "folder without checkpoints": (["edit", "image", k("face.jpg"), "-e", "happy", "-c",
+                                    k("no_ckpt")], "without checkpoints"),
+    # videos
+    "missing video": (["animate", "video", k("missing.mp4"), "-e", "happy"], "no such"),
+    "random bytes video": (["animate", "video", k("noise.mp4"), "-e", "happy"], "noise.mp4"),
+    "ramp after the clip": (["animate", "video", k("clip.mp4"), "-e", "happy", "--ramp",
+                             "0s:0,5s:1"], "after the end of the clip"),
+    "bad ramp": (["animate", "video", k("clip.mp4"), "-e", "happy", "--ramp", "0s:0,1s:7"],
+                 "must be a number in [0, 1]"),
+    "animate photo missing": (["animate", "image", k("missing.jpg"), "--to", "happy"],
+                              "no such"),
+}
+
+
+def _resolve(args, kit):
+    return [str(kit.dir / a[1]) if isinstance(a, tuple) else a for a in args]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_is_one_line(kit, tmp_path, name):
+    args, expect = CASES[name]
+    suffix = ".mp4" if args[0] == "animate" else ".png"
+    out = tmp_path / f"out{suffix}"
+    argv = _resolve(args, kit)
+    if "-c" not in argv and argv[0] != "aus":
+        argv += ["-c", str(kit.g17)]
+    if argv[0] != "aus":
+        argv += ["-o", str(out), "--device", "cpu"]
+    before = _digests(kit.dir)
+    result = runner.invoke(app, argv)
+    assert_one_line_failure(result, out, expect=expect)
+    assert _digests(kit.dir) == before
+
+
+@pytest.mark.parametrize("args, out_name, expect", [
+    (["edit", "image", k("face.jpg"), "-e", "happy"], "x.txt", "image extension"),
+    (["edit", "image", k("face.jpg"), "-e", "happy"], "face.jpg", "refusing to overwrite"),
+    (["animate", "video", k("clip.mp4"), "-e", "happy"], "x.avi", "cannot write '.avi'"),
+    (["animate", "video", k("clip.mp4"), "-e", "happy"], "clip.mp4", "input"),
+])
+def test_bad_output_paths(kit, tmp_path, args, out_name, expect):
+    # the output is the input itself, or has a suffix nothing can write
+    out = kit.dir / out_name if out_name in ("face.jpg", "clip.mp4") else tmp_path / out_name
+    before = _digests(kit.dir)
+    result = runner.invoke(app, [*_resolve(args, kit), "-c", str(kit.g17), "-o", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert expect in result.stderr, result.stderr
+    assert _digests(kit.dir) == before
+    if out.parent == tmp_path:
+        assert not out.exists()
+
+
+# --- write failures: monkeypatched OS errors (always) and a real tmpfs (where mountable) -----
+
+
+def _failing(code: int):
+    def fail(*args, **kwargs):
+        raise OSError(code, __import__("os").strerror(code))
+    return fail
+
+
+@pytest.mark.parametrize("code, reason", [
+    (errno.EROFS, "Read-only file system; choose an output on a writable disk"),
+    (errno.ENOSPC, "No space left on device; free some space"),
+    (errno.EACCES, "Permission denied; choose a folder you can write to"),
+])
+def test_edit_write_failure(kit, tmp_path, monkeypatch, code, reason):
+    out = tmp_path / "o.png"
+    if code == errno.ENOSPC:  # the disk fills while the image is being written
+        monkeypatch.setattr(Image.Image, "save", _failing(code))
+    else:  # the folder refuses the temporary file
+        monkeypatch.setattr(files, "tempfile", SimpleNamespace(mkstemp=_failing(code)))
+    before = _digests(kit.dir)
+    result = runner.invoke(app, ["edit", "image", str(kit.face), "-e", "happy", "-c",
+                                 str(kit.g17), "-o", str(out), "--device", "cpu"])
+    last = assert_one_line_failure(result, out, expect=reason)
+    assert last.startswith(f"error: cannot write {out}: ")
+    assert _digests(kit.dir) == before
+
+
+def test_video_write_failure(kit, tmp_path, monkeypatch):
+    import tempfile
+
+    out = tmp_path / "o.mp4"
+    monkeypatch.setattr(video, "tempfile", SimpleNamespace(
+        mkstemp=_failing(errno.EROFS), mkdtemp=_failing(errno.EROFS),
+        TemporaryFile=tempfile.TemporaryFile))
+    result = runner.invoke(app, ["animate", "video", str(kit.dir / "clip.mp4"), "-e", "happy",
+                                 "-c", str(kit.g17), "-o", str(out), "--device", "cpu"])
+    assert_one_line_failure(result, out, expect="Read-only file system")
+
+
+def test_ffmpeg_reports_a_full_disk_as_a_write_error(tmp_path):
+    writer = video.VideoWriter(tmp_path / "v.mp4", fps=10)
+    failure = writer._failure("[out#0/mp4] Could not write header: No space left on device")
+    assert str(failure).startswith(f"cannot write {tmp_path / 'v.mp4'}: No space left")
+
+
+def test_stray_os_errors_and_interrupts_are_one_line():
+    from ganimate.cli import guarded
+
+    def raises(exc):
+        @guarded
+        def command():
+            raise exc
+        result = runner.invoke(_one_command_app(command), [])
+        return result.exit_code, result.stderr
+
+    code, err = raises(OSError(errno.ENOSPC, "No space left on device", "/data/x.csv"))
+    assert code == 1 and err.strip() == ("error: cannot write /data/x.csv: No space left on "
+                                         "device; free some space or write to another disk")
+    code, err = raises(KeyboardInterrupt())
+    assert code == 130 and err.strip().startswith("error: interrupted")
+    code, err = raises(BrokenPipeError(errno.EPIPE, "Broken pipe"))  # `ganimate aus | head`
+    assert code == 0 and err == ""
+
+
+def _one_command_app(command):
+    import typer
+
+    one = typer.Typer()
+    one.command()(command)
+    return one
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """Mount a tmpfs (root only); yields mount(options) -> folder, unmounted afterwards."""
+    mounted = []
+
+    def mount(name: str, options: str) -> Path:
+        point = tmp_path / name
+        point.mkdir()
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                          capture_output=True).returncode != 0:
+            pytest.skip("cannot mount a tmpfs here (needs root); the monkeypatched cases run")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", str(point)], capture_output=True)
+
+
+def test_real_read_only_and_full_disks(kit, tmpfs):
+    ro = tmpfs("ro", "ro,size=1m")
+    full = tmpfs("full", "size=64k")
+    try:  # fill it to the last byte
+        with (full / "filler").open("wb", buffering=0) as f:
+            while True:
+                f.write(b"\0" * 4096)
+    except OSError:
+        pass
+    for folder, reason in ((ro, "Read-only file system"), (full, "No space left on device")):
+        for args, out in ((["edit", "image", str(kit.face), "-e", "happy"], folder / "o.png"),
+                          (["animate", "video", str(kit.dir / "clip.mp4"), "-e", "happy"],
+                           folder / "o.mp4")):
+            result = runner.invoke(app, [*args, "-c", str(kit.g17), "-o", str(out),
+                                         "--device", "cpu"])
+            assert_one_line_failure(result, out, expect=reason)
+    assert sorted(p.name for p in full.iterdir()) == ["filler"]
+
+
+TINY_TRAIN = ["--image-size", "32", "--g-width", "8", "--g-blocks", "1", "--d-width", "8",
+              "--d-layers", "3", "--batch-size", "4", "--workers", "0", "--device", "cpu",
+              "--sample-every", "0"]
+
+
+@pytest.fixture(scope="module")
+def syn(tmp_path_factory):
+    data = tmp_path_factory.mktemp("syn") / "data"
+    assert runner.invoke(app, ["-q", "synthetic", str(data), "--count", "12", "--size",
+                               "32"]).exit_code == 0
+    return data
+
+
+def test_train_refuses_a_disk_without_room(syn, tmpfs):
+    small = tmpfs("small", "size=100k")
+    out = small / "run"
+    result = runner.invoke(app, ["train", str(syn), "-o", str(out), *TINY_TRAIN, "--steps", "2"])
+    assert_one_line_failure(result, out, expect="MiB free")
+
+
+def test_train_save_failure_keeps_the_last_checkpoint(syn, tmp_path, monkeypatch):
+    from ganimate import checkpoint, training
+
+    saves = []
+
+    def save_once(path, tensors, meta):
+        if saves:
+            raise files.write_error(path, OSError(errno.ENOSPC, "No space left on device"))
+        saves.append(path)
+        return checkpoint.save_checkpoint(path, tensors, meta)
+
+    monkeypatch.setattr(training, "save_checkpoint", save_once)
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(syn), "-o", str(run), *TINY_TRAIN, "--steps", "2",
+                                 "--checkpoint-every", "1"])
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    kept = run / "checkpoints" / "step_00000001.safetensors"
+    assert last.startswith("error: saving step 2 failed: cannot write ")
+    assert f"{kept} is kept" in last
+    assert [p.name for p in (run / "checkpoints").iterdir()] == [kept.name]
+
+
+# --- Ctrl-C and SIGKILL in a real process ----------------------------------------------------
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_animate_video_interrupted(kit, tmp_path, sig):
+    out = tmp_path / "o.mp4"
+    before = _digests(kit.dir)
+    clip = tmp_path / "long.mp4"  # long enough to be still running when the signal comes
+    subprocess.run([video.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc=size=64x48:rate=25", "-t", "60", "-pix_fmt", "yuv420p", str(clip)],
+                   check=True)
+    proc = subprocess.Popen([*GANIMATE, "animate", "video", str(clip), "-e", "happy", "-c",
+                             str(kit.g17), "-o", str(out), "--device", "cpu", "--preset",
+                             "ultrafast"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+            p.name.startswith(".o.mp4.") for p in tmp_path.iterdir()):
+        time.sleep(0.2)  # wait until it is writing
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert not out.exists() and _digests(kit.dir) == before
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130, err
+        assert err.strip().splitlines()[-1].startswith("error: interrupted"), err
+        assert "Traceback" not in err
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.mp4.")]
+    else:
+        assert proc.returncode == -signal.SIGKILL
+
+
+# --- prepare: nothing usable is a failure ----------------------------------------------------
+
+
+def test_prepare_of_unreadable_files_fails_naming_rejected_csv(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        (src / f"b{i}.jpg").write_bytes(np.random.default_rng(i).bytes(400))
+    before = _digests(src)
+    out = tmp_path / "ds"
+    result = runner.invoke(app, ["prepare", str(src), "-o", str(out), "--workers", "1"])
+    assert result.exit_code == 1, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and str(out / "rejected.csv") in last
+    assert "every input was rejected" in last and "Traceback" not in result.stderr
+    assert _digests(src) == before
+    rows = (out / "rejected.csv").read_text().strip().splitlines()[1:]
+    assert len(rows) == 3 and all(",unreadable," in r for r in rows)
+
+
+# --- images: every mode, greyscale in and out ------------------------------------------------
+
+
+@pytest.mark.parametrize("mode, suffix", [
+    ("I;16", ".png"), ("I", ".tif"), ("F", ".tif"), ("P", ".png"), ("LA", ".png"),
+    ("CMYK", ".tif"), ("1", ".png"), ("L", ".png"),
+])
+def test_every_image_mode_decodes(tmp_path, mode, suffix):
+    from ganimate.images import read_photo
+
+    ramp = np.tile(np.linspace(0, 255, 64).astype(np.uint8), (48, 1))
+    base = Image.fromarray(np.dstack([ramp, ramp, ramp]), "RGB")
+    if mode == "I;16":
+        im = Image.fromarray(ramp.astype(np.uint16) * 257)
+    elif mode == "I":
+        im = Image.fromarray(ramp.astype(np.int32) * 257)
+    elif mode == "F":
+        im = Image.fromarray(ramp.astype(np.float32) / 255.0)
+    else:
+        im = base.convert(mode)
+    path = tmp_path / f"img{suffix}"
+    im.save(path)
+    photo = read_photo(path)
+    assert photo.rgb.shape == (48, 64, 3) and photo.rgb.dtype == np.uint8
+    if mode in ("1", "P"):  # dithered: the ramp survives on average (not clipped to white)
+        assert abs(photo.rgb.mean() - ramp.mean()) < 20, mode
+    else:
+        assert np.abs(photo.rgb[..., 0].astype(int) - ramp).max() <= 3, mode
+    assert (photo.alpha is not None) == (mode == "LA")
+
+
+def test_grey16_london_face_is_edited_and_stays_grey(kit, shared, tmp_path):
+    grey = np.asarray(Image.open(shared / "faces/london/neutral/002.jpg").convert("L")
+                      .resize((256, 256)), dtype=np.uint16) * 257
+    src = tmp_path / "grey16.png"
+    Image.fromarray(grey).save(src)
+    assert Image.open(src).mode == "I;16"
+    out = tmp_path / "out.png"
+    result = runner.invoke(app, ["edit", "image", str(src), "-e", "happy", "-c", str(kit.g17),
+                                 "-o", str(out), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    edited = Image.open(out)
+    assert edited.mode == "L" and edited.size == (256, 256)
+    diff = np.abs(np.asarray(edited, dtype=int) - (grey // 257).astype(int))
+    assert diff.max() > 0 and np.median(diff) <= 1  # the face was edited, the rest kept
+
+
+def test_size_limit_can_be_raised(tmp_path):
+    from ganimate.images import DEFAULT_MAX_PIXELS, read_photo, set_max_pixels
+
+    path = _png_header_only(tmp_path / "big.png", 20000, 10000)
+    try:
+        set_max_pixels(300_000_000)
+        with pytest.raises(Exception, match="cannot decode"):  # past the limit: PIL decodes
+            read_photo(path)
+    finally:
+        set_max_pixels(DEFAULT_MAX_PIXELS)
+
+
+# --- help pages, -q anywhere, progress -------------------------------------------------------
+
+
+def _all_commands(group, prefix=()):
+    import typer.main
+
+    click_group = typer.main.get_command(group) if not prefix else group
+    yield prefix
+    for name, cmd in getattr(click_group, "commands", {}).items():
+        yield from _all_commands(cmd, (*prefix, name))
+
+
+KNOWN_PHRASES = {
+    ("aus",): "table, csv or json [table on a terminal, csv otherwise].",
+    ("eval",): "needs the [eval]",
+    ("animate", "image"): "[linear; cosine with",
+    ("train",): "Generator base channels [64].",
+}
+
+
+def test_every_help_page_has_examples_and_keeps_brackets():
+    pages = list(_all_commands(app))
+    assert len(pages) >= 13
+    for words in pages:
+        result = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, words
+        text = result.stdout
+        assert "Examples:" in text, words
+        example = text.split("Examples:", 1)[1]
+        assert f"ganimate {' '.join(words)}".strip() in example, (words, example)
+        if words in KNOWN_PHRASES:
+            assert KNOWN_PHRASES[words] in " ".join(text.split()), (words, text)
+
+
+def test_quiet_anywhere(tmp_path, monkeypatch, capfd):
+    from ganimate import cli
+
+    assert cli.hoist_global_options(["aus", "x.jpg", "-q", "--max-megapixels", "300", "--",
+                                     "-q"]) == ["-q", "--max-megapixels", "300", "aus", "x.jpg",
+                                                "--", "-q"]
+    monkeypatch.setattr(sys, "argv", ["ganimate", "synthetic", str(tmp_path / "s"), "--count",
+                                      "4", "--size", "16", "-q"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code in (0, None), capfd.readouterr().err
+    assert (tmp_path / "s").is_dir()
+
+
+def test_train_without_a_terminal_logs_progress_lines(syn, tmp_path, monkeypatch):
+    from ganimate import progress
+
+    assert progress.LOG_INTERVAL <= 60  # at least one line a minute
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)
+    result = runner.invoke(app, ["train", str(syn), "-o", str(tmp_path / "run"), *TINY_TRAIN,
+                                 "--steps", "3"])
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("training: ")]
+    assert [ln.split()[1] for ln in lines] == ["0/3", "1/3", "2/3", "3/3"]
+    assert "elapsed, eta" in lines[1]
+
+
+def test_line_tracker_writes_once_per_interval(monkeypatch):
+    from ganimate import progress
+
+    clock = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    stream = io.StringIO()
+    t = progress.LineTracker("training", 1000, stream)
+    for step in range(1, 1001):
+        clock[0] = step * 0.5  # 2 steps a second: 500 s in all
+        t.update(completed=step, info="d_wgan=1")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 500 // progress.LOG_INTERVAL
+    assert lines[0] == "training: 60/1000 (6%) 0:30 elapsed, eta 7:50, d_wgan=1"
+    quiet = io.StringIO()
+    short = progress.LineTracker("editing", 3, quiet)
+    short.update(completed=3)
+    assert quiet.getvalue() == ""  # short tasks print nothing
+
+
+def test_progress_bar_keeps_count_and_eta_at_80_columns():
+    from rich.console import Console
+
+    from ganimate.progress import make_progress
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=80, force_terminal=True, color_system=None)
+    bar = make_progress(console)
+    task = bar.add_task("training", total=30000, info="d_wgan=-1.234 g_adv=0.4567 g_au=0.0123 "
+                        "g_cyc=0.2345 mean_attention=0.51 1234 img/s")
+    bar.update(task, completed=12345)
+    console.print(bar.make_tasks_table(bar.tasks))
+    line = buf.getvalue().splitlines()[0]
+    assert len(line) <= 80 and line.startswith("training")
+    assert "12345/30000" in line and "eta" in line and "d_wgan" in line
+
+
+# --- variable frame rate ---------------------------------------------------------------------
+
+
+def _pts(path: Path) -> list[float]:
+    """Presentation times of the decoded frames, from ffmpeg's showinfo filter."""
+    import re
+
+    err = subprocess.run([video.ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", "0:v:0",
+                          "-vf", "showinfo", "-f", "null", "-"], capture_output=True,
+                         text=True).stderr
+    return [float(t) for t in re.findall(r"pts_time:([0-9.]+)", err)]
+
+
+@pytest.fixture(scope="module")
+def vfr_clip(shared, tmp_path_factory):
+    """1.2 s of a real face at 160x90 whose frame durations grow from 41 to ~75 ms (VFR)."""
+    path = tmp_path_factory.mktemp("vfr") / "vfr.mp4"
+    subprocess.run([video.ffmpeg_exe(), "-v", "error", "-i", str(shared / "video/single_face.mp4"),
+                    "-t", "1.2", "-vf", "scale=160:90,settb=1/1000,setpts=(N*40+N*N)",
+                    "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-video_track_timescale", "1000", "-c:a", "aac", str(path)], check=True)
+    return path
+
+
+def test_vfr_timestamps_survive_animate_video(kit, vfr_clip, tmp_path):
+    src = _pts(vfr_clip)
+    steps = np.diff(src)
+    assert len(src) >= 20 and steps.max() - steps.min() > 0.02  # really variable
+    assert video.probe(vfr_clip).variable_frame_rate
+    out = tmp_path / "out.mp4"
+    result = runner.invoke(app, ["animate", "video", str(vfr_clip), "-e", "happy", "-c",
+                                 str(kit.g17), "-o", str(out), "--device", "cpu", "--preset",
+                                 "ultrafast"])
+    assert result.exit_code == 0, result.output
+    got = _pts(out)
+    assert len(got) == len(src)
+    assert np.abs(np.array(got) - np.array(src)).max() < steps.min()  # within one frame
+
+
+def test_aus_time_column_is_the_frames_timestamp(vfr_clip):
+    result = runner.invoke(app, ["aus", str(vfr_clip), "-f", "csv", "--every", "4"])
+    assert result.exit_code == 0, result.output
+    rows = [ln.split(",") for ln in result.stdout.strip().splitlines()[1:]]
+    assert len(rows) >= 4 and max(int(r[1]) for r in rows) >= 16
+    src = _pts(vfr_clip)
+    for row in rows:
+        assert abs(float(row[2]) - src[int(row[1])]) < 1e-3, row
