@@ -601,7 +601,8 @@ def _run_jobs(jobs: list[_Job], engine, blend: BlendConfig, want_weights: bool
                                                                                 np.float32))
               for job in jobs]
     edits = engine.edit_frames(frames, blend, want_weights)
-    return [(e.frame, list(zip(e.crops, e.weights, strict=True))) for e in edits]
+    # weights is empty unless asked for: then there are no pairs
+    return [(e.frame, list(zip(e.crops, e.weights, strict=False))) for e in edits]
 
 
 # Width of each panel of a --preview video (wider inputs are scaled down).

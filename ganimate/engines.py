@@ -159,6 +159,7 @@ def edit_frame(frame: np.ndarray, crops: Sequence[FaceCrop], y_r: np.ndarray, y_
                ) -> FrameEdit:
     """Edit the faces (``crops``) of one frame from y_r to y_g (float32 (F, K), or (K,) for all)
     with ``engine``; pixels away from the faces stay bit-identical."""
+    engine = as_engine(engine)
     crops = list(crops)
     k = len(engine.au_names)
     y_r = np.broadcast_to(np.asarray(y_r, np.float32).reshape(-1, k), (len(crops), k))

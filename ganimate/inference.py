@@ -25,9 +25,14 @@ class CropEdits:
 
     @staticmethod
     def concat(parts: list[CropEdits]) -> CropEdits:
-        return CropEdits(np.concatenate([p.images for p in parts]),
-                         np.concatenate([p.attention for p in parts]),
-                         np.concatenate([p.colour for p in parts]))
+        """One CropEdits of several; crops of different sizes give lists instead of arrays."""
+        def join(arrays: list[np.ndarray]):
+            if len({a.shape[1:] for a in arrays}) == 1:
+                return np.concatenate(arrays)
+            return [x for a in arrays for x in a]
+
+        return CropEdits(join([p.images for p in parts]), join([p.attention for p in parts]),
+                         join([p.colour for p in parts]))
 
 
 def _resize(t: torch.Tensor, size: int) -> torch.Tensor:

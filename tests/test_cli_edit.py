@@ -19,7 +19,6 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from ganimate import editing
 from ganimate.aus import AU_NAMES, default_estimator
 from ganimate.checkpoint import save_checkpoint
 from ganimate.cli import app
@@ -245,15 +244,17 @@ def test_sweep_writes_one_labelled_grid(trained, photos, tmp_path):
 
 @pytest.fixture
 def spy(monkeypatch):
-    """Record the targets editing hands to edit_crops (then run the real thing)."""
+    """Record the targets the generator is handed (then run the real thing)."""
+    from ganimate import inference
+
     calls = []
-    real = editing.edit_crops
+    real = inference.edit_crops
 
     def record(loaded, crops, targets, *args, **kwargs):
         calls.append(np.array(targets, dtype=np.float32))
         return real(loaded, crops, targets, *args, **kwargs)
 
-    monkeypatch.setattr(editing, "edit_crops", record)
+    monkeypatch.setattr(inference, "edit_crops", record)
     return calls
 
 

@@ -88,7 +88,8 @@ def test_colour_round_trip_keeps_the_face_and_everything_else(photo, tmp_path):
     cfg = ModelConfig(image_size=256, g_width=8, g_residual_blocks=1, d_width=8, d_layers=3)
     loaded = LoadedGenerator(ColourIsInput(), cfg, cfg.au_names, {})
     crops = editing.crop_faces(rgb, faces, 256, max_crop=256)
-    out = editing.edit_frame(rgb, crops, np.zeros((1, 17), np.float32), loaded)
+    aus = np.zeros((1, 17), np.float32)
+    out = editing.edit_frame(rgb, crops, aus, aus, loaded)
     assert out.frame.shape == rgb.shape and out.edits.images.shape[0] == 1
     assert np.all(out.edits.attention == 0)
     box = faces[0].box
@@ -105,7 +106,7 @@ def test_colour_round_trip_keeps_the_face_and_everything_else(photo, tmp_path):
     # the same bound catches a misplaced paste: shift the transform by 2 px
     shifted = [editing.FaceCrop(c.image, c.to_frame + np.array([[0, 0, 2.0], [0, 0, 2.0]]),
                                 c.size, c.landmarks) for c in crops]
-    bad = editing.edit_frame(rgb, shifted, np.zeros((1, 17), np.float32), loaded)
+    bad = editing.edit_frame(rgb, shifted, aus, aus, loaded)
     assert np.abs(bad.frame.astype(int) - rgb.astype(int))[y0:y1, x0:x1].mean() > 2.0
 
 
@@ -157,13 +158,15 @@ def test_crop_size_follows_the_face_and_is_capped(photo, shared, mesh):
 def test_edit_frame_without_faces_and_with_mixed_sizes(photo):
     rgb, faces = photo
     loaded = LoadedGenerator(ColourIsInput(), CFG, CFG.au_names, {})
-    none = editing.edit_frame(rgb, [], np.zeros((0, 17), np.float32), loaded)
-    assert np.array_equal(none.frame, rgb) and none.frame is not rgb
-    assert none.edits.images.shape[0] == 0
+    y0 = np.zeros((0, 17), np.float32)
+    none = editing.edit_frame(rgb, [], y0, y0, loaded)
+    assert np.array_equal(none.frame, rgb) and none.crops == [] and none.edits is None
+    # Crops of two sizes are batched by size, each edited at its own size.
     a = editing.crop_faces(rgb, faces, 32, size=64)[0]
     b = editing.crop_faces(rgb, faces, 32, size=96)[0]
-    with pytest.raises(ValueError, match="one size"):
-        editing.edit_frame(rgb, [a, b], np.zeros((2, 17), np.float32), loaded)
+    y2 = np.zeros((2, 17), np.float32)
+    both = editing.edit_frame(rgb, [a, b], y2, y2, loaded)
+    assert [e.shape[0] for e in both.edits.images] == [64, 96]
 
 
 def test_resolve_checkpoint(tmp_path, monkeypatch):
