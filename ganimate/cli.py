@@ -452,118 +452,138 @@ def edit_sweep_command(
     typer.echo(str(write_image(out, result.grid)))
 
 
-# --- evaluation: eval (CHECKPOINT DATASET | --compare A B DATASET | video IN OUT) ---
-# One command with free positional arguments rather than a typer group: a group that takes
-# CHECKPOINT DATASET itself would swallow the word "video" as a checkpoint path. The first
-# argument "video" selects the video mode (write ./video for a checkpoint named so).
+# --- evaluation: eval model | eval video | eval photos (evaluation.py, photo_eval.py) ---
 
-_EVAL_USAGE = "CHECKPOINT DATASET | --compare CKPT_A CKPT_B DATASET | video IN OUT"
+eval_app = typer.Typer(
+    help="Measure a model on a dataset, an edited video against its input, or an engine on "
+         "photos.", no_args_is_help=True, rich_markup_mode=None,
+    epilog=examples("ganimate eval model run data/faces",
+                    "ganimate eval video clip.mp4 happy.mp4",
+                    "ganimate eval photos neutral/ --reference smiling/ --au AU12=0.9"))
+app.add_typer(eval_app, name="eval")
+
+IdentityOption = Annotated[bool, typer.Option(
+    "--identity/--no-identity",
+    help="Identity distance with dlib (needs the [eval] extra; skipped with a note if absent).")]
+JsonOption = Annotated[bool, typer.Option(
+    "--json", help="Print the JSON report on stdout instead of the tables.")]
 
 
-@app.command("eval", no_args_is_help=True,
-    epilog=examples(
-        "ganimate eval run data/faces",
-        "ganimate eval --compare a.safetensors b.safetensors data/faces",
-        "ganimate eval video clip.mp4 happy.mp4"))
-@guarded
-def eval_command(
-    args: list[str] = typer.Argument(
-        ..., metavar=_EVAL_USAGE,
-        help="A checkpoint (or a training run folder: its newest checkpoint) and a prepared "
-             "dataset, whose test split is used; with --compare two checkpoints and a dataset; "
-             "or `video IN OUT`: an input video and its edited version.",
-    ),
-    compare: bool = typer.Option(
-        False, "--compare", help="Evaluate two checkpoints on the same faces and targets."
-    ),
-    out: str = typer.Option(
-        None, "--out", "-o",
-        help="Report folder (JSON + PNG figures). Default: <checkpoint>-eval, "
-             "<a>-vs-<b>-eval or <OUT video>-eval in the current folder.",
-    ),
-    faces: int = typer.Option(
-        100, "--faces", min=1, help="Test faces used (a seeded subset of a larger test split)."
-    ),
-    random_targets: int = typer.Option(
-        4, "--random-targets", min=0,
-        help="Random targets per face, drawn like training targets (another face's AUs + noise).",
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the face subset and random targets."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Crops per generator call."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, mps."),
-    identity: bool = typer.Option(
-        True, "--identity/--no-identity",
-        help="Identity distance with dlib (needs the [eval] extra; skipped with a note if absent).",
-    ),
-    identity_every: int = typer.Option(
-        10, "--identity-every", min=1, help="video: measure identity on every n-th face frame."
-    ),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print the JSON report on stdout instead of the tables."
-    ),
-) -> None:
-    """Measure a model: AU accuracy, identity, reconstruction, background, attention, flicker."""
+def _show(tables, data: dict, paths, as_json: bool) -> None:
     import json
-    from pathlib import Path
 
     from rich.console import Console
 
-    from ganimate import evaluation, report
-
-    console = Console()
-    if args[0] == "video":
-        if compare:
-            raise fail("--compare compares checkpoints; it does not apply to `eval video`")
-        if len(args) != 3:
-            raise fail("usage: ganimate eval video IN OUT (the input video and its edited version)")
-        src, edited = Path(args[1]), Path(args[2])
-        for p in (src, edited):
-            if not p.is_file():
-                raise fail(f"{p}: no such video file")
-        result = evaluation.evaluate_video(src, edited, identity=identity,
-                                           identity_every=identity_every)
-        folder = Path(out) if out else Path(f"{edited.stem}-eval")
-        paths = report.write_video_report(result, folder)
-        if as_json:
-            typer.echo(json.dumps(result.to_dict(), indent=2))
-        else:
-            console.print(report.video_table(result))
-        typer.echo(f"wrote {', '.join(str(p) for p in paths)}", err=True)
-        return
-
-    expected = 3 if compare else 2
-    if len(args) != expected:
-        raise fail(f"expected {'CKPT_A CKPT_B DATASET' if compare else 'CHECKPOINT DATASET'}, "
-                   f"got {len(args)} argument(s); usage: ganimate eval {_EVAL_USAGE}")
-    # A run folder written by `ganimate train` means its newest checkpoint.
-    from ganimate.checkpoint import resolve_checkpoint
-
-    checkpoints = [resolve_checkpoint(a) for a in args[:-1]]
-    dataset = Path(args[-1])
-    if not dataset.is_dir():
-        raise fail(f"{dataset}: no such dataset folder (make one with `ganimate prepare`)")
-    config = evaluation.EvalConfig(seed=seed, max_faces=faces, random_targets=random_targets,
-                                   batch_size=batch_size, identity=identity)
-    embedder = evaluation.load_embedder(identity)  # loaded once, shared by both checkpoints
-    results = []
-    for i, ckpt in enumerate(checkpoints):
-        label = f"{'AB'[i]}: {ckpt.stem}" if compare else ckpt.stem
-        results.append((label, evaluation.evaluate_checkpoint(
-            ckpt, dataset, config, device=device, embedder=embedder)))
-    if compare:
-        folder = Path(out) if out else Path(f"{checkpoints[0].stem}-vs-{checkpoints[1].stem}-eval")
-        paths = report.write_comparison(results, folder)
-        data = json.loads(paths[0].read_text())
-    else:
-        folder = Path(out) if out else Path(f"{checkpoints[0].stem}-eval")
-        paths = report.write_report(results[0][1], folder)
-        data = results[0][1].to_dict()
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
-        console.print(report.summary_table(results))
-        console.print(report.per_au_table(results))
+        console = Console()
+        for table in tables:
+            console.print(table)
     typer.echo(f"wrote {', '.join(str(p) for p in paths)}", err=True)
+
+
+@eval_app.command("model", no_args_is_help=True,
+    epilog=examples("ganimate eval model run data/faces",
+                    "ganimate eval model a.safetensors b.safetensors data/faces"))
+@guarded
+def eval_model_command(
+    args: list[str] = typer.Argument(
+        ..., metavar="CHECKPOINT [CHECKPOINT_B] DATASET",
+        help="A checkpoint (or a training run folder: its newest checkpoint), optionally a second "
+             "one to compare on the same faces and targets, and a prepared dataset (its test "
+             "split is used)."),
+    out: str = typer.Option(
+        None, "--out", "-o",
+        help="Report folder (JSON + PNG figures). Default: <checkpoint>-eval or <a>-vs-<b>-eval."),
+    faces: int = typer.Option(
+        100, "--faces", min=1, help="Test faces used (a seeded subset of a larger test split)."),
+    random_targets: int = typer.Option(
+        4, "--random-targets", min=0,
+        help="Random targets per face, drawn like training targets (another face's AUs + noise)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the face subset and random targets."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Crops per generator call."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, mps."),
+    identity: IdentityOption = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Measure a model on a dataset: AU accuracy, identity, reconstruction, background,
+    attention; with two checkpoints, side by side."""
+    from ganimate import evaluation, report
+
+    config = evaluation.EvalConfig(seed=seed, max_faces=faces, random_targets=random_targets,
+                                   batch_size=batch_size, identity=identity)
+    run = evaluation.evaluate_checkpoints(args, config, out, device)
+    _show([report.summary_table(run.results), report.per_au_table(run.results)], run.data,
+          run.paths, as_json)
+
+
+@eval_app.command("video", no_args_is_help=True,
+    epilog=examples("ganimate eval video clip.mp4 happy.mp4 -o happy-eval"))
+@guarded
+def eval_video_command(
+    src: str = typer.Argument(..., metavar="IN", help="The input video."),
+    edited: str = typer.Argument(..., metavar="OUT", help="Its edited version."),
+    out: str = typer.Option(None, "--out", "-o",
+                            help="Report folder. Default: <OUT video>-eval."),
+    identity: IdentityOption = True,
+    identity_every: int = typer.Option(
+        10, "--identity-every", min=1, help="Measure identity on every n-th face frame."),
+    as_json: JsonOption = False,
+) -> None:
+    """Measure an edited video against its input: flicker, background change, identity."""
+    from pathlib import Path
+
+    from ganimate import evaluation, report
+
+    result = evaluation.evaluate_video(src, edited, identity=identity,
+                                       identity_every=identity_every)
+    paths = report.write_video_report(result, Path(out) if out else
+                                      Path(f"{Path(edited).stem}-eval"))
+    _show([report.video_table(result)], result.to_dict(), paths, as_json)
+
+
+@eval_app.command("photos", no_args_is_help=True,
+    epilog=examples(
+        "ganimate eval photos london/neutral --ids holdout.txt --reference london/smiling "
+        "--au AU06=0.8 --au AU12=0.9",
+        "ganimate eval photos photos/ -c model.safetensors --engine gan -e happy"))
+@guarded
+def eval_photos_command(
+    photos: list[str] = typer.Argument(..., help="Photos, or folders of photos."),
+    checkpoint: str = typer.Option(
+        None, "--checkpoint", "-c", help="The model for --engine gan [the shipped one]."),
+    engine_name: EngineOption = None,
+    expression: str = typer.Option(None, "--expression", "-e",
+                                   help="Preset: happy, sad, ...; with a strength happy:0.6."),
+    au: list[str] = typer.Option([], "--au", help="Repeatable: AU12=0.8 or AU12+0.3."),
+    reference: str = typer.Option(
+        None, "--reference",
+        help="Folder of the same people's real expressions, matched by file name: the scale "
+             "the edits are compared with."),
+    ids: str = typer.Option(None, "--ids",
+                            help="Only the photos whose stems this file lists (one a line)."),
+    out: str = typer.Option(None, "--out", "-o",
+                            help="Report folder. Default: photos-<engine>-eval."),
+    null_edit: bool = typer.Option(True, "--null-edit/--no-null-edit",
+                                   help="Also edit each photo to its own AUs and measure it."),
+    estimator: str = typer.Option("mesh", "--estimator", help="mesh, inversion or geometric."),
+    device: str = typer.Option("auto", "--device", help="auto (GPU if present), cpu, cuda:N."),
+    identity: IdentityOption = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Edit photos with an engine and read them with two readers: dlib's 68 points (independent
+    of the warp's AU->mesh model) beside the mesh AU estimator; plus identity, sharpness, colour
+    fringes, change away from the face and a null edit."""
+    from ganimate import editing, photo_eval, report
+
+    engine = _load_engine(engine_name, checkpoint, device)
+    spec = editing.build_spec(engine, expression, None, None, None, au, estimator)
+    config = photo_eval.PhotoEvalConfig(spec, estimator, null_edit, identity)
+    result = photo_eval.run(photos, engine, config, ids, reference, " ".join(
+        ([f"-e {expression}"] if expression else []) + [f"--au {a}" for a in au]))
+    paths = report.write_photo_report(result, out or f"photos-{engine.name}-eval")
+    _show(report.photo_tables(result), result.to_dict(), paths, as_json)
 
 
 # --- faces and AUs: prepare, aus ---

@@ -718,6 +718,45 @@ def evaluate_checkpoint(checkpoint: str | Path, dataset: str | Path,
     return result
 
 
+@dataclass
+class EvalRun:
+    """What ``ganimate eval model`` shows: labelled results, the report data and files."""
+
+    results: list[tuple[str, EvalResult]]
+    data: dict
+    paths: list[Path]
+
+
+def evaluate_checkpoints(args: Sequence[str], config: EvalConfig = EvalConfig(),
+                         out: str | Path | None = None, device: str = "auto") -> EvalRun:
+    """``CHECKPOINT [CHECKPOINT_B] DATASET``: one checkpoint, or two compared on the same faces
+    and targets; writes the report (default folder ``<ckpt>-eval`` / ``<a>-vs-<b>-eval``)."""
+    import json
+
+    from ganimate import report
+    from ganimate.checkpoint import resolve_checkpoint
+
+    if len(args) not in (2, 3):
+        raise GanimateError(f"expected CHECKPOINT [CHECKPOINT_B] DATASET, got {len(args)} "
+                            "argument(s)")
+    checkpoints = [resolve_checkpoint(a) for a in args[:-1]]
+    dataset = Path(args[-1])
+    if not dataset.is_dir():
+        raise GanimateError(f"{dataset}: no such dataset folder (make one with `ganimate "
+                            "prepare`)")
+    embedder = load_embedder(config.identity)  # loaded once, shared by both checkpoints
+    compare = len(checkpoints) == 2
+    results = [(f"{'AB'[i]}: {c.stem}" if compare else c.stem,
+                evaluate_checkpoint(c, dataset, config, device=device, embedder=embedder))
+               for i, c in enumerate(checkpoints)]
+    if compare:
+        folder = Path(out) if out else Path(f"{checkpoints[0].stem}-vs-{checkpoints[1].stem}-eval")
+        paths = report.write_comparison(results, folder)
+        return EvalRun(results, json.loads(paths[0].read_text()), paths)
+    folder = Path(out) if out else Path(f"{checkpoints[0].stem}-eval")
+    return EvalRun(results, results[0][1].to_dict(), report.write_report(results[0][1], folder))
+
+
 # ---------------------------------------------------------------------------------------------
 # 4. Videos: an input clip and its edit
 # ---------------------------------------------------------------------------------------------
@@ -819,6 +858,9 @@ def evaluate_video(input_path: str | Path, output_path: str | Path, identity: bo
     from ganimate.faces import FaceTracker
 
     input_path, output_path = Path(input_path), Path(output_path)
+    for p in (input_path, output_path):
+        if not p.is_file():
+            raise GanimateError(f"{p}: no such video file")
     info_in = video.probe(input_path)
     info_out = video.probe(output_path)
     if info_in.size != info_out.size:

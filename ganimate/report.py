@@ -224,3 +224,48 @@ def write_comparison(results: Sequence[tuple[str, EvalResult]],
 def write_video_report(result: VideoEvalResult, out_dir: str | os.PathLike) -> list[Path]:
     """video_report.json in ``out_dir``."""
     return [write_json(Path(out_dir) / "video_report.json", result.to_dict())]
+
+
+# --- the photo protocol (ganimate eval photos) ---------------------------------------------------
+
+
+def photo_tables(result) -> list:
+    """The tables of a :class:`ganimate.photo_eval.PhotoEvalResult`: the dlib-68 reader, the mesh
+    estimator beside it, then identity and pixels."""
+    from rich.table import Table
+
+    from ganimate.aus import AU_DESCRIPTIONS, RELIABLE_AUS
+
+    s = result.summary
+    title = f"{result.engine} engine, {result.target or 'target'}: {s['photos']} photos"
+    dlib = Table("dlib-68 reader (IOD units)", "edit", "up", "real", "real up", "edit/real",
+                 ">= half of real", title=title, box=None)
+    for name, m in s["dlib"].items():
+        dlib.add_row(name, _fmt(m["edit_mean"], "{:+.4f}"), _fmt(m["edit_up"], "{:.0%}"),
+                     _fmt(m["real_mean"], "{:+.4f}"), _fmt(m["real_up"], "{:.0%}"),
+                     _fmt(m["ratio"], "{:.2f}"), _fmt(m["half_of_real"], "{:.0%}"))
+    mesh = Table("mesh AU estimator (raw)", "", "edit", "real", box=None)
+    for name, m in s["mesh"].items():
+        moved = m["edit_mean"] is not None and abs(m["edit_mean"]) >= 0.02
+        if name in RELIABLE_AUS or moved:
+            mesh.add_row(name, AU_DESCRIPTIONS[name], _fmt(m["edit_mean"], "{:+.3f}"),
+                         _fmt(m["real_mean"], "{:+.3f}"))
+    pixels = Table("identity and pixels", "value", box=None)
+    for label, key, fmt in (
+            ("identity distance in -> edit (mean)", "identity_edit", "{:.3f}"),
+            ("identity distance in -> real (mean)", "identity_reference", "{:.3f}"),
+            ("sharpness out/in, face box (mean)", "sharpness_mean", "{:.3f}"),
+            ("sharpness out/in (worst)", "sharpness_min", "{:.3f}"),
+            ("colour fringe p99 a/b (mean)", "fringe_mean", "{:.2f}"),
+            ("colour fringe p99 a/b (worst)", "fringe_max", "{:.2f}"),
+            ("pixels changed 1 IOD outside the face", "outside_changed", "{:d}"),
+            ("null edit: mean change in face box", "null_change", "{:.3f}"),
+            ("null edit: bit-identical share", "null_identical", "{:.0%}"),
+            ("photos/s (edit only)", "photos_per_s", "{:.2f}")):
+        pixels.add_row(label, _fmt(s[key], fmt))
+    return [dlib, mesh, pixels]
+
+
+def write_photo_report(result, out_dir: str | os.PathLike) -> list[Path]:
+    """report.json of a photo evaluation."""
+    return [write_json(Path(out_dir) / "report.json", result.to_dict())]
