@@ -230,11 +230,20 @@ class AnimationResult:
     face_ids: tuple[int, ...]  # track ids that were edited (video) / face numbers (image)
     seconds: float
     preview: Path | None = None
+    # Seconds until the first frame was ready (models and mediapipe loading, the smoothing
+    # look-ahead); 0 when not measured.
+    startup: float = 0.0
 
     @property
     def fps(self) -> float:
         """Frames processed per second of wall time."""
         return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def steady_fps(self) -> float:
+        """Frames per second after the first one: the rate a long clip runs at."""
+        rest = self.seconds - self.startup
+        return (self.frames - 1) / rest if self.frames > 1 and rest > 0 else self.fps
 
 
 # =============================================================================================
@@ -686,6 +695,7 @@ def animate_video(src: str | os.PathLike, out: str | os.PathLike, engine,
     stop = threading.Event()
     started = time.perf_counter()
     written = edited_frames = 0
+    first = None  # seconds until the first batch of frames was edited
     ids: set[int] = set()
     encoder = _Encoder([writer, preview_writer] if preview_writer else [writer],
                        config.queue_frames)
@@ -709,6 +719,8 @@ def animate_video(src: str | os.PathLike, out: str | os.PathLike, engine,
                     jobs.append(_Job(p.index, p.frame, [f.crop for f in p.faces], cond,
                                      [f.track_id for f in p.faces], p.seen))
                 results = _run_jobs(jobs, engine, config.blend, preview_writer is not None)
+                if first is None:
+                    first = time.perf_counter() - started
                 for job, (frame, weights) in zip(jobs, results, strict=True):
                     frames = (frame,)
                     if preview_writer is not None:
@@ -736,7 +748,7 @@ def animate_video(src: str | os.PathLike, out: str | os.PathLike, engine,
                     info.frame_count)
     return AnimationResult(out, written, edited_frames, tuple(sorted(ids)),
                            time.perf_counter() - started,
-                           Path(preview) if preview is not None else None)
+                           Path(preview) if preview is not None else None, first or 0.0)
 
 
 def _record(job: _Job, alpha: float) -> FrameRecord:

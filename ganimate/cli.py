@@ -841,7 +841,8 @@ def animate_video_command(
         typer.echo(f"warning: face {face} never appeared; the video is unchanged "
                    "(see the face column of `ganimate aus VIDEO`)", err=True)
     typer.echo(f"{result.frames} frames ({result.edited_frames} with an edited face) in "
-               f"{result.seconds:.1f} s ({result.fps:.1f} fps)", err=True)
+               f"{result.seconds:.1f} s ({result.fps:.1f} fps; {result.steady_fps:.1f} fps after "
+               f"{result.startup:.1f} s of start-up)", err=True)
     typer.echo(str(result.out))
     if result.preview is not None:
         typer.echo(str(result.preview))
