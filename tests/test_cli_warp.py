@@ -1,0 +1,128 @@
+"""The warp engine through the CLI on real photos and a real video: the default without a
+checkpoint, null edits bit-identical, smiles and brows measured by the independent dlib reader,
+pixels away from the face untouched, video properties and flicker kept, the photo protocol."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from ganimate.cli import app
+from ganimate.images import read_rgb
+
+SMILE = ("--au", "AU06=0.8", "--au", "AU12=0.9")
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def neutral(shared):
+    return shared / "faces" / "london" / "neutral"
+
+
+@pytest.fixture(scope="module")
+def face_box(neutral):
+    from ganimate.faces import FaceMesh
+    from ganimate.geometry import eye_distance
+
+    with FaceMesh() as mesh:
+        face = mesh(read_rgb(neutral / "005.jpg"))[0]
+    return face.box, eye_distance(face.landmarks)
+
+
+def test_warp_is_the_default_and_a_null_edit_is_bit_identical(neutral, tmp_path):
+    src = neutral / "005.jpg"
+    res = invoke("edit", "image", src, "--au", "AU12+0", "-o", tmp_path / "null.png")
+    assert res.exit_code == 0, res.output
+    assert np.array_equal(read_rgb(tmp_path / "null.png"), read_rgb(src))
+    a = invoke("edit", "image", src, *SMILE, "-o", tmp_path / "default.png")
+    b = invoke("edit", "image", src, *SMILE, "--engine", "warp", "-o", tmp_path / "warp.png")
+    assert a.exit_code == 0 and b.exit_code == 0, a.output + b.output
+    assert np.array_equal(read_rgb(tmp_path / "default.png"), read_rgb(tmp_path / "warp.png"))
+    assert not np.array_equal(read_rgb(tmp_path / "warp.png"), read_rgb(src))
+
+
+def test_warp_smile_moves_only_the_face_and_the_dlib_reader_sees_it(neutral, face_box,
+                                                                    tmp_path):
+    pytest.importorskip("dlib")
+    from ganimate.dlib68 import ExpressionReader
+
+    src = neutral / "005.jpg"
+    res = invoke("edit", "image", src, *SMILE, "--engine", "warp", "-o", tmp_path / "s.png")
+    assert res.exit_code == 0, res.output
+    before, after = read_rgb(src), read_rgb(tmp_path / "s.png")
+    assert after.shape == before.shape
+    box, iod = face_box
+    keep = np.ones(before.shape[:2], bool)
+    y0, x0 = max(0, int(box.y0 - iod)), max(0, int(box.x0 - iod))
+    keep[y0:int(box.y1 + iod), x0:int(box.x1 + iod)] = False
+    assert np.array_equal(after[keep], before[keep])
+    reader = ExpressionReader()
+    dbox = reader.locate(before)
+    m0, m1 = reader.measure(before, dbox), reader.measure(after, dbox)
+    assert m1.corner_eye - m0.corner_eye > 0.03  # lip corners up by > 3% of the eye distance
+    assert m1.mouth_width > m0.mouth_width
+
+
+def test_brow_lowerer_sweep_and_refusals(neutral, tmp_path):
+    src = neutral / "005.jpg"
+    res = invoke("edit", "sweep", src, "--engine", "warp", "--au", "AU04", "--steps", "0,1",
+                 "--cell", "96", "-o", tmp_path / "grid.png")
+    assert res.exit_code == 0, res.output
+    grid = read_rgb(tmp_path / "grid.png")
+    assert grid.shape[0] > 96 and grid.shape[1] > 3 * 96
+    bad = invoke("edit", "image", src, "-e", "happy", "--engine", "warp", "-c",
+                 tmp_path / "g.safetensors", "-o", tmp_path / "x.png")
+    assert bad.exit_code == 1 and "--engine warp uses no model" in bad.output
+    masks = invoke("edit", "image", src, "-e", "happy", "--save-masks", tmp_path / "m", "-o",
+                   tmp_path / "y.png")
+    assert masks.exit_code == 1 and "warp engine has none" in masks.output
+    unknown = invoke("edit", "image", src, "-e", "happy", "--engine", "morph", "-o",
+                     tmp_path / "z.png")
+    assert unknown.exit_code == 1 and "choose one of warp, gan" in unknown.output
+    assert not any((tmp_path / n).exists() for n in ("x.png", "y.png", "z.png"))
+
+
+def test_animate_video_with_the_warp_keeps_the_clip_and_adds_no_flicker(shared, tmp_path):
+    from ganimate.video import probe
+
+    src = shared / "video" / "single_face.mp4"
+    out = tmp_path / "happy.mp4"
+    res = invoke("animate", "video", src, "--engine", "warp", "-e", "happy", "--hold",
+                 "--preset", "ultrafast", "-o", out)
+    assert res.exit_code == 0, res.output
+    a, b = probe(src), probe(out)
+    assert (b.frame_count, b.fps, b.size, b.has_audio) == (a.frame_count, a.fps, a.size,
+                                                          a.has_audio)
+    ev = invoke("eval", "video", src, out, "--no-identity", "--json", "-o", tmp_path / "ev")
+    assert ev.exit_code == 0, ev.output
+    report = json.loads(ev.stdout[ev.stdout.index("{"):])
+    flicker = report["flicker"]
+    assert flicker["output_change"] <= 1.10 * flicker["input_change"], flicker
+
+
+def test_eval_photos_reports_both_readers_and_the_pixels(shared, tmp_path):
+    pytest.importorskip("dlib")
+    london = shared / "faces" / "london"
+    photos = tmp_path / "in"
+    photos.mkdir()
+    for stem in ("005", "009"):
+        shutil.copy(london / "neutral" / f"{stem}.jpg", photos)
+    res = invoke("eval", "photos", photos, "--reference", london / "smiling", *SMILE,
+                 "--no-identity", "-o", tmp_path / "rep")
+    assert res.exit_code == 0, res.output
+    assert "dlib-68 reader" in res.stdout and "mesh AU estimator" in res.stdout
+    s = json.loads((tmp_path / "rep" / "report.json").read_text())["summary"]
+    assert s["photos"] == 2
+    assert s["dlib"]["corner_eye"]["edit_up"] == 1.0 and s["dlib"]["corner_eye"]["real_up"] == 1.0
+    assert s["mesh"]["AU12"]["edit_mean"] > 0.1
+    assert s["null_identical"] == 1.0 and s["outside_changed"] == 0
+    assert s["sharpness_mean"] > 0.9
+    bad = invoke("eval", "photos", photos, "--no-identity", "-o", tmp_path / "r2")
+    assert bad.exit_code == 1 and "nothing to measure" in bad.output
