@@ -1,24 +1,24 @@
 """`ganimate demo`: what the toolkit does, in a minute, with no input of your own.
 
 It runs the user-facing commands' library functions on media bundled with the package
-(``ganimate/assets/demo``, licences in its NOTICE.md) and the shipped model (``ganimate.models``),
-and writes into one folder:
+(``ganimate/assets/demo``, licences in its NOTICE.md) with the default engine (the warp: clean,
+full-resolution geometry, no model) and, beside it, the generator shipped in ``ganimate.models``
+(or ``--checkpoint``), and writes into one folder:
 
 - ``photo_input.jpg`` and ``photo_<expression>.jpg``: the bundled photo edited to a few presets
-  (as ``ganimate edit image --expression``);
-- ``sweep.png``: the face swept over a few AUs' intensities (as ``ganimate edit sweep``);
+  with the warp (as ``ganimate edit image --expression``);
+- ``compare.png``: the face for each preset, input | warp | gan side by side;
+- ``sweep.png`` (warp) and ``sweep_gan.png``: the face swept over a few AUs' intensities (as
+  ``ganimate edit sweep``);
 - ``animate_image.mp4``: the photo moving to a smile and back (as ``ganimate animate image``);
 - ``animate_video.mp4``: the bundled video with a new expression ramped in (as ``ganimate
   animate video``).
 
-Each step is independent: one that fails is reported and the others still run. A step whose
-library function is not in this ganimate (an older or partial install) is skipped with a note
-rather than failing the demo.
+Each step is independent: one that fails is reported and the others still run.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import shutil
@@ -102,27 +102,14 @@ def asset(name: str) -> Path:
     return path
 
 
-def _feature(module: str, name: str) -> Callable | None:
-    """A function of this install, or None when the module or function is not there."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
-def _missing(command: str, module: str, name: str) -> str:
-    return (f"this ganimate has no `ganimate {command}` yet ({module}.{name} is missing); "
-            "update ganimate to include it")
-
-
 def _resolve_model(checkpoint: str | os.PathLike | None):
     """(file, is stand-in) of the model to use: ``checkpoint``, else the shipped one."""
     from ganimate import models
 
     if checkpoint is not None:
-        resolve = _feature("ganimate.editing", "resolve_checkpoint")
-        path = Path(resolve(checkpoint)) if resolve else Path(checkpoint)
-        return path, False
+        from ganimate.checkpoint import resolve_checkpoint
+
+        return resolve_checkpoint(checkpoint), False
     shipped = models.bundled_models()
     if not shipped:
         raise GanimateError("no model ships with this ganimate; pass --checkpoint CKPT (a file "
@@ -135,7 +122,7 @@ def _resolve_model(checkpoint: str | os.PathLike | None):
 def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(),
              checkpoint: str | os.PathLike | None = None) -> DemoResult:
     """Make the demo files in ``out`` (created; existing demo files are replaced)."""
-    from ganimate.checkpoint import load_generator
+    from ganimate.engines import GanEngine, WarpEngine
 
     start = time.perf_counter()
     out = Path(out)
@@ -144,19 +131,16 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(),
     out.mkdir(parents=True, exist_ok=True)
     photo, video = asset(PHOTO), asset(VIDEO)
     model_path, standin = _resolve_model(checkpoint)
-    loaded = load_generator(model_path, device=config.device)
+    from ganimate.checkpoint import load_generator
 
+    warp, gan = WarpEngine(), GanEngine(load_generator(model_path, device=config.device))
     steps = [
-        _step("edit image", lambda: _expressions(photo, out, loaded, config)),
-        _step("edit sweep", lambda: _sweep(photo, out, loaded, config)),
-        _step("animate image", lambda: _animate_image(photo, out, loaded, config)),
-        _step("animate video", lambda: _animate_video(video, out, loaded, config)),
+        _step("edit image", lambda: _expressions(photo, out, warp, gan, config)),
+        _step("edit sweep", lambda: _sweeps(photo, out, warp, gan, config)),
+        _step("animate image", lambda: _animate_image(photo, out, warp, config)),
+        _step("animate video", lambda: _animate_video(video, out, warp, config)),
     ]
     return DemoResult(out, model_path, standin, steps, time.perf_counter() - start)
-
-
-class _Skip(Exception):
-    """A step that this install cannot do."""
 
 
 def _step(name: str, work: Callable[[], list[Path]]) -> DemoStep:
@@ -164,68 +148,71 @@ def _step(name: str, work: Callable[[], list[Path]]) -> DemoStep:
     log.info("demo: %s", name)
     try:
         paths = work()
-    except _Skip as exc:
-        log.warning("demo: skipped %s: %s", name, exc)
-        return DemoStep(name, "skipped", message=str(exc), seconds=time.perf_counter() - t)
     except GanimateError as exc:
         log.error("demo: %s failed: %s", name, exc)
         return DemoStep(name, "failed", message=str(exc), seconds=time.perf_counter() - t)
     return DemoStep(name, "ok", paths, seconds=time.perf_counter() - t)
 
 
-def _spec(loaded, expression: str):
+def _spec(engine, expression: str):
     from ganimate.targets import target_spec
 
-    return target_spec(expression=expression, au_names=loaded.au_names)
+    return target_spec(expression=expression, au_names=engine.au_names)
 
 
-def _expressions(photo: Path, out: Path, loaded, config: DemoConfig) -> list[Path]:
-    edit_photo = _feature("ganimate.editing", "edit_photo")
-    write_photo_edit = _feature("ganimate.editing", "write_photo_edit")
-    if edit_photo is None or write_photo_edit is None:
-        raise _Skip(_missing("edit image", "ganimate.editing", "edit_photo"))
-    from ganimate.editing import EditConfig
+def _expressions(photo: Path, out: Path, warp, gan, config: DemoConfig) -> list[Path]:
+    """The presets with the warp (photo_<name>.jpg) and input | warp | gan faces (compare.png)."""
+    import numpy as np
+
+    from ganimate.editing import EditConfig, draw_grid, edit_photo, face_cell, write_photo_edit
     from ganimate.faces import FaceMesh
+    from ganimate.images import read_rgb, write_image
 
     paths = [out / "photo_input.jpg"]
     shutil.copyfile(photo, paths[0])
+    rgb = read_rgb(photo)
+    cells = []
     with FaceMesh() as mesh:
+        box = max(mesh(rgb), key=lambda f: f.box.width * f.box.height).box
         for name in config.expressions:
-            edit = edit_photo(photo, EditConfig(spec=_spec(loaded, name)), loaded, mesh=mesh)
-            paths.append(write_photo_edit(edit, out / f"photo_{name}.jpg"))
+            row = [face_cell(rgb, box, False, config.sweep_cell)]
+            for engine in (warp, gan):
+                edit = edit_photo(photo, EditConfig(spec=_spec(engine, name)), engine, mesh=mesh)
+                row.append(face_cell(edit.rgb, box, False, config.sweep_cell))
+                if engine is warp:
+                    paths.append(write_photo_edit(edit, out / f"photo_{name}.jpg"))
+            cells.append(np.stack(row))
+    grid = draw_grid(np.stack(cells), list(config.expressions), ["input", "warp", "gan"])
+    paths.append(write_image(out / "compare.png", grid))
     return paths
 
 
-def _sweep(photo: Path, out: Path, loaded, config: DemoConfig) -> list[Path]:
-    sweep_photo = _feature("ganimate.editing", "sweep_photo")
-    if sweep_photo is None:
-        raise _Skip(_missing("edit sweep", "ganimate.editing", "sweep_photo"))
-    from ganimate.editing import SweepConfig
+def _sweeps(photo: Path, out: Path, warp, gan, config: DemoConfig) -> list[Path]:
+    from ganimate.editing import SweepConfig, sweep_photo
     from ganimate.images import write_image
 
-    aus = tuple(a for a in config.sweep_aus if a in loaded.au_names)
-    if not aus:
-        raise _Skip(f"the model is not conditioned on {', '.join(config.sweep_aus)}")
-    result = sweep_photo(photo, SweepConfig(aus=aus, steps=config.sweep_steps,
-                                            cell=config.sweep_cell), loaded)
-    return [write_image(out / "sweep.png", result.grid)]
+    paths = []
+    for engine, name in ((warp, "sweep.png"), (gan, "sweep_gan.png")):
+        aus = tuple(a for a in config.sweep_aus if a in engine.au_names)
+        if aus:
+            result = sweep_photo(photo, SweepConfig(aus=aus, steps=config.sweep_steps,
+                                                    cell=config.sweep_cell), engine)
+            paths.append(write_image(out / name, result.grid))
+    return paths
 
 
-def _animate_image(photo: Path, out: Path, loaded, config: DemoConfig) -> list[Path]:
-    animate_image = _feature("ganimate.animation", "animate_image")
-    settings_type = _feature("ganimate.animation", "ImageAnimation")
-    if animate_image is None or settings_type is None:
-        raise _Skip(_missing("animate image", "ganimate.animation", "animate_image"))
-    settings = settings_type(seconds=config.clip_seconds, fps=config.clip_fps, bounce=True)
-    result = animate_image(photo, out / "animate_image.mp4", loaded,
-                           _spec(loaded, config.clip_expression), settings)
+def _animate_image(photo: Path, out: Path, engine, config: DemoConfig) -> list[Path]:
+    from ganimate.animation import ImageAnimation, animate_image
+
+    settings = ImageAnimation(seconds=config.clip_seconds, fps=config.clip_fps, bounce=True)
+    result = animate_image(photo, out / "animate_image.mp4", engine,
+                           _spec(engine, config.clip_expression), settings)
     return [Path(result.out)]
 
 
-def _animate_video(video: Path, out: Path, loaded, config: DemoConfig) -> list[Path]:
-    animate_video = _feature("ganimate.animation", "animate_video")
-    if animate_video is None:
-        raise _Skip(_missing("animate video", "ganimate.animation", "animate_video"))
-    result = animate_video(video, out / "animate_video.mp4", loaded,
-                           _spec(loaded, config.video_expression))
+def _animate_video(video: Path, out: Path, engine, config: DemoConfig) -> list[Path]:
+    from ganimate.animation import animate_video
+
+    result = animate_video(video, out / "animate_video.mp4", engine,
+                           _spec(engine, config.video_expression))
     return [Path(result.out)]

@@ -529,7 +529,7 @@ class SweepResult:
     face: int  # the swept face's --face number
 
 
-def _region(rgb: np.ndarray, box, whole: bool, cell: int) -> np.ndarray:
+def face_cell(rgb: np.ndarray, box, whole: bool, cell: int) -> np.ndarray:
     """The square around a face box (1.6x its larger side), padded white, resized to a cell."""
     import cv2
 
@@ -581,13 +581,13 @@ def sweep_photo(path: str | os.PathLike, config: SweepConfig, engine,
     jobs = [FrameJob(photo.rgb, [crop], y_r[None], t[None])
             for t in targets.reshape(n_rows * n_cols, -1)]
     frames = engine.edit_frames(jobs, config.blend)
-    first = _region(photo.rgb, face.box, config.whole, config.cell)
+    first = face_cell(photo.rgb, face.box, config.whole, config.cell)
     cells = np.empty((n_rows, n_cols + 1, config.cell, config.cell, 3), np.uint8)
     for r in range(n_rows):
         cells[r, 0] = first
         for c in range(n_cols):
             edited = frames[r * n_cols + c].frame
-            cells[r, c + 1] = _region(edited, face.box, config.whole, config.cell)
+            cells[r, c + 1] = face_cell(edited, face.box, config.whole, config.cell)
     col_labels = ["input"] + [f"{v:.2f}" for v in config.steps]
     row_labels = [f"{au}\n{_describe(au)}\ninput {y_r[names.index(au)]:.2f}"
                   for au in config.aus]

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from ganimate import demo, models
@@ -75,7 +74,8 @@ def test_demo_quick_writes_every_announced_file(tmp_path):
     assert all(p.parent == out for p in printed)
     assert f"demo files in {out}" in r.stderr
     names = {p.name for p in printed}
-    assert {"photo_input.jpg", "photo_happy.jpg", "sweep.png"} <= names
+    assert {"photo_input.jpg", "photo_happy.jpg", "compare.png", "sweep.png",
+            "sweep_gan.png", "animate_image.mp4", "animate_video.mp4"} <= names
 
     # The edit is the same photo with the face changed: same size, not identical, and the
     # change concentrated on the face (the paste-back keeps the background).
@@ -89,40 +89,17 @@ def test_demo_quick_writes_every_announced_file(tmp_path):
     sweep = read_rgb(out / "sweep.png")
     assert sweep.shape[0] >= 96 and sweep.shape[1] >= 3 * 96  # label + input + 2 steps
 
-    # Animation steps: run when this ganimate has them, else announced as skipped.
+    # compare.png: a header row and one row of input | warp | gan cells
+    compare = read_rgb(out / "compare.png")
+    assert compare.shape[0] >= 96 and compare.shape[1] >= 3 * 96
     from ganimate.video import probe
 
-    for step, name in (("animate image", "animate_image.mp4"),
-                       ("animate video", "animate_video.mp4")):
-        if name in names:
-            info = probe(out / name)
-            assert info.frame_count >= 4
-        else:
-            assert f"skipped {step}" in r.stderr
-    if "animate_video.mp4" in names:  # the clip keeps the input's frames and size
-        src = probe(demo.asset(demo.VIDEO))
-        got = probe(out / "animate_video.mp4")
-        assert (got.width, got.height, got.frame_count) == (src.width, src.height,
-                                                           src.frame_count)
+    assert probe(out / "animate_image.mp4").frame_count >= 4
+    src = probe(demo.asset(demo.VIDEO))
+    got = probe(out / "animate_video.mp4")  # the clip keeps the input's frames and size
+    assert (got.width, got.height, got.frame_count) == (src.width, src.height, src.frame_count)
     if models.bundled_models()[0].standin:
         assert "stand-in" in r.stderr
-
-
-def test_missing_features_are_skipped_not_failed(tmp_path, monkeypatch):
-    real = demo._feature
-
-    def without_animation(module, name):
-        return None if module == "ganimate.animation" else real(module, name)
-
-    monkeypatch.setattr(demo, "_feature", without_animation)
-    config = demo.DemoConfig.quick(expressions=(), sweep_aus=("AU12",))
-    result = demo.run_demo(tmp_path, config)
-    status = {s.name: s.status for s in result.steps}
-    assert status == {"edit image": "ok", "edit sweep": "ok", "animate image": "skipped",
-                      "animate video": "skipped"}
-    assert result.ok
-    assert all("animate" in s.message for s in result.steps if s.status == "skipped")
-    assert [p.name for p in result.paths] == ["photo_input.jpg", "sweep.png"]
 
 
 def test_bad_output_and_checkpoint(tmp_path):
@@ -133,9 +110,3 @@ def test_bad_output_and_checkpoint(tmp_path):
     r = runner.invoke(app, ["demo", "-o", str(tmp_path / "d"), "--checkpoint",
                             str(tmp_path / "none.safetensors")])
     assert r.exit_code == 1 and "error:" in r.stderr and "none.safetensors" in r.stderr
-
-
-@pytest.mark.parametrize("module", ["ganimate.editing", "ganimate.animation"])
-def test_feature_lookup_reports_missing_names(module):
-    assert demo._feature(module, "no_such_function") is None
-    assert demo._feature("ganimate.no_such_module", "x") is None
