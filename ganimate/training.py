@@ -247,10 +247,18 @@ class _StopFlag:
             signal.signal(sig, handler)
 
 
-def _check_resumable(cfg: TrainConfig, stored: dict, run: Path) -> None:
+def _check_resumable(cfg: TrainConfig, stored: dict, run: Path, step: int = 0,
+                     steps_per_epoch: int = 1) -> None:
+    """Refuse a resume that would not continue the same run. A new length (``--steps`` or the
+    epochs) is allowed while neither schedule has started its decay: up to there the two runs
+    are the same, so a run can be shortened or extended to fit the time there is."""
     stored_cfg = TrainConfig.from_dict(stored)
+    length = {"steps", "epochs", "decay_epochs"}
+    before_decay = step < min(total_steps(cfg, steps_per_epoch)[1],
+                              total_steps(stored_cfg, steps_per_epoch)[1])
     diff = [f.name for f in dataclasses.fields(TrainConfig)
-            if f.name not in RUNTIME_FIELDS and getattr(cfg, f.name) != getattr(stored_cfg, f.name)]
+            if f.name not in RUNTIME_FIELDS and not (before_decay and f.name in length)
+            and getattr(cfg, f.name) != getattr(stored_cfg, f.name)]
     if diff:
         raise GanimateError(
             f"{run}: --resume with different settings ({', '.join(diff)}) would not continue the "
@@ -293,7 +301,8 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
         ckpt = latest_checkpoint(run)
         if ckpt is None:
             raise GanimateError(f"{run}: no complete checkpoint to resume from; drop --resume")
-        _check_resumable(cfg, ckpt.metadata["train"], run)
+        _check_resumable(cfg, ckpt.metadata["train"], run, int(ckpt.metadata["step"]),
+                         batches.steps_per_epoch)
         if ckpt.metadata.get("data_fingerprint") != fingerprint:
             raise GanimateError(
                 f"{data}: the training data changed since {ckpt.path} was written (fingerprint "

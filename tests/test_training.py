@@ -159,3 +159,43 @@ def test_torchrun_two_processes_on_cpu(tmp_path, data):
     # 18 train images, global batch 8: 2 steps per epoch, so step 4 ends epoch 1
     lines = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in lines] == [0, 1]
+
+
+def test_a_run_can_change_its_length_before_its_decay_starts(tmp_path, data):
+    """Shortened at step 3 (both schedules still at full learning rate), a run ends exactly as
+    a run of the new length; once its decay has started the length is fixed."""
+    long = dataclasses.replace(TINY, steps=30, sample_every=0)  # decay from step 20
+    short = dataclasses.replace(long, steps=12)  # decay from step 8
+    train(long, data, tmp_path / "run", stop_at=3)
+    resumed = train(short, data, tmp_path / "run", resume=True)
+    assert (resumed.step, resumed.total_steps) == (12, 12)
+    train(short, data, tmp_path / "straight")
+    a, b = _states(tmp_path / "run"), _states(tmp_path / "straight")
+    for key in a.tensors:
+        if key.startswith(("G.", "D.")):
+            assert torch.equal(a.tensors[key], b.tensors[key]), key
+    with pytest.raises(GanimateError, match="steps"):
+        train(dataclasses.replace(short, steps=20), data, tmp_path / "run", resume=True)
+
+
+def test_identity_term_ema_and_bf16_on_cpu(tmp_path, data):
+    from ganimate.checkpoint import export_generator
+    from ganimate.runtime import cpu_has_bf16, resolve_precision
+
+    assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if cpu_has_bf16() else "fp32")
+    assert resolve_precision("bf16", torch.device("cpu")) == "bf16"  # forced: honoured
+    cfg = dataclasses.replace(TINY, steps=4, sample_every=0, lambda_idt=5.0, ema=0.5,
+                              precision="bf16")
+    train(cfg, data, tmp_path / "run")
+    ckpt = _states(tmp_path / "run")
+    ema = ckpt.state_dict("G_ema")
+    assert ema and ema.keys() == ckpt.state_dict("G").keys()
+    assert any(not torch.equal(ema[k], ckpt.state_dict("G")[k]) for k in ema)
+    lines = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert lines[-1]["g_idt"] > 0
+    out = export_generator(list_checkpoints(tmp_path / "run")[-1], tmp_path / "g.safetensors")
+    exported = load_checkpoint(out).state_dict("G")
+    for k, v in ema.items():  # inference gets the average, not the last iterate
+        assert torch.equal(exported[k], v.to(exported[k].dtype)), k
+    with pytest.raises(GanimateError, match="ema"):
+        dataclasses.replace(TINY, ema=1.0)
