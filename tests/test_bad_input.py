@@ -486,7 +486,7 @@ def _all_commands(group, prefix=()):
 
 KNOWN_PHRASES = {
     ("aus",): "table, csv or json [table on a terminal, csv otherwise].",
-    ("eval",): "needs the [eval]",
+    ("eval", "model"): "needs the [eval]",
     ("animate", "image"): "[linear; cosine with",
     ("train",): "Generator base channels [64].",
 }

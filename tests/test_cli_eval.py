@@ -53,7 +53,7 @@ def _png_ok(path) -> None:
 def test_eval_writes_json_table_and_figures(trained, tmp_path):
     data, _, ckpts = trained
     out = tmp_path / "report"
-    res = invoke("eval", ckpts[-1], data, *FAST, "--no-identity", "--out", out)
+    res = invoke("eval", "model", ckpts[-1], data, *FAST, "--no-identity", "--out", out)
     assert res.exit_code == 0, res.output
     assert "direction accuracy" in res.output and "AU26 jaw drop" in res.output
     report = json.loads((out / "report.json").read_text())
@@ -73,8 +73,10 @@ def test_eval_writes_json_table_and_figures(trained, tmp_path):
 
 def test_eval_is_seeded_and_prints_json(trained, tmp_path):
     data, run, _ = trained
-    first = invoke("eval", run, data, *FAST, "--no-identity", "--json", "--out", tmp_path / "a")
-    second = invoke("eval", run, data, *FAST, "--no-identity", "--json", "--out", tmp_path / "b")
+    first = invoke("eval", "model", run, data, *FAST, "--no-identity", "--json", "--out",
+                   tmp_path / "a")
+    second = invoke("eval", "model", run, data, *FAST, "--no-identity", "--json", "--out",
+                    tmp_path / "b")
     assert first.exit_code == 0, first.output
     a = json.loads(first.stdout)
     b = json.loads(second.stdout)
@@ -90,7 +92,7 @@ def test_identity_is_skipped_with_a_clear_message_when_dlib_is_missing(trained, 
     monkeypatch.setattr(ganimate.identity, "identity_unavailable",
                         lambda: "dlib is not installed; pip install 'ganimate[eval]'")
     data, _, ckpts = trained
-    res = invoke("eval", ckpts[-1], data, *FAST, "--out", tmp_path / "r")
+    res = invoke("eval", "model", ckpts[-1], data, *FAST, "--out", tmp_path / "r")
     assert res.exit_code == 0, res.output
     assert "identity skipped: dlib is not installed" in res.output
     report = json.loads((tmp_path / "r" / "report.json").read_text())
@@ -102,7 +104,7 @@ def test_identity_is_skipped_with_a_clear_message_when_dlib_is_missing(trained, 
 @needs_dlib
 def test_identity_is_measured_when_the_extra_is_installed(trained, tmp_path):
     data, _, ckpts = trained
-    res = invoke("eval", ckpts[-1], data, "--faces", "2", "--random-targets", "1",
+    res = invoke("eval", "model", ckpts[-1], data, "--faces", "2", "--random-targets", "1",
                  "--out", tmp_path / "r")
     assert res.exit_code == 0, res.output
     report = json.loads((tmp_path / "r" / "report.json").read_text())
@@ -115,7 +117,7 @@ def test_identity_is_measured_when_the_extra_is_installed(trained, tmp_path):
 def test_compare_two_checkpoints_side_by_side(trained, tmp_path):
     data, _, ckpts = trained
     out = tmp_path / "cmp"
-    res = invoke("eval", "--compare", ckpts[0], ckpts[1], data, *FAST, "--no-identity",
+    res = invoke("eval", "model", ckpts[0], ckpts[1], data, *FAST, "--no-identity",
                  "--out", out)
     assert res.exit_code == 0, res.output
     assert "A: step_00000003" in res.output and "B: step_00000006" in res.output
@@ -130,12 +132,11 @@ def test_compare_two_checkpoints_side_by_side(trained, tmp_path):
 def test_bad_input_gives_one_clear_error(trained, tmp_path):
     data, _, ckpts = trained
     cases = [
-        (["eval", ckpts[-1]], "expected CHECKPOINT DATASET"),
-        (["eval", "--compare", ckpts[-1], data], "expected CKPT_A CKPT_B DATASET"),
-        (["eval", tmp_path / "nope.safetensors", data], "no such checkpoint"),
-        (["eval", ckpts[-1], tmp_path / "nodata"], "no such dataset folder"),
-        (["eval", "video", "in.mp4"], "usage: ganimate eval video IN OUT"),
-        (["eval", "--compare", "video", "a.mp4", "b.mp4"], "does not apply"),
+        (["eval", "model", ckpts[-1]], "expected CHECKPOINT [CHECKPOINT_B] DATASET"),
+        (["eval", "model", ckpts[0], ckpts[1], ckpts[0], data],
+         "expected CHECKPOINT [CHECKPOINT_B] DATASET"),
+        (["eval", "model", tmp_path / "nope.safetensors", data], "no such checkpoint"),
+        (["eval", "model", ckpts[-1], tmp_path / "nodata"], "no such dataset folder"),
         (["eval", "video", tmp_path / "in.mp4", tmp_path / "out.mp4"], "no such video"),
     ]
     for args, message in cases:
@@ -151,7 +152,7 @@ def test_bad_input_gives_one_clear_error(trained, tmp_path):
     (other / "meta.json").write_text(json.dumps(meta))
     csv = (other / "aus.csv").read_text().replace("AU01,AU26", "AU12,AU25", 1)
     (other / "aus.csv").write_text(csv)
-    res = invoke("eval", ckpts[-1], other, *FAST, "--no-identity")
+    res = invoke("eval", "model", ckpts[-1], other, *FAST, "--no-identity")
     assert res.exit_code == 1 and "no labels for the model's AUs AU01 AU26" in res.output
 
 
@@ -211,7 +212,8 @@ def test_eval_on_real_faces_uses_the_calibrated_estimator(shared, tmp_path):
     ckpt = save_checkpoint(tmp_path / "g.safetensors", weights,
                            {"kind": "generator", "model": cfg.to_dict(),
                             "au_names": list(cfg.au_names)})
-    res = invoke("eval", ckpt, data, "--faces", "2", "--random-targets", "0", "--no-identity",
+    res = invoke("eval", "model", ckpt, data, "--faces", "2", "--random-targets", "0",
+                 "--no-identity",
                  "--json", "--out", tmp_path / "r")
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)
