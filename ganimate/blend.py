@@ -48,6 +48,12 @@ class BlendConfig:
     use_attention: bool = True
     # Face region from the landmark hull ("hull") or always the canonical ellipse ("ellipse").
     region: str = "hull"
+    # Paste the *change* (edited crop - crop) onto the frame instead of the edited crop itself:
+    # the frame's own pixels are never resampled (cut into a crop and warped back), only the
+    # generator's difference is, so a face keeps its full-resolution detail where the generator
+    # changed its colour. Off: the edited crop replaces the frame under the weight (the paper's
+    # composite, twice resampled).
+    residual: bool = True
 
     def __post_init__(self):
         if self.region not in ("hull", "ellipse"):
@@ -165,11 +171,14 @@ def _check_frame(frame: np.ndarray) -> np.ndarray:
 
 
 def paste_back(frame: np.ndarray, edited: np.ndarray, to_frame: np.ndarray,
-               weight: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+               weight: np.ndarray, out: np.ndarray | None = None,
+               original: np.ndarray | None = None) -> np.ndarray:
     """Mix ``edited`` (an N x N crop) into ``frame`` under ``weight`` (N x N, crop space).
 
-    Returns a new frame (or writes into ``out``, which may be ``frame`` itself). Pixels whose
-    warped weight is 0 are left exactly as they are.
+    With ``original`` (the crop as it was cut), only the change ``edited - original`` is warped
+    and added to the frame's own pixels (``BlendConfig.residual``). Returns a new frame (or writes
+    into ``out``, which may be ``frame`` itself). Pixels whose warped weight is 0 are left exactly
+    as they are.
     """
     import cv2
 
@@ -189,11 +198,13 @@ def paste_back(frame: np.ndarray, edited: np.ndarray, to_frame: np.ndarray,
         return out
     to_frame = np.asarray(to_frame, dtype=np.float64)
     src, wsrc = edited, weight.astype(np.float32)
+    if original is not None:
+        src = edited.astype(np.float32) - original.astype(np.float32)
     scale = float(np.sqrt(abs(np.linalg.det(to_frame[:, :2]))))  # frame px per crop px
     if scale < 2 / 3:
         # Shrinking: bilinear sampling would alias, so area-resize first to ~1.5x the target.
         m = max(8, int(np.ceil(n * scale * 1.5)))
-        src = cv2.resize(edited, (m, m), interpolation=cv2.INTER_AREA)
+        src = cv2.resize(src, (m, m), interpolation=cv2.INTER_AREA)
         wsrc = cv2.resize(wsrc, (m, m), interpolation=cv2.INTER_AREA)
         f = n / m  # small-crop pixel x' -> crop pixel (x' + 0.5) f - 0.5
         pre = np.array([[f, 0, 0.5 * f - 0.5], [0, f, 0.5 * f - 0.5], [0, 0, 1]])
@@ -211,7 +222,8 @@ def paste_back(frame: np.ndarray, edited: np.ndarray, to_frame: np.ndarray,
     wpatch = np.clip(wpatch, 0, 1)[..., None]
     roi = out[y0:y1, x0:x1]
     base = frame[y0:y1, x0:x1].astype(np.float32)
-    mixed = base + wpatch * (patch.astype(np.float32) - base)
+    change = patch if original is not None else patch.astype(np.float32) - base
+    mixed = base + wpatch * change
     # Where the weight is 0 this is exactly the input value again.
     roi[...] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
     return out
@@ -221,7 +233,9 @@ def paste_face(frame: np.ndarray, crop: FaceCrop, edited: np.ndarray,
                attention: np.ndarray | None = None, config: BlendConfig = BlendConfig(),
                out: np.ndarray | None = None) -> np.ndarray:
     """Paste one edited crop back into the frame it was cut from (see the module docstring)."""
-    return paste_back(frame, edited, crop.to_frame, blend_weight(crop, attention, config), out)
+    original = crop.image if config.residual else None
+    return paste_back(frame, edited, crop.to_frame, blend_weight(crop, attention, config), out,
+                      original)
 
 
 @dataclass

@@ -43,11 +43,15 @@ def _resize(t: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def edit_crops(loaded: LoadedGenerator, crops: np.ndarray, targets: np.ndarray,
-               batch_size: int = 16) -> CropEdits:
+               batch_size: int = 16, detail: bool = True) -> CropEdits:
     """Edit N square aligned crops (uint8 NHWC) to N target AU vectors (float32 (N, K) in [0, 1]).
 
     Crops of another size than the model's are resized to it and the results resized back, so the
-    output always has the crops' size; the generator composes at model resolution.
+    output always has the crops' size. With ``detail`` (the default) a crop larger than the model
+    keeps its own fine detail where the generator repaints: the change is applied as a residual,
+    ``I + (1 - A) * (C - I_low)`` with ``I_low`` the crop at model resolution brought back up,
+    instead of ``(1 - A) * C + A * I``, which pastes an upsampled, blurred C over the face (a 64 px
+    model on a 300 px face: Laplacian variance 0.65x the input's).
     """
     crops = np.asarray(crops)
     if crops.ndim == 3:
@@ -77,7 +81,13 @@ def edit_crops(loaded: LoadedGenerator, crops: np.ndarray, targets: np.ndarray,
             # Compose at the crop's own resolution so untouched pixels (A = 1) stay bit-identical.
             att = _resize(out.attention.float(), h).clamp(0, 1)
             col = _resize(out.colour.float(), h).clamp(-1, 1)
-            img = (1 - att) * col + att * x if size != h else out.image.float()
+            if size == h:
+                img = out.image.float()
+            elif detail:
+                low = _resize(_resize(x, size), h)
+                img = (x + (1 - att) * (col - low)).clamp(-1, 1)
+            else:
+                img = (1 - att) * col + att * x
             out_img.append(to_image(img))
             out_att.append(att[:, 0].cpu().numpy().astype(np.float32))
             out_col.append(to_image(col))

@@ -19,6 +19,9 @@ from ganimate.blend import (
 )
 
 N = 64
+# Paste the edited crop itself (not the change from the crop): what tests of where and how softly
+# a constant colour lands need. The default (residual) paste is tested in test_editing.py.
+WHOLE = BlendConfig(residual=False)
 
 
 def smooth_frame(h=300, w=400, seed=0) -> np.ndarray:
@@ -41,10 +44,14 @@ def hand_crop(frame: np.ndarray, to_frame: np.ndarray, size: int = N) -> FaceCro
 
 
 def weight_in_frame(frame, crop, config=BlendConfig(), attention=None):
-    """The effective frame-space weight, measured by pasting white onto black."""
+    """The effective frame-space weight, measured by pasting a white crop (as a whole, not as a
+    change from the crop) onto black."""
+    import dataclasses
+
     black = np.zeros_like(frame)
     white = np.full((crop.size, crop.size, 3), 255, np.uint8)
-    return paste_face(black, crop, white, attention, config)[..., 0] / 255.0
+    whole = dataclasses.replace(config, residual=False)
+    return paste_face(black, crop, white, attention, whole)[..., 0] / 255.0
 
 
 def test_outside_the_footprint_is_bit_identical():
@@ -148,7 +155,7 @@ def test_constant_edit_on_a_real_face_has_a_soft_edge(london):
     grey = np.full_like(img, 128)
     red = np.zeros((128, 128, 3), np.uint8)
     red[..., 0] = 255
-    out = paste_face(grey, crop, red, np.zeros((128, 128), np.float32))
+    out = paste_face(grey, crop, red, np.zeros((128, 128), np.float32), WHOLE)
     nose = np.rint(faces[0].landmarks[1, :2]).astype(int)
     assert tuple(out[nose[1], nose[0]]) == (255, 0, 0)
     assert tuple(out[5, 5]) == (128, 128, 128)
@@ -187,7 +194,7 @@ def test_two_faces_pasted_in_one_frame(london):
         crop = align_face(pair, face, 96)
         edits.append(FaceEdit(crop, np.full((96, 96, 3), (0, 255, 0), np.uint8),
                               np.zeros((96, 96), np.float32)))
-    out = paste_faces(pair, edits)
+    out = paste_faces(pair, edits, WHOLE)
     for face in faces:
         x, y = np.rint(face.landmarks[1, :2]).astype(int)
         assert tuple(out[y, x]) == (0, 255, 0)
@@ -195,5 +202,5 @@ def test_two_faces_pasted_in_one_frame(london):
     np.testing.assert_array_equal(out[:, seam - 20:seam + 20], pair[:, seam - 20:seam + 20])
     # attention decides per face: a face whose mask keeps everything stays identical
     edits[1] = FaceEdit(edits[1].crop, edits[1].edited, np.ones((96, 96), np.float32))
-    out = paste_faces(pair, edits)
+    out = paste_faces(pair, edits, WHOLE)
     np.testing.assert_array_equal(out[:, seam:], pair[:, seam:])

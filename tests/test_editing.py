@@ -17,6 +17,7 @@ from torch import nn
 
 from ganimate import editing
 from ganimate.aus import AU_NAMES, AUCalibration, default_estimator
+from ganimate.blend import BlendConfig
 from ganimate.checkpoint import LoadedGenerator, load_generator, save_checkpoint
 from ganimate.config import ModelConfig
 from ganimate.errors import GanimateError
@@ -89,7 +90,12 @@ def test_colour_round_trip_keeps_the_face_and_everything_else(photo, tmp_path):
     loaded = LoadedGenerator(ColourIsInput(), cfg, cfg.au_names, {})
     crops = editing.crop_faces(rgb, faces, 256, max_crop=256)
     aus = np.zeros((1, 17), np.float32)
-    out = editing.edit_frame(rgb, crops, aus, aus, loaded)
+    # The default paste adds only the change (edited - crop): an identity round trip is exact.
+    same = editing.edit_frame(rgb, crops, aus, aus, loaded)
+    assert np.array_equal(same.frame, rgb)
+    # Pasting the edited crop itself (the paper's composite) resamples the face twice.
+    whole = BlendConfig(residual=False)
+    out = editing.edit_frame(rgb, crops, aus, aus, loaded, whole)
     assert out.frame.shape == rgb.shape and out.edits.images.shape[0] == 1
     assert np.all(out.edits.attention == 0)
     box = faces[0].box
@@ -106,7 +112,7 @@ def test_colour_round_trip_keeps_the_face_and_everything_else(photo, tmp_path):
     # the same bound catches a misplaced paste: shift the transform by 2 px
     shifted = [editing.FaceCrop(c.image, c.to_frame + np.array([[0, 0, 2.0], [0, 0, 2.0]]),
                                 c.size, c.landmarks) for c in crops]
-    bad = editing.edit_frame(rgb, shifted, aus, aus, loaded)
+    bad = editing.edit_frame(rgb, shifted, aus, aus, loaded, whole)
     assert np.abs(bad.frame.astype(int) - rgb.astype(int))[y0:y1, x0:x1].mean() > 2.0
 
 
