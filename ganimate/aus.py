@@ -406,6 +406,16 @@ class AUCalibration:
         aus = np.asarray(aus, dtype=np.float32)
         return np.clip((aus - self.low) / (self.high - self.low), 0.0, 1.0).astype(np.float32)
 
+    def invert(self, values: np.ndarray, au_names: Sequence[str]) -> np.ndarray:
+        """Values on the calibrated scale (``au_names`` order) back on the raw estimator's scale;
+        AUs the calibration does not name pass unchanged."""
+        out = np.array(values, dtype=np.float32, copy=True)
+        for j, name in enumerate(au_names):
+            if name in self.au_names:
+                i = self.au_names.index(name)
+                out[..., j] = self.low[i] + out[..., j] * (self.high[i] - self.low[i])
+        return out
+
     def to_dict(self) -> dict:
         return {
             "method": "percentile",

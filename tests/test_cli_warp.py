@@ -126,3 +126,61 @@ def test_eval_photos_reports_both_readers_and_the_pixels(shared, tmp_path):
     assert s["sharpness_mean"] > 0.9
     bad = invoke("eval", "photos", photos, "--no-identity", "-o", tmp_path / "r2")
     assert bad.exit_code == 1 and "nothing to measure" in bad.output
+
+
+@pytest.fixture(scope="module")
+def tiny17(tmp_path_factory):
+    """An untrained 32 px generator on the 17 AUs, with a calibration (as shipped models have)."""
+    import torch
+
+    from ganimate.aus import AU_NAMES
+    from ganimate.checkpoint import save_checkpoint
+    from ganimate.config import ModelConfig
+    from ganimate.networks import Generator
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(image_size=32, g_width=4, g_residual_blocks=1, d_width=4, d_layers=3)
+    calibration = {"au_names": list(AU_NAMES), "low": [0.0] * 17, "high": [0.5] * 17}
+    path = tmp_path_factory.mktemp("tiny") / "g.safetensors"
+    save_checkpoint(path, {f"G.{k}": v for k, v in Generator(cfg).state_dict().items()},
+                    {"kind": "generator", "model": cfg.to_dict(), "au_names": list(AU_NAMES),
+                     "au_calibration": calibration})
+    return path
+
+
+def test_hybrid_is_the_warp_plus_the_generator_and_a_null_edit_is_exact(neutral, face_box,
+                                                                        tiny17, tmp_path):
+    src = neutral / "005.jpg"
+    null = invoke("edit", "image", src, "--engine", "hybrid", "-c", tiny17, "--au", "AU12+0",
+                  "-o", tmp_path / "null.png")
+    assert null.exit_code == 0, null.output
+    assert np.array_equal(read_rgb(tmp_path / "null.png"), read_rgb(src))
+    for engine in ("hybrid", "warp", "gan"):
+        model = ["-c", tiny17] if engine != "warp" else []
+        res = invoke("edit", "image", src, "--engine", engine, *SMILE, *model, "-o",
+                     tmp_path / f"{engine}.png")
+        assert res.exit_code == 0, res.output
+    before = read_rgb(src)
+    hybrid, warp, gan = (read_rgb(tmp_path / f"{e}.png") for e in ("hybrid", "warp", "gan"))
+    assert not np.array_equal(hybrid, warp) and not np.array_equal(hybrid, gan)
+    box, iod = face_box
+    keep = np.ones(before.shape[:2], bool)
+    y0, x0 = max(0, int(box.y0 - iod)), max(0, int(box.x0 - iod))
+    keep[y0:int(box.y1 + iod), x0:int(box.x1 + iod)] = False
+    assert np.array_equal(hybrid[keep], before[keep])
+    # its geometry is the warp's: the warped mouth region differs from the input there
+    mouth = np.zeros(before.shape[:2], bool)
+    mouth[int(box.y0 + 0.6 * box.height):int(box.y1), int(box.x0):int(box.x1)] = True
+    assert np.abs(hybrid[mouth].astype(int) - warp[mouth]).mean() < np.abs(
+        hybrid[mouth].astype(int) - before[mouth]).mean() + 30
+
+
+def test_calibration_inverts():
+    from ganimate.aus import AUCalibration
+
+    cal = AUCalibration(np.array([0.1, 0.2], np.float32), np.array([0.6, 1.0], np.float32),
+                        ("AU12", "AU06"))
+    raw = np.array([0.35, 0.6, 0.5], np.float32)  # AU06, AU12, AU25 (not calibrated)
+    labels = np.array([cal.apply(raw[[1, 0]])[1], cal.apply(raw[[1, 0]])[0], 0.5])
+    back = cal.invert(labels, ("AU06", "AU12", "AU25"))
+    assert np.allclose(back, raw, atol=1e-6)
