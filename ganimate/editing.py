@@ -34,10 +34,11 @@ import numpy as np
 from ganimate.align import FaceCrop, align_face, crop_transform
 from ganimate.aus import AU_NAMES, DEFAULT_ESTIMATOR, AUCalibration, default_estimator
 from ganimate.blend import BlendConfig
-from ganimate.checkpoint import LoadedGenerator, resolve_checkpoint  # noqa: F401 (re-exported)
+from ganimate.checkpoint import LoadedGenerator
 from ganimate.engines import GanEngine, as_engine, edit_frame
 from ganimate.errors import GanimateError
 from ganimate.inference import CropEdits, edit_crops
+from ganimate.models import resolve_checkpoint  # noqa: F401 (re-exported)
 from ganimate.targets import AUChange, TargetSpec
 
 if TYPE_CHECKING:

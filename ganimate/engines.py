@@ -191,6 +191,7 @@ def load_engine(name: str | None = None, checkpoint: str | os.PathLike | None = 
             raise GanimateError("--engine warp uses no model: drop --checkpoint, or use "
                                 "--engine gan to edit with it")
         return WarpEngine(warp)
-    from ganimate.checkpoint import load_generator, resolve_checkpoint
+    from ganimate.checkpoint import load_generator
+    from ganimate.models import resolve_checkpoint
 
     return GanEngine(load_generator(resolve_checkpoint(checkpoint), device=device))

@@ -69,7 +69,7 @@ def test_no_face_and_bad_arrays(shared, mesh):
 
 
 def test_tracker_keeps_one_id_over_a_video(shared):
-    from ganimate.prepare import iter_video_frames
+    from ganimate.video import iter_video_frames
 
     ids, boxes = [], []
     with FaceTracker() as tracker:

@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganimate.checkpoint import load_checkpoint
+from ganimate.checkpoint import list_checkpoints, load_checkpoint
 from ganimate.synthetic import make_synthetic_dataset
-from ganimate.training import list_checkpoints
 
 STEPS = 24
 ARGS = ["--image-size", "32", "--g-width", "8", "--g-blocks", "1", "--d-width", "96",

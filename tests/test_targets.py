@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from ganimate.aus import AU_NAMES, TABLE_COLUMNS, AURow
+from ganimate.au_table import TABLE_COLUMNS, AURow
+from ganimate.aus import AU_NAMES
 from ganimate.errors import GanimateError
 from ganimate.targets import (
     EASINGS,
@@ -246,7 +247,7 @@ def test_alpha_schedule_validates():
 
 
 def write_track(path, times, values, faces=None, drop=()):
-    """Write rows exactly as `ganimate aus` does (aus.TABLE_COLUMNS, AURow.as_dict)."""
+    """Write rows exactly as `ganimate aus` does (au_table.TABLE_COLUMNS, AURow.as_dict)."""
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=TABLE_COLUMNS)
         writer.writeheader()
