@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from ganimate.aus import AU_NAMES, canonical_au_name
+from ganimate.aus import AU_NAMES, canonical_au_name, reorder
 from ganimate.errors import GanimateError
 from ganimate.progress import log
 
@@ -117,7 +117,8 @@ class Preset:
 
     def vector(self, au_names: Sequence[str] = AU_NAMES) -> np.ndarray:
         """The preset as a full AU vector: prototype intensities, 0 for every other AU."""
-        return np.array([self.aus.get(n, 0.0) for n in au_names], dtype=np.float32)
+        return reorder(np.array(list(self.aus.values()), np.float32), list(self.aus), au_names,
+                       fill=0.0)
 
 
 PRESETS: dict[str, Preset] = {

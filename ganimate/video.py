@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.errors import GanimateError
-from ganimate.files import umask, write_error
+from ganimate.files import same_file, umask, write_error
 from ganimate.images import IMAGE_SUFFIXES
 from ganimate.progress import log
 
@@ -551,7 +551,7 @@ class VideoWriter:
         if self.rotation % 90:
             raise ValueError(f"rotation must be a multiple of 90, got {rotation}")
         self._codec = x264_args(crf, preset, lossless) if self.kind == "video" else []
-        if self.audio_from is not None and self._same_file(self.audio_from):
+        if self.audio_from is not None and same_file(self.path, self.audio_from):
             raise GanimateError(f"{self.path}: the output would overwrite the input; choose "
                                 "another output path")
         if self.audio_from is not None and not self.audio_from.is_file():
@@ -567,12 +567,6 @@ class VideoWriter:
         self._pad = (0, 0)
         self._tmp: list[Path] = []
         self._closed = False
-
-    def _same_file(self, other: Path) -> bool:
-        try:
-            return self.path.exists() and os.path.samefile(self.path, other)
-        except OSError:
-            return False
 
     # -- lifecycle ----------------------------------------------------------------------------
 

@@ -306,19 +306,3 @@ def test_animate_image_conditions_frame_t_on_the_schedule(shared, spied, tmp_pat
         assert np.allclose(f.condition, r.alpha * f.y_g + (1 - r.alpha) * y_r, atol=1e-6)
     assert np.array_equal(np.concatenate(spied.model.conditions),
                           np.stack([r.faces[0].condition for r in records]))
-
-
-def test_neutral_baseline_fades_in_over_its_warm_up():
-    from ganimate.aus import NeutralBaseline
-
-    base = NeutralBaseline(warmup=10)
-    smile = np.full(4, 0.6, np.float32)
-    for _ in range(3):
-        base.update(smile)
-    # three frames of a smiling face must not yet turn the smile into the person's neutral
-    early = animation._baselined(base, smile, 3)
-    assert np.allclose(early, (0.6 - 0.18) / (1 - 0.18))
-    assert np.allclose(animation._baselined(base, smile, 0), smile)
-    for _ in range(20):
-        base.update(np.full(4, 0.1, np.float32))
-    assert np.allclose(animation._baselined(base, smile, 23), base.apply(smile))
