@@ -205,20 +205,6 @@ def apply_expression(y: np.ndarray, expression: Expression,
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def preset_table(au_names: Sequence[str] = AU_NAMES) -> str:
-    """A Markdown table of the presets (for help texts and docs)."""
-    rows = ["| expression | FACS prototype | AU intensities (0-1) | note |", "|---|---|---|---|"]
-    for p in PRESETS.values():
-        aus = ", ".join(f"{n}={v:g}" for n, v in p.aus.items() if n in au_names) or "all 0"
-        note = p.note + (f"; not representable: {', '.join(p.unavailable)}"
-                         if p.unavailable and p.unavailable[0] not in p.note else "")
-        rows.append(f"| {p.name} | {p.prototype} | {aus} | {note} |")
-    for name in UNREPRESENTABLE:  # parse_expression gives the full explanation
-        rows.append(f"| {name} | R12A+R14A | - | asymmetric (one side of the face): not "
-                    "representable by an AU vector, refused |")
-    return "\n".join(rows)
-
-
 # ---------------------------------------------------------------------------------------------
 # AU values from files (--aus-file) and target composition
 # ---------------------------------------------------------------------------------------------

@@ -22,26 +22,6 @@ from ganimate.video import VideoWriter, probe, read_frames
 FAST = dict(preset="ultrafast")
 
 
-def make_tiny_generator(path):
-    """A seeded 32 px generator with 4 channels, saved as a generator export."""
-    from ganimate.checkpoint import save_checkpoint
-    from ganimate.config import ModelConfig
-    from ganimate.networks import Generator
-
-    torch.manual_seed(0)
-    cfg = ModelConfig(image_size=32, g_width=4, g_residual_blocks=1, d_width=4, d_layers=3)
-    g = Generator(cfg)
-    save_checkpoint(path, {f"G.{k}": v for k, v in g.state_dict().items()},
-                    {"kind": "generator", "model": cfg.to_dict(),
-                     "au_names": list(cfg.au_names), "step": 0})
-    return path
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return make_tiny_generator(tmp_path_factory.mktemp("model") / "tiny.safetensors")
-
-
 class Spy(torch.nn.Module):
     """Wraps the generator and records the AU condition of every face it is called on."""
 

@@ -67,6 +67,7 @@ def data(tmp_path_factory):
     return make_synthetic_dataset(tmp_path_factory.mktemp("kill") / "d", count=24, size=32, seed=4)
 
 
+@pytest.mark.slow
 def test_sigkill_during_checkpoint_writes_then_resume(tmp_path, data):
     run = tmp_path / "run"
     killed_mid_write = 0

@@ -56,6 +56,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_editing_moves_measured_aus_toward_the_target(tmp_path, one_thread):
     data = make_synthetic_dataset(tmp_path / "data", count=320, size=32, seed=1)
     result = train(CFG, data, tmp_path / "run")
