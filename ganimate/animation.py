@@ -48,6 +48,7 @@ from ganimate.aus import NeutralBaseline
 from ganimate.blend import BlendConfig, paste_back
 from ganimate.engines import FrameJob, as_engine
 from ganimate.errors import GanimateError
+from ganimate.files import same_file
 from ganimate.progress import log, track
 from ganimate.targets import (
     EASINGS,
@@ -418,24 +419,15 @@ def _cpu_threads(engine) -> Iterator[None]:
 # =============================================================================================
 
 
-def _same_path(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return a.resolve() == b.resolve()
-
-
 def check_output(src: str | os.PathLike, out: str | os.PathLike,
                  preview: str | os.PathLike | None = None) -> None:
     """Refuse outputs that would overwrite the input (or each other), before anything runs."""
     src, out = Path(src), Path(out)
-    if _same_path(src, out):
+    if same_file(src, out):
         raise GanimateError(f"{out}: the output would overwrite the input; choose another path")
     if preview is not None:
         p = Path(preview)
-        if _same_path(src, p) or _same_path(out, p):
+        if same_file(src, p) or same_file(out, p):
             raise GanimateError(f"--preview {p}: must differ from the input and the output")
 
 
@@ -465,7 +457,6 @@ class _TrackState:
     samples: deque  # (frame index, similarity params (4,), raw y (K,), landmarks (478, 3))
     baseline: NeutralBaseline | None
     last_seen: int = 0
-    count: int = 0  # frames the face was seen in
 
 
 @dataclass
@@ -517,7 +508,6 @@ class _Planner:
                     m = crop_transform(f, state.size)
                     state.samples.append((index, similarity_params(m), raw[j], f.landmarks))
                     state.last_seen = index
-                    state.count += 1
                     if state.baseline is not None:
                         state.baseline.update(raw[j])
                 self.pending.append(_Pending(index, frame, [f.track_id for f in keep],
@@ -548,7 +538,7 @@ class _Planner:
             ys = np.stack([s[2] for s in state.samples])[near_au]
             y = np.clip(savgol_at(xs[near_au], ys, p.index, 2), 0.0, 1.0).astype(np.float32)
             if state.baseline is not None:
-                y = _baselined(state.baseline, y, state.count)
+                y = state.baseline.apply(y, fade_in=True)
             crop = crop_with_transform(p.frame, similarity_matrix(smoothed), state.size,
                                        landmarks)
             planned.append(_PlannedFace(tid, crop, y))
@@ -565,18 +555,6 @@ class _Planner:
             # until no pending frame can refer to it.
             if not state.samples and index - state.last_seen > self.keep + 30:
                 del self.tracks[tid]
-
-
-def _baselined(baseline: NeutralBaseline, y: np.ndarray, count: int) -> np.ndarray:
-    """``y`` relative to the person's neutral face, the baseline faded in over its warm-up.
-
-    A baseline fitted on a face's first few frames is those frames themselves, and would read a
-    face that starts out smiling as neutral; so while it warms up, only a growing share of it
-    is subtracted (``NeutralBaseline.apply`` otherwise). ``count``: frames it has seen.
-    """
-    weight = min(1.0, count / max(baseline.warmup, 1))
-    b = np.minimum(baseline.baseline, 0.95) * np.float32(weight)
-    return np.clip((y - b) / (1.0 - b), 0.0, 1.0).astype(np.float32)
 
 
 # =============================================================================================

@@ -71,6 +71,27 @@ def canonical_au_name(name: str, au_names: tuple[str, ...] = AU_NAMES) -> str:
     )
 
 
+def reorder(values: np.ndarray | Sequence[float], from_names: Sequence[str],
+            to_names: Sequence[str], fill: float | None = None) -> np.ndarray:
+    """AU values in ``to_names`` order, picked by name from ``values`` in ``from_names`` order.
+
+    ``values`` is (..., len(from_names)); the result is (..., len(to_names)), same dtype. A name of
+    ``to_names`` that ``from_names`` lacks gets ``fill``, or, when ``fill`` is None, raises
+    GanimateError naming every missing AU. The one place AU vectors change order by name.
+    """
+    values = np.asarray(values)
+    if values.shape[-1:] != (len(from_names),):
+        raise ValueError(f"expected values (..., {len(from_names)}), got {values.shape}")
+    index = {n: i for i, n in enumerate(from_names)}
+    missing = [n for n in to_names if n not in index]
+    if missing and fill is None:
+        raise GanimateError(f"no values for {' '.join(missing)}; "
+                            f"the AUs given are {' '.join(from_names)}")
+    padded = np.concatenate([values, np.full(values.shape[:-1] + (1,), fill or 0, values.dtype)],
+                            axis=-1)
+    return padded[..., [index.get(n, len(from_names)) for n in to_names]]
+
+
 # =============================================================================================
 # Estimators
 # =============================================================================================
@@ -277,19 +298,14 @@ class AUEstimator:
         landmarks = face.landmarks if hasattr(face, "landmarks") else np.asarray(face)
         if landmarks.shape[0] < _N or landmarks.shape[-1] != 3:
             raise ValueError(f"expected (478, 3) landmarks, got {landmarks.shape}")
-        out = np.zeros(len(AU_NAMES), dtype=np.float32)
         if self.method == "geometric":
             feats = geometric_features(landmarks)
-            for i, name in enumerate(AU_NAMES):
-                out[i] = _geometric_au(name, feats)
-            return out
+            return np.array([_geometric_au(name, feats) for name in AU_NAMES], np.float32)
         x, _ = self._model.solve(landmarks)
-        index = self._model.index
-        for i, name in enumerate(AU_NAMES):
-            if name in index:
-                out[i] = x[index[name]]
+        out = reorder(x, self._model.inputs, AU_NAMES, fill=0.0).astype(np.float32)
         if self.method == "inversion":
-            out[AU_NAMES.index("AU45")] = x[index["AU43"]]  # eyes closed: the nearest it has
+            # eyes closed: the nearest the model has to a blink
+            out[AU_NAMES.index("AU45")] = x[self._model.index["AU43"]]
             return np.clip(out, 0.0, 1.0)
         feats = geometric_features(landmarks)
         for name in ("AU25", "AU45"):
@@ -402,19 +418,23 @@ class AUCalibration:
         return cls(low.astype(np.float32), high.astype(np.float32), tuple(au_names),
                    low_percentile, high_percentile)
 
-    def apply(self, aus: np.ndarray) -> np.ndarray:
+    def apply(self, aus: np.ndarray, au_names: Sequence[str] | None = None) -> np.ndarray:
+        """Raw estimates (..., K) in ``au_names`` order (default: the calibration's own) mapped
+        to [0, 1]; AUs the calibration does not name pass through, clipped to [0, 1]."""
         aus = np.asarray(aus, dtype=np.float32)
-        return np.clip((aus - self.low) / (self.high - self.low), 0.0, 1.0).astype(np.float32)
+        names = self.au_names if au_names is None else tuple(au_names)
+        low = reorder(self.low, self.au_names, names, fill=0.0)
+        high = reorder(self.high, self.au_names, names, fill=1.0)
+        return np.clip((aus - low) / (high - low), 0.0, 1.0).astype(np.float32)
 
     def invert(self, values: np.ndarray, au_names: Sequence[str]) -> np.ndarray:
         """Values on the calibrated scale (``au_names`` order) back on the raw estimator's scale;
-        AUs the calibration does not name pass unchanged."""
-        out = np.array(values, dtype=np.float32, copy=True)
-        for j, name in enumerate(au_names):
-            if name in self.au_names:
-                i = self.au_names.index(name)
-                out[..., j] = self.low[i] + out[..., j] * (self.high[i] - self.low[i])
-        return out
+        AUs the calibration does not name pass unchanged (the inverse of :meth:`apply` inside
+        [0, 1])."""
+        names = tuple(au_names)
+        low = reorder(self.low, self.au_names, names, fill=0.0)
+        high = reorder(self.high, self.au_names, names, fill=1.0)
+        return (np.asarray(values, np.float32) * (high - low) + low).astype(np.float32)
 
     def to_dict(self) -> dict:
         return {
@@ -450,14 +470,20 @@ class NeutralBaseline:
     most of the time, and a percentile ignores the moments they are not). Until ``warmup`` frames
     have been seen the baseline is what is known so far, so the first frames may read low.
     ``apply(y) = clip((y - b) / (1 - b), 0, 1)`` keeps 1 reachable.
+
+    A baseline fitted on a face's first few frames is those frames themselves, and would read a
+    face that starts out smiling as neutral; ``apply(y, fade_in=True)`` (video editing) subtracts
+    only ``seen / warmup`` of it until the warm-up is over.
     """
 
     percentile: float = 10.0
     warmup: int = 15
     window: int = 900  # frames remembered (30 s at 30 fps); older ones are forgotten
+    seen: int = 0  # frames given to update() so far
     _history: deque = field(default_factory=deque, repr=False)
 
     def update(self, aus: np.ndarray) -> None:
+        self.seen += 1
         self._history.append(np.asarray(aus, dtype=np.float32))
         while len(self._history) > self.window:
             self._history.popleft()
@@ -472,8 +498,10 @@ class NeutralBaseline:
             return np.zeros(len(AU_NAMES), np.float32)
         return np.percentile(np.stack(self._history), self.percentile, axis=0).astype(np.float32)
 
-    def apply(self, aus: np.ndarray) -> np.ndarray:
+    def apply(self, aus: np.ndarray, fade_in: bool = False) -> np.ndarray:
         b = np.minimum(self.baseline, 0.95)
+        if fade_in:
+            b = b * np.float32(min(1.0, self.seen / max(self.warmup, 1)))
         return np.clip((np.asarray(aus, np.float32) - b) / (1.0 - b), 0.0, 1.0).astype(np.float32)
 
     def __call__(self, aus: np.ndarray) -> np.ndarray:
@@ -564,100 +592,3 @@ def read_openface_csv(path: str | os.PathLike,
         au_names=tuple(au_names),
         extra=extra,
     )
-
-
-# =============================================================================================
-# AU tables of photos, folders and videos (`ganimate aus`)
-# =============================================================================================
-
-# Columns of `ganimate aus` CSV/JSON output, a stable interface (docs/aus.md): ``source`` the file
-# (relative to the folder given), ``frame`` the video frame index (0 for photos), ``time`` in
-# seconds (0 for photos), ``face`` the face index (photos: left to right; videos: the track id,
-# stable while the face is followed), ``box`` "x0 y0 x1 y1" in frame pixels, then the AUs.
-TABLE_COLUMNS: tuple[str, ...] = ("source", "frame", "time", "face", "box", *AU_NAMES)
-
-
-@dataclass
-class AURow:
-    """One face in one photo or video frame."""
-
-    source: str
-    frame: int
-    time: float
-    face: int
-    box: tuple[float, float, float, float]
-    aus: np.ndarray  # float32 (17,)
-
-    def as_dict(self) -> dict:
-        d = {"source": self.source, "frame": self.frame, "time": round(self.time, 4),
-             "face": self.face, "box": " ".join(f"{v:.1f}" for v in self.box)}
-        d.update({n: round(float(v), 4) for n, v in zip(AU_NAMES, self.aus, strict=True)})
-        return d
-
-
-@dataclass
-class AUScanProblem:
-    """An input that produced no row, and why (unreadable, no face...)."""
-
-    source: str
-    reason: str
-
-
-def scan_aus(path: str | os.PathLike, method: str = DEFAULT_ESTIMATOR, every: int = 1,
-             baseline: bool = False, problems: list[AUScanProblem] | None = None
-             ) -> Iterable[AURow]:
-    """AU rows of a photo, a folder of photos/videos, or a video, streamed (one per face/frame).
-
-    Videos use the face tracker (``face`` is the track id) and, with ``baseline``, a per-track
-    :class:`NeutralBaseline`. Files that give nothing are appended to ``problems`` (if given).
-    """
-    from ganimate.faces import FaceMesh, FaceTracker
-    from ganimate.images import read_rgb
-    from ganimate.prepare import find_inputs, is_video, iter_video_frames
-
-    est = AUEstimator(method)
-    path = Path(path)
-    inputs = find_inputs([path])
-    if not inputs:
-        raise GanimateError(f"{path}: no photos or videos in it")
-
-    def note(source: str, reason: str) -> None:
-        if problems is not None:
-            problems.append(AUScanProblem(source, reason))
-
-    mesh = None
-    try:
-        for file, disp in inputs:
-            if is_video(file):
-                baselines: dict[int, NeutralBaseline] = {}
-                found = False
-                with FaceTracker() as tracker:
-                    try:
-                        for index, t, rgb in iter_video_frames(file, every):
-                            for face in tracker(rgb):
-                                y = est(face)
-                                if baseline:
-                                    y = baselines.setdefault(face.track_id, NeutralBaseline())(y)
-                                found = True
-                                yield AURow(disp, index, t, face.track_id, face.box.as_tuple(), y)
-                    except GanimateError as exc:
-                        note(disp, f"unreadable: {exc}")
-                        continue
-                if not found:
-                    note(disp, "no face")
-                continue
-            try:
-                rgb = read_rgb(file)
-            except GanimateError as exc:
-                note(disp, f"unreadable: {str(exc).split(': ', 1)[-1]}")
-                continue
-            if mesh is None:
-                mesh = FaceMesh()
-            faces = mesh(rgb)
-            if not faces:
-                note(disp, "no face")
-            for k, face in enumerate(faces):
-                yield AURow(disp, 0, 0.0, k, face.box.as_tuple(), est(face))
-    finally:
-        if mesh is not None:
-            mesh.close()

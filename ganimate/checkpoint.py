@@ -15,8 +15,10 @@ and for training states ``train`` (TrainConfig.to_dict), ``optimizers`` and ``rn
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,8 @@ from ganimate.files import write_bytes
 FORMAT = "ganimate-checkpoint"
 FORMAT_VERSION = 1
 _META_KEY = "ganimate"
+
+log = logging.getLogger("ganimate")
 
 
 @dataclass
@@ -153,34 +157,6 @@ def export_generator(source: str | os.PathLike, out: str | os.PathLike,
     return save_checkpoint(out, weights, meta)
 
 
-def resolve_checkpoint(path: str | os.PathLike | None) -> Path:
-    """The checkpoint file to load: ``path`` itself, the newest checkpoint of a run folder, or,
-    when ``path`` is None, the bundled default model (an error while none ships)."""
-    if path is None:
-        from ganimate.models import bundled_model
-
-        bundled = bundled_model()
-        if bundled is not None:
-            return bundled
-        raise GanimateError(
-            "no model given and none is bundled with this ganimate; pass --checkpoint CKPT "
-            "(a file from `ganimate train` or `ganimate export`, or a training run folder)"
-        )
-    p = Path(path)
-    if p.is_dir():
-        from ganimate.training import list_checkpoints
-
-        found = list_checkpoints(p)
-        if not found:
-            raise GanimateError(f"{p}: a folder without checkpoints; pass a .safetensors "
-                                "checkpoint or a run folder written by `ganimate train`")
-        return found[-1]
-    if not p.is_file():
-        raise GanimateError(f"{p}: no such checkpoint file; pass a file from `ganimate train` "
-                            "or `ganimate export`")
-    return p
-
-
 # --- reading --------------------------------------------------------------------------------------
 
 
@@ -274,3 +250,44 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "auto")
     dev = pick_device(device) if isinstance(device, str) else device
     model = model.to(dev).eval().requires_grad_(False)
     return LoadedGenerator(model, cfg, cfg.au_names, meta)
+
+
+# --- run folders --------------------------------------------------------------------------------
+# A training run keeps its checkpoints as RUN/checkpoints/step_NNNNNNNN.safetensors.
+
+_CKPT_NAME = re.compile(r"step_\d{8}\.safetensors")
+
+
+def checkpoint_dir(run: str | os.PathLike) -> Path:
+    return Path(run) / "checkpoints"
+
+
+def checkpoint_path(run: str | os.PathLike, step: int) -> Path:
+    """Where a run keeps its checkpoint of ``step``."""
+    return checkpoint_dir(run) / f"step_{step:08d}.safetensors"
+
+
+def list_checkpoints(run: str | os.PathLike) -> list[Path]:
+    """Complete checkpoints of a run, oldest first (temp files of interrupted writes excluded)."""
+    folder = checkpoint_dir(run)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("step_*.safetensors") if _CKPT_NAME.fullmatch(p.name))
+
+
+def latest_checkpoint(run: str | os.PathLike) -> Checkpoint | None:
+    """The newest checkpoint of a run that loads; unreadable ones are reported and skipped."""
+    for path in reversed(list_checkpoints(run)):
+        try:
+            return load_checkpoint(path)
+        except GanimateError as exc:
+            log.warning("skipping unreadable checkpoint: %s", exc)
+    return None
+
+
+def remove_partial_writes(run: str | os.PathLike) -> None:
+    """Delete the temp files that writes interrupted by a crash left in a run's checkpoints."""
+    folder = checkpoint_dir(run)
+    if folder.is_dir():
+        for tmp in folder.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)

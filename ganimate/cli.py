@@ -256,7 +256,8 @@ def export_command(
 
     import torch
 
-    from ganimate.checkpoint import export_generator, resolve_checkpoint
+    from ganimate.checkpoint import export_generator
+    from ganimate.models import resolve_checkpoint
 
     src = resolve_checkpoint(checkpoint)
     dst = Path(out) if out else src.with_name(src.stem + ".generator.safetensors")
@@ -672,6 +673,7 @@ def aus_command(
     import csv
     import json
 
+    from ganimate import au_table
     from ganimate import aus as au
 
     if fmt is None:
@@ -680,12 +682,12 @@ def aus_command(
         raise fail(f"--format {fmt}: use table, csv or json")
     if every < 1:
         raise fail(f"--every {every}: must be 1 or more")
-    problems: list[au.AUScanProblem] = []
-    rows = au.scan_aus(input, method=estimator, every=every, baseline=baseline,
-                       problems=problems)
+    problems: list[au_table.AUScanProblem] = []
+    rows = au_table.scan_aus(input, method=estimator, every=every, baseline=baseline,
+                             problems=problems)
     count = 0
     if fmt == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=au.TABLE_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(sys.stdout, fieldnames=au_table.TABLE_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow(row.as_dict())

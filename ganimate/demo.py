@@ -107,7 +107,7 @@ def _resolve_model(checkpoint: str | os.PathLike | None):
     from ganimate import models
 
     if checkpoint is not None:
-        from ganimate.checkpoint import resolve_checkpoint
+        from ganimate.models import resolve_checkpoint
 
         return resolve_checkpoint(checkpoint), False
     shipped = models.bundled_models()

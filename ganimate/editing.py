@@ -31,13 +31,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ganimate import files
 from ganimate.align import FaceCrop, align_face, crop_transform
 from ganimate.aus import AU_NAMES, DEFAULT_ESTIMATOR, AUCalibration, default_estimator
 from ganimate.blend import BlendConfig
-from ganimate.checkpoint import LoadedGenerator, resolve_checkpoint  # noqa: F401 (re-exported)
+from ganimate.checkpoint import LoadedGenerator
 from ganimate.engines import GanEngine, as_engine, edit_frame
 from ganimate.errors import GanimateError
+from ganimate.faces import largest_face
 from ganimate.inference import CropEdits, edit_crops
+from ganimate.models import resolve_checkpoint  # noqa: F401 (re-exported)
 from ganimate.targets import AUChange, TargetSpec
 
 if TYPE_CHECKING:
@@ -115,19 +118,8 @@ def source_aus(faces: Sequence[Face | FaceCrop], model: LoadedGenerator | Sequen
     raw = est.many(faces)
     calibration = _calibration(model)
     if calibration is not None:
-        raw = _apply_calibration(raw, calibration)
+        raw = calibration.apply(raw, AU_NAMES)
     return np.ascontiguousarray(raw[:, index], dtype=np.float32)
-
-
-def _apply_calibration(raw: np.ndarray, calibration: AUCalibration) -> np.ndarray:
-    """Map raw estimates (AU_NAMES order) through a calibration that may name AUs its own way."""
-    out = raw.copy()
-    for j, name in enumerate(calibration.au_names):
-        if name in AU_NAMES:
-            i = AU_NAMES.index(name)
-            span = calibration.high[j] - calibration.low[j]
-            out[:, i] = np.clip((raw[:, i] - calibration.low[j]) / span, 0.0, 1.0)
-    return out
 
 
 # =============================================================================================
@@ -292,7 +284,7 @@ def like_aus(path: str | os.PathLike, model: LoadedGenerator | Sequence[str] | N
     if not faces:
         raise GanimateError(f"--like {path}: no face found in it; pass a photo of the face whose "
                             "expression to copy")
-    face = max(faces, key=lambda f: f.box.width * f.box.height)
+    face = largest_face(faces)
     if len(faces) > 1:
         log.info("--like %s: %d faces; copying the largest", path, len(faces))
     return source_aus([face], model, method)[0]
@@ -361,15 +353,6 @@ def save_masks(edit: PhotoEdit, folder: str | os.PathLike) -> list[Path]:
 # --- batches --------------------------------------------------------------------------------
 
 
-def same_file(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def list_photos(inputs: Sequence[str | os.PathLike]) -> list[Path]:
     """Photo files named directly or found in folders (not recursive, sorted by name)."""
     from ganimate.images import IMAGE_SUFFIXES
@@ -423,7 +406,7 @@ def plan_outputs(inputs: Sequence[str | os.PathLike], out: str | os.PathLike
             seen[dst] = src
     for _, dst in pairs:
         for other in photos:
-            if same_file(dst, other):
+            if files.same_file(dst, other):
                 raise GanimateError(f"-o {dst} is the input photo {other}; refusing to overwrite "
                                     "it; choose another output path")
     return pairs
@@ -567,7 +550,7 @@ def sweep_photo(path: str | os.PathLike, config: SweepConfig, engine,
     if not faces:
         raise _no_face(photo.path)
     if config.face is None:
-        index = max(range(len(faces)), key=lambda i: faces[i].box.width * faces[i].box.height)
+        index = faces.index(largest_face(faces))
     else:
         index = _select(faces, config.face, photo.path)[0]
     face = faces[index]

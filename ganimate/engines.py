@@ -258,7 +258,8 @@ def load_engine(name: str | None = None, checkpoint: str | os.PathLike | None = 
             raise GanimateError("--engine warp uses no model: drop --checkpoint, or use "
                                 "--engine gan to edit with it")
         return WarpEngine(warp)
-    from ganimate.checkpoint import load_generator, resolve_checkpoint
+    from ganimate.checkpoint import load_generator
+    from ganimate.models import resolve_checkpoint
 
     loaded = load_generator(resolve_checkpoint(checkpoint), device=device)
     return GanEngine(loaded) if name == "gan" else HybridEngine(loaded, warp)

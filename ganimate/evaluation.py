@@ -734,7 +734,7 @@ def evaluate_checkpoints(args: Sequence[str], config: EvalConfig = EvalConfig(),
     import json
 
     from ganimate import report
-    from ganimate.checkpoint import resolve_checkpoint
+    from ganimate.models import resolve_checkpoint
 
     if len(args) not in (2, 3):
         raise GanimateError(f"expected CHECKPOINT [CHECKPOINT_B] DATASET, got {len(args)} "

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -97,6 +99,9 @@ class TrackedFace(Face):
     track_id: int = 0
 
 
+FaceT = TypeVar("FaceT", bound=Face)
+
+
 @contextmanager
 def _native_logs_muted():
     """Silence mediapipe's C++ start-up chatter (TFLite delegate, absl warnings) on stderr.
@@ -118,6 +123,14 @@ def _native_logs_muted():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def largest_face(faces: Sequence[FaceT]) -> FaceT:
+    """The face with the largest box (width x height), the first of equals: the face an edit of a
+    photo or a clip is about when it holds several."""
+    if not faces:
+        raise ValueError("largest_face of no faces")
+    return max(faces, key=lambda f: f.box.width * f.box.height)
 
 
 def box_of(landmarks: np.ndarray) -> Box:

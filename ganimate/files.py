@@ -41,6 +41,19 @@ def umask() -> int:
     return mask
 
 
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same inode when both exist (hard links, other
+    spellings of a path), else the same path once resolved (an output about to replace its input).
+    """
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def os_error_message(exc: OSError) -> str:
     """One line for an OSError that no writer caught: the file, the reason and the fix."""
     name = exc.filename or "output"

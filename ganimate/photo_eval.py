@@ -198,8 +198,10 @@ class _Readers:
             self.embedder = FaceEmbedder()
 
     def largest(self, rgb: np.ndarray):
+        from ganimate.faces import largest_face
+
         faces = self.mesh(rgb)
-        return max(faces, key=lambda f: f.box.width * f.box.height) if faces else None
+        return largest_face(faces) if faces else None
 
     def close(self) -> None:
         self.mesh.close()

@@ -28,8 +28,8 @@ import re
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +39,10 @@ from ganimate.aus import AU_NAMES, ESTIMATORS, AUCalibration, OpenFaceTable, rea
 from ganimate.errors import GanimateError
 from ganimate.files import write_text
 from ganimate.images import IMAGE_SUFFIXES
+from ganimate.video import VIDEO_SUFFIXES, find_inputs, is_video, iter_video_frames
 
 log = logging.getLogger("ganimate")
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv",
-                  ".flv", ".gif")
 JOURNAL = Path(".prepare") / "journal.jsonl"
 SPLIT_KEYS = ("source", "stem", "folder")
 
@@ -137,54 +136,6 @@ class _Task:
 
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "x"
-
-
-def find_inputs(sources: Sequence[str | os.PathLike]) -> list[tuple[Path, str]]:
-    """(file, display path) of every photo and video under the sources, sorted; display paths are
-    relative to the folder given (prefixed with its name when several sources are given)."""
-    out: list[tuple[Path, str]] = []
-    several = len(sources) > 1
-    for src in sources:
-        src = Path(src)
-        if src.is_file():
-            out.append((src, src.name))
-        elif src.is_dir():
-            prefix = f"{src.resolve().name}/" if several else ""
-            for dirpath, dirnames, filenames in os.walk(src):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    p = Path(dirpath) / name
-                    if p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
-                        out.append((p, prefix + p.relative_to(src).as_posix()))
-        else:
-            raise GanimateError(f"{src}: no such file or folder")
-    seen: set[str] = set()
-    unique = []
-    for p, disp in out:
-        if disp not in seen:
-            seen.add(disp)
-            unique.append((p, disp))
-    return unique
-
-
-def is_video(path: str | os.PathLike) -> bool:
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
-
-
-def iter_video_frames(path: str | os.PathLike, every: int = 1
-                      ) -> Iterator[tuple[int, float, np.ndarray]]:
-    """(frame index, time in s, RGB frame) of every ``every``-th frame, streamed.
-
-    Decoded by :mod:`ganimate.video`, so frame indices and times match those of
-    ``ganimate animate video`` on the same file (every decoded frame counted once, no padding of
-    variable-rate clips); raises GanimateError if the file cannot be decoded.
-    """
-    from ganimate.video import probe, read_frames
-
-    info = probe(path)  # the packet scan gives a variable-rate clip's real frame times
-    for i, frame in enumerate(read_frames(path, info)):
-        if i % every == 0:
-            yield i, info.time_of(i), frame
 
 
 # ---------------------------------------------------------------------------------------------
@@ -673,10 +624,3 @@ def convert_original_layout(src: str | os.PathLike, out: str | os.PathLike,
                            processed=len(layout.ids), rejected=Counter(r[2] for r in rejected))
     report.seconds = time.perf_counter() - start
     return report
-
-
-def report_dict(report: PrepareReport) -> dict:
-    d = asdict(report)
-    d["out"] = str(report.out)
-    d["rejected"] = dict(report.rejected)
-    return d

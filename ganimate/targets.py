@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from ganimate.aus import AU_NAMES, canonical_au_name
+from ganimate.aus import AU_NAMES, canonical_au_name, reorder
 from ganimate.errors import GanimateError
 from ganimate.progress import log
 
@@ -117,7 +117,8 @@ class Preset:
 
     def vector(self, au_names: Sequence[str] = AU_NAMES) -> np.ndarray:
         """The preset as a full AU vector: prototype intensities, 0 for every other AU."""
-        return np.array([self.aus.get(n, 0.0) for n in au_names], dtype=np.float32)
+        return reorder(np.array(list(self.aus.values()), np.float32), list(self.aus), au_names,
+                       fill=0.0)
 
 
 PRESETS: dict[str, Preset] = {
@@ -202,20 +203,6 @@ def apply_expression(y: np.ndarray, expression: Expression,
         log.warning("expression %s: the model has no %s; those AUs are left out",
                     expression.preset.name, ", ".join(missing))
     return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
-def preset_table(au_names: Sequence[str] = AU_NAMES) -> str:
-    """A Markdown table of the presets (for help texts and docs)."""
-    rows = ["| expression | FACS prototype | AU intensities (0-1) | note |", "|---|---|---|---|"]
-    for p in PRESETS.values():
-        aus = ", ".join(f"{n}={v:g}" for n, v in p.aus.items() if n in au_names) or "all 0"
-        note = p.note + (f"; not representable: {', '.join(p.unavailable)}"
-                         if p.unavailable and p.unavailable[0] not in p.note else "")
-        rows.append(f"| {p.name} | {p.prototype} | {aus} | {note} |")
-    for name in UNREPRESENTABLE:  # parse_expression gives the full explanation
-        rows.append(f"| {name} | R12A+R14A | - | asymmetric (one side of the face): not "
-                    "representable by an AU vector, refused |")
-    return "\n".join(rows)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ import json
 import logging
 import math
 import os
-import re
 import signal
 import threading
 import time
@@ -39,10 +38,12 @@ import torch
 
 from ganimate import __version__, losses
 from ganimate.checkpoint import (
-    Checkpoint,
-    load_checkpoint,
+    checkpoint_path,
+    latest_checkpoint,
+    list_checkpoints,
     load_optimizer_state,
     optimizer_tensors,
+    remove_partial_writes,
     restore_rng_state,
     rng_state,
     save_checkpoint,
@@ -107,41 +108,6 @@ def _init_distributed(device_name: str) -> _Dist:
             torch.cuda.set_device(local)
         dist.init_process_group(backend="nccl" if use_nccl else "gloo")
     return _Dist(dist.get_rank(), dist.get_world_size(), local)
-
-
-# --- run directory -----------------------------------------------------------------------------
-
-
-_CKPT_NAME = re.compile(r"step_\d{8}\.safetensors")
-
-
-def checkpoint_dir(run: Path) -> Path:
-    return run / "checkpoints"
-
-
-def list_checkpoints(run: str | os.PathLike) -> list[Path]:
-    """Complete checkpoints of a run, oldest first (temp files of interrupted writes excluded)."""
-    folder = checkpoint_dir(Path(run))
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.glob("step_*.safetensors") if _CKPT_NAME.fullmatch(p.name))
-
-
-def latest_checkpoint(run: str | os.PathLike) -> Checkpoint | None:
-    """The newest checkpoint of a run that loads; unreadable ones are reported and skipped."""
-    for path in reversed(list_checkpoints(run)):
-        try:
-            return load_checkpoint(path)
-        except GanimateError as exc:
-            log.warning("skipping unreadable checkpoint: %s", exc)
-    return None
-
-
-def _remove_partial_writes(run: Path) -> None:
-    folder = checkpoint_dir(run)
-    if folder.is_dir():
-        for tmp in folder.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -356,7 +322,7 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
     if dist.main:
         _check_free_space(run, G, D)
         run.mkdir(parents=True, exist_ok=True)
-        _remove_partial_writes(run)
+        remove_partial_writes(run)
         info = {**cfg.to_dict(), "data": str(Path(data).resolve()), "data_fingerprint": fingerprint,
                 "ganimate_version": __version__, "total_steps": total}
         write_text(run / "config.json", json.dumps(info, indent=2) + "\n")
@@ -386,7 +352,7 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
                 raise GanimateError(f"saving step {step} failed: {exc}; {kept} (continue "
                                     "with --resume)") from None
         else:
-            last_ckpt = checkpoint_dir(run) / f"step_{step:08d}.safetensors"
+            last_ckpt = checkpoint_path(run, step)
         if dist.world > 1:
             torch.distributed.barrier()
         return last_ckpt
@@ -536,7 +502,7 @@ def _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint,
             "optimizers": optim_meta, "rng": rng_m}
     if au_calibration is not None:
         meta["au_calibration"] = au_calibration
-    path = checkpoint_dir(run) / f"step_{step:08d}.safetensors"
+    path = checkpoint_path(run, step)
     save_checkpoint(path, tensors, meta)
     for old in list_checkpoints(run)[:-cfg.keep_checkpoints]:
         old.unlink(missing_ok=True)

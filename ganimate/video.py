@@ -24,7 +24,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -32,11 +32,15 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.errors import GanimateError
-from ganimate.files import umask, write_error
+from ganimate.files import same_file, umask, write_error
+from ganimate.images import IMAGE_SUFFIXES
 from ganimate.progress import log
 
+# Videos that are read (found in folders by :func:`find_inputs`, decoded by ffmpeg).
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv",
+                  ".flv", ".gif")
 # Containers the H.264 writer produces (anything else is refused with a list of these).
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v")
+WRITABLE_VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v")
 GIF_SUFFIX = ".gif"
 # Default x264 settings: crf 18 is visually lossless for most content (x264's default is 23);
 # "medium" is x264's default speed/size trade-off.
@@ -422,6 +426,57 @@ def _read_frame_dir(folder: Path) -> Iterator[np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Media discovery: the photos and videos under the paths a user gives
+# ---------------------------------------------------------------------------------------------
+
+
+def find_inputs(sources: Sequence[str | os.PathLike]) -> list[tuple[Path, str]]:
+    """(file, display path) of every photo and video under the sources, sorted; display paths are
+    relative to the folder given (prefixed with its name when several sources are given)."""
+    out: list[tuple[Path, str]] = []
+    several = len(sources) > 1
+    for src in sources:
+        src = Path(src)
+        if src.is_file():
+            out.append((src, src.name))
+        elif src.is_dir():
+            prefix = f"{src.resolve().name}/" if several else ""
+            for dirpath, dirnames, filenames in os.walk(src):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    p = Path(dirpath) / name
+                    if p.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
+                        out.append((p, prefix + p.relative_to(src).as_posix()))
+        else:
+            raise GanimateError(f"{src}: no such file or folder")
+    seen: set[str] = set()
+    unique = []
+    for p, disp in out:
+        if disp not in seen:
+            seen.add(disp)
+            unique.append((p, disp))
+    return unique
+
+
+def is_video(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def iter_video_frames(path: str | os.PathLike, every: int = 1
+                      ) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(frame index, time in s, RGB frame) of every ``every``-th frame, streamed.
+
+    Decoded by :func:`read_frames`, so frame indices and times match those of
+    ``ganimate animate video`` on the same file (every decoded frame counted once, no padding of
+    variable-rate clips); raises GanimateError if the file cannot be decoded.
+    """
+    info = probe(path)  # the packet scan gives a variable-rate clip's real frame times
+    for i, frame in enumerate(read_frames(path, info)):
+        if i % every == 0:
+            yield i, info.time_of(i), frame
+
+
+# ---------------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------------
 
@@ -484,19 +539,19 @@ class VideoWriter:
         suffix = self.path.suffix.lower()
         if suffix == GIF_SUFFIX:
             self.kind = "gif"
-        elif suffix in VIDEO_SUFFIXES:
+        elif suffix in WRITABLE_VIDEO_SUFFIXES:
             self.kind = "video"
         elif suffix == "":
             self.kind = "frames"
         else:
             raise GanimateError(
                 f"{self.path}: cannot write {suffix!r} video; use one of "
-                f"{', '.join(VIDEO_SUFFIXES)}, .gif, or a folder name for PNG frames"
+                f"{', '.join(WRITABLE_VIDEO_SUFFIXES)}, .gif, or a folder name for PNG frames"
             )
         if self.rotation % 90:
             raise ValueError(f"rotation must be a multiple of 90, got {rotation}")
         self._codec = x264_args(crf, preset, lossless) if self.kind == "video" else []
-        if self.audio_from is not None and self._same_file(self.audio_from):
+        if self.audio_from is not None and same_file(self.path, self.audio_from):
             raise GanimateError(f"{self.path}: the output would overwrite the input; choose "
                                 "another output path")
         if self.audio_from is not None and not self.audio_from.is_file():
@@ -512,12 +567,6 @@ class VideoWriter:
         self._pad = (0, 0)
         self._tmp: list[Path] = []
         self._closed = False
-
-    def _same_file(self, other: Path) -> bool:
-        try:
-            return self.path.exists() and os.path.samefile(self.path, other)
-        except OSError:
-            return False
 
     # -- lifecycle ----------------------------------------------------------------------------
 

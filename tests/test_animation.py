@@ -22,26 +22,6 @@ from ganimate.video import VideoWriter, probe, read_frames
 FAST = dict(preset="ultrafast")
 
 
-def make_tiny_generator(path):
-    """A seeded 32 px generator with 4 channels, saved as a generator export."""
-    from ganimate.checkpoint import save_checkpoint
-    from ganimate.config import ModelConfig
-    from ganimate.networks import Generator
-
-    torch.manual_seed(0)
-    cfg = ModelConfig(image_size=32, g_width=4, g_residual_blocks=1, d_width=4, d_layers=3)
-    g = Generator(cfg)
-    save_checkpoint(path, {f"G.{k}": v for k, v in g.state_dict().items()},
-                    {"kind": "generator", "model": cfg.to_dict(),
-                     "au_names": list(cfg.au_names), "step": 0})
-    return path
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return make_tiny_generator(tmp_path_factory.mktemp("model") / "tiny.safetensors")
-
-
 class Spy(torch.nn.Module):
     """Wraps the generator and records the AU condition of every face it is called on."""
 
@@ -306,19 +286,3 @@ def test_animate_image_conditions_frame_t_on_the_schedule(shared, spied, tmp_pat
         assert np.allclose(f.condition, r.alpha * f.y_g + (1 - r.alpha) * y_r, atol=1e-6)
     assert np.array_equal(np.concatenate(spied.model.conditions),
                           np.stack([r.faces[0].condition for r in records]))
-
-
-def test_neutral_baseline_fades_in_over_its_warm_up():
-    from ganimate.aus import NeutralBaseline
-
-    base = NeutralBaseline(warmup=10)
-    smile = np.full(4, 0.6, np.float32)
-    for _ in range(3):
-        base.update(smile)
-    # three frames of a smiling face must not yet turn the smile into the person's neutral
-    early = animation._baselined(base, smile, 3)
-    assert np.allclose(early, (0.6 - 0.18) / (1 - 0.18))
-    assert np.allclose(animation._baselined(base, smile, 0), smile)
-    for _ in range(20):
-        base.update(np.full(4, 0.1, np.float32))
-    assert np.allclose(animation._baselined(base, smile, 23), base.apply(smile))

@@ -16,6 +16,7 @@ from ganimate.aus import (
     NeutralBaseline,
     estimate_aus,
     read_openface_csv,
+    reorder,
 )
 from ganimate.errors import GanimateError
 from ganimate.faces import FaceMesh
@@ -139,6 +140,28 @@ def test_calibration_maps_robust_percentiles_to_unit_range(london_aus):
     assert AUCalibration.from_meta({}) is None
 
 
+def test_reorder_picks_au_values_by_name():
+    y = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]], np.float32)
+    out = reorder(y, ("AU01", "AU12", "AU26"), ("AU26", "AU01"))
+    assert out.dtype == np.float32 and np.array_equal(out, y[:, [2, 0]])
+    assert np.array_equal(reorder(y[0], ("AU01", "AU12", "AU26"), ("AU12", "AU45"), fill=0.0),
+                          np.array([0.2, 0.0], np.float32))
+    with pytest.raises(GanimateError, match="no values for AU45 AU04"):
+        reorder(y, ("AU01", "AU12", "AU26"), ("AU45", "AU12", "AU04"))
+    with pytest.raises(ValueError):
+        reorder(y, ("AU01", "AU12"), ("AU01",))
+
+
+def test_calibration_follows_the_au_names_of_the_values():
+    # a calibration of 3 AUs in its own order, applied to vectors in another order and set
+    cal = AUCalibration(np.array([0.2, 0.0, 0.1], np.float32),
+                        np.array([0.6, 0.5, 0.9], np.float32), ("AU26", "AU12", "AU01"))
+    raw = np.array([[0.3, 0.25, 0.4, 0.7]], np.float32)  # AU01, AU12, AU26, AU45 (uncalibrated)
+    y = cal.apply(raw, ("AU01", "AU12", "AU26", "AU45"))
+    assert np.allclose(y, [[(0.3 - 0.1) / 0.8, 0.25 / 0.5, (0.4 - 0.2) / 0.4, 0.7]])
+    assert np.allclose(cal.apply(raw[:, [2, 1, 0]]), y[:, [2, 1, 0]])  # its own order by default
+
+
 def test_neutral_baseline_removes_a_resting_offset():
     rng = np.random.default_rng(0)
     rest = np.full(17, 0.2, np.float32)
@@ -155,6 +178,21 @@ def test_neutral_baseline_removes_a_resting_offset():
     assert out[45:, IDX["AU12"]].min() > 0.7  # (0.8 - 0.2) / (1 - 0.2) = 0.75
     fitted = NeutralBaseline.fit(np.stack([rest] * 30))
     assert np.allclose(fitted.baseline, rest)
+
+
+def test_neutral_baseline_fades_in_over_its_warm_up():
+    base = NeutralBaseline(warmup=10)
+    smile = np.full(17, 0.6, np.float32)
+    assert np.allclose(base.apply(smile, fade_in=True), smile)  # nothing seen: nothing removed
+    for _ in range(3):
+        base.update(smile)
+    # three frames of a smiling face must not yet turn the smile into the person's neutral
+    assert np.allclose(base.apply(smile, fade_in=True), (0.6 - 0.18) / (1 - 0.18))
+    assert np.allclose(base.apply(smile), 0.0)  # without the fade the smile reads neutral
+    for _ in range(20):
+        base.update(np.full(17, 0.1, np.float32))
+    assert base.seen == 23
+    assert np.allclose(base.apply(smile, fade_in=True), base.apply(smile))
 
 
 def test_openface_csv_is_read_and_divided_by_five(shared):

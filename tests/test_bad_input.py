@@ -12,6 +12,7 @@ import errno
 import hashlib
 import io
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,23 +29,10 @@ from typer.testing import CliRunner
 
 from ganimate import files, video
 from ganimate.aus import AU_NAMES
-from ganimate.checkpoint import save_checkpoint
 from ganimate.cli import app
-from ganimate.config import ModelConfig
-from ganimate.networks import Generator
 
 runner = CliRunner()
 GANIMATE = [sys.executable, "-m", "ganimate"]
-
-
-def _generator(path: Path, au_names) -> Path:
-    cfg = ModelConfig(image_size=32, g_width=8, g_residual_blocks=1, d_width=8, d_layers=3,
-                      au_names=tuple(au_names))
-    torch.manual_seed(0)
-    g = Generator(cfg)
-    save_checkpoint(path, {f"G.{k}": v for k, v in g.state_dict().items()},
-                    {"kind": "generator", "model": cfg.to_dict(), "au_names": list(au_names)})
-    return path
 
 
 def _png_header_only(path: Path, width: int, height: int) -> Path:
@@ -60,13 +48,13 @@ def _png_header_only(path: Path, width: int, height: int) -> Path:
 
 
 @pytest.fixture(scope="module")
-def kit(tmp_path_factory, shared):
+def kit(tmp_path_factory, shared, save_generator, synthetic_clip):
     """Inputs: a small real face, tiny models, and every kind of broken file."""
     d = tmp_path_factory.mktemp("bad")
     face = Image.open(shared / "faces/london/neutral/001.jpg").resize((160, 160))
     face.save(d / "face.jpg", quality=92)
-    g17 = _generator(d / "g17.safetensors", AU_NAMES)
-    g2 = _generator(d / "g2.safetensors", ["AU01", "AU26"])
+    g17 = save_generator(d / "g17.safetensors", AU_NAMES)
+    g2 = save_generator(d / "g2.safetensors", ["AU01", "AU26"])
     raw = (d / "face.jpg").read_bytes()
     (d / "truncated.jpg").write_bytes(raw[: len(raw) // 3])
     (d / "noise.jpg").write_bytes(np.random.default_rng(0).bytes(3000))
@@ -84,9 +72,7 @@ def kit(tmp_path_factory, shared):
     (d / "aus.json").write_text("{not json")
     (d / "no_ckpt").mkdir()
     # a 2 s clip without audio (no face needed: these fail before any frame is edited)
-    subprocess.run([video.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc=size=64x48:rate=10", "-t", "2", "-pix_fmt", "yuv420p",
-                    str(d / "clip.mp4")], check=True)
+    shutil.copy(synthetic_clip, d / "clip.mp4")
     (d / "noise.mp4").write_bytes(np.random.default_rng(1).bytes(5000))
     return SimpleNamespace(dir=d, face=d / "face.jpg", g17=g17, g2=g2)
 
@@ -319,27 +305,16 @@ def test_real_read_only_and_full_disks(kit, tmpfs):
     assert sorted(p.name for p in full.iterdir()) == ["filler"]
 
 
-TINY_TRAIN = ["--image-size", "32", "--g-width", "8", "--g-blocks", "1", "--d-width", "8",
-              "--d-layers", "3", "--batch-size", "4", "--workers", "0", "--device", "cpu",
-              "--sample-every", "0"]
-
-
-@pytest.fixture(scope="module")
-def syn(tmp_path_factory):
-    data = tmp_path_factory.mktemp("syn") / "data"
-    assert runner.invoke(app, ["-q", "synthetic", str(data), "--count", "12", "--size",
-                               "32"]).exit_code == 0
-    return data
-
-
-def test_train_refuses_a_disk_without_room(syn, tmpfs):
+def test_train_refuses_a_disk_without_room(tiny_train_args, trained_run, tmpfs):
     small = tmpfs("small", "size=100k")
     out = small / "run"
-    result = runner.invoke(app, ["train", str(syn), "-o", str(out), *TINY_TRAIN, "--steps", "2"])
+    result = runner.invoke(app, ["train", str(trained_run.data), "-o", str(out), *tiny_train_args,
+                                 "--steps", "2"])
     assert_one_line_failure(result, out, expect="MiB free")
 
 
-def test_train_save_failure_keeps_the_last_checkpoint(syn, tmp_path, monkeypatch):
+def test_train_save_failure_keeps_the_last_checkpoint(tiny_train_args, trained_run, tmp_path,
+                                                       monkeypatch):
     from ganimate import checkpoint, training
 
     saves = []
@@ -352,8 +327,8 @@ def test_train_save_failure_keeps_the_last_checkpoint(syn, tmp_path, monkeypatch
 
     monkeypatch.setattr(training, "save_checkpoint", save_once)
     run = tmp_path / "run"
-    result = runner.invoke(app, ["train", str(syn), "-o", str(run), *TINY_TRAIN, "--steps", "2",
-                                 "--checkpoint-every", "1"])
+    result = runner.invoke(app, ["train", str(trained_run.data), "-o", str(run), *tiny_train_args,
+                                 "--steps", "2", "--checkpoint-every", "1"])
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     kept = run / "checkpoints" / "step_00000001.safetensors"
@@ -520,13 +495,14 @@ def test_quiet_anywhere(tmp_path, monkeypatch, capfd):
     assert (tmp_path / "s").is_dir()
 
 
-def test_train_without_a_terminal_logs_progress_lines(syn, tmp_path, monkeypatch):
+def test_train_without_a_terminal_logs_progress_lines(tiny_train_args, trained_run, tmp_path,
+                                                      monkeypatch):
     from ganimate import progress
 
     assert progress.LOG_INTERVAL <= 60  # at least one line a minute
     monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)
-    result = runner.invoke(app, ["train", str(syn), "-o", str(tmp_path / "run"), *TINY_TRAIN,
-                                 "--steps", "3"])
+    result = runner.invoke(app, ["train", str(trained_run.data), "-o", str(tmp_path / "run"),
+                                 *tiny_train_args, "--steps", "3"])
     assert result.exit_code == 0, result.output
     lines = [ln for ln in result.stderr.splitlines() if ln.startswith("training: ")]
     assert [ln.split()[1] for ln in lines] == ["0/3", "1/3", "2/3", "3/3"]

@@ -12,34 +12,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import torch
-from typer.testing import CliRunner
 
-from ganimate.cli import app
 from ganimate.video import VideoWriter, ffmpeg_exe, probe, read_frames
 
-runner = CliRunner()
 FAST = ["--preset", "ultrafast"]
-
-
-def invoke(*args):
-    return runner.invoke(app, ["-q", *(str(a) for a in args)], catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """A seeded 32 px generator with 4 channels, saved as a generator export."""
-    from ganimate.checkpoint import save_checkpoint
-    from ganimate.config import ModelConfig
-    from ganimate.networks import Generator
-
-    torch.manual_seed(0)
-    cfg = ModelConfig(image_size=32, g_width=4, g_residual_blocks=1, d_width=4, d_layers=3)
-    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
-    save_checkpoint(path, {f"G.{k}": v for k, v in Generator(cfg).state_dict().items()},
-                    {"kind": "generator", "model": cfg.to_dict(),
-                     "au_names": list(cfg.au_names), "step": 0})
-    return path
 
 
 def cut(src, out, start, stop, lossless=False):
@@ -77,7 +53,7 @@ def faceless_frames(path) -> list[bool]:
 # --- real clips -----------------------------------------------------------------------------------
 
 
-def test_single_face_keeps_size_rate_count_and_audio(shared, tiny, tmp_path):
+def test_single_face_keeps_size_rate_count_and_audio(invoke, shared, tiny, tmp_path):
     src = shared / "video" / "single_face.mp4"
     out = tmp_path / "happy.mp4"
     res = invoke("animate", "video", src, "-c", tiny, "-e", "happy", "--au", "AU25+0.2",
@@ -91,7 +67,7 @@ def test_single_face_keeps_size_rate_count_and_audio(shared, tiny, tmp_path):
     assert np.abs(edited.astype(int) - first).mean() < 12  # the frame is still the frame
 
 
-def test_frames_without_a_face_pass_through_exactly(shared, tiny, tmp_path):
+def test_frames_without_a_face_pass_through_exactly(invoke, shared, tiny, tmp_path):
     """face_noface.mov (HEVC, variable rate, late audio): the face leaves after ~2.7 s."""
     src = shared / "video" / "face_noface.mov"
     out = tmp_path / "out.mov"  # Matroska's millisecond clock could not hold 26.398 fps
@@ -110,7 +86,7 @@ def test_frames_without_a_face_pass_through_exactly(shared, tiny, tmp_path):
     assert np.mean(changed) > 0.9
 
 
-def test_a_face_that_enters_mid_clip_is_picked_up(shared, tiny, tmp_path):
+def test_a_face_that_enters_mid_clip_is_picked_up(invoke, shared, tiny, tmp_path):
     """Faces that appear after the start: 12 frames of an empty room, then the man of
     single_face.mp4 (both losslessly into one 640x360 clip). The empty frames come out exact, the
     face is tracked and edited from the frame it appears in."""
@@ -132,7 +108,7 @@ def test_a_face_that_enters_mid_clip_is_picked_up(shared, tiny, tmp_path):
     assert not any(same[14:])  # a frame or two for the tracker to lock on, then every frame
 
 
-def test_no_face_at_all_gives_the_input_frames_as_png(shared, tiny, tmp_path):
+def test_no_face_at_all_gives_the_input_frames_as_png(invoke, shared, tiny, tmp_path):
     src = shared / "video" / "no_face.mp4"
     out = tmp_path / "frames"
     res = invoke("animate", "video", src, "-c", tiny, "-e", "sad", "-o", out)
@@ -143,7 +119,7 @@ def test_no_face_at_all_gives_the_input_frames_as_png(shared, tiny, tmp_path):
         assert np.array_equal(a, b)
 
 
-def test_hands_over_the_face_with_keyframes_and_preview(hands_clip, tiny, tmp_path):
+def test_hands_over_the_face_with_keyframes_and_preview(invoke, hands_clip, tiny, tmp_path):
     out, preview = tmp_path / "out.mp4", tmp_path / "preview.mp4"
     res = invoke("animate", "video", hands_clip, "-c", tiny, "-e", "happy:0.7",
                  "--ramp", "0s:0,0.5s:1:ease-in-out,1.5s:1,2s:0", "--preview", preview,
@@ -154,7 +130,7 @@ def test_hands_over_the_face_with_keyframes_and_preview(hands_clip, tiny, tmp_pa
     assert p.frame_count == src.frame_count and p.size == (3 * src.width, src.height)
 
 
-def test_rotation_metadata_is_kept(shared, tiny, tmp_path):
+def test_rotation_metadata_is_kept(invoke, shared, tiny, tmp_path):
     """A phone clip stored sideways with a display rotation comes out the same way."""
     src = shared / "video" / "single_face.mp4"
     phone = tmp_path / "phone.mp4"
@@ -168,7 +144,7 @@ def test_rotation_metadata_is_kept(shared, tiny, tmp_path):
     assert a.rotation == b.rotation == 90 and b.stored_size == a.stored_size
 
 
-def test_track_from_ganimate_aus_drives_another_video(shared, hands_clip, tiny, tmp_path):
+def test_track_from_ganimate_aus_drives_another_video(invoke, shared, hands_clip, tiny, tmp_path):
     aus = invoke("aus", shared / "video" / "single_face.mp4", "--format", "csv")
     assert aus.exit_code == 0, aus.output
     track = tmp_path / "driver.csv"
@@ -180,7 +156,7 @@ def test_track_from_ganimate_aus_drives_another_video(shared, hands_clip, tiny, 
     assert_same_stream(hands_clip, out)
 
 
-def test_two_faces_keep_their_ids_and_face_picks_one(shared, tiny, tmp_path):
+def test_two_faces_keep_their_ids_and_face_picks_one(invoke, shared, tiny, tmp_path):
     """Two people side by side; --face (a track id from `ganimate aus`) edits only that one."""
     left = read_frames(shared / "video" / "single_face.mp4")
     right = itertools.islice(read_frames(shared / "video" / "WolfgangLanger_Pexels.mp4"), 96,
@@ -206,7 +182,7 @@ def test_two_faces_keep_their_ids_and_face_picks_one(shared, tiny, tmp_path):
     assert right_changed >= 28
 
 
-def test_bad_input_gives_one_clear_error_and_leaves_nothing(shared, tiny, tmp_path):
+def test_bad_input_gives_one_clear_error_and_leaves_nothing(invoke, shared, tiny, tmp_path):
     src = shared / "video" / "single_face.mp4"
     broken = tmp_path / "broken.mp4"
     broken.write_text("not a video\n")
@@ -249,7 +225,7 @@ def test_bad_input_gives_one_clear_error_and_leaves_nothing(shared, tiny, tmp_pa
 # --- animate image --------------------------------------------------------------------------------
 
 
-def test_animate_image_mp4_and_gif_have_the_requested_frames(shared, tiny, tmp_path):
+def test_animate_image_mp4_and_gif_have_the_requested_frames(invoke, shared, tiny, tmp_path):
     photo = shared / "faces" / "london" / "neutral" / "010.jpg"
     clip = tmp_path / "smile.mp4"
     res = invoke("animate", "image", photo, "-c", tiny, "--to", "happy", "--seconds", "1.2",
@@ -272,7 +248,7 @@ def test_animate_image_mp4_and_gif_have_the_requested_frames(shared, tiny, tmp_p
     assert len(list(read_frames(gif))) == 4
 
 
-def test_animate_image_bad_input(shared, tiny, tmp_path):
+def test_animate_image_bad_input(invoke, shared, tiny, tmp_path):
     photo = shared / "faces" / "london" / "neutral" / "010.jpg"
     blank = tmp_path / "blank.png"
     from ganimate.images import write_image

@@ -10,7 +10,8 @@ import shutil
 import numpy as np
 from typer.testing import CliRunner
 
-from ganimate.aus import AU_NAMES, TABLE_COLUMNS
+from ganimate.au_table import TABLE_COLUMNS
+from ganimate.aus import AU_NAMES
 from ganimate.cli import app
 
 runner = CliRunner()

@@ -15,24 +15,12 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
-from typer.testing import CliRunner
 
 from ganimate.aus import AU_NAMES, default_estimator
-from ganimate.checkpoint import save_checkpoint
-from ganimate.cli import app
-from ganimate.config import ModelConfig
 from ganimate.faces import FaceMesh
 from ganimate.images import read_photo, read_rgb
-from ganimate.networks import Generator
 from ganimate.targets import PRESETS
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, ["-q", *[str(a) for a in args]], catch_exceptions=False)
 
 
 def one_error_line(res) -> str:
@@ -49,30 +37,9 @@ def digest(path) -> str:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A tiny generator trained for a few steps on synthetic bar faces (AU01, AU26)."""
-    root = tmp_path_factory.mktemp("edit-model")
-    data, run = root / "syn", root / "run"
-    res = invoke("synthetic", data, "--count", "24", "--size", "32", "--seed", "2")
-    assert res.exit_code == 0, res.output
-    res = invoke("train", data, "--out", run, "--image-size", "32", "--g-width", "8",
-                 "--g-blocks", "1", "--d-width", "8", "--d-layers", "3", "--batch-size", "4",
-                 "--steps", "4", "--checkpoint-every", "4", "--sample-every", "0", "--workers",
-                 "0", "--device", "cpu")
-    assert res.exit_code == 0, res.output
-    return run, data
-
-
-@pytest.fixture(scope="module")
-def model17(tmp_path_factory):
+def model17(tmp_path_factory, save_generator):
     """A randomly initialised generator conditioned on all 17 AUs, saved as an export."""
-    cfg = ModelConfig(image_size=32, g_width=8, g_residual_blocks=1, d_width=8, d_layers=3)
-    torch.manual_seed(0)
-    g = Generator(cfg)
-    path = tmp_path_factory.mktemp("model17") / "g17.safetensors"
-    save_checkpoint(path, {f"G.{k}": v for k, v in g.state_dict().items()},
-                    {"kind": "generator", "model": cfg.to_dict(), "au_names": list(AU_NAMES)})
-    return path
+    return save_generator(tmp_path_factory.mktemp("model17") / "g17.safetensors")
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +95,9 @@ def changed_in(box, a, b) -> float:
 # --- geometry and plumbing, with the trained model -------------------------------------------
 
 
-def test_photo_keeps_its_size_and_everything_away_from_the_face(trained, photos, mesh, tmp_path):
-    run, _ = trained
+def test_photo_keeps_its_size_and_everything_away_from_the_face(invoke, trained_run, photos, mesh,
+                                                                 tmp_path):
+    run = trained_run.run
     out = tmp_path / "out.png"
     res = invoke("edit", "image", photos["one"], "-c", run, "--au", "AU26=1", "-o", out)
     assert res.exit_code == 0, res.output
@@ -143,8 +111,9 @@ def test_photo_keeps_its_size_and_everything_away_from_the_face(trained, photos,
     assert changed_in(face_boxes[0], src, dst) > 1.0  # the face was edited
 
 
-def test_two_faces_are_both_edited_and_face_selects_one(trained, photos, mesh, tmp_path):
-    run, _ = trained
+def test_two_faces_are_both_edited_and_face_selects_one(invoke, trained_run, photos, mesh,
+                                                        tmp_path):
+    run = trained_run.run
     src = read_rgb(photos["pair"])
     left, right = boxes(mesh, photos["pair"])
     assert left.center[0] < src.shape[1] / 2 < right.center[0]
@@ -170,8 +139,8 @@ def test_two_faces_are_both_edited_and_face_selects_one(trained, photos, mesh, t
     assert not (tmp_path / "none.png").exists()
 
 
-def test_exif_rotated_photo_comes_out_upright(trained, photos, mesh, tmp_path):
-    run, _ = trained
+def test_exif_rotated_photo_comes_out_upright(invoke, trained_run, photos, mesh, tmp_path):
+    run = trained_run.run
     stored = Image.open(photos["rotated"])
     assert stored.size == (800, 600)  # on its side in the file
     out = tmp_path / "upright.png"
@@ -190,8 +159,8 @@ def test_exif_rotated_photo_comes_out_upright(trained, photos, mesh, tmp_path):
     assert changed_in(face_boxes[0], src, dst) > 1.0
 
 
-def test_rgba_photo_keeps_its_alpha(trained, photos, tmp_path):
-    run, _ = trained
+def test_rgba_photo_keeps_its_alpha(invoke, trained_run, photos, tmp_path):
+    run = trained_run.run
     out = tmp_path / "alpha.png"
     res = invoke("edit", "image", photos["rgba"], "-c", run, "--au", "AU26=1", "-o", out)
     assert res.exit_code == 0, res.output
@@ -200,8 +169,8 @@ def test_rgba_photo_keeps_its_alpha(trained, photos, tmp_path):
     assert after.rgb.shape == before.rgb.shape and not np.array_equal(after.rgb, before.rgb)
 
 
-def test_batch_folder_masks_and_aligned_crops(trained, photos, tmp_path):
-    run, data = trained
+def test_batch_folder_masks_and_aligned_crops(invoke, trained_run, photos, tmp_path):
+    run, data = trained_run.run, trained_run.data
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("one", "pair"):
@@ -227,8 +196,8 @@ def test_batch_folder_masks_and_aligned_crops(trained, photos, tmp_path):
     assert read_rgb(tmp_path / "att.png").shape == read_rgb(crop_path).shape
 
 
-def test_sweep_writes_one_labelled_grid(trained, photos, tmp_path):
-    run, _ = trained
+def test_sweep_writes_one_labelled_grid(invoke, trained_run, photos, tmp_path):
+    run = trained_run.run
     out = tmp_path / "grid.png"
     res = invoke("edit", "sweep", photos["one"], "-c", run, "--au", "AU26", "--au", "1",
                  "--steps", "0,0.5,1", "--cell", "64", "-o", out)
@@ -265,7 +234,7 @@ def y_r(photos, mesh):
     return default_estimator()(faces[0])
 
 
-def target_for(model17, photos, tmp_path, spy, *options) -> np.ndarray:
+def target_for(invoke, model17, photos, tmp_path, spy, *options) -> np.ndarray:
     res = invoke("edit", "image", photos["one"], "-c", model17, "-o", tmp_path / "t.png",
                  *options)
     assert res.exit_code == 0, res.output
@@ -275,48 +244,48 @@ def target_for(model17, photos, tmp_path, spy, *options) -> np.ndarray:
     return out
 
 
-def test_absolute_and_relative_au_targets(model17, photos, tmp_path, spy, y_r):
+def test_absolute_and_relative_au_targets(invoke, model17, photos, tmp_path, spy, y_r):
     i12, i04, i26 = (AU_NAMES.index(n) for n in ("AU12", "AU04", "AU26"))
-    t = target_for(model17, photos, tmp_path, spy, "--au", "AU12=0.8", "--au", "26=0.3")
+    t = target_for(invoke, model17, photos, tmp_path, spy, "--au", "AU12=0.8", "--au", "26=0.3")
     expected = y_r.copy()
     expected[i12], expected[i26] = 0.8, 0.3
     assert np.allclose(t, expected, atol=1e-6)
-    t = target_for(model17, photos, tmp_path, spy, "--au", "AU12+0.3", "--au", "AU04-0.2")
+    t = target_for(invoke, model17, photos, tmp_path, spy, "--au", "AU12+0.3", "--au", "AU04-0.2")
     expected = y_r.copy()
     expected[i12] = min(1.0, y_r[i12] + 0.3)
     expected[i04] = max(0.0, y_r[i04] - 0.2)
     assert np.allclose(t, expected, atol=1e-6)
 
 
-def test_expression_presets(model17, photos, tmp_path, spy, y_r):
+def test_expression_presets(invoke, model17, photos, tmp_path, spy, y_r):
     i45 = AU_NAMES.index("AU45")
     happy = PRESETS["happy"].vector()
-    t = target_for(model17, photos, tmp_path, spy, "--expression", "happy")
+    t = target_for(invoke, model17, photos, tmp_path, spy, "--expression", "happy")
     expected = happy.copy()
     expected[i45] = y_r[i45]  # blinks are not part of an expression
     assert np.allclose(t, expected, atol=1e-6)
     assert t[AU_NAMES.index("AU12")] == pytest.approx(0.8)
-    t = target_for(model17, photos, tmp_path, spy, "-e", "sad:0.5")
+    t = target_for(invoke, model17, photos, tmp_path, spy, "-e", "sad:0.5")
     expected = y_r + 0.5 * (PRESETS["sad"].vector() - y_r)
     expected[i45] = y_r[i45]
     assert np.allclose(t, expected, atol=1e-6)
     # combined: the preset first, then --au on top
-    t = target_for(model17, photos, tmp_path, spy, "-e", "happy", "--au", "AU12=0.2")
+    t = target_for(invoke, model17, photos, tmp_path, spy, "-e", "happy", "--au", "AU12=0.2")
     assert t[AU_NAMES.index("AU12")] == pytest.approx(0.2)
     assert t[AU_NAMES.index("AU06")] == pytest.approx(0.6)
 
 
-def test_like_copies_another_faces_aus(model17, photos, tmp_path, spy, mesh):
+def test_like_copies_another_faces_aus(invoke, model17, photos, tmp_path, spy, mesh):
     other = default_estimator()(mesh(read_rgb(photos["smiling"]))[0])
-    t = target_for(model17, photos, tmp_path, spy, "--like", photos["smiling"])
+    t = target_for(invoke, model17, photos, tmp_path, spy, "--like", photos["smiling"])
     assert np.allclose(t, other, atol=1e-6)
 
 
-def test_aus_file_json_and_csv_rows(model17, photos, tmp_path, spy, y_r):
+def test_aus_file_json_and_csv_rows(invoke, model17, photos, tmp_path, spy, y_r):
     i12 = AU_NAMES.index("AU12")
     js = tmp_path / "aus.json"
     js.write_text(json.dumps({"AU12": 0.7, "note": "ignored"}))
-    t = target_for(model17, photos, tmp_path, spy, "--aus-file", js)
+    t = target_for(invoke, model17, photos, tmp_path, spy, "--aus-file", js)
     expected = y_r.copy()
     expected[i12] = 0.7
     assert np.allclose(t, expected, atol=1e-6)
@@ -328,7 +297,7 @@ def test_aus_file_json_and_csv_rows(model17, photos, tmp_path, spy, y_r):
     assert len(rows) == 2
     path = tmp_path / "aus.csv"
     path.write_text(table)
-    t = target_for(model17, photos, tmp_path, spy, "--aus-file", path, "--row", "1")
+    t = target_for(invoke, model17, photos, tmp_path, spy, "--aus-file", path, "--row", "1")
     assert np.allclose(t, [float(rows[1][n]) for n in AU_NAMES], atol=1e-6)
     res = invoke("edit", "image", photos["one"], "-c", model17, "-o", tmp_path / "x.png",
                  "--aus-file", path)
@@ -338,7 +307,7 @@ def test_aus_file_json_and_csv_rows(model17, photos, tmp_path, spy, y_r):
 # --- bad input: one line, exit 1, nothing written or overwritten -------------------------------
 
 
-def test_bad_input_is_one_clear_line_and_writes_nothing(model17, photos, tmp_path, spy):
+def test_bad_input_is_one_clear_line_and_writes_nothing(invoke, model17, photos, tmp_path, spy):
     out = tmp_path / "out.png"
     blank = tmp_path / "blank.png"
     Image.fromarray(np.full((240, 320, 3), 128, np.uint8)).save(blank)
@@ -366,7 +335,7 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(model17, photos, tmp_pat
     assert spy == []  # G never ran
 
 
-def test_output_equal_to_input_is_refused(model17, photos, tmp_path):
+def test_output_equal_to_input_is_refused(invoke, model17, photos, tmp_path):
     victim = tmp_path / "me.jpg"
     victim.write_bytes(photos["one"].read_bytes())
     before = digest(victim)

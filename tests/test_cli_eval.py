@@ -7,12 +7,8 @@ import shutil
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from ganimate.cli import app
 from ganimate.identity import identity_unavailable
-
-runner = CliRunner()
 
 METRICS = ("au_error", "au_error_swept", "au_error_unedited", "au_error_unedited_swept",
            "reader_vs_labels", "direction", "identity", "identity_skipped", "reconstruction_l1",
@@ -22,27 +18,6 @@ needs_dlib = pytest.mark.skipif(identity_unavailable() is not None,
                                 reason=f"[eval] extra missing: {identity_unavailable()}")
 
 
-def invoke(*args: str):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A synthetic dataset and a tiny model trained on it for a few steps (checkpoints 3 and 6)."""
-    root = tmp_path_factory.mktemp("eval")
-    data, run = root / "syn", root / "run"
-    res = invoke("synthetic", data, "--count", "40", "--size", "32", "--seed", "1")
-    assert res.exit_code == 0, res.output
-    res = invoke("-q", "train", data, "--out", run, "--image-size", "32", "--g-width", "8",
-                 "--g-blocks", "1", "--d-width", "8", "--d-layers", "3", "--batch-size", "4",
-                 "--steps", "6", "--checkpoint-every", "3", "--sample-every", "0", "--workers",
-                 "0", "--device", "cpu")
-    assert res.exit_code == 0, res.output
-    checkpoints = sorted((run / "checkpoints").glob("*.safetensors"))
-    assert len(checkpoints) == 2
-    return data, run, checkpoints
-
-
 def _png_ok(path) -> None:
     from PIL import Image
 
@@ -50,8 +25,8 @@ def _png_ok(path) -> None:
         assert im.format == "PNG" and im.width > 100 and im.height > 100
 
 
-def test_eval_writes_json_table_and_figures(trained, tmp_path):
-    data, _, ckpts = trained
+def test_eval_writes_json_table_and_figures(invoke, trained_run, tmp_path):
+    data, ckpts = trained_run.data, trained_run.checkpoints
     out = tmp_path / "report"
     res = invoke("eval", "model", ckpts[-1], data, *FAST, "--no-identity", "--out", out)
     assert res.exit_code == 0, res.output
@@ -71,8 +46,8 @@ def test_eval_writes_json_table_and_figures(trained, tmp_path):
     _png_ok(out / "au_sweep.png")
 
 
-def test_eval_is_seeded_and_prints_json(trained, tmp_path):
-    data, run, _ = trained
+def test_eval_is_seeded_and_prints_json(invoke, trained_run, tmp_path):
+    data, run = trained_run.data, trained_run.run
     first = invoke("eval", "model", run, data, *FAST, "--no-identity", "--json", "--out",
                    tmp_path / "a")
     second = invoke("eval", "model", run, data, *FAST, "--no-identity", "--json", "--out",
@@ -85,13 +60,13 @@ def test_eval_is_seeded_and_prints_json(trained, tmp_path):
         assert a[key] == b[key]
 
 
-def test_identity_is_skipped_with_a_clear_message_when_dlib_is_missing(trained, tmp_path,
-                                                                        monkeypatch):
+def test_identity_is_skipped_with_a_clear_message_when_dlib_is_missing(invoke, trained_run,
+                                                                        tmp_path, monkeypatch):
     import ganimate.identity
 
     monkeypatch.setattr(ganimate.identity, "identity_unavailable",
                         lambda: "dlib is not installed; pip install 'ganimate[eval]'")
-    data, _, ckpts = trained
+    data, ckpts = trained_run.data, trained_run.checkpoints
     res = invoke("eval", "model", ckpts[-1], data, *FAST, "--out", tmp_path / "r")
     assert res.exit_code == 0, res.output
     assert "identity skipped: dlib is not installed" in res.output
@@ -102,8 +77,8 @@ def test_identity_is_skipped_with_a_clear_message_when_dlib_is_missing(trained, 
 
 
 @needs_dlib
-def test_identity_is_measured_when_the_extra_is_installed(trained, tmp_path):
-    data, _, ckpts = trained
+def test_identity_is_measured_when_the_extra_is_installed(invoke, trained_run, tmp_path):
+    data, ckpts = trained_run.data, trained_run.checkpoints
     res = invoke("eval", "model", ckpts[-1], data, "--faces", "2", "--random-targets", "1",
                  "--out", tmp_path / "r")
     assert res.exit_code == 0, res.output
@@ -114,8 +89,8 @@ def test_identity_is_measured_when_the_extra_is_installed(trained, tmp_path):
     assert 0 <= ident["share_under"] <= 1 and ident["threshold"] == 0.6
 
 
-def test_compare_two_checkpoints_side_by_side(trained, tmp_path):
-    data, _, ckpts = trained
+def test_compare_two_checkpoints_side_by_side(invoke, trained_run, tmp_path):
+    data, ckpts = trained_run.data, trained_run.checkpoints
     out = tmp_path / "cmp"
     res = invoke("eval", "model", ckpts[0], ckpts[1], data, *FAST, "--no-identity",
                  "--out", out)
@@ -129,8 +104,8 @@ def test_compare_two_checkpoints_side_by_side(trained, tmp_path):
         _png_ok(out / name)
 
 
-def test_bad_input_gives_one_clear_error(trained, tmp_path):
-    data, _, ckpts = trained
+def test_bad_input_gives_one_clear_error(invoke, trained_run, tmp_path):
+    data, ckpts = trained_run.data, trained_run.checkpoints
     cases = [
         (["eval", "model", ckpts[-1]], "expected CHECKPOINT [CHECKPOINT_B] DATASET"),
         (["eval", "model", ckpts[0], ckpts[1], ckpts[0], data],
@@ -172,7 +147,7 @@ def flicker_video(shared, tmp_path_factory):
     return src, out
 
 
-def test_eval_video_measures_flicker(flicker_video, tmp_path):
+def test_eval_video_measures_flicker(invoke, flicker_video, tmp_path):
     src, flickering = flicker_video
     res = invoke("eval", "video", src, flickering, "--no-identity", "--out", tmp_path / "v")
     assert res.exit_code == 0, res.output
@@ -188,7 +163,7 @@ def test_eval_video_measures_flicker(flicker_video, tmp_path):
     assert steady["flicker"]["flicker"] == 0 and steady["background_change"] == 0
 
 
-def test_eval_on_real_faces_uses_the_calibrated_estimator(shared, tmp_path):
+def test_eval_on_real_faces_uses_the_calibrated_estimator(invoke, shared, tmp_path):
     """The real AU reader path: London photos prepared by `ganimate prepare`, an untrained 64 px
     generator with the 17 AUs, read back by the face-mesh estimator through the calibration."""
     import torch
@@ -203,7 +178,7 @@ def test_eval_on_real_faces_uses_the_calibrated_estimator(shared, tmp_path):
         for person in (f"{i:03d}" for i in range(1, 11)):  # 20 crops: enough to calibrate
             shutil.copy(shared / "faces" / "london" / kind / f"{person}.jpg", src / kind)
     data = tmp_path / "london"
-    res = invoke("-q", "prepare", src, "--out", data, "--size", "64", "--test-fraction", "0.5",
+    res = invoke("prepare", src, "--out", data, "--size", "64", "--test-fraction", "0.5",
                  "-j", "1")
     assert res.exit_code == 0, res.output
     torch.manual_seed(0)

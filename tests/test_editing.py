@@ -1,7 +1,7 @@
 """editing.py: the frame API (crops, source AUs, batched edit + paste-back) and the photo path.
 
-Generators here are built directly (networks.Generator + checkpoint.save_checkpoint, or a small
-module with a known output) so that each test knows exactly what G does and can bound what the
+Generators here are seeded random ones (the ``save_generator`` fixture, conftest.py) or small
+modules with a known output, so that each test knows exactly what G does and can bound what the
 pipeline around it may change. Faces come from real photos through the real face mesh.
 """
 
@@ -18,7 +18,7 @@ from torch import nn
 from ganimate import editing
 from ganimate.aus import AU_NAMES, AUCalibration, default_estimator
 from ganimate.blend import BlendConfig
-from ganimate.checkpoint import LoadedGenerator, load_generator, save_checkpoint
+from ganimate.checkpoint import LoadedGenerator, load_generator
 from ganimate.config import ModelConfig
 from ganimate.errors import GanimateError
 from ganimate.faces import FaceMesh
@@ -28,24 +28,20 @@ from ganimate.networks import Generator, GeneratorOutput
 CFG = ModelConfig(image_size=32, g_width=8, g_residual_blocks=1, d_width=8, d_layers=3)
 
 
-def save_generator(path, cfg: ModelConfig = CFG, attention_logit: float | None = None,
-                   seed: int = 0, metadata: dict | None = None):
-    """A randomly initialised generator saved as an export. With ``attention_logit`` its last
-    feature map is pushed positive and the attention head's weights set so that A is about
-    sigmoid(attention_logit) everywhere: a generator that changes the face little."""
-    torch.manual_seed(seed)
-    g = Generator(cfg)
-    if attention_logit is not None:
+def attention_near(logit: float):
+    """A tweak for the ``save_generator`` fixture: the last feature map pushed positive and the
+    attention head's weights set so that A is about sigmoid(logit) everywhere (a generator that
+    changes the face little for a large logit)."""
+
+    def tweak(g: Generator) -> None:
         with torch.no_grad():
             last_norm = g.body[-2]  # InstanceNorm of the last upsampling block
             last_norm.weight.fill_(0.25)
             last_norm.bias.fill_(4.0)
             taps = g.attention_head[0].weight.numel()
-            g.attention_head[0].weight.fill_(attention_logit / (4.0 * taps))
-    meta = {"kind": "generator", "model": cfg.to_dict(), "au_names": list(cfg.au_names),
-            "step": 0, **(metadata or {})}
-    save_checkpoint(path, {f"G.{k}": v for k, v in g.state_dict().items()}, meta)
-    return path
+            g.attention_head[0].weight.fill_(logit / (4.0 * taps))
+
+    return tweak
 
 
 class ColourIsInput(nn.Module):
@@ -116,13 +112,14 @@ def test_colour_round_trip_keeps_the_face_and_everything_else(photo, tmp_path):
     assert np.abs(bad.frame.astype(int) - rgb.astype(int))[y0:y1, x0:x1].mean() > 2.0
 
 
-def test_neutral_target_with_attention_near_one_changes_the_face_little(london, tmp_path, mesh):
+def test_neutral_target_with_attention_near_one_changes_the_face_little(save_generator, london,
+                                                                        tmp_path, mesh):
     """y_g = y_r through the whole photo path (checkpoint file, load, detect, estimate, crop,
     G, paste). An untrained generator is no identity, so this model's attention is forced toward
     1 (over 0.97 even at the crop's corners, where zero padding weakens it). The test shows that
     the pipeline adds at most what G changes, weighted by 1 - A (no seam, no crop border, no
     misplacement), not that a trained model reconstructs faces."""
-    ckpt = save_generator(tmp_path / "keep.safetensors", attention_logit=12.0)
+    ckpt = save_generator(tmp_path / "keep.safetensors", tweak=attention_near(12.0))
     loaded = load_generator(ckpt, device="cpu")
     edit = editing.edit_photo(london / "neutral" / "003.jpg", editing.EditConfig(), loaded, mesh)
     rgb = read_rgb(london / "neutral" / "003.jpg")
@@ -175,7 +172,7 @@ def test_edit_frame_without_faces_and_with_mixed_sizes(photo):
     assert [e.shape[0] for e in both.edits.images] == [64, 96]
 
 
-def test_resolve_checkpoint(tmp_path, monkeypatch):
+def test_resolve_checkpoint(save_generator, tmp_path, monkeypatch):
     from ganimate import models
 
     shipped = models.bundled_model(warn=False)
@@ -230,7 +227,7 @@ def test_write_image_honours_the_umask(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
-def test_sweep_grid_rows_columns_and_targets(london, tmp_path, mesh):
+def test_sweep_grid_rows_columns_and_targets(save_generator, london, tmp_path, mesh):
     ckpt = save_generator(tmp_path / "g.safetensors")
     loaded = load_generator(ckpt, device="cpu")
     config = editing.SweepConfig(aus=("AU12", "AU04"), steps=(0.0, 0.5, 1.0), cell=64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganimate.faces import N_LANDMARKS, Face, FaceMesh, FaceTracker, TrackedFace
+from ganimate.faces import N_LANDMARKS, Box, Face, FaceMesh, FaceTracker, TrackedFace, largest_face
 from ganimate.images import read_rgb
 
 
@@ -69,7 +69,7 @@ def test_no_face_and_bad_arrays(shared, mesh):
 
 
 def test_tracker_keeps_one_id_over_a_video(shared):
-    from ganimate.prepare import iter_video_frames
+    from ganimate.video import iter_video_frames
 
     ids, boxes = [], []
     with FaceTracker() as tracker:
@@ -91,3 +91,14 @@ def test_tracker_gives_new_ids_to_new_faces(shared):
         for _ in range(3):
             tracker(np.full_like(a, 20))  # the face is gone long enough to be forgotten
         assert tracker(b)[0].track_id != first
+
+
+def test_largest_face_is_the_one_with_the_largest_box():
+    def face(x0, y0, x1, y1):
+        return Face(np.zeros((N_LANDMARKS, 3), np.float32), Box(x0, y0, x1, y1), 1.0)
+
+    wide, tall, small = face(0, 0, 60, 20), face(100, 0, 130, 50), face(200, 0, 210, 10)
+    assert largest_face([small, wide, tall]) is tall  # 30 x 50 beats 60 x 20
+    assert largest_face([wide, face(0, 0, 20, 60)]) is wide  # the first of equals
+    with pytest.raises(ValueError):
+        largest_face([])

@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganimate.checkpoint import load_checkpoint
+from ganimate.checkpoint import list_checkpoints, load_checkpoint
 from ganimate.synthetic import make_synthetic_dataset
-from ganimate.training import list_checkpoints
 
 STEPS = 24
 ARGS = ["--image-size", "32", "--g-width", "8", "--g-blocks", "1", "--d-width", "96",
@@ -68,6 +67,7 @@ def data(tmp_path_factory):
     return make_synthetic_dataset(tmp_path_factory.mktemp("kill") / "d", count=24, size=32, seed=4)
 
 
+@pytest.mark.slow
 def test_sigkill_during_checkpoint_writes_then_resume(tmp_path, data):
     run = tmp_path / "run"
     killed_mid_write = 0

@@ -30,6 +30,10 @@ CFG = TrainConfig(
     model=ModelConfig(image_size=32, g_width=16, g_residual_blocks=2, d_width=16, d_layers=4),
     batch_size=16, steps=1000, epochs=1, decay_epochs=0, n_critic=2, lr_g=3e-4, lr_d=3e-4,
     workers=0, log_every=100, sample_every=0, checkpoint_every=10_000, seed=0,
+    # The thresholds were set on fp32 runs. With bf16 autocast (the CPU default where it is
+    # native) the same 1000 steps bring the brows 2.35x closer instead of 2.85x: pinned here so
+    # the test measures learning, not precision.
+    precision="fp32",
 )
 
 
@@ -56,6 +60,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_editing_moves_measured_aus_toward_the_target(tmp_path, one_thread):
     data = make_synthetic_dataset(tmp_path / "data", count=320, size=32, seed=1)
     result = train(CFG, data, tmp_path / "run")

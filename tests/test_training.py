@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from ganimate.checkpoint import load_checkpoint, read_metadata
+from ganimate.checkpoint import list_checkpoints, load_checkpoint, read_metadata
 from ganimate.config import ModelConfig, TrainConfig
 from ganimate.errors import GanimateError
 from ganimate.synthetic import make_synthetic_dataset
 from ganimate.training import (
     _check_saturation,
     epoch_order,
-    list_checkpoints,
     lr_factor,
     total_steps,
     train,

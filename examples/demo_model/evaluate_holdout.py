@@ -49,12 +49,12 @@ def largest_au12(rgb: np.ndarray) -> float:
 def evaluate(checkpoint: str | None, shared: Path, device: str = "cpu") -> dict:
     from ganimate import models
     from ganimate.checkpoint import load_generator
-    from ganimate.editing import EditConfig, edit_photo, resolve_checkpoint
+    from ganimate.editing import EditConfig, edit_photo
     from ganimate.faces import FaceMesh
     from ganimate.images import read_rgb
     from ganimate.targets import TargetSpec, target_spec
 
-    path = resolve_checkpoint(checkpoint) if checkpoint else models.bundled_model()
+    path = models.resolve_checkpoint(checkpoint) if checkpoint else models.bundled_model()
     if path is None:
         raise SystemExit("error: no --checkpoint and no shipped model")
     loaded = load_generator(path, device=device)

@@ -1,4 +1,5 @@
-"""Generators shipped with ganimate (package data), used when no ``--checkpoint`` is given.
+"""Which generator to use: the one named by ``--checkpoint`` (a file or a training run folder,
+:func:`resolve_checkpoint`) or, when none is given, one shipped with ganimate (package data).
 
 A shipped model is a generator export (``*.generator.safetensors``, see ``ganimate.checkpoint``)
 in this folder, described by ``MODEL_CARD.md`` next to it. Its metadata carries, beyond what
@@ -17,9 +18,13 @@ When several are present, a real model wins over a stand-in, then the newest nam
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+from ganimate.checkpoint import list_checkpoints, read_metadata
+from ganimate.errors import GanimateError
 
 log = logging.getLogger("ganimate")
 
@@ -43,8 +48,6 @@ def _folder() -> Path:
 
 def bundled_models() -> list[BundledModel]:
     """Every shipped generator, preferred first (real models before stand-ins)."""
-    from ganimate.checkpoint import read_metadata
-
     found = []
     for path in sorted(_folder().glob("*" + SUFFIX), reverse=True):
         meta = read_metadata(path)
@@ -56,7 +59,7 @@ def bundled_models() -> list[BundledModel]:
 def bundled_model(warn: bool = True) -> Path | None:
     """The file of the default shipped generator, or None when none ships.
 
-    This is what ``editing.resolve_checkpoint(None)`` returns; with ``warn`` (the default) it logs
+    This is what ``resolve_checkpoint(None)`` returns; with ``warn`` (the default) it logs
     a warning when the model is a CPU stand-in, so that every command using it says so.
     """
     models = bundled_models()
@@ -76,6 +79,25 @@ def warn_standin(model: BundledModel) -> None:
         int(model.metadata.get("model", {}).get("image_size", 0)))
 
 
-def model_card() -> Path:
-    """The shipped models' card."""
-    return _folder() / "MODEL_CARD.md"
+def resolve_checkpoint(path: str | os.PathLike | None) -> Path:
+    """The checkpoint file to load: ``path`` itself, the newest checkpoint of a run folder, or,
+    when ``path`` is None, the bundled default model (an error while none ships)."""
+    if path is None:
+        bundled = bundled_model()
+        if bundled is not None:
+            return bundled
+        raise GanimateError(
+            "no model given and none is bundled with this ganimate; pass --checkpoint CKPT "
+            "(a file from `ganimate train` or `ganimate export`, or a training run folder)"
+        )
+    p = Path(path)
+    if p.is_dir():
+        found = list_checkpoints(p)
+        if not found:
+            raise GanimateError(f"{p}: a folder without checkpoints; pass a .safetensors "
+                                "checkpoint or a run folder written by `ganimate train`")
+        return found[-1]
+    if not p.is_file():
+        raise GanimateError(f"{p}: no such checkpoint file; pass a file from `ganimate train` "
+                            "or `ganimate export`")
+    return p

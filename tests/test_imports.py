@@ -1,0 +1,107 @@
+"""The package's modules import each other without cycles (a lower room never imports a higher one).
+
+The graph is built with ``ast`` from the source, so it sees every import the code can make, not
+only those one run happens to execute. What counts as an edge A -> B (both modules of ganimate):
+
+- ``import ganimate.B`` / ``from ganimate.B import x`` / ``from ganimate import B`` / relative
+  forms, anywhere in A: at module level, inside functions (deferred imports are still a
+  dependency: they only move the cycle from import time to call time), and under
+  ``if TYPE_CHECKING:`` (an annotation is a dependency of the reader too);
+- ``from ganimate import x`` where x is not a module is an edge to ``ganimate`` (the package's
+  ``__init__``), which imports nothing.
+
+Not counted: ``importlib.import_module`` with a computed name, and modules outside ganimate.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "ganimate"
+
+
+def module_names(root: Path = PACKAGE) -> dict[str, Path]:
+    """Dotted name -> file of every module of the package (``pkg/__init__.py`` is ``pkg``)."""
+    names = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        names[".".join(parts)] = path
+    return names
+
+
+def _imported(node: ast.AST, module: str, is_package: bool) -> list[str]:
+    """Dotted names an import statement may refer to (a module or ``module.attribute``)."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    base = node.module or ""
+    if node.level:  # relative: resolve against the importing module's package
+        package = module.split(".")
+        package = package if is_package else package[:-1]
+        package = package[: len(package) - (node.level - 1)]
+        base = ".".join(package + ([base] if base else []))
+    return [base] + [f"{base}.{a.name}" for a in node.names]
+
+
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (see the module docstring for what counts)."""
+    modules = module_names(root)
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for module, path in modules.items():
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for name in _imported(node, module, is_package):
+                if name in modules and name != module:
+                    graph[module].add(name)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as [a, b, ..., a], or None (depth-first search, in sorted order)."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start)):
+            return cycle
+    return None
+
+
+def test_the_package_has_no_import_cycle():
+    graph = import_graph()
+    assert {"ganimate.cli", "ganimate.aus", "ganimate.models"} <= graph.keys()
+    assert "ganimate.aus" in graph["ganimate.au_table"]  # the graph does see imports
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_finder_sees_deferred_and_relative_imports(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from pkg import b\n")
+    (pkg / "b.py").write_text("def f():\n    from .sub import c\n")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "sub" / "c.py").write_text("from typing import TYPE_CHECKING\n"
+                                      "if TYPE_CHECKING:\n    from ..a import x\n")
+    graph = import_graph(pkg)
+    assert graph["pkg.b"] == {"pkg.sub", "pkg.sub.c"} and graph["pkg.sub.c"] == {"pkg.a"}
+    assert find_cycle(graph) == ["pkg.a", "pkg.b", "pkg.sub.c", "pkg.a"]
+    (pkg / "sub" / "c.py").write_text("import os\n")
+    assert find_cycle(import_graph(pkg)) is None
