@@ -2,16 +2,20 @@
 
     python benchmarks/train_throughput.py --size 128 --batch 25            # GPU if present
     python benchmarks/train_throughput.py --size 64 --batch 8 --device cpu --steps 10
+    python benchmarks/train_throughput.py --device cpu --modes paper,bf16  # CPU fp32 vs bf16
 
 Training images/s counts critic iterations x batch, with the generator step (every n_critic-th
 iteration) amortised in, exactly the trainer's step functions on random data (no decoding).
 Inference faces/s is the generator alone in inference mode. Modes:
 
 - paper: fp32, eager, contiguous memory (what the released code does);
-- tuned: bf16 autocast + TF32 + channels_last + torch.compile on CUDA; on CPU bf16 and TF32 do not
-  apply, so it is channels_last (+ compile with --compile-cpu, which needs a C++ toolchain).
+- bf16: the paper mode under bf16 autocast (what `--precision auto` gives on a CPU with native
+  bf16, AVX512-BF16 or AMX);
+- tuned: bf16 autocast + TF32 + channels_last + torch.compile on CUDA; on CPU, bf16 autocast where
+  the CPU has native bf16 and channels_last (+ compile with --compile-cpu, which needs a C++
+  toolchain).
 
-Prints a markdown table with the tuned/paper ratio, ready for docs/benchmarks.md.
+Prints a markdown table with the ratio of the last mode to the first, ready for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import torch
 
 from ganimate.config import ModelConfig, TrainConfig
 from ganimate.networks import Critic, Generator
-from ganimate.runtime import autocast, configure_backends, pick_device
+from ganimate.runtime import autocast, configure_backends, pick_device, resolve_precision
 from ganimate.training import _critic_step, _generator_step
 
 
@@ -36,7 +40,8 @@ def _sync(device):
 def run_mode(name, cfg: TrainConfig, device, steps, warmup, infer_batch, compile_cpu):
     tuned = name == "tuned"
     cuda = device.type == "cuda"
-    precision = "bf16" if tuned and cuda and torch.cuda.is_bf16_supported() else "fp32"
+    precision = resolve_precision("auto", device) if tuned else (
+        "bf16" if name == "bf16" else "fp32")
     fmt = torch.channels_last if tuned else torch.contiguous_format
     use_compile = tuned and (cuda or compile_cpu)
     configure_backends(device, tf32=tuned)
@@ -117,7 +122,7 @@ def main():
     for mode, flags, tr, inf in rows:
         print(f"| {mode} | {flags} | {tr:.1f} | {inf:.1f} |")
     if len(rows) == 2:
-        print(f"| ratio | tuned / paper | {rows[1][2] / rows[0][2]:.2f}x | "
+        print(f"| ratio | {rows[1][0]} / {rows[0][0]} | {rows[1][2] / rows[0][2]:.2f}x | "
               f"{rows[1][3] / rows[0][3]:.2f}x |")
 
 

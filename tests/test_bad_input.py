@@ -346,7 +346,7 @@ def test_animate_video_interrupted(kit, tmp_path, sig):
     before = _digests(kit.dir)
     clip = tmp_path / "long.mp4"  # long enough to be still running when the signal comes
     subprocess.run([video.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
-                    "testsrc=size=64x48:rate=25", "-t", "60", "-pix_fmt", "yuv420p", str(clip)],
+                    "testsrc=size=64x48:rate=25", "-t", "600", "-pix_fmt", "yuv420p", str(clip)],
                    check=True)
     proc = subprocess.Popen([*GANIMATE, "animate", "video", str(clip), "-e", "happy", "-c",
                              str(kit.g17), "-o", str(out), "--device", "cpu", "--preset",
@@ -356,6 +356,7 @@ def test_animate_video_interrupted(kit, tmp_path, sig):
     while time.monotonic() < deadline and not any(
             p.name.startswith(".o.mp4.") for p in tmp_path.iterdir()):
         time.sleep(0.2)  # wait until it is writing
+    assert proc.poll() is None, "finished before the signal: make the clip longer"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert not out.exists() and _digests(kit.dir) == before
