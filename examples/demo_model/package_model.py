@@ -50,8 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     meta_path = Path(args.dataset) / "meta.json"
     data_meta = json.loads(meta_path.read_text())
     ids = (Path(args.dataset) / "train.txt").read_text().split()
-    weights = {k: (v.to(torch.float16) if v.is_floating_point() else v)
-               for k, v in ckpt.tensors.items() if k.startswith("G.")}
+    # the EMA of G when the run kept one (what inference should use), else G
+    weights = {f"G.{k}": (v.to(torch.float16) if v.is_floating_point() else v)
+               for k, v in ckpt.generator_weights().items()}
     keep = ("model", "au_names", "step", "data_fingerprint", "train")
     meta = {k: ckpt.metadata[k] for k in keep if k in ckpt.metadata}
     train = meta.pop("train", None) or {}
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             "train_ids_sha1": hashlib.sha1("\n".join(ids).encode()).hexdigest()[:12],
             "steps": ckpt.metadata.get("step"), "batch_size": train.get("batch_size"),
             "n_critic": train.get("n_critic"), "device": args.device_note,
+            "recipe": {k: train.get(k) for k in ("lr_g", "lr_d", "lambda_au", "lambda_cyc",
+                                                 "lambda_idt", "ema", "precision")},
             # London identities never trained on (examples/demo_model/holdout.txt)
             "holdout": [s.strip() for s in (HERE / "holdout.txt").read_text().splitlines()
                         if s.strip() and not s.startswith("#")],
