@@ -370,7 +370,7 @@ def edit_image_command(
     import dataclasses
     from pathlib import Path
 
-    from ganimate import editing
+    from ganimate import editing, files
     from ganimate.blend import BlendConfig
     from ganimate.images import IMAGE_SUFFIXES, write_image
 
@@ -385,7 +385,7 @@ def edit_image_command(
             raise fail(f"--attention {attention}: use an image extension "
                        f"({', '.join(IMAGE_SUFFIXES)})")
     pairs = editing.plan_outputs(photos, output)  # refuses to overwrite an input, early
-    if attention is not None and any(editing.same_file(Path(attention), p) for p, _ in pairs):
+    if attention is not None and any(files.same_file(Path(attention), p) for p, _ in pairs):
         raise fail(f"--attention {attention} is the input; choose another path")
     engine = _load_engine(engine_name, checkpoint, device)
     spec = editing.build_spec(engine, expression, like, aus_file, row, au, estimator)
@@ -515,8 +515,9 @@ def eval_model_command(
     config = evaluation.EvalConfig(seed=seed, max_faces=faces, random_targets=random_targets,
                                    batch_size=batch_size, identity=identity)
     run = evaluation.evaluate_checkpoints(args, config, out, device)
-    _show([report.summary_table(run.results), report.per_au_table(run.results)], run.data,
-          run.paths, as_json)
+    data, paths = report.write_model_report(run)
+    _show([report.summary_table(run.results), report.per_au_table(run.results)], data, paths,
+          as_json)
 
 
 @eval_app.command("video", no_args_is_help=True,

@@ -269,3 +269,12 @@ def photo_tables(result) -> list:
 def write_photo_report(result, out_dir: str | os.PathLike) -> list[Path]:
     """report.json of a photo evaluation."""
     return [write_json(Path(out_dir) / "report.json", result.to_dict())]
+
+
+def write_model_report(run) -> tuple[dict, list[Path]]:
+    """The report of an :class:`ganimate.evaluation.EvalRun` (one model, or two compared):
+    (the report's data, the files written)."""
+    if len(run.results) == 2:
+        paths = write_comparison(run.results, run.folder)
+        return json.loads(paths[0].read_text()), paths
+    return run.results[0][1].to_dict(), write_report(run.results[0][1], run.folder)
