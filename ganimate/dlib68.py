@@ -6,12 +6,15 @@ detector, another landmark model, trained on other data: dlib's ``shape_predicto
 ``[eval]`` extra) and reports plain geometry, in inter-ocular distances (IOD, between the eye
 centres), on the face rotated so that its eye line is horizontal:
 
-- ``corner_eye``: height of the lip corners (48, 54) above... measured as eye line minus corner
-  height, so it *rises* (less negative) when the corners go up;
+- ``corner_eye``: height of the lip corners (48, 54) against the eye line (negative: below it),
+  so it *rises* when the corners go up;
 - ``corner_lip``: lip corners above the lip centre (inner lips 62/66): a smile raises it;
 - ``mouth_width``: corner to corner;
 - ``lip_gap``: inner upper to inner lower lip (62-66): parted lips / jaw drop;
-- ``brow``: brow points (17-26) above the eye line; a brow lowerer (AU04) makes it smaller.
+- ``brow``: brow points (17-26) above the eye line; a brow lowerer (AU04) makes it smaller;
+- ``mouth_dark``: the area (in IOD squared) inside the inner lips (60-67) darker than half the
+  face's median grey level: an open mouth's interior. Stretched closed lips read as a lip gap but
+  not as a dark interior.
 
 Compare an edited photo with its input through :meth:`ExpressionReader.measure` with the input's
 face box (``box=``) so that detector jitter does not count as expression.
@@ -28,7 +31,8 @@ from ganimate.identity import FaceBox, identity_unavailable, models_dir
 
 _SHAPE_68 = "shape_predictor_68_face_landmarks.dat"
 
-MEASURES: tuple[str, ...] = ("corner_eye", "corner_lip", "mouth_width", "lip_gap", "brow")
+MEASURES: tuple[str, ...] = ("corner_eye", "corner_lip", "mouth_width", "lip_gap", "brow",
+                             "mouth_dark")
 
 
 @dataclass(frozen=True)
@@ -40,13 +44,26 @@ class Expression68:
     mouth_width: float
     lip_gap: float
     brow: float
+    mouth_dark: float
     iod: float  # the inter-ocular distance in pixels
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
 
 
-def measures(points: np.ndarray) -> Expression68:
+def mouth_dark_area(rgb: np.ndarray, points: np.ndarray, box: FaceBox, iod: float) -> float:
+    """Area (IOD^2) inside the inner lips darker than half the median grey of the face box."""
+    import cv2
+
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    face = grey[max(box.top, 0):box.bottom, max(box.left, 0):box.right]
+    mask = np.zeros_like(grey)
+    cv2.fillPoly(mask, [np.round(points[60:68]).astype(np.int32)], 1)
+    dark = (grey < 0.5 * np.median(face)) & (mask > 0)
+    return float(dark.sum()) / (iod * iod)
+
+
+def measures(points: np.ndarray, mouth_dark: float = 0.0) -> Expression68:
     """The measures of 68 (x, y) landmark points in pixels (y down)."""
     p = np.asarray(points, np.float64)
     left, right = p[36:42].mean(axis=0), p[42:48].mean(axis=0)
@@ -63,6 +80,7 @@ def measures(points: np.ndarray) -> Expression68:
         mouth_width=float(np.linalg.norm(q[54] - q[48])),
         lip_gap=float(np.linalg.norm(q[66] - q[62])),
         brow=float(-q[17:27, 1].mean()),
+        mouth_dark=mouth_dark,
         iod=iod,
     )
 
@@ -101,4 +119,6 @@ class ExpressionReader:
             box = self.locate(rgb)
             if box is None:
                 return None
-        return measures(self.points(rgb, box))
+        points = self.points(rgb, box)
+        first = measures(points)
+        return measures(points, mouth_dark_area(rgb, points, box, first.iod))
