@@ -293,7 +293,8 @@ EngineOption = Annotated[str | None, typer.Option(
     "--engine",
     help="warp: full-resolution geometry from the AU->mesh model, no model needed (clean and "
          "sharp; cannot open a closed mouth or add wrinkles). gan: the generator of "
-         "--checkpoint (or the shipped model). Default: gan with --checkpoint, else warp.")]
+         "--checkpoint (or the shipped model). hybrid: the warp, then the generator on the "
+         "warped face for texture. Default: gan with --checkpoint, else warp.")]
 
 
 def _load_engine(engine, checkpoint, device):
