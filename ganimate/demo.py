@@ -7,7 +7,7 @@ full-resolution geometry, no model) and, beside it, the generator shipped in ``g
 
 - ``photo_input.jpg`` and ``photo_<expression>.jpg``: the bundled photo edited to a few presets
   with the warp (as ``ganimate edit image --expression``);
-- ``compare.png``: the face for each preset, input | warp | gan side by side;
+- ``compare.png``: the face for each preset, input | warp | gan | hybrid side by side;
 - ``sweep.png`` (warp) and ``sweep_gan.png``: the face swept over a few AUs' intensities (as
   ``ganimate edit sweep``);
 - ``animate_image.mp4``: the photo moving to a smile and back (as ``ganimate animate image``);
@@ -122,7 +122,7 @@ def _resolve_model(checkpoint: str | os.PathLike | None):
 def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(),
              checkpoint: str | os.PathLike | None = None) -> DemoResult:
     """Make the demo files in ``out`` (created; existing demo files are replaced)."""
-    from ganimate.engines import GanEngine, WarpEngine
+    from ganimate.engines import GanEngine, HybridEngine, WarpEngine
 
     start = time.perf_counter()
     out = Path(out)
@@ -133,9 +133,11 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(),
     model_path, standin = _resolve_model(checkpoint)
     from ganimate.checkpoint import load_generator
 
-    warp, gan = WarpEngine(), GanEngine(load_generator(model_path, device=config.device))
+    loaded = load_generator(model_path, device=config.device)
+    warp, gan = WarpEngine(), GanEngine(loaded)
     steps = [
-        _step("edit image", lambda: _expressions(photo, out, warp, gan, config)),
+        _step("edit image", lambda: _expressions(photo, out, (warp, gan, HybridEngine(loaded)),
+                                                 config)),
         _step("edit sweep", lambda: _sweeps(photo, out, warp, gan, config)),
         _step("animate image", lambda: _animate_image(photo, out, warp, config)),
         _step("animate video", lambda: _animate_video(video, out, warp, config)),
@@ -160,8 +162,9 @@ def _spec(engine, expression: str):
     return target_spec(expression=expression, au_names=engine.au_names)
 
 
-def _expressions(photo: Path, out: Path, warp, gan, config: DemoConfig) -> list[Path]:
-    """The presets with the warp (photo_<name>.jpg) and input | warp | gan faces (compare.png)."""
+def _expressions(photo: Path, out: Path, engines, config: DemoConfig) -> list[Path]:
+    """The presets with the first engine (photo_<name>.jpg) and the face by every engine side by
+    side (compare.png)."""
     import numpy as np
 
     from ganimate.editing import EditConfig, draw_grid, edit_photo, face_cell, write_photo_edit
@@ -176,13 +179,14 @@ def _expressions(photo: Path, out: Path, warp, gan, config: DemoConfig) -> list[
         box = max(mesh(rgb), key=lambda f: f.box.width * f.box.height).box
         for name in config.expressions:
             row = [face_cell(rgb, box, False, config.sweep_cell)]
-            for engine in (warp, gan):
+            for engine in engines:
                 edit = edit_photo(photo, EditConfig(spec=_spec(engine, name)), engine, mesh=mesh)
                 row.append(face_cell(edit.rgb, box, False, config.sweep_cell))
-                if engine is warp:
+                if engine is engines[0]:
                     paths.append(write_photo_edit(edit, out / f"photo_{name}.jpg"))
             cells.append(np.stack(row))
-    grid = draw_grid(np.stack(cells), list(config.expressions), ["input", "warp", "gan"])
+    grid = draw_grid(np.stack(cells), list(config.expressions),
+                     ["input", *(e.name for e in engines)])
     paths.append(write_image(out / "compare.png", grid))
     return paths
 

@@ -89,9 +89,9 @@ def test_demo_quick_writes_every_announced_file(tmp_path):
     sweep = read_rgb(out / "sweep.png")
     assert sweep.shape[0] >= 96 and sweep.shape[1] >= 3 * 96  # label + input + 2 steps
 
-    # compare.png: a header row and one row of input | warp | gan cells
+    # compare.png: a header row and one row of input | warp | gan | hybrid cells
     compare = read_rgb(out / "compare.png")
-    assert compare.shape[0] >= 96 and compare.shape[1] >= 3 * 96
+    assert compare.shape[0] >= 96 and compare.shape[1] >= 4 * 96
     from ganimate.video import probe
 
     assert probe(out / "animate_image.mp4").frame_count >= 4
