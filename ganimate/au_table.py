@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -108,3 +109,110 @@ def scan_aus(path: str | os.PathLike, method: str = DEFAULT_ESTIMATOR, every: in
     finally:
         if mesh is not None:
             mesh.close()
+
+
+# --- output of `ganimate aus` ------------------------------------------------------------------
+
+AU_FORMATS = ("table", "csv", "json")
+
+
+@dataclass(frozen=True)
+class AUListing:
+    """How `ganimate aus` lists AUs; every field is one of its options (checked here)."""
+
+    # table, csv or json; None: a table on a terminal, csv otherwise (--format).
+    fmt: str | None = None
+    # AU estimator: mesh, inversion or geometric (--estimator).
+    estimator: str = DEFAULT_ESTIMATOR
+    # Videos: every k-th frame (--every).
+    every: int = 1
+    # Videos: subtract each person's neutral baseline (--baseline).
+    baseline: bool = False
+
+    def __post_init__(self):
+        if self.fmt is not None and self.fmt not in AU_FORMATS:
+            raise GanimateError(f"--format {self.fmt}: use table, csv or json")
+        if self.every < 1:
+            raise GanimateError(f"--every {self.every}: must be 1 or more")
+
+
+@dataclass
+class AUListingResult:
+    count: int  # rows written
+    problems: list[AUScanProblem]  # inputs that gave no row, and why
+
+
+def write_aus(path: str | os.PathLike, listing: AUListing, stream: TextIO,
+              terminal: bool = False) -> AUListingResult:
+    """Scan ``path`` and write its rows to ``stream`` as ``listing.fmt`` (CSV and JSON rows are
+    written as they come; ``terminal`` picks a table when no format is given)."""
+    fmt = listing.fmt or ("table" if terminal else "csv")
+    problems: list[AUScanProblem] = []
+    rows = scan_aus(path, method=listing.estimator, every=listing.every,
+                    baseline=listing.baseline, problems=problems)
+    writer = {"csv": _write_csv, "json": _write_json, "table": _write_table}[fmt]
+    return AUListingResult(writer(rows, stream), problems)
+
+
+def _write_csv(rows: Iterable[AURow], stream: TextIO) -> int:
+    import csv
+
+    writer = csv.DictWriter(stream, fieldnames=TABLE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        writer.writerow(row.as_dict())
+        stream.flush()
+        count += 1
+    return count
+
+
+def _write_json(rows: Iterable[AURow], stream: TextIO) -> int:
+    import json
+
+    stream.write("[")
+    count = 0
+    for row in rows:
+        stream.write(("\n" if count == 0 else ",\n") + json.dumps(row.as_dict()))
+        count += 1
+    stream.write("\n]\n" if count else "]\n")
+    return count
+
+
+def _write_table(rows: Iterable[AURow], stream: TextIO) -> int:
+    """A few faces read best one column per face (AU names and descriptions down the side);
+    many rows (folders, videos) get one line each, with short AU headers to fit a terminal."""
+    from rich.console import Console
+
+    rows = list(rows)
+    table = _face_columns(rows) if 0 < len(rows) <= 4 else _row_lines(rows)
+    Console(file=stream).print(table)
+    return len(rows)
+
+
+def _face_columns(rows: list[AURow]):
+    from rich.table import Table
+
+    from ganimate.aus import AU_DESCRIPTIONS
+
+    table = Table("AU", "", *[f"{r.source} #{r.face}" if r.frame == 0
+                              else f"{r.source} f{r.frame} #{r.face}" for r in rows], box=None)
+    for i, name in enumerate(AU_NAMES):
+        table.add_row(name, AU_DESCRIPTIONS[name], *[f"{r.aus[i]:.2f}" for r in rows])
+    return table
+
+
+def _row_lines(rows: list[AURow]):
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, title="AU intensities (columns: AU numbers)")
+    width = min(28, max((len(r.source) for r in rows), default=6))
+    table.add_column("source", min_width=width, no_wrap=True, overflow="ellipsis")
+    table.add_column("frame", justify="right", min_width=5)
+    table.add_column("face", justify="right", min_width=4)
+    for n in AU_NAMES:
+        table.add_column(n[2:], min_width=3)
+    for r in rows:
+        table.add_row(r.source, str(r.frame), str(r.face),
+                      *[f"{v:.2f}"[1:] if v < 1 else "1.0" for v in r.aus])
+    return table

@@ -18,7 +18,10 @@ Two known paper/code differences, and what ganimate does:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 
 from ganimate.aus import AU_NAMES
 from ganimate.errors import GanimateError
@@ -201,6 +204,26 @@ class TrainConfig:
         d = asdict(self)
         d["model"] = self.model.to_dict()
         return d
+
+    @classmethod
+    def from_options(cls, run: str | os.PathLike, resume: bool = False,
+                     **options) -> TrainConfig:
+        """The config of `ganimate train`: the options given (None: not given, the default) over
+        the defaults, or with ``resume`` over the run's own RUN/config.json. Options named like
+        ModelConfig's fields set the model. An ``image_size`` given without ``d_layers`` that is
+        too small for the critic's layers lowers them to fit."""
+        base = cls()
+        stored = Path(run) / "config.json"
+        if resume and stored.is_file():
+            base = cls.from_dict(json.loads(stored.read_text()))
+        given = {k: v for k, v in options.items() if v is not None}
+        model_fields = {f.name for f in fields(ModelConfig)}
+        model_given = {k: given.pop(k) for k in list(given) if k in model_fields}
+        model = replace(base.model, **model_given)
+        if ("image_size" in model_given and "d_layers" not in model_given
+                and model.image_size < 2 ** model.d_layers):
+            model = replace(model, d_layers=max(1, model.image_size.bit_length() - 2))
+        return replace(base, model=model, **given)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:

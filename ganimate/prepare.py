@@ -119,6 +119,20 @@ class PrepareReport:
     stage_ms: dict[str, float] = field(default_factory=dict)  # mean ms per photo/frame by stage
     frames: int = 0  # photos + video frames processed by this run
 
+    @property
+    def summary(self) -> str:
+        """One line: the dataset's size and what this run did."""
+        rejected = ", ".join(f"{n} {r}" for r, n in sorted(self.rejected.items())) or "none"
+        return (f"{self.out}: {self.count} crops ({self.train} train, {self.test} test); "
+                f"this run: {self.processed} sources processed, {self.skipped} already done, "
+                f"{self.seconds:.1f} s; rejected: {rejected}")
+
+    def require_crops(self) -> None:
+        """Refuse an empty dataset: `prepare && train` must stop here, not one step later."""
+        if self.count == 0:
+            raise GanimateError(f"{self.out}: every input was rejected, the dataset is empty; "
+                                f"{self.out / 'rejected.csv'} gives each input's reason")
+
 
 @dataclass(frozen=True)
 class _Task:
@@ -553,6 +567,20 @@ def _finalize(out: Path, config: PrepareConfig, tasks: list[_Task], done: dict[s
 # ---------------------------------------------------------------------------------------------
 # The original GANimation layout
 # ---------------------------------------------------------------------------------------------
+
+
+def build_dataset(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
+                  config: PrepareConfig = PrepareConfig()) -> PrepareReport:
+    """`ganimate prepare`: one folder in GANimation's layout is converted (resized to
+    ``config.size`` when that is not the default); anything else goes to
+    :func:`prepare_dataset`."""
+    if len(sources) == 1 and is_original_layout(sources[0]):
+        size = config.size if config.size != PrepareConfig.size else None
+        return convert_original_layout(sources[0], out, size=size,
+                                       image_format=config.image_format)
+    if config.openface is not None and not config.openface.exists():
+        raise GanimateError(f"--aus {config.openface}: no such file or folder")
+    return prepare_dataset(sources, out, config)
 
 
 def is_original_layout(path: str | os.PathLike) -> bool:

@@ -82,6 +82,8 @@ class TrainResult:
     total_steps: int
     checkpoint: Path | None  # the last checkpoint written
     interrupted: bool  # stopped by SIGINT/SIGTERM (a checkpoint was saved)
+    # This is the first process (always, without torchrun): the one that reports the result.
+    main: bool = True
 
 
 @dataclass
@@ -418,7 +420,7 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
             _write_samples(run, G_sample, sample_batch, step, device, precision)
     if dist.world > 1:
         torch.distributed.barrier()
-    return TrainResult(run, step, total, last_ckpt, interrupted)
+    return TrainResult(run, step, total, last_ckpt, interrupted, dist.main)
 
 
 def _optimizer_to(opt: torch.optim.Optimizer, device: torch.device) -> None:
