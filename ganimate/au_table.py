@@ -8,10 +8,9 @@ photo, a folder of photos and videos, or a video (tracked faces, optionally base
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 
@@ -53,6 +52,29 @@ class AUScanProblem:
     reason: str
 
 
+def _video_rows(file: Path, disp: str, est: AUEstimator, every: int, baseline: bool,
+                note) -> Iterator[AURow]:
+    """The rows of a video's tracked faces (``face`` is the track id), per-track baselined."""
+    from ganimate.faces import FaceTracker
+
+    baselines: dict[int, NeutralBaseline] = {}
+    found = False
+    with FaceTracker() as tracker:
+        try:
+            for index, t, rgb in iter_video_frames(file, every):
+                for face in tracker(rgb):
+                    y = est(face)
+                    if baseline:
+                        y = baselines.setdefault(face.track_id, NeutralBaseline())(y)
+                    found = True
+                    yield AURow(disp, index, t, face.track_id, face.box.as_tuple(), y)
+        except GanimateError as exc:
+            note(disp, f"unreadable: {exc}")
+            return
+    if not found:
+        note(disp, "no face")
+
+
 def scan_aus(path: str | os.PathLike, method: str = DEFAULT_ESTIMATOR, every: int = 1,
              baseline: bool = False, problems: list[AUScanProblem] | None = None
              ) -> Iterable[AURow]:
@@ -61,7 +83,7 @@ def scan_aus(path: str | os.PathLike, method: str = DEFAULT_ESTIMATOR, every: in
     Videos use the face tracker (``face`` is the track id) and, with ``baseline``, a per-track
     :class:`NeutralBaseline`. Files that give nothing are appended to ``problems`` (if given).
     """
-    from ganimate.faces import FaceMesh, FaceTracker
+    from ganimate.faces import FaceMesh
 
     est = AUEstimator(method)
     path = Path(path)
@@ -77,22 +99,7 @@ def scan_aus(path: str | os.PathLike, method: str = DEFAULT_ESTIMATOR, every: in
     try:
         for file, disp in inputs:
             if is_video(file):
-                baselines: dict[int, NeutralBaseline] = {}
-                found = False
-                with FaceTracker() as tracker:
-                    try:
-                        for index, t, rgb in iter_video_frames(file, every):
-                            for face in tracker(rgb):
-                                y = est(face)
-                                if baseline:
-                                    y = baselines.setdefault(face.track_id, NeutralBaseline())(y)
-                                found = True
-                                yield AURow(disp, index, t, face.track_id, face.box.as_tuple(), y)
-                    except GanimateError as exc:
-                        note(disp, f"unreadable: {exc}")
-                        continue
-                if not found:
-                    note(disp, "no face")
+                yield from _video_rows(file, disp, est, every, baseline, note)
                 continue
             try:
                 rgb = read_rgb(file)
@@ -136,58 +143,64 @@ class AUListing:
             raise GanimateError(f"--every {self.every}: must be 1 or more")
 
 
-@dataclass
-class AUListingResult:
-    count: int  # rows written
-    problems: list[AUScanProblem]  # inputs that gave no row, and why
+class AURendering:
+    """The output of `ganimate aus`, for the CLI to write: :attr:`chunks` yields text (CSV and
+    JSON, streamed row by row) or one rich table; :attr:`count` (rows) and :attr:`problems`
+    (inputs that gave no row, and why) are complete once the chunks are consumed."""
+
+    def __init__(self, rows: Iterable[AURow], fmt: str, problems: list[AUScanProblem]):
+        self.count = 0
+        self.problems = problems
+        self._rows, self._fmt = rows, fmt
+
+    @property
+    def chunks(self) -> Iterator:
+        return {"csv": self._csv, "json": self._json, "table": self._table}[self._fmt]()
+
+    def _counted(self) -> Iterator[AURow]:
+        for row in self._rows:
+            self.count += 1
+            yield row
+
+    def _csv(self) -> Iterator[str]:
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in [None, *self._counted()]:
+            if row is not None:
+                writer.writerow(row.as_dict())
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    def _json(self) -> Iterator[str]:
+        import json
+
+        yield "["
+        for row in self._counted():
+            yield ("\n" if self.count == 1 else ",\n") + json.dumps(row.as_dict())
+        yield "\n]\n" if self.count else "]\n"
+
+    def _table(self) -> Iterator:
+        """A few faces read best one column per face (AU names and descriptions down the side);
+        many rows (folders, videos) get one line each, with short AU headers to fit a
+        terminal."""
+        rows = list(self._counted())
+        yield _face_columns(rows) if 0 < len(rows) <= 4 else _row_lines(rows)
 
 
-def write_aus(path: str | os.PathLike, listing: AUListing, stream: TextIO,
-              terminal: bool = False) -> AUListingResult:
-    """Scan ``path`` and write its rows to ``stream`` as ``listing.fmt`` (CSV and JSON rows are
-    written as they come; ``terminal`` picks a table when no format is given)."""
+def render_aus(path: str | os.PathLike, listing: AUListing, terminal: bool = False
+               ) -> AURendering:
+    """Scan ``path`` (lazily) and render its rows as ``listing.fmt`` (``terminal`` picks a
+    table when no format is given)."""
     fmt = listing.fmt or ("table" if terminal else "csv")
     problems: list[AUScanProblem] = []
     rows = scan_aus(path, method=listing.estimator, every=listing.every,
                     baseline=listing.baseline, problems=problems)
-    writer = {"csv": _write_csv, "json": _write_json, "table": _write_table}[fmt]
-    return AUListingResult(writer(rows, stream), problems)
-
-
-def _write_csv(rows: Iterable[AURow], stream: TextIO) -> int:
-    import csv
-
-    writer = csv.DictWriter(stream, fieldnames=TABLE_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    count = 0
-    for row in rows:
-        writer.writerow(row.as_dict())
-        stream.flush()
-        count += 1
-    return count
-
-
-def _write_json(rows: Iterable[AURow], stream: TextIO) -> int:
-    import json
-
-    stream.write("[")
-    count = 0
-    for row in rows:
-        stream.write(("\n" if count == 0 else ",\n") + json.dumps(row.as_dict()))
-        count += 1
-    stream.write("\n]\n" if count else "]\n")
-    return count
-
-
-def _write_table(rows: Iterable[AURow], stream: TextIO) -> int:
-    """A few faces read best one column per face (AU names and descriptions down the side);
-    many rows (folders, videos) get one line each, with short AU headers to fit a terminal."""
-    from rich.console import Console
-
-    rows = list(rows)
-    table = _face_columns(rows) if 0 < len(rows) <= 4 else _row_lines(rows)
-    Console(file=stream).print(table)
-    return len(rows)
+    return AURendering(rows, fmt, problems)
 
 
 def _face_columns(rows: list[AURow]):

@@ -482,7 +482,7 @@ def eval_model_command(
 
     config = evaluation.EvalConfig(seed=seed, max_faces=faces, random_targets=random_targets,
                                    batch_size=batch_size, identity=identity)
-    run = evaluation.evaluate_checkpoints(args, config, out, device)
+    run = report.write_model_report(evaluation.evaluate_checkpoints(args, config, device), out)
     _show([report.summary_table(run.results), report.per_au_table(run.results)], run.data,
           run.paths, as_json)
 
@@ -619,13 +619,21 @@ def aus_command(
                                   help="Videos: subtract each person's neutral baseline."),
 ) -> None:
     """AU intensities of every face: one row per face per frame (columns: docs/aus.md)."""
+    from rich.console import Console
+
     from ganimate import au_table
 
     listing = au_table.AUListing(fmt, estimator, every, baseline)
-    result = au_table.write_aus(input, listing, sys.stdout, terminal=sys.stdout.isatty())
-    for p in result.problems:
+    output = au_table.render_aus(input, listing, terminal=sys.stdout.isatty())
+    for chunk in output.chunks:
+        if isinstance(chunk, str):
+            sys.stdout.write(chunk)
+            sys.stdout.flush()  # rows reach a pipe as they are measured
+        else:
+            Console().print(chunk)
+    for p in output.problems:
         typer.echo(f"warning: {p.source}: {p.reason}", err=True)
-    if result.count == 0:
+    if output.count == 0:
         raise fail(f"{input}: no face found")
 
 

@@ -176,6 +176,12 @@ class TrainConfig:
     saturation_window: int = 5
 
     def __post_init__(self):
+        self._check_counts()
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise GanimateError(f"precision {self.precision!r}: use auto, fp32 or bf16")
+        self._check_weights()
+
+    def _check_counts(self) -> None:
         positive = ("batch_size", "n_critic", "log_every", "keep_checkpoints", "sample_count",
                     "saturation_window", "checkpoint_every")
         for name in positive:
@@ -188,8 +194,8 @@ class TrainConfig:
             raise GanimateError("--steps must be at least 1")
         if self.steps is None and self.epochs + self.decay_epochs < 1:
             raise GanimateError("train for at least one epoch (epochs + decay epochs >= 1)")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise GanimateError(f"precision {self.precision!r}: use auto, fp32 or bf16")
+
+    def _check_weights(self) -> None:
         for name in ("lr_g", "lr_d"):
             if getattr(self, name) <= 0:
                 raise GanimateError(f"{name} must be positive")

@@ -755,21 +755,22 @@ def evaluate_checkpoint(checkpoint: str | Path, dataset: str | Path,
 
 
 @dataclass
-class EvalRun:
-    """What ``ganimate eval model`` shows: labelled results, the report data and files."""
+class CheckpointResults:
+    """What ``ganimate eval model`` measured: labelled results (one, or A and B on the same
+    faces and targets), and the default name of the report folder."""
 
     results: list[tuple[str, EvalResult]]
-    data: dict
-    paths: list[Path]
+    default_folder: Path  # <ckpt>-eval, or <a>-vs-<b>-eval
+
+    @property
+    def compared(self) -> bool:
+        return len(self.results) == 2
 
 
 def evaluate_checkpoints(args: Sequence[str], config: EvalConfig = EvalConfig(),
-                         out: str | Path | None = None, device: str = "auto") -> EvalRun:
+                         device: str = "auto") -> CheckpointResults:
     """``CHECKPOINT [CHECKPOINT_B] DATASET``: one checkpoint, or two compared on the same faces
-    and targets; writes the report (default folder ``<ckpt>-eval`` / ``<a>-vs-<b>-eval``)."""
-    import json
-
-    from ganimate import report
+    and targets (the report is :func:`ganimate.report.write_model_report`'s)."""
     from ganimate.models import resolve_checkpoint
 
     if len(args) not in (2, 3):
@@ -785,12 +786,8 @@ def evaluate_checkpoints(args: Sequence[str], config: EvalConfig = EvalConfig(),
     results = [(f"{'AB'[i]}: {c.stem}" if compare else c.stem,
                 evaluate_checkpoint(c, dataset, config, device=device, embedder=embedder))
                for i, c in enumerate(checkpoints)]
-    if compare:
-        folder = Path(out) if out else Path(f"{checkpoints[0].stem}-vs-{checkpoints[1].stem}-eval")
-        paths = report.write_comparison(results, folder)
-        return EvalRun(results, json.loads(paths[0].read_text()), paths)
-    folder = Path(out) if out else Path(f"{checkpoints[0].stem}-eval")
-    return EvalRun(results, results[0][1].to_dict(), report.write_report(results[0][1], folder))
+    stems = "-vs-".join(c.stem for c in checkpoints)
+    return CheckpointResults(results, Path(f"{stems}-eval"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -147,6 +147,22 @@ class _Header:
     duration: float | None
 
 
+def _video_stream(index: int, codec: str, parts: list[str]) -> dict:
+    """The video stream of a header's ``Stream #0:N: Video: ...`` line (its parts)."""
+    video = {"index": index, "codec": codec, "pix_fmt": "unknown", "size": None, "fps": None,
+             "tbr": None, "rotation": 0.0}
+    if len(parts) > 1:
+        video["pix_fmt"] = parts[1].split("(")[0].strip()
+    for part in parts[1:]:
+        size = re.match(r"^(\d+)x(\d+)", part)
+        if size and video["size"] is None:
+            video["size"] = (int(size.group(1)), int(size.group(2)))
+        rate = re.match(r"^([\d.]+k?) (fps|tbr)$", part)
+        if rate:
+            video["fps" if rate.group(2) == "fps" else "tbr"] = rate.group(1)
+    return video
+
+
 def _parse_header(stderr: str, path: Path) -> _Header:
     if "Input #0" not in stderr:
         tail = [ln for ln in stderr.strip().splitlines() if ln.strip()]
@@ -168,17 +184,7 @@ def _parse_header(stderr: str, path: Path) -> _Header:
             if kind == "Audio" and audio_codec is None:
                 audio_codec = codec
             if kind == "Video" and video is None and "(attached pic)" not in rest:
-                video = current = {"index": index, "codec": codec, "pix_fmt": "unknown",
-                                   "size": None, "fps": None, "tbr": None, "rotation": 0.0}
-                if len(parts) > 1:
-                    video["pix_fmt"] = parts[1].split("(")[0].strip()
-                for part in parts[1:]:
-                    size = re.match(r"^(\d+)x(\d+)", part)
-                    if size and video["size"] is None:
-                        video["size"] = (int(size.group(1)), int(size.group(2)))
-                    rate = re.match(r"^([\d.]+k?) (fps|tbr)$", part)
-                    if rate:
-                        video["fps" if rate.group(2) == "fps" else "tbr"] = rate.group(1)
+                video = current = _video_stream(index, codec, parts)
             continue
         if current is not None:
             rm = _ROTATION.search(line) or _ROTATE_TAG.match(line)
