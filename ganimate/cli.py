@@ -129,8 +129,8 @@ _TARGET_HELP = "Targets combine in this order: --expression, --like, --aus-file,
 DeviceOption = Annotated[str, typer.Option(
     "--device", help="Where to run: auto (a GPU if present), cpu, cuda, cuda:N.")]
 EstimatorOption = Annotated[str, typer.Option(
-    "--estimator", help="AU estimator (the faces' own AUs, --like): mesh, inversion or "
-                        "geometric.")]
+    "--estimator", help="The AU estimator that reads the faces (their own AUs, --like, dataset "
+                        "labels): mesh, inversion or geometric.")]
 CheckpointOption = Annotated[str | None, typer.Option(
     "--checkpoint", "-c",
     help="Generator export, training checkpoint or run folder (its newest checkpoint). "
