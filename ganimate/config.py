@@ -225,11 +225,11 @@ class TrainConfig:
         given = {k: v for k, v in options.items() if v is not None}
         model_fields = {f.name for f in fields(ModelConfig)}
         model_given = {k: given.pop(k) for k in list(given) if k in model_fields}
-        model = replace(base.model, **model_given)
-        if ("image_size" in model_given and "d_layers" not in model_given
-                and model.image_size < 2 ** model.d_layers):
-            model = replace(model, d_layers=max(1, model.image_size.bit_length() - 2))
-        return replace(base, model=model, **given)
+        size = model_given.get("image_size")
+        if size is not None and "d_layers" not in model_given and size < 2 ** base.model.d_layers:
+            # Before the model is built: ModelConfig refuses a critic deeper than the image.
+            model_given["d_layers"] = max(1, size.bit_length() - 2)
+        return replace(base, model=replace(base.model, **model_given), **given)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
