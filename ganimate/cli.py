@@ -387,9 +387,7 @@ def edit_image_command(
     result = editing.edit_photos(photos, output, config, engine, masks=save_masks)
     for path in result.written:
         typer.echo(str(path))
-    if result.failed:
-        raise fail(f"{len(result.failed)} of {len(pairs)} photos could not be edited "
-                   f"(first: {result.failed[0][1]})")
+    result.require_all()
 
 
 @edit_app.command("sweep", no_args_is_help=True,

@@ -505,11 +505,24 @@ def write_photo_edit(edit: PhotoEdit, out: str | os.PathLike) -> Path:
     return write_image(out, edit.rgb, edit.alpha, grey=is_greyscale(edit.path))
 
 
+@dataclass(frozen=True)
+class FailedPhoto:
+    path: Path
+    reason: str  # the error, as the CLI would print it
+
+
 @dataclass
 class BatchResult:
     written: list[Path]  # edited photos, in input order
     masks: list[Path]  # mask files written (--save-masks)
-    failed: list[tuple[Path, str]]  # photos that could not be edited, and why
+    failed: list[FailedPhoto]  # photos that could not be edited, and why
+    total: int = 0  # photos asked for
+
+    def require_all(self) -> None:
+        """Refuse a batch in which some photos could not be edited (the others are written)."""
+        if self.failed:
+            raise GanimateError(f"{len(self.failed)} of {self.total} photos could not be edited "
+                                f"(first: {self.failed[0].reason})")
 
 
 def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, config: EditConfig,
@@ -527,7 +540,7 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
                             "the warp engine has none (use --engine gan)")
     if not config.aligned:
         model_au_index(engine.au_names)  # a model the estimator cannot read fails up front
-    result = BatchResult([], [], [])
+    result = BatchResult([], [], [], total=len(pairs))
     with _open_mesh(mesh) as m, track("editing", total=len(pairs)) as bar:
         for src, dst in pairs:
             try:
@@ -536,7 +549,7 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
                 if len(pairs) == 1:
                     raise
                 log.warning("%s", exc)
-                result.failed.append((src, str(exc)))
+                result.failed.append(FailedPhoto(src, str(exc)))
                 bar.advance()
                 continue
             result.written.append(write_photo_edit(edit, dst))
