@@ -1,8 +1,9 @@
-"""The `ganimate` command line: thin commands that validate, build a config and call one function.
+"""The `ganimate` command line: thin commands that build the library's options and call it.
 
-This is the only module that imports typer. Library failures arrive as GanimateError and leave as
-one line on stderr (``error: ...``) and exit code 1. Results meant for pipelines go to stdout;
-progress and logs go to stderr.
+Options shared by several commands are declared once below as `Annotated` aliases; every check
+of the arguments is the library's. This is the only module that imports typer. Library failures
+arrive as GanimateError and leave as one line on stderr (``error: ...``) and exit code 1. Results
+meant for pipelines go to stdout; progress and logs go to stderr.
 """
 
 from __future__ import annotations
