@@ -320,6 +320,7 @@ class _Trainer:
         ckpt = self._checkpoint_to_resume() if resume else self._check_new_run()
         self.state = self._networks(device, resolve_precision(cfg.precision, device), ckpt)
         self.last_ckpt: Path | None = ckpt.path if ckpt is not None else None
+        self.factor = 1.0  # the learning-rate factor of the current step
         self.sample_batch = _sample_batch(data, self.dataset, cfg) if self.dist.main else None
         if self.dist.main:
             self._start_run_folder()
@@ -386,7 +387,7 @@ class _Trainer:
         final checkpoint and sample grid."""
         state, dist = self.state, self.dist
         end = self.total if stop_at is None else min(self.total, stop_at)
-        self.log = _LogWriter(self.run_dir, self.cfg)
+        self.logbook = _LogWriter(self.run_dir, self.cfg)
         with _StopFlag() as stop, track("training", total=self.total) as bar:
             bar.update(completed=state.step)
             stopping = state.step >= end
@@ -433,19 +434,19 @@ class _Trainer:
         state = self.state
         self.factor = lr_factor(state.step, self.total, self.decay_start)
         state.set_lr(self.factor)
-        self.log.last.update(critic_step(state, batch))
+        self.logbook.last.update(critic_step(state, batch))
         if state.step % self.cfg.n_critic == 0:
-            self.log.last.update(generator_step(state, batch))
+            self.logbook.last.update(generator_step(state, batch))
             if state.G_ema is not None:
                 _ema_update(state.G_ema, state.G, self.cfg.ema)
         state.step += 1
-        self.log.images += batch.real.shape[0] * self.dist.world
+        self.logbook.images += batch.real.shape[0] * self.dist.world
 
     def _report(self, epoch: int, stopping: bool, bar) -> None:
         """Log line, progress, sample grid and checkpoint after a step, as they fall due."""
         cfg, step, main = self.cfg, self.state.step, self.dist.main
         if main and (step % cfg.log_every == 0 or stopping):
-            record = self.log.write(step, epoch, self.factor)
+            record = self.logbook.write(step, epoch, self.factor)
             bar.update(completed=step, info=_status(record))
         elif main:
             bar.update(completed=step)
