@@ -29,7 +29,7 @@ import torch
 from ganimate.config import ModelConfig, TrainConfig
 from ganimate.networks import Critic, Generator
 from ganimate.runtime import autocast, configure_backends, pick_device, resolve_precision
-from ganimate.training import _critic_step, _generator_step
+from ganimate.training import StepBatch, TrainState, critic_step, generator_step
 
 
 def _sync(device):
@@ -57,11 +57,14 @@ def run_mode(name, cfg: TrainConfig, device, steps, warmup, infer_batch, compile
     y_real, y_fake = torch.rand(b, k, device=device), torch.rand(b, k, device=device)
     alpha = torch.rand(b, 1, 1, 1, device=device)
 
+    state = TrainState(cfg, device, precision, G, D, opt_g, opt_d, torch.Generator(),
+                       g_run=g_run, d_run=d_run)
+    batch = StepBatch(real, y_real, y_fake, alpha)
+
     def iteration(i):
-        _critic_step(cfg, precision, device, G, g_run, D, d_run, opt_d, real, y_real, y_fake,
-                     alpha)
+        critic_step(state, batch)
         if i % cfg.n_critic == 0:
-            _generator_step(cfg, precision, device, g_run, D, opt_g, real, y_real, y_fake)
+            generator_step(state, batch)
 
     for i in range(warmup):
         iteration(i)

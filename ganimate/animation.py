@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -63,6 +64,9 @@ from ganimate.targets import (
     ramp_schedule,
     read_au_track,
 )
+
+if TYPE_CHECKING:
+    from ganimate.editing import TargetOptions
 
 # =============================================================================================
 # The condition at frame t (pure)
@@ -431,6 +435,31 @@ def check_output(src: str | os.PathLike, out: str | os.PathLike,
             raise GanimateError(f"--preview {p}: must differ from the input and the output")
 
 
+# The errors of `animate video` and `animate image` without a target.
+NOTHING_TO_ANIMATE_VIDEO = ("nothing to animate to: give --expression, --au, --like, --aus-file "
+                            "or --track (e.g. --expression happy)")
+NOTHING_TO_ANIMATE_IMAGE = ("nothing to animate to: give --to (e.g. --to happy), --au, --like or "
+                            "--aus-file")
+
+
+def check_video_request(src: str | os.PathLike, out: str | os.PathLike, targets: TargetOptions,
+                        timeline: Timeline, preview: str | os.PathLike | None = None) -> None:
+    """Refuse, before any model is loaded, a video animation without a target (neither target
+    options nor a driver track) or whose outputs would overwrite the input."""
+    if not (targets.given or timeline.track):
+        raise GanimateError(NOTHING_TO_ANIMATE_VIDEO)
+    check_output(src, out, preview)
+
+
+def check_image_request(photo: str | os.PathLike, out: str | os.PathLike,
+                        targets: TargetOptions, settings: ImageAnimation) -> None:
+    """Refuse, before any model is loaded, an image animation without a target, with a clip
+    of no length, or whose clip would overwrite the photo."""
+    targets.require(NOTHING_TO_ANIMATE_IMAGE)
+    settings.validate()
+    check_output(photo, out)
+
+
 # =============================================================================================
 # Video: planning (tracking, smoothing, y_r) in a worker thread
 # =============================================================================================
@@ -620,113 +649,208 @@ def preview_frame(source: np.ndarray, output: np.ndarray,
 # =============================================================================================
 
 
-def animate_video(src: str | os.PathLike, out: str | os.PathLike, engine,
-                  spec: TargetSpec, config: AnimateConfig = AnimateConfig(),
-                  ramp: str | None = None, hold: bool = False, easing: str | None = None,
-                  track_path: str | os.PathLike | None = None, track_face: int | None = None,
-                  track_offset: float = 0.0, preview: str | os.PathLike | None = None,
-                  on_frame: Callable[[FrameRecord], None] | None = None) -> AnimationResult:
-    """Change the expression of the faces of a video, streamed frame by frame.
+@dataclass(frozen=True)
+class Timeline:
+    """When the faces of a video move, and towards what; every field is an option of `ganimate
+    animate video`. Alpha follows ``ramp`` (keyframes), ``hold`` (constant 1), or by default a
+    0 -> 1 ramp over the clip (with a track: constant 1)."""
 
-    ``spec`` says what the target is; ``track_path`` (a `ganimate aus` CSV of a driver video,
-    face ``track_face``) drives y_g frame by frame instead, resampled to this clip's rate (driver
-    time ``track_offset + t``). Alpha follows ``ramp`` (keyframes), ``hold`` (constant 1), or by
-    default a 0 -> 1 ramp over the clip (with a track: constant 1). ``out`` is a video file
-    (.mp4/.mov/.mkv/.m4v), a .gif, or a folder name without suffix for PNG frames (exact).
-    ``preview`` writes input | output | change map side by side. ``on_frame`` is called with a
-    :class:`FrameRecord` for every frame, in order.
-    """
-    from ganimate.video import VideoWriter, probe, read_frames
+    # alpha keyframes TIME:ALPHA[:EASING],... or ramp, hold, bounce (--ramp); None: the default.
+    ramp: str | None = None
+    # alpha 1 throughout: the target from the first frame on (--hold).
+    hold: bool = False
+    # Easing of the ramp's segments (--easing); None: linear.
+    easing: str | None = None
+    # A driver's AU track (a `ganimate aus DRIVER.mp4` or OpenFace CSV) that gives y_g frame by
+    # frame instead of the target spec, resampled to the clip's rate (--track) ...
+    track: str | os.PathLike | None = None
+    # ... the face (track id) of the driver CSV to follow (--track-face) ...
+    track_face: int | None = None
+    # ... and the driver time (s) that the first frame follows (--track-offset).
+    track_offset: float = 0.0
 
-    engine = as_engine(engine)
-    src, out = Path(src), Path(out)
+
+@dataclass(frozen=True)
+class _Conditions:
+    """What frame i of a video is conditioned on: alpha(i), and y_g from the spec or a driver."""
+
+    schedule: AlphaSchedule
+    spec: TargetSpec
+    au_names: tuple[str, ...]
+    fps: float
+    driver: AUTrack | None = None
+    offset: float = 0.0  # driver time of frame 0
+
+    def alpha(self, index: int) -> float:
+        return float(self.schedule(index))
+
+    def job(self, p: _Plan) -> _Job:
+        cond = None
+        if p.faces:
+            y_track = None
+            if self.driver is not None:
+                y_track = self.driver.at(self.offset + p.index / self.fps)
+            cond = frame_condition(self.alpha(p.index), np.stack([f.y_r for f in p.faces]),
+                                   self.spec, self.au_names, y_track)
+        return _Job(p.index, p.frame, [f.crop for f in p.faces], cond,
+                    [f.track_id for f in p.faces], p.seen)
+
+
+def _conditions(timeline: Timeline, spec: TargetSpec, au_names: tuple[str, ...], n: int,
+                fps: float) -> _Conditions:
+    """The schedule and the driver of ``timeline``, checked before anything is written."""
+    schedule = alpha_schedule(n, fps, timeline.ramp, timeline.hold, timeline.easing,
+                              default="hold" if timeline.track is not None else "ramp")
+    driver = None
+    if timeline.track is not None:
+        try:
+            driver = read_au_track(timeline.track, au_names, face=timeline.track_face)
+        except GanimateError as exc:  # here the driver's face is chosen with --track-face
+            raise GanimateError(str(exc).replace("with --face", "with --track-face")) from None
+        if driver.times[-1] < timeline.track_offset + (n - 1) / fps:
+            log.info("--track %s: the driver ends at %.2f s, before the clip (%.2f s); its "
+                     "last AUs are held", timeline.track, driver.times[-1], (n - 1) / fps)
+    return _Conditions(schedule, spec, au_names, fps, driver, timeline.track_offset)
+
+
+def _video_writers(src: Path, out: Path, preview: str | os.PathLike | None, info,
+                   config: AnimateConfig) -> list:
+    """The output's writer (the input's rate, rotation, timestamps and audio), and the
+    preview's."""
+    from ganimate.video import VideoWriter
+
+    audio = src if info.has_audio else None
+    writers = [VideoWriter(out, fps=info.fps, crf=config.crf, preset=config.preset,
+                           audio_from=audio, rotation=info.rotation, lossless=config.lossless,
+                           timestamps=info.timestamps)]
+    if preview is not None:
+        writers.append(VideoWriter(preview, fps=info.fps, crf=config.crf, preset=config.preset,
+                                   audio_from=audio, rotation=info.rotation,
+                                   timestamps=info.timestamps))
+    return writers
+
+
+class _VideoPipeline:
+    """The threads of one video animation: decode -> track + plan -> (G + paste-back, in the
+    caller) -> encode. Iterate :attr:`plans`, hand finished frames to :meth:`encode`; leaving the
+    ``with`` block closes the stages and finishes the writers, or, on any failure, stops every
+    thread and removes the partial outputs."""
+
+    def __init__(self, src: Path, info, engine, config: AnimateConfig, writers: list):
+        from ganimate.video import read_frames
+
+        self._stop = threading.Event()
+        self._encoder = _Encoder(writers, config.queue_frames)
+        self._decode = self._plan = None
+        try:
+            self._decode = _Stage(lambda: read_frames(src, info), config.queue_frames,
+                                  self._stop, "decode")
+            planner = _Planner(engine, config, float(info.fps))
+            self._plan = _Stage(lambda: planner.run(self._decode), config.queue_frames,
+                                self._stop, "plan")
+        except BaseException:
+            self._abort()
+            raise
+
+    @property
+    def plans(self) -> _Stage:
+        return self._plan
+
+    def encode(self, frames: tuple) -> None:
+        self._encoder.put(frames)
+
+    def __enter__(self) -> _VideoPipeline:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self._abort()
+            return
+        try:
+            self._plan.close()
+            self._decode.close()
+            self._encoder.finish()
+        except BaseException:
+            self._abort()
+            raise
+
+    def _abort(self) -> None:
+        self._stop.set()
+        for stage in (self._plan, self._decode):
+            if stage is not None:
+                stage.close()
+        self._encoder.abort()
+
+
+@dataclass
+class _Tally:
+    """Frames written and edited so far, the track ids edited, the start-up time."""
+
+    written: int = 0
+    edited: int = 0
+    ids: set[int] = field(default_factory=set)
+    first: float | None = None  # seconds until the first batch of frames was edited
+
+    def add(self, job: _Job) -> None:
+        self.written += 1
+        if job.crops:
+            self.edited += 1
+            self.ids.update(job.track_ids)
+
+
+def _probe_request(src: Path, out: Path, spec: TargetSpec, timeline: Timeline,
+                   preview: str | os.PathLike | None):
+    """The input's VideoInfo, once the paths and the target are checked."""
+    from ganimate.video import probe
+
     check_output(src, out, preview)
     if not src.exists():
         raise GanimateError(f"{src}: no such video file")
-    if spec.empty and track_path is None:
+    if spec.empty and timeline.track is None:
         raise GanimateError("nothing to animate to: give --expression, --au, --like, --aus-file "
                             "or --track")
-    info = probe(src)
-    n = info.frame_count or 1
-    fps = float(info.fps)
-    schedule = alpha_schedule(n, fps, ramp, hold, easing,
-                              default="hold" if track_path is not None else "ramp")
-    au_names = tuple(engine.au_names)
-    driver: AUTrack | None = None
-    if track_path is not None:
-        try:
-            driver = read_au_track(track_path, au_names, face=track_face)
-        except GanimateError as exc:  # here the driver's face is chosen with --track-face
-            raise GanimateError(str(exc).replace("with --face", "with --track-face")) from None
-        if driver.times[-1] < track_offset + (n - 1) / fps:
-            log.info("--track %s: the driver ends at %.2f s, before the clip (%.2f s); its "
-                     "last AUs are held", track_path, driver.times[-1], (n - 1) / fps)
-    writer = VideoWriter(out, fps=info.fps, crf=config.crf, preset=config.preset,
-                         audio_from=src if info.has_audio else None, rotation=info.rotation,
-                         lossless=config.lossless, timestamps=info.timestamps)
-    preview_writer = None
-    if preview is not None:
-        preview_writer = VideoWriter(preview, fps=info.fps, crf=config.crf, preset=config.preset,
-                                     audio_from=src if info.has_audio else None,
-                                     rotation=info.rotation, timestamps=info.timestamps)
+    return probe(src)
 
-    stop = threading.Event()
+
+def animate_video(src: str | os.PathLike, out: str | os.PathLike, engine,
+                  spec: TargetSpec, config: AnimateConfig = AnimateConfig(),
+                  timeline: Timeline = Timeline(), preview: str | os.PathLike | None = None,
+                  on_frame: Callable[[FrameRecord], None] | None = None) -> AnimationResult:
+    """Change the expression of the faces of a video, streamed frame by frame.
+
+    ``spec`` says what the target is; ``timeline`` when alpha moves and whether a driver's AU
+    track gives y_g instead. ``out`` is a video file (.mp4/.mov/.mkv/.m4v), a .gif, or a folder
+    name without suffix for PNG frames (exact). ``preview`` writes input | output | change map
+    side by side. ``on_frame`` is called with a :class:`FrameRecord` for every frame, in order.
+    """
+    engine = as_engine(engine)
+    src, out = Path(src), Path(out)
+    info = _probe_request(src, out, spec, timeline, preview)
+    n = info.frame_count or 1
+    conditions = _conditions(timeline, spec, tuple(engine.au_names), n, float(info.fps))
+    writers = _video_writers(src, out, preview, info, config)
     started = time.perf_counter()
-    written = edited_frames = 0
-    first = None  # seconds until the first batch of frames was edited
-    ids: set[int] = set()
-    encoder = _Encoder([writer, preview_writer] if preview_writer else [writer],
-                       config.queue_frames)
-    decode = plan = None
-    try:
-        decode = _Stage(lambda: read_frames(src, info), config.queue_frames, stop, "decode")
-        planner = _Planner(engine, config, fps)
-        plan = _Stage(lambda: planner.run(decode), config.queue_frames, stop, "plan")
-        with _cpu_threads(engine), track(f"animating {src.name}", total=n) as bar:
-            for batch in _batches(plan, config.batch_size):
-                jobs = []
-                for p in batch:
-                    alpha = float(schedule(p.index))
-                    cond = None
-                    if p.faces:
-                        y_track = None
-                        if driver is not None:
-                            y_track = driver.at(track_offset + p.index / fps)
-                        cond = frame_condition(alpha, np.stack([f.y_r for f in p.faces]),
-                                               spec, au_names, y_track)
-                    jobs.append(_Job(p.index, p.frame, [f.crop for f in p.faces], cond,
-                                     [f.track_id for f in p.faces], p.seen))
-                results = _run_jobs(jobs, engine, config.blend, preview_writer is not None)
-                if first is None:
-                    first = time.perf_counter() - started
-                for job, (frame, weights) in zip(jobs, results, strict=True):
-                    frames = (frame,)
-                    if preview_writer is not None:
-                        frames = (frame, preview_frame(job.frame, frame, weights))
-                    encoder.put(frames)
-                    written += 1
-                    if job.crops:
-                        edited_frames += 1
-                        ids.update(job.track_ids)
-                    if on_frame is not None:
-                        on_frame(_record(job, float(schedule(job.index))))
-                bar.advance(len(jobs))
-        plan.close()
-        decode.close()
-        encoder.finish()
-    except BaseException:
-        stop.set()
-        for stage in (plan, decode):
-            if stage is not None:
-                stage.close()
-        encoder.abort()
-        raise
-    if info.frame_count is not None and written != info.frame_count:
-        log.warning("%s: decoded %d frames, the container lists %d", src, written,
+    tally = _Tally()
+    with _VideoPipeline(src, info, engine, config, writers) as pipe, _cpu_threads(engine), \
+            track(f"animating {src.name}", total=n) as bar:
+        for batch in _batches(pipe.plans, config.batch_size):
+            jobs = [conditions.job(p) for p in batch]
+            results = _run_jobs(jobs, engine, config.blend, preview is not None)
+            if tally.first is None:
+                tally.first = time.perf_counter() - started
+            for job, (frame, weights) in zip(jobs, results, strict=True):
+                pipe.encode((frame,) if preview is None
+                            else (frame, preview_frame(job.frame, frame, weights)))
+                tally.add(job)
+                if on_frame is not None:
+                    on_frame(_record(job, conditions.alpha(job.index)))
+            bar.advance(len(jobs))
+    if info.frame_count is not None and tally.written != info.frame_count:
+        log.warning("%s: decoded %d frames, the container lists %d", src, tally.written,
                     info.frame_count)
-    return AnimationResult(out, written, edited_frames, tuple(sorted(ids)),
+    return AnimationResult(out, tally.written, tally.edited, tuple(sorted(tally.ids)),
                            time.perf_counter() - started,
-                           Path(preview) if preview is not None else None, first or 0.0)
+                           Path(preview) if preview is not None else None, tally.first or 0.0)
 
 
 def _record(job: _Job, alpha: float) -> FrameRecord:
@@ -773,6 +897,10 @@ class ImageAnimation:
     preset: str = "medium"
     blend: BlendConfig = field(default_factory=BlendConfig)
 
+    def validate(self) -> None:
+        if self.seconds <= 0 or self.fps <= 0:
+            raise GanimateError("--seconds and --fps must be positive")
+
     @property
     def frames(self) -> int:
         return max(1, int(round(self.seconds * self.fps)))
@@ -794,8 +922,7 @@ def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine,
     engine = as_engine(engine)
     photo, out = Path(photo), Path(out)
     check_output(photo, out)
-    if settings.seconds <= 0 or settings.fps <= 0:
-        raise GanimateError("--seconds and --fps must be positive")
+    settings.validate()
     if spec.empty:
         raise GanimateError("nothing to animate to: give --to (an expression), --au, --like or "
                             "--aus-file")

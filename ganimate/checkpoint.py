@@ -144,9 +144,14 @@ def restore_rng_state(ckpt: Checkpoint, generator: torch.Generator | None = None
     random.setstate((version, tuple(int(x) for x in t["rng.python"].tolist()), gauss))
 
 
-def export_generator(source: str | os.PathLike, out: str | os.PathLike,
+def export_generator(source: str | os.PathLike, out: str | os.PathLike | None = None,
                      dtype: torch.dtype = torch.float16) -> Path:
-    """Write the generator of a checkpoint alone, in ``dtype``, for inference."""
+    """Write the generator of a checkpoint alone, in ``dtype``, for inference; ``out`` must be a
+    *.safetensors file [``source``'s stem + .generator.safetensors]."""
+    source = Path(source)
+    out = Path(out) if out else source.with_name(source.stem + ".generator.safetensors")
+    if out.suffix != ".safetensors":
+        raise GanimateError(f"{out}: the export is a safetensors file; name it *.safetensors")
     ckpt = load_checkpoint(source)
     weights = {f"G.{k}": v.to(dtype) if v.is_floating_point() else v
                for k, v in ckpt.generator_weights().items()}

@@ -1,8 +1,9 @@
-"""The `ganimate` command line: thin commands that validate, build a config and call one function.
+"""The `ganimate` command line: thin commands that build the library's options and call it.
 
-This is the only module that imports typer. Library failures arrive as GanimateError and leave as
-one line on stderr (``error: ...``) and exit code 1. Results meant for pipelines go to stdout;
-progress and logs go to stderr.
+Options shared by several commands are declared once below as `Annotated` aliases; every check
+of the arguments is the library's. This is the only module that imports typer. Library failures
+arrive as GanimateError and leave as one line on stderr (``error: ...``) and exit code 1. Results
+meant for pipelines go to stdout; progress and logs go to stderr.
 """
 
 from __future__ import annotations
@@ -120,11 +121,80 @@ def _main(
 
 
 # ---------------------------------------------------------------------------------------------
+# Options shared by several commands, each declared once (the fastapi-cli way: `Annotated`
+# aliases). A command's own options stay in its signature.
+# ---------------------------------------------------------------------------------------------
+
+_TARGET_HELP = "Targets combine in this order: --expression, --like, --aus-file, then each --au."
+
+DeviceOption = Annotated[str, typer.Option(
+    "--device", help="Where to run: auto (a GPU if present), cpu, cuda, cuda:N.")]
+EstimatorOption = Annotated[str, typer.Option(
+    "--estimator", help="The AU estimator that reads the faces (their own AUs, --like, dataset "
+                        "labels): mesh, inversion or geometric.")]
+CheckpointOption = Annotated[str | None, typer.Option(
+    "--checkpoint", "-c",
+    help="Generator export, training checkpoint or run folder (its newest checkpoint). "
+         "Default: the model shipped with ganimate (see `ganimate demo`).")]
+# Shared by edit image, edit sweep, animate image, animate video, eval photos and demo.
+EngineOption = Annotated[str | None, typer.Option(
+    "--engine",
+    help="warp: full-resolution geometry from the AU->mesh model, no model needed (clean and "
+         "sharp; cannot open a closed mouth or add wrinkles). gan: the generator of "
+         "--checkpoint (or the shipped model). hybrid: the warp, then the generator on the "
+         "warped face for texture. Default: gan with --checkpoint, else warp.")]
+# The target options of edit image, animate image, animate video (and eval photos).
+ExpressionOption = Annotated[str | None, typer.Option(
+    "--expression", "-e",
+    help="Preset: neutral, happy, sad, surprise, fear, anger, disgust; with a strength "
+         "happy:0.6 (0-2, default 1). `contempt` is one-sided: not representable.")]
+LikeOption = Annotated[str | None, typer.Option(
+    "--like", help="Copy the expression (every AU) of the largest face in this photo.")]
+AusFileOption = Annotated[str | None, typer.Option(
+    "--aus-file",
+    help="AU values from a JSON object/list or a CSV row of `ganimate aus` (or OpenFace).")]
+RowOption = Annotated[int | None, typer.Option(
+    "--row", min=0, help="The 0-based row of --aus-file when it has several.")]
+AuOption = Annotated[list[str], typer.Option(
+    "--au", help="Repeatable: AU12=0.8 (absolute), AU12+0.3 / AU04-0.2 (relative to the "
+                 "face's own AUs, in each frame of a video); clipped to [0, 1].")]
+FeatherOption = Annotated[float, typer.Option(
+    "--feather", min=0.0, max=0.5,
+    help="Softness of the face region's edge, as a fraction of the crop side.")]
+CrfOption = Annotated[int, typer.Option(
+    "--crf", help="x264 quality, 0-51 (lower is better; 18 looks lossless).")]
+PresetOption = Annotated[str, typer.Option(
+    "--preset", help="x264 speed: ultrafast ... veryslow (faster = bigger).")]
+IdentityOption = Annotated[bool, typer.Option(
+    "--identity/--no-identity",
+    help="Identity distance with dlib (needs the [eval] extra; skipped with a note if absent).")]
+JsonOption = Annotated[bool, typer.Option(
+    "--json", help="Print the JSON report on stdout instead of the tables.")]
+
+
+def _load_engine(engine, checkpoint, device):
+    from ganimate.engines import load_engine
+
+    return load_engine(engine, checkpoint, device)
+
+
+def _targets(expression=None, like=None, aus_file=None, row=None, au=()):
+    from ganimate.editing import TargetOptions
+
+    return TargetOptions(expression, like, aus_file, row, tuple(au))
+
+
+# ---------------------------------------------------------------------------------------------
 # Commands are grouped by the pipeline step they drive; each group is kept together below.
 # ---------------------------------------------------------------------------------------------
 
 
 # --- core: train, export, synthetic (edit image moved to the editing block) ---
+
+
+def _opt(*names: str, help: str):
+    """A train option that defaults to None: not given, the config's (or the resumed run's)."""
+    return typer.Option(None, *names, help=help)
 
 
 @app.command("train", no_args_is_help=True,
@@ -140,103 +210,74 @@ def train_command(
     resume: bool = typer.Option(False, "--resume",
                                 help="Continue the run in --out from its newest checkpoint, "
                                      "bit for bit; other options default to the run's own."),
-    image_size: int = typer.Option(None, "--image-size", help="Crop side: 64, 128 (paper), 256."),
-    g_width: int = typer.Option(None, "--g-width", help="Generator base channels [64]."),
-    g_blocks: int = typer.Option(None, "--g-blocks", help="Generator residual blocks [6]."),
-    d_width: int = typer.Option(None, "--d-width", help="Critic base channels [64]."),
-    d_layers: int = typer.Option(None, "--d-layers", help="Critic stride-2 convs [6]."),
-    batch_size: int = typer.Option(None, "--batch-size", "-b",
-                                   help="Images per step per GPU [25]."),
-    epochs: int = typer.Option(None, "--epochs", help="Epochs at constant learning rate [20]."),
-    decay_epochs: int = typer.Option(None, "--decay-epochs",
-                                     help="Epochs of linear decay to 0 [10]."),
-    steps: int = typer.Option(None, "--steps",
-                              help="Train this many critic steps instead of whole epochs."),
-    stop_at: int = typer.Option(None, "--stop-at",
-                                help="Save and stop after this step (continue with --resume)."),
-    n_critic: int = typer.Option(None, "--n-critic", help="Critic steps per generator step [5]."),
-    lr_g: float = typer.Option(None, "--lr-g", help="Generator Adam learning rate [1e-4]."),
-    lr_d: float = typer.Option(None, "--lr-d", help="Critic Adam learning rate [1e-4]."),
-    beta1: float = typer.Option(None, "--beta1", help="Adam beta1 [0.5]."),
-    beta2: float = typer.Option(None, "--beta2", help="Adam beta2 [0.999]."),
-    lambda_gp: float = typer.Option(None, "--lambda-gp", help="Gradient penalty weight [10]."),
-    lambda_au: float = typer.Option(None, "--lambda-au",
-                                    help="AU loss weight on the mean squared error [160 = the "
-                                         "code's 4000 / batch 25]."),
-    lambda_cyc: float = typer.Option(None, "--lambda-cyc", help="Cycle L1 weight [10]."),
-    lambda_a: float = typer.Option(None, "--lambda-a", help="Attention mean(A) weight [0.1]."),
-    lambda_tv: float = typer.Option(None, "--lambda-tv",
-                                    help="Attention summed-TV weight [1e-5, the code's]."),
-    lambda_idt: float = typer.Option(None, "--lambda-idt",
-                                     help="Identity L1(G(I|y_o), I) weight [0, not in the paper]."),
-    ema: float = typer.Option(None, "--ema",
-                              help="EMA decay of G's weights, e.g. 0.999 [0 = off]."),
-    target_noise: float = typer.Option(None, "--target-noise",
-                                       help="Noise on borrowed target AUs, +-x [0.1]."),
-    hflip: bool = typer.Option(None, "--hflip/--no-hflip", help="Random left-right flips [on]."),
-    workers: int = typer.Option(None, "--workers", help="Decoding processes [4]."),
-    cache_mib: int = typer.Option(None, "--cache-mib",
-                                  help="Decode the dataset into memory if it fits [2048 MiB]."),
-    seed: int = typer.Option(None, "--seed", help="Seed of initialisation, order and draws [0]."),
-    device: str = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N [auto]."),
-    precision: str = typer.Option(None, "--precision",
-                                  help="auto (bf16 on GPUs and bf16 CPUs), fp32, bf16 [auto]."),
-    compile_: bool = typer.Option(None, "--compile/--no-compile",
-                                  help="torch.compile on CUDA [off]."),
-    channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last",
-                                       help="channels_last on CUDA [on]."),
-    tf32: bool = typer.Option(None, "--tf32/--no-tf32", help="TF32 on Ampere+ GPUs [on]."),
-    log_every: int = typer.Option(None, "--log-every", help="Steps between log lines [10]."),
-    sample_every: int = typer.Option(None, "--sample-every",
-                                     help="Steps between sample grids, 0 = end only [500]."),
-    checkpoint_every: int = typer.Option(None, "--checkpoint-every",
-                                         help="Steps between checkpoints [1000]."),
-    keep: int = typer.Option(None, "--keep", help="Checkpoints kept [3]."),
+    image_size: int = _opt("--image-size", help="Crop side: 64, 128 (paper), 256."),
+    g_width: int = _opt("--g-width", help="Generator base channels [64]."),
+    g_blocks: int = _opt("--g-blocks", help="Generator residual blocks [6]."),
+    d_width: int = _opt("--d-width", help="Critic base channels [64]."),
+    d_layers: int = _opt("--d-layers", help="Critic stride-2 convs [6]."),
+    batch_size: int = _opt("--batch-size", "-b", help="Images per step per GPU [25]."),
+    epochs: int = _opt("--epochs", help="Epochs at constant learning rate [20]."),
+    decay_epochs: int = _opt("--decay-epochs", help="Epochs of linear decay to 0 [10]."),
+    steps: int = _opt("--steps", help="Train this many critic steps instead of whole epochs."),
+    stop_at: int = _opt("--stop-at", help="Save and stop after this step (continue with "
+                                          "--resume)."),
+    n_critic: int = _opt("--n-critic", help="Critic steps per generator step [5]."),
+    lr_g: float = _opt("--lr-g", help="Generator Adam learning rate [1e-4]."),
+    lr_d: float = _opt("--lr-d", help="Critic Adam learning rate [1e-4]."),
+    beta1: float = _opt("--beta1", help="Adam beta1 [0.5]."),
+    beta2: float = _opt("--beta2", help="Adam beta2 [0.999]."),
+    lambda_gp: float = _opt("--lambda-gp", help="Gradient penalty weight [10]."),
+    lambda_au: float = _opt("--lambda-au", help="AU loss weight on the mean squared error "
+                                                "[160 = the code's 4000 / batch 25]."),
+    lambda_cyc: float = _opt("--lambda-cyc", help="Cycle L1 weight [10]."),
+    lambda_a: float = _opt("--lambda-a", help="Attention mean(A) weight [0.1]."),
+    lambda_tv: float = _opt("--lambda-tv", help="Attention summed-TV weight [1e-5, the code's]."),
+    lambda_idt: float = _opt("--lambda-idt",
+                             help="Identity L1(G(I|y_o), I) weight [0, not in the paper]."),
+    ema: float = _opt("--ema", help="EMA decay of G's weights, e.g. 0.999 [0 = off]."),
+    target_noise: float = _opt("--target-noise", help="Noise on borrowed target AUs, +-x [0.1]."),
+    hflip: bool = _opt("--hflip/--no-hflip", help="Random left-right flips [on]."),
+    workers: int = _opt("--workers", help="Decoding processes [4]."),
+    cache_mib: int = _opt("--cache-mib",
+                          help="Decode the dataset into memory if it fits [2048 MiB]."),
+    seed: int = _opt("--seed", help="Seed of initialisation, order and draws [0]."),
+    device: DeviceOption = None,
+    precision: str = _opt("--precision",
+                          help="auto (bf16 on GPUs and bf16 CPUs), fp32, bf16 [auto]."),
+    compile_: bool = _opt("--compile/--no-compile", help="torch.compile on CUDA [off]."),
+    channels_last: bool = _opt("--channels-last/--no-channels-last",
+                               help="channels_last on CUDA [on]."),
+    tf32: bool = _opt("--tf32/--no-tf32", help="TF32 on Ampere+ GPUs [on]."),
+    log_every: int = _opt("--log-every", help="Steps between log lines [10]."),
+    sample_every: int = _opt("--sample-every",
+                             help="Steps between sample grids, 0 = end only [500]."),
+    checkpoint_every: int = _opt("--checkpoint-every", help="Steps between checkpoints [1000]."),
+    keep: int = _opt("--keep", help="Checkpoints kept [3]."),
 ) -> None:
     """Train GANimation on a dataset. Ctrl-C saves a checkpoint; --resume continues it.
 
     Several GPUs: torchrun --nproc_per_node N -m ganimate train DATA --out RUN.
     """
-    import dataclasses
-    import json
-    from pathlib import Path
-
     from ganimate.config import TrainConfig
     from ganimate.training import train
 
-    run = Path(out)
-    base = TrainConfig()
-    if resume and (run / "config.json").is_file():
-        base = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
-    model_opts = {"image_size": image_size, "g_width": g_width, "g_residual_blocks": g_blocks,
-                  "d_width": d_width, "d_layers": d_layers}
-    train_opts = {
-        "batch_size": batch_size, "epochs": epochs, "decay_epochs": decay_epochs, "steps": steps,
-        "n_critic": n_critic, "lr_g": lr_g, "lr_d": lr_d, "beta1": beta1, "beta2": beta2,
-        "lambda_gp": lambda_gp, "lambda_au": lambda_au, "lambda_cyc": lambda_cyc,
-        "lambda_a": lambda_a, "lambda_tv": lambda_tv, "lambda_idt": lambda_idt, "ema": ema,
-        "target_noise": target_noise,
-        "hflip": hflip, "workers": workers, "cache_mib": cache_mib, "seed": seed,
-        "device": device, "precision": precision, "compile": compile_,
-        "channels_last": channels_last, "tf32": tf32, "log_every": log_every,
-        "sample_every": sample_every, "checkpoint_every": checkpoint_every,
-        "keep_checkpoints": keep,
-    }
-    model = dataclasses.replace(base.model,
-                                **{k: v for k, v in model_opts.items() if v is not None})
-    if image_size is not None and d_layers is None and image_size < 2 ** model.d_layers:
-        model = dataclasses.replace(model, d_layers=max(1, image_size.bit_length() - 2))
-    cfg = dataclasses.replace(base, model=model,
-                              **{k: v for k, v in train_opts.items() if v is not None})
-    result = train(cfg, data, run, resume=resume, stop_at=stop_at)
+    cfg = TrainConfig.from_options(
+        out, resume, image_size=image_size, g_width=g_width, g_residual_blocks=g_blocks,
+        d_width=d_width, d_layers=d_layers, batch_size=batch_size, epochs=epochs,
+        decay_epochs=decay_epochs, steps=steps, n_critic=n_critic, lr_g=lr_g, lr_d=lr_d,
+        beta1=beta1, beta2=beta2, lambda_gp=lambda_gp, lambda_au=lambda_au,
+        lambda_cyc=lambda_cyc, lambda_a=lambda_a, lambda_tv=lambda_tv, lambda_idt=lambda_idt,
+        ema=ema, target_noise=target_noise, hflip=hflip, workers=workers, cache_mib=cache_mib,
+        seed=seed, device=device, precision=precision, compile=compile_,
+        channels_last=channels_last, tf32=tf32, log_every=log_every, sample_every=sample_every,
+        checkpoint_every=checkpoint_every, keep_checkpoints=keep)
+    result = train(cfg, data, out, resume=resume, stop_at=stop_at)
     if result.interrupted:
         typer.echo(f"interrupted at step {result.step}/{result.total_steps}; saved "
-                   f"{result.checkpoint}; continue with: ganimate train {data} --out {run} "
-                   "--resume", err=True)
+                   f"{result.checkpoint}; continue with: ganimate train {data} --out "
+                   f"{result.run_dir} --resume", err=True)
         raise typer.Exit(code=130)
-    import os
-
-    if os.environ.get("RANK", "0") == "0":  # under torchrun, one line from the first process
+    if result.main:  # under torchrun, one line from the first process
         typer.echo(str(result.checkpoint))
 
 
@@ -252,18 +293,13 @@ def export_command(
     fp32: bool = typer.Option(False, "--fp32", help="Keep float32 weights (default: fp16)."),
 ) -> None:
     """Write the generator alone (fp16 by default): small, and all that `edit` needs."""
-    from pathlib import Path
-
     import torch
 
     from ganimate.checkpoint import export_generator
     from ganimate.models import resolve_checkpoint
 
-    src = resolve_checkpoint(checkpoint)
-    dst = Path(out) if out else src.with_name(src.stem + ".generator.safetensors")
-    if dst.suffix != ".safetensors":
-        raise fail(f"{dst}: the export is a safetensors file; name it *.safetensors")
-    path = export_generator(src, dst, torch.float32 if fp32 else torch.float16)
+    path = export_generator(resolve_checkpoint(checkpoint), out,
+                            torch.float32 if fp32 else torch.float16)
     typer.echo(str(path))
 
 
@@ -285,23 +321,6 @@ def synthetic_command(
 
 # --- editing: edit image, edit sweep (ganimate/editing.py) ---
 
-_TARGET_HELP = "Targets combine in this order: --expression, --like, --aus-file, then each --au."
-
-
-# Shared by edit image, edit sweep, animate image, animate video and demo.
-EngineOption = Annotated[str | None, typer.Option(
-    "--engine",
-    help="warp: full-resolution geometry from the AU->mesh model, no model needed (clean and "
-         "sharp; cannot open a closed mouth or add wrinkles). gan: the generator of "
-         "--checkpoint (or the shipped model). hybrid: the warp, then the generator on the "
-         "warped face for texture. Default: gan with --checkpoint, else warp.")]
-
-
-def _load_engine(engine, checkpoint, device):
-    from ganimate.engines import load_engine
-
-    return load_engine(engine, checkpoint, device)
-
 
 @edit_app.command("image", no_args_is_help=True,
     epilog=examples(
@@ -313,29 +332,17 @@ def _load_engine(engine, checkpoint, device):
 def edit_image_command(
     photos: list[str] = typer.Argument(
         ..., help="Photos, or folders of photos (with --aligned: aligned square face crops)."),
-    checkpoint: str = typer.Option(
-        None, "--checkpoint", "-c",
-        help="Generator export, training checkpoint or run folder (its newest checkpoint). "
-             "Default: the model shipped with ganimate (see `ganimate demo`)."),
+    checkpoint: CheckpointOption = None,
     engine_name: EngineOption = None,
     output: str = typer.Option(
         ..., "--out", "-o",
         help="The edited photo (one input; format from the extension: .jpg .png .webp ...), "
              "or a folder (several inputs; each keeps its file name)."),
-    expression: str = typer.Option(
-        None, "--expression", "-e",
-        help="Preset: neutral, happy, sad, surprise, fear, anger, disgust; with a strength "
-             "happy:0.6 (0-2, default 1). `contempt` is one-sided: not representable."),
-    like: str = typer.Option(
-        None, "--like", help="Copy the expression (every AU) of the largest face in this photo."),
-    aus_file: str = typer.Option(
-        None, "--aus-file",
-        help="AU values from a JSON object/list or a CSV row of `ganimate aus` (or OpenFace)."),
-    row: int = typer.Option(None, "--row", min=0,
-                            help="The 0-based row of --aus-file when it has several."),
-    au: list[str] = typer.Option(
-        [], "--au", help="Repeatable: AU12=0.8 (absolute), AU12+0.3 / AU04-0.2 (relative to "
-                         "the face's own estimated value); clipped to [0, 1]."),
+    expression: ExpressionOption = None,
+    like: LikeOption = None,
+    aus_file: AusFileOption = None,
+    row: RowOption = None,
+    au: AuOption = [],  # noqa: B006 (typer copies it)
     face: int = typer.Option(
         None, "--face", min=0,
         help="Edit only face N: 0-based, left to right (the `face` column of `ganimate aus`). "
@@ -355,58 +362,34 @@ def edit_image_command(
     attention: str = typer.Option(
         None, "--attention",
         help="--aligned, one crop: also write its attention mask here (white = pixel kept)."),
-    feather: float = typer.Option(0.03, "--feather", min=0.0, max=0.5,
-                                  help="Softness of the face region's edge, as a fraction of "
-                                       "the crop side."),
-    estimator: str = typer.Option("mesh", "--estimator",
-                                  help="AU estimator for the source AUs and --like: mesh, "
-                                       "inversion or geometric."),
-    device: str = typer.Option("auto", "--device", help="auto (GPU if present), cpu, cuda:N."),
+    feather: FeatherOption = 0.03,
+    estimator: EstimatorOption = "mesh",
+    device: DeviceOption = "auto",
 ) -> None:
     """Edit the facial expression of photos: find the faces, edit them, blend them back.
 
     Output has the input's size and orientation (EXIF applied) and keeps its alpha channel;
     pixels away from the faces are untouched.
     """
-    import dataclasses
-    from pathlib import Path
-
-    from ganimate import editing, files
+    from ganimate import editing
     from ganimate.blend import BlendConfig
-    from ganimate.images import IMAGE_SUFFIXES, write_image
 
-    if not (expression or like or aus_file or au):
-        raise fail("nothing to change: give --expression, --au, --like or --aus-file "
-                   "(e.g. --expression happy or --au AU12=0.8)")
-    if attention is not None:
-        if not aligned or len(photos) != 1:
-            raise fail("--attention writes the mask of one --aligned crop; for photos use "
-                       "--save-masks DIR")
-        if Path(attention).suffix.lower() not in IMAGE_SUFFIXES:
-            raise fail(f"--attention {attention}: use an image extension "
-                       f"({', '.join(IMAGE_SUFFIXES)})")
-    pairs = editing.plan_outputs(photos, output)  # refuses to overwrite an input, early
-    if attention is not None and any(files.same_file(Path(attention), p) for p, _ in pairs):
-        raise fail(f"--attention {attention} is the input; choose another path")
+    targets = _targets(expression, like, aus_file, row, au)
+    pairs = editing.plan_edit(photos, output, targets, attention, aligned)
     engine = _load_engine(engine_name, checkpoint, device)
-    spec = editing.build_spec(engine, expression, like, aus_file, row, au, estimator)
     config = editing.EditConfig(
-        spec=spec, face=face, source=editing.parse_source_aus(source_au, engine.au_names),
-        aligned=aligned, blend=dataclasses.replace(BlendConfig(), feather=feather),
-        estimator=estimator)
+        spec=targets.spec(engine, estimator), face=face,
+        source=editing.parse_source_aus(source_au, engine.au_names), aligned=aligned,
+        blend=BlendConfig(feather=feather), estimator=estimator)
     if attention is not None:  # the core issue's one-crop mode, with its attention file
-        edit = editing.edit_photo(pairs[0][0], config, engine)
-        typer.echo(str(editing.write_photo_edit(edit, pairs[0][1])))
-        write_image(attention, editing.mask_images(edit.edits, 0)[0])
-        if save_masks is not None:
-            editing.save_masks(edit, save_masks)
+        src, dst = pairs[0]
+        typer.echo(str(editing.edit_with_attention(src, dst, config, engine, attention,
+                                                   save_masks)))
         return
     result = editing.edit_photos(photos, output, config, engine, masks=save_masks)
     for path in result.written:
         typer.echo(str(path))
-    if result.failed:
-        raise fail(f"{len(result.failed)} of {len(pairs)} photos could not be edited "
-                   f"(first: {result.failed[0][1]})")
+    result.require_all()
 
 
 @edit_app.command("sweep", no_args_is_help=True,
@@ -415,10 +398,7 @@ def edit_image_command(
 @guarded
 def edit_sweep_command(
     photo: str = typer.Argument(..., help="A photo with a face."),
-    checkpoint: str = typer.Option(
-        None, "--checkpoint", "-c",
-        help="Generator export, training checkpoint or run folder. Default: the model "
-             "shipped with ganimate."),
+    checkpoint: CheckpointOption = None,
     engine_name: EngineOption = None,
     au: list[str] = typer.Option(
         ..., "--au", help="AU to sweep (AU12 or 12), repeatable: one grid row each."),
@@ -430,26 +410,19 @@ def edit_sweep_command(
     cell: int = typer.Option(192, "--cell", min=32, max=1024, help="Side of a grid cell, px."),
     whole: bool = typer.Option(False, "--whole",
                                help="Show the whole photo in each cell, not the face region."),
-    estimator: str = typer.Option("mesh", "--estimator",
-                                  help="AU estimator for the face's own AUs."),
-    device: str = typer.Option("auto", "--device", help="auto (GPU if present), cpu, cuda:N."),
+    estimator: EstimatorOption = "mesh",
+    device: DeviceOption = "auto",
 ) -> None:
     """A grid of one face swept over AU intensities: a row per AU, a column per intensity
     (paper Fig. 4); the other AUs keep the face's own values."""
-    from pathlib import Path
-
     from ganimate import editing
-    from ganimate.aus import canonical_au_name
     from ganimate.images import write_image
 
     step_values = editing.parse_steps(steps)
-    if Path(photo).is_dir():
-        raise fail(f"{photo}: a sweep takes one photo, not a folder")
-    out = editing.plan_outputs([photo], output)[0][1]
+    out = editing.plan_sweep(photo, output)
     engine = _load_engine(engine_name, checkpoint, device)
-    names = tuple(dict.fromkeys(canonical_au_name(a, engine.au_names) for a in au))
-    config = editing.SweepConfig(aus=names, steps=step_values, face=face, cell=cell,
-                                 whole=whole, estimator=estimator)
+    config = editing.SweepConfig(aus=editing.sweep_aus(au, engine.au_names), steps=step_values,
+                                 face=face, cell=cell, whole=whole, estimator=estimator)
     result = editing.sweep_photo(photo, config, engine)
     typer.echo(str(write_image(out, result.grid)))
 
@@ -463,12 +436,6 @@ eval_app = typer.Typer(
                     "ganimate eval video clip.mp4 happy.mp4",
                     "ganimate eval photos neutral/ --reference smiling/ --au AU12=0.9"))
 app.add_typer(eval_app, name="eval")
-
-IdentityOption = Annotated[bool, typer.Option(
-    "--identity/--no-identity",
-    help="Identity distance with dlib (needs the [eval] extra; skipped with a note if absent).")]
-JsonOption = Annotated[bool, typer.Option(
-    "--json", help="Print the JSON report on stdout instead of the tables.")]
 
 
 def _show(tables, data: dict, paths, as_json: bool) -> None:
@@ -505,7 +472,7 @@ def eval_model_command(
         help="Random targets per face, drawn like training targets (another face's AUs + noise)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the face subset and random targets."),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Crops per generator call."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, mps."),
+    device: DeviceOption = "auto",
     identity: IdentityOption = True,
     as_json: JsonOption = False,
 ) -> None:
@@ -515,10 +482,9 @@ def eval_model_command(
 
     config = evaluation.EvalConfig(seed=seed, max_faces=faces, random_targets=random_targets,
                                    batch_size=batch_size, identity=identity)
-    run = evaluation.evaluate_checkpoints(args, config, out, device)
-    data, paths = report.write_model_report(run)
-    _show([report.summary_table(run.results), report.per_au_table(run.results)], data, paths,
-          as_json)
+    run = report.write_model_report(evaluation.evaluate_checkpoints(args, config, device), out)
+    _show([report.summary_table(run.results), report.per_au_table(run.results)], run.data,
+          run.paths, as_json)
 
 
 @eval_app.command("video", no_args_is_help=True,
@@ -554,12 +520,10 @@ def eval_video_command(
 @guarded
 def eval_photos_command(
     photos: list[str] = typer.Argument(..., help="Photos, or folders of photos."),
-    checkpoint: str = typer.Option(
-        None, "--checkpoint", "-c", help="The model for --engine gan [the shipped one]."),
+    checkpoint: CheckpointOption = None,
     engine_name: EngineOption = None,
-    expression: str = typer.Option(None, "--expression", "-e",
-                                   help="Preset: happy, sad, ...; with a strength happy:0.6."),
-    au: list[str] = typer.Option([], "--au", help="Repeatable: AU12=0.8 or AU12+0.3."),
+    expression: ExpressionOption = None,
+    au: AuOption = [],  # noqa: B006 (typer copies it)
     reference: str = typer.Option(
         None, "--reference",
         help="Folder of the same people's real expressions, matched by file name: the scale "
@@ -570,21 +534,21 @@ def eval_photos_command(
                             help="Report folder. Default: photos-<engine>-eval."),
     null_edit: bool = typer.Option(True, "--null-edit/--no-null-edit",
                                    help="Also edit each photo to its own AUs and measure it."),
-    estimator: str = typer.Option("mesh", "--estimator", help="mesh, inversion or geometric."),
-    device: str = typer.Option("auto", "--device", help="auto (GPU if present), cpu, cuda:N."),
+    estimator: EstimatorOption = "mesh",
+    device: DeviceOption = "auto",
     identity: IdentityOption = True,
     as_json: JsonOption = False,
 ) -> None:
     """Edit photos with an engine and read them with two readers: dlib's 68 points (independent
     of the warp's AU->mesh model) beside the mesh AU estimator; plus identity, sharpness, colour
     fringes, change away from the face and a null edit."""
-    from ganimate import editing, photo_eval, report
+    from ganimate import photo_eval, report
 
     engine = _load_engine(engine_name, checkpoint, device)
-    spec = editing.build_spec(engine, expression, None, None, None, au, estimator)
+    spec = _targets(expression, au=au).spec(engine, estimator)
     config = photo_eval.PhotoEvalConfig(spec, estimator, null_edit, identity)
-    result = photo_eval.run(photos, engine, config, ids, reference, " ".join(
-        ([f"-e {expression}"] if expression else []) + [f"--au {a}" for a in au]))
+    result = photo_eval.run(photos, engine, config, ids, reference,
+                            photo_eval.edit_label(expression, au))
     paths = report.write_photo_report(result, out or f"photos-{engine.name}-eval")
     _show(report.photo_tables(result), result.to_dict(), paths, as_json)
 
@@ -612,8 +576,7 @@ def prepare_command(
                                    help="Smallest face height (forehead to chin) in pixels "
                                         "[half of --size]."),
     max_yaw: float = typer.Option(40.0, "--max-yaw", help="Most turned face kept, degrees."),
-    estimator: str = typer.Option("mesh", "--estimator",
-                                  help="AU estimator for labels: mesh, inversion, geometric."),
+    estimator: EstimatorOption = "mesh",
     aus: str = typer.Option(None, "--aus",
                             help="Take labels from an OpenFace CSV (or a folder of per-image "
                                  "CSVs) instead of the estimator."),
@@ -631,28 +594,13 @@ def prepare_command(
 
     from ganimate import prepare
 
-    if len(sources) == 1 and prepare.is_original_layout(sources[0]):
-        report = prepare.convert_original_layout(sources[0], out,
-                                                 size=size if size != 128 else None,
-                                                 image_format=image_format)
-    else:
-        if aus is not None and not Path(aus).exists():
-            raise fail(f"--aus {aus}: no such file or folder")
-        config = prepare.PrepareConfig(
-            size=size, every=every, workers=workers, image_format=image_format,
-            min_face=min_face, max_yaw=max_yaw, estimator=estimator,
-            openface=Path(aus) if aus else None, calibrate=calibrate,
-            test_fraction=test_fraction, split_by=split_by,
-        )
-        report = prepare.prepare_dataset(sources, out, config)
-    rejected = ", ".join(f"{n} {r}" for r, n in sorted(report.rejected.items())) or "none"
-    typer.echo(
-        f"{report.out}: {report.count} crops ({report.train} train, {report.test} test); "
-        f"this run: {report.processed} sources processed, {report.skipped} already done, "
-        f"{report.seconds:.1f} s; rejected: {rejected}", err=True)
-    if report.count == 0:  # `prepare && train` must stop here, not one step later
-        raise fail(f"{report.out}: every input was rejected, the dataset is empty; "
-                   f"{report.out / 'rejected.csv'} gives each input's reason")
+    config = prepare.PrepareConfig(
+        size=size, every=every, workers=workers, image_format=image_format, min_face=min_face,
+        max_yaw=max_yaw, estimator=estimator, openface=Path(aus) if aus else None,
+        calibrate=calibrate, test_fraction=test_fraction, split_by=split_by)
+    report = prepare.build_dataset(sources, out, config)
+    typer.echo(report.summary, err=True)
+    report.require_crops()
 
 
 @app.command("aus", no_args_is_help=True,
@@ -665,72 +613,27 @@ def aus_command(
     input: str = typer.Argument(..., help="A photo, a video, or a folder of them."),
     fmt: str = typer.Option(None, "--format", "-f",
                             help="table, csv or json [table on a terminal, csv otherwise]."),
-    estimator: str = typer.Option("mesh", "--estimator",
-                                  help="mesh (default), inversion or geometric."),
+    estimator: EstimatorOption = "mesh",
     every: int = typer.Option(1, "--every", help="Videos: every k-th frame."),
     baseline: bool = typer.Option(False, "--baseline/--no-baseline",
                                   help="Videos: subtract each person's neutral baseline."),
 ) -> None:
     """AU intensities of every face: one row per face per frame (columns: docs/aus.md)."""
-    import csv
-    import json
+    from rich.console import Console
 
     from ganimate import au_table
-    from ganimate import aus as au
 
-    if fmt is None:
-        fmt = "table" if sys.stdout.isatty() else "csv"
-    if fmt not in ("table", "csv", "json"):
-        raise fail(f"--format {fmt}: use table, csv or json")
-    if every < 1:
-        raise fail(f"--every {every}: must be 1 or more")
-    problems: list[au_table.AUScanProblem] = []
-    rows = au_table.scan_aus(input, method=estimator, every=every, baseline=baseline,
-                             problems=problems)
-    count = 0
-    if fmt == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=au_table.TABLE_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row.as_dict())
-            sys.stdout.flush()
-            count += 1
-    elif fmt == "json":
-        sys.stdout.write("[")
-        for row in rows:
-            sys.stdout.write(("\n" if count == 0 else ",\n") + json.dumps(row.as_dict()))
-            count += 1
-        sys.stdout.write("\n]\n" if count else "]\n")
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        # A few faces read best one column per face (AU names and descriptions down the side);
-        # many rows (folders, videos) get one line each, with short AU headers to fit a terminal.
-        rows = list(rows)
-        count = len(rows)
-        if 0 < count <= 4:
-            table = Table("AU", "", *[f"{r.source} #{r.face}" if r.frame == 0
-                                      else f"{r.source} f{r.frame} #{r.face}" for r in rows],
-                          box=None)
-            for i, name in enumerate(au.AU_NAMES):
-                table.add_row(name, au.AU_DESCRIPTIONS[name],
-                              *[f"{r.aus[i]:.2f}" for r in rows])
+    listing = au_table.AUListing(fmt, estimator, every, baseline)
+    output = au_table.render_aus(input, listing, terminal=sys.stdout.isatty())
+    for chunk in output.chunks:
+        if isinstance(chunk, str):
+            sys.stdout.write(chunk)
+            sys.stdout.flush()  # rows reach a pipe as they are measured
         else:
-            table = Table(box=None, pad_edge=False, title="AU intensities (columns: AU numbers)")
-            width = min(28, max((len(r.source) for r in rows), default=6))
-            table.add_column("source", min_width=width, no_wrap=True, overflow="ellipsis")
-            table.add_column("frame", justify="right", min_width=5)
-            table.add_column("face", justify="right", min_width=4)
-            for n in au.AU_NAMES:
-                table.add_column(n[2:], min_width=3)
-            for r in rows:
-                table.add_row(r.source, str(r.frame), str(r.face),
-                              *[f"{v:.2f}"[1:] if v < 1 else "1.0" for v in r.aus])
-        Console().print(table)
-    for p in problems:
+            Console().print(chunk)
+    for p in output.problems:
         typer.echo(f"warning: {p.source}: {p.reason}", err=True)
-    if count == 0:
+    if output.count == 0:
         raise fail(f"{input}: no face found")
 
 
@@ -738,6 +641,10 @@ def aus_command(
 
 _ANIMATE_TARGET_HELP = ("The condition at frame t is alpha(t) * target + (1 - alpha(t)) * the "
                         "face's own AUs. " + _TARGET_HELP)
+EasingOption = Annotated[str | None, typer.Option(
+    "--easing",
+    help="Easing of the ramp: linear, ease-in, ease-out, ease-in-out, cosine, smoothstep "
+         "[linear; cosine with --bounce].")]
 
 
 @animate_app.command("video", no_args_is_help=True,
@@ -750,26 +657,17 @@ _ANIMATE_TARGET_HELP = ("The condition at frame t is alpha(t) * target + (1 - al
 @guarded
 def animate_video_command(
     video: str = typer.Argument(..., help="The input video (any format ffmpeg reads)."),
-    checkpoint: str = typer.Option(
-        None, "--checkpoint", "-c",
-        help="Generator export, training checkpoint or run folder (its newest checkpoint)."),
+    checkpoint: CheckpointOption = None,
     engine_name: EngineOption = None,
     output: str = typer.Option(
         ..., "--out", "-o",
         help="Output video (.mp4 .mov .mkv .m4v: H.264 with the input's audio), .gif, or a "
              "folder name without suffix for lossless PNG frames."),
-    expression: str = typer.Option(
-        None, "--expression", "-e",
-        help="Preset: neutral, happy, sad, surprise, fear, anger, disgust; with a strength "
-             "happy:0.6 (0-2, default 1)."),
-    like: str = typer.Option(None, "--like",
-                             help="Copy the expression of the largest face in this photo."),
-    aus_file: str = typer.Option(
-        None, "--aus-file", help="AU values from a JSON object/list or a `ganimate aus` CSV row."),
-    row: int = typer.Option(None, "--row", min=0, help="The 0-based row of --aus-file."),
-    au: list[str] = typer.Option(
-        [], "--au", help="Repeatable: AU12=0.8 (absolute), AU12+0.3 / AU04-0.2 (relative to the "
-                         "face's own AUs in each frame)."),
+    expression: ExpressionOption = None,
+    like: LikeOption = None,
+    aus_file: AusFileOption = None,
+    row: RowOption = None,
+    au: AuOption = [],  # noqa: B006 (typer copies it)
     ramp: str = typer.Option(
         None, "--ramp",
         help="alpha keyframes TIME:ALPHA[:EASING],... with TIME in s, ms, frames or % "
@@ -777,10 +675,7 @@ def animate_video_command(
              "clip (with --track: 1 throughout)."),
     hold: bool = typer.Option(False, "--hold", help="alpha 1 throughout: the target from the "
                                                     "first frame on."),
-    easing: str = typer.Option(
-        None, "--easing",
-        help="Easing of the ramp segments: linear (default), ease-in, ease-out, ease-in-out, "
-             "cosine, smoothstep."),
+    easing: EasingOption = None,
     track_csv: str = typer.Option(
         None, "--track",
         help="Drive the target frame by frame from an AU track: the CSV of `ganimate aus "
@@ -793,10 +688,8 @@ def animate_video_command(
         None, "--face", min=0,
         help="Edit only this face: its track id, the `face` column of `ganimate aus VIDEO`. "
              "Default: every face."),
-    crf: int = typer.Option(18, "--crf", help="x264 quality, 0-51 (lower is better; 18 looks "
-                                              "lossless)."),
-    preset: str = typer.Option("medium", "--preset",
-                               help="x264 speed: ultrafast ... veryslow (faster = bigger)."),
+    crf: CrfOption = 18,
+    preset: PresetOption = "medium",
     lossless: bool = typer.Option(False, "--lossless",
                                   help="Bit-exact RGB video (libx264rgb crf 0; large, for "
                                        "checks; not every player shows it)."),
@@ -811,36 +704,28 @@ def animate_video_command(
                                        "neutral face."),
     batch_size: int = typer.Option(16, "--batch-size", min=1,
                                    help="Face crops per generator call."),
-    feather: float = typer.Option(0.03, "--feather", min=0.0, max=0.5,
-                                  help="Softness of the face region's edge (fraction of the "
-                                       "crop side)."),
-    estimator: str = typer.Option("mesh", "--estimator",
-                                  help="AU estimator: mesh, inversion or geometric."),
-    device: str = typer.Option("auto", "--device", help="auto (GPU if present), cpu, cuda:N."),
+    feather: FeatherOption = 0.03,
+    estimator: EstimatorOption = "mesh",
+    device: DeviceOption = "auto",
 ) -> None:
     """Change the expression of the people in a video, smoothly, keeping everything else.
 
     Output keeps the input's size, frame rate, frame count, rotation and audio; frames without
     a face pass through unchanged.
     """
-    import dataclasses
-
-    from ganimate import animation, editing
+    from ganimate import animation
     from ganimate.blend import BlendConfig
 
-    if not (expression or like or aus_file or au or track_csv):
-        raise fail("nothing to animate to: give --expression, --au, --like, --aus-file or "
-                   "--track (e.g. --expression happy)")
-    animation.check_output(video, output, preview)
+    targets = _targets(expression, like, aus_file, row, au)
+    timeline = animation.Timeline(ramp, hold, easing, track_csv, track_face, track_offset)
+    animation.check_video_request(video, output, targets, timeline, preview)
     engine = _load_engine(engine_name, checkpoint, device)
-    spec = editing.build_spec(engine, expression, like, aus_file, row, au, estimator)
     config = animation.AnimateConfig(
         face=face, smooth=smooth, baseline=baseline, batch_size=batch_size,
-        blend=dataclasses.replace(BlendConfig(), feather=feather), estimator=estimator,
-        crf=crf, preset=preset, lossless=lossless)
-    result = animation.animate_video(
-        video, output, engine, spec, config, ramp=ramp, hold=hold, easing=easing,
-        track_path=track_csv, track_face=track_face, track_offset=track_offset, preview=preview)
+        blend=BlendConfig(feather=feather), estimator=estimator, crf=crf, preset=preset,
+        lossless=lossless)
+    result = animation.animate_video(video, output, engine, targets.spec(engine, estimator),
+                                     config, timeline, preview)
     if face is not None and not result.face_ids:
         typer.echo(f"warning: face {face} never appeared; the video is unchanged "
                    "(see the face column of `ganimate aus VIDEO`)", err=True)
@@ -860,9 +745,7 @@ def animate_video_command(
 @guarded
 def animate_image_command(
     photo: str = typer.Argument(..., help="A photo with a face."),
-    checkpoint: str = typer.Option(
-        None, "--checkpoint", "-c",
-        help="Generator export, training checkpoint or run folder (its newest checkpoint)."),
+    checkpoint: CheckpointOption = None,
     engine_name: EngineOption = None,
     output: str = typer.Option(
         ..., "--out", "-o",
@@ -871,43 +754,32 @@ def animate_image_command(
         None, "--to", "--expression", "-e",
         help="Target preset: neutral, happy, sad, surprise, fear, anger, disgust; with a "
              "strength happy:0.6."),
-    like: str = typer.Option(None, "--like",
-                             help="Copy the expression of the largest face in this photo."),
-    aus_file: str = typer.Option(
-        None, "--aus-file", help="AU values from a JSON object/list or a `ganimate aus` CSV row."),
-    row: int = typer.Option(None, "--row", min=0, help="The 0-based row of --aus-file."),
-    au: list[str] = typer.Option(
-        [], "--au", help="Repeatable: AU12=0.8 (absolute), AU12+0.3 / AU04-0.2 (relative)."),
+    like: LikeOption = None,
+    aus_file: AusFileOption = None,
+    row: RowOption = None,
+    au: AuOption = [],  # noqa: B006 (typer copies it)
     seconds: float = typer.Option(2.0, "--seconds", help="Clip length in seconds."),
     fps: float = typer.Option(25.0, "--fps", help="Frame rate; the clip has "
                                                   "round(seconds * fps) frames."),
     bounce: bool = typer.Option(False, "--bounce", help="There and back: 0 -> 1 -> 0."),
-    easing: str = typer.Option(
-        None, "--easing",
-        help="linear, ease-in, ease-out, ease-in-out, cosine, smoothstep [linear; cosine with "
-             "--bounce]."),
+    easing: EasingOption = None,
     face: int = typer.Option(None, "--face", min=0,
                              help="Only face N (0-based, left to right). Default: every face."),
-    crf: int = typer.Option(18, "--crf", help="x264 quality, 0-51."),
-    preset: str = typer.Option("medium", "--preset", help="x264 speed preset."),
-    estimator: str = typer.Option("mesh", "--estimator",
-                                  help="AU estimator: mesh, inversion or geometric."),
-    device: str = typer.Option("auto", "--device", help="auto (GPU if present), cpu, cuda:N."),
+    crf: CrfOption = 18,
+    preset: PresetOption = "medium",
+    estimator: EstimatorOption = "mesh",
+    device: DeviceOption = "auto",
 ) -> None:
     """Animate a photo from its own expression to a target (paper Fig. 1) as a video or GIF."""
-    from ganimate import animation, editing
+    from ganimate import animation
 
-    if not (to or like or aus_file or au):
-        raise fail("nothing to animate to: give --to (e.g. --to happy), --au, --like or "
-                   "--aus-file")
-    if seconds <= 0 or fps <= 0:
-        raise fail("--seconds and --fps must be positive")
-    animation.check_output(photo, output)
-    engine = _load_engine(engine_name, checkpoint, device)
-    spec = editing.build_spec(engine, to, like, aus_file, row, au, estimator)
+    targets = _targets(to, like, aus_file, row, au)
     settings = animation.ImageAnimation(seconds=seconds, fps=fps, bounce=bounce, easing=easing,
                                         face=face, crf=crf, preset=preset, estimator=estimator)
-    result = animation.animate_image(photo, output, engine, spec, settings)
+    animation.check_image_request(photo, output, targets, settings)
+    engine = _load_engine(engine_name, checkpoint, device)
+    result = animation.animate_image(photo, output, engine, targets.spec(engine, estimator),
+                                     settings)
     typer.echo(str(result.out))
 
 
@@ -923,9 +795,8 @@ def demo_command(
     quick: bool = typer.Option(False, "--quick",
                                help="A smaller demo: one expression, a one-row sweep, a short "
                                     "clip (for slow machines and tests)."),
-    checkpoint: str = typer.Option(None, "--checkpoint", "-c",
-                                   help="Use this model instead of the shipped one."),
-    device: str = typer.Option("cpu", "--device", help="cpu, auto (GPU if present), cuda:N."),
+    checkpoint: CheckpointOption = None,
+    device: DeviceOption = "cpu",
 ) -> None:
     """Show what ganimate does on a bundled photo and video, with the shipped model: expression
     edits, an AU sweep grid, an animated photo and an edited video. Prints the files written."""

@@ -18,7 +18,10 @@ Two known paper/code differences, and what ganimate does:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 
 from ganimate.aus import AU_NAMES
 from ganimate.errors import GanimateError
@@ -173,6 +176,12 @@ class TrainConfig:
     saturation_window: int = 5
 
     def __post_init__(self):
+        self._check_counts()
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise GanimateError(f"precision {self.precision!r}: use auto, fp32 or bf16")
+        self._check_weights()
+
+    def _check_counts(self) -> None:
         positive = ("batch_size", "n_critic", "log_every", "keep_checkpoints", "sample_count",
                     "saturation_window", "checkpoint_every")
         for name in positive:
@@ -185,8 +194,8 @@ class TrainConfig:
             raise GanimateError("--steps must be at least 1")
         if self.steps is None and self.epochs + self.decay_epochs < 1:
             raise GanimateError("train for at least one epoch (epochs + decay epochs >= 1)")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise GanimateError(f"precision {self.precision!r}: use auto, fp32 or bf16")
+
+    def _check_weights(self) -> None:
         for name in ("lr_g", "lr_d"):
             if getattr(self, name) <= 0:
                 raise GanimateError(f"{name} must be positive")
@@ -201,6 +210,26 @@ class TrainConfig:
         d = asdict(self)
         d["model"] = self.model.to_dict()
         return d
+
+    @classmethod
+    def from_options(cls, run: str | os.PathLike, resume: bool = False,
+                     **options) -> TrainConfig:
+        """The config of `ganimate train`: the options given (None: not given, the default) over
+        the defaults, or with ``resume`` over the run's own RUN/config.json. Options named like
+        ModelConfig's fields set the model. An ``image_size`` given without ``d_layers`` that is
+        too small for the critic's layers lowers them to fit."""
+        base = cls()
+        stored = Path(run) / "config.json"
+        if resume and stored.is_file():
+            base = cls.from_dict(json.loads(stored.read_text()))
+        given = {k: v for k, v in options.items() if v is not None}
+        model_fields = {f.name for f in fields(ModelConfig)}
+        model_given = {k: given.pop(k) for k in list(given) if k in model_fields}
+        size = model_given.get("image_size")
+        if size is not None and "d_layers" not in model_given and size < 2 ** base.model.d_layers:
+            # Before the model is built: ModelConfig refuses a critic deeper than the image.
+            model_given["d_layers"] = max(1, size.bit_length() - 2)
+        return replace(base, model=replace(base.model, **model_given), **given)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:

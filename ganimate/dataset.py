@@ -107,6 +107,25 @@ def _open_ganimate(root: Path, split: str) -> FaceDataset:
     au_names = tuple(meta.get("au_names") or AU_NAMES)
     ext = meta.get("image_ext", "jpg")
     csv_path = root / "aus.csv"
+    rows = _read_aus_csv(csv_path, au_names)
+    if split == "all":
+        ids = list(rows)
+    else:
+        ids = _read_ids(root / f"{split}.txt")
+        unknown = [i for i in ids if i not in rows]
+        if unknown:
+            raise GanimateError(f"{root / (split + '.txt')}: ids without AUs in aus.csv, "
+                                f"e.g. {unknown[0]!r} ({len(unknown)} in all)")
+    aus = np.stack([rows[i] for i in ids]) if ids else np.zeros((0, len(au_names)), np.float32)
+    if aus.size and (aus.min() < 0 or aus.max() > 1 or not np.isfinite(aus).all()):
+        raise GanimateError(f"{csv_path}: AU values must lie in [0, 1] (FACS 0-5 divided by 5)")
+    paths = [root / "images" / f"{i}.{ext}" for i in ids]
+    return FaceDataset(root, ids, paths, aus, au_names, meta.get("size"), "ganimate", split,
+                       meta.get("au_calibration"))
+
+
+def _read_aus_csv(csv_path: Path, au_names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """id -> AU vector (``au_names`` order) of a dataset's aus.csv."""
     if not csv_path.is_file():
         raise GanimateError(f"{csv_path}: missing; a ganimate dataset needs aus.csv")
     with csv_path.open(newline="") as f:
@@ -126,20 +145,7 @@ def _open_ganimate(root: Path, split: str) -> FaceDataset:
                 rows[row[0].strip()] = np.array([float(row[c]) for c in cols], dtype=np.float32)
             except (ValueError, IndexError):
                 raise GanimateError(f"{csv_path}:{line_no}: malformed row") from None
-    if split == "all":
-        ids = list(rows)
-    else:
-        ids = _read_ids(root / f"{split}.txt")
-        unknown = [i for i in ids if i not in rows]
-        if unknown:
-            raise GanimateError(f"{root / (split + '.txt')}: ids without AUs in aus.csv, "
-                                f"e.g. {unknown[0]!r} ({len(unknown)} in all)")
-    aus = np.stack([rows[i] for i in ids]) if ids else np.zeros((0, len(au_names)), np.float32)
-    if aus.size and (aus.min() < 0 or aus.max() > 1 or not np.isfinite(aus).all()):
-        raise GanimateError(f"{csv_path}: AU values must lie in [0, 1] (FACS 0-5 divided by 5)")
-    paths = [root / "images" / f"{i}.{ext}" for i in ids]
-    return FaceDataset(root, ids, paths, aus, au_names, meta.get("size"), "ganimate", split,
-                       meta.get("au_calibration"))
+    return rows
 
 
 # --- the original GANimation layout -------------------------------------------------------------

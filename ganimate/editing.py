@@ -304,6 +304,50 @@ def build_spec(engine, expression: str | None = None,
     return target_spec(expression, like_vec, aus_file, row, au, names)
 
 
+@dataclass(frozen=True)
+class TargetOptions:
+    """The target options of `edit image`, `animate image|video` and `eval photos`, as given.
+
+    They combine in this order: expression, like, aus_file, then each au (see targets.py).
+    """
+
+    # A preset with an optional strength, e.g. happy or happy:0.6 (--expression, --to).
+    expression: str | None = None
+    # A photo whose largest face's AUs are copied (--like).
+    like: str | os.PathLike | None = None
+    # AU values from a JSON object/list or a `ganimate aus` CSV (--aus-file) ...
+    aus_file: str | os.PathLike | None = None
+    # ... and the 0-based row of it to use (--row).
+    row: int | None = None
+    # AU changes: AU12=0.8 (absolute), AU12+0.3 / AU04-0.2 (relative) (--au, repeatable).
+    au: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "au", tuple(self.au))
+
+    @property
+    def given(self) -> bool:
+        """Whether any target was asked for."""
+        return bool(self.expression or self.like or self.aus_file or self.au)
+
+    def require(self, message: str) -> TargetOptions:
+        """Refuse an empty target (before any model is loaded) with ``message``."""
+        if not self.given:
+            raise GanimateError(message)
+        return self
+
+    def spec(self, engine, method: str = DEFAULT_ESTIMATOR,
+             mesh: FaceMesh | None = None) -> TargetSpec:
+        """The options parsed and checked for the engine's AUs (see :func:`build_spec`)."""
+        return build_spec(engine, self.expression, self.like, self.aus_file, self.row, self.au,
+                          method, mesh)
+
+
+# The error of `edit image` without a target.
+NOTHING_TO_CHANGE = ("nothing to change: give --expression, --au, --like or --aus-file "
+                     "(e.g. --expression happy or --au AU12=0.8)")
+
+
 def parse_source_aus(texts: Sequence[str], au_names: Sequence[str]) -> tuple[AUChange, ...]:
     """``--source-au AU12=0.3`` options (absolute values only)."""
     from ganimate.targets import parse_au_option
@@ -412,6 +456,43 @@ def plan_outputs(inputs: Sequence[str | os.PathLike], out: str | os.PathLike
     return pairs
 
 
+def plan_edit(photos: Sequence[str | os.PathLike], out: str | os.PathLike,
+              targets: TargetOptions, attention: str | os.PathLike | None = None,
+              aligned: bool = False) -> list[tuple[Path, Path]]:
+    """Check the request of `edit image` before any model is loaded: a target is given, an
+    ``attention`` file goes with one ``aligned`` crop and has an image extension, and no output
+    overwrites an input. Returns the (input, output) pairs of :func:`plan_outputs`."""
+    from ganimate.images import IMAGE_SUFFIXES
+
+    targets.require(NOTHING_TO_CHANGE)
+    if attention is not None:
+        if not aligned or len(photos) != 1:
+            raise GanimateError("--attention writes the mask of one --aligned crop; for photos "
+                                "use --save-masks DIR")
+        if Path(attention).suffix.lower() not in IMAGE_SUFFIXES:
+            raise GanimateError(f"--attention {attention}: use an image extension "
+                                f"({', '.join(IMAGE_SUFFIXES)})")
+    pairs = plan_outputs(photos, out)  # refuses to overwrite an input, early
+    if attention is not None and any(files.same_file(Path(attention), p) for p, _ in pairs):
+        raise GanimateError(f"--attention {attention} is the input; choose another path")
+    return pairs
+
+
+def edit_with_attention(src: str | os.PathLike, dst: str | os.PathLike, config: EditConfig,
+                        engine, attention: str | os.PathLike,
+                        masks: str | os.PathLike | None = None) -> Path:
+    """Edit one aligned crop into ``dst`` and write its attention mask to ``attention`` (and
+    its masks into the folder ``masks``); returns the edited crop's path."""
+    from ganimate.images import write_image
+
+    edit = edit_photo(src, config, engine)
+    path = write_photo_edit(edit, dst)
+    write_image(attention, mask_images(edit.edits, 0)[0])
+    if masks is not None:
+        save_masks(edit, masks)
+    return path
+
+
 def write_photo_edit(edit: PhotoEdit, out: str | os.PathLike) -> Path:
     """Write an edited photo; the format follows ``out``'s extension, alpha is kept where the
     format can store it (PNG, WebP, TIFF)."""
@@ -424,11 +505,24 @@ def write_photo_edit(edit: PhotoEdit, out: str | os.PathLike) -> Path:
     return write_image(out, edit.rgb, edit.alpha, grey=is_greyscale(edit.path))
 
 
+@dataclass(frozen=True)
+class FailedPhoto:
+    path: Path
+    reason: str  # the error, as the CLI would print it
+
+
 @dataclass
 class BatchResult:
     written: list[Path]  # edited photos, in input order
     masks: list[Path]  # mask files written (--save-masks)
-    failed: list[tuple[Path, str]]  # photos that could not be edited, and why
+    failed: list[FailedPhoto]  # photos that could not be edited, and why
+    total: int = 0  # photos asked for
+
+    def require_all(self) -> None:
+        """Refuse a batch in which some photos could not be edited (the others are written)."""
+        if self.failed:
+            raise GanimateError(f"{len(self.failed)} of {self.total} photos could not be edited "
+                                f"(first: {self.failed[0].reason})")
 
 
 def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, config: EditConfig,
@@ -446,7 +540,7 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
                             "the warp engine has none (use --engine gan)")
     if not config.aligned:
         model_au_index(engine.au_names)  # a model the estimator cannot read fails up front
-    result = BatchResult([], [], [])
+    result = BatchResult([], [], [], total=len(pairs))
     with _open_mesh(mesh) as m, track("editing", total=len(pairs)) as bar:
         for src, dst in pairs:
             try:
@@ -455,7 +549,7 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
                 if len(pairs) == 1:
                     raise
                 log.warning("%s", exc)
-                result.failed.append((src, str(exc)))
+                result.failed.append(FailedPhoto(src, str(exc)))
                 bar.advance()
                 continue
             result.written.append(write_photo_edit(edit, dst))
@@ -468,6 +562,21 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
 # =============================================================================================
 # Sweeps (paper Fig. 4)
 # =============================================================================================
+
+
+def plan_sweep(photo: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """The grid's path, once ``photo`` is checked to be one photo that ``out`` does not
+    overwrite."""
+    if Path(photo).is_dir():
+        raise GanimateError(f"{photo}: a sweep takes one photo, not a folder")
+    return plan_outputs([photo], out)[0][1]
+
+
+def sweep_aus(texts: Sequence[str], au_names: Sequence[str]) -> tuple[str, ...]:
+    """``--au AU12 --au 4`` -> the model's AU names, each once, in the order given."""
+    from ganimate.aus import canonical_au_name
+
+    return tuple(dict.fromkeys(canonical_au_name(a, au_names) for a in texts))
 
 
 def parse_steps(text: str) -> tuple[float, ...]:

@@ -446,121 +446,157 @@ def run_protocol(edit: EditFn, au_names: Sequence[str], faces: Sequence[EvalFace
     from ganimate import progress
 
     t0 = time.perf_counter()
-    au_names = list(au_names)
-    if not faces:
-        raise GanimateError("no test faces to evaluate; is the dataset's test split empty?")
-    faces = [faces[i] for i in select_faces(len(faces), config)]
-    reliable = [n for n in au_names if n in set(reader.reliable) and n in set(reader.au_names)]
-    if not reliable:
-        raise GanimateError(
-            f"the AU reader is reliable for none of the model's AUs ({' '.join(au_names)}); "
-            f"it reads {' '.join(reader.reliable)}"
-        )
-    inputs = np.stack([f.image for f in faces])
-    n_faces, h, w = inputs.shape[:3]
-    labels = np.stack([np.asarray(f.aus, np.float32) for f in faces])
-    if region is None:
-        region = face_region_mask(h) if h == w else np.ones((h, w), bool)
-    outside = ~np.asarray(region, bool)
-    columns = _reader_columns(reader, au_names)
-
-    jobs = make_targets(faces, au_names, reliable, config)
-    m_in = np.concatenate([_read(reader, inputs[i:i + config.batch_size], columns)
-                           for i in range(0, n_faces, config.batch_size)])
-
-    boxes: list = [None] * n_faces
-    if embedder is not None:
-        boxes = [embedder.locate(img) for img in inputs]
-        in_embed = [embedder.embed(img, box) for img, box in zip(inputs, boxes, strict=True)]
-
-    edited = [j for j in jobs if j.kind != "recon"]
-    targets = np.stack([j.target for j in edited]) if edited else np.zeros((0, len(au_names)))
-    sources = labels[[j.face for j in edited]]
-    m_out = np.full((len(edited), len(au_names)), np.nan)
-    distances: list[float] = []
-    att_sum = att_high = att_low = 0.0
-    att_count = 0
-    recon, cycle, background = [], [], []
-    m_rec = np.full((n_faces, len(au_names)), np.nan)  # reader on G(I | y_r), per face
-    sweep_n = min(config.sweep_faces, n_faces)
-    sweep_out = np.zeros((sweep_n, len(reliable), len(config.sweep_levels), h, w, 3), np.uint8)
-    index_of = {id(j): e for e, j in enumerate(edited)}
-
-    with progress.track("evaluating", total=len(jobs)) as bar:
-        for start in range(0, len(jobs), config.batch_size):
-            batch = jobs[start:start + config.batch_size]
-            crops = inputs[[j.face for j in batch]]
-            result = edit(crops, np.stack([j.target for j in batch]))
-            outs = np.asarray(result.images)
-            att = _attention_array(result.attention, len(batch), h, w)
-            is_edit = np.array([j.kind != "recon" for j in batch])
-            rows = [index_of[id(j)] for j in batch if j.kind != "recon"]
-            if rows:
-                m_out[rows] = _read(reader, outs[is_edit], columns)
-            if not is_edit.all():
-                m_rec[[j.face for j in batch if j.kind == "recon"]] = _read(
-                    reader, outs[~is_edit], columns)
-            if rows:
-                a = att[is_edit]
-                att_sum += float(a.sum())
-                att_high += float((a > SATURATED_HIGH).sum())
-                att_low += float((a < SATURATED_LOW).sum())
-                att_count += a.size
-            for j, out in zip(batch, outs, strict=True):
-                if j.kind == "recon":
-                    recon.append(image_l1(inputs[j.face], out))
-                    continue
-                background.append(image_l1(inputs[j.face], out, outside))
-                if embedder is not None:
-                    distances.append(embedding_distance_of(embedder, in_embed[j.face], out,
-                                                           boxes[j.face]))
-                if j.kind == "sweep" and j.face < sweep_n:
-                    sweep_out[j.face, reliable.index(au_names[j.au]), j.level] = out
-            randoms = [(j, out) for j, out in zip(batch, outs, strict=True) if j.kind == "random"]
-            if randoms:
-                back = edit(np.stack([o for _, o in randoms]),
-                            np.stack([labels[j.face] for j, _ in randoms]))
-                for (j, _), img in zip(randoms, np.asarray(back.images), strict=True):
-                    cycle.append(image_l1(inputs[j.face], img))
+    run = _ProtocolRun(edit, list(au_names), faces, reader, config, embedder, region)
+    with progress.track("evaluating", total=len(run.jobs)) as bar:
+        for start in range(0, len(run.jobs), config.batch_size):
+            batch = run.jobs[start:start + config.batch_size]
+            run.add(batch)
             bar.advance(len(batch))
+    return run.result(identity_skipped, t0)
 
-    swept = np.zeros_like(targets, dtype=bool)
-    for e, j in enumerate(edited):
-        if j.kind == "sweep":
-            swept[e, j.au] = True
-    readable = np.isfinite(m_out).any(axis=1)
-    identity = None
-    if embedder is not None:
-        identity = identity_stats(distances, config.identity_threshold)
-    elif identity_skipped is None:
-        identity_skipped = "no face embedder given"
-    return EvalResult(
-        au_names=au_names,
-        reliable=reliable,
-        faces=n_faces,
-        edits=len(edited),
-        au_error=au_mae(targets, m_out, au_names, reliable),
-        au_error_swept=au_mae(targets, m_out, au_names, reliable, weights=swept),
-        au_error_unedited=au_mae(targets, m_in[[j.face for j in edited]], au_names, reliable),
-        au_error_unedited_swept=au_mae(targets, m_in[[j.face for j in edited]], au_names,
-                                       reliable, weights=swept),
-        reader_vs_labels=au_mae(labels, m_in, au_names, reliable),
-        direction=direction_accuracy(sources, targets, m_rec[[j.face for j in edited]], m_out,
-                                     au_names, reliable, config.direction_threshold),
-        reconstruction_l1=_mean(recon),
-        cycle_l1=_mean(cycle),
-        background_change=_mean(background),
-        attention=AttentionStats(att_sum / att_count, (att_high + att_low) / att_count,
-                                 att_high / att_count, att_low / att_count)
-        if att_count else attention_stats(np.zeros(0)),
-        unreadable=float(1 - readable.mean()) if len(readable) else math.nan,
-        identity=identity,
-        identity_skipped=None if identity is not None else identity_skipped,
-        config=config,
-        seconds=time.perf_counter() - t0,
-        sweep=SweepImages([f.id for f in faces[:sweep_n]], inputs[:sweep_n].copy(), reliable,
-                          list(config.sweep_levels), sweep_out),
-    )
+
+class _ProtocolRun:
+    """One run of the protocol: the faces and what the reader makes of them, the jobs, and
+    every measure gathered batch by batch (:meth:`add`) until :meth:`result`."""
+
+    def __init__(self, edit: EditFn, au_names: list[str], faces: Sequence[EvalFace],
+                 reader: AUReader, config: EvalConfig, embedder: Embedder | None,
+                 region: np.ndarray | None):
+        if not faces:
+            raise GanimateError("no test faces to evaluate; is the dataset's test split empty?")
+        self.edit, self.au_names, self.reader, self.config = edit, au_names, reader, config
+        self.embedder = embedder
+        self.faces = [faces[i] for i in select_faces(len(faces), config)]
+        self.reliable = [n for n in au_names
+                         if n in set(reader.reliable) and n in set(reader.au_names)]
+        if not self.reliable:
+            raise GanimateError(
+                f"the AU reader is reliable for none of the model's AUs ({' '.join(au_names)}); "
+                f"it reads {' '.join(reader.reliable)}"
+            )
+        self.inputs = np.stack([f.image for f in self.faces])
+        n_faces, self.h, self.w = self.inputs.shape[:3]
+        self.labels = np.stack([np.asarray(f.aus, np.float32) for f in self.faces])
+        if region is None:
+            region = face_region_mask(self.h) if self.h == self.w else np.ones((self.h, self.w),
+                                                                               bool)
+        self.outside = ~np.asarray(region, bool)
+        self.columns = _reader_columns(reader, au_names)
+        self.jobs = make_targets(self.faces, au_names, self.reliable, config)
+        self.m_in = np.concatenate([_read(reader, self.inputs[i:i + config.batch_size],
+                                          self.columns)
+                                    for i in range(0, n_faces, config.batch_size)])
+        self.boxes: list = [None] * n_faces
+        if embedder is not None:
+            self.boxes = [embedder.locate(img) for img in self.inputs]
+            self.in_embed = [embedder.embed(img, box)
+                             for img, box in zip(self.inputs, self.boxes, strict=True)]
+        self._start_measures(n_faces)
+
+    def _start_measures(self, n_faces: int) -> None:
+        k = len(self.au_names)
+        self.edited = [j for j in self.jobs if j.kind != "recon"]
+        self.index_of = {id(j): e for e, j in enumerate(self.edited)}
+        self.m_out = np.full((len(self.edited), k), np.nan)  # reader on the edited outputs
+        self.m_rec = np.full((n_faces, k), np.nan)  # reader on G(I | y_r), per face
+        self.distances: list[float] = []
+        self.att_sum = self.att_high = self.att_low = 0.0
+        self.att_count = 0
+        self.recon: list[float] = []
+        self.cycle: list[float] = []
+        self.background: list[float] = []
+        self.sweep_n = min(self.config.sweep_faces, n_faces)
+        self.sweep_out = np.zeros((self.sweep_n, len(self.reliable),
+                                   len(self.config.sweep_levels), self.h, self.w, 3), np.uint8)
+
+    def add(self, batch: list[_Job]) -> None:
+        """Edit a batch of jobs and gather its measures."""
+        result = self.edit(self.inputs[[j.face for j in batch]],
+                           np.stack([j.target for j in batch]))
+        outs = np.asarray(result.images)
+        att = _attention_array(result.attention, len(batch), self.h, self.w)
+        is_edit = np.array([j.kind != "recon" for j in batch])
+        rows = [self.index_of[id(j)] for j in batch if j.kind != "recon"]
+        if rows:
+            self.m_out[rows] = _read(self.reader, outs[is_edit], self.columns)
+        if not is_edit.all():
+            self.m_rec[[j.face for j in batch if j.kind == "recon"]] = _read(
+                self.reader, outs[~is_edit], self.columns)
+        if rows:
+            a = att[is_edit]
+            self.att_sum += float(a.sum())
+            self.att_high += float((a > SATURATED_HIGH).sum())
+            self.att_low += float((a < SATURATED_LOW).sum())
+            self.att_count += a.size
+        for j, out in zip(batch, outs, strict=True):
+            self._add_image(j, out)
+        self._add_cycles([(j, out) for j, out in zip(batch, outs, strict=True)
+                          if j.kind == "random"])
+
+    def _add_image(self, j: _Job, out: np.ndarray) -> None:
+        if j.kind == "recon":
+            self.recon.append(image_l1(self.inputs[j.face], out))
+            return
+        self.background.append(image_l1(self.inputs[j.face], out, self.outside))
+        if self.embedder is not None:
+            self.distances.append(embedding_distance_of(self.embedder, self.in_embed[j.face],
+                                                        out, self.boxes[j.face]))
+        if j.kind == "sweep" and j.face < self.sweep_n:
+            self.sweep_out[j.face, self.reliable.index(self.au_names[j.au]), j.level] = out
+
+    def _add_cycles(self, randoms: list[tuple[_Job, np.ndarray]]) -> None:
+        """G(G(I | y_g) | y_r) vs I for the random targets."""
+        if not randoms:
+            return
+        back = self.edit(np.stack([o for _, o in randoms]),
+                         np.stack([self.labels[j.face] for j, _ in randoms]))
+        for (j, _), img in zip(randoms, np.asarray(back.images), strict=True):
+            self.cycle.append(image_l1(self.inputs[j.face], img))
+
+    def _attention(self) -> AttentionStats:
+        n = self.att_count
+        if not n:
+            return attention_stats(np.zeros(0))
+        return AttentionStats(self.att_sum / n, (self.att_high + self.att_low) / n,
+                              self.att_high / n, self.att_low / n)
+
+    def result(self, identity_skipped: str | None, t0: float) -> EvalResult:
+        edited, au_names, reliable = self.edited, self.au_names, self.reliable
+        targets = (np.stack([j.target for j in edited]) if edited
+                   else np.zeros((0, len(au_names))))
+        swept = np.zeros_like(targets, dtype=bool)
+        for e, j in enumerate(edited):
+            if j.kind == "sweep":
+                swept[e, j.au] = True
+        readable = np.isfinite(self.m_out).any(axis=1)
+        identity = None
+        if self.embedder is not None:
+            identity = identity_stats(self.distances, self.config.identity_threshold)
+        elif identity_skipped is None:
+            identity_skipped = "no face embedder given"
+        faces_of = [j.face for j in edited]
+        m_in_edited = self.m_in[faces_of]
+        return EvalResult(
+            au_names=au_names, reliable=reliable, faces=len(self.faces), edits=len(edited),
+            au_error=au_mae(targets, self.m_out, au_names, reliable),
+            au_error_swept=au_mae(targets, self.m_out, au_names, reliable, weights=swept),
+            au_error_unedited=au_mae(targets, m_in_edited, au_names, reliable),
+            au_error_unedited_swept=au_mae(targets, m_in_edited, au_names, reliable,
+                                           weights=swept),
+            reader_vs_labels=au_mae(self.labels, self.m_in, au_names, reliable),
+            direction=direction_accuracy(self.labels[faces_of], targets, self.m_rec[faces_of],
+                                         self.m_out, au_names, reliable,
+                                         self.config.direction_threshold),
+            reconstruction_l1=_mean(self.recon), cycle_l1=_mean(self.cycle),
+            background_change=_mean(self.background), attention=self._attention(),
+            unreadable=float(1 - readable.mean()) if len(readable) else math.nan,
+            identity=identity,
+            identity_skipped=None if identity is not None else identity_skipped,
+            config=self.config, seconds=time.perf_counter() - t0,
+            sweep=SweepImages([f.id for f in self.faces[:self.sweep_n]],
+                              self.inputs[:self.sweep_n].copy(), reliable,
+                              list(self.config.sweep_levels), self.sweep_out),
+        )
 
 
 def embedding_distance_of(embedder: Embedder, reference: np.ndarray, image: np.ndarray,
@@ -719,17 +755,22 @@ def evaluate_checkpoint(checkpoint: str | Path, dataset: str | Path,
 
 
 @dataclass
-class EvalRun:
-    """What ``ganimate eval model`` measured: labelled results and where the report goes."""
+class CheckpointResults:
+    """What ``ganimate eval model`` measured: labelled results (one, or A and B on the same
+    faces and targets), and the default name of the report folder."""
 
     results: list[tuple[str, EvalResult]]
-    folder: Path  # the report folder (``--out`` or the default name)
+    default_folder: Path  # <ckpt>-eval, or <a>-vs-<b>-eval
+
+    @property
+    def compared(self) -> bool:
+        return len(self.results) == 2
 
 
 def evaluate_checkpoints(args: Sequence[str], config: EvalConfig = EvalConfig(),
-                         out: str | Path | None = None, device: str = "auto") -> EvalRun:
+                         device: str = "auto") -> CheckpointResults:
     """``CHECKPOINT [CHECKPOINT_B] DATASET``: one checkpoint, or two compared on the same faces
-    and targets (default report folder ``<ckpt>-eval`` / ``<a>-vs-<b>-eval``)."""
+    and targets (the report is :func:`ganimate.report.write_model_report`'s)."""
     from ganimate.models import resolve_checkpoint
 
     if len(args) not in (2, 3):
@@ -745,8 +786,8 @@ def evaluate_checkpoints(args: Sequence[str], config: EvalConfig = EvalConfig(),
     results = [(f"{'AB'[i]}: {c.stem}" if compare else c.stem,
                 evaluate_checkpoint(c, dataset, config, device=device, embedder=embedder))
                for i, c in enumerate(checkpoints)]
-    default = "-vs-".join(c.stem for c in checkpoints) + "-eval"
-    return EvalRun(results, Path(out) if out else Path(default))
+    stems = "-vs-".join(c.stem for c in checkpoints)
+    return CheckpointResults(results, Path(f"{stems}-eval"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -347,6 +347,11 @@ def summarise(rows: Sequence[PhotoRow]) -> dict:
     }
 
 
+def edit_label(expression: str | None, au: Sequence[str]) -> str:
+    """The edit as its options read (``-e happy --au AU12=0.9``), for the report."""
+    return " ".join(([f"-e {expression}"] if expression else []) + [f"--au {a}" for a in au])
+
+
 def run(inputs: Sequence[str | Path], engine, config: PhotoEvalConfig,
         ids: str | Path | None = None, references: str | Path | None = None,
         target: str = "") -> PhotoEvalResult:

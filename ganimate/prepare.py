@@ -119,6 +119,20 @@ class PrepareReport:
     stage_ms: dict[str, float] = field(default_factory=dict)  # mean ms per photo/frame by stage
     frames: int = 0  # photos + video frames processed by this run
 
+    @property
+    def summary(self) -> str:
+        """One line: the dataset's size and what this run did."""
+        rejected = ", ".join(f"{n} {r}" for r, n in sorted(self.rejected.items())) or "none"
+        return (f"{self.out}: {self.count} crops ({self.train} train, {self.test} test); "
+                f"this run: {self.processed} sources processed, {self.skipped} already done, "
+                f"{self.seconds:.1f} s; rejected: {rejected}")
+
+    def require_crops(self) -> None:
+        """Refuse an empty dataset: `prepare && train` must stop here, not one step later."""
+        if self.count == 0:
+            raise GanimateError(f"{self.out}: every input was rejected, the dataset is empty; "
+                                f"{self.out / 'rejected.csv'} gives each input's reason")
+
 
 @dataclass(frozen=True)
 class _Task:
@@ -316,29 +330,9 @@ def prepare_dataset(sources: Sequence[str | os.PathLike], out: str | os.PathLike
             f"no photos or videos under {', '.join(map(str, sources))} "
             f"(looked for {' '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)})"
         )
-    meta_path = out / "meta.json"
-    if meta_path.is_file() and not (out / JOURNAL).is_file():
-        raise GanimateError(f"{out}: holds a dataset not made by `ganimate prepare` here; "
-                            "choose a new --out folder")
-    header, done = _read_journal(out)
-    if header is not None and header["options"] != config.fingerprint():
-        raise GanimateError(
-            f"{out}: was prepared with {header['options']}; use the same --size/--every/"
-            "--image-format/--estimator to continue it, or a new --out folder"
-        )
+    header, done = _continued_journal(out, config)
     openface = _load_openface(config.openface, inputs) if config.openface else None
-
-    # Crop-id prefixes, unique even when two display paths sanitise to the same text.
-    tasks: list[_Task] = []
-    used: set[str] = set()
-    for path, disp in inputs:
-        base = _safe(str(Path(disp).with_suffix("")).replace("/", "_"))
-        if base in used:
-            base = f"{base}_{hashlib.sha1(disp.encode()).hexdigest()[:6]}"
-        used.add(base)
-        st = path.stat()
-        tasks.append(_Task(f"{disp}|{st.st_size}|{st.st_mtime_ns}", str(path), disp, base,
-                           is_video(path)))
+    tasks = _tasks(inputs)
     todo = [t for t in tasks if done.get(t.source, {}).get("key") != t.key]
     report = PrepareReport(out=out, processed=len(todo), skipped=len(tasks) - len(todo))
 
@@ -365,6 +359,37 @@ def prepare_dataset(sources: Sequence[str | os.PathLike], out: str | os.PathLike
     if report.frames:
         report.stage_ms = {k: 1000 * v / report.frames for k, v in stage.items()}
     return report
+
+
+def _continued_journal(out: Path, config: PrepareConfig) -> tuple[dict | None, dict[str, dict]]:
+    """The journal of an earlier run into ``out`` (header, done sources), refusing a folder
+    that another tool wrote or that was prepared with other options."""
+    if (out / "meta.json").is_file() and not (out / JOURNAL).is_file():
+        raise GanimateError(f"{out}: holds a dataset not made by `ganimate prepare` here; "
+                            "choose a new --out folder")
+    header, done = _read_journal(out)
+    if header is not None and header["options"] != config.fingerprint():
+        raise GanimateError(
+            f"{out}: was prepared with {header['options']}; use the same --size/--every/"
+            "--image-format/--estimator to continue it, or a new --out folder"
+        )
+    return header, done
+
+
+def _tasks(inputs: list[tuple[Path, str]]) -> list[_Task]:
+    """One task per input, with crop-id prefixes unique even when two display paths sanitise to
+    the same text."""
+    tasks: list[_Task] = []
+    used: set[str] = set()
+    for path, disp in inputs:
+        base = _safe(str(Path(disp).with_suffix("")).replace("/", "_"))
+        if base in used:
+            base = f"{base}_{hashlib.sha1(disp.encode()).hexdigest()[:6]}"
+        used.add(base)
+        st = path.stat()
+        tasks.append(_Task(f"{disp}|{st.st_size}|{st.st_mtime_ns}", str(path), disp, base,
+                           is_video(path)))
+    return tasks
 
 
 def _run_all(todo: list[_Task], config: PrepareConfig, out: Path, record, progress) -> None:
@@ -480,6 +505,33 @@ def _finalize(out: Path, config: PrepareConfig, tasks: list[_Task], done: dict[s
     present = {t.source for t in tasks}
     # Sources of earlier runs that this run was not given stay in the dataset (a dataset grows).
     entries = sorted(done.values(), key=lambda e: e["source"])
+    rows, raw, rejected = _collect_rows(entries, present, openface)
+    raw_arr = np.stack(raw) if raw else np.zeros((0, len(AU_NAMES)), np.float32)
+    labels, calibration = _calibrate(raw_arr, openface, config, out)
+    ids_train, ids_test = _split_ids(rows, config)
+    header = ["id", *AU_NAMES]
+    fmt = lambda arr: [f"{v:.4f}" for v in arr]  # noqa: E731
+    write_text(out / "aus.csv", _csv_text(header, [[r[0], *fmt(y)] for r, y in
+                                                    zip(rows, labels, strict=True)]))
+    if openface is None:
+        write_text(out / "aus_raw.csv", _csv_text(header, [[r[0], *fmt(y)] for r, y in
+                                                            zip(rows, raw_arr, strict=True)]))
+    write_text(out / "sources.csv", _csv_text(["id", "source", "frame", "face"], rows))
+    write_text(out / "rejected.csv", _csv_text(["source", "frame", "reason", "detail"],
+                                                rejected))
+    write_text(out / "train.txt", "".join(f"{i}\n" for i in ids_train))
+    write_text(out / "test.txt", "".join(f"{i}\n" for i in ids_test))
+    meta = _dataset_meta(config, openface is not None, len(rows), calibration)
+    write_text(out / "meta.json", json.dumps(meta, indent=2) + "\n")
+    report.count = len(rows)
+    report.train, report.test = len(ids_train), len(ids_test)
+    report.rejected = Counter(r[2] for r in rejected)
+
+
+def _collect_rows(entries: list[dict], present: set[str], openface: _OpenFaceLabels | None
+                  ) -> tuple[list[tuple], list[np.ndarray], list[list]]:
+    """(id, source, frame, face) rows, their raw AU labels and the rejected rows of the journal's
+    entries; with OpenFace labels, a face without one is rejected."""
     rows, raw, rejected = [], [], []
     for entry in entries:
         src = entry["source"]
@@ -496,63 +548,73 @@ def _finalize(out: Path, config: PrepareConfig, tasks: list[_Task], done: dict[s
             else:
                 raw.append(np.asarray(r["aus"], np.float32))
             rows.append((r["id"], src, r["frame"], r["face"]))
-    raw_arr = np.stack(raw) if raw else np.zeros((0, len(AU_NAMES)), np.float32)
-    calibration = None
-    labels = raw_arr
-    if openface is None and config.calibrate:
-        if len(raw_arr) >= 20:
-            calibration = AUCalibration.fit(raw_arr)
-            labels = calibration.apply(raw_arr)
-        else:
-            log.warning("%s: only %d crops; AU labels left uncalibrated (need 20)", out,
-                        len(raw_arr))
+    return rows, raw, rejected
+
+
+def _calibrate(raw: np.ndarray, openface: _OpenFaceLabels | None, config: PrepareConfig,
+               out: Path) -> tuple[np.ndarray, AUCalibration | None]:
+    """(labels, calibration): estimated labels mapped to [0, 1] by their robust percentiles
+    when asked and there are enough of them; OpenFace labels as they are."""
+    if openface is not None or not config.calibrate:
+        return raw, None
+    if len(raw) < 20:
+        log.warning("%s: only %d crops; AU labels left uncalibrated (need 20)", out, len(raw))
+        return raw, None
+    calibration = AUCalibration.fit(raw)
+    return calibration.apply(raw), calibration
+
+
+def _split_ids(rows: list[tuple], config: PrepareConfig) -> tuple[list[str], list[str]]:
+    """(train ids, test ids), split by person; a small dataset keeps at least one test
+    source."""
     splits = {src: _split_of(src, config.split_by, config.test_fraction)
               for src in {r[1] for r in rows}}
     ids_train = [r[0] for r in rows if splits[r[1]] == "train"]
     ids_test = [r[0] for r in rows if splits[r[1]] == "test"]
-    # A small dataset could end up with an empty split; keep at least one test source.
     if not ids_test and len(splits) > 1 and config.test_fraction > 0:
         last = sorted(splits)[-1]
         ids_test = [r[0] for r in rows if r[1] == last]
         ids_train = [r[0] for r in rows if r[1] != last]
+    return ids_train, ids_test
 
-    header = ["id", *AU_NAMES]
-    fmt = lambda arr: [f"{v:.4f}" for v in arr]  # noqa: E731
-    write_text(out / "aus.csv", _csv_text(header, [[r[0], *fmt(y)] for r, y in
-                                                    zip(rows, labels, strict=True)]))
-    if openface is None:
-        write_text(out / "aus_raw.csv", _csv_text(header, [[r[0], *fmt(y)] for r, y in
-                                                            zip(rows, raw_arr, strict=True)]))
-    write_text(out / "sources.csv", _csv_text(["id", "source", "frame", "face"], rows))
-    write_text(out / "rejected.csv", _csv_text(["source", "frame", "reason", "detail"],
-                                                rejected))
-    write_text(out / "train.txt", "".join(f"{i}\n" for i in ids_train))
-    write_text(out / "test.txt", "".join(f"{i}\n" for i in ids_test))
-    meta = {
+
+def _dataset_meta(config: PrepareConfig, openface: bool, count: int,
+                  calibration: AUCalibration | None) -> dict:
+    return {
         "format": "ganimate-dataset",
         "version": 1,
         "size": config.size,
         "image_ext": config.image_format,
         "au_names": list(AU_NAMES),
-        "au_source": "openface" if openface is not None else "mesh",
+        "au_source": "openface" if openface else "mesh",
         "created_by": f"ganimate {__version__}",
-        "count": len(rows),
+        "count": count,
         "framing": "ganimate-v1",
-        "estimator": None if openface is not None else config.estimator,
+        "estimator": None if openface else config.estimator,
         "au_calibration": None if calibration is None else calibration.to_dict(),
         "split_by": config.split_by,
         "test_fraction": config.test_fraction,
         "every": config.every,
     }
-    write_text(out / "meta.json", json.dumps(meta, indent=2) + "\n")
-    report.count = len(rows)
-    report.train, report.test = len(ids_train), len(ids_test)
-    report.rejected = Counter(r[2] for r in rejected)
 
 
 # ---------------------------------------------------------------------------------------------
 # The original GANimation layout
 # ---------------------------------------------------------------------------------------------
+
+
+def build_dataset(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
+                  config: PrepareConfig = PrepareConfig()) -> PrepareReport:
+    """`ganimate prepare`: one folder in GANimation's layout is converted (resized to
+    ``config.size`` when that is not the default); anything else goes to
+    :func:`prepare_dataset`."""
+    if len(sources) == 1 and is_original_layout(sources[0]):
+        size = config.size if config.size != PrepareConfig.size else None
+        return convert_original_layout(sources[0], out, size=size,
+                                       image_format=config.image_format)
+    if config.openface is not None and not config.openface.exists():
+        raise GanimateError(f"--aus {config.openface}: no such file or folder")
+    return prepare_dataset(sources, out, config)
 
 
 def is_original_layout(path: str | os.PathLike) -> bool:
@@ -570,7 +632,6 @@ def convert_original_layout(src: str | os.PathLike, out: str | os.PathLike,
     intensities divided by 5; the split is the layout's own.
     """
     from ganimate.dataset import load_original_layout
-    from ganimate.images import read_rgb, write_image
 
     start = time.perf_counter()
     out = Path(out)
@@ -580,6 +641,37 @@ def convert_original_layout(src: str | os.PathLike, out: str | os.PathLike,
     if not layout.ids:
         raise GanimateError(f"{src}: no image has AUs in aus_openface.pkl")
     (out / "images").mkdir(parents=True, exist_ok=True)
+    ids, rejected, kept, crop_size = _copy_original_crops(layout, out, size, image_format,
+                                                          quality)
+    aus = layout.aus[kept]
+    new = {o: n for o, n, _ in ids}
+    train = [new[i] for i in layout.train_ids if i in new]
+    test = [new[i] for i in layout.test_ids if i in new]
+    write_text(out / "aus.csv", _csv_text(["id", *AU_NAMES], [
+        [n, *[f"{v:.4f}" for v in y]] for (_, n, _), y in zip(ids, aus, strict=True)]))
+    write_text(out / "sources.csv", _csv_text(["id", "source", "frame", "face"],
+                                               [[n, f"imgs/{name}", 0, 0] for _, n, name in ids]))
+    write_text(out / "rejected.csv", _csv_text(["source", "frame", "reason", "detail"],
+                                                rejected))
+    write_text(out / "train.txt", "".join(f"{i}\n" for i in train))
+    write_text(out / "test.txt", "".join(f"{i}\n" for i in test))
+    meta = {"format": "ganimate-dataset", "version": 1, "size": crop_size,
+            "image_ext": image_format, "au_names": list(AU_NAMES), "au_source": "ganimation",
+            "created_by": f"ganimate {__version__}", "count": len(ids), "framing": "original",
+            "converted_from": str(Path(src).resolve())}
+    write_text(out / "meta.json", json.dumps(meta, indent=2) + "\n")
+    report = PrepareReport(out=out, count=len(ids), train=len(train), test=len(test),
+                           processed=len(layout.ids), rejected=Counter(r[2] for r in rejected))
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _copy_original_crops(layout, out: Path, size: int | None, image_format: str,
+                         quality: int) -> tuple[list[tuple], list[list], list[int], int | None]:
+    """Copy (or resize and write) the layout's crops into out/images: (original id, new id,
+    file name) per crop, rejected rows, indices kept, crop size."""
+    from ganimate.images import read_rgb, write_image
+
     ids, rejected, kept = [], [], []
     crop_size = size
     for i, (orig_id, path) in enumerate(zip(layout.ids, layout.image_paths, strict=True)):
@@ -603,24 +695,4 @@ def convert_original_layout(src: str | os.PathLike, out: str | os.PathLike,
             write_image(dst, rgb, quality=quality)
         ids.append((orig_id, new_id, path.name))
         kept.append(i)
-    aus = layout.aus[kept]
-    new = {o: n for o, n, _ in ids}
-    train = [new[i] for i in layout.train_ids if i in new]
-    test = [new[i] for i in layout.test_ids if i in new]
-    write_text(out / "aus.csv", _csv_text(["id", *AU_NAMES], [
-        [n, *[f"{v:.4f}" for v in y]] for (_, n, _), y in zip(ids, aus, strict=True)]))
-    write_text(out / "sources.csv", _csv_text(["id", "source", "frame", "face"],
-                                               [[n, f"imgs/{name}", 0, 0] for _, n, name in ids]))
-    write_text(out / "rejected.csv", _csv_text(["source", "frame", "reason", "detail"],
-                                                rejected))
-    write_text(out / "train.txt", "".join(f"{i}\n" for i in train))
-    write_text(out / "test.txt", "".join(f"{i}\n" for i in test))
-    meta = {"format": "ganimate-dataset", "version": 1, "size": crop_size,
-            "image_ext": image_format, "au_names": list(AU_NAMES), "au_source": "ganimation",
-            "created_by": f"ganimate {__version__}", "count": len(ids), "framing": "original",
-            "converted_from": str(Path(src).resolve())}
-    write_text(out / "meta.json", json.dumps(meta, indent=2) + "\n")
-    report = PrepareReport(out=out, count=len(ids), train=len(train), test=len(test),
-                           processed=len(layout.ids), rejected=Counter(r[2] for r in rejected))
-    report.seconds = time.perf_counter() - start
-    return report
+    return ids, rejected, kept, crop_size

@@ -11,11 +11,12 @@ import json
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ganimate.evaluation import EvalResult, VideoEvalResult
+from ganimate.evaluation import CheckpointResults, EvalResult, VideoEvalResult
 from ganimate.files import atomic_path, write_text
 
 # (label, getter, format, better) rows of the summary table; better: "low", "high" or "" (neutral).
@@ -271,10 +272,23 @@ def write_photo_report(result, out_dir: str | os.PathLike) -> list[Path]:
     return [write_json(Path(out_dir) / "report.json", result.to_dict())]
 
 
-def write_model_report(run) -> tuple[dict, list[Path]]:
-    """The report of an :class:`ganimate.evaluation.EvalRun` (one model, or two compared):
-    (the report's data, the files written)."""
-    if len(run.results) == 2:
-        paths = write_comparison(run.results, run.folder)
-        return json.loads(paths[0].read_text()), paths
-    return run.results[0][1].to_dict(), write_report(run.results[0][1], run.folder)
+@dataclass
+class EvalRun:
+    """What ``ganimate eval model`` shows: labelled results, the report data and files."""
+
+    results: list[tuple[str, EvalResult]]
+    data: dict
+    paths: list[Path]
+
+
+def write_model_report(measured: CheckpointResults, out: str | Path | None = None) -> EvalRun:
+    """The report of :func:`ganimate.evaluation.evaluate_checkpoints` (a comparison for two
+    checkpoints) in ``out`` [its default folder]."""
+    import json
+
+    folder = Path(out) if out else measured.default_folder
+    results = measured.results
+    if measured.compared:
+        paths = write_comparison(results, folder)
+        return EvalRun(results, json.loads(paths[0].read_text()), paths)
+    return EvalRun(results, results[0][1].to_dict(), write_report(results[0][1], folder))

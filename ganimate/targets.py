@@ -276,53 +276,66 @@ def read_aus_file(path: str | os.PathLike, row: int | None = None,
     if not path.is_file():
         raise GanimateError(f"--aus-file {path}: no such file")
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise GanimateError(f"--aus-file {path}: not valid JSON ({exc})") from exc
-        if isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
-            data = _pick_row(data, row, path)
-        if isinstance(data, list):
-            if len(data) != len(au_names) or not all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in data):
-                raise GanimateError(
-                    f"--aus-file {path}: a JSON list must hold {len(au_names)} numbers in the "
-                    f"order {' '.join(au_names)}, or be a list of objects"
-                )
-            values = dict(zip(au_names, map(float, data), strict=True))
-        elif isinstance(data, dict):
-            columns = _au_columns(list(data), au_names)
-            values = {}
-            for name, (col, scale) in columns.items():
-                v = data[col]
-                if not isinstance(v, (int, float)) or isinstance(v, bool):
-                    raise GanimateError(f"--aus-file {path}: {col} must be a number, got {v!r}")
-                values[name] = float(v) * scale
-        else:
-            raise GanimateError(
-                f"--aus-file {path}: expected a JSON object of AU values, e.g. {{\"AU12\": 0.8}}"
-            )
+        values = _json_au_values(path, row, au_names)
     else:
-        columns, rows = _read_csv_rows(path)
-        au_cols = _au_columns(columns, au_names)
-        if not au_cols:
-            raise GanimateError(
-                f"--aus-file {path}: no AU columns (expected columns named like AU01 ... AU45, "
-                "as `ganimate aus` writes them)"
-            )
-        picked = _pick_row(rows, row, path)
-        values = {}
-        for name, (col, scale) in au_cols.items():
-            try:
-                values[name] = float(picked[col]) * scale
-            except (KeyError, ValueError):
-                raise GanimateError(
-                    f"--aus-file {path}: row {row or 0} has no number in column {col!r} "
-                    "(no face in that frame?); pick another --row"
-                ) from None
+        values = _csv_au_values(path, row, au_names)
     if not values:
         raise GanimateError(f"--aus-file {path}: names none of the AUs {' '.join(au_names)}")
     return AUValues(_check_range(values, f"--aus-file {path}"), str(path))
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _json_au_values(path: Path, row: int | None, au_names: Sequence[str]) -> dict[str, float]:
+    """The AU values of a JSON --aus-file: an object, a list of numbers, or a list of objects."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GanimateError(f"--aus-file {path}: not valid JSON ({exc})") from exc
+    if isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
+        data = _pick_row(data, row, path)
+    if isinstance(data, list):
+        if len(data) != len(au_names) or not all(_is_number(v) for v in data):
+            raise GanimateError(
+                f"--aus-file {path}: a JSON list must hold {len(au_names)} numbers in the "
+                f"order {' '.join(au_names)}, or be a list of objects"
+            )
+        return dict(zip(au_names, map(float, data), strict=True))
+    if not isinstance(data, dict):
+        raise GanimateError(
+            f"--aus-file {path}: expected a JSON object of AU values, e.g. {{\"AU12\": 0.8}}"
+        )
+    values = {}
+    for name, (col, scale) in _au_columns(list(data), au_names).items():
+        v = data[col]
+        if not _is_number(v):
+            raise GanimateError(f"--aus-file {path}: {col} must be a number, got {v!r}")
+        values[name] = float(v) * scale
+    return values
+
+
+def _csv_au_values(path: Path, row: int | None, au_names: Sequence[str]) -> dict[str, float]:
+    """The AU values of one row of a `ganimate aus` (or OpenFace) CSV --aus-file."""
+    columns, rows = _read_csv_rows(path)
+    au_cols = _au_columns(columns, au_names)
+    if not au_cols:
+        raise GanimateError(
+            f"--aus-file {path}: no AU columns (expected columns named like AU01 ... AU45, "
+            "as `ganimate aus` writes them)"
+        )
+    picked = _pick_row(rows, row, path)
+    values = {}
+    for name, (col, scale) in au_cols.items():
+        try:
+            values[name] = float(picked[col]) * scale
+        except (KeyError, ValueError):
+            raise GanimateError(
+                f"--aus-file {path}: row {row or 0} has no number in column {col!r} "
+                "(no face in that frame?); pick another --row"
+            ) from None
+    return values
 
 
 def _pick_row(rows: list, row: int | None, path: Path):
@@ -567,26 +580,7 @@ def parse_ramp(text: str, fps: float, n_frames: int, easing: str = "linear") -> 
         return bounce_schedule(n_frames, easing if easing != "linear" else "cosine")
     positions, values, easings = [], [], []
     for part in text.split(","):
-        fields = part.split(":")
-        if len(fields) not in (2, 3):
-            raise GanimateError(
-                f"--ramp {text!r}: bad keyframe {part.strip()!r}; expected TIME:ALPHA[:EASING], "
-                "e.g. 0s:0,1.5s:1,4s:1,5s:0"
-            )
-        pos = _keyframe_position(fields[0], fps, n_frames, text)
-        try:
-            value = float(fields[1])
-        except ValueError:
-            value = float("nan")
-        if not 0.0 <= value <= 1.0:
-            raise GanimateError(
-                f"--ramp {text!r}: alpha {fields[1].strip()!r} must be a number in [0, 1]"
-            )
-        seg = fields[2].strip().lower() if len(fields) == 3 else easing
-        if seg not in EASINGS:
-            raise GanimateError(
-                f"--ramp {text!r}: unknown easing {seg!r}; use one of {', '.join(EASINGS)}"
-            )
+        pos, value, seg = _parse_keyframe(part, text, fps, n_frames, easing)
         if positions and pos <= positions[-1]:
             raise GanimateError(
                 f"--ramp {text!r}: keyframe times must increase ({part.strip()!r} is not after "
@@ -596,6 +590,39 @@ def parse_ramp(text: str, fps: float, n_frames: int, easing: str = "linear") -> 
         values.append(value)
         if len(positions) > 1:
             easings.append(seg)
+    _check_keyframe_span(text, positions, values, fps, n_frames)
+    return AlphaSchedule(n_frames, tuple(positions), tuple(values), tuple(easings))
+
+
+def _parse_keyframe(part: str, text: str, fps: float, n_frames: int, easing: str
+                    ) -> tuple[float, float, str]:
+    """One ``TIME:ALPHA[:EASING]`` of ``--ramp text`` -> (frame position, alpha, easing)."""
+    fields = part.split(":")
+    if len(fields) not in (2, 3):
+        raise GanimateError(
+            f"--ramp {text!r}: bad keyframe {part.strip()!r}; expected TIME:ALPHA[:EASING], "
+            "e.g. 0s:0,1.5s:1,4s:1,5s:0"
+        )
+    pos = _keyframe_position(fields[0], fps, n_frames, text)
+    try:
+        value = float(fields[1])
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise GanimateError(
+            f"--ramp {text!r}: alpha {fields[1].strip()!r} must be a number in [0, 1]"
+        )
+    seg = fields[2].strip().lower() if len(fields) == 3 else easing
+    if seg not in EASINGS:
+        raise GanimateError(
+            f"--ramp {text!r}: unknown easing {seg!r}; use one of {', '.join(EASINGS)}"
+        )
+    return pos, value, seg
+
+
+def _check_keyframe_span(text: str, positions: list[float], values: list[float], fps: float,
+                         n_frames: int) -> None:
+    """Refuse keyframes after the clip's end; warn when the first comes after its last frame."""
     last = n_frames - 1
     if positions[-1] > n_frames:  # n_frames / fps is the clip's end; later keyframes never play
         raise GanimateError(
@@ -606,7 +633,6 @@ def parse_ramp(text: str, fps: float, n_frames: int, easing: str = "linear") -> 
     if positions[0] > last:
         log.warning("--ramp %s: the first keyframe is after the last frame (%d); alpha stays %g",
                     text, last, values[0])
-    return AlphaSchedule(n_frames, tuple(positions), tuple(values), tuple(easings))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -666,29 +692,45 @@ def read_au_track(path: str | os.PathLike, au_names: Sequence[str] = AU_NAMES,
             f"{au_names[-1]}"
         )
     if "source" in columns:
-        sources = sorted({r.get("source", "") for r in rows})
-        if source is None and len(sources) > 1:
-            raise GanimateError(
-                f"--track {path}: holds rows of {len(sources)} files ({', '.join(sources[:3])}"
-                f"{'...' if len(sources) > 3 else ''}); run `ganimate aus` on the one driver video"
-            )
-        if source is not None:
-            if source not in sources:
-                raise GanimateError(f"--track {path}: no rows of {source!r}")
-            rows = [r for r in rows if r.get("source") == source]
+        rows = _track_rows_of_source(rows, path, source)
     face_col = next((c for c in ("face", "face_id") if c in columns), None)
     if face_col is not None:
-        ids = sorted({r[face_col] for r in rows if r.get(face_col, "") != ""}, key=_natural)
-        if face is None and len(ids) > 1:
-            raise GanimateError(
-                f"--track {path}: holds {len(ids)} faces ({', '.join(ids)}); pick one with --face"
-            )
-        wanted = str(face) if face is not None else (ids[0] if ids else None)
-        if face is not None and wanted not in ids:
-            raise GanimateError(
-                f"--track {path}: no face {face}; it has faces {', '.join(ids) or 'none'}"
-            )
-        rows = [r for r in rows if r.get(face_col) == wanted]
+        rows = _track_rows_of_face(rows, face_col, path, face)
+    return _track_of_rows(rows, time_col, au_cols, au_names, path)
+
+
+def _track_rows_of_source(rows: list[dict], path: Path, source: str | None) -> list[dict]:
+    sources = sorted({r.get("source", "") for r in rows})
+    if source is None and len(sources) > 1:
+        raise GanimateError(
+            f"--track {path}: holds rows of {len(sources)} files ({', '.join(sources[:3])}"
+            f"{'...' if len(sources) > 3 else ''}); run `ganimate aus` on the one driver video"
+        )
+    if source is None:
+        return rows
+    if source not in sources:
+        raise GanimateError(f"--track {path}: no rows of {source!r}")
+    return [r for r in rows if r.get("source") == source]
+
+
+def _track_rows_of_face(rows: list[dict], face_col: str, path: Path, face: int | None
+                        ) -> list[dict]:
+    ids = sorted({r[face_col] for r in rows if r.get(face_col, "") != ""}, key=_natural)
+    if face is None and len(ids) > 1:
+        raise GanimateError(
+            f"--track {path}: holds {len(ids)} faces ({', '.join(ids)}); pick one with --face"
+        )
+    wanted = str(face) if face is not None else (ids[0] if ids else None)
+    if face is not None and wanted not in ids:
+        raise GanimateError(
+            f"--track {path}: no face {face}; it has faces {', '.join(ids) or 'none'}"
+        )
+    return [r for r in rows if r.get(face_col) == wanted]
+
+
+def _track_of_rows(rows: list[dict], time_col: str, au_cols: dict, au_names: Sequence[str],
+                   path: Path) -> AUTrack:
+    """The rows with AU values, in time order (one per time), as a checked AUTrack."""
     times, values = [], []
     for r in rows:
         try:

@@ -82,6 +82,8 @@ class TrainResult:
     total_steps: int
     checkpoint: Path | None  # the last checkpoint written
     interrupted: bool  # stopped by SIGINT/SIGTERM (a checkpoint was saved)
+    # This is the first process (always, without torchrun): the one that reports the result.
+    main: bool = True
 
 
 @dataclass
@@ -232,6 +234,51 @@ def _check_resumable(cfg: TrainConfig, stored: dict, run: Path, step: int = 0,
         )
 
 
+@dataclass
+class TrainState:
+    """What the training steps read and change: the networks (and the forms they run in under
+    DDP or torch.compile), their optimisers, the EMA copy of G, the random generator of every
+    draw, and the step count."""
+
+    cfg: TrainConfig
+    device: torch.device
+    precision: str  # "fp32" or "bf16" (resolved)
+    G: torch.nn.Module
+    D: torch.nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    gen: torch.Generator  # every random draw of the run (checkpointed)
+    G_ema: torch.nn.Module | None = None  # the averaged G (cfg.ema > 0)
+    g_run: torch.nn.Module | None = None  # G as it runs (DDP / compiled); default G
+    d_run: torch.nn.Module | None = None  # D as it runs; default D
+    step: int = 0  # critic steps done
+
+    def __post_init__(self):
+        self.g_run = self.G if self.g_run is None else self.g_run
+        self.d_run = self.D if self.d_run is None else self.d_run
+
+    @property
+    def G_sample(self) -> torch.nn.Module:
+        """What the sample grids show: the averaged G when there is one."""
+        return self.G if self.G_ema is None else self.G_ema
+
+    def set_lr(self, factor: float) -> None:
+        for group in self.opt_d.param_groups:
+            group["lr"] = self.cfg.lr_d * factor
+        for group in self.opt_g.param_groups:
+            group["lr"] = self.cfg.lr_g * factor
+
+
+@dataclass
+class StepBatch:
+    """One step's data on the device: real images, their AUs, the targets, the GP mixing."""
+
+    real: torch.Tensor  # (B, 3, S, S) in [-1, 1]
+    y_real: torch.Tensor  # (B, K)
+    y_fake: torch.Tensor  # (B, K): another face's AUs + noise
+    alpha: torch.Tensor  # (B, 1, 1, 1): gradient-penalty interpolation
+
+
 def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
           resume: bool = False, stop_at: int | None = None) -> TrainResult:
     """Train a generator/critic pair on the dataset at ``data``; write the run to ``out``.
@@ -240,185 +287,243 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
     ``cfg`` except for RUNTIME_FIELDS). ``stop_at``: save and return after this step, as if
     interrupted (the schedule still targets the full run).
     """
-    run = Path(out)
-    dist = _init_distributed(cfg.device)
-    device = pick_device(cfg.device)
-    precision = resolve_precision(cfg.precision, device)
-    configure_backends(device, cfg.tf32)
-    fmt = memory_format(device, cfg.channels_last)
+    trainer = _Trainer(cfg, data, Path(out), resume)
+    return trainer.run(stop_at)
 
-    dataset = open_dataset(data, "train")
-    if cfg.model.au_names != dataset.au_names:
-        log.info("conditioning on the dataset's %d AUs: %s", len(dataset.au_names),
-                 " ".join(dataset.au_names))
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model,
-                                                                 au_names=dataset.au_names))
-    fingerprint = dataset.fingerprint()
-    batches = _Batches(dataset, cfg, dist, pin=device.type == "cuda")
-    if batches.steps_per_epoch < 1:
-        raise GanimateError(
-            f"{data}: {len(dataset)} training images are fewer than one batch of "
-            f"{batches.global_batch}; lower --batch-size or add data"
-        )
-    total, decay_start = total_steps(cfg, batches.steps_per_epoch)
 
-    ckpt = None
-    if resume:
+class _Trainer:
+    """One training run: set up (data, resume checks, networks, run folder), then the loop of
+    critic steps with a generator step every n_critic, logs, samples and checkpoints."""
+
+    def __init__(self, cfg: TrainConfig, data, run: Path, resume: bool):
+        self.data, self.run_dir = data, run
+        self.dist = _init_distributed(cfg.device)
+        device = pick_device(cfg.device)
+        configure_backends(device, cfg.tf32)
+        self.fmt = memory_format(device, cfg.channels_last)
+        self.dataset = open_dataset(data, "train")
+        if cfg.model.au_names != self.dataset.au_names:
+            log.info("conditioning on the dataset's %d AUs: %s", len(self.dataset.au_names),
+                     " ".join(self.dataset.au_names))
+            cfg = dataclasses.replace(cfg, model=dataclasses.replace(
+                cfg.model, au_names=self.dataset.au_names))
+        self.cfg = cfg
+        self.fingerprint = self.dataset.fingerprint()
+        self.au_table = torch.from_numpy(self.dataset.aus)
+        self.batches = _Batches(self.dataset, cfg, self.dist, pin=device.type == "cuda")
+        if self.batches.steps_per_epoch < 1:
+            raise GanimateError(
+                f"{data}: {len(self.dataset)} training images are fewer than one batch of "
+                f"{self.batches.global_batch}; lower --batch-size or add data"
+            )
+        self.total, self.decay_start = total_steps(cfg, self.batches.steps_per_epoch)
+        ckpt = self._checkpoint_to_resume() if resume else self._check_new_run()
+        self.state = self._networks(device, resolve_precision(cfg.precision, device), ckpt)
+        self.last_ckpt: Path | None = ckpt.path if ckpt is not None else None
+        self.factor = 1.0  # the learning-rate factor of the current step
+        self.sample_batch = _sample_batch(data, self.dataset, cfg) if self.dist.main else None
+        if self.dist.main:
+            self._start_run_folder()
+
+    def _check_new_run(self) -> None:
+        if list_checkpoints(self.run_dir):
+            raise GanimateError(f"{self.run_dir}: already holds a training run; pass --resume "
+                                "to continue it or choose another --out")
+
+    def _checkpoint_to_resume(self):
+        run = self.run_dir
         ckpt = latest_checkpoint(run)
         if ckpt is None:
             raise GanimateError(f"{run}: no complete checkpoint to resume from; drop --resume")
-        _check_resumable(cfg, ckpt.metadata["train"], run, int(ckpt.metadata["step"]),
-                         batches.steps_per_epoch)
-        if ckpt.metadata.get("data_fingerprint") != fingerprint:
+        _check_resumable(self.cfg, ckpt.metadata["train"], run, int(ckpt.metadata["step"]),
+                         self.batches.steps_per_epoch)
+        if ckpt.metadata.get("data_fingerprint") != self.fingerprint:
             raise GanimateError(
-                f"{data}: the training data changed since {ckpt.path} was written (fingerprint "
-                f"{fingerprint} != {ckpt.metadata.get('data_fingerprint')}); resume needs the "
-                "same dataset"
+                f"{self.data}: the training data changed since {ckpt.path} was written "
+                f"(fingerprint {self.fingerprint} != {ckpt.metadata.get('data_fingerprint')}); "
+                "resume needs the same dataset"
             )
-    elif list_checkpoints(run):
-        raise GanimateError(f"{run}: already holds a training run; pass --resume to continue it "
-                            "or choose another --out")
+        return ckpt
 
-    seed_everything(cfg.seed + dist.rank)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    G, D = Generator(cfg.model), Critic(cfg.model)
-    G_ema = _ema_copy(G) if cfg.ema > 0 else None
-    G_sample = G if G_ema is None else G_ema  # what the sample grids show
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
-    step = 0
-    if ckpt is not None:
-        G.load_state_dict(ckpt.state_dict("G"))
-        D.load_state_dict(ckpt.state_dict("D"))
-        if G_ema is not None:
-            G_ema.load_state_dict(ckpt.state_dict("G_ema"))
-        load_optimizer_state(ckpt, "opt_G", opt_g)
-        load_optimizer_state(ckpt, "opt_D", opt_d)
-        step = int(ckpt.metadata["step"])
-        log.info("resuming %s at step %d of %d", run, step, total)
-    G.to(device, memory_format=fmt)
-    D.to(device, memory_format=fmt)
-    if G_ema is not None:
-        G_ema.to(device, memory_format=fmt)
-    if ckpt is not None:
-        # After .to(): moving parameters must not perturb the restored optimiser moments.
-        _optimizer_to(opt_g, device)
-        _optimizer_to(opt_d, device)
-        restore_rng_state(ckpt, gen)
-        if dist.world > 1:  # each rank had its own global seed; only gen is shared
-            seed_everything(cfg.seed + dist.rank + step)
+    def _networks(self, device: torch.device, precision: str, ckpt) -> TrainState:
+        """G, D (and G_ema), their optimisers and the generator of draws: new, or restored from
+        ``ckpt``; moved to the device, wrapped for DDP and torch.compile as configured."""
+        cfg, dist = self.cfg, self.dist
+        seed_everything(cfg.seed + dist.rank)
+        G, D = Generator(cfg.model), Critic(cfg.model)
+        state = TrainState(
+            cfg, device, precision, G, D,
+            torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2)),
+            torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2)),
+            torch.Generator().manual_seed(cfg.seed), _ema_copy(G) if cfg.ema > 0 else None)
+        if ckpt is not None:
+            _load_networks(state, ckpt)
+            log.info("resuming %s at step %d of %d", self.run_dir, state.step, self.total)
+        for net in (G, D, state.G_ema):
+            if net is not None:
+                net.to(device, memory_format=self.fmt)
+        if ckpt is not None:
+            # After .to(): moving parameters must not perturb the restored optimiser moments.
+            _optimizer_to(state.opt_g, device)
+            _optimizer_to(state.opt_d, device)
+            restore_rng_state(ckpt, state.gen)
+            if dist.world > 1:  # each rank had its own global seed; only gen is shared
+                seed_everything(cfg.seed + dist.rank + state.step)
+        _wrap_networks(state, dist)
+        return state
 
-    g_run, d_run = G, D
-    if dist.world > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        ids = [device.index] if device.type == "cuda" else None
-        g_run = DDP(G, device_ids=ids)
-        d_run = DDP(D, device_ids=ids)
-    if cfg.compile and device.type == "cuda":
-        g_run, d_run = torch.compile(g_run), torch.compile(d_run)
-
-    sample_batch = _sample_batch(data, dataset, cfg) if dist.main else None
-    if dist.main:
-        _check_free_space(run, G, D)
+    def _start_run_folder(self) -> None:
+        run = self.run_dir
+        _check_free_space(run, self.state.G, self.state.D)
         run.mkdir(parents=True, exist_ok=True)
         remove_partial_writes(run)
-        info = {**cfg.to_dict(), "data": str(Path(data).resolve()), "data_fingerprint": fingerprint,
-                "ganimate_version": __version__, "total_steps": total}
+        info = {**self.cfg.to_dict(), "data": str(Path(self.data).resolve()),
+                "data_fingerprint": self.fingerprint, "ganimate_version": __version__,
+                "total_steps": self.total}
         write_text(run / "config.json", json.dumps(info, indent=2) + "\n")
 
-    au_table = torch.from_numpy(dataset.aus)
-    k = cfg.model.num_aus
-    b = cfg.batch_size
-    sl = slice(dist.rank * b, (dist.rank + 1) * b)
-    last_ckpt: Path | None = ckpt.path if ckpt is not None else None
-    saturation = deque(maxlen=cfg.saturation_window)
-    last = {}
-    t_log, n_log = time.perf_counter(), 0
-    interrupted = False
-    end = total if stop_at is None else min(total, stop_at)
+    def run(self, stop_at: int | None) -> TrainResult:
+        """The loop: epochs of batches until the end (or ``stop_at``, or a signal), then a
+        final checkpoint and sample grid."""
+        state, dist = self.state, self.dist
+        end = self.total if stop_at is None else min(self.total, stop_at)
+        self.logbook = _LogWriter(self.run_dir, self.cfg)
+        with _StopFlag() as stop, track("training", total=self.total) as bar:
+            bar.update(completed=state.step)
+            stopping = state.step >= end
+            while not stopping and not stop.set:
+                epoch, pos = divmod(state.step, self.batches.steps_per_epoch)
+                for idx, crops in self.batches.epoch(epoch, pos):
+                    self._step(self._draw(idx, crops))
+                    stopping = stop.set or state.step >= end
+                    self._report(epoch, stopping, bar)
+                    if stopping:
+                        break
+            interrupted = stop.set
+            self.save()
+            if dist.main and self.cfg.sample_every and state.step % self.cfg.sample_every != 0:
+                self._samples()
+        if dist.world > 1:
+            torch.distributed.barrier()
+        return TrainResult(self.run_dir, state.step, self.total, self.last_ckpt, interrupted,
+                           dist.main)
 
-    def save() -> Path | None:
-        nonlocal last_ckpt
+    def _draw(self, idx: torch.Tensor, crops: np.ndarray) -> StepBatch:
+        """Every draw for the global batch, on every rank, in a fixed order; this rank's share
+        on the device."""
+        gen, n, k = self.state.gen, self.batches.global_batch, self.cfg.model.num_aus
+        sl = slice(self.dist.rank * self.cfg.batch_size,
+                   (self.dist.rank + 1) * self.cfg.batch_size)
+        flip = torch.rand(n, generator=gen)[sl] < 0.5
+        other = torch.randint(0, len(self.dataset), (n,), generator=gen)[sl]
+        noise = torch.rand(n, k, generator=gen)[sl]
+        alpha = torch.rand(n, 1, 1, 1, generator=gen)[sl]
+        real = to_tensor(crops)
+        if self.cfg.hflip:
+            real = torch.where(flip[:, None, None, None], real.flip(3), real)
+        y_real = self.au_table[idx]
+        y_fake = (self.au_table[other] + (noise * 2 - 1) * self.cfg.target_noise).clamp(0, 1)
+        device = self.state.device
+        if device.type == "cuda":
+            real = real.pin_memory()
+        real = real.to(device, non_blocking=True).contiguous(memory_format=self.fmt)
+        y_real, y_fake, alpha = (t.to(device, non_blocking=True) for t in (y_real, y_fake, alpha))
+        return StepBatch(real, y_real, y_fake, alpha)
+
+    def _step(self, batch: StepBatch) -> None:
+        state = self.state
+        self.factor = lr_factor(state.step, self.total, self.decay_start)
+        state.set_lr(self.factor)
+        self.logbook.last.update(critic_step(state, batch))
+        if state.step % self.cfg.n_critic == 0:
+            self.logbook.last.update(generator_step(state, batch))
+            if state.G_ema is not None:
+                _ema_update(state.G_ema, state.G, self.cfg.ema)
+        state.step += 1
+        self.logbook.images += batch.real.shape[0] * self.dist.world
+
+    def _report(self, epoch: int, stopping: bool, bar) -> None:
+        """Log line, progress, sample grid and checkpoint after a step, as they fall due."""
+        cfg, step, main = self.cfg, self.state.step, self.dist.main
+        if main and (step % cfg.log_every == 0 or stopping):
+            record = self.logbook.write(step, epoch, self.factor)
+            bar.update(completed=step, info=_status(record))
+        elif main:
+            bar.update(completed=step)
+        if main and cfg.sample_every and step % cfg.sample_every == 0:
+            self._samples()
+        if step % cfg.checkpoint_every == 0 and not stopping:
+            self.save()
+
+    def _samples(self) -> None:
+        s = self.state
+        _write_samples(self.run_dir, s.G_sample, self.sample_batch, s.step, s.device,
+                       s.precision)
+
+    def save(self) -> Path | None:
+        """A checkpoint of the current step (rank 0 writes it; every rank waits for it)."""
+        step = self.state.step
         # The same decision on every rank (they all track last_ckpt), or the barrier would hang.
-        if last_ckpt is not None and last_ckpt.name == f"step_{step:08d}.safetensors":
-            return last_ckpt  # nothing new since the last save (e.g. resumed and stopped at once)
-        if dist.main:
+        if self.last_ckpt is not None and self.last_ckpt.name == f"step_{step:08d}.safetensors":
+            return self.last_ckpt  # nothing new since the last save (e.g. resumed and stopped)
+        if self.dist.main:
             try:
-                last_ckpt = _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step,
-                                                 fingerprint, dataset.au_calibration, G_ema)
+                self.last_ckpt = _save_training_state(self.run_dir, self.state, self.fingerprint,
+                                                      self.dataset.au_calibration)
             except GanimateError as exc:  # disk full...: the older checkpoints are untouched
-                kept = f"{last_ckpt} is kept" if last_ckpt else "no checkpoint was saved"
+                kept = f"{self.last_ckpt} is kept" if self.last_ckpt else "no checkpoint was saved"
                 raise GanimateError(f"saving step {step} failed: {exc}; {kept} (continue "
                                     "with --resume)") from None
         else:
-            last_ckpt = checkpoint_path(run, step)
-        if dist.world > 1:
+            self.last_ckpt = checkpoint_path(self.run_dir, step)
+        if self.dist.world > 1:
             torch.distributed.barrier()
-        return last_ckpt
+        return self.last_ckpt
 
-    with _StopFlag() as stop, track("training", total=total) as bar:
-        bar.update(completed=step)
-        while step < end and not stop.set:
-            epoch, pos = divmod(step, batches.steps_per_epoch)
-            for idx, crops in batches.epoch(epoch, pos):
-                # Every draw for the global batch, on every rank, in a fixed order.
-                flip = torch.rand(batches.global_batch, generator=gen)[sl] < 0.5
-                other = torch.randint(0, len(dataset), (batches.global_batch,), generator=gen)[sl]
-                noise = torch.rand(batches.global_batch, k, generator=gen)[sl]
-                alpha = torch.rand(batches.global_batch, 1, 1, 1, generator=gen)[sl]
-                real = to_tensor(crops)
-                if cfg.hflip:
-                    real = torch.where(flip[:, None, None, None], real.flip(3), real)
-                y_real = au_table[idx]
-                y_fake = (au_table[other] + (noise * 2 - 1) * cfg.target_noise).clamp(0, 1)
-                if device.type == "cuda":
-                    real = real.pin_memory()
-                real = real.to(device, non_blocking=True).contiguous(memory_format=fmt)
-                y_real, y_fake, alpha = (t.to(device, non_blocking=True)
-                                         for t in (y_real, y_fake, alpha))
-                factor = lr_factor(step, total, decay_start)
-                for group in opt_d.param_groups:
-                    group["lr"] = cfg.lr_d * factor
-                for group in opt_g.param_groups:
-                    group["lr"] = cfg.lr_g * factor
 
-                last.update(_critic_step(cfg, precision, device, G, g_run, D, d_run, opt_d,
-                                         real, y_real, y_fake, alpha))
-                if step % cfg.n_critic == 0:
-                    last.update(_generator_step(cfg, precision, device, g_run, D, opt_g,
-                                                real, y_real, y_fake))
-                    if G_ema is not None:
-                        _ema_update(G_ema, G, cfg.ema)
-                step += 1
-                n_log += real.shape[0] * dist.world
-                stopping = stop.set or step >= end
+class _LogWriter:
+    """RUN/log.jsonl: the last losses, images per second since the previous line, and the
+    attention saturation guard."""
 
-                if dist.main and (step % cfg.log_every == 0 or stopping):
-                    now = time.perf_counter()
-                    rate = n_log / max(now - t_log, 1e-9)
-                    t_log, n_log = now, 0
-                    record = {"step": step, "epoch": epoch, "lr_factor": round(factor, 6),
-                              "img_per_s": round(rate, 2), "time": time.time(),
-                              **{key: float(v) for key, v in last.items()}}
-                    _append_log(run, record)
-                    _check_saturation(saturation, record.get("mean_attention"), cfg, step)
-                    bar.update(completed=step, info=_status(record))
-                elif dist.main:
-                    bar.update(completed=step)
-                if dist.main and cfg.sample_every and step % cfg.sample_every == 0:
-                    _write_samples(run, G_sample, sample_batch, step, device, precision)
-                if step % cfg.checkpoint_every == 0 and not stopping:
-                    save()
-                if stopping:
-                    break
-        interrupted = stop.set
-        save()
-        if dist.main and cfg.sample_every and step % cfg.sample_every != 0:
-            _write_samples(run, G_sample, sample_batch, step, device, precision)
+    def __init__(self, run: Path, cfg: TrainConfig):
+        self.run, self.cfg = run, cfg
+        self.last: dict = {}  # the latest value of every loss
+        self.images = 0  # images since the last line
+        self.since = time.perf_counter()
+        self.saturation: deque = deque(maxlen=cfg.saturation_window)
+
+    def write(self, step: int, epoch: int, factor: float) -> dict:
+        now = time.perf_counter()
+        rate = self.images / max(now - self.since, 1e-9)
+        self.since, self.images = now, 0
+        record = {"step": step, "epoch": epoch, "lr_factor": round(factor, 6),
+                  "img_per_s": round(rate, 2), "time": time.time(),
+                  **{key: float(v) for key, v in self.last.items()}}
+        _append_log(self.run, record)
+        _check_saturation(self.saturation, record.get("mean_attention"), self.cfg, step)
+        return record
+
+
+def _load_networks(state: TrainState, ckpt) -> None:
+    state.G.load_state_dict(ckpt.state_dict("G"))
+    state.D.load_state_dict(ckpt.state_dict("D"))
+    if state.G_ema is not None:
+        state.G_ema.load_state_dict(ckpt.state_dict("G_ema"))
+    load_optimizer_state(ckpt, "opt_G", state.opt_g)
+    load_optimizer_state(ckpt, "opt_D", state.opt_d)
+    state.step = int(ckpt.metadata["step"])
+
+
+def _wrap_networks(state: TrainState, dist: _Dist) -> None:
+    """DDP across processes, torch.compile on CUDA: the forms the steps run the networks in."""
     if dist.world > 1:
-        torch.distributed.barrier()
-    return TrainResult(run, step, total, last_ckpt, interrupted)
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [state.device.index] if state.device.type == "cuda" else None
+        state.g_run = DDP(state.G, device_ids=ids)
+        state.d_run = DDP(state.D, device_ids=ids)
+    if state.cfg.compile and state.device.type == "cuda":
+        state.g_run, state.d_run = torch.compile(state.g_run), torch.compile(state.d_run)
 
 
 def _optimizer_to(opt: torch.optim.Optimizer, device: torch.device) -> None:
@@ -428,42 +533,46 @@ def _optimizer_to(opt: torch.optim.Optimizer, device: torch.device) -> None:
                 state[key] = value.to(device)
 
 
-def _critic_step(cfg, precision, device, G, g_run, D, d_run, opt_d, real, y_real, y_fake, alpha):
+def critic_step(state: TrainState, batch: StepBatch) -> dict[str, torch.Tensor]:
+    """One critic update: WGAN loss on real vs G's fakes, AU loss on real, gradient penalty."""
+    cfg, D, real = state.cfg, state.D, batch.real
     D.requires_grad_(True)
-    with torch.no_grad(), autocast(device, precision):
-        fake = G(real, y_fake).image  # eager G: no gradient sync needed for a no-grad pass
-    with autocast(device, precision):
+    with torch.no_grad(), autocast(state.device, state.precision):
+        fake = state.G(real, batch.y_fake).image  # eager G: no gradient sync for a no-grad pass
+    with autocast(state.device, state.precision):
         # One critic pass over real and fake together: one forward per backward under DDP.
-        scores, aus_pred = d_run(torch.cat([real, fake.to(real.dtype)]))
+        scores, aus_pred = state.d_run(torch.cat([real, fake.to(real.dtype)]))
         n = real.shape[0]
         wgan = losses.critic_wgan_loss(scores[:n], scores[n:])
-        au = losses.au_mse_loss(aus_pred[:n], y_real)
-        gp = losses.gradient_penalty(D, real, fake, alpha)
+        au = losses.au_mse_loss(aus_pred[:n], batch.y_real)
+        gp = losses.gradient_penalty(D, real, fake, batch.alpha)
     loss = wgan + cfg.lambda_au * au + cfg.lambda_gp * gp
-    opt_d.zero_grad(set_to_none=True)
+    state.opt_d.zero_grad(set_to_none=True)
     loss.backward()
-    opt_d.step()
+    state.opt_d.step()
     return {"d_wgan": wgan.detach(), "d_au": au.detach(), "d_gp": gp.detach()}
 
 
-def _generator_step(cfg, precision, device, g_run, D, opt_g, real, y_real, y_fake):
+def generator_step(state: TrainState, batch: StepBatch) -> dict[str, torch.Tensor]:
+    """One generator update: adversarial, AU, cycle, attention (and identity) losses."""
+    cfg, D, g_run, real = state.cfg, state.D, state.g_run, batch.real
     D.requires_grad_(False)  # the critic is a fixed loss here: no gradients, no DDP sync
-    with autocast(device, precision):
-        fwd = g_run(real, y_fake)
+    with autocast(state.device, state.precision):
+        fwd = g_run(real, batch.y_fake)
         scores, aus_pred = D(fwd.image)
-        cyc = g_run(fwd.image, y_real)
+        cyc = g_run(fwd.image, batch.y_real)
         adv = losses.generator_wgan_loss(scores)
-        au = losses.au_mse_loss(aus_pred, y_fake)
+        au = losses.au_mse_loss(aus_pred, batch.y_fake)
         rec = losses.cycle_l1_loss(cyc.image, real)
         att = (losses.attention_loss(fwd.attention, cfg.lambda_a, cfg.lambda_tv)
                + losses.attention_loss(cyc.attention, cfg.lambda_a, cfg.lambda_tv))
         idt = torch.zeros((), device=real.device)
         if cfg.lambda_idt > 0:
-            idt = losses.identity_l1_loss(g_run(real, y_real).image, real)
+            idt = losses.identity_l1_loss(g_run(real, batch.y_real).image, real)
     loss = adv + cfg.lambda_au * au + cfg.lambda_cyc * rec + att + cfg.lambda_idt * idt
-    opt_g.zero_grad(set_to_none=True)
+    state.opt_g.zero_grad(set_to_none=True)
     loss.backward()
-    opt_g.step()
+    state.opt_g.step()
     D.requires_grad_(True)
     return {"g_adv": adv.detach(), "g_au": au.detach(), "g_cyc": rec.detach(),
             "g_att": att.detach(), "g_idt": idt.detach(),
@@ -484,18 +593,19 @@ def _ema_update(ema: torch.nn.Module, G: torch.nn.Module, decay: float) -> None:
         b_ema.copy_(b)
 
 
-def _save_training_state(run, cfg, G, D, opt_g, opt_d, gen, step, fingerprint,
-                         au_calibration=None, G_ema=None) -> Path:
-    tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
-    if G_ema is not None:
-        tensors.update({f"G_ema.{k}": v for k, v in G_ema.state_dict().items()})
-    tensors.update({f"D.{k}": v for k, v in D.state_dict().items()})
+def _save_training_state(run: Path, state: TrainState, fingerprint: str,
+                         au_calibration=None) -> Path:
+    cfg, step = state.cfg, state.step
+    tensors = {f"G.{k}": v for k, v in state.G.state_dict().items()}
+    if state.G_ema is not None:
+        tensors.update({f"G_ema.{k}": v for k, v in state.G_ema.state_dict().items()})
+    tensors.update({f"D.{k}": v for k, v in state.D.state_dict().items()})
     optim_meta = {}
-    for name, opt in (("opt_G", opt_g), ("opt_D", opt_d)):
+    for name, opt in (("opt_G", state.opt_g), ("opt_D", state.opt_d)):
         t, m = optimizer_tensors(name, opt)
         tensors.update(t)
         optim_meta[name] = m
-    rng_t, rng_m = rng_state(gen)
+    rng_t, rng_m = rng_state(state.gen)
     tensors.update(rng_t)
     meta = {"kind": "training", "model": cfg.model.to_dict(), "au_names": list(cfg.model.au_names),
             "step": step, "data_fingerprint": fingerprint, "train": cfg.to_dict(),

@@ -147,6 +147,22 @@ class _Header:
     duration: float | None
 
 
+def _video_stream(index: int, codec: str, parts: list[str]) -> dict:
+    """The video stream of a header's ``Stream #0:N: Video: ...`` line (its parts)."""
+    video = {"index": index, "codec": codec, "pix_fmt": "unknown", "size": None, "fps": None,
+             "tbr": None, "rotation": 0.0}
+    if len(parts) > 1:
+        video["pix_fmt"] = parts[1].split("(")[0].strip()
+    for part in parts[1:]:
+        size = re.match(r"^(\d+)x(\d+)", part)
+        if size and video["size"] is None:
+            video["size"] = (int(size.group(1)), int(size.group(2)))
+        rate = re.match(r"^([\d.]+k?) (fps|tbr)$", part)
+        if rate:
+            video["fps" if rate.group(2) == "fps" else "tbr"] = rate.group(1)
+    return video
+
+
 def _parse_header(stderr: str, path: Path) -> _Header:
     if "Input #0" not in stderr:
         tail = [ln for ln in stderr.strip().splitlines() if ln.strip()]
@@ -168,17 +184,7 @@ def _parse_header(stderr: str, path: Path) -> _Header:
             if kind == "Audio" and audio_codec is None:
                 audio_codec = codec
             if kind == "Video" and video is None and "(attached pic)" not in rest:
-                video = current = {"index": index, "codec": codec, "pix_fmt": "unknown",
-                                   "size": None, "fps": None, "tbr": None, "rotation": 0.0}
-                if len(parts) > 1:
-                    video["pix_fmt"] = parts[1].split("(")[0].strip()
-                for part in parts[1:]:
-                    size = re.match(r"^(\d+)x(\d+)", part)
-                    if size and video["size"] is None:
-                        video["size"] = (int(size.group(1)), int(size.group(2)))
-                    rate = re.match(r"^([\d.]+k?) (fps|tbr)$", part)
-                    if rate:
-                        video["fps" if rate.group(2) == "fps" else "tbr"] = rate.group(1)
+                video = current = _video_stream(index, codec, parts)
             continue
         if current is not None:
             rm = _ROTATION.search(line) or _ROTATE_TAG.match(line)
@@ -290,6 +296,33 @@ def _last_line(stderr: str) -> str:
     return lines[-1] if lines else "no message from ffmpeg"
 
 
+def _stream_packets(ff: str, path: Path, header) -> _Packets:
+    """The video stream's packets, listed without decoding; by decoding if that fails."""
+    cmd = [ff, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path),
+           "-map", f"0:{header.video['index']}", "-c", "copy", "-f", "framecrc", "-"]
+    rc, stderr, packets = _run_capture(cmd, stdout_lines=True)
+    if rc != 0 or packets.count == 0:
+        log.debug("%s: packet scan failed (%s); counting by decoding", path, _last_line(stderr))
+        packets = _Packets(count_frames(path, header.video["index"]), None, None, False)
+    return packets
+
+
+def _frame_rate(path: Path, v: dict, packets: _Packets | None) -> Fraction:
+    """The packets' rate, or the header's where they agree within 2% on a constant-rate
+    stream (or where there are no packet times); 25 when neither is known."""
+    fps = packets.fps if packets is not None and packets.fps else None
+    stated = _parse_fps(v["fps"] or "") or _parse_fps(v["tbr"] or "")
+    # Containers with millisecond clocks (Matroska, WebM) round every duration (30 fps is 33
+    # ms = 30.3 fps); the header's rate is then the better value of a constant-rate stream.
+    if fps is None or (stated is not None and not packets.variable
+                       and abs(stated - fps) <= 0.02 * fps):
+        fps = stated
+    if fps is None:
+        log.warning("%s: frame rate unknown; assuming 25 fps", path)
+        fps = Fraction(25)
+    return fps
+
+
 def probe(path: str | os.PathLike, count_frames_exactly: bool = True) -> VideoInfo:
     """Describe a video file; with ``count_frames_exactly`` the frame count and rate are exact.
 
@@ -302,32 +335,11 @@ def probe(path: str | os.PathLike, count_frames_exactly: bool = True) -> VideoIn
     if path.is_dir():
         raise GanimateError(f"{path}: is a folder, not a video file")
     ff = ffmpeg_exe()
-    if count_frames_exactly:
-        cmd = [ff, "-hide_banner", "-nostdin", "-i", str(path)]
-        rc, stderr, _ = _run_capture(cmd)
-        header = _parse_header(stderr, path)
-        cmd = [ff, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path),
-               "-map", f"0:{header.video['index']}", "-c", "copy", "-f", "framecrc", "-"]
-        rc, stderr2, packets = _run_capture(cmd, stdout_lines=True)
-        if rc != 0 or packets.count == 0:
-            log.debug("%s: packet scan failed (%s); counting by decoding", path,
-                      _last_line(stderr2))
-            packets = _Packets(count_frames(path, header.video["index"]), None, None, False)
-    else:
-        rc, stderr, _ = _run_capture([ff, "-hide_banner", "-nostdin", "-i", str(path)])
-        header = _parse_header(stderr, path)
-        packets = None
+    rc, stderr, _ = _run_capture([ff, "-hide_banner", "-nostdin", "-i", str(path)])
+    header = _parse_header(stderr, path)
+    packets = _stream_packets(ff, path, header) if count_frames_exactly else None
     v = header.video
-    fps = packets.fps if packets is not None and packets.fps else None
-    stated = _parse_fps(v["fps"] or "") or _parse_fps(v["tbr"] or "")
-    # Containers with millisecond clocks (Matroska, WebM) round every duration (30 fps is 33
-    # ms = 30.3 fps); the header's rate is then the better value of a constant-rate stream.
-    if fps is None or (stated is not None and not packets.variable
-                       and abs(stated - fps) <= 0.02 * fps):
-        fps = stated
-    if fps is None:
-        log.warning("%s: frame rate unknown; assuming 25 fps", path)
-        fps = Fraction(25)
+    fps = _frame_rate(path, v, packets)
     duration = header.duration
     if duration is None and packets is not None and packets.span:
         duration = packets.span

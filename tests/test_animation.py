@@ -215,7 +215,8 @@ def test_track_drives_the_target_frame_by_frame(shared, spied, tmp_path):
     csv.write_text("\n".join(lines) + "\n")
     records: list = []
     animation.animate_video(clip, tmp_path / "out.mp4", spied, target_spec(au_names=names),
-                            AnimateConfig(**FAST), track_path=csv, on_frame=records.append)
+                            AnimateConfig(**FAST), animation.Timeline(track=csv),
+                            on_frame=records.append)
     driver = AUTrack(times, values, names)
     assert len(records) == 12
     for r in records:

@@ -335,6 +335,20 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(invoke, model17, photos,
     assert spy == []  # G never ran
 
 
+def test_a_batch_edits_what_it_can_and_fails_on_the_rest(invoke, model17, photos, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(photos["one"].read_bytes())
+    Image.fromarray(np.full((240, 320, 3), 128, np.uint8)).save(folder / "b.png")
+    res = invoke("edit", "image", folder, "-c", model17, "-e", "happy", "-o", tmp_path / "out")
+    assert res.exit_code == 1, res.output
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "1 of 2 photos could not be edited" in errors[0], res.stderr
+    assert "no face found" in errors[0]
+    assert res.stdout.split() == [str(tmp_path / "out" / "a.jpg")]
+    assert (tmp_path / "out" / "a.jpg").is_file() and not (tmp_path / "out" / "b.png").exists()
+
+
 def test_output_equal_to_input_is_refused(invoke, model17, photos, tmp_path):
     victim = tmp_path / "me.jpg"
     victim.write_bytes(photos["one"].read_bytes())

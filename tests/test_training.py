@@ -136,6 +136,23 @@ def test_config_round_trip_and_validation():
     assert np.isclose(TrainConfig().lambda_au, 4000 / 25)
 
 
+def test_train_options_over_the_defaults_or_the_resumed_run(tmp_path):
+    run = tmp_path / "run"
+    # A small image without --d-layers gets a critic shallow enough for it.
+    cfg = TrainConfig.from_options(run, image_size=32, seed=None)
+    assert (cfg.model.image_size, cfg.model.d_layers, cfg.seed) == (32, 4, 0)
+    assert TrainConfig.from_options(run, image_size=32, d_layers=3).model.d_layers == 3
+    with pytest.raises(GanimateError, match="stride-2"):
+        TrainConfig.from_options(run, image_size=32, d_layers=6)
+    # --resume: what is not given is the run's own, not the default.
+    run.mkdir()
+    stored = dataclasses.replace(cfg, batch_size=7)
+    (run / "config.json").write_text(json.dumps(stored.to_dict()))
+    resumed = TrainConfig.from_options(run, resume=True, lr_g=2e-4)
+    assert (resumed.batch_size, resumed.model.d_layers, resumed.lr_g) == (7, 4, 2e-4)
+    assert TrainConfig.from_options(run, lr_g=2e-4).batch_size == TrainConfig().batch_size
+
+
 def test_torchrun_two_processes_on_cpu(tmp_path, data):
     """DistributedDataParallel through torchrun with the gloo backend: 2 ranks x batch 4."""
     import os
