@@ -354,8 +354,9 @@ def test_animate_video_interrupted(kit, tmp_path, sig):
                             text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(
-            p.name.startswith(".o.mp4.") for p in tmp_path.iterdir()):
-        time.sleep(0.2)  # wait until it is writing
+            p.name.startswith(".o.mp4.") and p.stat().st_size > 20_000
+            for p in tmp_path.iterdir()):
+        time.sleep(0.2)  # wait until frames are being written (past start-up)
     assert proc.poll() is None, "finished before the signal: make the clip longer"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=180)  # a loaded 2-core machine tears down slowly
