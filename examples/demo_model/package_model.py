@@ -31,7 +31,7 @@ LICENCES = {
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("source", help="generator export or training checkpoint")
+    ap.add_argument("source", help="generator export, training checkpoint or run folder")
     ap.add_argument("dataset", help="the prepared dataset it was trained on (meta.json)")
     ap.add_argument("--name", required=True, help="model name = file stem")
     ap.add_argument("--standin", action="store_true", help="mark as a CPU stand-in")
@@ -45,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from ganimate.checkpoint import load_checkpoint, save_checkpoint
+    from ganimate.models import resolve_checkpoint
 
-    ckpt = load_checkpoint(args.source)
+    ckpt = load_checkpoint(resolve_checkpoint(args.source))  # a run folder: its newest
     meta_path = Path(args.dataset) / "meta.json"
     data_meta = json.loads(meta_path.read_text())
     ids = (Path(args.dataset) / "train.txt").read_text().split()
