@@ -7,12 +7,15 @@ faces). Engines plug in there:
 - :class:`WarpEngine` (``--engine warp``): geometry from the AU -> mesh model, warped at the
   photo's full resolution (:mod:`ganimate.geometry`). Needs no checkpoint. Clean and sharp, but it
   only moves pixels that exist: no mouth interior, no teeth, no wrinkles.
-- :class:`GanEngine` (``--engine gan``): the GANimation generator on aligned crops, pasted back
-  under its attention mask (:mod:`ganimate.blend`). Can paint texture; as good as its training.
+- :class:`GanEngine` (``--engine gan``): the GANimation generator on aligned crops, its change
+  pasted back under its attention mask (:mod:`ganimate.blend`). Can paint texture; as good as its
+  training.
+- :class:`HybridEngine` (``--engine hybrid``): the warp for geometry, then the generator on the
+  warped face for what a warp cannot make (a mouth interior, folds).
 
 :func:`load_engine` picks one from the CLI's ``--engine`` and ``--checkpoint``: with no
 ``--engine``, a checkpoint means the generator and no checkpoint means the warp (the shipped
-model is a CPU stand-in that measures worse than the warp; docs/engines.md).
+model is a CPU stand-in that measures worse than the warp; docs/engines.md and the model card).
 """
 
 from __future__ import annotations
