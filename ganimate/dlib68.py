@@ -63,11 +63,16 @@ def mouth_dark_area(rgb: np.ndarray, points: np.ndarray, box: FaceBox, iod: floa
     return float(dark.sum()) / (iod * iod)
 
 
+def _eyes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(left eye centre, right eye centre, inter-ocular distance) of 68 points."""
+    left, right = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+    return left, right, float(np.linalg.norm(right - left))
+
+
 def measures(points: np.ndarray, mouth_dark: float = 0.0) -> Expression68:
     """The measures of 68 (x, y) landmark points in pixels (y down)."""
     p = np.asarray(points, np.float64)
-    left, right = p[36:42].mean(axis=0), p[42:48].mean(axis=0)
-    iod = float(np.linalg.norm(right - left))
+    left, right, iod = _eyes(p)
     angle = np.arctan2(right[1] - left[1], right[0] - left[0])
     c, s = np.cos(-angle), np.sin(-angle)
     centre = (left + right) / 2
@@ -120,5 +125,4 @@ class ExpressionReader:
             if box is None:
                 return None
         points = self.points(rgb, box)
-        first = measures(points)
-        return measures(points, mouth_dark_area(rgb, points, box, first.iod))
+        return measures(points, mouth_dark_area(rgb, points, box, _eyes(points)[2]))
