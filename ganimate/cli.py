@@ -215,6 +215,8 @@ def train_command(
     g_blocks: int = _opt("--g-blocks", help="Generator residual blocks [6]."),
     d_width: int = _opt("--d-width", help="Critic base channels [64]."),
     d_layers: int = _opt("--d-layers", help="Critic stride-2 convs [6]."),
+    g_upsample: str = _opt("--g-upsample", help="Generator upsampling: transposed (paper) or "
+                                                "resize (nearest x2 + conv) [transposed]."),
     batch_size: int = _opt("--batch-size", "-b", help="Images per step per GPU [25]."),
     epochs: int = _opt("--epochs", help="Epochs at constant learning rate [20]."),
     decay_epochs: int = _opt("--decay-epochs", help="Epochs of linear decay to 0 [10]."),
@@ -234,6 +236,8 @@ def train_command(
     lambda_tv: float = _opt("--lambda-tv", help="Attention summed-TV weight [1e-5, the code's]."),
     lambda_idt: float = _opt("--lambda-idt",
                              help="Identity L1(G(I|y_o), I) weight [0, not in the paper]."),
+    lambda_colour: float = _opt("--lambda-colour",
+                                help="Colour-mask prior L1(C, I) weight [0, not in the paper]."),
     ema: float = _opt("--ema", help="EMA decay of G's weights, e.g. 0.999 [0 = off]."),
     target_noise: float = _opt("--target-noise", help="Noise on borrowed target AUs, +-x [0.1]."),
     hflip: bool = _opt("--hflip/--no-hflip", help="Random left-right flips [on]."),
@@ -263,14 +267,14 @@ def train_command(
 
     cfg = TrainConfig.from_options(
         out, resume, image_size=image_size, g_width=g_width, g_residual_blocks=g_blocks,
-        d_width=d_width, d_layers=d_layers, batch_size=batch_size, epochs=epochs,
-        decay_epochs=decay_epochs, steps=steps, n_critic=n_critic, lr_g=lr_g, lr_d=lr_d,
-        beta1=beta1, beta2=beta2, lambda_gp=lambda_gp, lambda_au=lambda_au,
+        d_width=d_width, d_layers=d_layers, g_upsample=g_upsample, batch_size=batch_size,
+        epochs=epochs, decay_epochs=decay_epochs, steps=steps, n_critic=n_critic, lr_g=lr_g,
+        lr_d=lr_d, beta1=beta1, beta2=beta2, lambda_gp=lambda_gp, lambda_au=lambda_au,
         lambda_cyc=lambda_cyc, lambda_a=lambda_a, lambda_tv=lambda_tv, lambda_idt=lambda_idt,
-        ema=ema, target_noise=target_noise, hflip=hflip, workers=workers, cache_mib=cache_mib,
-        seed=seed, device=device, precision=precision, compile=compile_,
-        channels_last=channels_last, tf32=tf32, log_every=log_every, sample_every=sample_every,
-        checkpoint_every=checkpoint_every, keep_checkpoints=keep)
+        lambda_colour=lambda_colour, ema=ema, target_noise=target_noise, hflip=hflip,
+        workers=workers, cache_mib=cache_mib, seed=seed, device=device, precision=precision,
+        compile=compile_, channels_last=channels_last, tf32=tf32, log_every=log_every,
+        sample_every=sample_every, checkpoint_every=checkpoint_every, keep_checkpoints=keep)
     result = train(cfg, data, out, resume=resume, stop_at=stop_at)
     if result.interrupted:
         typer.echo(f"interrupted at step {result.step}/{result.total_steps}; saved "

@@ -27,6 +27,7 @@ from ganimate.aus import AU_NAMES
 from ganimate.errors import GanimateError
 
 IMAGE_SIZES = (32, 64, 128, 256)
+G_UPSAMPLES = ("transposed", "resize")
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,17 @@ class ModelConfig:
     # Stride-2 4x4 convs of the critic (6 in the paper). The AU head's kernel is
     # image_size / 2**d_layers, so image_size must be at least 2**d_layers.
     d_layers: int = 6
+    # How the generator doubles its resolution twice: "transposed" (4x4 stride-2 transposed
+    # convs, the paper's; prone to checkerboard patterns in the colour mask when undertrained) or
+    # "resize" (nearest-neighbour x2 then a 3x3 conv; no checkerboard, ~2x the FLOPs of those two
+    # layers). Checkpoints without this field are "transposed".
+    g_upsample: str = "transposed"
 
     def __post_init__(self):
         object.__setattr__(self, "au_names", tuple(self.au_names))
+        if self.g_upsample not in G_UPSAMPLES:
+            raise GanimateError(f"generator upsampling {self.g_upsample!r} is not supported; "
+                                f"use one of {', '.join(G_UPSAMPLES)}")
         if self.image_size not in IMAGE_SIZES:
             raise GanimateError(
                 f"image size {self.image_size} is not supported; use one of {IMAGE_SIZES}"
@@ -120,6 +129,11 @@ class TrainConfig:
     # Identity term L1(G(I | y_o), I): asked for the face's own AUs, G must return the face. Not in
     # the paper (0); a small-compute recipe uses it so that a null edit changes nothing.
     lambda_idt: float = 0.0
+    # Colour-mask prior L1(C, I): keeps the colour mask C at the input's colours wherever nothing
+    # asks for a change, so the pixels that attention lets through are not noise. Not in the paper
+    # (0); without it C is trained only where A < 1 and stays a checkerboard of saturated colours
+    # in short runs (the first CPU recipe model: colour p99 13 in the face box).
+    lambda_colour: float = 0.0
     # Attention magnitude penalty: weight of mean(A) on both forward and cycle masks (0.1). It keeps
     # A from saturating at 1, where the generator does nothing.
     lambda_a: float = 0.1
@@ -202,7 +216,7 @@ class TrainConfig:
         if not 0.0 <= self.ema < 1.0:
             raise GanimateError(f"--ema {self.ema}: use 0 (off) or a decay in (0, 1), e.g. 0.999")
         for name in ("lambda_gp", "lambda_au", "lambda_cyc", "lambda_a", "lambda_tv",
-                     "lambda_idt", "target_noise"):
+                     "lambda_idt", "lambda_colour", "target_noise"):
             if getattr(self, name) < 0:
                 raise GanimateError(f"{name} must not be negative")
 

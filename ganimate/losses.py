@@ -54,6 +54,12 @@ def identity_l1_loss(unchanged: torch.Tensor, original: torch.Tensor) -> torch.T
     return F.l1_loss(unchanged.float(), original.float())
 
 
+def colour_prior_loss(colour: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """Colour-mask prior: mean absolute difference between the colour mask C and the input I
+    (not in the paper), so C holds the input's colours wherever no change is asked."""
+    return F.l1_loss(colour.float(), images.float())
+
+
 def total_variation(mask: torch.Tensor) -> torch.Tensor:
     """Sum of absolute differences between horizontally and vertically adjacent mask values,
     over the whole batch (the released code's smoothness term)."""

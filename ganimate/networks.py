@@ -1,7 +1,8 @@
 """GANimation's generator and critic as pure ``nn.Module``s (architecture of the paper's code).
 
 Generator G(I | y): the image and the AU vector tiled to a map go in; a 7x7 conv, two stride-2
-downsamplings, residual blocks, two transposed-conv upsamplings, then two 7x7 heads: colour C
+downsamplings, residual blocks, two transposed-conv upsamplings (or, with ``g_upsample="resize"``,
+nearest-neighbour x2 and a 3x3 conv each), then two 7x7 heads: colour C
 (tanh, 3 channels) and attention A (sigmoid, 1 channel). The output is ``(1 - A) * C + A * I``, so
 A = 1 keeps the input pixel. Convs carry no bias and are followed by affine InstanceNorm.
 
@@ -54,6 +55,14 @@ class ResidualBlock(nn.Module):
         return x + self.main(x)
 
 
+def upsample(c_in: int, c_out: int, kind: str) -> list[nn.Module]:
+    """Layers that double the resolution: the paper's transposed conv, or resize then conv."""
+    if kind == "resize":
+        return [nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)]
+    return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)]
+
+
 class Generator(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -74,7 +83,7 @@ class Generator(nn.Module):
         layers += [ResidualBlock(w) for _ in range(cfg.g_residual_blocks)]
         for _ in range(2):
             layers += [
-                nn.ConvTranspose2d(w, w // 2, 4, 2, 1, bias=False),
+                *upsample(w, w // 2, cfg.g_upsample),
                 nn.InstanceNorm2d(w // 2, affine=True),
                 nn.ReLU(inplace=True),
             ]

@@ -569,13 +569,15 @@ def generator_step(state: TrainState, batch: StepBatch) -> dict[str, torch.Tenso
         idt = torch.zeros((), device=real.device)
         if cfg.lambda_idt > 0:
             idt = losses.identity_l1_loss(g_run(real, batch.y_real).image, real)
-    loss = adv + cfg.lambda_au * au + cfg.lambda_cyc * rec + att + cfg.lambda_idt * idt
+        prior = losses.colour_prior_loss(fwd.colour, real)
+    loss = (adv + cfg.lambda_au * au + cfg.lambda_cyc * rec + att + cfg.lambda_idt * idt
+            + cfg.lambda_colour * prior)
     state.opt_g.zero_grad(set_to_none=True)
     loss.backward()
     state.opt_g.step()
     D.requires_grad_(True)
     return {"g_adv": adv.detach(), "g_au": au.detach(), "g_cyc": rec.detach(),
-            "g_att": att.detach(), "g_idt": idt.detach(),
+            "g_att": att.detach(), "g_idt": idt.detach(), "g_colour": prior.detach(),
             "mean_attention": fwd.attention.detach().float().mean()}
 
 

@@ -24,6 +24,13 @@ def test_au_mse_and_cycle_l1():
     assert losses.cycle_l1_loss(pred, target).item() == pytest.approx((0.5 + 1.0) / 4)
 
 
+def test_colour_prior():
+    images = torch.tensor([[0.5, -0.5], [0.0, 1.0]]).view(1, 1, 2, 2)
+    assert losses.colour_prior_loss(images, images).item() == 0.0
+    colour = torch.tensor([[0.0, -0.5], [0.5, 0.0]]).view(1, 1, 2, 2)
+    assert losses.colour_prior_loss(colour, images).item() == pytest.approx((0.5 + 0.5 + 1) / 4)
+
+
 def test_total_variation_and_attention_loss():
     mask = torch.tensor([[0.0, 1.0, 1.0], [0.0, 0.0, 0.5]]).view(1, 1, 2, 3)
     # horizontal |1-0| + |1-1| + |0-0| + |0.5-0| = 1.5; vertical |0-0| + |0-1| + |0.5-1| = 1.5

@@ -103,3 +103,20 @@ def test_config_validation_and_round_trip():
                 dict(g_width=0), dict(au_names=("AU01", "AU01"))):
         with pytest.raises(GanimateError):
             ModelConfig(**bad)
+
+
+def test_resize_upsampling_has_no_transposed_convs_and_loads_old_configs():
+    torch.manual_seed(0)
+    cfg = small(64, g_upsample="resize")
+    g = Generator(cfg)
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in g.modules())
+    assert sum(isinstance(m, nn.Upsample) for m in g.modules()) == 2
+    out = g(torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 17))
+    assert out.image.shape == (2, 3, 64, 64) and out.attention.shape == (2, 1, 64, 64)
+    # the paper's upsampling stays the default, also for checkpoints older than the field
+    old = cfg.to_dict()
+    del old["g_upsample"]
+    assert ModelConfig.from_dict(old).g_upsample == "transposed"
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(GanimateError, match="upsampling 'bilinear'"):
+        small(64, g_upsample="bilinear")

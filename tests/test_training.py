@@ -215,3 +215,24 @@ def test_identity_term_ema_and_bf16_on_cpu(tmp_path, data):
         assert torch.equal(exported[k], v.to(exported[k].dtype)), k
     with pytest.raises(GanimateError, match="ema"):
         dataclasses.replace(TINY, ema=1.0)
+
+
+def test_colour_prior_pulls_the_colour_mask_to_the_input(tmp_path, data):
+    """--lambda-colour: the same short run with the prior ends with a colour mask much nearer the
+    input than without it (G's colour mask is otherwise trained only where attention < 1)."""
+    from ganimate.checkpoint import load_generator
+    from ganimate.images import read_rgb, to_tensor
+
+    paths = sorted((data / "images").glob("*.png"))[:6]
+    batch = to_tensor(np.stack([read_rgb(p) for p in paths]))
+    gaps = {}
+    for weight in (0.0, 20.0):
+        cfg = dataclasses.replace(TINY, steps=40, sample_every=0, lambda_colour=weight, lr_g=5e-3,
+                                  model=dataclasses.replace(TINY.model, g_upsample="resize"))
+        run = tmp_path / f"run{weight}"
+        train(cfg, data, run)
+        G = load_generator(list_checkpoints(run)[-1], "cpu").model
+        with torch.no_grad():
+            out = G(batch, torch.zeros(len(batch), G.cfg.num_aus))
+        gaps[weight] = (out.colour - batch).abs().mean().item()
+    assert gaps[20.0] < 0.8 * gaps[0.0], gaps
