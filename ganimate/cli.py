@@ -140,7 +140,7 @@ CheckpointOption = Annotated[str | None, typer.Option(
 EngineOption = Annotated[str | None, typer.Option(
     "--engine",
     help="warp: full-resolution geometry from the AU->mesh model, no model needed (clean and "
-         "sharp; cannot open a closed mouth or add wrinkles). gan: the generator of "
+         "sharp; parted lips show a dark mouth, no teeth or wrinkles). gan: the generator of "
          "--checkpoint (or the shipped model). hybrid: the warp, then the generator on the "
          "warped face for texture. Default: gan with --checkpoint, else warp.")]
 # The target options of edit image, animate image, animate video (and eval photos).

@@ -16,14 +16,17 @@ Pure functions on arrays; no model to train, no GPU, full resolution:
    bilinear sampling loses) inside the field's box only, and copies every pixel that does not move
    by at least 1/64 px, so the frame stays bit-identical outside the face and where nothing moves.
 
-What a warp cannot do (docs/engines.md): it moves pixels that exist, so it cannot part closed lips
-(no mouth interior, no teeth), cannot add texture (nasolabial folds, wrinkles, crow's feet), and
-shows stretched pixels when pushed far past a real expression; those need a learned model
-(``--engine gan`` / ``hybrid``).
+4. :mod:`ganimate.mouth`: where the warp parts the lips, the opening is painted as a dark mouth
+   interior in the lips' own hue (a warp alone would stretch the lip seam across it).
+
+What a warp cannot do (docs/engines.md): it draws no teeth or tongue, cannot add texture
+(nasolabial folds, wrinkles, crow's feet), and shows stretched pixels when pushed far past a real
+expression; those need a learned model (``--engine gan`` / ``hybrid``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,6 +40,7 @@ from ganimate.aus import (
     to_model_frame,
     umeyama,
 )
+from ganimate.mouth import MouthConfig, find_opening, paint_opening, seam_colour
 
 # Our AU names whose nearest input of the AU -> mesh model has another name.
 _MODEL_NAME = {"AU45": "AU43"}  # blink: the model has "eyes closed"
@@ -79,6 +83,9 @@ class WarpConfig:
     restore: float = 0.2
     # Sampling: "lanczos" (keeps the most detail of OpenCV's kernels), "cubic" or "linear".
     sampling: str = "lanczos"
+    # Where the warp parts the lips, the opening is painted as a shadowed mouth interior
+    # (:mod:`ganimate.mouth`); ``MouthConfig(strength=0)`` leaves the stretched lip seam.
+    mouth: MouthConfig = dataclasses.field(default_factory=MouthConfig)
 
     def __post_init__(self):
         if self.sampling not in _SAMPLING:
@@ -369,10 +376,19 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
 def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
               au_names: Sequence[str], config: WarpConfig = WarpConfig(),
               out: np.ndarray | None = None) -> tuple[np.ndarray, FaceWarp]:
-    """Warp one face of ``frame`` from its expression y_r to y_g; (new frame, the warp)."""
-    h, w = np.asarray(frame).shape[:2]
+    """Warp one face of ``frame`` from its expression y_r to y_g; (new frame, the warp).
+    Where the lips part, the opening is painted as a mouth interior (:mod:`ganimate.mouth`)."""
+    frame = np.asarray(frame)
+    h, w = frame.shape[:2]
     plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config)
-    return warp_region(frame, plan.field, config, out), plan
+    scale = eye_distance(landmarks)
+    opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth)
+    # the seam's colour before the warp writes (``out`` may be ``frame``)
+    colour = None if opening is None else seam_colour(frame, landmarks, scale)
+    result = warp_region(frame, plan.field, config, out)
+    if opening is not None:
+        paint_opening(result, opening, colour, scale, config.mouth)
+    return result, plan
 
 
 def _sample(frame: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, field: Field,

@@ -1,0 +1,169 @@
+"""A mouth interior for the warp: where the warp parts the lips, paint the opening dark.
+
+A warp only moves pixels that exist. When it parts closed lips (AU25 lips part, AU26 jaw drop) the
+opening between the moved inner lips reads the photo's lip seam, stretched: lips that look swollen,
+not a mouth that opens. This module finds that opening and paints it as a shadowed cavity:
+
+1. the opening is the polygon of the *moved* inner lip outline (MediaPipe's 20 inner-lip points),
+   minus what the warp reads from inside the photo's own inner-lip polygon (a mouth that was
+   already open keeps its teeth and tongue, moved by the warp; only the new part is painted);
+2. its colour is the darkest part of the photo's own lip seam (so it matches the skin tone, the
+   lighting and the camera), its CIELAB lightness lowered further with depth into the opening,
+   like the shadow of a real mouth, its hue and chroma kept (a dark red, as mouths are); its
+   edge is feathered over a few pixels (``feather``, in IOD) so the lips keep their own edge.
+
+No tongue or teeth are drawn: a wide-open mouth gets a dark interior, which is what a mouth shows
+in most lighting; a learned model (``--engine hybrid``) can paint over it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# MediaPipe's inner lip outline: left corner, upper lip to the right corner, lower lip back.
+INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
+              324, 318, 402, 317, 14, 87, 178, 88, 95)
+
+
+@dataclass(frozen=True)
+class MouthConfig:
+    """How the opening is painted; lengths in inter-ocular distances (IOD)."""
+
+    # Opacity of the painted interior (0 turns the cavity off: the warp's stretched seam shows).
+    strength: float = 1.0
+    # Width of the soft edge inside the moved lips.
+    feather: float = 0.012
+    # Brightness of the interior relative to the darkest tenth of the photo's lip seam: at the
+    # lips' edge and at full depth (depth reached ``depth`` IOD inside the opening).
+    edge_shade: float = 0.55
+    deep_shade: float = 0.3
+    depth: float = 0.04
+    # A photo's mouth counts as closed (nothing of its interior to keep) while its inner lips are
+    # less than this far apart at the middle (MediaPipe draws closed lips as a thin lens).
+    closed: float = 0.03
+    # Paint only when the warp parts the lips at their middle by at least this much (the AU ->
+    # mesh model moves the lips a little for many AUs: AU01 or AU25=0.3 alone close them).
+    min_part: float = 0.01
+
+
+@dataclass
+class Opening:
+    """Where the cavity goes, in a box of the frame: ``alpha`` (float32 (h, w) in [0, 1]) and
+    the distance inside the opening (px), for the shading."""
+
+    x0: int
+    y0: int
+    alpha: np.ndarray
+    inside: np.ndarray
+
+
+def _polygon_mask(points: np.ndarray, origin: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    mask = np.zeros(shape, np.uint8)
+    pts = np.round((points - origin) * 16).astype(np.int32)
+    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=4)
+    return mask
+
+
+def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
+                 config: MouthConfig = MouthConfig()) -> Opening | None:
+    """The part of the moved mouth that the warp fills from outside the photo's mouth interior.
+
+    ``landmarks`` are the face's points in frame pixels, ``shifts`` the warp's (468, 2) landmark
+    shifts, ``field`` its backward field (x0, y0, dx, dy) and ``scale`` the IOD in pixels.
+    """
+    import cv2
+
+    if field is None or config.strength <= 0:
+        return None
+    idx = list(INNER_LIPS)
+    src = np.asarray(landmarks, np.float64)[idx, :2]
+    dest = src + np.asarray(shifts, np.float64)[idx]
+    if _gap(dest) - _gap(src) < config.min_part * scale:  # the lips do not part
+        return None
+    margin = 2
+    lo = np.floor(dest.min(axis=0)).astype(int) - margin
+    hi = np.ceil(dest.max(axis=0)).astype(int) + margin
+    fx1, fy1 = field.x0 + field.dx.shape[1], field.y0 + field.dx.shape[0]
+    x0, y0 = max(lo[0], field.x0), max(lo[1], field.y0)
+    x1, y1 = min(hi[0], fx1), min(hi[1], fy1)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    origin = np.array([x0, y0], np.float64)
+    shape = (y1 - y0, x1 - x0)
+    moved = _polygon_mask(dest, origin, shape)
+    inside = cv2.distanceTransform((moved > 127).astype(np.uint8), cv2.DIST_L2, 5)
+    t = np.clip(inside / max(config.feather * scale, 1.0), 0.0, 1.0)
+    edge = (t * t * (3 - 2 * t)) * (moved.astype(np.float32) / 255)
+    # what each pixel reads: inside the photo's own mouth opening, or not (lips, seam)
+    dx = field.dx[y0 - field.y0:y1 - field.y0, x0 - field.x0:x1 - field.x0]
+    dy = field.dy[y0 - field.y0:y1 - field.y0, x0 - field.x0:x1 - field.x0]
+    lo_src = np.floor(np.minimum(src.min(axis=0), (origin + [dx.min(), dy.min()]))).astype(int) - 2
+    hi_src = np.ceil(np.maximum(src.max(axis=0), origin + shape[::-1] + [dx.max(), dy.max()]))
+    src_shape = (int(hi_src[1]) - lo_src[1] + 2, int(hi_src[0]) - lo_src[0] + 2)
+    own = np.zeros(src_shape, np.float32)
+    if _gap(src) >= config.closed * scale:
+        own = _polygon_mask(src, lo_src.astype(np.float64), src_shape).astype(np.float32) / 255
+    xs = np.arange(x0, x1, dtype=np.float32)[None, :] - lo_src[0]
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None] - lo_src[1]
+    reads_own = cv2.remap(own, xs + dx, ys + dy, cv2.INTER_LINEAR, borderValue=0)
+    alpha = (config.strength * edge * (1 - reads_own)).astype(np.float32)
+    if not np.any(alpha * 255 >= 0.5):
+        return None
+    return Opening(x0, y0, alpha, inside.astype(np.float32))
+
+
+def seam_colour(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> np.ndarray:
+    """The mean colour of the darkest tenth of pixels along the photo's inner lips (float32)."""
+    src = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
+    pad = max(2, int(round(0.02 * scale)))
+    h, w = frame.shape[:2]
+    x0, y0 = np.maximum(np.floor(src.min(axis=0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(src.max(axis=0)).astype(int) + pad + 1, [w, h])
+    patch = np.asarray(frame[y0:y1, x0:x1], np.float32).reshape(-1, frame.shape[2])
+    if len(patch) == 0:
+        return np.zeros(frame.shape[2], np.float32)
+    luma = patch[:, :3].mean(axis=1)
+    darkest = patch[luma <= np.quantile(luma, 0.1)]
+    return darkest.mean(axis=0)
+
+
+def shaded(colour: np.ndarray, shade: np.ndarray) -> np.ndarray:
+    """``colour`` (RGB 0-255) with its CIELAB lightness scaled by ``shade`` (h, w) and its hue
+    and chroma kept: a shadowed dark red, not a grey (scaling RGB would also drain the colour)."""
+    import cv2
+
+    rgb = np.clip(np.asarray(colour[:3], np.float32) / 255, 0, 1).reshape(1, 1, 3)
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[0, 0]
+    out = np.empty(shade.shape + (3,), np.float32)
+    out[..., 0] = lab[0] * shade
+    out[..., 1], out[..., 2] = lab[1], lab[2]
+    return np.clip(cv2.cvtColor(out, cv2.COLOR_LAB2RGB), 0, 1) * 255
+
+
+def paint_opening(out: np.ndarray, opening: Opening, colour: np.ndarray, scale: float,
+                  config: MouthConfig = MouthConfig()) -> None:
+    """Blend the shaded interior into ``out`` (uint8 frame) in place."""
+    h, w = opening.alpha.shape
+    roi = out[opening.y0:opening.y0 + h, opening.x0:opening.x0 + w]
+    t = np.clip(opening.inside / max(config.depth * scale, 1.0), 0.0, 1.0)
+    shade = config.edge_shade + (config.deep_shade - config.edge_shade) * (t * t * (3 - 2 * t))
+    fill = shaded(colour, shade.astype(np.float32))
+    if roi.shape[2] > 3:  # alpha: kept
+        fill = np.concatenate([fill, roi[..., 3:].astype(np.float32)], axis=2)
+    a = opening.alpha[..., None]
+    mixed = roi.astype(np.float32) * (1 - a) + fill * a
+    changed = opening.alpha * 255 >= 0.5
+    roi[changed] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)[changed]
+
+
+def _gap(inner_lips: np.ndarray) -> float:
+    """How far the middle of the lower inner lip (point 14) is below the upper's (13), along the
+    face's down direction (square to the line between the mouth corners); negative when the lips
+    cross."""
+    axis = inner_lips[10] - inner_lips[0]
+    down = np.array([-axis[1], axis[0]]) / max(float(np.linalg.norm(axis)), 1e-9)
+    return float(np.dot(inner_lips[15] - inner_lips[5], down))

@@ -1,0 +1,113 @@
+"""The warp's mouth interior: where the warp parts the lips the opening is painted dark, in the
+lips' own hue; nothing is painted when the lips do not part; a mouth that was already open keeps
+what the warp reads from inside it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+from test_geometry import synthetic_mesh
+
+from ganimate import geometry, mouth
+from ganimate.aus import AU_NAMES
+from ganimate.geometry import Field, WarpConfig
+from ganimate.mouth import INNER_LIPS, MouthConfig, find_opening
+
+OFF = dataclasses.replace(WarpConfig(), mouth=MouthConfig(strength=0.0))
+
+
+def closed_mesh(scale: float = 20.0) -> np.ndarray:
+    """The canonical face (whose mouth is a little open) with its inner lips closed."""
+    lm = synthetic_mesh(scale=scale)
+    upper, lower = list(INNER_LIPS[:11]), list(INNER_LIPS[11:])
+    order = np.argsort(lm[upper, 0])
+    lm[lower, 1] = np.interp(lm[lower, 0], lm[upper, 0][order], lm[upper, 1][order]) + 0.3
+    return lm
+
+
+def lip_photo(lm: np.ndarray, size=(640, 600)) -> np.ndarray:
+    """Skin with red lips drawn over the mesh's lip region and a darker seam between them."""
+    img = np.zeros(size + (3,), np.uint8)
+    img[:] = (196, 160, 140)
+    outer = np.round(lm[[61, 40, 37, 0, 267, 270, 291, 321, 314, 17, 84, 91], :2]).astype(np.int32)
+    cv2.fillPoly(img, [outer], (190, 95, 100))
+    seam = np.round(lm[list(INNER_LIPS), :2]).astype(np.int32)
+    cv2.polylines(img, [seam], True, (120, 50, 60), 1)
+    rng = np.random.default_rng(0)
+    return np.clip(img + rng.normal(0, 3, img.shape), 0, 255).astype(np.uint8)
+
+
+def target(**aus) -> tuple[np.ndarray, np.ndarray]:
+    y_r = np.zeros(len(AU_NAMES), np.float32)
+    y_g = y_r.copy()
+    for k, v in aus.items():
+        y_g[AU_NAMES.index(k)] = v
+    return y_r, y_g
+
+
+def lab(img):
+    return cv2.cvtColor(img.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+
+
+def test_parting_lips_paints_a_dark_opening_in_the_lips_hue():
+    lm = closed_mesh()
+    photo = lip_photo(lm)
+    y_r, y_g = target(AU25=1.0, AU26=0.8)
+    painted, plan = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES)
+    stretched, _ = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES, OFF)
+    dest = lm[list(INNER_LIPS), :2] + plan.shifts[list(INNER_LIPS)]
+    inside = np.zeros(photo.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(dest).astype(np.int32)], 1)
+    polygon = inside.copy()
+    inside = cv2.erode(inside, np.ones((3, 3), np.uint8)).astype(bool)
+    assert inside.sum() > 100  # the lips part by several pixels
+    l_paint, l_stretch = lab(painted)[inside], lab(stretched)[inside]
+    assert l_paint[:, 0].mean() < 0.6 * l_stretch[:, 0].mean()  # dark, not a stretched seam
+    assert abs(l_paint[:, 1].mean() - l_stretch[:, 1].mean()) < 8  # a dark red, not grey
+    # only the opening (and its feathered edge) differs from the warp without the interior
+    grown = cv2.dilate(polygon, np.ones((5, 5), np.uint8)).astype(bool)
+    assert not np.any(np.any(painted != stretched, axis=-1) & ~grown)
+
+
+def test_no_parting_no_paint():
+    lm = closed_mesh()
+    photo = lip_photo(lm)
+    for aus in (dict(AU04=1.0), dict(AU01=1.0, AU02=1.0), {}):
+        y_r, y_g = target(**aus)
+        painted, _ = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES)
+        plain, _ = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES, OFF)
+        assert np.array_equal(painted, plain), aus
+
+
+def test_an_open_mouth_keeps_its_own_interior():
+    """Lips 16 px apart, the lower lip moved 10 px further: pixels that the field reads from the
+    photo's own opening are not painted; only the new part is."""
+    scale = 100.0  # IOD in px
+    lm = np.zeros((478, 3))
+    xs = np.linspace(-40, 40, 11)
+    upper = np.stack([300 + xs, 300 - 8 * np.cos(xs / 40 * np.pi / 2)], 1)
+    lower = np.stack([300 + xs[::-1][1:-1], 300 + 8 * np.cos(xs[::-1][1:-1] / 40 * np.pi / 2)], 1)
+    lm[list(INNER_LIPS), :2] = np.concatenate([upper, lower])
+    shifts = np.zeros((468, 2))
+    shifts[list(INNER_LIPS)[11:], 1] = 10.0  # the lower lip (not the corners) moves down
+    field = Field(200, 200, np.zeros((200, 200), np.float32), np.zeros((200, 200), np.float32),
+                  np.ones((200, 200), np.float32))  # reads straight through (a test field)
+    opening = find_opening(lm, shifts, field, scale)
+    assert opening is not None
+    at = opening.alpha
+    own_centre = at[300 - opening.y0, 300 - opening.x0]  # inside the photo's own opening
+    new_part = at[314 - opening.y0, 300 - opening.x0]  # below it: only the moved lips cover it
+    assert own_centre < 0.05 and new_part > 0.5
+    closed = lm.copy()
+    closed[list(INNER_LIPS)[11:], 1] = 300 - 8 * np.cos(xs[::-1][1:-1] / 40 * np.pi / 2) + 0.5
+    opening = find_opening(closed, shifts, field, scale)  # a closed mouth: all of it is new
+    assert opening.alpha[296 - opening.y0, 300 - opening.x0] > 0.5
+
+
+def test_seam_colour_is_the_darkest_tenth():
+    lm = closed_mesh()
+    photo = lip_photo(lm)
+    colour = mouth.seam_colour(photo, lm, geometry.eye_distance(lm))
+    assert colour[0] < 160 and colour[0] > colour[1]  # the dark red seam, not skin or lip
