@@ -11,7 +11,8 @@ real expression, found by file name in another folder):
   scale before -> the reference;
 - **identity**: dlib's face-recognition distance input -> edit (and input -> reference);
 - **pixels**: sharpness (Laplacian variance inside the face box, output / input), colour fringes
-  (99th percentile of the CIELAB a/b change inside the face box), pixels changed far from the
+  (99th percentile of the CIELAB a/b change inside the face box, and of the colours the edit
+  creates rather than moves: :func:`new_colour`), pixels changed far from the
   face (outside its box grown by one inter-ocular distance), and a **null edit** (target = the
   face's own AUs): its mean change inside the face box and whether the photo came back
   bit-identical.
@@ -88,6 +89,41 @@ def colour_fringe(before: np.ndarray, after: np.ndarray, box: PixelBox,
     return float(np.percentile(np.hypot(d[..., 1], d[..., 2]), percentile))
 
 
+def new_colour(before: np.ndarray, after: np.ndarray, box: PixelBox, radius: float,
+               percentile: float = 99.0) -> float:
+    """The ``percentile``, over the pixels of ``box``, of how far each output pixel's CIELAB
+    (a, b) is from the nearest (a, b) of the input within ``radius`` px of it (input pixels every
+    2 px): colours the edit *creates*, as a fringe does, while colours it only *moves*, as a warp
+    does, score ~0. :func:`colour_fringe` counts both.
+    """
+    import cv2
+
+    def lab(img):
+        return cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)[..., 1:]
+
+    r = int(math.ceil(radius))
+    h, w = before.shape[:2]
+    y0, y1 = max(box.y0 - r, 0), min(box.y1 + r, h)
+    x0, x1 = max(box.x0 - r, 0), min(box.x1 + r, w)
+    src = lab(before[y0:y1, x0:x1])
+    out = lab(box.cut(after))
+    oy, ox = box.y0 - y0, box.x0 - x0
+    bh, bw = out.shape[:2]
+    best = np.full((bh, bw), np.inf, np.float32)
+    for dy in range(-r, r + 1, 2):
+        for dx in range(-r, r + 1, 2):
+            if dx * dx + dy * dy > r * r:
+                continue
+            ys = slice(max(oy + dy, 0), min(oy + dy + bh, src.shape[0]))
+            xs = slice(max(ox + dx, 0), min(ox + dx + bw, src.shape[1]))
+            cand = src[ys, xs]
+            ty, tx = ys.start - (oy + dy), xs.start - (ox + dx)
+            view = best[ty:ty + cand.shape[0], tx:tx + cand.shape[1]]
+            d = out[ty:ty + cand.shape[0], tx:tx + cand.shape[1]] - cand
+            np.minimum(view, np.hypot(d[..., 0], d[..., 1]), out=view)
+    return float(np.percentile(best[np.isfinite(best)], percentile))
+
+
 def changed_outside(before: np.ndarray, after: np.ndarray, box: PixelBox) -> int:
     """Pixels that differ outside ``box``."""
     diff = np.any(before != after, axis=-1)
@@ -115,6 +151,9 @@ class PhotoEvalConfig:
     null_edit: bool = True
     # dlib identity distance (needs the [eval] extra).
     identity: bool = True
+    # How far (IOD) the new-colour measure looks for an input colour that an output pixel may have
+    # been moved from: the warp's largest landmark shift (WarpConfig.max_shift).
+    move_radius: float = 0.25
 
 
 @dataclass
@@ -133,6 +172,7 @@ class PhotoRow:
     identity_reference: float | None
     sharpness: float
     fringe: float
+    new_colour: float  # p99 of colours the edit creates (not moves), CIELAB a/b
     outside_changed: int
     null_change: float | None
     null_identical: bool | None
@@ -233,7 +273,8 @@ def evaluate_photo(photo: Path, reference: Path | None, engine, config: PhotoEva
                         readers.mesh).rgb
     seconds = time.perf_counter() - started
     box = PixelBox.around(face.box, before.shape)
-    far = PixelBox.around(face.box, before.shape, grow=eye_distance(face.landmarks))
+    iod = eye_distance(face.landmarks)
+    far = PixelBox.around(face.box, before.shape, grow=iod)
     dbox = readers.dlib.locate(before)
     ref_rgb = read_rgb(reference) if reference is not None else None
     null_change = null_identical = None
@@ -254,6 +295,7 @@ def evaluate_photo(photo: Path, reference: Path | None, engine, config: PhotoEva
         identity_reference=None if ident is None or ref_rgb is None
         else ident.distance(before, ref_rgb),
         sharpness=sharpness_ratio(before, edited, box), fringe=colour_fringe(before, edited, box),
+        new_colour=new_colour(before, edited, box, config.move_radius * iod),
         outside_changed=changed_outside(before, edited, far), null_change=null_change,
         null_identical=null_identical, seconds=seconds)
 
@@ -340,6 +382,10 @@ def summarise(rows: Sequence[PhotoRow]) -> dict:
         "sharpness_min": min((r.sharpness for r in rows), default=None),
         "fringe_mean": _mean([r.fringe for r in rows]),
         "fringe_max": max((r.fringe for r in rows), default=None),
+        "new_colour_mean": _mean([r.new_colour for r in rows]),
+        "new_colour_max": max((r.new_colour for r in rows), default=None),
+        "lip_gap_004": _share([r.dlib_after["lip_gap"] - r.dlib_before["lip_gap"] >= 0.04
+                               for r in rows if r.dlib_before and r.dlib_after]),
         "outside_changed": sum(r.outside_changed for r in rows),
         "null_change": _mean([r.null_change for r in nulls]),
         "null_identical": _share([bool(r.null_identical) for r in nulls]),

@@ -124,8 +124,24 @@ def test_eval_photos_reports_both_readers_and_the_pixels(shared, tmp_path):
     assert s["mesh"]["AU12"]["edit_mean"] > 0.1
     assert s["null_identical"] == 1.0 and s["outside_changed"] == 0
     assert s["sharpness_mean"] > 0.9
+    assert s["new_colour_max"] < 3 and "new colours p99" in res.stdout  # a warp moves colours
     bad = invoke("eval", "photos", photos, "--no-identity", "-o", tmp_path / "r2")
     assert bad.exit_code == 1 and "nothing to measure" in bad.output
+
+
+def test_new_colour_tells_moved_colours_from_created_ones():
+    from ganimate.photo_eval import PixelBox, colour_fringe, new_colour
+
+    rng = np.random.default_rng(0)
+    img = np.full((120, 120, 3), (200, 160, 140), np.uint8)
+    img[40:80, 30:90] = (190, 80, 90)  # red lips on skin
+    img = np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8)
+    box = PixelBox(10, 10, 110, 110)
+    moved = np.roll(img, 8, axis=0)  # the lips moved 8 px down: colours that exist
+    tinted = img.copy()
+    tinted[40:50, 30:90] = (150, 200, 90)  # a green fringe: a colour that did not exist
+    assert colour_fringe(img, moved, box) > 20 and new_colour(img, moved, box, 12) < 2
+    assert new_colour(img, tinted, box, 12) > 20
 
 
 @pytest.fixture(scope="module")
