@@ -99,18 +99,59 @@ class WarpEngine:
         return FrameEdit(out, list(job.crops), weights)
 
 
-def _crop_weight(crop: FaceCrop, field) -> np.ndarray:
-    """Where a warp moves pixels (the field's taper where it moves), in the crop's space."""
+def _crop_weight(crop: FaceCrop, field, soft: float | None = None) -> np.ndarray:
+    """Where a warp moves pixels (the field's taper where it moves), in the crop's space; with
+    ``soft`` (px), the share of a full move reached (magnitude / soft, at most 1)."""
     import cv2
 
     if field is None:
         return np.zeros((crop.size, crop.size), np.float32)
-    moving = (field.magnitude >= 1 / 64).astype(np.float32)
+    if soft is None:
+        moving = (field.magnitude >= 1 / 64).astype(np.float32)
+    else:
+        moving = np.clip(field.magnitude / soft, 0.0, 1.0).astype(np.float32)
     m = crop.to_frame.copy()
     m[:, 2] -= (field.x0, field.y0)  # crop pixel -> field-box pixel
     return cv2.warpAffine(moving, m, (crop.size, crop.size),
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def texture_gate(crop: FaceCrop, field, grow: float = 0.06) -> np.ndarray:
+    """Where the hybrid lets the generator paint, in the crop's space (float32 in [0, 1]): where
+    the warp moves the face by a pixel or more, grown by ``grow`` of the crop side and feathered,
+    so folds beside a moved feature are allowed; 0 where nothing moves (a null edit, a brow
+    edit's mouth, a smile's forehead)."""
+    import cv2
+
+    gate = _crop_weight(crop, field, soft=1.0)
+    r = max(1, int(round(grow * crop.size)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    gate = cv2.dilate(gate, kernel)
+    return np.clip(cv2.GaussianBlur(gate, (0, 0), r / 2), 0.0, 1.0)
+
+
+def shading_only(crop: FaceCrop, edited: np.ndarray, grow: float = 0.03) -> np.ndarray:
+    """``edited`` (uint8 crop) with the generator's change reduced to a change of lightness
+    (the same in R, G and B) everywhere but in the mouth opening of ``crop`` (its inner lips,
+    grown by ``grow`` of the crop side and feathered), where its colour is kept: the shading of
+    folds and a mouth interior's colour, not a small model's colour blotches."""
+    import cv2
+
+    from ganimate.mouth import INNER_LIPS
+
+    base = crop.image.astype(np.float32)
+    change = edited.astype(np.float32) - base
+    luma = change @ np.array([0.299, 0.587, 0.114], np.float32)
+    keep = np.zeros((crop.size, crop.size), np.float32)
+    if len(crop.landmarks):
+        lips = np.round(np.asarray(crop.landmarks)[list(INNER_LIPS), :2] * 16).astype(np.int32)
+        cv2.fillPoly(keep, [lips], 1.0, lineType=cv2.LINE_AA, shift=4)
+        r = max(1, int(round(grow * crop.size)))
+        keep = cv2.dilate(keep, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+        keep = np.clip(cv2.GaussianBlur(keep, (0, 0), r / 2), 0.0, 1.0)
+    out = base + luma[..., None] + keep[..., None] * (change - luma[..., None])
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 class GanEngine:
@@ -149,14 +190,15 @@ class GanEngine:
 
     @staticmethod
     def paste(job: FrameJob, edits: list, blend: BlendConfig, want_weights: bool,
-              strength: Sequence[float] | None = None) -> FrameEdit:
-        """Paste the edited crops into the job's frame; ``strength`` (per face, in [0, 1])
-        scales how much of each face's change is applied (1 - A becomes strength * (1 - A))."""
+              strength: Sequence | None = None) -> FrameEdit:
+        """Paste the edited crops into the job's frame; ``strength`` (per face: a float, or a
+        map over the crop, in [0, 1]) scales how much of each face's change is applied (1 - A
+        becomes strength * (1 - A))."""
         from ganimate.inference import CropEdits
 
         if not job.crops:
             return FrameEdit(job.frame, [])
-        strength = [1.0] * len(edits) if strength is None else strength
+        strength = [1.0] * len(edits) if strength is None else strength  # floats or (H, W) maps
         faces = [FaceEdit(c, e.images[0], 1.0 - s * (1.0 - e.attention[0]))
                  for c, e, s in zip(job.crops, edits, strength, strict=True)]
         frame = paste_faces(job.frame, faces, blend)
@@ -172,15 +214,22 @@ class HybridEngine:
 
     The generator's share fades in with the size of the asked change (all of it from
     ``full_at`` on, none for a null edit), so asking for nothing returns the photo bit-identical
-    and a video ramp starts without a jump. Targets are on the model's label scale; the warp gets
-    them back on the AU estimator's raw scale through the model's calibration.
+    and a video ramp starts without a jump; with ``gate`` (the default) it paints only where the
+    warp moves the face (:func:`texture_gate`): folds beside a raised cheek, a mouth interior,
+    but not colour on a forehead that a smile does not move; with ``shading`` (the default) it
+    changes only lightness outside the mouth opening (:func:`shading_only`). Targets are on the
+    model's label scale; the warp gets them back on the AU estimator's raw scale through the
+    model's calibration.
     """
 
     name = "hybrid"
 
-    def __init__(self, loaded, warp: WarpConfig = WarpConfig(), full_at: float = 0.2):
+    def __init__(self, loaded, warp: WarpConfig = WarpConfig(), full_at: float = 0.2,
+                 gate: bool = True, shading: bool = True):
         from ganimate.aus import AUCalibration
 
+        self.gate = gate
+        self.shading = shading
         self.gan = GanEngine(loaded)
         self.loaded = loaded
         self.warp = warp
@@ -194,32 +243,39 @@ class HybridEngine:
     def _raw(self, y: np.ndarray) -> np.ndarray:
         return y if self.calibration is None else self.calibration.invert(y, self.au_names)
 
-    def _warped(self, job: FrameJob) -> FrameJob:
-        """The job's frame warped to y_g, with crops re-cut from it (same transforms)."""
+    def _warped(self, job: FrameJob) -> tuple[FrameJob, list[np.ndarray]]:
+        """The job's frame warped to y_g, with crops re-cut from it (same transforms), and each
+        face's :func:`texture_gate`."""
         from ganimate.align import crop_with_transform
 
         if not job.crops:
-            return job
+            return job, []
         out = np.array(job.frame, copy=True)
-        moved = []
+        moved, gates = [], []
         for k, crop in enumerate(job.crops):
             landmarks = frame_landmarks(crop)
             _, warp = warp_face(out, landmarks, self._raw(job.y_r[k]), self._raw(job.y_g[k]),
                                 self.au_names, self.warp, out=out)
             landmarks[:len(warp.shifts), :2] += warp.shifts
             moved.append(landmarks)
+            gates.append(texture_gate(crop, warp.field) if self.gate else None)
         # cut after every face is warped (faces may overlap), through the same transforms
         crops = [crop_with_transform(out, c.to_frame, c.size, lm)
                  for c, lm in zip(job.crops, moved, strict=True)]
-        return FrameJob(out, crops, job.y_r, job.y_g)
+        return FrameJob(out, crops, job.y_r, job.y_g), gates
 
     def edit_frames(self, jobs: Sequence[FrameJob], blend: BlendConfig = BlendConfig(),
                     want_weights: bool = False) -> list[FrameEdit]:
-        warped = [self._warped(job) for job in jobs]
+        pairs = [self._warped(job) for job in jobs]
+        warped = [job for job, _ in pairs]
         results = []
-        for job, edits in zip(warped, self.gan.generate(warped), strict=True):
+        for (job, face_gates), edits in zip(pairs, self.gan.generate(warped), strict=True):
+            if self.shading:
+                for crop, e in zip(job.crops, edits, strict=True):
+                    e.images[0] = shading_only(crop, e.images[0])
             change = np.abs(job.y_g - job.y_r).max(axis=1) if len(job.crops) else []
-            strength = [float(min(1.0, c / self.full_at)) for c in change]
+            strength = [min(1.0, c / self.full_at) * (1.0 if g is None else g)
+                        for c, g in zip(change, face_gates, strict=True)]
             results.append(self.gan.paste(job, edits, blend, want_weights, strength))
         return results
 

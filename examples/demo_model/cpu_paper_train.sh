@@ -14,5 +14,5 @@ RUN=${RUN:-/work/runs/paper128}
 resume=()
 [ -d "$RUN/checkpoints" ] && resume=(--resume)
 OMP_NUM_THREADS=1 .venv/bin/ganimate train "$DATA" -o "$RUN" "${resume[@]}" --image-size 128 \
-    --steps 375 --precision bf16 --workers 0 --device cpu --sample-every 180 --log-every 10 \
+    --steps 460 --precision bf16 --workers 0 --device cpu --sample-every 180 --log-every 10 \
     --checkpoint-every 30 --keep 3 --seed 0 2>> "$RUN.log"
