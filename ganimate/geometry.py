@@ -44,6 +44,11 @@ from ganimate.mouth import MouthConfig, find_opening, paint_opening, seam_colour
 
 # Our AU names whose nearest input of the AU -> mesh model has another name.
 _MODEL_NAME = {"AU45": "AU43"}  # blink: the model has "eyes closed"
+# AUs whose fitted column moves the face the wrong way, driven through another AU's column at a
+# weight instead. The model's AU25 (lips part) *closes* the lips: -0.025 IOD of gap between the
+# inner lips at AU25 = 1 on a held-out London face (its AU26, jaw drop: +0.125), so the lips part
+# with half a jaw drop (+0.06 IOD of gap) instead.
+_MODEL_AS = {"AU25": ("AU26", 0.5)}
 _MESH_POINTS = 468  # the model has no iris points
 
 
@@ -133,9 +138,10 @@ def model_delta(y_r: np.ndarray, y_g: np.ndarray, au_names: Sequence[str],
     delta = np.zeros(len(model.inputs))
     diff = np.asarray(y_g, np.float64) - np.asarray(y_r, np.float64)
     for name, d in zip(au_names, diff, strict=True):
+        name, weight = _MODEL_AS.get(name, (name, 1.0))
         j = model.index.get(_MODEL_NAME.get(name, name))
         if j is not None:
-            delta[j] = d
+            delta[j] += weight * d
     return delta
 
 

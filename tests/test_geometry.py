@@ -128,6 +128,18 @@ def test_au12_raises_and_widens_the_mouth_corners_in_any_roll():
     assert np.allclose(s_rolled, s @ rot.T, atol=0.05 * np.abs(s).max())
 
 
+@pytest.mark.parametrize("au", ["AU25", "AU26"])
+def test_lips_part_and_jaw_drop_open_the_inner_lips(au):
+    """The fitted model's AU25 closes the lips; the warp drives it through half of AU26."""
+    lm = synthetic_mesh()
+    y_r = np.zeros(len(AU_NAMES), np.float32)
+    y_g = y_r.copy()
+    y_g[AU_NAMES.index(au)] = 1.0
+    s = geometry.mesh_displacement(lm, y_r, y_g, AU_NAMES)
+    gap = (s[14, 1] - s[13, 1]) / geometry.eye_distance(lm)  # lower inner lip moves away, IOD
+    assert gap > 0.05, gap
+
+
 def test_brow_lowerer_lowers_the_brows():
     lm = synthetic_mesh()
     y_r = np.zeros(len(AU_NAMES), np.float32)
