@@ -5,8 +5,9 @@ opening between the moved inner lips reads the photo's lip seam, stretched: lips
 not a mouth that opens. This module finds that opening and paints it as a shadowed cavity:
 
 1. the opening is the polygon of the *moved* inner lip outline (MediaPipe's 20 inner-lip points),
-   minus what the warp reads from inside the photo's own inner-lip polygon (a mouth that was
-   already open keeps its teeth and tongue, moved by the warp; only the new part is painted);
+   minus what the warp reads from inside the photo's own inner-lip polygon; a mouth that is
+   already open (0.04 IOD between the inner lips; fading in from 0.02) is not painted: it keeps
+   its own teeth and tongue, moved by the warp;
 2. its colour is the darkest part of the photo's own lip seam (so it matches the skin tone, the
    lighting and the camera), its CIELAB lightness lowered further with depth into the opening,
    like the shadow of a real mouth, its hue and chroma kept (a dark red, as mouths are); its
@@ -43,6 +44,12 @@ class MouthConfig:
     # A photo's mouth counts as closed (nothing of its interior to keep) while its inner lips are
     # less than this far apart at the middle (MediaPipe draws closed lips as a thin lens).
     closed: float = 0.03
+    # The interior is painted in full on mouths closed to within ``open_from`` IOD and fades out
+    # by ``open_at``: an open mouth already shows its own interior, which the warp moves, and a
+    # painted rim around it flickers in video with the landmarks (single_face.mp4, `-e happy`:
+    # output/input frame change 1.13 with the rim, 1.02 without).
+    open_from: float = 0.02
+    open_at: float = 0.04
     # Paint only when the warp parts the lips at their middle by at least this much (the AU ->
     # mesh model moves the lips a little for many AUs: AU01 or AU25=0.3 alone close them).
     min_part: float = 0.01
@@ -84,6 +91,8 @@ def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
     dest = src + np.asarray(shifts, np.float64)[idx]
     if _gap(dest) - _gap(src) < config.min_part * scale:  # the lips do not part
         return None
+    if _gap(src) >= config.open_at * scale:  # an open mouth shows its own interior
+        return None
     margin = 2
     lo = np.floor(dest.min(axis=0)).astype(int) - margin
     hi = np.ceil(dest.max(axis=0)).astype(int) + margin
@@ -110,7 +119,9 @@ def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
     xs = np.arange(x0, x1, dtype=np.float32)[None, :] - lo_src[0]
     ys = np.arange(y0, y1, dtype=np.float32)[:, None] - lo_src[1]
     reads_own = cv2.remap(own, xs + dx, ys + dy, cv2.INTER_LINEAR, borderValue=0)
-    alpha = (config.strength * edge * (1 - reads_own)).astype(np.float32)
+    t = np.clip((_gap(src) / scale - config.open_from) / (config.open_at - config.open_from), 0, 1)
+    closedness = 1.0 - t * t * (3 - 2 * t)
+    alpha = (config.strength * closedness * edge * (1 - reads_own)).astype(np.float32)
     if not np.any(alpha * 255 >= 0.5):
         return None
     return Opening(x0, y0, alpha, inside.astype(np.float32))
