@@ -81,29 +81,33 @@ def test_no_parting_no_paint():
         assert np.array_equal(painted, plain), aus
 
 
-def test_an_open_mouth_keeps_its_own_interior():
-    """Lips 16 px apart, the lower lip moved 10 px further: pixels that the field reads from the
-    photo's own opening are not painted; only the new part is."""
-    scale = 100.0  # IOD in px
+def lens(half_gap: float, scale: float = 100.0) -> np.ndarray:
+    """Inner lips as a lens around (300, 300), ``half_gap`` px from the middle line."""
     lm = np.zeros((478, 3))
     xs = np.linspace(-40, 40, 11)
-    upper = np.stack([300 + xs, 300 - 8 * np.cos(xs / 40 * np.pi / 2)], 1)
-    lower = np.stack([300 + xs[::-1][1:-1], 300 + 8 * np.cos(xs[::-1][1:-1] / 40 * np.pi / 2)], 1)
+    upper = np.stack([300 + xs, 300 - half_gap * np.cos(xs / 40 * np.pi / 2)], 1)
+    low_x = xs[::-1][1:-1]
+    lower = np.stack([300 + low_x, 300 + half_gap * np.cos(low_x / 40 * np.pi / 2)], 1)
     lm[list(INNER_LIPS), :2] = np.concatenate([upper, lower])
+    return lm
+
+
+def test_an_open_mouth_keeps_its_own_interior():
+    """The lower lip moved 10 px: a mouth open 0.16 IOD is not painted (it shows its own teeth),
+    one open 0.03 IOD is painted at half strength and not where the field reads its own opening,
+    a closed one in full."""
+    scale = 100.0  # IOD in px
     shifts = np.zeros((468, 2))
     shifts[list(INNER_LIPS)[11:], 1] = 10.0  # the lower lip (not the corners) moves down
     field = Field(200, 200, np.zeros((200, 200), np.float32), np.zeros((200, 200), np.float32),
                   np.ones((200, 200), np.float32))  # reads straight through (a test field)
-    opening = find_opening(lm, shifts, field, scale)
-    assert opening is not None
-    at = opening.alpha
-    own_centre = at[300 - opening.y0, 300 - opening.x0]  # inside the photo's own opening
-    new_part = at[314 - opening.y0, 300 - opening.x0]  # below it: only the moved lips cover it
-    assert own_centre < 0.05 and new_part > 0.5
-    closed = lm.copy()
-    closed[list(INNER_LIPS)[11:], 1] = 300 - 8 * np.cos(xs[::-1][1:-1] / 40 * np.pi / 2) + 0.5
-    opening = find_opening(closed, shifts, field, scale)  # a closed mouth: all of it is new
-    assert opening.alpha[296 - opening.y0, 300 - opening.x0] > 0.5
+    assert find_opening(lens(8.0), shifts, field, scale) is None
+    ajar = find_opening(lens(1.5), shifts, field, scale)
+    own_centre = ajar.alpha[300 - ajar.y0, 300 - ajar.x0]  # inside the photo's own opening
+    new_part = ajar.alpha[307 - ajar.y0, 300 - ajar.x0]  # below it: only the moved lips cover it
+    assert own_centre < 0.05 and 0.3 < new_part < 0.7
+    closed = find_opening(lens(0.2), shifts, field, scale)
+    assert closed.alpha[303 - closed.y0, 300 - closed.x0] > 0.9
 
 
 def test_seam_colour_is_the_darkest_tenth():
