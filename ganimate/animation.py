@@ -807,8 +807,7 @@ def _probe_request(src: Path, out: Path, spec: TargetSpec, timeline: Timeline,
     if not src.exists():
         raise GanimateError(f"{src}: no such video file")
     if spec.empty and timeline.track is None:
-        raise GanimateError("nothing to animate to: give --expression, --au, --like, --aus-file "
-                            "or --track")
+        raise GanimateError(NOTHING_TO_ANIMATE_VIDEO)
     return probe(src)
 
 
@@ -924,8 +923,7 @@ def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine,
     check_output(photo, out)
     settings.validate()
     if spec.empty:
-        raise GanimateError("nothing to animate to: give --to (an expression), --au, --like or "
-                            "--aus-file")
+        raise GanimateError(NOTHING_TO_ANIMATE_IMAGE)
     n = settings.frames
     schedule = alpha_schedule(n, settings.fps, easing=settings.easing, bounce=settings.bounce)
     writer = VideoWriter(out, fps=settings.fps, crf=settings.crf, preset=settings.preset)

@@ -122,13 +122,16 @@ def texture_gate(crop: FaceCrop, field, grow: float = 0.06) -> np.ndarray:
     the warp moves the face by a pixel or more, grown by ``grow`` of the crop side and feathered,
     so folds beside a moved feature are allowed; 0 where nothing moves (a null edit, a brow
     edit's mouth, a smile's forehead)."""
+
+    return _grown(_crop_weight(crop, field, soft=1.0), max(1, int(round(grow * crop.size))))
+
+
+def _grown(mask: np.ndarray, r: int) -> np.ndarray:
+    """``mask`` dilated by a disc of radius ``r`` px and feathered over ~r / 2, in [0, 1]."""
     import cv2
 
-    gate = _crop_weight(crop, field, soft=1.0)
-    r = max(1, int(round(grow * crop.size)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    gate = cv2.dilate(gate, kernel)
-    return np.clip(cv2.GaussianBlur(gate, (0, 0), r / 2), 0.0, 1.0)
+    return np.clip(cv2.GaussianBlur(cv2.dilate(mask, kernel), (0, 0), r / 2), 0.0, 1.0)
 
 
 def shading_only(crop: FaceCrop, edited: np.ndarray, grow: float = 0.03) -> np.ndarray:
@@ -147,9 +150,7 @@ def shading_only(crop: FaceCrop, edited: np.ndarray, grow: float = 0.03) -> np.n
     if len(crop.landmarks):
         lips = np.round(np.asarray(crop.landmarks)[list(INNER_LIPS), :2] * 16).astype(np.int32)
         cv2.fillPoly(keep, [lips], 1.0, lineType=cv2.LINE_AA, shift=4)
-        r = max(1, int(round(grow * crop.size)))
-        keep = cv2.dilate(keep, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
-        keep = np.clip(cv2.GaussianBlur(keep, (0, 0), r / 2), 0.0, 1.0)
+        keep = _grown(keep, max(1, int(round(grow * crop.size))))
     out = base + luma[..., None] + keep[..., None] * (change - luma[..., None])
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 

@@ -66,7 +66,9 @@ class Opening:
     inside: np.ndarray
 
 
-def _polygon_mask(points: np.ndarray, origin: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def polygon_mask(points: np.ndarray, origin: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """uint8 mask of ``shape`` (0 / 255, anti-aliased) of the polygon ``points`` (x, y) drawn
+    relative to ``origin``."""
     import cv2
 
     mask = np.zeros(shape, np.uint8)
@@ -89,9 +91,10 @@ def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
     idx = list(INNER_LIPS)
     src = np.asarray(landmarks, np.float64)[idx, :2]
     dest = src + np.asarray(shifts, np.float64)[idx]
-    if _gap(dest) - _gap(src) < config.min_part * scale:  # the lips do not part
+    gap = _gap(src) / scale  # IOD
+    if _gap(dest) / scale - gap < config.min_part:  # the lips do not part
         return None
-    if _gap(src) >= config.open_at * scale:  # an open mouth shows its own interior
+    if gap >= config.open_at:  # an open mouth shows its own interior
         return None
     margin = 2
     lo = np.floor(dest.min(axis=0)).astype(int) - margin
@@ -103,28 +106,34 @@ def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
         return None
     origin = np.array([x0, y0], np.float64)
     shape = (y1 - y0, x1 - x0)
-    moved = _polygon_mask(dest, origin, shape)
+    moved = polygon_mask(dest, origin, shape)
     inside = cv2.distanceTransform((moved > 127).astype(np.uint8), cv2.DIST_L2, 5)
-    t = np.clip(inside / max(config.feather * scale, 1.0), 0.0, 1.0)
-    edge = (t * t * (3 - 2 * t)) * (moved.astype(np.float32) / 255)
-    # what each pixel reads: inside the photo's own mouth opening, or not (lips, seam)
-    dx = field.dx[y0 - field.y0:y1 - field.y0, x0 - field.x0:x1 - field.x0]
-    dy = field.dy[y0 - field.y0:y1 - field.y0, x0 - field.x0:x1 - field.x0]
-    lo_src = np.floor(np.minimum(src.min(axis=0), (origin + [dx.min(), dy.min()]))).astype(int) - 2
-    hi_src = np.ceil(np.maximum(src.max(axis=0), origin + shape[::-1] + [dx.max(), dy.max()]))
-    src_shape = (int(hi_src[1]) - lo_src[1] + 2, int(hi_src[0]) - lo_src[0] + 2)
-    own = np.zeros(src_shape, np.float32)
-    if _gap(src) >= config.closed * scale:
-        own = _polygon_mask(src, lo_src.astype(np.float64), src_shape).astype(np.float32) / 255
-    xs = np.arange(x0, x1, dtype=np.float32)[None, :] - lo_src[0]
-    ys = np.arange(y0, y1, dtype=np.float32)[:, None] - lo_src[1]
-    reads_own = cv2.remap(own, xs + dx, ys + dy, cv2.INTER_LINEAR, borderValue=0)
-    t = np.clip((_gap(src) / scale - config.open_from) / (config.open_at - config.open_from), 0, 1)
-    closedness = 1.0 - t * t * (3 - 2 * t)
+    edge = _smoothstep(inside / max(config.feather * scale, 1.0)) * (moved / np.float32(255))
+    reads_own = 0.0  # a closed mouth has no interior of its own to keep
+    if gap >= config.closed:
+        reads_own = _reads_inside(src, field, (x0, y0, x1, y1))
+    closedness = 1.0 - _smoothstep((gap - config.open_from) / (config.open_at - config.open_from))
     alpha = (config.strength * closedness * edge * (1 - reads_own)).astype(np.float32)
     if not np.any(alpha * 255 >= 0.5):
         return None
     return Opening(x0, y0, alpha, inside.astype(np.float32))
+
+
+def _reads_inside(polygon: np.ndarray, field, box: tuple[int, int, int, int]) -> np.ndarray:
+    """For the pixels of ``box`` (x0, y0, x1, y1), the share that the backward ``field`` reads
+    from inside ``polygon`` (frame coordinates): the photo's own mouth opening, moved."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    dx = field.dx[y0 - field.y0:y1 - field.y0, x0 - field.x0:x1 - field.x0]
+    dy = field.dy[y0 - field.y0:y1 - field.y0, x0 - field.x0:x1 - field.x0]
+    lo = np.floor(np.minimum(polygon.min(axis=0), [x0 + dx.min(), y0 + dy.min()])).astype(int) - 2
+    hi = np.ceil(np.maximum(polygon.max(axis=0), [x1 + dx.max(), y1 + dy.max()])).astype(int)
+    own = polygon_mask(polygon, lo.astype(np.float64), (hi[1] - lo[1] + 2, hi[0] - lo[0] + 2))
+    xs = np.arange(x0, x1, dtype=np.float32)[None, :] - lo[0]
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None] - lo[1]
+    return cv2.remap(own.astype(np.float32) / 255, xs + dx, ys + dy, cv2.INTER_LINEAR,
+                     borderValue=0)
 
 
 def seam_colour(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> np.ndarray:
@@ -160,8 +169,8 @@ def paint_opening(out: np.ndarray, opening: Opening, colour: np.ndarray, scale: 
     """Blend the shaded interior into ``out`` (uint8 frame) in place."""
     h, w = opening.alpha.shape
     roi = out[opening.y0:opening.y0 + h, opening.x0:opening.x0 + w]
-    t = np.clip(opening.inside / max(config.depth * scale, 1.0), 0.0, 1.0)
-    shade = config.edge_shade + (config.deep_shade - config.edge_shade) * (t * t * (3 - 2 * t))
+    depth = _smoothstep(opening.inside / max(config.depth * scale, 1.0))
+    shade = config.edge_shade + (config.deep_shade - config.edge_shade) * depth
     fill = shaded(colour, shade.astype(np.float32))
     if roi.shape[2] > 3:  # alpha: kept
         fill = np.concatenate([fill, roi[..., 3:].astype(np.float32)], axis=2)
@@ -169,6 +178,12 @@ def paint_opening(out: np.ndarray, opening: Opening, colour: np.ndarray, scale: 
     mixed = roi.astype(np.float32) * (1 - a) + fill * a
     changed = opening.alpha * 255 >= 0.5
     roi[changed] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)[changed]
+
+
+def _smoothstep(t) -> np.ndarray:
+    """0 below 0, 1 above 1, Hermite in between (zero slope at both ends)."""
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3 - 2 * t)
 
 
 def _gap(inner_lips: np.ndarray) -> float:
