@@ -1,4 +1,5 @@
-"""Shared test fixtures: the project's shared data, tiny generators, a trained run, the CLI, a
+"""Shared test fixtures: the test media (``tests/data``), research-only data beside the checkout,
+tiny generators, a trained run, the CLI, a
 fake face tracker and a synthetic clip; and the marker policy (``gpu`` tests skip without CUDA).
 
 Markers (``--strict-markers``: an undeclared one is an error): ``slow`` for tests that take more
@@ -17,7 +18,8 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+MEDIA = ROOT / "tests" / "data"
+RESEARCH = ROOT.parent / "shared" / "data"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -32,11 +34,26 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def shared() -> Path:
-    """../shared/data beside the checkout (real photos, videos and formats)."""
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data not found at {SHARED}")
-    return SHARED
+def media() -> Path:
+    """``tests/data``: the real photos, clips and files the tests read, shipped with the project
+    (licences in ``tests/data/NOTICE.md``), laid out as ``faces/london/{neutral,smiling}``,
+    ``photos``, ``video`` and ``formats/openface``."""
+    return MEDIA
+
+
+@pytest.fixture(scope="session")
+def research() -> Callable[[str], Path]:
+    """``research("formats/ganimation_sample")``: a research-only folder of ``../shared/data``
+    beside the checkout (never copied into the project); the test is skipped, naming the folder,
+    when it is not there."""
+
+    def find(relative: str) -> Path:
+        path = RESEARCH / relative
+        if not path.exists():
+            pytest.skip(f"research-only data: needs {path} (not shipped with the project)")
+        return path
+
+    return find
 
 
 @pytest.fixture(autouse=True)

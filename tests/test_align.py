@@ -24,10 +24,10 @@ def mesh():
 
 
 @pytest.fixture(scope="module")
-def zoom_crops(shared, mesh):
+def zoom_crops(media, mesh):
     crops = []
     for d in (15, 30, 45, 60):
-        rgb = read_rgb(shared / "photos" / f"zoom_{d}cm.jpg")
+        rgb = read_rgb(media / "photos" / f"zoom_{d}cm.jpg")
         faces = mesh(rgb)
         assert len(faces) == 1, d
         crops.append((rgb, faces[0], align_face(rgb, faces[0], 128)))
@@ -61,11 +61,11 @@ def test_same_face_at_four_distances_gives_the_same_crop(zoom_crops):
     assert np.median(spread) < 1.5 and np.percentile(spread, 95) < 4.0  # pixels of a 128 crop
 
 
-def test_framing_is_documented_and_keeps_forehead_and_chin(shared, mesh):
+def test_framing_is_documented_and_keeps_forehead_and_chin(media, mesh):
     t = canonical_landmarks(1000) + 0.5
     assert t[10, 1] == pytest.approx(90, abs=1) and t[152, 1] == pytest.approx(910, abs=1)
     assert t[33, 1] == pytest.approx(350, abs=2) and t[61, 1] == pytest.approx(675, abs=2)
-    rgb = read_rgb(shared / "faces/london/smiling/005.jpg")
+    rgb = read_rgb(media / "faces/london/smiling/005.jpg")
     crop = align_face(rgb, mesh(rgb)[0], 128)
     lm = crop.landmarks
     assert 0 < lm[10, 1] < 30 and 100 < lm[152, 1] < 127  # forehead top and chin inside
@@ -87,8 +87,8 @@ def test_sizes_and_inverse(zoom_crops):
     assert np.allclose(invert_transform(invert_transform(m)), m)
 
 
-def test_face_at_the_edge_reports_how_much_is_inside(shared, mesh):
-    rgb = read_rgb(shared / "photos" / "lisa1.jpg")
+def test_face_at_the_edge_reports_how_much_is_inside(media, mesh):
+    rgb = read_rgb(media / "photos" / "lisa1.jpg")
     face = mesh(rgb)[0]
     cut = rgb[:, : int(face.landmarks[1, 0]) + 60]  # cut the frame just right of the nose
     faces = mesh(cut)

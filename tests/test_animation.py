@@ -110,7 +110,7 @@ def test_alpha_schedule_choices():
 
 
 @pytest.fixture(scope="module")
-def single_face_run(shared, tiny, tmp_path_factory):
+def single_face_run(media, tiny, tmp_path_factory):
     """animate_video on the real single-face clip (72 frames), the generator spied on."""
     from ganimate.checkpoint import load_generator
 
@@ -119,7 +119,7 @@ def single_face_run(shared, tiny, tmp_path_factory):
     out = tmp_path_factory.mktemp("single") / "out.mkv"
     spec = target_spec(expression="happy", au=["AU04+0.1"], au_names=loaded.au_names)
     records: list = []
-    result = animation.animate_video(shared / "video" / "single_face.mp4", out, loaded, spec,
+    result = animation.animate_video(media / "video" / "single_face.mp4", out, loaded, spec,
                                      AnimateConfig(lossless=True, batch_size=5, **FAST),
                                      preview=out.with_name("preview.mp4"),
                                      on_frame=records.append)
@@ -149,7 +149,7 @@ def test_condition_handed_to_g_at_frame_t(single_face_run):
     assert result.face_ids == (0,)
 
 
-def test_crops_are_smoothed_over_time(shared, single_face_run):
+def test_crops_are_smoothed_over_time(media, single_face_run):
     """The smoothed crop path jitters less than per-frame alignment, and follows the face."""
     from ganimate.align import crop_transform
     from ganimate.faces import FaceTracker
@@ -158,7 +158,7 @@ def test_crops_are_smoothed_over_time(shared, single_face_run):
     smoothed = {r.index: r.faces[0] for r in records if r.faces}
     raw = {}
     with FaceTracker() as tracker:
-        for i, frame in enumerate(read_frames(shared / "video" / "single_face.mp4")):
+        for i, frame in enumerate(read_frames(media / "video" / "single_face.mp4")):
             faces = tracker(frame)
             if faces and i in smoothed:
                 raw[i] = crop_transform(faces[0], smoothed[i].crop_size)
@@ -179,25 +179,25 @@ def test_crops_are_smoothed_over_time(shared, single_face_run):
     assert np.abs(s - r).mean() < 2.0  # pixels: no lag or drift
 
 
-def test_output_and_preview_match_the_input(shared, single_face_run):
+def test_output_and_preview_match_the_input(media, single_face_run):
     result, records, _, _ = single_face_run
-    src = probe(shared / "video" / "single_face.mp4")
+    src = probe(media / "video" / "single_face.mp4")
     out = probe(result.out)
     assert (out.frame_count, out.fps, out.size) == (src.frame_count, src.fps, src.size)
     assert out.has_audio
     prev = probe(result.preview)
     assert prev.frame_count == src.frame_count and prev.size == (3 * src.width, src.height)
     # lossless output: pixels outside the face's paste-back footprint are the input's
-    first_in = next(read_frames(shared / "video" / "single_face.mp4"))
+    first_in = next(read_frames(media / "video" / "single_face.mp4"))
     first_out = next(read_frames(result.out))
     assert np.array_equal(first_in[:, :100], first_out[:, :100])
     assert not np.array_equal(first_in, first_out)
 
 
-def test_track_drives_the_target_frame_by_frame(shared, spied, tmp_path):
+def test_track_drives_the_target_frame_by_frame(media, spied, tmp_path):
     """--track: at alpha 1 (the default with a track) G gets the driver's AUs at t / fps."""
     clip = tmp_path / "cut.mkv"
-    src = shared / "video" / "single_face.mp4"
+    src = media / "video" / "single_face.mp4"
     info = probe(src)
     with VideoWriter(clip, fps=info.fps, lossless=True, preset="ultrafast") as w:
         for i, frame in enumerate(read_frames(src)):
@@ -228,7 +228,7 @@ def test_track_drives_the_target_frame_by_frame(shared, spied, tmp_path):
 
 
 def test_a_failure_midway_removes_the_partial_output_and_stops_every_thread(
-        shared, spied, tmp_path, monkeypatch):
+        media, spied, tmp_path, monkeypatch):
     import ganimate.inference as inference
 
     calls = {"n": 0}
@@ -244,7 +244,7 @@ def test_a_failure_midway_removes_the_partial_output_and_stops_every_thread(
     before = threading.active_count()
     out = tmp_path / "out.mp4"
     with pytest.raises(GanimateError, match="simulated failure"):
-        animation.animate_video(shared / "video" / "single_face.mp4", out, spied,
+        animation.animate_video(media / "video" / "single_face.mp4", out, spied,
                                 target_spec(expression="sad", au_names=spied.au_names),
                                 AnimateConfig(batch_size=2, **FAST),
                                 preview=tmp_path / "preview.mp4")
@@ -253,22 +253,22 @@ def test_a_failure_midway_removes_the_partial_output_and_stops_every_thread(
     assert threading.active_count() == before
 
 
-def test_output_equal_to_input_is_refused_before_anything_runs(shared, spied, tmp_path):
+def test_output_equal_to_input_is_refused_before_anything_runs(media, spied, tmp_path):
     clip = tmp_path / "in.mp4"
-    clip.write_bytes((shared / "video" / "no_face.mp4").read_bytes())
+    clip.write_bytes((media / "video" / "no_face.mp4").read_bytes())
     with pytest.raises(GanimateError, match="overwrite the input"):
         animation.animate_video(clip, tmp_path / "." / "in.mp4", spied,
                                 target_spec(expression="sad", au_names=spied.au_names))
     with pytest.raises(GanimateError, match="--preview"):
         animation.check_output(clip, tmp_path / "out.mp4", tmp_path / "out.mp4")
-    assert clip.read_bytes() == (shared / "video" / "no_face.mp4").read_bytes()
+    assert clip.read_bytes() == (media / "video" / "no_face.mp4").read_bytes()
 
 
 # --- animate image ------------------------------------------------------------------------------
 
 
-def test_animate_image_conditions_frame_t_on_the_schedule(shared, spied, tmp_path):
-    photo = shared / "faces" / "london" / "neutral" / "003.jpg"
+def test_animate_image_conditions_frame_t_on_the_schedule(media, spied, tmp_path):
+    photo = media / "faces" / "london" / "neutral" / "003.jpg"
     spec = target_spec(expression="surprise", au_names=spied.au_names)
     records: list = []
     settings = ImageAnimation(seconds=0.6, fps=10, bounce=True, preset="ultrafast",

@@ -26,9 +26,9 @@ IDX = {n: i for i, n in enumerate(AU_NAMES)}
 
 
 @pytest.fixture(scope="session")
-def london_faces(shared):
+def london_faces(media):
     """(neutral, smiling) Face lists of the 102 London people; the mesh runs once per session."""
-    folder = shared / "faces" / "london"
+    folder = media / "faces" / "london"
     ids = sorted(p.stem for p in (folder / "neutral").glob("*.jpg"))
     out = {}
     with FaceMesh() as mesh:
@@ -93,13 +93,13 @@ def test_eye_closing_reads_as_a_blink(london_faces):
     assert est(lm)[IDX["AU45"]] > 0.8
 
 
-def test_aus_from_any_image_including_small_aligned_crops(shared, london_aus):
+def test_aus_from_any_image_including_small_aligned_crops(media, london_aus):
     from ganimate.align import align_face
 
     neutral, smiling = london_aus
     with FaceMesh() as mesh:
         for i, name in enumerate(["001", "002", "003"]):
-            rgb = read_rgb(shared / "faces/london/smiling" / f"{name}.jpg")
+            rgb = read_rgb(media / "faces/london/smiling" / f"{name}.jpg")
             whole = estimate_aus(rgb, mesh=mesh)
             assert len(whole) == 1
             assert np.allclose(whole[0].aus, smiling[i], atol=1e-5)
@@ -110,10 +110,10 @@ def test_aus_from_any_image_including_small_aligned_crops(shared, london_aus):
                 assert abs(from_crop[0].aus[IDX[au]] - smiling[i][IDX[au]]) < 0.15
 
 
-def test_crop_reader_reads_batches_and_marks_missing_faces(shared):
+def test_crop_reader_reads_batches_and_marks_missing_faces(media):
     from ganimate.align import align_face
 
-    rgb = read_rgb(shared / "faces/london/smiling/004.jpg")
+    rgb = read_rgb(media / "faces/london/smiling/004.jpg")
     with FaceMesh() as mesh:
         crop = align_face(rgb, mesh(rgb)[0], 128).image
     reader = CropAUReader()
@@ -195,8 +195,8 @@ def test_neutral_baseline_fades_in_over_its_warm_up():
     assert np.allclose(base.apply(smile, fade_in=True), base.apply(smile))
 
 
-def test_openface_csv_is_read_and_divided_by_five(shared):
-    path = shared / "formats" / "openface" / "OpenFace_Test.csv"
+def test_openface_csv_is_read_and_divided_by_five(media):
+    path = media / "formats" / "openface" / "OpenFace_Test.csv"
     table = read_openface_csv(path)
     with open(path, newline="") as fh:
         rows = list(csv.reader(fh))

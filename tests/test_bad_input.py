@@ -48,10 +48,10 @@ def _png_header_only(path: Path, width: int, height: int) -> Path:
 
 
 @pytest.fixture(scope="module")
-def kit(tmp_path_factory, shared, save_generator, synthetic_clip):
+def kit(tmp_path_factory, media, save_generator, synthetic_clip):
     """Inputs: a small real face, tiny models, and every kind of broken file."""
     d = tmp_path_factory.mktemp("bad")
-    face = Image.open(shared / "faces/london/neutral/001.jpg").resize((160, 160))
+    face = Image.open(media / "faces/london/neutral/001.jpg").resize((160, 160))
     face.save(d / "face.jpg", quality=92)
     g17 = save_generator(d / "g17.safetensors", AU_NAMES)
     g2 = save_generator(d / "g2.safetensors", ["AU01", "AU26"])
@@ -421,8 +421,8 @@ def test_every_image_mode_decodes(tmp_path, mode, suffix):
     assert (photo.alpha is not None) == (mode == "LA")
 
 
-def test_grey16_london_face_is_edited_and_stays_grey(kit, shared, tmp_path):
-    grey = np.asarray(Image.open(shared / "faces/london/neutral/002.jpg").convert("L")
+def test_grey16_london_face_is_edited_and_stays_grey(kit, media, tmp_path):
+    grey = np.asarray(Image.open(media / "faces/london/neutral/002.jpg").convert("L")
                       .resize((256, 256)), dtype=np.uint16) * 257
     src = tmp_path / "grey16.png"
     Image.fromarray(grey).save(src)
@@ -561,10 +561,10 @@ def _pts(path: Path) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def vfr_clip(shared, tmp_path_factory):
+def vfr_clip(media, tmp_path_factory):
     """1.2 s of a real face at 160x90 whose frame durations grow from 41 to ~75 ms (VFR)."""
     path = tmp_path_factory.mktemp("vfr") / "vfr.mp4"
-    subprocess.run([video.ffmpeg_exe(), "-v", "error", "-i", str(shared / "video/single_face.mp4"),
+    subprocess.run([video.ffmpeg_exe(), "-v", "error", "-i", str(media / "video/single_face.mp4"),
                     "-t", "1.2", "-vf", "scale=160:90,settb=1/1000,setpts=(N*40+N*N)",
                     "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast",
                     "-video_track_timescale", "1000", "-c:a", "aac", str(path)], check=True)

@@ -138,12 +138,12 @@ def test_rgba_frames_are_refused():
 
 
 @pytest.fixture(scope="module")
-def london(shared):
+def london(media):
     from ganimate.faces import FaceMesh
     from ganimate.images import read_rgb
 
-    a = read_rgb(shared / "faces/london/neutral/001.jpg")
-    b = read_rgb(shared / "faces/london/neutral/002.jpg")
+    a = read_rgb(media / "faces/london/neutral/001.jpg")
+    b = read_rgb(media / "faces/london/neutral/002.jpg")
     pair = np.hstack([a, b])
     with FaceMesh() as mesh:
         return a, mesh(a), pair, mesh(pair)

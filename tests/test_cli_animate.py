@@ -1,4 +1,4 @@
-"""`ganimate animate video` and `ganimate animate image` end to end on the shared clips and photos.
+"""`ganimate animate video` and `ganimate animate image` end to end on the test clips and photos.
 
 The model is a tiny, randomly initialised generator (it only needs to run). Clips are decoded and
 re-encoded for real; long ones are cut to 1-2 s with ganimate.video first.
@@ -28,9 +28,9 @@ def cut(src, out, start, stop, lossless=False):
 
 
 @pytest.fixture(scope="module")
-def hands_clip(shared, tmp_path_factory):
+def hands_clip(media, tmp_path_factory):
     """2 s of WolfgangLanger_Pexels.mp4 (frames 96-143) where her hands cover the face."""
-    return cut(shared / "video" / "WolfgangLanger_Pexels.mp4",
+    return cut(media / "video" / "WolfgangLanger_Pexels.mp4",
                tmp_path_factory.mktemp("hands") / "hands.mp4", 96, 144)
 
 
@@ -53,8 +53,8 @@ def faceless_frames(path) -> list[bool]:
 # --- real clips -----------------------------------------------------------------------------------
 
 
-def test_single_face_keeps_size_rate_count_and_audio(invoke, shared, tiny, tmp_path):
-    src = shared / "video" / "single_face.mp4"
+def test_single_face_keeps_size_rate_count_and_audio(invoke, media, tiny, tmp_path):
+    src = media / "video" / "single_face.mp4"
     out = tmp_path / "happy.mp4"
     res = invoke("animate", "video", src, "-c", tiny, "-e", "happy", "--au", "AU25+0.2",
                  "-o", out, *FAST)
@@ -67,9 +67,9 @@ def test_single_face_keeps_size_rate_count_and_audio(invoke, shared, tiny, tmp_p
     assert np.abs(edited.astype(int) - first).mean() < 12  # the frame is still the frame
 
 
-def test_frames_without_a_face_pass_through_exactly(invoke, shared, tiny, tmp_path):
+def test_frames_without_a_face_pass_through_exactly(invoke, media, tiny, tmp_path):
     """face_noface.mov (HEVC, variable rate, late audio): the face leaves after ~2.7 s."""
-    src = shared / "video" / "face_noface.mov"
+    src = media / "video" / "face_noface.mov"
     out = tmp_path / "out.mov"  # Matroska's millisecond clock could not hold 26.398 fps
     res = invoke("animate", "video", src, "-c", tiny, "-e", "surprise", "--hold", "--lossless",
                  "-o", out, *FAST)
@@ -86,7 +86,7 @@ def test_frames_without_a_face_pass_through_exactly(invoke, shared, tiny, tmp_pa
     assert np.mean(changed) > 0.9
 
 
-def test_a_face_that_enters_mid_clip_is_picked_up(invoke, shared, tiny, tmp_path):
+def test_a_face_that_enters_mid_clip_is_picked_up(invoke, media, tiny, tmp_path):
     """Faces that appear after the start: 12 frames of an empty room, then the man of
     single_face.mp4 (both losslessly into one 640x360 clip). The empty frames come out exact, the
     face is tracked and edited from the frame it appears in."""
@@ -94,9 +94,9 @@ def test_a_face_that_enters_mid_clip_is_picked_up(invoke, shared, tiny, tmp_path
 
     src = tmp_path / "enters.mkv"
     with VideoWriter(src, fps=Fraction(30), lossless=True, preset="ultrafast") as w:
-        for frame in itertools.islice(read_frames(shared / "video" / "no_face.mp4"), 12):
+        for frame in itertools.islice(read_frames(media / "video" / "no_face.mp4"), 12):
             w.write(np.asarray(Image.fromarray(frame).resize((640, 360), Image.BILINEAR)))
-        for frame in itertools.islice(read_frames(shared / "video" / "single_face.mp4"), 18):
+        for frame in itertools.islice(read_frames(media / "video" / "single_face.mp4"), 18):
             w.write(frame)
     out = tmp_path / "out.mkv"
     res = invoke("animate", "video", src, "-c", tiny, "-e", "happy", "--hold", "--lossless",
@@ -108,8 +108,8 @@ def test_a_face_that_enters_mid_clip_is_picked_up(invoke, shared, tiny, tmp_path
     assert not any(same[14:])  # a frame or two for the tracker to lock on, then every frame
 
 
-def test_no_face_at_all_gives_the_input_frames_as_png(invoke, shared, tiny, tmp_path):
-    src = shared / "video" / "no_face.mp4"
+def test_no_face_at_all_gives_the_input_frames_as_png(invoke, media, tiny, tmp_path):
+    src = media / "video" / "no_face.mp4"
     out = tmp_path / "frames"
     res = invoke("animate", "video", src, "-c", tiny, "-e", "sad", "-o", out)
     assert res.exit_code == 0, res.output
@@ -130,9 +130,9 @@ def test_hands_over_the_face_with_keyframes_and_preview(invoke, hands_clip, tiny
     assert p.frame_count == src.frame_count and p.size == (3 * src.width, src.height)
 
 
-def test_rotation_metadata_is_kept(invoke, shared, tiny, tmp_path):
+def test_rotation_metadata_is_kept(invoke, media, tiny, tmp_path):
     """A phone clip stored sideways with a display rotation comes out the same way."""
-    src = shared / "video" / "single_face.mp4"
+    src = media / "video" / "single_face.mp4"
     phone = tmp_path / "phone.mp4"
     with VideoWriter(phone, fps=30, rotation=90, preset="ultrafast", crf=12) as w:
         for frame in itertools.islice(read_frames(src), 15):
@@ -144,8 +144,8 @@ def test_rotation_metadata_is_kept(invoke, shared, tiny, tmp_path):
     assert a.rotation == b.rotation == 90 and b.stored_size == a.stored_size
 
 
-def test_track_from_ganimate_aus_drives_another_video(invoke, shared, hands_clip, tiny, tmp_path):
-    aus = invoke("aus", shared / "video" / "single_face.mp4", "--format", "csv")
+def test_track_from_ganimate_aus_drives_another_video(invoke, media, hands_clip, tiny, tmp_path):
+    aus = invoke("aus", media / "video" / "single_face.mp4", "--format", "csv")
     assert aus.exit_code == 0, aus.output
     track = tmp_path / "driver.csv"
     track.write_text(aus.stdout)
@@ -156,10 +156,10 @@ def test_track_from_ganimate_aus_drives_another_video(invoke, shared, hands_clip
     assert_same_stream(hands_clip, out)
 
 
-def test_two_faces_keep_their_ids_and_face_picks_one(invoke, shared, tiny, tmp_path):
+def test_two_faces_keep_their_ids_and_face_picks_one(invoke, media, tiny, tmp_path):
     """Two people side by side; --face (a track id from `ganimate aus`) edits only that one."""
-    left = read_frames(shared / "video" / "single_face.mp4")
-    right = itertools.islice(read_frames(shared / "video" / "WolfgangLanger_Pexels.mp4"), 96,
+    left = read_frames(media / "video" / "single_face.mp4")
+    right = itertools.islice(read_frames(media / "video" / "WolfgangLanger_Pexels.mp4"), 96,
                              None)
     two = tmp_path / "two.mkv"
     with VideoWriter(two, fps=30, lossless=True, preset="ultrafast") as w:
@@ -182,8 +182,8 @@ def test_two_faces_keep_their_ids_and_face_picks_one(invoke, shared, tiny, tmp_p
     assert right_changed >= 28
 
 
-def test_bad_input_gives_one_clear_error_and_leaves_nothing(invoke, shared, tiny, tmp_path):
-    src = shared / "video" / "single_face.mp4"
+def test_bad_input_gives_one_clear_error_and_leaves_nothing(invoke, media, tiny, tmp_path):
+    src = media / "video" / "single_face.mp4"
     broken = tmp_path / "broken.mp4"
     broken.write_text("not a video\n")
     audio_only = tmp_path / "audio.mp3"
@@ -225,8 +225,8 @@ def test_bad_input_gives_one_clear_error_and_leaves_nothing(invoke, shared, tiny
 # --- animate image --------------------------------------------------------------------------------
 
 
-def test_animate_image_mp4_and_gif_have_the_requested_frames(invoke, shared, tiny, tmp_path):
-    photo = shared / "faces" / "london" / "neutral" / "010.jpg"
+def test_animate_image_mp4_and_gif_have_the_requested_frames(invoke, media, tiny, tmp_path):
+    photo = media / "faces" / "london" / "neutral" / "010.jpg"
     clip = tmp_path / "smile.mp4"
     res = invoke("animate", "image", photo, "-c", tiny, "--to", "happy", "--seconds", "1.2",
                  "--fps", "10", "--easing", "ease-in-out", "-o", clip, *FAST)
@@ -248,12 +248,12 @@ def test_animate_image_mp4_and_gif_have_the_requested_frames(invoke, shared, tin
     assert len(list(read_frames(gif))) == 4
 
 
-def test_animate_image_bad_input(invoke, shared, tiny, tmp_path):
-    photo = shared / "faces" / "london" / "neutral" / "010.jpg"
+def test_animate_image_bad_input(invoke, media, tiny, tmp_path):
+    photo = media / "faces" / "london" / "neutral" / "010.jpg"
     blank = tmp_path / "blank.png"
     from ganimate.images import write_image
 
-    write_image(blank, next(read_frames(shared / "video" / "no_face.mp4")))
+    write_image(blank, next(read_frames(media / "video" / "no_face.mp4")))
     out = tmp_path / "out.mp4"
     cases = [
         ([blank, "--to", "happy"], "no face found"),

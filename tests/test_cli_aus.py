@@ -22,8 +22,8 @@ def _rows(output: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO("\n".join(lines))))
 
 
-def test_photo_as_csv_and_json(shared):
-    photo = str(shared / "faces/london/smiling/010.jpg")
+def test_photo_as_csv_and_json(media):
+    photo = str(media / "faces/london/smiling/010.jpg")
     r = runner.invoke(app, ["aus", photo, "--format", "csv"])
     assert r.exit_code == 0, r.output
     rows = _rows(r.stdout)
@@ -37,9 +37,9 @@ def test_photo_as_csv_and_json(shared):
     assert list(data[0]) == list(TABLE_COLUMNS)
 
 
-def test_folder_gives_one_row_per_face_and_warns_about_the_rest(shared, tmp_path):
+def test_folder_gives_one_row_per_face_and_warns_about_the_rest(media, tmp_path):
     for name in ("neutral/001.jpg", "smiling/001.jpg"):
-        shutil.copy(shared / "faces/london" / name, tmp_path / name.replace("/", "_"))
+        shutil.copy(media / "faces/london" / name, tmp_path / name.replace("/", "_"))
     (tmp_path / "broken.jpg").write_text("no image here")
     r = runner.invoke(app, ["aus", str(tmp_path), "-f", "csv"])
     assert r.exit_code == 0, r.output
@@ -49,14 +49,14 @@ def test_folder_gives_one_row_per_face_and_warns_about_the_rest(shared, tmp_path
     assert "broken.jpg" in r.stderr
 
 
-def test_table_on_a_terminal_shows_every_au(shared):
-    r = runner.invoke(app, ["aus", str(shared / "photos/lisa2.jpg"), "--format", "table"])
+def test_table_on_a_terminal_shows_every_au(media):
+    r = runner.invoke(app, ["aus", str(media / "photos/lisa2.jpg"), "--format", "table"])
     assert r.exit_code == 0, r.output
     assert all(n in r.stdout for n in ("AU01", "AU12", "AU45")) and "lisa2.jpg" in r.stdout
 
 
-def test_au12_rises_over_the_smiling_video(shared):
-    r = runner.invoke(app, ["aus", str(shared / "video/single_face.mp4"), "-f", "csv",
+def test_au12_rises_over_the_smiling_video(media):
+    r = runner.invoke(app, ["aus", str(media / "video/single_face.mp4"), "-f", "csv",
                             "--every", "6"])
     assert r.exit_code == 0, r.output
     rows = _rows(r.stdout)
@@ -68,19 +68,19 @@ def test_au12_rises_over_the_smiling_video(shared):
     assert au12[:third].mean() < 0.15
     assert au12[third:2 * third].max() > au12[:third].mean() + 0.3
     # with the neutral baseline the resting start reads ~0 and the smile stays visible
-    r = runner.invoke(app, ["aus", str(shared / "video/single_face.mp4"), "-f", "csv",
+    r = runner.invoke(app, ["aus", str(media / "video/single_face.mp4"), "-f", "csv",
                             "--every", "6", "--baseline"])
     based = _rows(r.stdout)
     assert max(float(row["AU12"]) for row in based) > 0.3
     assert np.mean([float(based[i][n]) for i in range(3) for n in AU_NAMES]) < 0.1
 
 
-def test_no_face_video_and_bad_options(shared):
-    r = runner.invoke(app, ["aus", str(shared / "video/no_face.mp4"), "--every", "30"])
+def test_no_face_video_and_bad_options(media):
+    r = runner.invoke(app, ["aus", str(media / "video/no_face.mp4"), "--every", "30"])
     assert r.exit_code == 1 and "no face" in r.output
-    r = runner.invoke(app, ["aus", str(shared / "photos/lisa1.jpg"), "--format", "xml"])
+    r = runner.invoke(app, ["aus", str(media / "photos/lisa1.jpg"), "--format", "xml"])
     assert r.exit_code == 1 and "--format" in r.output
     r = runner.invoke(app, ["aus", "/nonexistent/photo.jpg"])
     assert r.exit_code == 1 and "no such file" in r.output
-    r = runner.invoke(app, ["aus", str(shared / "photos/lisa1.jpg"), "--estimator", "magic"])
+    r = runner.invoke(app, ["aus", str(media / "photos/lisa1.jpg"), "--estimator", "magic"])
     assert r.exit_code == 1 and "estimator" in r.output

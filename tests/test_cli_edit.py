@@ -49,16 +49,16 @@ def mesh():
 
 
 @pytest.fixture(scope="module")
-def photos(shared, tmp_path_factory):
+def photos(media, tmp_path_factory):
     """Test inputs: one London face, two faces side by side, an EXIF-rotated and an RGBA one."""
     root = tmp_path_factory.mktemp("photos")
-    london = shared / "faces" / "london"
+    london = media / "faces" / "london"
     one = london / "neutral" / "005.jpg"
     pair = root / "pair.png"
     left, right = read_rgb(london / "neutral" / "001.jpg"), read_rgb(london / "smiling" / "002.jpg")
     Image.fromarray(np.hstack([left, right])).save(pair)
     # lisa1 (600x800 upright) stored on its side with EXIF orientation 6 ("rotate 90 CW")
-    upright = Image.open(shared / "photos" / "lisa1.jpg")
+    upright = Image.open(media / "photos" / "lisa1.jpg")
     exif = Image.Exif()
     exif[0x0112] = 6
     rotated = root / "rotated.jpg"
@@ -68,7 +68,7 @@ def photos(shared, tmp_path_factory):
     alpha = np.tile(np.linspace(40, 255, rgb.shape[1]).astype(np.uint8), (rgb.shape[0], 1))
     Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(rgba)
     return {"one": one, "pair": pair, "rotated": rotated, "rgba": rgba,
-            "upright": shared / "photos" / "lisa1.jpg", "smiling": london / "smiling" / "005.jpg"}
+            "upright": media / "photos" / "lisa1.jpg", "smiling": london / "smiling" / "005.jpg"}
 
 
 def boxes(mesh, path):

@@ -132,11 +132,11 @@ def test_bad_input_gives_one_clear_error(invoke, trained_run, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def flicker_video(shared, tmp_path_factory):
+def flicker_video(media, tmp_path_factory):
     """The real single-face clip, and a lossless copy that flickers by +-8 levels in the middle."""
     from ganimate import video
 
-    src = shared / "video" / "single_face.mp4"
+    src = media / "video" / "single_face.mp4"
     info = video.probe(src)
     out = tmp_path_factory.mktemp("video") / "flicker.mkv"
     with video.VideoWriter(out, info.fps, lossless=True) as writer:
@@ -163,7 +163,7 @@ def test_eval_video_measures_flicker(invoke, flicker_video, tmp_path):
     assert steady["flicker"]["flicker"] == 0 and steady["background_change"] == 0
 
 
-def test_eval_on_real_faces_uses_the_calibrated_estimator(invoke, shared, tmp_path):
+def test_eval_on_real_faces_uses_the_calibrated_estimator(invoke, media, tmp_path):
     """The real AU reader path: London photos prepared by `ganimate prepare`, an untrained 64 px
     generator with the 17 AUs, read back by the face-mesh estimator through the calibration."""
     import torch
@@ -176,7 +176,7 @@ def test_eval_on_real_faces_uses_the_calibrated_estimator(invoke, shared, tmp_pa
     for kind in ("neutral", "smiling"):
         (src / kind).mkdir(parents=True)
         for person in (f"{i:03d}" for i in range(1, 11)):  # 20 crops: enough to calibrate
-            shutil.copy(shared / "faces" / "london" / kind / f"{person}.jpg", src / kind)
+            shutil.copy(media / "faces" / "london" / kind / f"{person}.jpg", src / kind)
     data = tmp_path / "london"
     res = invoke("prepare", src, "--out", data, "--size", "64", "--test-fraction", "0.5",
                  "-j", "1")

@@ -22,8 +22,8 @@ def invoke(*args):
 
 
 @pytest.fixture(scope="module")
-def neutral(shared):
-    return shared / "faces" / "london" / "neutral"
+def neutral(media):
+    return media / "faces" / "london" / "neutral"
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +89,10 @@ def test_brow_lowerer_sweep_and_refusals(neutral, tmp_path):
     assert not any((tmp_path / n).exists() for n in ("x.png", "y.png", "z.png"))
 
 
-def test_animate_video_with_the_warp_keeps_the_clip_and_adds_no_flicker(shared, tmp_path):
+def test_animate_video_with_the_warp_keeps_the_clip_and_adds_no_flicker(media, tmp_path):
     from ganimate.video import probe
 
-    src = shared / "video" / "single_face.mp4"
+    src = media / "video" / "single_face.mp4"
     out = tmp_path / "happy.mp4"
     # the happy preset's AUs, the face's own mouth kept: `-e happy` also relaxes this laughing
     # man's AU25 to 0, and the warp closing his mouth frame by frame adds 13% of frame change
@@ -110,9 +110,9 @@ def test_animate_video_with_the_warp_keeps_the_clip_and_adds_no_flicker(shared, 
     assert flicker["output_change"] <= 1.10 * flicker["input_change"], flicker
 
 
-def test_eval_photos_reports_both_readers_and_the_pixels(shared, tmp_path):
+def test_eval_photos_reports_both_readers_and_the_pixels(media, tmp_path):
     pytest.importorskip("dlib")
-    london = shared / "faces" / "london"
+    london = media / "faces" / "london"
     photos = tmp_path / "in"
     photos.mkdir()
     for stem in ("005", "009"):

@@ -17,8 +17,8 @@ N356 = [2.86, 2.27, 1.45, 1.1, 0.0, 0.65, 0.05, 0.0, 0.75, 1.65, 0.6, 0.0, 1.86,
         0.0]
 
 
-def test_original_sample_layout(shared):
-    root = shared / "formats" / "ganimation_sample"
+def test_original_sample_layout(research):
+    root = research("formats/ganimation_sample")
     layout = load_original_layout(root)
     assert layout.ids == sorted(p.stem for p in (root / "imgs").iterdir())
     assert len(layout.ids) == 4 and layout.aus.shape == (4, 17) and layout.aus.dtype == np.float32
@@ -39,7 +39,7 @@ def test_original_sample_layout(shared):
     assert decode_all(open_dataset(root, "test"), 32).shape == (2, 32, 32, 3)
 
 
-def test_restricted_unpickler_refuses_code(tmp_path, shared):
+def test_restricted_unpickler_refuses_code(tmp_path, media):
     root = tmp_path / "evil"
     (root / "imgs").mkdir(parents=True)
     marker = tmp_path / "pwned"

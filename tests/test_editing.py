@@ -58,8 +58,8 @@ class ColourIsInput(nn.Module):
 
 
 @pytest.fixture(scope="module")
-def london(shared):
-    return shared / "faces" / "london"
+def london(media):
+    return media / "faces" / "london"
 
 
 @pytest.fixture(scope="module")
@@ -148,11 +148,11 @@ def test_source_aus_follow_the_model_au_order_and_calibration(photo):
         editing.source_aus(faces, ("AU12", "AU16"))
 
 
-def test_crop_size_follows_the_face_and_is_capped(photo, shared, mesh):
+def test_crop_size_follows_the_face_and_is_capped(photo, media, mesh):
     rgb, faces = photo
     size = editing.crop_size_for(faces, 32)
     assert size % 8 == 0 and 128 < size < 512  # a 512 px London face is ~300 px tall
-    big = mesh(read_rgb(shared / "photos" / "zoom_15cm.jpg"))
+    big = mesh(read_rgb(media / "photos" / "zoom_15cm.jpg"))
     assert editing.crop_size_for(big, 32) == editing.MAX_CROP
     assert editing.crop_size_for(big, 32, max_crop=64) == 64
     assert editing.crop_size_for([], 32) == 32

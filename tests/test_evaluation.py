@@ -340,12 +340,12 @@ def test_direction_is_judged_against_the_reconstruction_not_the_input():
 
 
 @needs_dlib
-def test_identity_distance_on_london_pairs(shared):
+def test_identity_distance_on_london_pairs(media):
     from ganimate.identity import FaceEmbedder, embedding_distance
     from ganimate.images import read_rgb
 
     emb = FaceEmbedder()
-    london = shared / "faces" / "london"
+    london = media / "faces" / "london"
     vec = {(p, k): emb.embed(read_rgb(london / k / f"{p}.jpg"))
            for p in ("001", "002", "003") for k in ("neutral", "smiling")}
     assert all(v.shape == (128,) for v in vec.values())

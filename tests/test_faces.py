@@ -15,8 +15,8 @@ def mesh():
         yield m
 
 
-def test_one_face_in_a_portrait(shared, mesh):
-    rgb = read_rgb(shared / "photos" / "lisa1.jpg")
+def test_one_face_in_a_portrait(media, mesh):
+    rgb = read_rgb(media / "photos" / "lisa1.jpg")
     faces = mesh(rgb)
     assert len(faces) == 1
     f = faces[0]
@@ -31,9 +31,9 @@ def test_one_face_in_a_portrait(shared, mesh):
     assert f.box.x0 <= f.landmarks[468, 0] <= f.box.x1
 
 
-def test_several_faces_come_left_to_right(shared, mesh):
-    a = read_rgb(shared / "faces/london/neutral/001.jpg")
-    b = read_rgb(shared / "faces/london/smiling/002.jpg")
+def test_several_faces_come_left_to_right(media, mesh):
+    a = read_rgb(media / "faces/london/neutral/001.jpg")
+    b = read_rgb(media / "faces/london/smiling/002.jpg")
     both = np.concatenate([a, b], axis=1)
     faces = mesh(both)
     assert len(faces) == 2
@@ -43,10 +43,10 @@ def test_several_faces_come_left_to_right(shared, mesh):
     assert np.abs(faces[1].landmarks[:, :2] - alone).mean() < 2.0
 
 
-def test_small_face_is_upscaled_and_found(shared, mesh):
+def test_small_face_is_upscaled_and_found(media, mesh):
     import cv2
 
-    rgb = read_rgb(shared / "photos" / "lisa1.jpg")
+    rgb = read_rgb(media / "photos" / "lisa1.jpg")
     small = cv2.resize(rgb, (120, 160), interpolation=cv2.INTER_AREA)  # face ~ 60 px high
     canvas = np.full((720, 960, 3), 90, np.uint8)
     canvas[400:560, 700:820] = small
@@ -60,7 +60,7 @@ def test_small_face_is_upscaled_and_found(shared, mesh):
         assert np.abs(faces[0].landmarks[:, :2] - ref[0].landmarks[:, :2] - [700, 400]).mean() < 2
 
 
-def test_no_face_and_bad_arrays(shared, mesh):
+def test_no_face_and_bad_arrays(media, mesh):
     assert mesh(np.full((240, 320, 3), 128, np.uint8)) == []
     with pytest.raises(ValueError):
         mesh(np.zeros((10, 10), np.uint8))
@@ -68,12 +68,12 @@ def test_no_face_and_bad_arrays(shared, mesh):
         mesh(np.zeros((10, 10, 3), np.float32))
 
 
-def test_tracker_keeps_one_id_over_a_video(shared):
+def test_tracker_keeps_one_id_over_a_video(media):
     from ganimate.video import iter_video_frames
 
     ids, boxes = [], []
     with FaceTracker() as tracker:
-        for _, _, frame in iter_video_frames(shared / "video" / "single_face.mp4", every=3):
+        for _, _, frame in iter_video_frames(media / "video" / "single_face.mp4", every=3):
             faces = tracker(frame)
             assert len(faces) == 1 and isinstance(faces[0], TrackedFace)
             ids.append(faces[0].track_id)
@@ -82,9 +82,9 @@ def test_tracker_keeps_one_id_over_a_video(shared):
     assert np.abs(np.diff(np.array(boxes), axis=0)).max() < 30  # no jumps
 
 
-def test_tracker_gives_new_ids_to_new_faces(shared):
-    a = read_rgb(shared / "faces/london/neutral/001.jpg")
-    b = read_rgb(shared / "faces/london/neutral/002.jpg")
+def test_tracker_gives_new_ids_to_new_faces(media):
+    a = read_rgb(media / "faces/london/neutral/001.jpg")
+    b = read_rgb(media / "faces/london/neutral/002.jpg")
     with FaceTracker(max_missing=0) as tracker:
         first = tracker(a)[0].track_id
         assert tracker(a)[0].track_id == first

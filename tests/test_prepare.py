@@ -24,9 +24,9 @@ def _csv(path):
 
 
 @pytest.fixture(scope="module")
-def london_ds(shared, tmp_path_factory):
+def london_ds(media, tmp_path_factory):
     out = tmp_path_factory.mktemp("london") / "ds"
-    result = runner.invoke(app, ["-q", "prepare", str(shared / "faces" / "london"), "--out",
+    result = runner.invoke(app, ["-q", "prepare", str(media / "faces" / "london"), "--out",
                                  str(out), "--size", "128", "--workers", "2"])
     assert result.exit_code == 0, result.output
     return out
@@ -58,16 +58,16 @@ def test_london_dataset_has_the_documented_format(london_ds):
     assert np.mean(wins) >= 0.95
 
 
-def test_rerun_does_no_work(shared, london_ds):
+def test_rerun_does_no_work(media, london_ds):
     images = sorted((london_ds / "images").iterdir())
     stamps = [p.stat().st_mtime_ns for p in images]
-    result = runner.invoke(app, ["prepare", str(shared / "faces" / "london"), "--out",
+    result = runner.invoke(app, ["prepare", str(media / "faces" / "london"), "--out",
                                  str(london_ds), "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert "0 sources processed, 204 already done" in result.output
     assert [p.stat().st_mtime_ns for p in sorted((london_ds / "images").iterdir())] == stamps
     # a different crop size cannot continue this dataset
-    result = runner.invoke(app, ["prepare", str(shared / "faces" / "london"), "--out",
+    result = runner.invoke(app, ["prepare", str(media / "faces" / "london"), "--out",
                                  str(london_ds), "--size", "64"])
     assert result.exit_code == 1 and "--size" in result.output
 
@@ -94,10 +94,10 @@ def test_train_runs_on_the_prepared_dataset(london_ds, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def messy_folder(shared, tmp_path_factory):
-    """Good and bad inputs side by side, made from the shared data at test time."""
+def messy_folder(media, tmp_path_factory):
+    """Good and bad inputs side by side, made from the test media at test time."""
     d = tmp_path_factory.mktemp("messy")
-    src = shared / "faces" / "london" / "neutral"
+    src = media / "faces" / "london" / "neutral"
     shutil.copy(src / "001.jpg", d / "good.jpg")
     data = (src / "002.jpg").read_bytes()
     (d / "truncated.jpg").write_bytes(data[: len(data) // 3])
@@ -109,8 +109,8 @@ def messy_folder(shared, tmp_path_factory):
     Image.fromarray(rgb).convert("L").save(d / "grey.jpg")
     write_image(d / "tiny.png", rgb[::26, ::26][:20, :20])
     (d / "clips").mkdir()
-    shutil.copy(shared / "video" / "no_face.mp4", d / "clips" / "no_face.mp4")
-    shutil.copy(shared / "faces" / "london" / "info.csv", d / "info.csv")  # not an input
+    shutil.copy(media / "video" / "no_face.mp4", d / "clips" / "no_face.mp4")
+    shutil.copy(media / "faces" / "london" / "info.csv", d / "info.csv")  # not an input
     return d
 
 
@@ -134,25 +134,25 @@ def test_bad_inputs_are_reported_and_good_ones_kept(messy_folder, tmp_path):
     assert "0 sources processed, 7 already done" in result.output
 
 
-def test_small_and_turned_faces_are_rejected(shared, tmp_path):
+def test_small_and_turned_faces_are_rejected(media, tmp_path):
     out = tmp_path / "ds"
-    result = runner.invoke(app, ["-q", "prepare", str(shared / "photos" / "zoom_60cm.jpg"),
+    result = runner.invoke(app, ["-q", "prepare", str(media / "photos" / "zoom_60cm.jpg"),
                                  "--out", str(out), "--min-face", "2000", "--workers", "1"])
     assert result.exit_code == 1 and "rejected.csv" in result.output  # nothing usable (#14)
     (row,) = _csv(out / "rejected.csv")
     assert row["reason"] == "face too small" and "px" in row["detail"]
     out2 = tmp_path / "ds2"
-    runner.invoke(app, ["-q", "prepare", str(shared / "photos" / "lisa1.jpg"), "--out",
+    runner.invoke(app, ["-q", "prepare", str(media / "photos" / "lisa1.jpg"), "--out",
                         str(out2), "--max-yaw", "0.01", "--workers", "1"])
     (row,) = _csv(out2 / "rejected.csv")
     assert row["reason"] == "face too turned"
 
 
-def test_video_frames_every_k_and_split_by_source(shared, tmp_path):
+def test_video_frames_every_k_and_split_by_source(media, tmp_path):
     from ganimate.prepare import _split_of
 
     out = tmp_path / "ds"
-    result = runner.invoke(app, ["-q", "prepare", str(shared / "video" / "single_face.mp4"),
+    result = runner.invoke(app, ["-q", "prepare", str(media / "video" / "single_face.mp4"),
                                  "--out", str(out), "--every", "12", "--workers", "1"])
     assert result.exit_code == 0, result.output
     frames = sorted(int(s["frame"]) for s in _csv(out / "sources.csv"))
@@ -168,13 +168,13 @@ def test_video_frames_every_k_and_split_by_source(shared, tmp_path):
     assert 150 < tests < 250
 
 
-def test_openface_labels_replace_the_estimator(shared, tmp_path):
+def test_openface_labels_replace_the_estimator(media, tmp_path):
     # OpenFace FeatureExtraction -fdir: frame n is the n-th photo in sorted order.
     src = tmp_path / "photos"
     src.mkdir()
     for name in ("001", "002"):
-        shutil.copy(shared / "faces/london/smiling" / f"{name}.jpg", src / f"{name}.jpg")
-    of = shared / "formats" / "openface" / "OpenFace_Test.csv"
+        shutil.copy(media / "faces/london/smiling" / f"{name}.jpg", src / f"{name}.jpg")
+    of = media / "formats" / "openface" / "OpenFace_Test.csv"
     lines = of.read_text().splitlines()
     (tmp_path / "of.csv").write_text("\n".join(lines[:3]) + "\n")
     out = tmp_path / "ds"
@@ -195,10 +195,10 @@ def test_openface_labels_replace_the_estimator(shared, tmp_path):
     assert bad.exit_code == 1 and "cannot match" in bad.output
 
 
-def test_original_layout_is_converted(shared, tmp_path):
+def test_original_layout_is_converted(research, tmp_path):
     from ganimate.dataset import load_original_layout
 
-    sample = shared / "formats" / "ganimation_sample"
+    sample = research("formats/ganimation_sample")
     out = tmp_path / "ds"
     result = runner.invoke(app, ["prepare", str(sample), "--out", str(out)])
     assert result.exit_code == 0, result.output

@@ -170,8 +170,8 @@ def test_aus_file_csv_row_as_ganimate_aus_writes_it(tmp_path):
         read_aus_file(nocols)
 
 
-def test_aus_file_reads_openface_csv(shared):
-    values = read_aus_file(shared / "formats/openface/OpenFace_Test.csv", row=3)
+def test_aus_file_reads_openface_csv(media):
+    values = read_aus_file(media / "formats/openface/OpenFace_Test.csv", row=3)
     assert values.complete()
     assert all(0.0 <= v <= 1.0 for v in values.values.values())
 
@@ -298,7 +298,7 @@ def test_track_faces_and_missing_columns(tmp_path):
         read_au_track(tmp_path / "none.csv")
 
 
-def test_track_reads_openface_csv(shared):
-    track = read_au_track(shared / "formats/openface/OpenFace_Test.csv")
+def test_track_reads_openface_csv(media):
+    track = read_au_track(media / "formats/openface/OpenFace_Test.csv")
     assert track.values.shape[1] == K and np.all(np.diff(track.times) > 0)
     assert track.resample(fps=30, n_frames=5).shape == (5, K)

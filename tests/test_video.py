@@ -1,4 +1,4 @@
-"""Video I/O on the shared clips: probing, streaming reads, writing with audio and rotation."""
+"""Video I/O on the test clips: probing, streaming reads, writing with audio and rotation."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def leftovers(folder: Path) -> list[str]:
 # --- probe ---------------------------------------------------------------------------------------
 
 
-def test_probe_shared_clips(shared):
-    v = shared / "video"
+def test_probe_shared_clips(media):
+    v = media / "video"
     single = probe(v / "single_face.mp4")
     assert (single.width, single.height, single.fps, single.frame_count) == (640, 360, 30, 72)
     assert single.has_audio and single.audio_codec == "mp3" and single.video_codec == "h264"
@@ -57,7 +57,7 @@ def test_probe_shared_clips(shared):
     assert probe(v / "no_face.mp4").frame_count == 95
 
 
-def test_probe_errors(tmp_path, shared):
+def test_probe_errors(tmp_path, media):
     with pytest.raises(GanimateError, match="no such file"):
         probe(tmp_path / "missing.mp4")
     junk = tmp_path / "junk.mp4"
@@ -65,7 +65,7 @@ def test_probe_errors(tmp_path, shared):
     with pytest.raises(GanimateError, match=r"junk\.mp4: cannot read video"):
         probe(junk)
     audio = tmp_path / "audio.m4a"
-    ffmpeg("-i", str(shared / "video/single_face.mp4"), "-vn", "-c:a", "aac", "-t", "0.3",
+    ffmpeg("-i", str(media / "video/single_face.mp4"), "-vn", "-c:a", "aac", "-t", "0.3",
            str(audio))
     with pytest.raises(GanimateError, match=r"audio\.m4a: has no video stream"):
         probe(audio)
@@ -77,8 +77,8 @@ def test_probe_errors(tmp_path, shared):
 
 
 @pytest.mark.parametrize("name", ["single_face.mp4", "face_noface.mov", "no_face.mp4"])
-def test_read_every_frame_once(shared, name):
-    info = probe(shared / "video" / name)
+def test_read_every_frame_once(media, name):
+    info = probe(media / "video" / name)
     n = 0
     for frame in read_frames(info.path, info):
         assert frame.dtype == np.uint8 and frame.shape == (info.height, info.width, 3)
@@ -86,7 +86,7 @@ def test_read_every_frame_once(shared, name):
     assert n == info.frame_count
 
 
-def test_early_exit_ends_ffmpeg(shared, monkeypatch):
+def test_early_exit_ends_ffmpeg(media, monkeypatch):
     started = []
     real_popen = subprocess.Popen
 
@@ -96,7 +96,7 @@ def test_early_exit_ends_ffmpeg(shared, monkeypatch):
         return proc
 
     monkeypatch.setattr(video.subprocess, "Popen", recording_popen)
-    frames = read_frames(shared / "video/WolfgangLanger_Pexels.mp4")
+    frames = read_frames(media / "video/WolfgangLanger_Pexels.mp4")
     first = next(frames)
     first[0, 0] = 0  # frames are writable arrays of their own
     frames.close()
@@ -107,8 +107,8 @@ def test_early_exit_ends_ffmpeg(shared, monkeypatch):
 # --- writing -------------------------------------------------------------------------------------
 
 
-def test_lossless_round_trip_keeps_frames_fps_and_audio(shared, tmp_path):
-    src = shared / "video/single_face.mp4"
+def test_lossless_round_trip_keeps_frames_fps_and_audio(media, tmp_path):
+    src = media / "video/single_face.mp4"
     info = probe(src)
     out = tmp_path / "copy.mkv"
     frames = []
@@ -128,8 +128,8 @@ def test_lossless_round_trip_keeps_frames_fps_and_audio(shared, tmp_path):
     assert leftovers(tmp_path) == []
 
 
-def test_h264_keeps_ntsc_rate_and_count(shared, tmp_path):
-    src = shared / "video/WolfgangLanger_Pexels.mp4"
+def test_h264_keeps_ntsc_rate_and_count(media, tmp_path):
+    src = media / "video/WolfgangLanger_Pexels.mp4"
     info = probe(src)
     out = tmp_path / "cut.mp4"
     with VideoWriter(out, info.fps, crf=23, preset="ultrafast") as w:
@@ -142,8 +142,8 @@ def test_h264_keeps_ntsc_rate_and_count(shared, tmp_path):
     assert np.abs(orig.astype(int) - enc.astype(int)).mean() < 4  # close, not exact
 
 
-def test_variable_rate_hevc_with_late_audio(shared, tmp_path):
-    src = shared / "video/face_noface.mov"
+def test_variable_rate_hevc_with_late_audio(media, tmp_path):
+    src = media / "video/face_noface.mov"
     info = probe(src)
     out = tmp_path / "out.mp4"
     with VideoWriter(out, info.fps, preset="ultrafast", crf=30, audio_from=src) as w:
@@ -154,14 +154,14 @@ def test_variable_rate_hevc_with_late_audio(shared, tmp_path):
     assert back.duration == pytest.approx(info.duration, abs=0.1)
 
 
-def test_rotation_metadata_kept(shared, tmp_path):
+def test_rotation_metadata_kept(media, tmp_path):
     rotated = tmp_path / "portrait.mp4"
-    ffmpeg("-display_rotation", "90", "-i", str(shared / "video/single_face.mp4"), "-t", "0.4",
+    ffmpeg("-display_rotation", "90", "-i", str(media / "video/single_face.mp4"), "-t", "0.4",
            "-c", "copy", str(rotated))
     info = probe(rotated)
     assert info.rotation == 90 and info.size == (360, 640) and info.stored_size == (640, 360)
     upright = list(read_frames(rotated, info))
-    plain = first_frames(shared / "video/single_face.mp4", len(upright))
+    plain = first_frames(media / "video/single_face.mp4", len(upright))
     assert upright[0].shape == (640, 360, 3)
     np.testing.assert_array_equal(upright[0], np.rot90(plain[0], 1))  # ffmpeg's CCW convention
     out = tmp_path / "out.mkv"
@@ -175,9 +175,9 @@ def test_rotation_metadata_kept(shared, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-def test_audio_reencoded_when_the_container_refuses_it(shared, tmp_path):
+def test_audio_reencoded_when_the_container_refuses_it(media, tmp_path):
     opus = tmp_path / "opus.mkv"
-    ffmpeg("-i", str(shared / "video/single_face.mp4"), "-t", "0.5", "-c:v", "copy",
+    ffmpeg("-i", str(media / "video/single_face.mp4"), "-t", "0.5", "-c:v", "copy",
            "-c:a", "libopus", str(opus))
     out = tmp_path / "out.mov"  # QuickTime cannot hold Opus: AAC instead
     with VideoWriter(out, 30, audio_from=opus, preset="ultrafast") as w:
@@ -187,8 +187,8 @@ def test_audio_reencoded_when_the_container_refuses_it(shared, tmp_path):
     assert back.has_audio and back.audio_codec == "aac"
 
 
-def test_gif_and_png_frames(shared, tmp_path):
-    frames = [f[::4, ::4].copy() for f in first_frames(shared / "video/single_face.mp4", 8)]
+def test_gif_and_png_frames(media, tmp_path):
+    frames = [f[::4, ::4].copy() for f in first_frames(media / "video/single_face.mp4", 8)]
     with VideoWriter(tmp_path / "clip.gif", 10) as w:
         for f in frames:
             w.write(f)
@@ -214,12 +214,12 @@ def test_odd_size_is_padded_to_even(tmp_path):
     assert probe(out).size == (34, 18)
 
 
-def test_failure_leaves_nothing_behind(shared, tmp_path):
+def test_failure_leaves_nothing_behind(media, tmp_path):
     out = tmp_path / "out.mp4"
     out.write_bytes(b"precious")
     with pytest.raises(RuntimeError):
         with VideoWriter(out, 25, preset="ultrafast") as w:
-            for frame in first_frames(shared / "video/single_face.mp4", 3):
+            for frame in first_frames(media / "video/single_face.mp4", 3):
                 w.write(frame)
             raise RuntimeError("the pipeline failed")
     assert out.read_bytes() == b"precious" and leftovers(tmp_path) == []
@@ -229,8 +229,8 @@ def test_failure_leaves_nothing_behind(shared, tmp_path):
     assert not (tmp_path / "empty.mp4").exists() and leftovers(tmp_path) == []
 
 
-def test_bad_writer_options(shared, tmp_path):
-    src = shared / "video/single_face.mp4"
+def test_bad_writer_options(media, tmp_path):
+    src = media / "video/single_face.mp4"
     with pytest.raises(GanimateError, match="overwrite the input"):
         VideoWriter(src, 30, audio_from=src)
     with pytest.raises(GanimateError, match="cannot write '.avi'"):
