@@ -37,6 +37,18 @@ def test_photo_as_csv_and_json(media):
     assert list(data[0]) == list(TABLE_COLUMNS)
 
 
+def test_json_box_is_four_numbers_and_csv_keeps_its_text_field(media):
+    photo = str(media / "faces/london/neutral/001.jpg")
+    r = runner.invoke(app, ["aus", photo, "-f", "json"])
+    assert r.exit_code == 0, r.output
+    box = json.loads(r.stdout)[0]["box"]
+    assert isinstance(box, list) and len(box) == 4
+    assert all(isinstance(v, float) for v in box)
+    assert box[0] < box[2] and box[1] < box[3]
+    r = runner.invoke(app, ["aus", photo, "-f", "csv"])
+    assert [float(v) for v in _rows(r.stdout)[0]["box"].split()] == box
+
+
 def test_folder_gives_one_row_per_face_and_warns_about_the_rest(media, tmp_path):
     for name in ("neutral/001.jpg", "smiling/001.jpg"):
         shutil.copy(media / "faces/london" / name, tmp_path / name.replace("/", "_"))
