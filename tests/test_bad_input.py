@@ -373,7 +373,7 @@ def test_animate_video_interrupted(kit, tmp_path, sig):
 # --- prepare: nothing usable is a failure ----------------------------------------------------
 
 
-def test_prepare_of_unreadable_files_fails_naming_rejected_csv(tmp_path):
+def test_prepare_of_unreadable_files_fails_naming_the_reasons(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     for i in range(3):
@@ -383,11 +383,29 @@ def test_prepare_of_unreadable_files_fails_naming_rejected_csv(tmp_path):
     result = runner.invoke(app, ["prepare", str(src), "-o", str(out), "--workers", "1"])
     assert result.exit_code == 1, result.output
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: ") and str(out / "rejected.csv") in last
-    assert "every input was rejected" in last and "Traceback" not in result.stderr
+    assert last.startswith("error: ") and "every input was rejected (3 unreadable)" in last
+    assert "b0.jpg: unreadable" in last and "Traceback" not in result.stderr
     assert _digests(src) == before
-    rows = (out / "rejected.csv").read_text().strip().splitlines()[1:]
-    assert len(rows) == 3 and all(",unreadable," in r for r in rows)
+    assert not out.exists()
+
+
+def test_prepare_with_every_input_rejected_leaves_no_half_made_dataset(media, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    _, _, frame = next(iter(video.iter_video_frames(media / "video/no_face.mp4", 1)))
+    Image.fromarray(frame).save(src / "room.png")  # a real picture without a face
+    (src / "notes.jpg").write_text("not an image\n")
+    out = tmp_path / "ds"  # a new folder: removed again
+    result = runner.invoke(app, ["prepare", str(src), "-o", str(out), "--workers", "1"])
+    last = assert_one_line_failure(result, out, expect="every input was rejected")
+    assert "1 no face, 1 unreadable" in last and "room.png: no face" in last, last
+    # an existing folder keeps what it held, and only that
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    result = runner.invoke(app, ["prepare", str(src), "-o", str(out), "--workers", "1"])
+    assert result.exit_code == 1 and "every input was rejected" in result.stderr
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert (out / "notes.txt").read_text() == "mine\n"
 
 
 # --- images: every mode, greyscale in and out ------------------------------------------------
