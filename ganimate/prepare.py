@@ -37,7 +37,7 @@ import numpy as np
 from ganimate import __version__
 from ganimate.aus import AU_NAMES, ESTIMATORS, AUCalibration, OpenFaceTable, read_openface_csv
 from ganimate.errors import GanimateError
-from ganimate.files import write_text
+from ganimate.files import check_output, write_text
 from ganimate.images import IMAGE_SUFFIXES
 from ganimate.video import VIDEO_SUFFIXES, find_inputs, is_video, iter_video_frames
 
@@ -636,6 +636,7 @@ def build_dataset(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
     convert = len(sources) == 1 and is_original_layout(sources[0])
     if not convert and config.openface is not None and not config.openface.exists():
         raise GanimateError(f"--aus {config.openface}: no such file or folder")
+    check_output(out, "--out", folder=True)
     before = _OutputBefore.take(Path(out))
     if convert:
         size = config.size if config.size != PrepareConfig.size else None

@@ -92,7 +92,7 @@ def assert_one_line_failure(result, out: Path, code: int = 1, expect: str = "") 
     assert last.startswith("error: "), err
     assert expect in last, (expect, last)
     assert not out.exists(), out
-    if out.parent.exists():
+    if out.parent.is_dir():
         assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
     return last
 
@@ -192,6 +192,35 @@ def test_bad_output_paths(kit, tmp_path, args, out_name, expect):
     assert _digests(kit.dir) == before
     if out.parent == tmp_path:
         assert not out.exists()
+
+
+@pytest.mark.parametrize("command, out, expect", [
+    ("edit", k("face.jpg/x.png"), "face.jpg is a file, not a folder"),
+    ("edit", "/proc/x.png", "-o /proc/x.png: /proc is not writable ("),
+    ("edit-folder", k("face.jpg/edited"), "face.jpg is a file, not a folder"),
+    ("animate", k("face.jpg/x.mp4"), "face.jpg is a file, not a folder"),
+    ("animate", "/proc/x.mp4", "-o /proc/x.mp4: /proc is not writable ("),
+])
+def test_output_that_cannot_be_written_is_refused_before_the_work(kit, monkeypatch, command, out,
+                                                                   expect):
+    """A folder on the output's path that is a file, or that takes no file (here /proc, where
+    creating a file fails with a misleading "No such file or directory"), is named before any
+    model is loaded."""
+    from ganimate import engines
+
+    if str(out).startswith("/proc") and not Path("/proc").is_dir():
+        pytest.skip("no /proc here")
+    monkeypatch.setattr(engines, "load_engine", lambda *a: pytest.fail("the work started"))
+    out = kit.dir / out[1] if isinstance(out, tuple) else Path(out)
+    args = {"edit": ["edit", "image", str(kit.face), "-e", "happy"],
+            "edit-folder": ["edit", "image", str(kit.face), str(kit.dir / "truncated.jpg"), "-e",
+                            "happy"],
+            "animate": ["animate", "video", str(kit.dir / "clip.mp4"), "-e", "happy"]}[command]
+    before = _digests(kit.dir)
+    result = runner.invoke(app, [*args, "-c", str(kit.g17), "-o", str(out)])
+    last = assert_one_line_failure(result, out, expect=expect)
+    assert last.startswith(f"error: -o {out}: "), last
+    assert _digests(kit.dir) == before
 
 
 # --- write failures: monkeypatched OS errors (always) and a real tmpfs (where mountable) -----
