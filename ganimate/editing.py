@@ -544,7 +544,7 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
     if not config.aligned:
         model_au_index(engine.au_names)  # a model the estimator cannot read fails up front
     result = BatchResult([], [], [], total=len(pairs))
-    with _open_mesh(mesh) as m, track("editing", total=len(pairs)) as bar:
+    with _open_mesh(mesh) as m, track("editing photos", total=len(pairs)) as bar:
         for src, dst in pairs:
             try:
                 edit = edit_photo(src, config, engine, m)
@@ -553,7 +553,7 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
                     raise
                 log.warning("%s", exc)
                 result.failed.append(FailedPhoto(src, str(exc)))
-                bar.advance()
+                bar.advance(info=f"{src.name} failed")
                 continue
             result.written.append(write_photo_edit(edit, dst))
             if masks is not None:

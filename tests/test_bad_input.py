@@ -558,6 +558,25 @@ def test_train_without_a_terminal_logs_progress_lines(tiny_train_args, trained_r
     assert "elapsed, eta" in lines[1]
 
 
+def test_edit_image_on_a_folder_reports_progress_in_photos(kit, tmp_path, monkeypatch):
+    from ganimate import progress
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        shutil.copy(kit.face, folder / name)
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)  # a line per photo instead of per 30 s
+    result = runner.invoke(app, ["edit", "image", str(folder), "-e", "happy", "-c", str(kit.g17),
+                                 "-o", str(tmp_path / "out"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("editing photos: ")]
+    assert [ln.split()[2] for ln in lines] == ["1/3", "2/3", "3/3"], result.stderr
+    assert lines[-1].endswith(", c.jpg")
+    quiet = runner.invoke(app, ["-q", "edit", "image", str(folder), "-e", "happy", "-c",
+                                str(kit.g17), "-o", str(tmp_path / "out2"), "--device", "cpu"])
+    assert quiet.exit_code == 0 and "editing photos" not in quiet.stderr
+
+
 def test_line_tracker_writes_once_per_interval(monkeypatch):
     from ganimate import progress
 
