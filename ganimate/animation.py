@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ganimate import files
 from ganimate.align import FaceCrop, crop_transform, crop_with_transform
 from ganimate.aus import NeutralBaseline
 from ganimate.blend import BlendConfig, paste_back
@@ -425,14 +426,17 @@ def _cpu_threads(engine) -> Iterator[None]:
 
 def check_output(src: str | os.PathLike, out: str | os.PathLike,
                  preview: str | os.PathLike | None = None) -> None:
-    """Refuse outputs that would overwrite the input (or each other), before anything runs."""
+    """Refuse outputs that would overwrite the input (or each other) or that cannot be written
+    (a folder that is a file, or not writable), before anything runs."""
     src, out = Path(src), Path(out)
     if same_file(src, out):
         raise GanimateError(f"{out}: the output would overwrite the input; choose another path")
+    files.check_output(out, "-o")
     if preview is not None:
         p = Path(preview)
         if same_file(src, p) or same_file(out, p):
             raise GanimateError(f"--preview {p}: must differ from the input and the output")
+        files.check_output(p, "--preview")
 
 
 # The errors of `animate video` and `animate image` without a target.

@@ -22,7 +22,8 @@ from ganimate.video import find_inputs, is_video, iter_video_frames
 # Columns of `ganimate aus` CSV/JSON output, a stable interface (docs/aus.md): ``source`` the file
 # (relative to the folder given), ``frame`` the video frame index (0 for photos), ``time`` in
 # seconds (0 for photos), ``face`` the face index (photos: left to right; videos: the track id,
-# stable while the face is followed), ``box`` "x0 y0 x1 y1" in frame pixels, then the AUs.
+# stable while the face is followed), ``box`` in frame pixels ("x0 y0 x1 y1" in CSV, [x0, y0, x1,
+# y1] in JSON), then the AUs.
 TABLE_COLUMNS: tuple[str, ...] = ("source", "frame", "time", "face", "box", *AU_NAMES)
 
 
@@ -38,10 +39,15 @@ class AURow:
     aus: np.ndarray  # float32 (17,)
 
     def as_dict(self) -> dict:
+        """The row as CSV writes it: ``box`` is one text field, "x0 y0 x1 y1"."""
         d = {"source": self.source, "frame": self.frame, "time": round(self.time, 4),
              "face": self.face, "box": " ".join(f"{v:.1f}" for v in self.box)}
         d.update({n: round(float(v), 4) for n, v in zip(AU_NAMES, self.aus, strict=True)})
         return d
+
+    def as_json(self) -> dict:
+        """The row as JSON writes it: :meth:`as_dict` with ``box`` as four numbers."""
+        return {**self.as_dict(), "box": [round(float(v), 1) for v in self.box]}
 
 
 @dataclass
@@ -181,7 +187,7 @@ class AURendering:
 
         yield "["
         for row in self._counted():
-            yield ("\n" if self.count == 1 else ",\n") + json.dumps(row.as_dict())
+            yield ("\n" if self.count == 1 else ",\n") + json.dumps(row.as_json())
         yield "\n]\n" if self.count else "]\n"
 
     def _table(self) -> Iterator:

@@ -604,7 +604,6 @@ def prepare_command(
         calibrate=calibrate, test_fraction=test_fraction, split_by=split_by)
     report = prepare.build_dataset(sources, out, config)
     typer.echo(report.summary, err=True)
-    report.require_crops()
 
 
 @app.command("aus", no_args_is_help=True,

@@ -420,7 +420,8 @@ def list_photos(inputs: Sequence[str | os.PathLike]) -> list[Path]:
 
 def plan_outputs(inputs: Sequence[str | os.PathLike], out: str | os.PathLike
                  ) -> list[tuple[Path, Path]]:
-    """(input photo, output path) pairs; refuses any output that would overwrite an input.
+    """(input photo, output path) pairs; refuses any output that would overwrite an input or
+    that cannot be written (:func:`ganimate.files.check_output`).
 
     One photo and an ``out`` with an image extension: ``out`` is the file. Otherwise ``out`` is a
     folder and each result keeps its photo's file name.
@@ -435,12 +436,14 @@ def plan_outputs(inputs: Sequence[str | os.PathLike], out: str | os.PathLike
             raise GanimateError(f"-o {out}: give the edited photo an image extension "
                                 f"({', '.join(IMAGE_SUFFIXES)}), or -o an existing folder")
         pairs = [(photos[0], out)]
+        files.check_output(out, "-o")
     else:
         if out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
             raise GanimateError(f"-o {out}: {len(photos)} photos need an output folder, not "
                                 "a file name")
         if out.is_file():
             raise GanimateError(f"-o {out}: is a file; several photos need an output folder")
+        files.check_output(out, "-o", folder=True)
         pairs = [(p, out / p.name) for p in photos]
         seen: dict[Path, Path] = {}
         for src, dst in pairs:
@@ -541,7 +544,7 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
     if not config.aligned:
         model_au_index(engine.au_names)  # a model the estimator cannot read fails up front
     result = BatchResult([], [], [], total=len(pairs))
-    with _open_mesh(mesh) as m, track("editing", total=len(pairs)) as bar:
+    with _open_mesh(mesh) as m, track("editing photos", total=len(pairs)) as bar:
         for src, dst in pairs:
             try:
                 edit = edit_photo(src, config, engine, m)
@@ -550,7 +553,7 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
                     raise
                 log.warning("%s", exc)
                 result.failed.append(FailedPhoto(src, str(exc)))
-                bar.advance()
+                bar.advance(info=f"{src.name} failed")
                 continue
             result.written.append(write_photo_edit(edit, dst))
             if masks is not None:

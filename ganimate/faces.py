@@ -17,14 +17,18 @@ Landmarks are ``float32`` (478, 3) in frame pixels: mediapipe's normalised (x, y
 all in pixel units. Indices 468-477 are the irises (``refine_landmarks``).
 
 mediapipe (and cv2, which comes with it) are imported here and in the other image modules only,
-never by the training code.
+never by the training code. Every call into its graphs runs with its C++ log lines (glog/absl,
+TFLite) filtered out of stderr at the file-descriptor level, and everything else passed on.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -100,29 +104,149 @@ class TrackedFace(Face):
 
 
 FaceT = TypeVar("FaceT", bound=Face)
+T = TypeVar("T")
 
 
-@contextmanager
-def _native_logs_muted():
-    """Silence mediapipe's C++ start-up chatter (TFLite delegate, absl warnings) on stderr.
+# mediapipe's native log lines, anywhere in a line (after a progress bar's text, say): glog/absl's
+# "W0000 00:00:1718000000.123456   1234 calculator.cc:186] ..." (I, W and E; a fatal F line, the
+# last word before an abort, is kept), absl's note on InitializeLog and TFLite's delegate note.
+_NATIVE_LOG = re.compile(rb"[IWE]\d{4} \d\d:\d\d:\d+(?:\.\d+)? +\d+ [^\]\n]+:\d+\] "
+                         rb"|WARNING: All log messages before absl::InitializeLog\(\)"
+                         rb"|INFO: (?:Created|Initialized) TensorFlow Lite ")
 
-    Those lines are written by native code straight to file descriptor 2, so neither ``logging``
-    nor environment variables reach them; they only appear while graphs are built and run for
-    the first time, which is all this wraps. Python exceptions still propagate.
+
+class _NativeLogFilter:
+    """While mediapipe's native code runs, file descriptor 2 goes through a pipe: a thread
+    forwards every line to the real stderr except mediapipe's log lines (:data:`_NATIVE_LOG`).
+
+    They are written by C++ straight to fd 2, so neither ``logging`` nor environment variables
+    reach them. Each window ends with a marker through the pipe that the thread answers once all
+    before it is forwarded, so nothing written in a window (a Python warning, a progress bar) is
+    lost or comes out of order. Reentrant and shared by the threads of a process; without an fd
+    2, or when the thread cannot start, it does nothing.
     """
+
+    _SYNC = b"\0ganimate:stderr-sync\0"
+
+    def __init__(self):
+        self._lock = threading.Lock()  # held while fd 2 is switched (and waiting for the thread)
+        self._depth = 0  # open windows (nested, or of several threads)
+        self._thread: threading.Thread | None = None
+        self._pid = -1  # the process of the pipe and the thread (a forked child needs its own)
+        self._pipe = (-1, -1)
+        self._target = -1  # the real stderr while a window is open, else -1
+        self._io = threading.Lock()  # the thread writes to _target and _close closes it under it
+        self._forwarded = threading.Condition()
+        self._sent = self._done = 0  # markers written into the pipe, and answered
+
+    @contextmanager
+    def window(self) -> Iterator[None]:
+        opened = self._open()
+        try:
+            yield
+        finally:
+            if opened:
+                self._close()
+
+    def _open(self) -> bool:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                return True
+            try:
+                self._start()
+                _flush_stderr()
+                target = os.dup(2)
+            except (OSError, RuntimeError):  # no fd 2, no pipe or no thread: leave fd 2 alone
+                return False
+            try:
+                os.dup2(self._pipe[1], 2)
+            except OSError:
+                os.close(target)
+                return False
+            self._target, self._depth = target, 1
+            return True
+
+    def _close(self) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth:
+                return
+            _flush_stderr()
+            os.dup2(self._target, 2)
+            self._sent += 1
+            os.write(self._pipe[1], self._SYNC)
+            with self._forwarded:
+                done = self._forwarded.wait_for(lambda: self._done >= self._sent, timeout=10)
+            if done:  # else the thread may still write to it (stderr blocked): keep it open
+                with self._io:
+                    os.close(self._target)
+                    self._target = -1  # a stray writer's text is dropped, not sent to a reused fd
+
+    def _start(self) -> None:
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        self._pipe = os.pipe()
+        self._thread = threading.Thread(target=self._pump, args=(self._pipe[0],), daemon=True,
+                                        name="ganimate-native-logs")
+        self._thread.start()
+        self._pid = os.getpid()
+
+    def _pump(self, read_fd: int) -> None:
+        pending = b""
+        while chunk := os.read(read_fd, 65536):
+            pending += chunk
+            while (cut := pending.find(self._SYNC)) >= 0:
+                self._forward(pending[:cut], final=True)
+                pending = pending[cut + len(self._SYNC):]
+                with self._forwarded:
+                    self._done += 1
+                    self._forwarded.notify_all()
+            pending = self._forward(pending, final=False)
+
+    def _forward(self, data: bytes, final: bool) -> bytes:
+        """Write ``data``'s lines, less native log messages, to the real stderr; returns the
+        unfinished last line when it may be the start of a native log line or of a marker."""
+        lines = data.split(b"\n")
+        rest = lines.pop()
+        out = b"".join(line[:m.start()] if (m := _NATIVE_LOG.search(line)) else line + b"\n"
+                       for line in lines)
+        keep = not final and (rest[:1] in (b"I", b"W", b"E") or b"\0" in rest)
+        if not keep:
+            out += rest
+        with self._io:
+            try:
+                while out and self._target >= 0:
+                    out = out[os.write(self._target, out):]
+            except OSError:  # the reader of stderr has gone: nothing to be done
+                pass
+        return rest if keep else b""
+
+
+def _flush_stderr() -> None:
     try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):  # None, or closed
+        pass
+
+
+_native_logs = _NativeLogFilter()
+
+
+def _native(call: Callable[..., T], *args) -> T:
+    """``call(*args)`` with mediapipe's native log lines kept off stderr."""
+    with _native_logs.window():
+        return call(*args)
+
+
+def _graph(factory: Callable[..., T], **options) -> T:
+    """A mediapipe graph, built and run once on a blank image in one window: it opens its
+    calculators (which log) in its own threads, and is only sure to be done once an image is
+    through."""
+    with _native_logs.window():
+        graph = factory(**options)
+        graph.process(np.zeros((64, 64, 3), np.uint8))
+    return graph
 
 
 def largest_face(faces: Sequence[FaceT]) -> FaceT:
@@ -178,22 +302,12 @@ class FaceMesh:
         self.roi_scale = roi_scale
         # model_selection=1 is the full-range model (faces up to ~5 m), which finds the small
         # faces that the short-range detector built into the face mesh misses.
-        with _native_logs_muted():
-            self._detector = mp.solutions.face_detection.FaceDetection(
-                model_selection=1, min_detection_confidence=min_score
-            )
-            self._mesh = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=True, max_num_faces=1, refine_landmarks=True,
-                min_detection_confidence=min_score,
-            )
-            # The first inference prints the rest of the chatter: run it now, on a blank image.
-            blank = np.zeros((64, 64, 3), np.uint8)
-            self._detector.process(blank)
-            self._mesh.process(blank)
+        self._detector = _graph(mp.solutions.face_detection.FaceDetection, model_selection=1,
+                                min_detection_confidence=min_score)
+        self._mesh = _graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=True,
+                            max_num_faces=1, refine_landmarks=True,
+                            min_detection_confidence=min_score)
         self._whole = None  # lazily built: the mesh on the whole image, a fallback
-        # Graphs that have meshed a face: their native code logs one more warning (about the ROI
-        # rectangle) on the first face it meshes, after which it is quiet.
-        self._spoken: set[int] = set()
 
     def __enter__(self) -> FaceMesh:
         return self
@@ -204,7 +318,7 @@ class FaceMesh:
     def close(self) -> None:
         for graph in (self._detector, self._mesh, self._whole):
             if graph is not None:
-                graph.close()
+                _native(graph.close)
         self._detector = self._mesh = self._whole = None
 
     def __call__(self, rgb: np.ndarray) -> list[Face]:
@@ -212,7 +326,7 @@ class FaceMesh:
         rgb = _check_rgb(rgb)
         h, w = rgb.shape[:2]
         faces: list[Face] = []
-        detections = self._detector.process(rgb).detections or []
+        detections = _native(self._detector.process, rgb).detections or []
         detections = sorted(detections, key=lambda d: -d.score[0])[: self.max_faces * 2]
         for det in detections:
             rel = det.location_data.relative_bounding_box
@@ -258,7 +372,7 @@ class FaceMesh:
         else:
             roi = cv2.warpAffine(rgb, to_roi, (self.roi_size, self.roi_size), flags=flags,
                                  borderMode=cv2.BORDER_CONSTANT)
-        result = self._process(self._mesh, roi)
+        result = _native(self._mesh.process, roi)
         if not result.multi_face_landmarks:
             return None
         pts = _landmarks_array(result.multi_face_landmarks[0], self.roi_size, self.roi_size)
@@ -268,26 +382,15 @@ class FaceMesh:
         out[:, 2] = pts[:, 2] / s
         return out
 
-    def _process(self, graph, image: np.ndarray):
-        if id(graph) in self._spoken:
-            return graph.process(image)
-        with _native_logs_muted():
-            result = graph.process(image)
-        if result.multi_face_landmarks:
-            self._spoken.add(id(graph))
-        return result
-
     def _mesh_whole(self, rgb: np.ndarray) -> list[Face]:
         """Fallback when the detector sees nothing: faces that fill the image (tight crops)."""
         import cv2
         import mediapipe as mp
 
         if self._whole is None:
-            with _native_logs_muted():
-                self._whole = mp.solutions.face_mesh.FaceMesh(
-                    static_image_mode=True, max_num_faces=self.max_faces, refine_landmarks=True,
-                    min_detection_confidence=self.min_score,
-                )
+            self._whole = _graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=True,
+                                 max_num_faces=self.max_faces, refine_landmarks=True,
+                                 min_detection_confidence=self.min_score)
         h, w = rgb.shape[:2]
         # A face that fills the picture is too big for the detectors: pad the image so that the
         # face covers about half of it, and upscale small pictures (e.g. 128 px crops).
@@ -296,7 +399,7 @@ class FaceMesh:
         s = max(1.0, 2 * self.roi_size / padded.shape[0])
         if s > 1:
             padded = cv2.resize(padded, None, fx=s, fy=s, interpolation=cv2.INTER_LINEAR)
-        result = self._process(self._whole, padded)
+        result = _native(self._whole.process, padded)
         faces = []
         for lms in result.multi_face_landmarks or []:
             pts = _landmarks_array(lms, padded.shape[1], padded.shape[0])
@@ -330,14 +433,9 @@ class FaceTracker:
         self.max_faces = max_faces
         self.max_missing = max_missing
         self.redetect_every = redetect_every
-        with _native_logs_muted():
-            self._mesh = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=False, max_num_faces=max_faces, refine_landmarks=True,
-                min_detection_confidence=min_score, min_tracking_confidence=min_score,
-            )
-            # The first inference prints the rest of the chatter: run it now, on a blank frame.
-            self._mesh.process(np.zeros((64, 64, 3), np.uint8))
-        self._first = True
+        self._mesh = _graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=False,
+                            max_num_faces=max_faces, refine_landmarks=True,
+                            min_detection_confidence=min_score, min_tracking_confidence=min_score)
         self._still: FaceMesh | None = None
         self._min_score = min_score
         self._tracks: dict[int, tuple[Box, int]] = {}  # id -> (last box, frames since seen)
@@ -352,7 +450,7 @@ class FaceTracker:
 
     def close(self) -> None:
         if self._mesh is not None:
-            self._mesh.close()
+            _native(self._mesh.close)
         if self._still is not None:
             self._still.close()
         self._mesh = self._still = None
@@ -361,12 +459,7 @@ class FaceTracker:
         """Faces of the next frame, left to right, each with its track id."""
         rgb = _check_rgb(rgb)
         h, w = rgb.shape[:2]
-        if self._first:
-            with _native_logs_muted():
-                result = self._mesh.process(rgb)
-            self._first = False
-        else:
-            result = self._mesh.process(rgb)
+        result = _native(self._mesh.process, rgb)
         faces = [
             Face(pts, box_of(pts), 1.0)
             for pts in (_landmarks_array(lms, w, h) for lms in result.multi_face_landmarks or [])

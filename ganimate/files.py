@@ -34,6 +34,15 @@ def write_error(path: str | os.PathLike, exc: OSError) -> GanimateError:
     return GanimateError(f"cannot write {path}: {reason}" + (f"; {fix}" if fix else ""))
 
 
+def folder_error(path: str | os.PathLike, exc: OSError) -> GanimateError:
+    """The error for ``path`` whose folder could not be made or take a temporary file: what is
+    wrong with the folder (:func:`unwritable_folder`) where that can be told, else
+    :func:`write_error`."""
+    reason = unwritable_folder(Path(path).parent)
+    return write_error(path, exc) if reason is None else GanimateError(
+        f"cannot write {path}: {reason}")
+
+
 def umask() -> int:
     """The process umask (reading it means setting it, so it is set straight back)."""
     mask = os.umask(0)
@@ -63,6 +72,37 @@ def os_error_message(exc: OSError) -> str:
     return f"{name}: {exc.strerror or exc}" + (f"; {fix}" if fix else "")
 
 
+def unwritable_folder(folder: str | os.PathLike) -> str | None:
+    """Why no file can be made in ``folder`` (made first where it is missing), in words, or None.
+
+    The nearest folder on its path that exists must be a folder (``x.jpg/out.png``: x.jpg is a
+    file) and must take a new file: a probe file is made there and removed, which is the only
+    test that holds for root, read-only mounts and virtual file systems such as /proc.
+    """
+    existing = Path(folder)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder (choose another output path)"
+    probe = existing / f".ganimate-probe-{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as exc:
+        why = f"{exc.strerror}; " if exc.errno in _WRITE_FIXES else ""
+        return f"{existing} is not writable ({why}choose another output folder)"
+    return None
+
+
+def check_output(path: str | os.PathLike, option: str = "-o", folder: bool = False) -> None:
+    """Refuse, before any work, an output that cannot be written: ``path`` is a file to write
+    (its folder is checked) or, with ``folder``, a folder to write files into."""
+    path = Path(path)
+    reason = unwritable_folder(path if folder else path.parent)
+    if reason is not None:
+        raise GanimateError(f"{option} {path}: {reason}")
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ".tmp",
                 durable: bool = False) -> Iterator[Path]:
@@ -81,7 +121,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp",
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
         os.close(fd)
     except OSError as exc:
-        raise write_error(path, exc) from None
+        raise folder_error(path, exc) from None
     tmp = Path(name)
     try:
         os.chmod(tmp, 0o666 & ~umask())

@@ -23,6 +23,7 @@ Everything is computed on the photo at full resolution, as ``ganimate edit image
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ import numpy as np
 
 from ganimate.errors import GanimateError
 from ganimate.targets import TargetSpec
+
+log = logging.getLogger("ganimate")
 
 # ---------------------------------------------------------------------------------------------
 # Pure pixel measures
@@ -179,16 +182,26 @@ class PhotoRow:
     seconds: float  # the edit alone (the null edit excluded)
 
 
+@dataclass(frozen=True)
+class SkippedPhoto:
+    """A photo that could not be measured (no face, unreadable), and why."""
+
+    path: str
+    reason: str  # the error without the photo's path, e.g. "no face found"
+
+
 @dataclass
 class PhotoEvalResult:
     engine: str
     target: str
     rows: list[PhotoRow]
     summary: dict = field(default_factory=dict)
+    skipped: list[SkippedPhoto] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"engine": self.engine, "target": self.target, "summary": self.summary,
-                "rows": [asdict(r) for r in self.rows]}
+                "rows": [asdict(r) for r in self.rows],
+                "skipped": [asdict(s) for s in self.skipped]}
 
 
 def reference_for(photo: Path, folder: Path | None) -> Path | None:
@@ -302,24 +315,38 @@ def evaluate_photo(photo: Path, reference: Path | None, engine, config: PhotoEva
 
 def evaluate_photos(photos: Sequence[Path], engine, config: PhotoEvalConfig,
                     references: Path | None = None, target: str = "") -> PhotoEvalResult:
-    """Run :func:`evaluate_photo` over ``photos`` (with a progress bar) and summarise."""
+    """Run :func:`evaluate_photo` over ``photos`` (with a progress bar) and summarise. A photo
+    that cannot be measured (no face, unreadable) is warned about and skipped; only a run in which
+    no photo could be measured fails."""
     from ganimate.engines import as_engine
     from ganimate.progress import track
 
     engine = as_engine(engine)
     readers = _Readers(config.estimator, config.identity)
-    rows = []
+    rows, skipped = [], []
     try:
         with track("evaluating photos", total=len(photos)) as bar:
-            for p in photos:
-                rows.append(evaluate_photo(Path(p), reference_for(Path(p), references), engine,
-                                           config, readers))
-                bar.advance(info=Path(p).name)
+            for p in map(Path, photos):
+                try:
+                    rows.append(evaluate_photo(p, reference_for(p, references), engine, config,
+                                               readers))
+                except GanimateError as exc:
+                    skipped.append(_skip(p, exc))
+                bar.advance(info=p.name)
     finally:
         readers.close()
-    result = PhotoEvalResult(engine.name, target, rows)
-    result.summary = summarise(rows)
-    return result
+    if not rows:
+        first = skipped[0]
+        raise GanimateError(f"no photo could be measured ({len(skipped)} skipped; first: "
+                            f"{first.path}: {first.reason}); give photos with a face")
+    return PhotoEvalResult(engine.name, target, rows, summarise(rows, len(skipped)), skipped)
+
+
+def _skip(photo: Path, exc: GanimateError) -> SkippedPhoto:
+    """``photo`` as skipped for ``exc``, with a warning (as ``edit image`` does in a batch)."""
+    reason = str(exc).removeprefix(f"{photo}: ")
+    log.warning("%s: %s; skipped", photo, reason)
+    return SkippedPhoto(str(photo), reason)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,14 +393,16 @@ def _mesh_summary(rows: Sequence[PhotoRow]) -> dict:
     return out
 
 
-def summarise(rows: Sequence[PhotoRow]) -> dict:
-    """Means, shares and ratios over the photos (see :class:`PhotoRow` for the measures)."""
+def summarise(rows: Sequence[PhotoRow], skipped: int = 0) -> dict:
+    """Means, shares and ratios over the photos measured (see :class:`PhotoRow` for the
+    measures); ``skipped``: how many photos could not be measured."""
     from ganimate.dlib68 import MEASURES
 
     seconds = sum(r.seconds for r in rows)
     nulls = [r for r in rows if r.null_change is not None]
     return {
         "photos": len(rows),
+        "skipped": skipped,
         "dlib": {m: _dlib_summary(rows, m) for m in MEASURES},
         "mesh": _mesh_summary(rows),
         "identity_edit": _mean([r.identity_edit for r in rows]),

@@ -37,7 +37,7 @@ import numpy as np
 from ganimate import __version__
 from ganimate.aus import AU_NAMES, ESTIMATORS, AUCalibration, OpenFaceTable, read_openface_csv
 from ganimate.errors import GanimateError
-from ganimate.files import write_text
+from ganimate.files import check_output, write_text
 from ganimate.images import IMAGE_SUFFIXES
 from ganimate.video import VIDEO_SUFFIXES, find_inputs, is_video, iter_video_frames
 
@@ -45,6 +45,12 @@ log = logging.getLogger("ganimate")
 
 JOURNAL = Path(".prepare") / "journal.jsonl"
 SPLIT_KEYS = ("source", "stem", "folder")
+
+# The rows of rejected.csv that the error of an empty dataset shows.
+_SHOWN_REJECTIONS = 3
+# What `ganimate prepare` writes in its output folder (besides the crops in images/).
+_DATASET_FILES = ("images", ".prepare", "aus.csv", "aus_raw.csv", "sources.csv", "rejected.csv",
+                  "train.txt", "test.txt", "meta.json")
 
 # Reasons written to rejected.csv (docs/dataset-format.md).
 UNREADABLE = "unreadable"
@@ -104,6 +110,19 @@ class PrepareConfig:
                 "estimator": self.estimator, "framing": "ganimate-v1"}
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """A row of ``rejected.csv``: an input (a frame of a video) that gave no crop, and why."""
+
+    source: str
+    frame: int
+    reason: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}" + (f" ({self.detail})" if self.detail else "")
+
+
 @dataclass
 class PrepareReport:
     """What a run did."""
@@ -118,6 +137,7 @@ class PrepareReport:
     seconds: float = 0.0
     stage_ms: dict[str, float] = field(default_factory=dict)  # mean ms per photo/frame by stage
     frames: int = 0  # photos + video frames processed by this run
+    first_rejected: list[Rejection] = field(default_factory=list)  # the first rows of rejected.csv
 
     @property
     def summary(self) -> str:
@@ -130,8 +150,11 @@ class PrepareReport:
     def require_crops(self) -> None:
         """Refuse an empty dataset: `prepare && train` must stop here, not one step later."""
         if self.count == 0:
-            raise GanimateError(f"{self.out}: every input was rejected, the dataset is empty; "
-                                f"{self.out / 'rejected.csv'} gives each input's reason")
+            rejected = ", ".join(f"{n} {r}" for r, n in sorted(self.rejected.items()))
+            first = "; ".join(str(r) for r in self.first_rejected)
+            raise GanimateError(f"{self.out}: every input was rejected ({rejected}), so no "
+                                f"dataset was written: {first}; give photos or videos with "
+                                "faces")
 
 
 @dataclass(frozen=True)
@@ -526,6 +549,7 @@ def _finalize(out: Path, config: PrepareConfig, tasks: list[_Task], done: dict[s
     report.count = len(rows)
     report.train, report.test = len(ids_train), len(ids_test)
     report.rejected = Counter(r[2] for r in rejected)
+    report.first_rejected = [Rejection(*r) for r in rejected[:_SHOWN_REJECTIONS]]
 
 
 def _collect_rows(entries: list[dict], present: set[str], openface: _OpenFaceLabels | None
@@ -558,7 +582,8 @@ def _calibrate(raw: np.ndarray, openface: _OpenFaceLabels | None, config: Prepar
     if openface is not None or not config.calibrate:
         return raw, None
     if len(raw) < 20:
-        log.warning("%s: only %d crops; AU labels left uncalibrated (need 20)", out, len(raw))
+        if len(raw):  # none: the run fails on its empty dataset, a warning would be noise
+            log.warning("%s: only %d crops; AU labels left uncalibrated (need 20)", out, len(raw))
         return raw, None
     calibration = AUCalibration.fit(raw)
     return calibration.apply(raw), calibration
@@ -607,14 +632,60 @@ def build_dataset(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
                   config: PrepareConfig = PrepareConfig()) -> PrepareReport:
     """`ganimate prepare`: one folder in GANimation's layout is converted (resized to
     ``config.size`` when that is not the default); anything else goes to
-    :func:`prepare_dataset`."""
-    if len(sources) == 1 and is_original_layout(sources[0]):
-        size = config.size if config.size != PrepareConfig.size else None
-        return convert_original_layout(sources[0], out, size=size,
-                                       image_format=config.image_format)
-    if config.openface is not None and not config.openface.exists():
+    :func:`prepare_dataset`. A run that keeps no crop fails and leaves the output as it was."""
+    convert = len(sources) == 1 and is_original_layout(sources[0])
+    if not convert and config.openface is not None and not config.openface.exists():
         raise GanimateError(f"--aus {config.openface}: no such file or folder")
-    return prepare_dataset(sources, out, config)
+    check_output(out, "--out", folder=True)
+    before = _OutputBefore.take(Path(out))
+    if convert:
+        size = config.size if config.size != PrepareConfig.size else None
+        report = convert_original_layout(sources[0], out, size=size,
+                                         image_format=config.image_format)
+    else:
+        report = prepare_dataset(sources, out, config)
+    if report.count == 0:  # no half-made dataset: take back what this run wrote
+        before.restore()
+    report.require_crops()
+    return report
+
+
+@dataclass(frozen=True)
+class _OutputBefore:
+    """What the output folder held before a run, so that a run that made no dataset can take
+    back what it wrote (and never what was there before: a continued dataset, the user's files).
+    """
+
+    out: Path
+    existed: bool
+    names: frozenset[str]  # entries of out, out/images and out/.prepare ("images/a.jpg")
+
+    @classmethod
+    def take(cls, out: Path) -> _OutputBefore:
+        if not out.is_dir():
+            return cls(out, out.exists(), frozenset())
+        names = set(os.listdir(out))
+        for sub in ("images", ".prepare"):
+            if (out / sub).is_dir():
+                names.update(f"{sub}/{name}" for name in os.listdir(out / sub))
+        return cls(out, True, frozenset(names))
+
+    def restore(self) -> None:
+        """Remove what the run added: the output folder if the run made it, else the dataset
+        files and crops that were not there before."""
+        if not self.existed:
+            shutil.rmtree(self.out, ignore_errors=True)
+            return
+        new = [self.out / n for n in _DATASET_FILES if n not in self.names]
+        for sub in ("images", ".prepare"):
+            if sub in self.names and (self.out / sub).is_dir():
+                new += [p for p in (self.out / sub).iterdir()
+                        if f"{sub}/{p.name}" not in self.names]
+        for path in new:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def is_original_layout(path: str | os.PathLike) -> bool:
@@ -661,7 +732,8 @@ def convert_original_layout(src: str | os.PathLike, out: str | os.PathLike,
             "converted_from": str(Path(src).resolve())}
     write_text(out / "meta.json", json.dumps(meta, indent=2) + "\n")
     report = PrepareReport(out=out, count=len(ids), train=len(train), test=len(test),
-                           processed=len(layout.ids), rejected=Counter(r[2] for r in rejected))
+                           processed=len(layout.ids), rejected=Counter(r[2] for r in rejected),
+                           first_rejected=[Rejection(*r) for r in rejected[:_SHOWN_REJECTIONS]])
     report.seconds = time.perf_counter() - start
     return report
 

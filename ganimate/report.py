@@ -239,6 +239,8 @@ def photo_tables(result) -> list:
 
     s = result.summary
     title = f"{result.engine} engine, {result.target or 'target'}: {s['photos']} photos"
+    if result.skipped:
+        title += f", {len(result.skipped)} skipped (listed below)"
     dlib = Table("dlib-68 reader (IOD units)", "edit", "up", "real", "real up", "edit/real",
                  ">= half of real", title=title, box=None)
     for name, m in s["dlib"].items():
@@ -267,7 +269,17 @@ def photo_tables(result) -> list:
             ("null edit: bit-identical share", "null_identical", "{:.0%}"),
             ("photos/s (edit only)", "photos_per_s", "{:.2f}")):
         pixels.add_row(label, _fmt(s[key], fmt))
-    return [dlib, mesh, pixels]
+    return [dlib, mesh, pixels] + ([_skipped_table(result.skipped)] if result.skipped else [])
+
+
+def _skipped_table(skipped):
+    """The photos that ``eval photos`` could not measure, and why."""
+    from rich.table import Table
+
+    table = Table("skipped photo", "reason", box=None)
+    for s in skipped:
+        table.add_row(s.path, s.reason)
+    return table
 
 
 def write_photo_report(result, out_dir: str | os.PathLike) -> list[Path]:

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.errors import GanimateError
-from ganimate.files import same_file, umask, write_error
+from ganimate.files import folder_error, same_file, umask, write_error
 from ganimate.images import IMAGE_SUFFIXES
 from ganimate.progress import log
 
@@ -607,7 +607,7 @@ class VideoWriter:
                 os.close(fd)
                 tmp = Path(name)
         except OSError as exc:
-            raise write_error(self.path, exc) from None
+            raise folder_error(self.path, exc) from None
         self._tmp.append(tmp)
         return tmp
 

@@ -92,7 +92,7 @@ def assert_one_line_failure(result, out: Path, code: int = 1, expect: str = "") 
     assert last.startswith("error: "), err
     assert expect in last, (expect, last)
     assert not out.exists(), out
-    if out.parent.exists():
+    if out.parent.is_dir():
         assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
     return last
 
@@ -192,6 +192,35 @@ def test_bad_output_paths(kit, tmp_path, args, out_name, expect):
     assert _digests(kit.dir) == before
     if out.parent == tmp_path:
         assert not out.exists()
+
+
+@pytest.mark.parametrize("command, out, expect", [
+    ("edit", k("face.jpg/x.png"), "face.jpg is a file, not a folder"),
+    ("edit", "/proc/x.png", "-o /proc/x.png: /proc is not writable ("),
+    ("edit-folder", k("face.jpg/edited"), "face.jpg is a file, not a folder"),
+    ("animate", k("face.jpg/x.mp4"), "face.jpg is a file, not a folder"),
+    ("animate", "/proc/x.mp4", "-o /proc/x.mp4: /proc is not writable ("),
+])
+def test_output_that_cannot_be_written_is_refused_before_the_work(kit, monkeypatch, command, out,
+                                                                   expect):
+    """A folder on the output's path that is a file, or that takes no file (here /proc, where
+    creating a file fails with a misleading "No such file or directory"), is named before any
+    model is loaded."""
+    from ganimate import engines
+
+    if str(out).startswith("/proc") and not Path("/proc").is_dir():
+        pytest.skip("no /proc here")
+    monkeypatch.setattr(engines, "load_engine", lambda *a: pytest.fail("the work started"))
+    out = kit.dir / out[1] if isinstance(out, tuple) else Path(out)
+    args = {"edit": ["edit", "image", str(kit.face), "-e", "happy"],
+            "edit-folder": ["edit", "image", str(kit.face), str(kit.dir / "truncated.jpg"), "-e",
+                            "happy"],
+            "animate": ["animate", "video", str(kit.dir / "clip.mp4"), "-e", "happy"]}[command]
+    before = _digests(kit.dir)
+    result = runner.invoke(app, [*args, "-c", str(kit.g17), "-o", str(out)])
+    last = assert_one_line_failure(result, out, expect=expect)
+    assert last.startswith(f"error: -o {out}: "), last
+    assert _digests(kit.dir) == before
 
 
 # --- write failures: monkeypatched OS errors (always) and a real tmpfs (where mountable) -----
@@ -373,7 +402,7 @@ def test_animate_video_interrupted(kit, tmp_path, sig):
 # --- prepare: nothing usable is a failure ----------------------------------------------------
 
 
-def test_prepare_of_unreadable_files_fails_naming_rejected_csv(tmp_path):
+def test_prepare_of_unreadable_files_fails_naming_the_reasons(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     for i in range(3):
@@ -383,11 +412,29 @@ def test_prepare_of_unreadable_files_fails_naming_rejected_csv(tmp_path):
     result = runner.invoke(app, ["prepare", str(src), "-o", str(out), "--workers", "1"])
     assert result.exit_code == 1, result.output
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: ") and str(out / "rejected.csv") in last
-    assert "every input was rejected" in last and "Traceback" not in result.stderr
+    assert last.startswith("error: ") and "every input was rejected (3 unreadable)" in last
+    assert "b0.jpg: unreadable" in last and "Traceback" not in result.stderr
     assert _digests(src) == before
-    rows = (out / "rejected.csv").read_text().strip().splitlines()[1:]
-    assert len(rows) == 3 and all(",unreadable," in r for r in rows)
+    assert not out.exists()
+
+
+def test_prepare_with_every_input_rejected_leaves_no_half_made_dataset(media, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    _, _, frame = next(iter(video.iter_video_frames(media / "video/no_face.mp4", 1)))
+    Image.fromarray(frame).save(src / "room.png")  # a real picture without a face
+    (src / "notes.jpg").write_text("not an image\n")
+    out = tmp_path / "ds"  # a new folder: removed again
+    result = runner.invoke(app, ["prepare", str(src), "-o", str(out), "--workers", "1"])
+    last = assert_one_line_failure(result, out, expect="every input was rejected")
+    assert "1 no face, 1 unreadable" in last and "room.png: no face" in last, last
+    # an existing folder keeps what it held, and only that
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    result = runner.invoke(app, ["prepare", str(src), "-o", str(out), "--workers", "1"])
+    assert result.exit_code == 1 and "every input was rejected" in result.stderr
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert (out / "notes.txt").read_text() == "mine\n"
 
 
 # --- images: every mode, greyscale in and out ------------------------------------------------
@@ -509,6 +556,25 @@ def test_train_without_a_terminal_logs_progress_lines(tiny_train_args, trained_r
     lines = [ln for ln in result.stderr.splitlines() if ln.startswith("training: ")]
     assert [ln.split()[1] for ln in lines] == ["0/3", "1/3", "2/3", "3/3"]
     assert "elapsed, eta" in lines[1]
+
+
+def test_edit_image_on_a_folder_reports_progress_in_photos(kit, tmp_path, monkeypatch):
+    from ganimate import progress
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        shutil.copy(kit.face, folder / name)
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)  # a line per photo instead of per 30 s
+    result = runner.invoke(app, ["edit", "image", str(folder), "-e", "happy", "-c", str(kit.g17),
+                                 "-o", str(tmp_path / "out"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("editing photos: ")]
+    assert [ln.split()[2] for ln in lines] == ["1/3", "2/3", "3/3"], result.stderr
+    assert lines[-1].endswith(", c.jpg")
+    quiet = runner.invoke(app, ["-q", "edit", "image", str(folder), "-e", "happy", "-c",
+                                str(kit.g17), "-o", str(tmp_path / "out2"), "--device", "cpu"])
+    assert quiet.exit_code == 0 and "editing photos" not in quiet.stderr
 
 
 def test_line_tracker_writes_once_per_interval(monkeypatch):

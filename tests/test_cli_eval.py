@@ -196,3 +196,33 @@ def test_eval_on_real_faces_uses_the_calibrated_estimator(invoke, media, tmp_pat
     assert report["source"]["reader"].endswith("calibrated")
     assert report["reader_vs_labels"]["overall"] < 0.1  # crops re-read on the labels' scale
     assert report["unreadable"] == 0.0 and report["au_error"]["count"] > 0
+
+
+@needs_dlib
+def test_eval_photos_skips_a_photo_without_a_face_and_goes_on(invoke, media, tmp_path):
+    """One faceless picture among real faces is warned about, listed as skipped in the tables
+    and the JSON report, and the other photos are measured; only no photo at all fails."""
+    from ganimate.images import write_image
+    from ganimate.video import iter_video_frames
+
+    photos = tmp_path / "in"
+    photos.mkdir()
+    for stem in ("001", "002"):
+        shutil.copy(media / "faces/london/neutral" / f"{stem}.jpg", photos)
+    _, _, frame = next(iter(iter_video_frames(media / "video/no_face.mp4", 1)))
+    write_image(photos / "003_noface.png", frame)
+    fast = ("--au", "AU12=0.9", "--no-identity", "--no-null-edit")
+    res = invoke("eval", "photos", photos, *fast, "-o", tmp_path / "rep")
+    assert res.exit_code == 0, res.output
+    warning = "".join(res.stderr.split())  # rich wraps the log line at 80 columns
+    assert "003_noface.png:nofacefound;skipped" in warning, res.stderr
+    assert "2 photos, 1 skipped" in res.stdout and "skipped photo" in res.stdout
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert report["summary"]["photos"] == 2 and report["summary"]["skipped"] == 1
+    assert [r["photo"] for r in report["rows"]] == [str(photos / "001.jpg"),
+                                                    str(photos / "002.jpg")]
+    assert report["skipped"] == [{"path": str(photos / "003_noface.png"),
+                                  "reason": "no face found"}]
+    alone = invoke("eval", "photos", photos / "003_noface.png", *fast, "-o", tmp_path / "r2")
+    assert alone.exit_code == 1 and "no photo could be measured" in alone.stderr, alone.output
+    assert not (tmp_path / "r2").exists()

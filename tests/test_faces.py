@@ -102,3 +102,32 @@ def test_largest_face_is_the_one_with_the_largest_box():
     assert largest_face([wide, face(0, 0, 20, 60)]) is wide  # the first of equals
     with pytest.raises(ValueError):
         largest_face([])
+
+
+GLOG = b"W0000 00:00:1718000000.123456    3812 landmark_projection_calculator.cc:186] NORM_RECT\n"
+
+
+def test_native_log_lines_are_kept_off_stderr_and_everything_else_forwarded(capfd):
+    """mediapipe's C++ logs straight to fd 2: within a window its lines are dropped, the rest (a
+    Python warning, a progress bar without its newline, a fatal glog line) comes through in
+    order, and fd 2 is itself again afterwards."""
+    import os
+
+    from ganimate.faces import _native_logs
+
+    with _native_logs.window():
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are "
+                    b"written to STDERR\n")
+        os.write(2, GLOG)
+        os.write(2, b"kept: a warning\n")
+        os.write(2, b"\rediting photos 1/3")  # a progress bar, then native text on its line
+        os.write(2, GLOG)
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        with _native_logs.window():  # nested (a tracker building its still-image mesh)
+            os.write(2, b"I0000 00:00:1718000000.5 17 gl_context.cc:357] GL version\n")
+            os.write(2, b"E0520 14:03:12.345678 17 graph.cc:9] error\n")
+        os.write(2, b"F0000 00:00:1718000000.5 17 check.cc:1] fatal, kept\n")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == ("kept: a warning\n\rediting photos 1/3"
+                                      "F0000 00:00:1718000000.5 17 check.cc:1] fatal, kept\n"
+                                      "after\n")

@@ -138,14 +138,14 @@ def test_small_and_turned_faces_are_rejected(media, tmp_path):
     out = tmp_path / "ds"
     result = runner.invoke(app, ["-q", "prepare", str(media / "photos" / "zoom_60cm.jpg"),
                                  "--out", str(out), "--min-face", "2000", "--workers", "1"])
-    assert result.exit_code == 1 and "rejected.csv" in result.output  # nothing usable (#14)
-    (row,) = _csv(out / "rejected.csv")
-    assert row["reason"] == "face too small" and "px" in row["detail"]
+    # nothing usable (#14): no dataset, and the error gives the reason (rejected.csv's row)
+    assert result.exit_code == 1 and not out.exists()
+    assert "zoom_60cm.jpg: face too small (face 0: " in result.output
+    assert " px < 2000)" in result.output
     out2 = tmp_path / "ds2"
-    runner.invoke(app, ["-q", "prepare", str(media / "photos" / "lisa1.jpg"), "--out",
-                        str(out2), "--max-yaw", "0.01", "--workers", "1"])
-    (row,) = _csv(out2 / "rejected.csv")
-    assert row["reason"] == "face too turned"
+    result = runner.invoke(app, ["-q", "prepare", str(media / "photos" / "lisa1.jpg"), "--out",
+                                 str(out2), "--max-yaw", "0.01", "--workers", "1"])
+    assert result.exit_code == 1 and "lisa1.jpg: face too turned (face 0: yaw " in result.output
 
 
 def test_video_frames_every_k_and_split_by_source(media, tmp_path):
