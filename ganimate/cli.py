@@ -147,7 +147,8 @@ EngineOption = Annotated[str | None, typer.Option(
 ExpressionOption = Annotated[str | None, typer.Option(
     "--expression", "-e",
     help="Preset: neutral, happy, sad, surprise, fear, anger, disgust; with a strength "
-         "happy:0.6 (0-2, default 1). `contempt` is one-sided: not representable.")]
+         "happy:0.6 (0-2, default 1: toward the preset) or an amount happy+0.5 (0-1: added "
+         "to the face's own AUs). `contempt` is one-sided: not representable.")]
 LikeOption = Annotated[str | None, typer.Option(
     "--like", help="Copy the expression (every AU) of the largest face in this photo.")]
 AusFileOption = Annotated[str | None, typer.Option(
@@ -756,7 +757,7 @@ def animate_image_command(
     to: str = typer.Option(
         None, "--to", "--expression", "-e",
         help="Target preset: neutral, happy, sad, surprise, fear, anger, disgust; with a "
-             "strength happy:0.6."),
+             "strength happy:0.6 or an amount happy+0.5 (added to the face's own AUs)."),
     like: LikeOption = None,
     aus_file: AusFileOption = None,
     row: RowOption = None,

@@ -14,7 +14,9 @@ centres), on the face rotated so that its eye line is horizontal:
 - ``brow``: brow points (17-26) above the eye line; a brow lowerer (AU04) makes it smaller;
 - ``mouth_dark``: the area (in IOD squared) inside the inner lips (60-67) darker than half the
   face's median grey level: an open mouth's interior. Stretched closed lips read as a lip gap but
-  not as a dark interior.
+  not as a dark interior;
+- ``teeth``: the share of the pixels inside the inner lips (60-67) that are teeth-like: CIELAB
+  L* above the cheeks' median L* + 10 and chroma under 22 (0 when the lips are closed).
 
 Compare an edited photo with its input through :meth:`ExpressionReader.measure` with the input's
 face box (``box=``) so that detector jitter does not count as expression.
@@ -32,7 +34,7 @@ from ganimate.identity import FaceBox, identity_unavailable, models_dir
 _SHAPE_68 = "shape_predictor_68_face_landmarks.dat"
 
 MEASURES: tuple[str, ...] = ("corner_eye", "corner_lip", "mouth_width", "lip_gap", "brow",
-                             "mouth_dark")
+                             "mouth_dark", "teeth")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Expression68:
     lip_gap: float
     brow: float
     mouth_dark: float
+    teeth: float
     iod: float  # the inter-ocular distance in pixels
 
     def as_dict(self) -> dict[str, float]:
@@ -63,13 +66,34 @@ def mouth_dark_area(rgb: np.ndarray, points: np.ndarray, box: FaceBox, iod: floa
     return float(dark.sum()) / (iod * iod)
 
 
+def teeth_share(rgb: np.ndarray, points: np.ndarray, iod: float) -> float:
+    """Share of the pixels inside the inner lips (60-67) with L* > the cheeks' median + 10 and
+    CIELAB chroma < 22 (teeth); the cheeks are discs of 0.1 IOD halfway between the jaw line
+    (points 2, 14) and the nose wings (31, 35)."""
+    import cv2
+
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2LAB).astype(np.float32)
+    light, chroma = lab[..., 0] * (100 / 255), np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)
+    cheeks = np.zeros(light.shape, np.uint8)
+    for a, b in ((2, 31), (14, 35)):
+        centre = np.round((points[a] + points[b]) / 2).astype(int)
+        cv2.circle(cheeks, (int(centre[0]), int(centre[1])), max(2, int(0.1 * iod)), 1, -1)
+    mouth = np.zeros(light.shape, np.uint8)
+    cv2.fillPoly(mouth, [np.round(points[60:68]).astype(np.int32)], 1)
+    if not cheeks.any() or not mouth.any():
+        return 0.0
+    inside = mouth > 0
+    bright = light[inside] > np.median(light[cheeks > 0]) + 10
+    return float(np.mean(bright & (chroma[inside] < 22)))
+
+
 def _eyes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """(left eye centre, right eye centre, inter-ocular distance) of 68 points."""
     left, right = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
     return left, right, float(np.linalg.norm(right - left))
 
 
-def measures(points: np.ndarray, mouth_dark: float = 0.0) -> Expression68:
+def measures(points: np.ndarray, mouth_dark: float = 0.0, teeth: float = 0.0) -> Expression68:
     """The measures of 68 (x, y) landmark points in pixels (y down)."""
     p = np.asarray(points, np.float64)
     left, right, iod = _eyes(p)
@@ -86,6 +110,7 @@ def measures(points: np.ndarray, mouth_dark: float = 0.0) -> Expression68:
         lip_gap=float(np.linalg.norm(q[66] - q[62])),
         brow=float(-q[17:27, 1].mean()),
         mouth_dark=mouth_dark,
+        teeth=teeth,
         iod=iod,
     )
 
@@ -125,4 +150,6 @@ class ExpressionReader:
             if box is None:
                 return None
         points = self.points(rgb, box)
-        return measures(points, mouth_dark_area(rgb, points, box, _eyes(points)[2]))
+        iod = _eyes(points)[2]
+        return measures(points, mouth_dark_area(rgb, points, box, iod),
+                        teeth_share(rgb, points, iod))

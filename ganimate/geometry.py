@@ -2,12 +2,15 @@
 
 Pure functions on arrays; no model to train, no GPU, full resolution:
 
-1. :func:`mesh_displacement`: the AU change ``y_g - y_r`` through the linear AU -> mesh model
-   that the AU estimator inverts (:class:`ganimate.aus.AUMeshModel`, py-feat's
-   ``au_to_mesh_pls_v4``), in the model's own frame; re-aligned on the rigid points so that the
-   head does not move; rotated and scaled into the face's pose in the frame; the largest landmark
-   shift softly clamped (:attr:`WarpConfig.max_shift`) so a large target stays a face and does
-   not become a caricature. The model is linear, so ``y_g == y_r`` gives exactly zero.
+1. :func:`mesh_displacement`: the AU change ``y_g - y_r`` through a linear AU -> mesh basis, in
+   the basis' own frame: by default the *scanned* one (:class:`ScannedBasis`: ICT-FaceKit's
+   light-stage FACS shapes carried onto the 468 mesh points, an AU at 1.0 = the scanned shape;
+   ``examples/face_models/build_ict_basis.py``), or the *fitted* one that the AU estimator inverts
+   (:class:`ganimate.aus.AUMeshModel`, py-feat's ``au_to_mesh_pls_v4``); re-aligned on the rigid
+   points so that the head does not move; rotated and scaled into the face's pose in the frame;
+   each point's shift softly limited on its own (:attr:`WarpConfig.max_shift`), so a large jaw
+   drop neither becomes a caricature nor shrinks the brows. The basis is linear, so
+   ``y_g == y_r`` gives exactly zero.
 2. :func:`displacement_field`: a thin-plate spline through the landmark shifts, written as a
    *backward* map (destination pixel -> where to read it in the input) so no inversion is needed,
    evaluated on a coarse grid over the face's region and upsampled, and multiplied by a taper that
@@ -29,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -41,6 +45,7 @@ from ganimate.aus import (
     umeyama,
 )
 from ganimate.mouth import MouthConfig, find_opening, paint_opening, seam_colour
+from ganimate.teeth import TeethConfig, draw_interior, jaw_opening, skin_lightness
 
 # Our AU names whose nearest input of the AU -> mesh model has another name.
 _MODEL_NAME = {"AU45": "AU43"}  # blink: the model has "eyes closed"
@@ -63,9 +68,15 @@ class WarpConfig:
     # makes a preset at strength 1 (e.g. AU06=0.8 AU12=0.9) about as strong as the same people's
     # real smiles by lip-corner geometry (dlib's 68 points, which share nothing with the model).
     gain: float = 1.0
-    # Soft clamp of the largest landmark shift, in IOD: shifts far below it pass unchanged, larger
-    # ones approach it (tanh). Keeps AU26=1 or sums of many AUs from turning into caricature.
-    max_shift: float = 0.25
+    # Where the AU displacements come from: "scanned" (ICT-FaceKit's FACS scans, an AU at 1.0 is
+    # the scanned shape) or "fitted" (py-feat's AU -> mesh regression, the estimator's model; its
+    # smile lifts the lip corners half as far and its AU25 closes the lips).
+    basis: str = "scanned"
+    # Soft limit of each landmark's shift, in IOD: shifts up to 60% of it pass unchanged, larger
+    # ones approach it (tanh), each point on its own, so AU27=1 or sums of many AUs do not turn
+    # into caricature and a big jaw drop does not shrink the brows. With the scanned basis the
+    # largest single shift is the jaw at AU27=1 (0.54 IOD -> 0.47).
+    max_shift: float = 0.5
     # Where the field falls to zero: it is 1 up to ``inner`` IOD outside the face's outline
     # (moved or not) and 0 from ``inner + outer`` on, with a smooth step in between.
     inner: float = 0.08
@@ -86,20 +97,64 @@ class WarpConfig:
     # far from a pixel centre each pixel is read. 0.2 brings the ratio to ~1.0 on the London set
     # (0.15: 0.99, 0.25: 1.03); larger values over-sharpen. 0 turns it off.
     restore: float = 0.2
+    # Skin that folds: where the warp compresses skin (the backward map's Jacobian determinant
+    # d > 1: more skin in fewer pixels, as in the brow furrow or the cheek above a smile's
+    # nasolabial fold) it darkens, where it stretches it lightens: lightness x (1 - folds *
+    # (d - 1)), within [fold_min, fold_max]. Only lightness changes (RGB scaled together). 0: off.
+    folds: float = 0.5
+    fold_min: float = 0.85
+    fold_max: float = 1.03
     # Sampling: "lanczos" (keeps the most detail of OpenCV's kernels), "cubic" or "linear".
     sampling: str = "lanczos"
     # Where the warp parts the lips, the opening is painted as a shadowed mouth interior
     # (:mod:`ganimate.mouth`); ``MouthConfig(strength=0)`` leaves the stretched lip seam.
     mouth: MouthConfig = dataclasses.field(default_factory=MouthConfig)
+    # Teeth, gums and tongue drawn in that opening (:mod:`ganimate.teeth`); ``TeethConfig(
+    # strength=0)`` leaves the dark cavity alone.
+    teeth: TeethConfig = dataclasses.field(default_factory=TeethConfig)
 
     def __post_init__(self):
         if self.sampling not in _SAMPLING:
             raise ValueError(f"WarpConfig.sampling must be one of {', '.join(_SAMPLING)}")
+        if self.basis not in BASES:
+            raise ValueError(f"WarpConfig.basis must be one of {', '.join(BASES)}")
         if self.gain < 0 or self.max_shift <= 0 or self.inner < 0 or self.outer <= 0:
             raise ValueError("WarpConfig: gain >= 0, max_shift > 0, inner >= 0, outer > 0")
 
 
 _SAMPLING = ("lanczos", "cubic", "linear")
+BASES = ("scanned", "fitted")
+
+
+class ScannedBasis:
+    """ICT-FaceKit's scanned FACS shapes on MediaPipe's 468 points (``ict_au_basis.npz``), in
+    the canonical face's frame (cm, x right, y up, z toward the camera). Same interface as
+    :class:`ganimate.aus.AUMeshModel` for the warp: ``ref``, ``basis`` (axis-major rows x0..,
+    y0.., z0..), ``inputs``, ``index``."""
+
+    def __init__(self):
+        from importlib import resources
+
+        from ganimate.align import canonical_face
+
+        path = resources.files("ganimate") / "assets" / "faces" / "ict_au_basis.npz"
+        with resources.as_file(path) as p, np.load(p, allow_pickle=False) as data:
+            table = data["basis"].astype(np.float64)  # (468, n, 3)
+            self.inputs = [str(n) for n in data["au_names"]]
+            self.jaw_open = data["jaw_open"].astype(np.float64)  # ICT jawOpen per AU
+        self.ref = canonical_face().astype(np.float64)
+        self.basis = table.transpose(2, 0, 1).reshape(3 * _MESH_POINTS, len(self.inputs))
+        self.index = {c: i for i, c in enumerate(self.inputs)}
+
+
+@lru_cache(maxsize=1)
+def scanned_basis() -> ScannedBasis:
+    return ScannedBasis()
+
+
+def au_basis(name: str) -> ScannedBasis | AUMeshModel:
+    """The AU -> mesh basis called ``name`` (:data:`BASES`)."""
+    return scanned_basis() if name == "scanned" else mesh_model()
 
 
 @dataclass
@@ -115,6 +170,8 @@ class Field:
     dx: np.ndarray  # float32 (h, w)
     dy: np.ndarray  # float32 (h, w)
     weight: np.ndarray  # float32 (h, w) in [0, 1]
+    # Lightness factor of skin that folds (WarpConfig.folds), float32 (h, w); None: no shading.
+    shade: np.ndarray | None = None
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -132,20 +189,22 @@ class Field:
 
 
 def model_delta(y_r: np.ndarray, y_g: np.ndarray, au_names: Sequence[str],
-                model: AUMeshModel | None = None) -> np.ndarray:
-    """``y_g - y_r`` as the AU -> mesh model's input vector (pose inputs and AUs it lacks: 0)."""
+                model: ScannedBasis | AUMeshModel | None = None) -> np.ndarray:
+    """``y_g - y_r`` as the AU -> mesh basis' input vector (pose inputs and AUs it lacks: 0)."""
     model = model or mesh_model()
+    fitted = isinstance(model, AUMeshModel)
     delta = np.zeros(len(model.inputs))
     diff = np.asarray(y_g, np.float64) - np.asarray(y_r, np.float64)
     for name, d in zip(au_names, diff, strict=True):
-        name, weight = _MODEL_AS.get(name, (name, 1.0))
-        j = model.index.get(_MODEL_NAME.get(name, name))
+        name, weight = _MODEL_AS.get(name, (name, 1.0)) if fitted else (name, 1.0)
+        j = model.index.get(_MODEL_NAME.get(name, name) if fitted else name)
         if j is not None:
             delta[j] += weight * d
     return delta
 
 
-def model_displacement(delta: np.ndarray, model: AUMeshModel | None = None) -> np.ndarray:
+def model_displacement(delta: np.ndarray, model: ScannedBasis | AUMeshModel | None = None
+                       ) -> np.ndarray:
     """(468, 3) displacement in the model's frame (x right, y up, z to the camera; its units),
     with the rigid points re-aligned so that the head itself does not move."""
     model = model or mesh_model()
@@ -165,19 +224,26 @@ def eye_distance(landmarks: np.ndarray) -> float:
     return float(np.linalg.norm(left - right))
 
 
-def soft_clamp(shifts: np.ndarray, limit: float) -> np.ndarray:
-    """Scale all ``shifts`` (N, 2) by one factor so the largest is ``limit * tanh(max / limit)``."""
-    peak = float(np.max(np.linalg.norm(shifts, axis=1), initial=0.0))
-    if peak == 0.0:
+def soft_clamp(shifts: np.ndarray, limit: float, knee: float = 0.6) -> np.ndarray:
+    """Limit each of ``shifts`` (N, 2) on its own: lengths up to ``knee * limit`` pass unchanged,
+    longer ones approach ``limit`` smoothly (tanh, continuous in value and slope); directions
+    are kept."""
+    length = np.linalg.norm(shifts, axis=1)
+    k, room = knee * limit, (1.0 - knee) * limit
+    over = length > k
+    if not np.any(over):
         return shifts
-    return shifts * (limit * np.tanh(peak / limit) / peak)
+    out = np.array(shifts, dtype=np.float64)
+    new = k + room * np.tanh((length[over] - k) / room)
+    out[over] *= (new / length[over])[:, None]
+    return out
 
 
 def mesh_displacement(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
                       au_names: Sequence[str], config: WarpConfig = WarpConfig(),
-                      model: AUMeshModel | None = None) -> np.ndarray:
+                      model: ScannedBasis | AUMeshModel | None = None) -> np.ndarray:
     """Pixel shifts (468, 2) of a face's landmarks (frame pixels, (478, 3)) from y_r to y_g."""
-    model = model or mesh_model()
+    model = model or au_basis(config.basis)
     d_model = model_displacement(model_delta(y_r, y_g, au_names, model), model)
     if not np.any(d_model):
         return np.zeros((_MESH_POINTS, 2))
@@ -320,10 +386,31 @@ def displacement_field(points: np.ndarray, shifts: np.ndarray, frame_size: tuple
     dense = cv2.resize(coarse, (bw, bh), interpolation=cv2.INTER_CUBIC)
     weight = _taper(hull, box, inner, outer)
     dense *= weight[..., None]
+    moves = np.ones_like(weight)
     if config.deadzone > 0:
         t = np.clip(np.hypot(dense[..., 0], dense[..., 1]) / config.deadzone, 0.0, 1.0)
-        dense *= (t * t * (3 - 2 * t))[..., None]
-    return Field(box[0], box[1], dense[..., 0], dense[..., 1], weight)
+        moves = t * t * (3 - 2 * t)
+        dense *= moves[..., None]
+    shade = _fold_shading(coarse, gx * scale, gy * scale, (bw, bh), weight * moves, config)
+    return Field(box[0], box[1], dense[..., 0], dense[..., 1], weight, shade)
+
+
+def _fold_shading(coarse: np.ndarray, gx: np.ndarray, gy: np.ndarray, size: tuple[int, int],
+                  fade: np.ndarray, config: WarpConfig) -> np.ndarray | None:
+    """Lightness factor of skin that folds: from the backward map's Jacobian determinant on the
+    spline's own coarse grid (smooth: no upsampling or dead-zone edges in it), upsampled, and
+    faded out with ``fade`` (the taper times the dead zone: where the field fades, skin is not
+    folding, and pixels that do not move are copied unshaded)."""
+    import cv2
+
+    if config.folds <= 0 or len(gx) < 3 or len(gy) < 3:
+        return None
+    ddx_dy, ddx_dx = np.gradient(coarse[..., 0], gy, gx)
+    ddy_dy, ddy_dx = np.gradient(coarse[..., 1], gy, gx)
+    squeeze = (1 + ddx_dx) * (1 + ddy_dy) - ddx_dy * ddy_dx - 1  # > 0: compressed
+    dense = cv2.resize(squeeze.astype(np.float32), size, interpolation=cv2.INTER_CUBIC)
+    shade = 1 - config.folds * dense * fade**2
+    return np.clip(shade, config.fold_min, config.fold_max).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,11 +476,17 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
     plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config)
     scale = eye_distance(landmarks)
     opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth)
-    # the seam's colour before the warp writes (``out`` may be ``frame``)
-    colour = None if opening is None else seam_colour(frame, landmarks, scale)
+    if opening is None:
+        return warp_region(frame, plan.field, config, out), plan
+    # what the interior takes from the photo, before the warp writes (``out`` may be ``frame``)
+    colour = seam_colour(frame, landmarks, scale)
+    h_o, w_o = opening.alpha.shape
+    interior = draw_interior(landmarks, jaw_opening(y_r, y_g, au_names, au_basis(config.basis)),
+                             (opening.x0, opening.y0, opening.x0 + w_o, opening.y0 + h_o),
+                             skin_lightness(frame, landmarks, scale), colour, scale,
+                             config.teeth)
     result = warp_region(frame, plan.field, config, out)
-    if opening is not None:
-        paint_opening(result, opening, colour, scale, config.mouth)
+    paint_opening(result, opening, colour, scale, config.mouth, interior)
     return result, plan
 
 
@@ -417,4 +510,9 @@ def _sample(frame: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, field: Fiel
         off = np.abs(field.dx - np.rint(field.dx)) + np.abs(field.dy - np.rint(field.dy))
         share = np.clip(off, 0, 1) * np.float32(config.restore)
         out += (share[..., None] if out.ndim == 3 else share) * extra
+    if field.shade is not None:
+        if out.ndim == 3:
+            out[..., :3] *= field.shade[..., None]
+        else:
+            out *= field.shade
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)

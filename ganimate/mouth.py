@@ -53,6 +53,10 @@ class MouthConfig:
     # Paint only when the warp parts the lips at their middle by at least this much (the AU ->
     # mesh model moves the lips a little for many AUs: AU01 or AU25=0.3 alone close them).
     min_part: float = 0.01
+    # Teeth and gums (:mod:`ganimate.teeth`) are shadowed by the lips: this much of their light
+    # at the lips' edge, all of it ``shadow_width`` IOD inside the opening.
+    lip_shadow: float = 0.55
+    shadow_width: float = 0.03
 
 
 @dataclass
@@ -165,13 +169,20 @@ def shaded(colour: np.ndarray, shade: np.ndarray) -> np.ndarray:
 
 
 def paint_opening(out: np.ndarray, opening: Opening, colour: np.ndarray, scale: float,
-                  config: MouthConfig = MouthConfig()) -> None:
-    """Blend the shaded interior into ``out`` (uint8 frame) in place."""
+                  config: MouthConfig = MouthConfig(), interior=None) -> None:
+    """Blend the shaded interior into ``out`` (uint8 frame) in place; ``interior`` (a
+    :class:`ganimate.teeth.Interior` over the opening's box) is drawn over the dark cavity,
+    shadowed toward the lips' edge."""
     h, w = opening.alpha.shape
     roi = out[opening.y0:opening.y0 + h, opening.x0:opening.x0 + w]
     depth = _smoothstep(opening.inside / max(config.depth * scale, 1.0))
     shade = config.edge_shade + (config.deep_shade - config.edge_shade) * depth
     fill = shaded(colour, shade.astype(np.float32))
+    if interior is not None:
+        lip_shadow = config.lip_shadow + (1 - config.lip_shadow) * _smoothstep(
+            opening.inside / max(config.shadow_width * scale, 1.0))
+        c = interior.coverage[..., None]
+        fill = fill * (1 - c) + interior.rgb * lip_shadow[..., None] * c
     if roi.shape[2] > 3:  # alpha: kept
         fill = np.concatenate([fill, roi[..., 3:].astype(np.float32)], axis=2)
     a = opening.alpha[..., None]

@@ -180,6 +180,11 @@ class PhotoRow:
     null_change: float | None
     null_identical: bool | None
     seconds: float  # the edit alone (the null edit excluded)
+    # The FER-2013 classifier's probabilities (ganimate.emotion.LABELS) for the input, the edit
+    # (read in the input's face box) and the reference; None where it found no face.
+    emotion_before: dict | None = None
+    emotion_after: dict | None = None
+    emotion_reference: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -297,6 +302,7 @@ def evaluate_photo(photo: Path, reference: Path | None, engine, config: PhotoEva
         null_change, null_identical = mean_change(before, same, box), bool(
             np.array_equal(before, same))
     ident = readers.embedder
+    emotions = _emotions(before, edited, ref_rgb)
     return PhotoRow(
         photo=str(photo), reference=None if reference is None else str(reference),
         dlib_before=_expression(readers, before, dbox) if dbox else None,
@@ -310,7 +316,22 @@ def evaluate_photo(photo: Path, reference: Path | None, engine, config: PhotoEva
         sharpness=sharpness_ratio(before, edited, box), fringe=colour_fringe(before, edited, box),
         new_colour=new_colour(before, edited, box, config.move_radius * iod),
         outside_changed=changed_outside(before, edited, far), null_change=null_change,
-        null_identical=null_identical, seconds=seconds)
+        null_identical=null_identical, seconds=seconds, emotion_before=emotions[0],
+        emotion_after=emotions[1], emotion_reference=emotions[2])
+
+
+def _emotions(before: np.ndarray, edited: np.ndarray, reference: np.ndarray | None
+              ) -> list[dict | None]:
+    """The classifier's readings of the input and the edit (both in the input's face box) and of
+    the reference (in its own)."""
+    from ganimate.emotion import find_face, read_emotions
+
+    box = find_face(before)
+    found = [] if box is None else read_emotions([before, edited], [box, box])
+    out: list[dict | None] = [r.as_dict() for r in found] or [None, None]
+    ref_box = None if reference is None else find_face(reference)
+    out.append(None if ref_box is None else read_emotions([reference], [ref_box])[0].as_dict())
+    return out
 
 
 def evaluate_photos(photos: Sequence[Path], engine, config: PhotoEvalConfig,
@@ -393,6 +414,27 @@ def _mesh_summary(rows: Sequence[PhotoRow]) -> dict:
     return out
 
 
+def _emotion_summary(rows: Sequence[PhotoRow]) -> dict:
+    """Per label: how many edits (and references) it tops, its mean probability, and the share of
+    people whose edit raises it over their input."""
+    from ganimate.emotion import LABELS
+
+    read = [r for r in rows if r.emotion_before is not None and r.emotion_after is not None]
+    refs = [r.emotion_reference for r in rows if r.emotion_reference is not None]
+
+    def top(d):
+        return max(d, key=d.get)
+
+    return {label: {
+        "top": sum(top(r.emotion_after) == label for r in read),
+        "p_mean": _mean([r.emotion_after[label] for r in read]),
+        "raised": _share([r.emotion_after[label] > r.emotion_before[label] for r in read]),
+        "input_top": sum(top(r.emotion_before) == label for r in read),
+        "real_top": sum(top(d) == label for d in refs),
+        "real_p_mean": _mean([d[label] for d in refs]),
+    } for label in LABELS} | {"_read": len(read), "_references": len(refs)}
+
+
 def summarise(rows: Sequence[PhotoRow], skipped: int = 0) -> dict:
     """Means, shares and ratios over the photos measured (see :class:`PhotoRow` for the
     measures); ``skipped``: how many photos could not be measured."""
@@ -405,6 +447,7 @@ def summarise(rows: Sequence[PhotoRow], skipped: int = 0) -> dict:
         "skipped": skipped,
         "dlib": {m: _dlib_summary(rows, m) for m in MEASURES},
         "mesh": _mesh_summary(rows),
+        "emotion": _emotion_summary(rows),
         "identity_edit": _mean([r.identity_edit for r in rows]),
         "identity_reference": _mean([r.identity_reference for r in rows]),
         "sharpness_mean": _mean([r.sharpness for r in rows]),

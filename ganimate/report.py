@@ -253,6 +253,7 @@ def photo_tables(result) -> list:
         if name in RELIABLE_AUS or moved:
             mesh.add_row(name, AU_DESCRIPTIONS[name], _fmt(m["edit_mean"], "{:+.3f}"),
                          _fmt(m["real_mean"], "{:+.3f}"))
+    emotion = _emotion_table(s["emotion"])
     pixels = Table("identity and pixels", "value", box=None)
     for label, key, fmt in (
             ("identity distance in -> edit (mean)", "identity_edit", "{:.3f}"),
@@ -269,7 +270,24 @@ def photo_tables(result) -> list:
             ("null edit: bit-identical share", "null_identical", "{:.0%}"),
             ("photos/s (edit only)", "photos_per_s", "{:.2f}")):
         pixels.add_row(label, _fmt(s[key], fmt))
-    return [dlib, mesh, pixels] + ([_skipped_table(result.skipped)] if result.skipped else [])
+    return [dlib, mesh, emotion, pixels] + ([_skipped_table(result.skipped)] if result.skipped
+                                            else [])
+
+
+def _emotion_table(summary: dict):
+    """The FER-2013 classifier over the edits, the inputs and the real expressions."""
+    from rich.table import Table
+
+    n, refs = summary["_read"], summary["_references"]
+    table = Table(f"FER-2013 classifier ({n} read)", "top-1 edit", "mean P", "raised over input",
+                  "top-1 input", f"top-1 real ({refs})", "mean P real", box=None)
+    for label, m in summary.items():
+        if label.startswith("_"):
+            continue
+        table.add_row(label, f"{m['top']}/{n}", _fmt(m["p_mean"], "{:.3f}"),
+                      _fmt(m["raised"], "{:.0%}"), f"{m['input_top']}/{n}",
+                      f"{m['real_top']}/{refs}" if refs else "-", _fmt(m["real_p_mean"], "{:.3f}"))
+    return table
 
 
 def _skipped_table(skipped):

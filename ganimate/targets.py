@@ -79,20 +79,17 @@ def apply_changes(y: np.ndarray, changes: Sequence[AUChange],
 #
 # Which AUs make up each basic emotion follows the EMFACS prototypes (Friesen & Ekman, EMFACS-7,
 # 1983; tabulated in Ekman, Friesen & Hager, "Facial Action Coding System: Investigator's Guide",
-# 2002, and used as the reference set by e.g. Lucey et al., "The Extended Cohn-Kanade Dataset
-# (CK+)", CVPR Workshops 2010, Table 3). The prototypes name AUs but not intensities, so the
-# intensities below are ours: FACS scores intensity with the letters A (trace) ... E (maximum),
-# i.e. 1..5, and we divide by 5 like every AU vector of the package. A posed, clearly readable
-# expression sits around C-D ("marked" to "severe"): 0.6-0.8. Where a prototype asks for a letter
-# (surprise's 5B, "slight") we use it. Two deliberate additions, both because the generator was
-# trained on OpenFace labels, in which a dropped jaw almost never occurs with closed lips:
-# AU25 (lips part) accompanies AU26 (jaw drop) in surprise and fear, at the same intensity.
-
+# 2002, and as the reference set of Lucey et al., "The Extended Cohn-Kanade Dataset (CK+)", CVPR
+# Workshops 2010, Table 3). EMFACS lists several AU combinations per emotion; each preset names
+# the one it uses (docs/aus.md has the table and why). Presets are at *full strength*: each
+# prototype AU at E (1.0, the scanned shape of the warp's basis), except where a prototype asks
+# for a letter (surprise's 5B) or an AU is an accompaniment (the lips parting with a smile).
+# Intensities are FACS letters A (trace) ... E (maximum) divided by 5, like every AU vector of
+# the package.
 # FACS intensity letters on the package's [0, 1] scale.
 _A, _B, _C, _D, _E = 0.2, 0.4, 0.6, 0.8, 1.0
 
-_WITH_AU25 = ("AU25 (lips part) added with AU26: OpenFace labels rarely show a jaw drop with "
-              "closed lips")
+_WITH_AU25 = "AU25 (lips part) with AU26: a jaw drop parts the lips"
 
 # AUs that no emotion prototype involves and that a preset therefore leaves as the source has
 # them, even at full strength: blinking is not an expression, and zeroing it would pop a closing
@@ -125,18 +122,26 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         Preset("neutral", "0", {}, note="every expressive AU relaxed to 0"),
-        Preset("happy", "6+12", {"AU06": _C, "AU12": _D},
-               note="Duchenne smile: cheek raiser with lip corner puller"),
-        Preset("sad", "1+4+15", {"AU01": _C, "AU04": _C, "AU15": _C}),
-        Preset("surprise", "1+2+5B+26", {"AU01": _D, "AU02": _D, "AU05": _B, "AU26": _C,
-                                         "AU25": _C}, note=_WITH_AU25),
-        Preset("fear", "1+2+4+5+7+20+26", {"AU01": _C, "AU02": _C, "AU04": _C, "AU05": _C,
-                                           "AU07": _B, "AU20": _C, "AU26": _B, "AU25": _B},
-               note=_WITH_AU25),
-        Preset("anger", "4+5+7+23", {"AU04": _D, "AU05": _C, "AU07": _C, "AU23": _C}),
-        Preset("disgust", "9+15+16", {"AU09": _D, "AU15": _C}, unavailable=("AU16",),
-               note="AU16 (lower lip depressor) is not among the 17 OpenFace AUs the model knows;"
-                    " only AU09 and AU15 are applied"),
+        Preset("happy", "6+12+25+26", {"AU06": _E, "AU12": _E, "AU25": 0.7, "AU26": _A},
+               note="Duchenne smile (6+12) with the lips parted over the upper teeth, as broad "
+                    "real smiles are (25 at 0.7, a trace of 26)"),
+        Preset("sad", "1+4+15+17", {"AU01": _E, "AU04": _C, "AU15": _E, "AU17": _C},
+               note="EMFACS 1+4+15 with the chin raiser (17) that usually accompanies it; the "
+                    "brow lowerer at C so that the inner brows still rise"),
+        Preset("surprise", "1+2+5B+25+26", {"AU01": _E, "AU02": _E, "AU05": _B, "AU25": _E,
+                                            "AU26": _E}, note=_WITH_AU25),
+        Preset("fear", "1+2+4+5+7+20+25+26", {"AU01": _E, "AU02": _D, "AU04": _C, "AU05": _E,
+                                              "AU07": _C, "AU20": _E, "AU25": _D, "AU26": _C},
+               note=_WITH_AU25 + "; 4 and 7 at C: at E they cancel the brow and lid raise"),
+        Preset("anger", "4+5+7+10+23+25+26", {"AU04": _E, "AU05": _C, "AU07": _E, "AU10": _E,
+                                               "AU23": _C, "AU25": _E, "AU26": _B},
+               note="EMFACS 4+5+7+10+23+25,26 (anger with bared teeth); the closed-mouth "
+                    "4+5+7+23 barely shows on a photo. 5 at C: eyeWide and lid tightener "
+                    "(7) cancel at full strength"),
+        Preset("disgust", "9+10+15+16", {"AU09": _E, "AU10": _C, "AU15": _D},
+               unavailable=("AU16",),
+               note="EMFACS 9+15+16 with the upper lip raiser (10, as in 10+16+25). AU16 (lower "
+                    "lip depressor) is not among the 17 OpenFace AUs: left out"),
     )
 }
 
@@ -152,14 +157,31 @@ UNREPRESENTABLE: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Expression:
-    """A parsed ``--expression NAME[:STRENGTH]``."""
+    """A parsed ``--expression NAME[:STRENGTH]`` or ``NAME+AMOUNT`` (relative)."""
 
     preset: Preset
     strength: float = 1.0
+    # ``happy+0.5``: add 0.5 of the preset to the face's own AUs (more of it on a face that
+    # already shows it) instead of moving toward the preset (which would make a broad smile
+    # smaller when the target is a smaller smile).
+    relative: bool = False
 
 
 def parse_expression(text: str) -> Expression:
-    """Parse ``happy`` or ``happy:0.6`` (strength in [0, MAX_STRENGTH], default 1)."""
+    """Parse ``happy``, ``happy:0.6`` (toward the preset; strength in [0, MAX_STRENGTH], default 1)
+    or ``happy+0.5`` (the preset's AUs added to the face's own, times 0.5; in [0, 1])."""
+    name, plus, amount = text.strip().partition("+")
+    if plus:
+        expression = parse_expression(name)
+        try:
+            value = float(amount)
+        except ValueError:
+            value = float("nan")
+        if ":" in name or not 0.0 <= value <= 1.0:
+            raise GanimateError(
+                f"--expression {text!r}: a relative expression is NAME+AMOUNT with AMOUNT in "
+                "[0, 1], e.g. happy+0.5 (or NAME:STRENGTH to move toward the preset)")
+        return Expression(expression.preset, value, relative=True)
     name, sep, strength_text = text.strip().partition(":")
     key = name.strip().lower()
     if key in UNREPRESENTABLE:
@@ -191,11 +213,14 @@ def apply_expression(y: np.ndarray, expression: Expression,
     preset (AUs outside the prototype are relaxed to 0, so a smiling source becomes sad rather
     than sad-and-smiling); at strength 0.6 it is 60 % of the way there, which for a neutral source
     (y = 0) is the preset's intensities scaled by 0.6. Above 1 it extrapolates; the result is
-    clipped to [0, 1].
+    clipped to [0, 1]. A relative expression (``happy+0.5``) adds ``0.5 * preset`` to ``y``.
     """
     y = np.asarray(y, dtype=np.float32)
     preset = expression.preset.vector(au_names)
-    out = y + np.float32(expression.strength) * (preset - y)
+    if expression.relative:  # add the preset's AUs; the others stay as the face has them
+        out = y + np.float32(expression.strength) * preset
+    else:
+        out = y + np.float32(expression.strength) * (preset - y)
     keep = [i for i, n in enumerate(au_names) if n in KEEP_AUS]
     out[..., keep] = y[..., keep]
     missing = [n for n in expression.preset.aus if n not in au_names]

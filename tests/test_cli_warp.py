@@ -128,6 +128,10 @@ def test_eval_photos_reports_both_readers_and_the_pixels(media, tmp_path):
     assert s["null_identical"] == 1.0 and s["outside_changed"] == 0
     assert s["sharpness_mean"] > 0.9
     assert s["new_colour_max"] < 3 and "new colours p99" in res.stdout  # a warp moves colours
+    # the appearance judge: a FER-2013 classifier reads the inputs, the edits and the references
+    assert "FER-2013" in res.stdout
+    assert s["emotion"]["_read"] == 2 and s["emotion"]["_references"] == 2
+    assert s["emotion"]["happy"]["raised"] == 1.0 and s["emotion"]["neutral"]["input_top"] == 2
     bad = invoke("eval", "photos", photos, "--no-identity", "-o", tmp_path / "r2")
     assert bad.exit_code == 1 and "nothing to measure" in bad.output
 

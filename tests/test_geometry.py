@@ -150,19 +150,36 @@ def test_brow_lowerer_lowers_the_brows():
     assert s[brows, 1].mean() > 0.5  # down in the image
 
 
-def test_soft_clamp_limits_the_largest_shift_and_keeps_the_shape():
-    shifts = np.array([[0.0, 10.0], [5.0, 0.0], [0.0, 0.0]])
-    out = geometry.soft_clamp(shifts, 4.0)
-    assert np.linalg.norm(out, axis=1).max() <= 4.0
-    assert np.allclose(out[0] / np.linalg.norm(out[0]), [0, 1])
-    assert np.isclose(out[1, 0] / out[0, 1], 0.5)  # one factor for all: proportions kept
-    small = np.array([[0.0, 0.1]])
-    assert np.allclose(geometry.soft_clamp(small, 4.0), small, rtol=1e-3)
+def test_soft_clamp_limits_each_shift_on_its_own():
+    shifts = np.array([[0.0, 10.0], [5.0, 0.0], [0.0, 1.0]])
+    out = geometry.soft_clamp(shifts, 6.0)
+    assert np.linalg.norm(out, axis=1).max() <= 6.0
+    assert np.allclose(out[0] / np.linalg.norm(out[0]), [0, 1])  # direction kept
+    assert out[0, 1] > out[1, 0] > 0  # order kept
+    np.testing.assert_allclose(out[2], shifts[2])  # below the knee (0.6 x 6): unchanged
+    assert out[1, 0] > 3.6  # a shift just over the knee is barely touched
     lm = synthetic_mesh()
     y_r = np.zeros(len(AU_NAMES), np.float32)
     y_g = np.ones(len(AU_NAMES), np.float32)  # every AU at once: would be a caricature
     s = geometry.mesh_displacement(lm, y_r, y_g, AU_NAMES, WarpConfig(max_shift=0.1))
     assert np.linalg.norm(s, axis=1).max() <= 0.1 * geometry.eye_distance(lm) + 1e-9
+
+
+def test_a_jaw_drop_does_not_shrink_the_brows():
+    """The limit works per point: a jaw drop large enough to be limited leaves the brows' own
+    shift as it is (one factor for all points, as before, took ~25% off them)."""
+    lm = synthetic_mesh()
+    brows = [70, 63, 105, 66, 107, 336, 296, 334, 293, 300]
+    y_r = np.zeros(len(AU_NAMES), np.float32)
+    y_brow = y_r.copy()
+    y_brow[AU_NAMES.index("AU01")] = y_brow[AU_NAMES.index("AU02")] = 1.0
+    y_both = y_brow.copy()
+    y_both[AU_NAMES.index("AU26")] = 1.0
+    brow_only = geometry.mesh_displacement(lm, y_r, y_brow, AU_NAMES)[brows]
+    with_jaw = geometry.mesh_displacement(lm, y_r, y_both, AU_NAMES)
+    np.testing.assert_allclose(with_jaw[brows], brow_only, atol=0.02 * np.abs(brow_only).max())
+    whole = geometry.mesh_displacement(lm, y_r, y_both, AU_NAMES, WarpConfig(max_shift=0.2))
+    assert np.linalg.norm(whole, axis=1).max() <= 0.2 * geometry.eye_distance(lm) + 1e-9
 
 
 def test_sampling_keeps_detail_where_pixels_move():

@@ -1,6 +1,7 @@
 """The warp's mouth interior: where the warp parts the lips the opening is painted dark, in the
-lips' own hue; nothing is painted when the lips do not part; a mouth that was already open keeps
-what the warp reads from inside it."""
+lips' own hue, with teeth (upper incisors under the upper lip) drawn in it; nothing is painted
+when the lips do not part; a mouth that was already open keeps what the warp reads from inside
+it."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from ganimate import geometry, mouth
 from ganimate.aus import AU_NAMES
 from ganimate.geometry import Field, WarpConfig
 from ganimate.mouth import INNER_LIPS, MouthConfig, find_opening
+from ganimate.teeth import TeethConfig
 
 OFF = dataclasses.replace(WarpConfig(), mouth=MouthConfig(strength=0.0))
+NO_TEETH = dataclasses.replace(WarpConfig(), teeth=TeethConfig(strength=0.0))
 
 
 def closed_mesh(scale: float = 20.0) -> np.ndarray:
@@ -55,7 +58,7 @@ def test_parting_lips_paints_a_dark_opening_in_the_lips_hue():
     lm = closed_mesh()
     photo = lip_photo(lm)
     y_r, y_g = target(AU25=1.0, AU26=0.8)
-    painted, plan = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES)
+    painted, plan = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES, NO_TEETH)
     stretched, _ = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES, OFF)
     dest = lm[list(INNER_LIPS), :2] + plan.shifts[list(INNER_LIPS)]
     inside = np.zeros(photo.shape[:2], np.uint8)
@@ -69,6 +72,35 @@ def test_parting_lips_paints_a_dark_opening_in_the_lips_hue():
     # only the opening (and its feathered edge) differs from the warp without the interior
     grown = cv2.dilate(polygon, np.ones((5, 5), np.uint8)).astype(bool)
     assert not np.any(np.any(painted != stretched, axis=-1) & ~grown)
+
+
+def opening_of(lm, plan) -> np.ndarray:
+    dest = lm[list(INNER_LIPS), :2] + plan.shifts[list(INNER_LIPS)]
+    inside = np.zeros((640, 600), np.uint8)  # lip_photo's size
+    cv2.fillPoly(inside, [np.round(dest).astype(np.int32)], 1)
+    return cv2.erode(inside, np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def teeth_share(img: np.ndarray, inside: np.ndarray, skin_l: float) -> float:
+    """The issue's measure: bright (L* above the skin's + 10), low-chroma (< 22) pixels."""
+    c = lab(img)[inside]
+    return float(np.mean((c[:, 0] > skin_l + 10) & (np.hypot(c[:, 1], c[:, 2]) < 22)))
+
+
+def test_a_smile_that_parts_the_lips_shows_the_upper_teeth():
+    lm = closed_mesh()
+    photo = lip_photo(lm)
+    skin_l = float(lab(photo[:1, :1])[0, 0, 0])
+    y_r, y_g = target(AU06=0.8, AU12=1.0, AU25=0.7, AU26=0.2)
+    teeth, plan = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES)
+    dark, _ = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES, NO_TEETH)
+    inside = opening_of(lm, plan)
+    assert inside.sum() > 100
+    assert teeth_share(teeth, inside, skin_l) >= 0.1  # 0.14 here; 0 without teeth
+    assert teeth_share(dark, inside, skin_l) == 0.0
+    # the rest of the face is the same with or without the teeth
+    grown = cv2.dilate(inside.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    assert not np.any(np.any(teeth != dark, axis=-1) & ~grown)
 
 
 def test_no_parting_no_paint():

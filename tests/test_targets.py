@@ -56,16 +56,19 @@ def test_au_options_absolute_and_relative():
 
 
 @pytest.mark.parametrize("name,aus", [
-    ("happy", {"AU06", "AU12"}),
-    ("sad", {"AU01", "AU04", "AU15"}),
+    ("happy", {"AU06", "AU12", "AU25", "AU26"}),
+    ("sad", {"AU01", "AU04", "AU15", "AU17"}),
     ("surprise", {"AU01", "AU02", "AU05", "AU26", "AU25"}),
     ("fear", {"AU01", "AU02", "AU04", "AU05", "AU07", "AU20", "AU26", "AU25"}),
-    ("anger", {"AU04", "AU05", "AU07", "AU23"}),
-    ("disgust", {"AU09", "AU15"}),
+    ("anger", {"AU04", "AU05", "AU07", "AU10", "AU23", "AU25", "AU26"}),
+    ("disgust", {"AU09", "AU10", "AU15"}),
 ])
 def test_presets_follow_the_facs_prototypes(name, aus):
     preset = PRESETS[name]
     assert set(preset.aus) == aus
+    assert set(preset.prototype.split("+")) >= {a[2:].lstrip("0") + ("B" if a == "AU05" and
+                                                                    name == "surprise" else "")
+                                                  for a in aus}
     assert all(0.0 < v <= 1.0 for v in preset.aus.values())
     # at full strength from any source the target is the preset (blink kept from the source)
     y_r = np.random.default_rng(0).uniform(0, 1, K).astype(np.float32)
@@ -92,12 +95,27 @@ def test_strength_scales_from_neutral_and_blends_from_a_face():
                                atol=1e-6)
     y_r = vec(AU12=0.2, AU15=0.5, AU45=0.9)
     y_g = build_target(y_r, target_spec("happy:0.5"))
-    assert y_g[IDX["AU12"]] == pytest.approx(0.5)  # halfway from 0.2 to 0.8
+    assert y_g[IDX["AU12"]] == pytest.approx(0.6)  # halfway from 0.2 to 1.0
     assert y_g[IDX["AU15"]] == pytest.approx(0.25)  # halfway from 0.5 to 0
     assert y_g[IDX["AU45"]] == pytest.approx(0.9)  # a blink is not an expression
     np.testing.assert_allclose(build_target(y_r, target_spec("happy:0")), y_r)
     # above 1 extrapolates and clips
     assert build_target(np.zeros(K), target_spec("happy:2"))[IDX["AU12"]] == 1.0
+
+
+def test_relative_expression_adds_to_the_face_and_never_takes_away():
+    smiling = vec(AU06=0.5, AU12=0.7, AU15=0.3, AU45=0.4)
+    y_g = build_target(smiling, target_spec("happy+0.5"))
+    assert y_g[IDX["AU12"]] == pytest.approx(1.0)  # 0.7 + 0.5, clipped
+    assert y_g[IDX["AU06"]] == pytest.approx(1.0)
+    assert y_g[IDX["AU25"]] == pytest.approx(0.35)
+    assert y_g[IDX["AU15"]] == pytest.approx(0.3)  # not part of the preset: kept
+    assert np.all(y_g >= smiling)  # a smiling face is never made to smile less
+    # the absolute form moves toward the preset instead: AU15 relaxes
+    assert build_target(smiling, target_spec("happy:0.5"))[IDX["AU15"]] == pytest.approx(0.15)
+    for bad in ("happy+2", "happy+x", "happy:0.5+0.2", "smirk+0.5"):
+        with pytest.raises(GanimateError):
+            target_spec(bad)
 
 
 # --- composition -------------------------------------------------------------------------------
@@ -123,7 +141,7 @@ def test_composition_order(tmp_path):
     expected[IDX["AU02"]] = 0.4
     np.testing.assert_allclose(y_g, expected, atol=1e-6)
     # expression then --au: relative change on top of the preset
-    y_g = build_target(np.zeros(K), target_spec("happy", au=["AU12+0.1", "AU04=0.3"]))
+    y_g = build_target(np.zeros(K), target_spec("happy", au=["AU12-0.1", "AU04=0.3"]))
     assert y_g[IDX["AU12"]] == pytest.approx(0.9) and y_g[IDX["AU04"]] == pytest.approx(0.3)
 
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=$1; engine=$2; model=${3:-}
-london=../shared/data/faces/london
+london=tests/data/faces/london
 mkdir -p "$out"
 args=("$london/neutral" --ids examples/demo_model/holdout.txt --reference "$london/smiling"
       --engine "$engine")

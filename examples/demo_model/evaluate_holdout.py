@@ -10,7 +10,7 @@ largest face). The model passes when AU12 rises on at least 90% of the people.
 A control runs the same pipeline with the target equal to the face's own AUs (crop -> G ->
 paste-back, nothing asked): how often AU12 "rises" from the round trip alone. A model whose smile
 rate is not well above the control's has learned nothing about smiles. For scale, the same
-estimator reads the same people's real smiling photos (pairs in ../shared/data).
+estimator reads the same people's real smiling photos (pairs in tests/data, shipped).
 
 Without ``--checkpoint`` the shipped model is used (``ganimate.models``). Runs on the CPU machine
 (mediapipe); ~1 s a photo.
@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--checkpoint", "-c", default=None, help="model [the shipped one]")
     ap.add_argument("--out", "-o", default=None, help="write the full result (JSON) here")
-    ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--shared", default=str(ROOT / "tests" / "data"),
+                    help="folder holding faces/london/{neutral,smiling} [tests/data]")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
     result = evaluate(args.checkpoint, Path(args.shared), args.device)
