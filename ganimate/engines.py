@@ -20,9 +20,12 @@ model is a CPU stand-in that measures worse than the warp; docs/engines.md and t
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 
@@ -57,6 +60,13 @@ class FrameEdit:
     edits: object | None = None
 
 
+@lru_cache(maxsize=1)
+def scanned_scale() -> dict:
+    """The AU calibration of the scanned basis (see :attr:`WarpEngine.metadata`)."""
+    path = resources.files("ganimate") / "assets" / "faces" / "scanned_au_scale.json"
+    return json.loads(path.read_text())
+
+
 def frame_landmarks(crop: FaceCrop) -> np.ndarray:
     """A crop's landmarks (478, 3) back in frame pixels (z rescaled like x and y)."""
     from ganimate.align import apply_transform
@@ -75,11 +85,18 @@ class WarpEngine:
     au_names: tuple[str, ...] = AU_NAMES
     # Crops are only used for their landmarks here; the smallest size the pipeline cuts.
     image_size = 64
-    # Targets are on the AU estimator's own (raw) scale: no calibration.
-    metadata: dict = {}
-
     def __init__(self, config: WarpConfig = WarpConfig()):
         self.config = config
+
+    @property
+    def metadata(self) -> dict:
+        """With the scanned basis, the calibration that puts the estimator's readings of a face
+        on the basis' scale (``assets/faces/scanned_au_scale.json``, measured by
+        ``examples/face_models/calibrate_scanned_scale.py``), so that ``y_g - y_r`` is rendered
+        on one scale; the fitted basis is the estimator's own model: no calibration."""
+        if self.config.basis != "scanned":
+            return {}
+        return {"au_calibration": scanned_scale()}
 
     def edit_frames(self, jobs: Sequence[FrameJob], blend: BlendConfig = BlendConfig(),
                     want_weights: bool = False) -> list[FrameEdit]:

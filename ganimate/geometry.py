@@ -102,7 +102,7 @@ class WarpConfig:
     # nasolabial fold) it darkens, where it stretches it lightens: lightness x (1 - folds *
     # (d - 1)), within [fold_min, fold_max]. Only lightness changes (RGB scaled together). 0: off.
     folds: float = 0.5
-    fold_min: float = 0.85
+    fold_min: float = 0.9
     fold_max: float = 1.03
     # Sampling: "lanczos" (keeps the most detail of OpenCV's kernels), "cubic" or "linear".
     sampling: str = "lanczos"
@@ -386,12 +386,10 @@ def displacement_field(points: np.ndarray, shifts: np.ndarray, frame_size: tuple
     dense = cv2.resize(coarse, (bw, bh), interpolation=cv2.INTER_CUBIC)
     weight = _taper(hull, box, inner, outer)
     dense *= weight[..., None]
-    moves = np.ones_like(weight)
     if config.deadzone > 0:
         t = np.clip(np.hypot(dense[..., 0], dense[..., 1]) / config.deadzone, 0.0, 1.0)
-        moves = t * t * (3 - 2 * t)
-        dense *= moves[..., None]
-    shade = _fold_shading(coarse, gx * scale, gy * scale, (bw, bh), weight * moves, config)
+        dense *= (t * t * (3 - 2 * t))[..., None]
+    shade = _fold_shading(coarse, gx * scale, gy * scale, (bw, bh), weight, config)
     return Field(box[0], box[1], dense[..., 0], dense[..., 1], weight, shade)
 
 
@@ -399,8 +397,10 @@ def _fold_shading(coarse: np.ndarray, gx: np.ndarray, gy: np.ndarray, size: tupl
                   fade: np.ndarray, config: WarpConfig) -> np.ndarray | None:
     """Lightness factor of skin that folds: from the backward map's Jacobian determinant on the
     spline's own coarse grid (smooth: no upsampling or dead-zone edges in it), upsampled, and
-    faded out with ``fade`` (the taper times the dead zone: where the field fades, skin is not
-    folding, and pixels that do not move are copied unshaded)."""
+    faded out with ``fade`` (the taper: where the field fades, skin is not folding). Not with
+    the dead zone: where the displacement crosses zero inside a moving face (on the forehead
+    between brows that rise and a hairline that does not) unshaded pixels drew a bright line
+    through the shaded skin around them."""
     import cv2
 
     if config.folds <= 0 or len(gx) < 3 or len(gy) < 3:
@@ -439,6 +439,8 @@ def warp_region(frame: np.ndarray, field: Field | None, config: WarpConfig = War
     if warped.ndim == 2:
         warped = warped[..., None]
     moving = field.magnitude >= config.still
+    if field.shade is not None:  # shaded skin is written even where it does not move
+        moving |= np.abs(field.shade - 1) >= 1 / 512
     roi = out[y0:y1, x0:x1]
     roi[moving] = warped.reshape(roi.shape)[moving]
     return out

@@ -134,7 +134,7 @@ PRESETS: dict[str, Preset] = {
                                               "AU07": _C, "AU20": _E, "AU25": _D, "AU26": _C},
                note=_WITH_AU25 + "; 4 and 7 at C: at E they cancel the brow and lid raise"),
         Preset("anger", "4+5+7+10+23+25+26", {"AU04": _E, "AU05": _C, "AU07": _E, "AU10": _E,
-                                               "AU23": _C, "AU25": _E, "AU26": _B},
+                                               "AU23": _E, "AU25": _E, "AU26": _B},
                note="EMFACS 4+5+7+10+23+25,26 (anger with bared teeth); the closed-mouth "
                     "4+5+7+23 barely shows on a photo. 5 at C: eyeWide and lid tightener "
                     "(7) cancel at full strength"),
