@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import threading
 import time
 from collections import deque
@@ -831,6 +832,30 @@ def animate_video(src: str | os.PathLike, out: str | os.PathLike, engine,
     info = _probe_request(src, out, spec, timeline, preview)
     n = info.frame_count or 1
     conditions = _conditions(timeline, spec, tuple(engine.au_names), n, float(info.fps))
+    with _removed_if_interrupted(out, preview):
+        return _animate(src, out, engine, config, preview, on_frame, info, conditions)
+
+
+@contextmanager
+def _removed_if_interrupted(*outputs):
+    """On Ctrl-C, remove the outputs that this run created, even one its writer had finished
+    the moment before (an interrupt while the encoder closes the file would otherwise leave it)."""
+    fresh = [Path(o) for o in outputs if o is not None and not Path(o).exists()]
+    try:
+        yield
+    except KeyboardInterrupt:
+        for path in fresh:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.exists():
+                path.unlink(missing_ok=True)
+        raise
+
+
+def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_frame, info,
+             conditions) -> AnimationResult:
+    """The body of :func:`animate_video`, once the request is checked."""
+    n = info.frame_count or 1
     writers = _video_writers(src, out, preview, info, config)
     started = time.perf_counter()
     tally = _Tally()

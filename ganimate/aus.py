@@ -55,7 +55,13 @@ AU_DESCRIPTIONS: dict[str, str] = {
     "AU14": "dimpler", "AU15": "lip corner depressor", "AU17": "chin raiser",
     "AU20": "lip stretcher", "AU23": "lip tightener", "AU25": "lips part",
     "AU26": "jaw drop", "AU45": "blink",
+    "AU16": "lower lip depressor", "AU18": "lip pucker", "AU22": "lip funneler",
+    "AU24": "lip pressor", "AU27": "mouth stretch",
 }
+
+# AUs beyond the 17 that the warp's scanned basis can move (ICT-FaceKit has their shapes). The
+# estimator cannot read them, so a face's own value is taken as 0; models keep the 17.
+SCANNED_EXTRA_AUS: tuple[str, ...] = ("AU16", "AU18", "AU22", "AU24", "AU27")
 
 
 def canonical_au_name(name: str, au_names: tuple[str, ...] = AU_NAMES) -> str:

@@ -81,16 +81,18 @@ def crop_faces(rgb: np.ndarray, faces: Sequence[Face], model_size: int,
     return [align_face(rgb, f, size) for f in faces]
 
 
-def model_au_index(au_names: Sequence[str]) -> np.ndarray:
-    """Positions in the estimator's AU_NAMES of a model's AUs (by name); refuses unknown AUs."""
-    missing = [n for n in au_names if n not in AU_NAMES]
+def model_au_index(au_names: Sequence[str], unread: Sequence[str] = ()) -> np.ndarray:
+    """Positions in the estimator's AU_NAMES of a model's AUs (by name), -1 for the ``unread``
+    ones (AUs an engine moves but the estimator cannot read: taken as 0); refuses others."""
+    missing = [n for n in au_names if n not in AU_NAMES and n not in unread]
     if missing:
         raise GanimateError(
             f"the model is conditioned on {' '.join(missing)}, which the AU estimator cannot "
             f"read (it reads {' '.join(AU_NAMES)}); give the targets explicitly or use a model "
             "trained on those AUs"
         )
-    return np.array([AU_NAMES.index(n) for n in au_names], dtype=np.int64)
+    return np.array([AU_NAMES.index(n) if n in AU_NAMES else -1 for n in au_names],
+                    dtype=np.int64)
 
 
 def _calibration(model) -> AUCalibration | None:
@@ -113,13 +115,14 @@ def source_aus(faces: Sequence[Face | FaceCrop], model: LoadedGenerator | Sequen
         names = model.au_names
     else:
         names = tuple(model)
-    index = model_au_index(names)
+    index = model_au_index(names, getattr(model, "unread_aus", ()))
     est = default_estimator(method)
     raw = est.many(faces)
     calibration = _calibration(model)
     if calibration is not None:
         raw = calibration.apply(raw, AU_NAMES)
-    return np.ascontiguousarray(raw[:, index], dtype=np.float32)
+    out = np.where(index >= 0, raw[:, np.maximum(index, 0)], 0.0)  # unread AUs: 0
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 # =============================================================================================
@@ -542,7 +545,8 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
         raise GanimateError("--save-masks writes the generator's attention and colour masks; "
                             "the warp engine has none (use --engine gan)")
     if not config.aligned:
-        model_au_index(engine.au_names)  # a model the estimator cannot read fails up front
+        # a model the estimator cannot read fails up front
+        model_au_index(engine.au_names, getattr(engine, "unread_aus", ()))
     result = BatchResult([], [], [], total=len(pairs))
     with _open_mesh(mesh) as m, track("editing photos", total=len(pairs)) as bar:
         for src, dst in pairs:

@@ -30,7 +30,7 @@ from importlib import resources
 import numpy as np
 
 from ganimate.align import FaceCrop
-from ganimate.aus import AU_NAMES
+from ganimate.aus import AU_NAMES, SCANNED_EXTRA_AUS
 from ganimate.blend import BlendConfig, FaceEdit, blend_weight, paste_faces
 from ganimate.errors import GanimateError
 from ganimate.geometry import WarpConfig, warp_face
@@ -82,11 +82,15 @@ class WarpEngine:
     """Full-resolution, training-free geometry (see :mod:`ganimate.geometry`)."""
 
     name = "warp"
-    au_names: tuple[str, ...] = AU_NAMES
     # Crops are only used for their landmarks here; the smallest size the pipeline cuts.
     image_size = 64
     def __init__(self, config: WarpConfig = WarpConfig()):
         self.config = config
+        scanned = config.basis == "scanned"
+        # The scanned basis also moves AU16, AU18, AU22, AU24, AU27 (--au AU27=1); the
+        # estimator cannot read them, so a face's own value is 0 (``unread_aus``).
+        self.unread_aus: tuple[str, ...] = SCANNED_EXTRA_AUS if scanned else ()
+        self.au_names: tuple[str, ...] = AU_NAMES + self.unread_aus
 
     @property
     def metadata(self) -> dict:

@@ -108,8 +108,8 @@ class Preset:
 
     name: str
     prototype: str  # the FACS/EMFACS formula, as published, e.g. "6+12"
-    aus: dict[str, float]  # the prototype's AUs that exist in AU_NAMES -> intensity
-    unavailable: tuple[str, ...] = ()  # prototype AUs outside AU_NAMES (not representable)
+    aus: dict[str, float]  # the prototype's AUs -> intensity (an engine uses those it has)
+    unavailable: tuple[str, ...] = ()  # prototype AUs no engine can represent
     note: str = ""
 
     def vector(self, au_names: Sequence[str] = AU_NAMES) -> np.ndarray:
@@ -138,10 +138,10 @@ PRESETS: dict[str, Preset] = {
                note="EMFACS 4+5+7+10+23+25,26 (anger with bared teeth); the closed-mouth "
                     "4+5+7+23 barely shows on a photo. 5 at C: eyeWide and lid tightener "
                     "(7) cancel at full strength"),
-        Preset("disgust", "9+10+15+16", {"AU09": _E, "AU10": _C, "AU15": _D},
-               unavailable=("AU16",),
+        Preset("disgust", "9+10+15+16", {"AU09": _E, "AU10": _C, "AU15": _D, "AU16": _C},
                note="EMFACS 9+15+16 with the upper lip raiser (10, as in 10+16+25). AU16 (lower "
-                    "lip depressor) is not among the 17 OpenFace AUs: left out"),
+                    "lip depressor) is not among the 17 OpenFace AUs: the warp's scanned basis "
+                    "moves it, a 17-AU model leaves it out (with a warning)"),
     )
 }
 

@@ -389,7 +389,8 @@ def test_animate_video_interrupted(kit, tmp_path, sig):
     assert proc.poll() is None, "finished before the signal: make the clip longer"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=180)  # a loaded 2-core machine tears down slowly
-    assert not out.exists() and _digests(kit.dir) == before
+    assert not out.exists(), (proc.returncode, err[-2000:])
+    assert _digests(kit.dir) == before
     if sig == signal.SIGINT:
         assert proc.returncode == 130, err
         assert err.strip().splitlines()[-1].startswith("error: interrupted"), err

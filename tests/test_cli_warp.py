@@ -230,7 +230,7 @@ def test_one_au_scale_for_reading_and_editing(neutral, tmp_path):
             write_image(tmp_path / "e.png", edit.rgb)
             face = largest_face(mesh(read_rgb(tmp_path / "e.png")))
             calibrated.append(source_aus([face], engine)[0, i12])
-            raw.append(source_aus([face], engine.au_names)[0, i12])
+            raw.append(source_aus([face])[0, i12])  # AU_NAMES, uncalibrated
     assert np.mean(calibrated) >= 0.8 and np.mean(raw) < 0.7, (calibrated, raw)
 
 
@@ -263,3 +263,21 @@ def test_the_warp_never_folds_the_skin_it_shows(neutral):
                 cv2.fillPoly(mouth, [np.round(lips - [f.x0, f.y0]).astype(np.int32)], 1)
                 mouth = cv2.dilate(mouth, np.ones((5, 5), np.uint8)).astype(bool)
                 assert det[~mouth].min() > 0.05, (stem, name, det[~mouth].min())
+
+
+def test_the_warp_moves_aus_beyond_the_17_and_models_refuse_them(neutral, tmp_path, tiny):
+    """AU27 (mouth stretch) exists in the scanned basis only: the warp opens the jaw further
+    than AU26's maximum; a 17-AU model says the AU is unknown."""
+    from ganimate.dlib68 import ExpressionReader
+
+    pytest.importorskip("dlib")
+    photo = neutral / "013.jpg"
+    gaps = {}
+    for au in ("AU26=1", "AU27=1"):
+        out = tmp_path / f"{au[:4]}.png"
+        res = invoke("edit", "image", photo, "--au", au, "-o", out)
+        assert res.exit_code == 0, res.output
+        gaps[au] = ExpressionReader().measure(read_rgb(out)).lip_gap
+    assert gaps["AU27=1"] > 1.5 * gaps["AU26=1"], gaps
+    res = invoke("edit", "image", photo, "--au", "AU27=1", "-c", tiny, "-o", tmp_path / "g.png")
+    assert res.exit_code == 1 and "AU27" in res.output

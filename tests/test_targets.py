@@ -61,7 +61,7 @@ def test_au_options_absolute_and_relative():
     ("surprise", {"AU01", "AU02", "AU05", "AU26", "AU25"}),
     ("fear", {"AU01", "AU02", "AU04", "AU05", "AU07", "AU20", "AU26", "AU25"}),
     ("anger", {"AU04", "AU05", "AU07", "AU10", "AU23", "AU25", "AU26"}),
-    ("disgust", {"AU09", "AU10", "AU15"}),
+    ("disgust", {"AU09", "AU10", "AU15", "AU16"}),
 ])
 def test_presets_follow_the_facs_prototypes(name, aus):
     preset = PRESETS[name]
@@ -78,8 +78,18 @@ def test_presets_follow_the_facs_prototypes(name, aus):
     np.testing.assert_allclose(y_g, expected, atol=1e-6)
 
 
-def test_disgust_says_au16_is_missing_and_contempt_is_refused():
-    assert PRESETS["disgust"].unavailable == ("AU16",)
+def test_disgust_has_au16_for_the_warp_only_and_contempt_is_refused(caplog):
+    from ganimate.aus import SCANNED_EXTRA_AUS
+
+    disgust = PRESETS["disgust"]
+    assert disgust.aus["AU16"] == 0.6 and disgust.unavailable == ()
+    warp_names = AU_NAMES + SCANNED_EXTRA_AUS
+    y = build_target(np.zeros(len(warp_names)), target_spec("disgust", au_names=warp_names),
+                     warp_names)
+    assert y[warp_names.index("AU16")] == pytest.approx(0.6)
+    with caplog.at_level("WARNING"):
+        y17 = build_target(np.zeros(K), target_spec("disgust"))
+    assert len(y17) == K and "AU16" in caplog.text  # a 17-AU model: left out, said so
     with pytest.raises(GanimateError, match="asymmetric"):
         parse_expression("contempt")
     with pytest.raises(GanimateError, match="unknown expression.*happy"):
