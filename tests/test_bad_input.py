@@ -369,6 +369,10 @@ def test_train_save_failure_keeps_the_last_checkpoint(tiny_train_args, trained_r
 # --- Ctrl-C and SIGKILL in a real process ----------------------------------------------------
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_animate_video_interrupted(kit, tmp_path, sig):
     out = tmp_path / "o.mp4"
@@ -377,10 +381,13 @@ def test_animate_video_interrupted(kit, tmp_path, sig):
     subprocess.run([video.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
                     "testsrc=size=64x48:rate=25", "-t", "600", "-pix_fmt", "yuv420p", str(clip)],
                    check=True)
+    # A test run started in the background by a non-interactive shell (`bash .ci/run &`)
+    # inherits SIGINT ignored, and Python then keeps ignoring Ctrl-C (rc 0, the whole clip
+    # written): give the child the default disposition, as a terminal would.
     proc = subprocess.Popen([*GANIMATE, "animate", "video", str(clip), "-e", "happy", "-c",
                              str(kit.g17), "-o", str(out), "--device", "cpu", "--preset",
                              "ultrafast"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(
             p.name.startswith(".o.mp4.") and p.stat().st_size > 20_000
