@@ -84,6 +84,7 @@ class WarpEngine:
     name = "warp"
     # Crops are only used for their landmarks here; the smallest size the pipeline cuts.
     image_size = 64
+
     def __init__(self, config: WarpConfig = WarpConfig()):
         self.config = config
         scanned = config.basis == "scanned"

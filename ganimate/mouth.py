@@ -155,13 +155,20 @@ def seam_colour(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> np.nd
     return darkest.mean(axis=0)
 
 
+def colour_lab(colour: np.ndarray) -> np.ndarray:
+    """One RGB colour (0-255; extra channels ignored) in CIELAB (L 0-100), float32 (3,)."""
+    import cv2
+
+    rgb = np.clip(np.asarray(colour[:3], np.float32) / 255, 0, 1).reshape(1, 1, 3)
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[0, 0]
+
+
 def shaded(colour: np.ndarray, shade: np.ndarray) -> np.ndarray:
     """``colour`` (RGB 0-255) with its CIELAB lightness scaled by ``shade`` (h, w) and its hue
     and chroma kept: a shadowed dark red, not a grey (scaling RGB would also drain the colour)."""
     import cv2
 
-    rgb = np.clip(np.asarray(colour[:3], np.float32) / 255, 0, 1).reshape(1, 1, 3)
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[0, 0]
+    lab = colour_lab(colour)
     out = np.empty(shade.shape + (3,), np.float32)
     out[..., 0] = lab[0] * shade
     out[..., 1], out[..., 2] = lab[1], lab[2]

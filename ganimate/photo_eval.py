@@ -23,7 +23,6 @@ Everything is computed on the photo at full resolution, as ``ganimate edit image
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Sequence
@@ -33,9 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.errors import GanimateError
+from ganimate.progress import log
 from ganimate.targets import TargetSpec
-
-log = logging.getLogger("ganimate")
 
 # ---------------------------------------------------------------------------------------------
 # Pure pixel measures

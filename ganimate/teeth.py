@@ -26,6 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ganimate.mouth import colour_lab
+
 # Cheek points whose surroundings give the face's skin lightness.
 _CHEEKS = (50, 280, 205, 425)
 _SEAM = (13, 14)  # middle of the inner lips
@@ -147,8 +149,9 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
               & (quads[..., 1].max(1) >= 0) & (quads[..., 1].min(1) < y1 - y0))
     if not np.any(inside):
         return None
-    lab = _quad_colours(v, mesh, skin_l, lip_colour, float(np.linalg.norm(sr[0])), config)
     depth = v[mesh.quads].mean(axis=1)[:, 2]
+    lab = _quad_colours(v, depth, mesh, skin_l, lip_colour, float(np.linalg.norm(sr[0])),
+                        config)
     order = np.flatnonzero(inside)[np.argsort(depth[inside])]  # far first
     h, w = y1 - y0, x1 - x0
     canvas = np.zeros((h, w, 3), np.float32)
@@ -161,20 +164,17 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
     return Interior(x0, y0, rgb, np.clip(cover, 0, 1) * np.float32(config.strength))
 
 
-def _quad_colours(v: np.ndarray, mesh: MouthMesh, skin_l: float, lip_colour: np.ndarray,
-                  px_per_cm: float, config: TeethConfig) -> np.ndarray:
-    """CIELAB colour (float32 L 0-100) of every quad: albedo by part, Lambert, depth."""
-    import cv2
-
+def _quad_colours(v: np.ndarray, z: np.ndarray, mesh: MouthMesh, skin_l: float,
+                  lip_colour: np.ndarray, px_per_cm: float, config: TeethConfig) -> np.ndarray:
+    """CIELAB colour (float32 L 0-100) of every quad (mean depth ``z``): albedo by part,
+    Lambert, depth."""
     a, b, c = (v[mesh.quads[:, i]] for i in range(3))
     normal = np.cross(b - a, c - a)
     normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-9)
     lit = config.ambient + (1 - config.ambient) * np.clip(normal @ _LIGHT, 0, 1)
-    z = v[mesh.quads].mean(axis=1)[:, 2]
     behind = (z.max() - z) / max(px_per_cm, 1e-9)
     light = lit * np.exp(-behind / config.depth_falloff)
-    lip = cv2.cvtColor(np.clip(np.asarray(lip_colour[:3], np.float32) / 255, 0, 1)
-                       .reshape(1, 1, 3), cv2.COLOR_RGB2LAB)[0, 0]
+    lip = colour_lab(lip_colour)
     teeth_l = float(np.clip(skin_l + config.lighter, config.min_l, config.max_l))
     albedo = np.where(mesh.parts[:, None] == 1, [teeth_l, config.a, config.b],
                       [min(lip[0] * 1.1 + 5, 55), lip[1], lip[2]])
