@@ -44,7 +44,7 @@ from ganimate.aus import (
     to_model_frame,
     umeyama,
 )
-from ganimate.mouth import MouthConfig, find_opening, paint_opening, seam_colour
+from ganimate.mouth import MouthConfig, find_opening, paint_opening, rigid_teeth, seam_colour
 from ganimate.teeth import TeethConfig, draw_interior, jaw_opening, skin_lightness
 
 # Our AU names whose nearest input of the AU -> mesh model has another name.
@@ -479,7 +479,14 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
     scale = eye_distance(landmarks)
     opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth)
     if opening is None:
-        return warp_region(frame, plan.field, config, out), plan
+        # an open mouth keeps its own teeth, moved rigidly; the gap they leave is dark
+        gap = rigid_teeth(frame, landmarks, plan.shifts, plan.field, scale, config.mouth)
+        if gap is None:
+            return warp_region(frame, plan.field, config, out), plan
+        colour = seam_colour(frame, landmarks, scale)
+        result = warp_region(frame, plan.field, config, out)
+        paint_opening(result, gap, colour, scale, config.mouth)
+        return result, plan
     # what the interior takes from the photo, before the warp writes (``out`` may be ``frame``)
     colour = seam_colour(frame, landmarks, scale)
     h_o, w_o = opening.alpha.shape

@@ -57,6 +57,10 @@ class MouthConfig:
     # at the lips' edge, all of it ``shadow_width`` IOD inside the opening.
     lip_shadow: float = 0.55
     shadow_width: float = 0.03
+    # Teeth a photo already shows (:func:`rigid_teeth`): the lower teeth follow the jaw only
+    # where the darkest band between the inner lips (:func:`teeth_split`, 0 at the upper lip, 1
+    # at the lower) lies above this; lower down, that band is the shadow under the upper teeth.
+    lower_teeth: float = 0.75
 
 
 @dataclass
@@ -211,3 +215,108 @@ def _gap(inner_lips: np.ndarray) -> float:
     axis = inner_lips[10] - inner_lips[0]
     down = np.array([-axis[1], axis[0]]) / max(float(np.linalg.norm(axis)), 1e-9)
     return float(np.dot(inner_lips[15] - inner_lips[5], down))
+
+
+# Upper and lower lip points of INNER_LIPS whose mean shift carries the teeth behind them.
+_UPPER_MIDDLE = (3, 4, 5, 6, 7)
+_LOWER_MIDDLE = (13, 14, 15, 16, 17)
+
+
+def teeth_split(frame: np.ndarray, inner_lips: np.ndarray) -> float:
+    """Where, between the upper (0) and the lower (1) inner lip, the photo's upper teeth end:
+    the darkest band of the middle half of the mouth (the line between the rows of teeth, the
+    shadow under the upper teeth, or the dark cavity), searched from 0.2 down."""
+    s, inside = _mouth_coordinate(inner_lips, np.floor(inner_lips.min(axis=0)).astype(int),
+                                  np.ceil(inner_lips.max(axis=0)).astype(int) + 1)
+    x0, y0 = np.floor(inner_lips.min(axis=0)).astype(int)
+    h, w = s.shape
+    patch = np.asarray(frame[max(y0, 0):y0 + h, max(x0, 0):x0 + w, :3], np.float32)
+    if patch.shape[:2] != s.shape:
+        return 1.0
+    luma = patch.mean(axis=2)
+    cols = np.abs(np.arange(w) - (w - 1) / 2) <= w / 4
+    bins = np.linspace(0.2, 1.0, 9)
+    sel = inside & cols[None, :]
+    means = [luma[sel & (s >= a) & (s < b)].mean() if np.any(sel & (s >= a) & (s < b)) else 1e9
+             for a, b in zip(bins[:-1], bins[1:], strict=True)]
+    k = int(np.argmin(means))
+    return float((bins[k] + bins[k + 1]) / 2) if means[k] < 1e9 else 1.0
+
+
+def _mouth_coordinate(inner_lips: np.ndarray, lo: np.ndarray, hi: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Over the pixels of [lo, hi): s, 0 on the upper inner lip and 1 on the lower one (linear
+    along each column between the two outlines), and the inside of the polygon."""
+    w, h = int(hi[0] - lo[0]), int(hi[1] - lo[1])
+    xs = np.arange(lo[0], hi[0], dtype=np.float64)
+    upper = inner_lips[:11]
+    lower = inner_lips[[10, *range(11, 20), 0]][::-1]
+    uy = np.interp(xs, *_increasing(upper))
+    ly = np.interp(xs, *_increasing(lower))
+    ys = np.arange(lo[1], hi[1], dtype=np.float64)[:, None]
+    s = (ys - uy[None, :]) / np.maximum(ly - uy, 1e-6)[None, :]
+    inside = polygon_mask(inner_lips, lo.astype(np.float64), (h, w)) > 127
+    return s.astype(np.float32), inside
+
+
+def _increasing(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(points[:, 0], kind="stable")
+    return points[order, 0], points[order, 1]
+
+
+def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, field,
+                scale: float, config: MouthConfig = MouthConfig()) -> Opening | None:
+    """Teeth a photo already shows move rigidly: on a mouth open in the photo, the backward
+    ``field`` inside the moved inner lips is replaced (in place) by two translations, the upper
+    teeth with the upper lip, the lower teeth with the lower lip (the jaw), split at
+    :func:`teeth_split`; where neither reads the photo's mouth (the teeth part, the mouth
+    widens) the returned Opening is painted as the dark cavity. None: nothing to do."""
+    import cv2
+
+    if field is None or config.strength <= 0:
+        return None
+    idx = list(INNER_LIPS)
+    src = np.asarray(landmarks, np.float64)[idx, :2]
+    move = np.asarray(shifts, np.float64)[idx]
+    if _gap(src) / scale < config.open_at:  # a closed mouth: find_opening paints it
+        return None
+    t_up = move[list(_UPPER_MIDDLE)].mean(axis=0)
+    t_low = move[list(_LOWER_MIDDLE)].mean(axis=0)
+    if np.abs(move - move.mean(axis=0)).max() < 0.5:  # the mouth moves as one piece
+        return None
+    dest = src + move
+    margin = 2
+    lo = np.floor(np.minimum(dest.min(axis=0), src.min(axis=0))).astype(int) - margin
+    hi = np.ceil(np.maximum(dest.max(axis=0), src.max(axis=0))).astype(int) + margin + 1
+    fx1, fy1 = field.x0 + field.dx.shape[1], field.y0 + field.dx.shape[0]
+    x0, y0 = max(lo[0], field.x0), max(lo[1], field.y0)
+    x1, y1 = min(hi[0], fx1), min(hi[1], fy1)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    origin = np.array([x0, y0])
+    s, inside = _mouth_coordinate(src, origin, np.array([x1, y1]))
+    split = teeth_split(frame, src)
+    upper = (inside & (s < split)).astype(np.float32)
+    # the lower teeth, kept off the lower lip's edge (landmarks put a little lip inside the
+    # polygon); a dark band low in the mouth means no lower teeth show: nothing follows the jaw
+    rim = max(1, int(round(config.feather * scale)))
+    core = cv2.erode(inside.astype(np.uint8), np.ones((2 * rim + 1, 2 * rim + 1), np.uint8))
+    lower = (core.astype(bool) & (s >= split)).astype(np.float32) * (split < config.lower_teeth)
+
+    def moved(mask: np.ndarray, t: np.ndarray) -> np.ndarray:
+        m = np.float32([[1, 0, t[0]], [0, 1, t[1]]])
+        return cv2.warpAffine(mask, m, (mask.shape[1], mask.shape[0]), flags=cv2.INTER_LINEAR)
+
+    up, down = moved(upper, t_up), moved(lower, t_low)
+    down = down * (1 - up)
+    mouth = polygon_mask(dest, origin.astype(np.float64), s.shape) / np.float32(255)
+    fy, fx = slice(y0 - field.y0, y1 - field.y0), slice(x0 - field.x0, x1 - field.x0)
+    for d, k in ((field.dx, 0), (field.dy, 1)):
+        rigid = -(up * t_up[k] + down * t_low[k])
+        d[fy, fx] = d[fy, fx] * (1 - mouth * (up + down)) + mouth * rigid
+    inside_d = cv2.distanceTransform((mouth > 0.5).astype(np.uint8), cv2.DIST_L2, 5)
+    edge = _smoothstep(inside_d / max(config.feather * scale, 1.0)) * mouth
+    alpha = (config.strength * edge * np.clip(1 - up - down, 0, 1)).astype(np.float32)
+    if not np.any(alpha * 255 >= 0.5):
+        return None
+    return Opening(x0, y0, alpha, inside_d.astype(np.float32))

@@ -54,7 +54,8 @@ class MouthPainter(nn.Module):
         self.cfg = cfg
         self.generator = Generator(cfg.model_config())
 
-    def forward(self, images: torch.Tensor, aus: torch.Tensor, mask: torch.Tensor) -> GeneratorOutput:
+    def forward(self, images: torch.Tensor, aus: torch.Tensor,
+                mask: torch.Tensor) -> GeneratorOutput:
         """images (B,3,S,S) in [-1,1] with the masked region zeroed; aus (B,K); mask (B,1,S,S)."""
         g = self.generator
         b, _, h, w = images.shape

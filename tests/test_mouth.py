@@ -176,3 +176,30 @@ def test_hybrid_keeps_the_models_colour_only_in_the_mouth_and_paints_only_where_
     gate = texture_gate(crop, field)
     assert gate[25, 0] == 0 and gate[0, 25] == 0  # far from the move
     assert gate[24, 25] > 0.9  # the moved patch: crop (x, y) -> frame (2x + 100, 2y + 50)
+
+
+def test_teeth_a_photo_shows_move_rigidly_and_the_jaw_opens_a_dark_gap(media):
+    """Surprise (1+2+25+26) on London faces that smile with their teeth showing: the upper teeth
+    are the photo's own, translated with the upper lip (the stretching spline differs from that
+    by 10-14 levels), and halfway between them and the dropped lower lip the mouth is dark (the
+    spline stretched the teeth there: L* 178-217)."""
+    from ganimate.faces import FaceMesh, largest_face
+    from ganimate.images import read_rgb
+
+    y_r, y_g = target(AU01=1.0, AU02=1.0, AU25=1.0, AU26=1.0)
+    with FaceMesh() as mesh:
+        for person in ("013", "022"):
+            photo = read_rgb(media / "faces" / "london" / "smiling" / f"{person}.jpg")
+            lm = largest_face(mesh(photo)).landmarks
+            iod = geometry.eye_distance(lm)
+            out, plan = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES)
+            t_up = plan.shifts[[INNER_LIPS[i] for i in (3, 4, 5, 6, 7)]].mean(axis=0)
+            moved = cv2.warpAffine(photo, np.float32([[1, 0, t_up[0]], [0, 1, t_up[1]]]),
+                                   photo.shape[1::-1], flags=cv2.INTER_LANCZOS4)
+            top = lm[13, :2] + t_up
+            x0, x1 = int(top[0] - 0.1 * iod), int(top[0] + 0.1 * iod)
+            y0, y1 = int(top[1] + 0.015 * iod), int(top[1] + 0.045 * iod)
+            teeth = np.abs(out[y0:y1, x0:x1].astype(float) - moved[y0:y1, x0:x1]).mean()
+            assert teeth < 7, (person, teeth)
+            mid = (lm[14, :2] + plan.shifts[14] + top) / 2
+            assert lab(out)[int(mid[1]), int(mid[0]), 0] < 40, person

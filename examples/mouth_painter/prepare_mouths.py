@@ -30,7 +30,8 @@ def photos(args) -> list[Path]:
     out = sorted(Path(args.utkface).glob("*.jpg")) if args.utkface else []
     if args.london:
         for kind in ("smiling", "neutral"):
-            out += [p for p in sorted((Path(args.london) / kind).glob("*.jpg")) if p.stem not in held]
+            folder = Path(args.london) / kind
+            out += [p for p in sorted(folder.glob("*.jpg")) if p.stem not in held]
     return out
 
 

@@ -53,7 +53,8 @@ def tensors(data, idx, flip: bool, rng):
 
 def sheet(painter, data, path):
     from PIL import Image
-    img, mask, aus = tensors(data, np.arange(len(data["images"]) - 16, len(data["images"])), False, None)
+    n = len(data["images"])
+    img, mask, aus = tensors(data, np.arange(n - 16, n), False, None)
     with torch.no_grad():
         out = painter(img * (1 - mask), aus, mask).image
     rows = [torch.cat([img * (1 - mask), out, img], -1)[i] for i in range(16)]
@@ -110,7 +111,8 @@ def main() -> None:
             weight = 1 + (args.hole - 1) * hole
             rec = (weight * (out.image.float() - img).abs()).mean()
             a = out.attention.float()
-            tv = (a[..., 1:, :] - a[..., :-1, :]).abs().mean() + (a[..., 1:] - a[..., :-1]).abs().mean()
+            tv = ((a[..., 1:, :] - a[..., :-1, :]).abs().mean()
+                  + (a[..., 1:] - a[..., :-1]).abs().mean())
             g_loss = rec + 0.1 * tv
             if adv:
                 g_loss = g_loss - adv * critic(out.image, mask).float().mean()
