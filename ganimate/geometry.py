@@ -495,6 +495,13 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
                              skin_lightness(frame, landmarks, scale), colour, scale,
                              config.teeth)
     result = warp_region(frame, plan.field, config, out)
+    if config.teeth.painter and config.teeth.strength > 0:
+        from ganimate.painter import paint_interior  # deferred: torch
+
+        moved = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2] + plan.shifts
+        interior = paint_interior(result, moved, (opening.x0, opening.y0, opening.x0 + w_o,
+                                                  opening.y0 + h_o), y_g, au_names,
+                                  config.teeth.painter)
     paint_opening(result, opening, colour, scale, config.mouth, interior)
     return result, plan
 

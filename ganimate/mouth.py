@@ -61,6 +61,9 @@ class MouthConfig:
     # where the darkest band between the inner lips (:func:`teeth_split`, 0 at the upper lip, 1
     # at the lower) lies above this; lower down, that band is the shadow under the upper teeth.
     lower_teeth: float = 0.75
+    # ... and they move rigidly once the edit parts the lips this much further (IOD), fading in
+    # from 0; below that, the spline moves the mouth as a whole.
+    rigid_from: float = 0.04
 
 
 @dataclass
@@ -282,9 +285,13 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
         return None
     t_up = move[list(_UPPER_MIDDLE)].mean(axis=0)
     t_low = move[list(_LOWER_MIDDLE)].mean(axis=0)
-    if np.abs(move - move.mean(axis=0)).max() < 0.5:  # the mouth moves as one piece
-        return None
     dest = src + move
+    # on in full once the lips part rigid_from IOD further than in the photo: a smile that
+    # keeps the mouth as open as it was is left to the spline (per-frame splits of a talking
+    # mouth flicker: single_face.mp4 with AU06=0.6 AU12=0.8, frame change x1.14 instead of x1.0)
+    on = float(_smoothstep((_gap(dest) - _gap(src)) / (config.rigid_from * scale)))
+    if on <= 0:
+        return None
     margin = 2
     lo = np.floor(np.minimum(dest.min(axis=0), src.min(axis=0))).astype(int) - margin
     hi = np.ceil(np.maximum(dest.max(axis=0), src.max(axis=0))).astype(int) + margin + 1
@@ -311,11 +318,12 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
     down = down * (1 - up)
     mouth = polygon_mask(dest, origin.astype(np.float64), s.shape) / np.float32(255)
     fy, fx = slice(y0 - field.y0, y1 - field.y0), slice(x0 - field.x0, x1 - field.x0)
+    weight = mouth * np.float32(on)
     for d, k in ((field.dx, 0), (field.dy, 1)):
         rigid = -(up * t_up[k] + down * t_low[k])
-        d[fy, fx] = d[fy, fx] * (1 - mouth * (up + down)) + mouth * rigid
+        d[fy, fx] = d[fy, fx] * (1 - weight * (up + down)) + weight * rigid
     inside_d = cv2.distanceTransform((mouth > 0.5).astype(np.uint8), cv2.DIST_L2, 5)
-    edge = _smoothstep(inside_d / max(config.feather * scale, 1.0)) * mouth
+    edge = _smoothstep(inside_d / max(config.feather * scale, 1.0)) * weight
     alpha = (config.strength * edge * np.clip(1 - up - down, 0, 1)).astype(np.float32)
     if not np.any(alpha * 255 >= 0.5):
         return None

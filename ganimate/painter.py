@@ -13,16 +13,20 @@ eye line, ``PATCH_SPAN`` eye-corner distances wide, ``size`` pixels square.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 import torch
 from torch import nn
 
 from ganimate.config import ModelConfig
+from ganimate.errors import GanimateError
 from ganimate.faces import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
 from ganimate.mouth import INNER_LIPS
 from ganimate.networks import Generator, GeneratorOutput, compose
+from ganimate.teeth import Interior
 
 # The AUs of the lower face the painter is conditioned on (raw estimator scale, [0, 1]).
 PAINTER_AUS = ("AU10", "AU12", "AU14", "AU15", "AU17", "AU20", "AU25", "AU26")
@@ -90,3 +94,44 @@ def inner_lip_mask(landmarks: np.ndarray, transform: np.ndarray, size: int,
     if grow:
         mask = cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     return mask
+
+
+@lru_cache(maxsize=2)
+def load_painter(path: str) -> MouthPainter:
+    """A trained painter from a checkpoint of ``examples/mouth_painter/train_painter.py``."""
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        raise GanimateError(f"mouth painter {path!r} not found; train one with "
+                            "examples/mouth_painter/train_painter.py or leave it unset")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    painter = MouthPainter(PainterConfig(**state.get("config", {})))
+    painter.load_state_dict(state["painter"])
+    return painter.eval()
+
+
+def paint_interior(warped: np.ndarray, moved: np.ndarray, box: tuple[int, int, int, int],
+                   y_g: np.ndarray, au_names: Sequence[str], path: str) -> Interior:
+    """The painter's mouth for the opening ``box`` (x0, y0, x1, y1) of the warped frame, whose
+    moved landmarks are ``moved``, conditioned on the target AUs ``y_g``."""
+    import cv2
+
+    painter = load_painter(path)
+    size = painter.cfg.size
+    t = mouth_patch_transform(moved, size)
+    patch = cv2.warpAffine(np.ascontiguousarray(warped[..., :3]), t, (size, size),
+                           flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
+    mask = inner_lip_mask(moved, t, size).astype(np.float32)
+    img = torch.from_numpy(patch).permute(2, 0, 1)[None].float() / 127.5 - 1
+    m = torch.from_numpy(mask)[None, None]
+    aus = torch.tensor([[float(y_g[list(au_names).index(a)]) if a in au_names else 0.0
+                         for a in PAINTER_AUS]])
+    with torch.no_grad():
+        out = painter(img * (1 - m), aus, m).image[0]
+    painted = ((out.permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255).astype(np.float32)
+    x0, y0, x1, y1 = box
+    back = cv2.invertAffineTransform(t)
+    back[:, 2] -= (x0, y0)
+    rgb = cv2.warpAffine(painted, back, (x1 - x0, y1 - y0), flags=cv2.INTER_CUBIC,
+                         borderMode=cv2.BORDER_REPLICATE)
+    return Interior(x0, y0, rgb, np.ones((y1 - y0, x1 - x0), np.float32))

@@ -122,22 +122,30 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         Preset("neutral", "0", {}, note="every expressive AU relaxed to 0"),
-        Preset("happy", "6+12+25+26", {"AU06": _E, "AU12": _E, "AU25": 0.7, "AU26": _A},
+        Preset("happy", "6+12+25+26", {"AU06": _B, "AU12": _D, "AU25": 0.7, "AU26": _A},
                note="Duchenne smile (6+12) with the lips parted over the upper teeth, as broad "
-                    "real smiles are (25 at 0.7, a trace of 26)"),
-        Preset("sad", "1+4+15+17", {"AU01": _E, "AU04": _C, "AU15": _E, "AU17": _C},
-               note="EMFACS 1+4+15 with the chin raiser (17) that usually accompanies it; the "
-                    "brow lowerer at C so that the inner brows still rise"),
-        Preset("surprise", "1+2+5B+25+26", {"AU01": _E, "AU02": _E, "AU05": _B, "AU25": _E,
-                                            "AU26": _E}, note=_WITH_AU25),
+                    "real smiles are (25 at 0.7, a trace of 26). 12 at D and 6 at B: the "
+                    "scanned 6E+12E is broader than the London people's own broad smiles "
+                    "(identity distance 0.29 against their 0.22, eyes half shut); happy:1.25 "
+                    "is 6+12 at C+E"),
+        Preset("sad", "1+4+15+17", {"AU01": _E, "AU04": _E, "AU15": _E, "AU17": _C},
+               note="EMFACS 1+4+15 with the chin raiser (17) that usually accompanies it; with "
+                    "the scanned basis' per-point clamp, 1 and 4 at E give the oblique brows "
+                    "(4 at C: 13/26 read sad instead of 15/26)"),
+        Preset("surprise", "1+2+5+25+26", {"AU01": _E, "AU02": _E, "AU05": _C, "AU25": _E,
+                                           "AU26": _E},
+               note=_WITH_AU25 + "; 5 at C where EMFACS writes 5B: the scanned lid raise at B "
+                                 "barely shows on a photo"),
         Preset("fear", "1+2+4+5+7+20+25+26", {"AU01": _E, "AU02": _D, "AU04": _C, "AU05": _E,
                                               "AU07": _C, "AU20": _E, "AU25": _D, "AU26": _C},
                note=_WITH_AU25 + "; 4 and 7 at C: at E they cancel the brow and lid raise"),
-        Preset("anger", "4+5+7+10+23+25+26", {"AU04": _E, "AU05": _C, "AU07": _E, "AU10": _E,
-                                               "AU23": _E, "AU25": _E, "AU26": _B},
-               note="EMFACS 4+5+7+10+23+25,26 (anger with bared teeth); the closed-mouth "
-                    "4+5+7+23 barely shows on a photo. 5 at C: eyeWide and lid tightener "
-                    "(7) cancel at full strength"),
+        Preset("anger", "4+5+7+10+16+23+25", {"AU04": _E, "AU05": _C, "AU07": _E, "AU10": _E,
+                                               "AU16": _C, "AU23": _C, "AU25": _E},
+               note="EMFACS 4+5+7+10+23+25 (anger with bared teeth) with the lower lip "
+                    "depressor (16, C) that bares the lower teeth as a snarl does; the "
+                    "closed-mouth 4+5+7+23 barely shows on a photo, and 23 at E or a jaw drop "
+                    "(26) rounds the lips into an 'O' that reads as speech. 5 at C: eyeWide and "
+                    "the lid tightener (7) cancel at full strength"),
         Preset("disgust", "9+10+15+16", {"AU09": _E, "AU10": _C, "AU15": _D, "AU16": _C},
                note="EMFACS 9+15+16 with the upper lip raiser (10, as in 10+16+25). AU16 (lower "
                     "lip depressor) is not among the 17 OpenFace AUs: the warp's scanned basis "
