@@ -47,7 +47,8 @@ class PainterConfig:
     def model_config(self) -> ModelConfig:
         # the mask travels as one more conditioning channel after the AUs
         return replace(ModelConfig(), image_size=self.size, au_names=PAINTER_AUS + ("mask",),
-                       g_width=self.width, g_residual_blocks=self.blocks, g_upsample="resize")
+                       g_width=self.width, g_residual_blocks=self.blocks, g_upsample="resize",
+                       d_layers=4)  # the critic is not used: the painter trains its own
 
 
 class MouthPainter(nn.Module):
