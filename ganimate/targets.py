@@ -82,8 +82,9 @@ def apply_changes(y: np.ndarray, changes: Sequence[AUChange],
 # 2002, and as the reference set of Lucey et al., "The Extended Cohn-Kanade Dataset (CK+)", CVPR
 # Workshops 2010, Table 3). EMFACS lists several AU combinations per emotion; each preset names
 # the one it uses (docs/aus.md has the table and why). Presets are at *full strength*: each
-# prototype AU at E (1.0, the scanned shape of the warp's basis), except where a prototype asks
-# for a letter (surprise's 5B) or an AU is an accompaniment (the lips parting with a smile).
+# prototype AU at E (1.0, the scanned shape of the warp's basis), except where an AU is an
+# accompaniment (the lips parting with a smile), two AUs cancel at E (anger's 5 and 7), or the
+# scanned E overshoots real expressions (happy's 6 and 12: each note says why, with numbers).
 # Intensities are FACS letters A (trace) ... E (maximum) divided by 5, like every AU vector of
 # the package.
 # FACS intensity letters on the package's [0, 1] scale.
