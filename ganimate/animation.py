@@ -31,6 +31,7 @@ at any stage removes the partial output.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import queue
 import shutil
@@ -66,6 +67,7 @@ from ganimate.targets import (
     ramp_schedule,
     read_au_track,
 )
+from ganimate.timing import StageTimes, measuring, stage, timed
 
 if TYPE_CHECKING:
     from ganimate.editing import TargetOptions
@@ -240,6 +242,8 @@ class AnimationResult:
     # Seconds until the first frame was ready (models and mediapipe loading, the smoothing
     # look-ahead); 0 when not measured.
     startup: float = 0.0
+    # Busy seconds per stage of the frame path (video only; see ganimate.timing).
+    stages: StageTimes | None = None
 
     @property
     def fps(self) -> float:
@@ -278,7 +282,9 @@ class _Stage:
         self._make = make
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
         self._stop = stop
-        self._thread = threading.Thread(target=self._run, name=f"ganimate-{name}", daemon=True)
+        # the worker runs in a copy of this context: it adds to the same StageTimes
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
+                                        name=f"ganimate-{name}", daemon=True)
         self._thread.start()
 
     def _put(self, item) -> bool:
@@ -344,7 +350,8 @@ class _Encoder:
         self.error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
         self._abort = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ganimate-encode", daemon=True)
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
+                                        name="ganimate-encode", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -357,9 +364,10 @@ class _Encoder:
                     return
                 if item is _ABORT or self._abort.is_set():
                     break
-                for w, frame in zip(self.writers, item, strict=True):
-                    if w is not None:
-                        w.write(frame)
+                with stage("encode"):
+                    for w, frame in zip(self.writers, item, strict=True):
+                        if w is not None:
+                            w.write(frame)
         except BaseException as exc:  # re-raised by the producer
             self.error = exc
         for w in self.writers:
@@ -523,7 +531,8 @@ class _Planner:
 
         with FaceTracker(max_faces=self.config.max_faces) as tracker:
             for index, frame in enumerate(frames):
-                faces = tracker(frame)
+                with stage("landmarks"):
+                    faces = tracker(frame)
                 keep = []
                 for f in faces:
                     if self.config.face is not None and f.track_id != self.config.face:
@@ -532,7 +541,8 @@ class _Planner:
                         continue
                     keep.append(f)
                 if keep:
-                    raw = source_aus(keep, self.engine, self.config.estimator)
+                    with stage("aus"):
+                        raw = source_aus(keep, self.engine, self.config.estimator)
                 for j, f in enumerate(keep):
                     state = self.tracks.get(f.track_id)
                     if state is None:
@@ -748,7 +758,8 @@ class _VideoPipeline:
         self._encoder = _Encoder(writers, config.queue_frames)
         self._decode = self._plan = None
         try:
-            self._decode = _Stage(lambda: read_frames(src, info), config.queue_frames,
+            self._decode = _Stage(lambda: timed(read_frames(src, info), "decode"),
+                                  config.queue_frames,
                                   self._stop, "decode")
             planner = _Planner(engine, config, float(info.fps))
             self._plan = _Stage(lambda: planner.run(self._decode), config.queue_frames,
@@ -781,9 +792,9 @@ class _VideoPipeline:
 
     def _abort(self) -> None:
         self._stop.set()
-        for stage in (self._plan, self._decode):
-            if stage is not None:
-                stage.close()
+        for worker in (self._plan, self._decode):
+            if worker is not None:
+                worker.close()
         self._encoder.abort()
 
 
@@ -859,8 +870,9 @@ def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_fr
     writers = _video_writers(src, out, preview, info, config)
     started = time.perf_counter()
     tally = _Tally()
-    with _VideoPipeline(src, info, engine, config, writers) as pipe, _cpu_threads(engine), \
-            track(f"animating {src.name}", total=n) as bar:
+    stages = StageTimes()
+    with measuring(stages), _VideoPipeline(src, info, engine, config, writers) as pipe, \
+            _cpu_threads(engine), track(f"animating {src.name}", total=n) as bar:
         for batch in _batches(pipe.plans, config.batch_size):
             jobs = [conditions.job(p) for p in batch]
             results = _run_jobs(jobs, engine, config.blend, preview is not None)
@@ -876,9 +888,11 @@ def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_fr
     if info.frame_count is not None and tally.written != info.frame_count:
         log.warning("%s: decoded %d frames, the container lists %d", src, tally.written,
                     info.frame_count)
+    log.debug("%s: %s", src.name, stages.summary(tally.written))
     return AnimationResult(out, tally.written, tally.edited, tuple(sorted(tally.ids)),
                            time.perf_counter() - started,
-                           Path(preview) if preview is not None else None, tally.first or 0.0)
+                           Path(preview) if preview is not None else None, tally.first or 0.0,
+                           stages)
 
 
 def _record(job: _Job, alpha: float) -> FrameRecord:

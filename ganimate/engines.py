@@ -34,6 +34,7 @@ from ganimate.aus import AU_NAMES, SCANNED_EXTRA_AUS
 from ganimate.blend import BlendConfig, FaceEdit, blend_weight, paste_faces
 from ganimate.errors import GanimateError
 from ganimate.geometry import WarpConfig, warp_face
+from ganimate.timing import stage
 
 ENGINES: tuple[str, ...] = ("warp", "gan", "hybrid")
 
@@ -206,7 +207,8 @@ class GanEngine:
         for group in by_size.values():
             crops = np.stack([jobs[j].crops[k].image for j, k in group])
             targets = np.stack([jobs[j].y_g[k] for j, k in group])
-            out = edit_crops(self.loaded, crops, targets, batch_size=max(len(group), 1))
+            with stage("model"):
+                out = edit_crops(self.loaded, crops, targets, batch_size=max(len(group), 1))
             for n, key in enumerate(group):
                 edited[key] = out.take(n)
         return [[edited[(j, k)] for k in range(len(job.crops))] for j, job in enumerate(jobs)]
@@ -224,7 +226,8 @@ class GanEngine:
         strength = [1.0] * len(edits) if strength is None else strength  # floats or (H, W) maps
         faces = [FaceEdit(c, e.images[0], 1.0 - s * (1.0 - e.attention[0]))
                  for c, e, s in zip(job.crops, edits, strength, strict=True)]
-        frame = paste_faces(job.frame, faces, blend)
+        with stage("paste"):
+            frame = paste_faces(job.frame, faces, blend)
         weights = ([blend_weight(f.crop, f.attention, blend) for f in faces]
                    if want_weights else [])
         return FrameEdit(frame, list(job.crops), weights, CropEdits.concat(edits))

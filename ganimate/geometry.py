@@ -46,6 +46,7 @@ from ganimate.aus import (
 )
 from ganimate.mouth import MouthConfig, find_opening, paint_opening, rigid_teeth, seam_colour
 from ganimate.teeth import TeethConfig, draw_interior, jaw_opening, skin_lightness
+from ganimate.timing import stage
 
 # Our AU names whose nearest input of the AU -> mesh model has another name.
 _MODEL_NAME = {"AU45": "AU43"}  # blink: the model has "eyes closed"
@@ -475,34 +476,39 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
     Where the lips part, the opening is painted as a mouth interior (:mod:`ganimate.mouth`)."""
     frame = np.asarray(frame)
     h, w = frame.shape[:2]
-    plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config)
+    with stage("field"):
+        plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config)
     scale = eye_distance(landmarks)
-    opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth)
-    if opening is None:
-        # an open mouth keeps its own teeth, moved rigidly; the gap they leave is dark
-        gap = rigid_teeth(frame, landmarks, plan.shifts, plan.field, scale, config.mouth)
-        if gap is None:
-            return warp_region(frame, plan.field, config, out), plan
-        colour = seam_colour(frame, landmarks, scale)
+    with stage("mouth"):
+        opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth)
+        gap = interior = None
+        if opening is None:
+            # an open mouth keeps its own teeth, moved rigidly; the gap they leave is dark
+            gap = rigid_teeth(frame, landmarks, plan.shifts, plan.field, scale, config.mouth)
+        colour = (seam_colour(frame, landmarks, scale)
+                  if opening is not None or gap is not None else None)
+        if opening is not None:
+            # what the interior takes from the photo, before the warp writes (``out`` may be
+            # ``frame``)
+            h_o, w_o = opening.alpha.shape
+            box = (opening.x0, opening.y0, opening.x0 + w_o, opening.y0 + h_o)
+            interior = draw_interior(
+                landmarks, jaw_opening(y_r, y_g, au_names, au_basis(config.basis)), box,
+                skin_lightness(frame, landmarks, scale), colour, scale, config.teeth)
+    with stage("sampling"):
         result = warp_region(frame, plan.field, config, out)
-        paint_opening(result, gap, colour, scale, config.mouth)
+    if opening is None and gap is None:
         return result, plan
-    # what the interior takes from the photo, before the warp writes (``out`` may be ``frame``)
-    colour = seam_colour(frame, landmarks, scale)
-    h_o, w_o = opening.alpha.shape
-    interior = draw_interior(landmarks, jaw_opening(y_r, y_g, au_names, au_basis(config.basis)),
-                             (opening.x0, opening.y0, opening.x0 + w_o, opening.y0 + h_o),
-                             skin_lightness(frame, landmarks, scale), colour, scale,
-                             config.teeth)
-    result = warp_region(frame, plan.field, config, out)
-    if config.teeth.painter and config.teeth.strength > 0:
-        from ganimate.painter import paint_interior  # deferred: torch
+    with stage("mouth"):
+        if gap is not None:
+            paint_opening(result, gap, colour, scale, config.mouth)
+            return result, plan
+        if config.teeth.painter and config.teeth.strength > 0:
+            from ganimate.painter import paint_interior  # deferred: torch
 
-        moved = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2] + plan.shifts
-        interior = paint_interior(result, moved, (opening.x0, opening.y0, opening.x0 + w_o,
-                                                  opening.y0 + h_o), y_g, au_names,
-                                  config.teeth.painter)
-    paint_opening(result, opening, colour, scale, config.mouth, interior)
+            moved = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2] + plan.shifts
+            interior = paint_interior(result, moved, box, y_g, au_names, config.teeth.painter)
+        paint_opening(result, opening, colour, scale, config.mouth, interior)
     return result, plan
 
 
