@@ -9,10 +9,10 @@ way. Then, for each clip:
 
 - the ceiling: ``ffmpeg -i CLIP`` decoded and re-encoded with exactly the x264 settings that
   ``animate video`` uses (``video.x264_args``), in frames/s;
-- ``animation.animate_video`` (expression ``happy``) in a fresh child process, in frames/s, and the
-  child's peak resident memory (``ru_maxrss`` of the Python process; the ffmpeg children are
-  reported apart). Memory must not grow with the clip's length: the pipeline only ever holds a
-  few frames per stage.
+- ``animation.animate_video`` (expression ``happy``) in a fresh child process, in frames/s, its
+  busy milliseconds a frame per stage (``ganimate.timing``), and the child's peak resident
+  memory (``ru_maxrss`` of the Python process; the ffmpeg children are reported apart). Memory
+  must not grow with the clip's length: the pipeline only ever holds a few frames per stage.
 
 ``--model warp`` runs the warp engine (no model). ``--model paper`` (default) is a randomly
 initialised generator of the paper's size (128 px, 64 channels, 6 residual blocks): the speed of
@@ -106,6 +106,8 @@ def child(args) -> None:
                       "startup_s": round(result.startup, 2),
                       "peak_rss_mib": round(self_kib / 1024, 1),
                       "peak_ffmpeg_rss_mib": round(children_kib / 1024, 1),
+                      "stages_ms": {k: round(v, 2) for k, v in
+                                    result.stages.per_frame_ms(result.frames).items()},
                       "device": "cpu" if loaded is None else str(loaded.device)}))
 
 
@@ -163,6 +165,9 @@ def main() -> None:
               f"{r['animate']['fps'] / r['ffmpeg']['fps']:.2f} | "
               f"{r['animate']['peak_rss_mib']} |")
     print(f"peak RSS growth long vs short: {100 * results['rss_growth']:+.1f} %")
+    stages = results["long"]["animate"]["stages_ms"]
+    print("per frame, busy ms by stage (long clip; stages in other threads overlap): "
+          + ", ".join(f"{k} {v}" for k, v in stages.items()))
 
 
 if __name__ == "__main__":
