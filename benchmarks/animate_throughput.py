@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "video" / "single_face.mp4"
+DEFAULT_CLIP = ROOT / "tests" / "data" / "video" / "single_face.mp4"  # shipped (MIT)
 
 
 def make_model(kind: str, folder: Path) -> Path:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LONDON = ROOT.parent / "shared" / "data" / "faces" / "london" / "neutral"
+LONDON = ROOT / "tests" / "data" / "faces" / "london" / "neutral"  # shipped (CC BY 4.0)
 SMILE = ("AU06=0.8", "AU12=0.9")
 
 

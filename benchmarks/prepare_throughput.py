@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("src", nargs="?", default=str(ROOT.parent / "shared/data/faces/london"))
+    parser.add_argument("src", nargs="?", default=str(ROOT / "tests/data/faces/london"))
     parser.add_argument("--workers", type=int, default=0, help="0: one per core")
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
