@@ -488,13 +488,14 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
         colour = (seam_colour(frame, landmarks, scale)
                   if opening is not None or gap is not None else None)
         if opening is not None:
-            # what the interior takes from the photo, before the warp writes (``out`` may be
-            # ``frame``)
             h_o, w_o = opening.alpha.shape
             box = (opening.x0, opening.y0, opening.x0 + w_o, opening.y0 + h_o)
-            interior = draw_interior(
-                landmarks, jaw_opening(y_r, y_g, au_names, au_basis(config.basis)), box,
-                skin_lightness(frame, landmarks, scale), colour, scale, config.teeth)
+            if not config.teeth.painter:
+                # the scanned teeth take their light from the photo, before the warp writes
+                # (``out`` may be ``frame``); a painter paints on the warped frame, below
+                interior = draw_interior(
+                    landmarks, jaw_opening(y_r, y_g, au_names, au_basis(config.basis)), box,
+                    skin_lightness(frame, landmarks, scale), colour, scale, config.teeth)
     with stage("sampling"):
         result = warp_region(frame, plan.field, config, out)
     if opening is None and gap is None:

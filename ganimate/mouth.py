@@ -229,21 +229,19 @@ def teeth_split(frame: np.ndarray, inner_lips: np.ndarray) -> float:
     """Where, between the upper (0) and the lower (1) inner lip, the photo's upper teeth end:
     the darkest band of the middle half of the mouth (the line between the rows of teeth, the
     shadow under the upper teeth, or the dark cavity), searched from 0.2 down."""
-    s, inside = _mouth_coordinate(inner_lips, np.floor(inner_lips.min(axis=0)).astype(int),
-                                  np.ceil(inner_lips.max(axis=0)).astype(int) + 1)
-    x0, y0 = np.floor(inner_lips.min(axis=0)).astype(int)
-    h, w = s.shape
+    lo = np.floor(inner_lips.min(axis=0)).astype(int)
+    s, inside = _mouth_coordinate(inner_lips, lo, np.ceil(inner_lips.max(axis=0)).astype(int) + 1)
+    (x0, y0), (h, w) = lo, s.shape
     patch = np.asarray(frame[max(y0, 0):y0 + h, max(x0, 0):x0 + w, :3], np.float32)
     if patch.shape[:2] != s.shape:
         return 1.0
     luma = patch.mean(axis=2)
-    cols = np.abs(np.arange(w) - (w - 1) / 2) <= w / 4
+    middle = inside & (np.abs(np.arange(w) - (w - 1) / 2) <= w / 4)[None, :]
     bins = np.linspace(0.2, 1.0, 9)
-    sel = inside & cols[None, :]
-    means = [luma[sel & (s >= a) & (s < b)].mean() if np.any(sel & (s >= a) & (s < b)) else 1e9
-             for a, b in zip(bins[:-1], bins[1:], strict=True)]
+    bands = [middle & (s >= a) & (s < b) for a, b in zip(bins[:-1], bins[1:], strict=True)]
+    means = [luma[band].mean() if band.any() else np.inf for band in bands]
     k = int(np.argmin(means))
-    return float((bins[k] + bins[k + 1]) / 2) if means[k] < 1e9 else 1.0
+    return float((bins[k] + bins[k + 1]) / 2) if np.isfinite(means[k]) else 1.0
 
 
 def _mouth_coordinate(inner_lips: np.ndarray, lo: np.ndarray, hi: np.ndarray
