@@ -194,7 +194,12 @@ class AnimateConfig:
     # Largest crop side (crops are cut at the face's own resolution, at least the model's).
     max_crop: int = 512
     # Face crops per generator call; frames are gathered until this many faces are waiting.
+    # An engine without a network (warp) edits frame by frame: batches would only delay output.
     batch_size: int = 16
+    # Frames edited at once, each in its own thread (numpy, OpenCV and SciPy release the GIL for
+    # their heavy work, so a warp runs on every core). 0: one per core, at most 4, for an engine
+    # without a network; one for a generator, which parallelises inside its own operations.
+    workers: int = 0
     # Frames waiting between two stages; bounds memory (a few frames per stage).
     queue_frames: int = 8
     # Faces followed at once.
@@ -414,12 +419,12 @@ def _cpu_threads(engine) -> Iterator[None]:
     encoder run beside them on a busy machine, a full-width pool stalls (measured on 2 cores:
     1.2 s instead of 5 ms for one small crop). Two cores are left to the rest of the pipeline.
     """
-    import torch
-
     loaded = getattr(engine, "loaded", None)
     if loaded is None or loaded.device.type != "cpu":
         yield
         return
+    import torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(max(1, min(before, (os.cpu_count() or 1) - 2)))
     try:
@@ -873,9 +878,9 @@ def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_fr
     stages = StageTimes()
     with measuring(stages), _VideoPipeline(src, info, engine, config, writers) as pipe, \
             _cpu_threads(engine), track(f"animating {src.name}", total=n) as bar:
-        for batch in _batches(pipe.plans, config.batch_size):
-            jobs = [conditions.job(p) for p in batch]
-            results = _run_jobs(jobs, engine, config.blend, preview is not None)
+        jobs_in = ([conditions.job(p) for p in batch]
+                   for batch in _batches(pipe.plans, _batch_size(engine, config)))
+        for jobs, results in _edited(jobs_in, engine, config, preview is not None):
             if tally.first is None:
                 tally.first = time.perf_counter() - started
             for job, (frame, weights) in zip(jobs, results, strict=True):
@@ -893,6 +898,50 @@ def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_fr
                            time.perf_counter() - started,
                            Path(preview) if preview is not None else None, tally.first or 0.0,
                            stages)
+
+
+def _has_network(engine) -> bool:
+    return getattr(engine, "loaded", None) is not None
+
+
+def _batch_size(engine, config: AnimateConfig) -> int:
+    """Faces per engine call: a generator's batch; one frame at a time for the warp."""
+    return config.batch_size if _has_network(engine) else 1
+
+
+def edit_workers(engine, config: AnimateConfig) -> int:
+    """Frames edited at once (:attr:`AnimateConfig.workers`, 0: chosen for the engine)."""
+    if config.workers > 0:
+        return config.workers
+    return 1 if _has_network(engine) else max(1, min(4, os.cpu_count() or 1))
+
+
+def _edited(batches: Iterable[list[_Job]], engine, config: AnimateConfig, want_weights: bool
+            ) -> Iterator[tuple[list[_Job], list]]:
+    """(jobs, their results) in order, with up to :func:`edit_workers` batches edited at once
+    in threads (each in a copy of this context, so stage timings are kept)."""
+    workers = edit_workers(engine, config)
+    if workers == 1:
+        for jobs in batches:
+            yield jobs, _run_jobs(jobs, engine, config.blend, want_weights)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    pending: deque = deque()
+    with ThreadPoolExecutor(workers, thread_name_prefix="ganimate-edit") as pool:
+        try:
+            for jobs in batches:
+                pending.append((jobs, pool.submit(contextvars.copy_context().run, _run_jobs,
+                                                  jobs, engine, config.blend, want_weights)))
+                if len(pending) > workers:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
 
 
 def _record(job: _Job, alpha: float) -> FrameRecord:

@@ -35,18 +35,27 @@ from ganimate import files
 from ganimate.align import FaceCrop, align_face, crop_transform
 from ganimate.aus import AU_NAMES, DEFAULT_ESTIMATOR, AUCalibration, default_estimator
 from ganimate.blend import BlendConfig
-from ganimate.checkpoint import LoadedGenerator
 from ganimate.engines import GanEngine, as_engine, edit_frame
 from ganimate.errors import GanimateError
 from ganimate.faces import largest_face
-from ganimate.inference import CropEdits, edit_crops
-from ganimate.models import resolve_checkpoint  # noqa: F401 (re-exported)
 from ganimate.targets import AUChange, TargetSpec
 
 if TYPE_CHECKING:
+    from ganimate.checkpoint import LoadedGenerator
     from ganimate.faces import Face, FaceMesh
+    from ganimate.inference import CropEdits
 
 log = logging.getLogger("ganimate")
+
+
+def __getattr__(name: str):
+    """``resolve_checkpoint``, re-exported from :mod:`ganimate.models` when first asked for
+    (importing it loads torch, which the warp engine never needs)."""
+    if name == "resolve_checkpoint":
+        from ganimate.models import resolve_checkpoint
+
+        return resolve_checkpoint
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # Largest side of a face crop. Faces bigger than this in the photo are cut at this size (the
 # generator sees model-size crops anyway; 512 keeps the full-resolution composite sharp for faces
@@ -111,7 +120,7 @@ def source_aus(faces: Sequence[Face | FaceCrop], model: LoadedGenerator | Sequen
     """
     if model is None:
         names: Sequence[str] = AU_NAMES
-    elif isinstance(model, LoadedGenerator) or hasattr(model, "au_names"):
+    elif hasattr(model, "au_names"):  # a LoadedGenerator or an engine
         names = model.au_names
     else:
         names = tuple(model)
@@ -267,6 +276,8 @@ def _edit_aligned(photo, config: EditConfig, loaded: LoadedGenerator,
         landmarks = np.zeros((0, 3), np.float32)
     y_r = _with_source_overrides(y_r, config, names)
     y_g = build_target(y_r, config.spec, names)
+    from ganimate.inference import edit_crops  # deferred: torch
+
     edits = edit_crops(loaded, photo.rgb[None], y_g)
     identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     crop = FaceCrop(photo.rgb, identity, w, landmarks)

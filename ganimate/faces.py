@@ -23,11 +23,13 @@ TFLite) filtered out of stderr at the file-descriptor level, and everything else
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
 import sys
 import threading
+import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -233,6 +235,38 @@ def _flush_stderr() -> None:
 _native_logs = _NativeLogFilter()
 
 
+class _Deferred(types.ModuleType):
+    """Stands in for a module until one of its attributes is first read, then imports the real
+    module (and its deferred parents) and hands the attribute over."""
+
+    def __getattr__(self, attr: str):
+        name = self.__name__
+        child = sys.modules.get(f"{name}.{attr}")
+        if isinstance(child, _Deferred):  # ``import matplotlib.pyplot as plt`` binds the child
+            return child
+        for key in [k for k, m in sys.modules.items() if isinstance(m, _Deferred)]:
+            del sys.modules[key]
+        return getattr(importlib.import_module(name), attr)
+
+
+# mediapipe's package imports its drawing helpers, which import pyplot at the top and only use
+# it to plot: ~0.65 s of a ~1 s import, more than a video's first frames may take.
+_DEFERRED = ("matplotlib", "matplotlib.pyplot")
+
+
+def _mediapipe():
+    """mediapipe, imported with matplotlib deferred (:class:`_Deferred`): anything that really
+    plots still gets the real pyplot on first use."""
+    if "mediapipe" in sys.modules:
+        return sys.modules["mediapipe"]
+    if not any(name in sys.modules for name in _DEFERRED):
+        for name in _DEFERRED:
+            sys.modules[name] = _Deferred(name)
+    import mediapipe
+
+    return mediapipe
+
+
 def _native(call: Callable[..., T], *args) -> T:
     """``call(*args)`` with mediapipe's native log lines kept off stderr."""
     with _native_logs.window():
@@ -294,7 +328,7 @@ class FaceMesh:
         # The region around a detector box is this many times the box's larger side.
         roi_scale: float = 2.0,
     ):
-        import mediapipe as mp
+        mp = _mediapipe()
 
         self.max_faces = max_faces
         self.min_score = min_score
@@ -385,7 +419,7 @@ class FaceMesh:
     def _mesh_whole(self, rgb: np.ndarray) -> list[Face]:
         """Fallback when the detector sees nothing: faces that fill the image (tight crops)."""
         import cv2
-        import mediapipe as mp
+        mp = _mediapipe()
 
         if self._whole is None:
             self._whole = _graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=True,
@@ -428,7 +462,7 @@ class FaceTracker:
         # every n-th such frame; 0 never.
         redetect_every: int = 5,
     ):
-        import mediapipe as mp
+        mp = _mediapipe()
 
         self.max_faces = max_faces
         self.max_missing = max_missing

@@ -15,6 +15,7 @@ copy of the context (``contextvars.copy_context().run``), as the video pipeline'
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from dataclasses import dataclass, fields
 
 @dataclass
 class StageTimes:
-    """Busy seconds per stage (each field is only ever added to by one thread)."""
+    """Busy seconds per stage, summed over the threads that run it."""
 
     decode: float = 0.0
     landmarks: float = 0.0
@@ -48,6 +49,7 @@ class StageTimes:
         return "per frame: " + (", ".join(parts) if parts else "nothing measured")
 
 
+_lock = threading.Lock()
 _current: ContextVar[StageTimes | None] = ContextVar("ganimate_stage_times", default=None)
 
 
@@ -72,7 +74,9 @@ def stage(name: str) -> Iterator[None]:
     try:
         yield
     finally:
-        setattr(times, name, getattr(times, name) + time.perf_counter() - start)
+        spent = time.perf_counter() - start
+        with _lock:  # editing threads add to the same stages
+            setattr(times, name, getattr(times, name) + spent)
 
 
 def timed(items: Iterable, name: str) -> Iterator:
