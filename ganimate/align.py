@@ -161,22 +161,10 @@ def _inside_fraction(to_frame: np.ndarray, size: int, width: int, height: int) -
 # --- crops through a given transform (animation: smoothed transforms) ---------------------------
 
 
-def crop_with_transform(rgb: np.ndarray, to_frame: np.ndarray, size: int,
-                        landmarks: np.ndarray | None = None) -> FaceCrop:
-    """Cut the ``size`` crop that ``to_frame`` (crop pixel -> frame pixel) describes.
-
-    :func:`align_face` fits the transform to one frame's landmarks; video smooths the transforms
-    over time first (so crops do not jitter) and cuts through the smoothed transform with this.
-    The frame ``landmarks`` (478, 3), if given, are mapped
-    into the crop (z scaled); without them the crop has no landmarks (an empty (0, 3) array).
-    """
+def _cut(rgb: np.ndarray, to_crop: np.ndarray, scale: float, size: int) -> np.ndarray:
+    """The crop's pixels: ``rgb`` through ``to_crop`` (frame pixel -> crop pixel)."""
     import cv2
 
-    if size < 8:
-        raise ValueError(f"crop size {size} is too small")
-    to_frame = np.asarray(to_frame, dtype=np.float64)
-    to_crop = invert_transform(to_frame)
-    scale = np.sqrt(abs(np.linalg.det(to_frame[:, :2])))
     src = np.ascontiguousarray(rgb)
     m = to_crop
     if scale > 2.0:
@@ -189,8 +177,27 @@ def crop_with_transform(rgb: np.ndarray, to_frame: np.ndarray, size: int,
         # frame -> shrunk frame, pixel centres at integers: x' = (x + 0.5) f - 0.5
         pre = np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5]])
         m = (np.vstack([to_crop, [0, 0, 1]]) @ np.vstack([invert_transform(pre), [0, 0, 1]]))[:2]
-    image = cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def crop_with_transform(rgb: np.ndarray, to_frame: np.ndarray, size: int,
+                        landmarks: np.ndarray | None = None, pixels: bool = True) -> FaceCrop:
+    """Cut the ``size`` crop that ``to_frame`` (crop pixel -> frame pixel) describes.
+
+    :func:`align_face` fits the transform to one frame's landmarks; video smooths the transforms
+    over time first (so crops do not jitter) and cuts through the smoothed transform with this.
+    The frame ``landmarks`` (478, 3), if given, are mapped
+    into the crop (z scaled); without them the crop has no landmarks (an empty (0, 3) array).
+    ``pixels=False`` skips cutting the image (an empty (0, 0, 3) array): for an engine that
+    only reads the landmarks and the transform (the warp).
+    """
+    if size < 8:
+        raise ValueError(f"crop size {size} is too small")
+    to_frame = np.asarray(to_frame, dtype=np.float64)
+    to_crop = invert_transform(to_frame)
+    scale = np.sqrt(abs(np.linalg.det(to_frame[:, :2])))
+    image = _cut(rgb, to_crop, scale, size) if pixels else np.zeros((0, 0, 3), np.uint8)
     if landmarks is None:
         crop_lm = np.zeros((0, 3), np.float32)
     else:

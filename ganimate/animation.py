@@ -526,6 +526,7 @@ class _Planner:
         self.config = config
         self.lookahead = max(0, int(round(config.smooth * fps)))
         self.model_size = engine.image_size
+        self.pixels = _has_network(engine)  # the warp reads a crop's landmarks, not its pixels
         self.tracks: dict[int, _TrackState] = {}
         self.pending: deque[_Pending] = deque()
         self.keep = 2 * self.lookahead + 1 + 2 * max(config.au_smooth, 0)
@@ -589,7 +590,7 @@ class _Planner:
             if state.baseline is not None:
                 y = state.baseline.apply(y, fade_in=True)
             crop = crop_with_transform(p.frame, similarity_matrix(smoothed), state.size,
-                                       landmarks)
+                                       landmarks, pixels=self.pixels)
             planned.append(_PlannedFace(tid, crop, y))
         return _Plan(p.index, p.frame, planned, p.seen)
 

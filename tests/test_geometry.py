@@ -185,7 +185,7 @@ def test_a_jaw_drop_does_not_shrink_the_brows():
 
 
 def test_sampling_keeps_detail_where_pixels_move():
-    """Half-pixel shifts of a fine texture: Lanczos with the detail restore keeps its Laplacian
+    """Half-pixel shifts of a fine texture: bicubic with the detail restore keeps its Laplacian
     variance near the input's; bilinear (what the prototype used) loses about half."""
     import cv2
 
