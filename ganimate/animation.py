@@ -67,7 +67,7 @@ from ganimate.targets import (
     ramp_schedule,
     read_au_track,
 )
-from ganimate.timing import StageTimes, measuring, stage, timed
+from ganimate.timing import StageTimes, measuring, process_age, stage, timed
 
 if TYPE_CHECKING:
     from ganimate.editing import TargetOptions
@@ -249,6 +249,9 @@ class AnimationResult:
     startup: float = 0.0
     # Busy seconds per stage of the frame path (video only; see ganimate.timing).
     stages: StageTimes | None = None
+    # Seconds from the start of the process to the first frame handed to the encoder (video
+    # only; ganimate.timing.process_age): what a user of `animate video` waits for.
+    first_frame_at: float | None = None
 
     @property
     def fps(self) -> float:
@@ -812,6 +815,7 @@ class _Tally:
     edited: int = 0
     ids: set[int] = field(default_factory=set)
     first: float | None = None  # seconds until the first batch of frames was edited
+    first_at: float | None = None  # process age when the first frame went to the encoder
 
     def add(self, job: _Job) -> None:
         self.written += 1
@@ -887,6 +891,8 @@ def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_fr
             for job, (frame, weights) in zip(jobs, results, strict=True):
                 pipe.encode((frame,) if preview is None
                             else (frame, preview_frame(job.frame, frame, weights)))
+                if tally.first_at is None:
+                    tally.first_at = process_age()
                 tally.add(job)
                 if on_frame is not None:
                     on_frame(_record(job, conditions.alpha(job.index)))
@@ -898,7 +904,7 @@ def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_fr
     return AnimationResult(out, tally.written, tally.edited, tuple(sorted(tally.ids)),
                            time.perf_counter() - started,
                            Path(preview) if preview is not None else None, tally.first or 0.0,
-                           stages)
+                           stages, tally.first_at)
 
 
 def _has_network(engine) -> bool:

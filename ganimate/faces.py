@@ -358,9 +358,7 @@ class FaceMesh:
         # faces that the short-range detector built into the face mesh misses.
         self._detector = _graph(mp.solutions.face_detection.FaceDetection, model_selection=1,
                                 min_detection_confidence=min_score)
-        self._mesh = _graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=True,
-                            max_num_faces=1, refine_landmarks=True,
-                            min_detection_confidence=min_score)
+        self._mesh = None  # built on first use (FaceTracker only counts faces with this)
         self._whole = None  # lazily built: the mesh on the whole image, a fallback
 
     def __enter__(self) -> FaceMesh:
@@ -380,18 +378,13 @@ class FaceMesh:
         rgb = _check_rgb(rgb)
         h, w = rgb.shape[:2]
         faces: list[Face] = []
-        detections = _native(self._detector.process, rgb).detections or []
-        detections = sorted(detections, key=lambda d: -d.score[0])[: self.max_faces * 2]
-        for det in detections:
-            rel = det.location_data.relative_bounding_box
-            box = Box(rel.xmin * w, rel.ymin * h, (rel.xmin + rel.width) * w,
-                      (rel.ymin + rel.height) * h)
+        for box, score in self._detect(rgb):
             if any(box.iou(f.box) > 0.3 for f in faces):
                 continue
             landmarks = self._mesh_in_region(rgb, box)
             if landmarks is None:
                 continue
-            face = Face(landmarks, box_of(landmarks), float(det.score[0]))
+            face = Face(landmarks, box_of(landmarks), score)
             if any(face.box.iou(f.box) > 0.5 for f in faces):
                 continue
             faces.append(face)
@@ -400,6 +393,33 @@ class FaceMesh:
         if not faces:
             faces = self._mesh_whole(rgb)
         return sorted(faces, key=lambda f: f.box.center[0])
+
+    def _detect(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
+        """The detector's boxes (frame pixels) and scores, best first."""
+        h, w = rgb.shape[:2]
+        detections = _native(self._detector.process, rgb).detections or []
+        out = []
+        for det in sorted(detections, key=lambda d: -d.score[0])[: self.max_faces * 2]:
+            rel = det.location_data.relative_bounding_box
+            out.append((Box(rel.xmin * w, rel.ymin * h, (rel.xmin + rel.width) * w,
+                            (rel.ymin + rel.height) * h), float(det.score[0])))
+        return out
+
+    def count(self, rgb: np.ndarray) -> int:
+        """How many faces the detector sees (no landmarks: a few ms)."""
+        boxes: list[Box] = []
+        for box, _ in self._detect(_check_rgb(rgb)):
+            if not any(box.iou(b) > 0.3 for b in boxes):
+                boxes.append(box)
+        return min(len(boxes), self.max_faces)
+
+    def _region_mesh(self):
+        if self._mesh is None:
+            mp = _mediapipe()
+            self._mesh = _graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=True,
+                                max_num_faces=1, refine_landmarks=True,
+                                min_detection_confidence=self.min_score)
+        return self._mesh
 
     def _mesh_in_region(self, rgb: np.ndarray, box: Box) -> np.ndarray | None:
         import cv2
@@ -426,7 +446,7 @@ class FaceMesh:
         else:
             roi = cv2.warpAffine(rgb, to_roi, (self.roi_size, self.roi_size), flags=flags,
                                  borderMode=cv2.BORDER_CONSTANT)
-        result = _native(self._mesh.process, roi)
+        result = _native(self._region_mesh().process, roi)
         if not result.multi_face_landmarks:
             return None
         pts = _landmarks_array(result.multi_face_landmarks[0], self.roi_size, self.roi_size)
@@ -481,17 +501,25 @@ class FaceTracker:
         # When tracking finds nothing, run the still-image path (which finds small faces) on
         # every n-th such frame; 0 never.
         redetect_every: int = 5,
+        # mediapipe's video mode runs its face detector on every frame while it follows fewer
+        # faces than it was built for (~3 ms of ~9 a frame), so the tracking graph is built for
+        # the faces in view: all ``max_faces`` on the first frame, then as many as it found.
+        # Every ``recount_every`` frames the still-image detector counts the faces (a few ms):
+        # more than followed -> a graph for more at once; fewer at three counts in a row -> for
+        # fewer. 0: always follow ``max_faces`` (detection on every frame).
+        recount_every: int = 30,
     ):
-        mp = _mediapipe()
-
         self.max_faces = max_faces
         self.max_missing = max_missing
         self.redetect_every = redetect_every
-        self._mesh = _graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=False,
-                            max_num_faces=max_faces, refine_landmarks=True,
-                            min_detection_confidence=min_score, min_tracking_confidence=min_score)
-        self._still: FaceMesh | None = None
+        self.recount_every = recount_every
         self._min_score = min_score
+        self._capacity = 0
+        self._mesh = None
+        self._follow(max_faces)
+        self._still: FaceMesh | None = None
+        self._frame = 0
+        self._fewer = 0  # recounts in a row that saw fewer faces than the graph follows
         self._tracks: dict[int, tuple[Box, int]] = {}  # id -> (last box, frames since seen)
         self._next_id = 0
         self._empty = 0
@@ -509,22 +537,70 @@ class FaceTracker:
             self._still.close()
         self._mesh = self._still = None
 
+    @property
+    def following(self) -> int:
+        """How many faces the tracking graph follows at once (it detects while it has fewer)."""
+        return self._capacity
+
+    def _follow(self, faces: int) -> None:
+        """(Re)build the tracking graph for ``faces`` faces at once (a fresh graph detects)."""
+        mp = _mediapipe()
+
+        if self._mesh is not None:
+            _native(self._mesh.close)
+            self._mesh = None
+        self._mesh = _graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=False,
+                            max_num_faces=faces, refine_landmarks=True,
+                            min_detection_confidence=self._min_score,
+                            min_tracking_confidence=self._min_score)
+        self._capacity = faces
+
+    def _still_mesh(self) -> FaceMesh:
+        if self._still is None:
+            self._still = FaceMesh(max_faces=self.max_faces, min_score=self._min_score)
+        return self._still
+
+    def _track(self, rgb: np.ndarray) -> list[Face]:
+        h, w = rgb.shape[:2]
+        result = _native(self._mesh.process, rgb)
+        return [Face(pts, box_of(pts), 1.0)
+                for pts in (_landmarks_array(lms, w, h)
+                            for lms in result.multi_face_landmarks or [])]
+
+    def _recount(self, rgb: np.ndarray, found: int) -> bool:
+        """Resize the tracking graph to the faces in view; True when it was rebuilt."""
+        first = self._frame == 1
+        if not self.recount_every or not (first or self._frame % self.recount_every == 0):
+            return False
+        if first:  # the first frame ran the graph for max_faces: it saw what there is
+            want = found
+        elif found >= self._capacity == self.max_faces:
+            return False
+        else:
+            want = max(found, self._still_mesh().count(rgb))
+        want = min(max(want, 1), self.max_faces)
+        if want < self._capacity and not first:
+            self._fewer += 1
+            if self._fewer < 3:
+                return False
+        self._fewer = 0
+        if want == self._capacity:
+            return False
+        self._follow(want)
+        return want > found
+
     def __call__(self, rgb: np.ndarray) -> list[TrackedFace]:
         """Faces of the next frame, left to right, each with its track id."""
         rgb = _check_rgb(rgb)
-        h, w = rgb.shape[:2]
-        result = _native(self._mesh.process, rgb)
-        faces = [
-            Face(pts, box_of(pts), 1.0)
-            for pts in (_landmarks_array(lms, w, h) for lms in result.multi_face_landmarks or [])
-        ]
+        self._frame += 1
+        faces = self._track(rgb)
+        if self._recount(rgb, len(faces)):
+            faces = self._track(rgb)  # a graph for more faces: find them on this frame
         if faces:
             self._empty = 0
         elif self.redetect_every:
             if self._empty % self.redetect_every == 0:
-                if self._still is None:
-                    self._still = FaceMesh(max_faces=self.max_faces, min_score=self._min_score)
-                faces = self._still(rgb)
+                faces = self._still_mesh()(rgb)
             self._empty += 1
         return sorted(self._assign(faces), key=lambda f: f.box.center[0])
 

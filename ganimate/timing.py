@@ -15,6 +15,7 @@ copy of the context (``contextvars.copy_context().run``), as the video pipeline'
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -94,3 +95,19 @@ def timed(items: Iterable, name: str) -> Iterator:
         close = getattr(it, "close", None)
         if close is not None:
             close()
+
+
+_IMPORTED = time.monotonic()
+
+
+def process_age() -> float:
+    """Seconds since this process started (the interpreter's launch, read from ``/proc`` on
+    Linux; elsewhere since this module was imported): how long a command has run so far."""
+    try:
+        with open("/proc/self/stat") as f:
+            started = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22: start time
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return max(0.0, uptime - started / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED

@@ -93,6 +93,26 @@ def test_tracker_gives_new_ids_to_new_faces(media):
         assert tracker(b)[0].track_id != first
 
 
+def test_tracker_follows_as_many_faces_as_are_in_view(media):
+    """mediapipe's video mode detects on every frame while it follows fewer faces than it was
+    built for: the tracker's graph follows the faces in view (one here, not max_faces), and a
+    face that comes in is found at the next recount."""
+    from ganimate.video import iter_video_frames
+
+    frames = [f for _, _, f in iter_video_frames(media / "video" / "single_face.mp4", every=2)]
+    grey = np.full_like(frames[0], 90)
+    counts = []
+    with FaceTracker(max_faces=4, recount_every=5) as tracker:
+        for i, frame in enumerate(frames[:24]):
+            right = frame if i >= 10 else grey  # a second face from the 11th frame on
+            counts.append(len(tracker(np.hstack([frame, right]))))
+            if i == 0:
+                assert tracker.following == 1
+        assert tracker.following == 2
+    assert counts[:10] == [1] * 10
+    assert counts[15:] == [2] * 9  # found by the recount at the 15th frame at the latest
+
+
 def test_largest_face_is_the_one_with_the_largest_box():
     def face(x0, y0, x1, y1):
         return Face(np.zeros((N_LANDMARKS, 3), np.float32), Box(x0, y0, x1, y1), 1.0)
