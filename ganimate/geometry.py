@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-BIGM = 3.5
 
 from ganimate.aus import (
     RIGID_3D,
@@ -427,7 +426,7 @@ def displacement_field(points: np.ndarray, shifts: np.ndarray, frame_size: tuple
     # The spline is only needed where the taper is not 0 and at the grid points that the cubic
     # upsampling and the fold shading's gradient read for those pixels: the box's corners are
     # skipped (~20% of the grid).
-    near = dist[np.rint(gy).astype(int)][:, np.rint(gx).astype(int)] < reach + BIGM * step
+    near = dist[np.rint(gy).astype(int)][:, np.rint(gx).astype(int)] < reach + 3.5 * step
     coarse = spline.grid(gx / scale, gy / scale, near)
     dense = cv2.resize(coarse, (bw, bh), interpolation=cv2.INTER_CUBIC)
     dense *= weight[..., None]
