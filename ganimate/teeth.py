@@ -161,14 +161,13 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
                         config)
     order = np.flatnonzero(inside)[np.argsort(depth[inside])]  # far first
     h, w = y1 - y0, x1 - x0
-    canvas = np.zeros((h, w, 3), np.float32)
-    cover = np.zeros((h, w), np.float32)
+    canvas = np.zeros((h, w, 4), np.float32)  # L, a, b and the cover, drawn in one call a quad
     fixed = np.round(quads * 16).astype(np.int32)
+    colours = np.concatenate([lab, np.ones((len(lab), 1), np.float32)], axis=1).tolist()
     for q in order:
-        cv2.fillConvexPoly(canvas, fixed[q], lab[q].tolist(), cv2.LINE_AA, 4)
-        cv2.fillConvexPoly(cover, fixed[q], 1.0, cv2.LINE_AA, 4)
-    rgb = cv2.cvtColor(canvas, cv2.COLOR_LAB2RGB) * 255
-    return Interior(x0, y0, rgb, np.clip(cover, 0, 1) * np.float32(config.strength))
+        cv2.fillConvexPoly(canvas, fixed[q], colours[q], cv2.LINE_AA, 4)
+    rgb = cv2.cvtColor(np.ascontiguousarray(canvas[..., :3]), cv2.COLOR_LAB2RGB) * 255
+    return Interior(x0, y0, rgb, np.clip(canvas[..., 3], 0, 1) * np.float32(config.strength))
 
 
 def _quad_colours(v: np.ndarray, z: np.ndarray, mesh: MouthMesh, skin_l: float,
