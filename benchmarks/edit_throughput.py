@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/edit_throughput.py [--engine warp] [--engine gan] [--json]
 
-Edits the 26 held-out London neutral photos (512x512, examples/demo_model/holdout.txt) to a
-smile (AU06=0.8 AU12=0.9) and writes them as PNG, with the same calls as the CLI
+Edits the 26 held-out London neutral photos (512x512, examples/demo_model/holdout.txt; with
+``--photos N`` the other London photos after them, up to N) to a smile (AU06=0.8 AU12=0.9) and writes them as PNG, with the same calls as the CLI
 (``editing.edit_photo`` + ``write_photo_edit``, one FaceMesh for the folder). Start-up (imports,
 mediapipe, the model) is reported apart; the rate is (photos - 1) / time from the first photo
 written to the last. ``gan`` is the model shipped with ganimate (or ``--checkpoint``).
@@ -23,9 +23,14 @@ LONDON = ROOT / "tests" / "data" / "faces" / "london" / "neutral"  # shipped (CC
 SMILE = ("AU06=0.8", "AU12=0.9")
 
 
-def holdout() -> list[Path]:
+def holdout(count: int | None = None) -> list[Path]:
+    """The held-out London photos, then (``count`` > 26) the other London photos in order."""
     lines = (ROOT / "examples" / "demo_model" / "holdout.txt").read_text().splitlines()
-    return [LONDON / f"{s.strip()}.jpg" for s in lines if s.strip() and not s.startswith("#")]
+    held = [LONDON / f"{s.strip()}.jpg" for s in lines if s.strip() and not s.startswith("#")]
+    if count is None:
+        return held
+    rest = [p for p in sorted(LONDON.glob("*.jpg")) if p not in held]
+    return (held + rest)[:count]
 
 
 def measure(engine_name: str, checkpoint: str | None, photos: list[Path]) -> dict:
@@ -52,9 +57,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", action="append", choices=("warp", "gan"))
     parser.add_argument("--checkpoint", default=None)
+    parser.add_argument("--photos", type=int, default=None,
+                        help="this many photos (default: the 26 held-out ones; issue 21: 39)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    rows = [measure(e, args.checkpoint, holdout()) for e in (args.engine or ["warp", "gan"])]
+    photos = holdout(args.photos)
+    rows = [measure(e, args.checkpoint, photos) for e in (args.engine or ["warp", "gan"])]
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
         return

@@ -415,25 +415,37 @@ class _Encoder:
 
 
 @contextmanager
-def _cpu_threads(engine) -> Iterator[None]:
-    """On the CPU, leave cores to the other stages while G runs (restored afterwards).
+def _cpu_threads(engine, workers: int = 1) -> Iterator[None]:
+    """The thread pools of one run, set once here and restored afterwards (docs/benchmarks.md).
 
-    torch's intra-op threads spin at barriers; when decoding, mediapipe, paste-back and the
-    encoder run beside them on a busy machine, a full-width pool stalls (measured on 2 cores:
-    1.2 s instead of 5 ms for one small crop). Two cores are left to the rest of the pipeline.
+    - Frames edited in ``workers`` > 1 threads (the warp): OpenCV's own pool is cut to one
+      thread, so a frame's remaps are not split across cores that already edit a frame each.
+    - A generator on the CPU: torch's intra-op threads spin at barriers; when decoding,
+      mediapipe, paste-back and the encoder run beside them on a busy machine, a full-width pool
+      stalls (measured on 2 cores: 1.2 s instead of 5 ms for one small crop), so two cores are
+      left to the rest of the pipeline.
+
+    Left alone: OpenBLAS (the spline's ~520 x 520 LU stays on the calling thread: no other busy
+    thread showed up in a per-thread profile) and mediapipe's graph threads (its calculators,
+    ~7 ms a 512 px frame; the planner waits on them).
     """
-    loaded = getattr(engine, "loaded", None)
-    if loaded is None or loaded.device.type != "cpu":
-        yield
-        return
-    import torch
+    import contextlib
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, min(before, (os.cpu_count() or 1) - 2)))
-    try:
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            import cv2
+
+            before_cv = cv2.getNumThreads()
+            cv2.setNumThreads(1)
+            stack.callback(cv2.setNumThreads, before_cv)
+        loaded = getattr(engine, "loaded", None)
+        if loaded is not None and loaded.device.type == "cpu":
+            import torch
+
+            before = torch.get_num_threads()
+            torch.set_num_threads(max(1, min(before, (os.cpu_count() or 1) - 2)))
+            stack.callback(torch.set_num_threads, before)
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # =============================================================================================
@@ -848,7 +860,7 @@ def animate_video(src: str | os.PathLike, out: str | os.PathLike, engine,
     name without suffix for PNG frames (exact). ``preview`` writes input | output | change map
     side by side. ``on_frame`` is called with a :class:`FrameRecord` for every frame, in order.
     """
-    engine = as_engine(engine)
+    engine = _for_video(as_engine(engine))
     src, out = Path(src), Path(out)
     info = _probe_request(src, out, spec, timeline, preview)
     n = info.frame_count or 1
@@ -882,7 +894,8 @@ def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_fr
     tally = _Tally()
     stages = StageTimes()
     with measuring(stages), _VideoPipeline(src, info, engine, config, writers) as pipe, \
-            _cpu_threads(engine), track(f"animating {src.name}", total=n) as bar:
+            _cpu_threads(engine, edit_workers(engine, config)), \
+            track(f"animating {src.name}", total=n) as bar:
         jobs_in = ([conditions.job(p) for p in batch]
                    for batch in _batches(pipe.plans, _batch_size(engine, config)))
         for jobs, results in _edited(jobs_in, engine, config, preview is not None):
@@ -905,6 +918,12 @@ def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_fr
                            time.perf_counter() - started,
                            Path(preview) if preview is not None else None, tally.first or 0.0,
                            stages, tally.first_at)
+
+
+def _for_video(engine):
+    """The engine as video frames use it (the warp samples bicubically there: time a frame)."""
+    for_video = getattr(engine, "for_video", None)
+    return for_video() if for_video is not None else engine
 
 
 def _has_network(engine) -> bool:
@@ -1017,7 +1036,7 @@ def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine,
     from ganimate.images import read_photo
     from ganimate.video import VideoWriter
 
-    engine = as_engine(engine)
+    engine = _for_video(as_engine(engine))
     photo, out = Path(photo), Path(out)
     check_output(photo, out)
     settings.validate()

@@ -708,6 +708,9 @@ def animate_video_command(
                                        "neutral face."),
     batch_size: int = typer.Option(16, "--batch-size", min=1,
                                    help="Face crops per generator call."),
+    workers: int = typer.Option(0, "--workers", min=0,
+                                help="Frames edited at once, in threads; 0 = one per core "
+                                     "for the warp, 1 for a generator."),
     feather: FeatherOption = 0.03,
     estimator: EstimatorOption = "mesh",
     device: DeviceOption = "auto",
@@ -725,7 +728,7 @@ def animate_video_command(
     animation.check_video_request(video, output, targets, timeline, preview)
     engine = _load_engine(engine_name, checkpoint, device)
     config = animation.AnimateConfig(
-        face=face, smooth=smooth, baseline=baseline, batch_size=batch_size,
+        face=face, smooth=smooth, baseline=baseline, batch_size=batch_size, workers=workers,
         blend=BlendConfig(feather=feather), estimator=estimator, crf=crf, preset=preset,
         lossless=lossless)
     result = animation.animate_video(video, output, engine, targets.spec(engine, estimator),

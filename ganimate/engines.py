@@ -94,6 +94,10 @@ class WarpEngine:
         self.unread_aus: tuple[str, ...] = SCANNED_EXTRA_AUS if scanned else ()
         self.au_names: tuple[str, ...] = AU_NAMES + self.unread_aus
 
+    def for_video(self) -> WarpEngine:
+        """The engine for video frames: cheaper sampling (:attr:`WarpConfig.video_sampling`)."""
+        return WarpEngine(self.config.for_video())
+
     @property
     def metadata(self) -> dict:
         """With the scanned basis, the calibration that puts the estimator's readings of a face

@@ -95,14 +95,9 @@ class WarpConfig:
     # Any interpolation between pixel centres is a low-pass filter: Lanczos reading half a pixel
     # off keeps ~0.93 of the face's Laplacian variance (bilinear ~0.8). This much of the lost
     # fine detail (the source minus its 0.8 px Gaussian blur) is added back, in proportion to how
-    # far from a pixel centre each pixel is read. With Lanczos, 0.2 brought the ratio to ~1.0 on
-    # the London set (0.15: 0.99, 0.25: 1.03). Bicubic sampling (the default) with 0.3 sits
-    # between the two ways of matching Lanczos with 0.2: on 12 held-out faces edited to happy
-    # and surprise, Laplacian variance 1.273 of the input's vs Lanczos' 1.314 (0.4 would match:
-    # 1.306); on half-pixel shifts of a fine synthetic texture 1.18 vs 1.12 (0.25 would match).
-    # Where pixels move the two samplings differ by ~0.75 grey levels on average. Larger values
-    # over-sharpen. 0 turns it off.
-    restore: float = 0.3
+    # far from a pixel centre each pixel is read. 0.2 brings the ratio to ~1.0 on the London set
+    # (0.15: 0.99, 0.25: 1.03); larger values over-sharpen. 0 turns it off.
+    restore: float = 0.2
     # Skin that folds: where the warp compresses skin (the backward map's Jacobian determinant
     # d > 1: more skin in fewer pixels, as in the brow furrow or the cheek above a smile's
     # nasolabial fold) it darkens, where it stretches it lightens: lightness x (1 - folds *
@@ -110,10 +105,18 @@ class WarpConfig:
     folds: float = 0.5
     fold_min: float = 0.9
     fold_max: float = 1.03
-    # Sampling: "cubic" (with ``restore`` about as sharp as Lanczos, in a third of the time: 3.3
-    # vs 11.2 ms a 512 px frame's face, then the largest single cost of a video frame),
-    # "lanczos" (use ``restore`` 0.2 with it) or "linear".
-    sampling: str = "cubic"
+    # Sampling: "lanczos" (keeps the most detail of OpenCV's kernels), "cubic" or "linear".
+    sampling: str = "lanczos"
+    # Video frames (`animate video`, :meth:`for_video`) are sampled this way instead: bicubic
+    # costs a third of Lanczos' time (3.3 vs 11.2 ms for a 512 px frame's face, then the largest
+    # single cost of a frame). With ``video_restore`` 0.3 it sits between the two ways of
+    # matching Lanczos with 0.2: on 12 held-out faces edited to happy and surprise, Laplacian
+    # variance 1.273 of the input's vs 1.314 (0.4 would match), on half-pixel shifts of a fine
+    # synthetic texture 1.18 vs 1.12 (0.25 would match); where pixels move the two differ by
+    # ~0.75 grey levels on average. Photos keep Lanczos: there one borderline surprise face of
+    # 26 reads neutral to the FER classifier with bicubic (docs/engines.md).
+    video_sampling: str = "cubic"
+    video_restore: float = 0.3
     # Where the warp parts the lips, the opening is painted as a shadowed mouth interior
     # (:mod:`ganimate.mouth`); ``MouthConfig(strength=0)`` leaves the stretched lip seam.
     mouth: MouthConfig = dataclasses.field(default_factory=MouthConfig)
@@ -122,12 +125,19 @@ class WarpConfig:
     teeth: TeethConfig = dataclasses.field(default_factory=TeethConfig)
 
     def __post_init__(self):
-        if self.sampling not in _SAMPLING:
-            raise ValueError(f"WarpConfig.sampling must be one of {', '.join(_SAMPLING)}")
+        if self.sampling not in _SAMPLING or self.video_sampling not in _SAMPLING:
+            raise ValueError(f"WarpConfig.sampling and video_sampling must be one of "
+                             f"{', '.join(_SAMPLING)}")
         if self.basis not in BASES:
             raise ValueError(f"WarpConfig.basis must be one of {', '.join(BASES)}")
         if self.gain < 0 or self.max_shift <= 0 or self.inner < 0 or self.outer <= 0:
             raise ValueError("WarpConfig: gain >= 0, max_shift > 0, inner >= 0, outer > 0")
+
+
+    def for_video(self) -> WarpConfig:
+        """This config with the video frames' sampling (``video_sampling``, ``video_restore``)."""
+        return dataclasses.replace(self, sampling=self.video_sampling,
+                                   restore=self.video_restore)
 
 
 _SAMPLING = ("lanczos", "cubic", "linear")
