@@ -109,14 +109,16 @@ class WarpConfig:
     sampling: str = "lanczos"
     # Video frames (`animate video`, :meth:`for_video`) are sampled this way instead: bicubic
     # costs a third of Lanczos' time (3.3 vs 11.2 ms for a 512 px frame's face, then the largest
-    # single cost of a frame). With ``video_restore`` 0.3 it sits between the two ways of
-    # matching Lanczos with 0.2: on 12 held-out faces edited to happy and surprise, Laplacian
-    # variance 1.273 of the input's vs 1.314 (0.4 would match), on half-pixel shifts of a fine
-    # synthetic texture 1.18 vs 1.12 (0.25 would match); where pixels move the two differ by
-    # ~0.75 grey levels on average. Photos keep Lanczos: there one borderline surprise face of
-    # 26 reads neutral to the FER classifier with bicubic (docs/engines.md).
+    # single cost of a frame). With ``video_restore`` 0.2 it is as sharp as Lanczos with 0.2 on
+    # half-pixel shifts of a fine synthetic texture (1.11 vs 1.12 of the input's Laplacian
+    # variance) and a little softer on faces (12 held-out faces edited to happy and surprise:
+    # 1.241 vs 1.314; 0.3 gives 1.273, 0.4 1.306). More restore flickers: frame-to-frame change
+    # of single_face.mp4 edited to happy, relative to the input's, 1.031 at 0.2, 1.032 at 0.25,
+    # 1.037 at 0.3 (Lanczos 1.034); of face_noface.mov 0.992 at 0.2, 0.996 at 0.25 (Lanczos
+    # 0.992). Photos keep Lanczos: there one borderline surprise face of 26 reads neutral to the
+    # FER classifier with bicubic (docs/engines.md).
     video_sampling: str = "cubic"
-    video_restore: float = 0.3
+    video_restore: float = 0.2
     # Where the warp parts the lips, the opening is painted as a shadowed mouth interior
     # (:mod:`ganimate.mouth`); ``MouthConfig(strength=0)`` leaves the stretched lip seam.
     mouth: MouthConfig = dataclasses.field(default_factory=MouthConfig)
