@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/edit_throughput.py [--engine warp] [--engine gan] [--json]
 
 Edits the 26 held-out London neutral photos (512x512, examples/demo_model/holdout.txt; with
-``--photos N`` the other London photos after them, up to N) to a smile (AU06=0.8 AU12=0.9) and writes them as PNG, with the same calls as the CLI
-(``editing.edit_photo`` + ``write_photo_edit``, one FaceMesh for the folder). Start-up (imports,
+``--photos N`` the other London photos after them, up to N) to a smile (AU06=0.8 AU12=0.9) and
+writes them as PNG, with the same calls as the CLI (``editing.edit_photo`` +
+``write_photo_edit``, one FaceMesh for the folder). Start-up (imports,
 mediapipe, the model) is reported apart; the rate is (photos - 1) / time from the first photo
 written to the last. ``gan`` is the model shipped with ganimate (or ``--checkpoint``).
 """
