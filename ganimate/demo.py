@@ -168,7 +168,7 @@ def _expressions(photo: Path, out: Path, engines, config: DemoConfig) -> list[Pa
     import numpy as np
 
     from ganimate.editing import EditConfig, draw_grid, edit_photo, face_cell, write_photo_edit
-    from ganimate.faces import FaceMesh
+    from ganimate.faces import FaceMesh, largest_face
     from ganimate.images import read_rgb, write_image
 
     paths = [out / "photo_input.jpg"]
@@ -176,7 +176,7 @@ def _expressions(photo: Path, out: Path, engines, config: DemoConfig) -> list[Pa
     rgb = read_rgb(photo)
     cells = []
     with FaceMesh() as mesh:
-        box = max(mesh(rgb), key=lambda f: f.box.width * f.box.height).box
+        box = largest_face(mesh(rgb)).box
         for name in config.expressions:
             row = [face_cell(rgb, box, False, config.sweep_cell)]
             for engine in engines:

@@ -105,9 +105,7 @@ def model_au_index(au_names: Sequence[str], unread: Sequence[str] = ()) -> np.nd
 
 
 def _calibration(model) -> AUCalibration | None:
-    meta = getattr(model, "metadata", None) or {}
-    data = meta.get("au_calibration")
-    return None if data is None else AUCalibration.from_dict(data)
+    return AUCalibration.from_meta(getattr(model, "metadata", None) or {})
 
 
 def source_aus(faces: Sequence[Face | FaceCrop], model: LoadedGenerator | Sequence[str] | None

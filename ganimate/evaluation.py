@@ -888,7 +888,7 @@ def evaluate_video(input_path: str | Path, output_path: str | Path, identity: bo
     part is measured and a warning says so.
     """
     from ganimate import video
-    from ganimate.faces import FaceTracker
+    from ganimate.faces import FaceTracker, largest_face
 
     input_path, output_path = Path(input_path), Path(output_path)
     for p in (input_path, output_path):
@@ -913,7 +913,7 @@ def evaluate_video(input_path: str | Path, output_path: str | Path, identity: bo
             if not found:
                 return None
             # The largest face is the one an edit is about; other faces count as background.
-            face = max(found, key=lambda f: f.box.width * f.box.height)
+            face = largest_face(found)
             return region_from_box(rgb.shape, face.box.as_tuple())
 
         pairs = zip(video.read_frames(input_path, info_in),
