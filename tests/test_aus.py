@@ -218,3 +218,21 @@ def test_openface_csv_errors_name_the_file(tmp_path):
         read_openface_csv(bad)
     with pytest.raises(GanimateError, match="no such"):
         read_openface_csv(tmp_path / "missing.csv")
+
+
+def test_box_lstsq_is_the_bounded_least_squares_optimum():
+    """The AU solve's active-set method against scipy's BVLS on random boxed problems, half of
+    the variables pushed against a bound."""
+    from scipy.optimize import lsq_linear
+
+    from ganimate.aus import box_lstsq
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(2, 24))
+        r = np.triu(rng.normal(size=(n, n))) + 3 * np.eye(n)
+        rhs = rng.normal(scale=3, size=n)
+        lower, upper = np.where(rng.random(n) < 0.2, -0.35, 0.0), np.full(n, 1.0)
+        want = lsq_linear(r, rhs, bounds=(lower, upper), method="bvls").x
+        np.testing.assert_allclose(box_lstsq(r, rhs, lower, upper), want, atol=1e-9)
+

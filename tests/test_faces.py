@@ -151,3 +151,19 @@ def test_native_log_lines_are_kept_off_stderr_and_everything_else_forwarded(capf
     assert capfd.readouterr().err == ("kept: a warning\n\rediting photos 1/3"
                                       "F0000 00:00:1718000000.5 17 check.cc:1] fatal, kept\n"
                                       "after\n")
+
+
+def test_min_cost_assignment_matches_scipy():
+    from scipy.optimize import linear_sum_assignment
+
+    from ganimate.faces import min_cost_assignment
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n, m = rng.integers(1, 6, 2)
+        cost = np.round(rng.random((n, m)), 1)  # ties included
+        rows, cols = min_cost_assignment(cost)
+        r0, c0 = linear_sum_assignment(cost)
+        assert cost[rows, cols].sum() == pytest.approx(cost[r0, c0].sum())
+        assert list(rows) == sorted(rows) and len(set(cols)) == len(cols) == min(n, m)
+

@@ -119,3 +119,24 @@ def test_the_cli_starts_without_the_heavy_libraries():
             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"imported at start-up: {out.stdout.strip()}"
+
+
+def test_the_warp_path_loads_neither_torch_nor_pyplot():
+    """`animate video` with the warp imports what its frames need and nothing else: no torch
+    (1.9 s), and mediapipe without running matplotlib.pyplot (0.6 s of its 1 s import), while
+    pyplot still works for whoever really plots."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ganimate import animation, editing, engines\n"
+        "from ganimate.faces import FaceTracker\n"
+        "FaceTracker().close()\n"
+        "engines.load_engine('warp')\n"
+        "print('torch' in sys.modules, 'matplotlib.figure' in sys.modules)\n"
+        "import matplotlib.pyplot as plt\n"
+        "print(callable(plt.figure), 'matplotlib.figure' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False", "True", "True"], out.stdout + out.stderr
