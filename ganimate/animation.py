@@ -860,7 +860,7 @@ def animate_video(src: str | os.PathLike, out: str | os.PathLike, engine,
     name without suffix for PNG frames (exact). ``preview`` writes input | output | change map
     side by side. ``on_frame`` is called with a :class:`FrameRecord` for every frame, in order.
     """
-    engine = _for_video(as_engine(engine))
+    engine = as_engine(engine).for_video()
     src, out = Path(src), Path(out)
     info = _probe_request(src, out, spec, timeline, preview)
     n = info.frame_count or 1
@@ -918,12 +918,6 @@ def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_fr
                            time.perf_counter() - started,
                            Path(preview) if preview is not None else None, tally.first or 0.0,
                            stages, tally.first_at)
-
-
-def _for_video(engine):
-    """The engine as video frames use it (the warp samples bicubically there: time a frame)."""
-    for_video = getattr(engine, "for_video", None)
-    return for_video() if for_video is not None else engine
 
 
 def _has_network(engine) -> bool:
@@ -1036,7 +1030,7 @@ def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine,
     from ganimate.images import read_photo
     from ganimate.video import VideoWriter
 
-    engine = _for_video(as_engine(engine))
+    engine = as_engine(engine).for_video()
     photo, out = Path(photo), Path(out)
     check_output(photo, out)
     settings.validate()

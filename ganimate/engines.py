@@ -193,6 +193,10 @@ class GanEngine:
         self.image_size = loaded.config.image_size
         self.metadata = loaded.metadata
 
+    def for_video(self):
+        """The engine as video frames use it: this one (a generator samples nothing)."""
+        return self
+
     def edit_frames(self, jobs: Sequence[FrameJob], blend: BlendConfig = BlendConfig(),
                     want_weights: bool = False) -> list[FrameEdit]:
         """Run G on every face of ``jobs`` (batched by crop size) and paste them back."""
@@ -293,6 +297,10 @@ class HybridEngine:
         crops = [crop_with_transform(out, c.to_frame, c.size, lm)
                  for c, lm in zip(job.crops, moved, strict=True)]
         return FrameJob(out, crops, job.y_r, job.y_g), gates
+
+    def for_video(self):
+        """The engine as video frames use it: this one (its warp keeps its own sampling)."""
+        return self
 
     def edit_frames(self, jobs: Sequence[FrameJob], blend: BlendConfig = BlendConfig(),
                     want_weights: bool = False) -> list[FrameEdit]:

@@ -459,6 +459,7 @@ class FaceMesh:
     def _mesh_whole(self, rgb: np.ndarray) -> list[Face]:
         """Fallback when the detector sees nothing: faces that fill the image (tight crops)."""
         import cv2
+
         mp = _mediapipe()
 
         if self._whole is None:

@@ -44,7 +44,14 @@ from ganimate.aus import (
     to_model_frame,
     umeyama,
 )
-from ganimate.mouth import MouthConfig, find_opening, paint_opening, rigid_teeth, seam_colour
+from ganimate.mouth import (
+    MouthConfig,
+    find_opening,
+    paint_opening,
+    rigid_teeth,
+    seam_colour,
+    smoothstep,
+)
 from ganimate.teeth import TeethConfig, draw_interior, jaw_opening, skin_lightness
 from ganimate.timing import stage
 
@@ -134,7 +141,6 @@ class WarpConfig:
             raise ValueError(f"WarpConfig.basis must be one of {', '.join(BASES)}")
         if self.gain < 0 or self.max_shift <= 0 or self.inner < 0 or self.outer <= 0:
             raise ValueError("WarpConfig: gain >= 0, max_shift > 0, inner >= 0, outer > 0")
-
 
     def for_video(self) -> WarpConfig:
         """This config with the video frames' sampling (``video_sampling``, ``video_restore``)."""
@@ -310,8 +316,7 @@ def _taper(hull: np.ndarray, box: tuple[int, int, int, int], inner: float,
     pts = np.round((hull - [x0, y0]) * 16).astype(np.int32)
     cv2.fillConvexPoly(inside, pts, 1, lineType=cv2.LINE_8, shift=4)
     dist = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 5)
-    t = np.clip((inner + outer - dist) / outer, 0.0, 1.0)
-    return (t * t * (3 - 2 * t)).astype(np.float32), dist
+    return smoothstep((inner + outer - dist) / outer).astype(np.float32), dist
 
 
 @dataclass
@@ -444,12 +449,7 @@ def displacement_field(points: np.ndarray, shifts: np.ndarray, frame_size: tuple
     dense *= weight[..., None]
     dx, dy = dense[..., 0], dense[..., 1]
     if config.deadzone > 0:
-        t = cv2.magnitude(dx, dy)
-        t *= np.float32(1 / config.deadzone)
-        np.minimum(t, np.float32(1), out=t)
-        fade = t * t
-        fade *= np.float32(3) - 2 * t
-        dense *= fade[..., None]
+        dense *= smoothstep(cv2.magnitude(dx, dy) * np.float32(1 / config.deadzone))[..., None]
     shade = _fold_shading(coarse, gx, gy, (bw, bh), weight, config)
     return Field(box[0], box[1], np.ascontiguousarray(dx), np.ascontiguousarray(dy), weight,
                  shade)

@@ -119,11 +119,11 @@ def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
     shape = (y1 - y0, x1 - x0)
     moved = polygon_mask(dest, origin, shape)
     inside = cv2.distanceTransform((moved > 127).astype(np.uint8), cv2.DIST_L2, 5)
-    edge = _smoothstep(inside / max(config.feather * scale, 1.0)) * (moved / np.float32(255))
+    edge = smoothstep(inside / max(config.feather * scale, 1.0)) * (moved / np.float32(255))
     reads_own = 0.0  # a closed mouth has no interior of its own to keep
     if gap >= config.closed:
         reads_own = _reads_inside(src, field, (x0, y0, x1, y1))
-    closedness = 1.0 - _smoothstep((gap - config.open_from) / (config.open_at - config.open_from))
+    closedness = 1.0 - smoothstep((gap - config.open_from) / (config.open_at - config.open_from))
     alpha = (config.strength * closedness * edge * (1 - reads_own)).astype(np.float32)
     if not np.any(alpha * 255 >= 0.5):
         return None
@@ -189,11 +189,11 @@ def paint_opening(out: np.ndarray, opening: Opening, colour: np.ndarray, scale: 
     shadowed toward the lips' edge."""
     h, w = opening.alpha.shape
     roi = out[opening.y0:opening.y0 + h, opening.x0:opening.x0 + w]
-    depth = _smoothstep(opening.inside / max(config.depth * scale, 1.0))
+    depth = smoothstep(opening.inside / max(config.depth * scale, 1.0))
     shade = config.edge_shade + (config.deep_shade - config.edge_shade) * depth
     fill = shaded(colour, shade.astype(np.float32))
     if interior is not None:
-        lip_shadow = config.lip_shadow + (1 - config.lip_shadow) * _smoothstep(
+        lip_shadow = config.lip_shadow + (1 - config.lip_shadow) * smoothstep(
             opening.inside / max(config.shadow_width * scale, 1.0))
         c = interior.coverage[..., None]
         fill = fill * (1 - c) + interior.rgb * lip_shadow[..., None] * c
@@ -205,7 +205,7 @@ def paint_opening(out: np.ndarray, opening: Opening, colour: np.ndarray, scale: 
     roi[changed] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)[changed]
 
 
-def _smoothstep(t) -> np.ndarray:
+def smoothstep(t) -> np.ndarray:
     """0 below 0, 1 above 1, Hermite in between (zero slope at both ends)."""
     t = np.clip(t, 0.0, 1.0)
     return t * t * (3 - 2 * t)
@@ -287,7 +287,7 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
     # on in full once the lips part rigid_from IOD further than in the photo: a smile that
     # keeps the mouth as open as it was is left to the spline (per-frame splits of a talking
     # mouth flicker: single_face.mp4 with AU06=0.6 AU12=0.8, frame change x1.14 instead of x1.0)
-    on = float(_smoothstep((_gap(dest) - _gap(src)) / (config.rigid_from * scale)))
+    on = float(smoothstep((_gap(dest) - _gap(src)) / (config.rigid_from * scale)))
     if on <= 0:
         return None
     margin = 2
@@ -321,7 +321,7 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
         rigid = -(up * t_up[k] + down * t_low[k])
         d[fy, fx] = d[fy, fx] * (1 - weight * (up + down)) + weight * rigid
     inside_d = cv2.distanceTransform((mouth > 0.5).astype(np.uint8), cv2.DIST_L2, 5)
-    edge = _smoothstep(inside_d / max(config.feather * scale, 1.0)) * weight
+    edge = smoothstep(inside_d / max(config.feather * scale, 1.0)) * weight
     alpha = (config.strength * edge * np.clip(1 - up - down, 0, 1)).astype(np.float32)
     if not np.any(alpha * 255 >= 0.5):
         return None

@@ -311,7 +311,7 @@ def test_warp_frames_edited_in_parallel_come_out_in_order_and_unchanged(media, t
     two = animation.animate_video(clip, tmp_path / "two", engine, spec, AnimateConfig(workers=2),
                                   on_frame=spy)
     assert len(editors) == 2
-    assert animation._for_video(engine).config.sampling == "cubic"  # video frames: bicubic
+    assert engine.for_video().config.sampling == "cubic"  # video frames: bicubic
     assert one.frames == two.frames == 20 and two.first_frame_at > 0
     names = sorted(p.name for p in (tmp_path / "one").iterdir())
     assert names == sorted(p.name for p in (tmp_path / "two").iterdir())
