@@ -52,9 +52,7 @@ def make_model(kind: str, folder: Path) -> Path | None:
         return Path(kind)
     import torch
 
-    from ganimate.checkpoint import save_checkpoint
-    from ganimate.config import ModelConfig
-    from ganimate.networks import Generator
+    from ganimate.model import Generator, ModelConfig, save_checkpoint
 
     torch.manual_seed(0)
     cfg = ModelConfig() if kind == "paper" else ModelConfig(

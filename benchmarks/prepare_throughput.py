@@ -16,7 +16,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from ganimate.prepare import PrepareConfig, prepare_dataset
+from ganimate.training import PrepareConfig
+from ganimate.training.prepare import prepare_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,10 +26,9 @@ import time
 
 import torch
 
-from ganimate.config import ModelConfig, TrainConfig
-from ganimate.networks import Critic, Generator
+from ganimate.model import Critic, Generator, ModelConfig, TrainConfig
 from ganimate.runtime import autocast, configure_backends, pick_device, resolve_precision
-from ganimate.training import StepBatch, TrainState, critic_step, generator_step
+from ganimate.training.trainer import StepBatch, TrainState, critic_step, generator_step
 
 
 def _sync(device):

@@ -5,12 +5,13 @@ Conventions, stated once for the whole package:
 - images are ``uint8`` HWC RGB numpy arrays;
 - tensors are ``float`` BCHW in [-1, 1];
 - AU vectors are ``float32`` intensities in [0, 1] (FACS 0-5 divided by 5),
-  in ``aus.AU_NAMES`` order;
+  in ``faces.AU_NAMES`` order;
 - a crop transform maps crop pixels to frame pixels.
 
 ``images.to_tensor`` and ``images.to_image`` are the only crossings between arrays and tensors.
 """
 
+import importlib as _importlib
 import os as _os
 
 __version__ = "0.1.0"
@@ -20,3 +21,21 @@ __version__ = "0.1.0"
 # parallel threads; on a busy 2-core machine a 2-thread BLAS spins at its barriers and a 500 x 500
 # LU took 40-280 ms instead of 7 ms (measured). torch keeps its own thread settings.
 _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def lazy_exports(package: str, exports: dict[str, tuple[str, ...]]):
+    """A stage package's ``__getattr__`` and ``__dir__`` (PEP 562) for ``exports`` (submodule ->
+    the names other stages use): ``from ganimate.engines import WarpEngine`` imports
+    ``engines.warp`` when first asked, not the generator's torch, so each command loads what it
+    runs. ``tests/test_imports.py`` reads these tables as import arrows."""
+    where = {name: module for module, names in exports.items() for name in names}
+
+    def __getattr__(name: str):
+        if name not in where:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(_importlib.import_module(f"{package}.{where[name]}"), name)
+
+    def __dir__() -> list[str]:
+        return sorted(where)
+
+    return __getattr__, __dir__

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ganimate.aus import AU_NAMES, DEFAULT_ESTIMATOR, AUEstimator, NeutralBaseline
 from ganimate.errors import GanimateError
+from ganimate.faces import AU_NAMES, DEFAULT_ESTIMATOR, AUEstimator, NeutralBaseline
 from ganimate.images import read_rgb
 from ganimate.video import find_inputs, is_video, iter_video_frames
 
@@ -212,7 +212,7 @@ def render_aus(path: str | os.PathLike, listing: AUListing, terminal: bool = Fal
 def _face_columns(rows: list[AURow]):
     from rich.table import Table
 
-    from ganimate.aus import AU_DESCRIPTIONS
+    from ganimate.faces import AU_DESCRIPTIONS
 
     table = Table("AU", "", *[f"{r.source} #{r.face}" if r.frame == 0
                               else f"{r.source} f{r.frame} #{r.face}" for r in rows], box=None)

@@ -180,7 +180,7 @@ def _load_engine(engine, checkpoint, device):
 
 
 def _targets(expression=None, like=None, aus_file=None, row=None, au=()):
-    from ganimate.editing import TargetOptions
+    from ganimate.targets import TargetOptions
 
     return TargetOptions(expression, like, aus_file, row, tuple(au))
 
@@ -263,7 +263,7 @@ def train_command(
 
     Several GPUs: torchrun --nproc_per_node N -m ganimate train DATA --out RUN.
     """
-    from ganimate.config import TrainConfig
+    from ganimate.model import TrainConfig
     from ganimate.training import train
 
     cfg = TrainConfig.from_options(
@@ -300,8 +300,7 @@ def export_command(
     """Write the generator alone (fp16 by default): small, and all that `edit` needs."""
     import torch
 
-    from ganimate.checkpoint import export_generator
-    from ganimate.models import resolve_checkpoint
+    from ganimate.model import export_generator, resolve_checkpoint
 
     path = export_generator(resolve_checkpoint(checkpoint), out,
                             torch.float32 if fp32 else torch.float16)
@@ -319,7 +318,7 @@ def synthetic_command(
     seed: int = typer.Option(0, "--seed", help="Seed of faces and AU values."),
 ) -> None:
     """Write the synthetic bar-face dataset (AU01 moves the brows, AU26 opens the mouth)."""
-    from ganimate.synthetic import make_synthetic_dataset
+    from ganimate.training import make_synthetic_dataset
 
     typer.echo(str(make_synthetic_dataset(out, count, size, test_fraction, seed)))
 
@@ -377,14 +376,15 @@ def edit_image_command(
     pixels away from the faces are untouched.
     """
     from ganimate import editing
-    from ganimate.blend import BlendConfig
+    from ganimate.engines import BlendConfig
+    from ganimate.targets import parse_source_aus
 
     targets = _targets(expression, like, aus_file, row, au)
     pairs = editing.plan_edit(photos, output, targets, attention, aligned)
     engine = _load_engine(engine_name, checkpoint, device)
     config = editing.EditConfig(
-        spec=targets.spec(engine, estimator), face=face,
-        source=editing.parse_source_aus(source_au, engine.au_names), aligned=aligned,
+        spec=targets.spec(engine.au_space, estimator), face=face,
+        source=parse_source_aus(source_au, engine.au_names), aligned=aligned,
         blend=BlendConfig(feather=feather), estimator=estimator)
     if attention is not None:  # the core issue's one-crop mode, with its attention file
         src, dst = pairs[0]
@@ -483,7 +483,8 @@ def eval_model_command(
 ) -> None:
     """Measure a model on a dataset: AU accuracy, identity, reconstruction, background,
     attention; with two checkpoints, side by side."""
-    from ganimate import evaluation, report
+    from ganimate import evaluation
+    from ganimate.evaluation import report
 
     config = evaluation.EvalConfig(seed=seed, max_faces=faces, random_targets=random_targets,
                                    batch_size=batch_size, identity=identity)
@@ -508,7 +509,8 @@ def eval_video_command(
     """Measure an edited video against its input: flicker, background change, identity."""
     from pathlib import Path
 
-    from ganimate import evaluation, report
+    from ganimate import evaluation
+    from ganimate.evaluation import report
 
     result = evaluation.evaluate_video(src, edited, identity=identity,
                                        identity_every=identity_every)
@@ -547,13 +549,14 @@ def eval_photos_command(
     """Edit photos with an engine and read them with two readers: dlib's 68 points (independent
     of the warp's AU->mesh model) beside the mesh AU estimator; plus identity, sharpness, colour
     fringes, change away from the face and a null edit."""
-    from ganimate import photo_eval, report
+    from ganimate.evaluation import photos as photo_eval_photos
+    from ganimate.evaluation import report
 
     engine = _load_engine(engine_name, checkpoint, device)
-    spec = _targets(expression, au=au).spec(engine, estimator)
-    config = photo_eval.PhotoEvalConfig(spec, estimator, null_edit, identity)
-    result = photo_eval.run(photos, engine, config, ids, reference,
-                            photo_eval.edit_label(expression, au))
+    spec = _targets(expression, au=au).spec(engine.au_space, estimator)
+    config = photo_eval_photos.PhotoEvalConfig(spec, estimator, null_edit, identity)
+    result = photo_eval_photos.run(photos, engine, config, ids, reference,
+                            photo_eval_photos.edit_label(expression, au))
     paths = report.write_photo_report(result, out or f"photos-{engine.name}-eval")
     _show(report.photo_tables(result), result.to_dict(), paths, as_json)
 
@@ -597,7 +600,7 @@ def prepare_command(
     """Build a training dataset: aligned face crops and AU labels from photos and videos."""
     from pathlib import Path
 
-    from ganimate import prepare
+    from ganimate.training import prepare
 
     config = prepare.PrepareConfig(
         size=size, every=every, workers=workers, image_format=image_format, min_face=min_face,
@@ -721,7 +724,7 @@ def animate_video_command(
     a face pass through unchanged.
     """
     from ganimate import animation
-    from ganimate.blend import BlendConfig
+    from ganimate.engines import BlendConfig
 
     targets = _targets(expression, like, aus_file, row, au)
     timeline = animation.Timeline(ramp, hold, easing, track_csv, track_face, track_offset)
@@ -731,7 +734,7 @@ def animate_video_command(
         face=face, smooth=smooth, baseline=baseline, batch_size=batch_size, workers=workers,
         blend=BlendConfig(feather=feather), estimator=estimator, crf=crf, preset=preset,
         lossless=lossless)
-    result = animation.animate_video(video, output, engine, targets.spec(engine, estimator),
+    result = animation.animate_video(video, output, engine, targets.spec(engine.au_space, estimator),
                                      config, timeline, preview)
     if face is not None and not result.face_ids:
         typer.echo(f"warning: face {face} never appeared; the video is unchanged "
@@ -786,7 +789,7 @@ def animate_image_command(
                                         face=face, crf=crf, preset=preset, estimator=estimator)
     animation.check_image_request(photo, output, targets, settings)
     engine = _load_engine(engine_name, checkpoint, device)
-    result = animation.animate_image(photo, output, engine, targets.spec(engine, estimator),
+    result = animation.animate_image(photo, output, engine, targets.spec(engine.au_space, estimator),
                                      settings)
     typer.echo(str(result.out))
 
@@ -814,7 +817,7 @@ def demo_command(
     result = demo.run_demo(out, config, checkpoint=checkpoint)
     if result.standin:
         typer.echo("note: the shipped model is a small CPU-trained stand-in, not the real demo "
-                   "model: expect weak edits with colour fringes (ganimate/models/MODEL_CARD.md)",
+                   "model: expect weak edits with colour fringes (ganimate/model/weights/MODEL_CARD.md)",
                    err=True)
     for step in result.steps:
         if step.status == "ok":

@@ -104,18 +104,18 @@ def asset(name: str) -> Path:
 
 def _resolve_model(checkpoint: str | os.PathLike | None):
     """(file, is stand-in) of the model to use: ``checkpoint``, else the shipped one."""
-    from ganimate import models
+    from ganimate.model import bundled as models_bundled
 
     if checkpoint is not None:
-        from ganimate.models import resolve_checkpoint
+        from ganimate.model import resolve_checkpoint
 
         return resolve_checkpoint(checkpoint), False
-    shipped = models.bundled_models()
+    shipped = models_bundled.bundled_models()
     if not shipped:
         raise GanimateError("no model ships with this ganimate; pass --checkpoint CKPT (a file "
                             "from `ganimate train` or `ganimate export`)")
     if shipped[0].standin:
-        models.warn_standin(shipped[0])
+        models_bundled.warn_standin(shipped[0])
     return shipped[0].path, shipped[0].standin
 
 
@@ -131,7 +131,7 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(),
     out.mkdir(parents=True, exist_ok=True)
     photo, video = asset(PHOTO), asset(VIDEO)
     model_path, standin = _resolve_model(checkpoint)
-    from ganimate.checkpoint import load_generator
+    from ganimate.model import load_generator
 
     loaded = load_generator(model_path, device=config.device)
     warp, gan = WarpEngine(), GanEngine(loaded)

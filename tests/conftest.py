@@ -92,10 +92,8 @@ def _save_generator(path: str | Path, au_names: Sequence[str] | None = None, wid
                     tweak: Callable | None = None) -> Path:
     import torch
 
-    from ganimate.aus import AU_NAMES
-    from ganimate.checkpoint import save_checkpoint
-    from ganimate.config import ModelConfig
-    from ganimate.networks import Generator
+    from ganimate.faces import AU_NAMES
+    from ganimate.model import Generator, ModelConfig, save_checkpoint
 
     names = tuple(AU_NAMES if au_names is None else au_names)
     cfg = ModelConfig(image_size=image_size, au_names=names, g_width=width, g_residual_blocks=1,
@@ -193,8 +191,8 @@ class FakeTracker:
         pass
 
     def __call__(self, rgb: np.ndarray):
-        from ganimate.align import canonical_face
-        from ganimate.faces import TrackedFace, box_of
+        from ganimate.faces import canonical_face
+        from ganimate.faces.mesh import TrackedFace, box_of
 
         h, w = rgb.shape[:2]
         c = canonical_face()

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganimate.align import (
+from ganimate.faces import (
     FaceCrop,
+    FaceMesh,
     align_face,
     apply_transform,
-    canonical_landmarks,
     face_ellipse,
     invert_transform,
 )
-from ganimate.faces import FaceMesh
+from ganimate.faces.align import canonical_landmarks
 from ganimate.images import read_rgb
 
 

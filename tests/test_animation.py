@@ -14,7 +14,11 @@ import pytest
 import torch
 
 from ganimate import animation
-from ganimate.animation import AnimateConfig, ImageAnimation, frame_condition, savgol_at
+from ganimate.animation import AnimateConfig, ImageAnimation, planner
+from ganimate.animation import conditions as animation_conditions
+from ganimate.animation import pipeline as animation_pipeline
+from ganimate.animation.conditions import frame_condition
+from ganimate.animation.planner import savgol_at
 from ganimate.errors import GanimateError
 from ganimate.targets import AUTrack, build_target, ramp_schedule, target_spec
 from ganimate.video import VideoWriter, probe, read_frames
@@ -37,7 +41,7 @@ class Spy(torch.nn.Module):
 
 @pytest.fixture
 def spied(tiny):
-    from ganimate.checkpoint import load_generator
+    from ganimate.model import load_generator
 
     loaded = load_generator(tiny, device="cpu")
     loaded.model = Spy(loaded.model)
@@ -69,7 +73,7 @@ def test_savgol_at_is_the_savitzky_golay_filter_and_degrades_at_the_ends():
 def test_similarity_parameters_round_trip():
     m = np.array([[1.2 * np.cos(0.3), -1.2 * np.sin(0.3), 40.5],
                   [1.2 * np.sin(0.3), 1.2 * np.cos(0.3), -7.25]])
-    assert np.allclose(animation.similarity_matrix(animation.similarity_params(m)), m)
+    assert np.allclose(planner.similarity_matrix(planner.similarity_params(m)), m)
 
 
 def test_frame_condition_is_alpha_y_g_plus_one_minus_alpha_y_r():
@@ -90,20 +94,20 @@ def test_frame_condition_is_alpha_y_g_plus_one_minus_alpha_y_r():
 
 
 def test_alpha_schedule_choices():
-    s = animation.alpha_schedule(11, 10.0)
+    s = animation_conditions.alpha_schedule(11, 10.0)
     assert s(0) == 0 and s(10) == 1 and s(5) == pytest.approx(0.5)
-    assert np.all(animation.alpha_schedule(11, 10.0, hold=True).as_array() == 1)
-    assert np.all(animation.alpha_schedule(11, 10.0, default="hold").as_array() == 1)
-    b = animation.alpha_schedule(11, 10.0, bounce=True)
+    assert np.all(animation_conditions.alpha_schedule(11, 10.0, hold=True).as_array() == 1)
+    assert np.all(animation_conditions.alpha_schedule(11, 10.0, default="hold").as_array() == 1)
+    b = animation_conditions.alpha_schedule(11, 10.0, bounce=True)
     assert b(0) == 0 and b(5) == 1 and b(10) == 0
-    r = animation.alpha_schedule(30, 10.0, ramp="0s:0,1s:1:ease-in,2s:0")
+    r = animation_conditions.alpha_schedule(30, 10.0, ramp="0s:0,1s:1:ease-in,2s:0")
     assert r(10) == 1 and r(5) == pytest.approx(0.25) and r(29) == 0
     with pytest.raises(GanimateError, match="one of --ramp, --hold"):
-        animation.alpha_schedule(10, 10.0, ramp="0:0,5:1", hold=True)
+        animation_conditions.alpha_schedule(10, 10.0, ramp="0:0,5:1", hold=True)
     with pytest.raises(GanimateError, match="--easing"):
-        animation.alpha_schedule(10, 10.0, easing="wobble")
+        animation_conditions.alpha_schedule(10, 10.0, easing="wobble")
     with pytest.raises(GanimateError, match="--ramp"):
-        animation.alpha_schedule(10, 10.0, ramp="0s:0,1s:2")
+        animation_conditions.alpha_schedule(10, 10.0, ramp="0s:0,1s:2")
 
 
 # --- the video pipeline on a real clip ------------------------------------------------------------
@@ -112,7 +116,7 @@ def test_alpha_schedule_choices():
 @pytest.fixture(scope="module")
 def single_face_run(media, tiny, tmp_path_factory):
     """animate_video on the real single-face clip (72 frames), the generator spied on."""
-    from ganimate.checkpoint import load_generator
+    from ganimate.model import load_generator
 
     loaded = load_generator(tiny, device="cpu")
     loaded.model = Spy(loaded.model)
@@ -151,8 +155,7 @@ def test_condition_handed_to_g_at_frame_t(single_face_run):
 
 def test_crops_are_smoothed_over_time(media, single_face_run):
     """The smoothed crop path jitters less than per-frame alignment, and follows the face."""
-    from ganimate.align import crop_transform
-    from ganimate.faces import FaceTracker
+    from ganimate.faces import FaceTracker, crop_transform
 
     _, records, _, _ = single_face_run
     smoothed = {r.index: r.faces[0] for r in records if r.faces}
@@ -229,7 +232,7 @@ def test_track_drives_the_target_frame_by_frame(media, spied, tmp_path):
 
 def test_a_failure_midway_removes_the_partial_output_and_stops_every_thread(
         media, spied, tmp_path, monkeypatch):
-    import ganimate.inference as inference
+    import ganimate.engines.gan as inference
 
     calls = {"n": 0}
     real = inference.edit_crops
@@ -260,7 +263,7 @@ def test_output_equal_to_input_is_refused_before_anything_runs(media, spied, tmp
         animation.animate_video(clip, tmp_path / "." / "in.mp4", spied,
                                 target_spec(expression="sad", au_names=spied.au_names))
     with pytest.raises(GanimateError, match="--preview"):
-        animation.check_output(clip, tmp_path / "out.mp4", tmp_path / "out.mp4")
+        animation_pipeline.check_output(clip, tmp_path / "out.mp4", tmp_path / "out.mp4")
     assert clip.read_bytes() == (media / "video" / "no_face.mp4").read_bytes()
 
 

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 
 from ganimate.au_table import TABLE_COLUMNS, AUScanProblem, scan_aus
-from ganimate.aus import AU_NAMES
+from ganimate.faces import AU_NAMES
 
 AU12 = AU_NAMES.index("AU12")
 

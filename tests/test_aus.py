@@ -7,19 +7,19 @@ import csv
 import numpy as np
 import pytest
 
-from ganimate.aus import (
+from ganimate.errors import GanimateError
+from ganimate.faces import (
     AU_NAMES,
     ESTIMATORS,
     AUCalibration,
     AUEstimator,
     CropAUReader,
+    FaceMesh,
     NeutralBaseline,
-    estimate_aus,
     read_openface_csv,
     reorder,
 )
-from ganimate.errors import GanimateError
-from ganimate.faces import FaceMesh
+from ganimate.faces.aus import estimate_aus
 from ganimate.images import read_rgb
 
 IDX = {n: i for i, n in enumerate(AU_NAMES)}
@@ -94,7 +94,7 @@ def test_eye_closing_reads_as_a_blink(london_faces):
 
 
 def test_aus_from_any_image_including_small_aligned_crops(media, london_aus):
-    from ganimate.align import align_face
+    from ganimate.faces import align_face
 
     neutral, smiling = london_aus
     with FaceMesh() as mesh:
@@ -111,7 +111,7 @@ def test_aus_from_any_image_including_small_aligned_crops(media, london_aus):
 
 
 def test_crop_reader_reads_batches_and_marks_missing_faces(media):
-    from ganimate.align import align_face
+    from ganimate.faces import align_face
 
     rgb = read_rgb(media / "faces/london/smiling/004.jpg")
     with FaceMesh() as mesh:
@@ -225,7 +225,7 @@ def test_box_lstsq_is_the_bounded_least_squares_optimum():
     the variables pushed against a bound."""
     from scipy.optimize import lsq_linear
 
-    from ganimate.aus import box_lstsq
+    from ganimate.faces.au_model import box_lstsq
 
     rng = np.random.default_rng(3)
     for _ in range(200):

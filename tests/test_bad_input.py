@@ -28,8 +28,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ganimate import files, video
-from ganimate.aus import AU_NAMES
 from ganimate.cli import app
+from ganimate.faces import AU_NAMES
 
 runner = CliRunner()
 GANIMATE = [sys.executable, "-m", "ganimate"]
@@ -344,7 +344,8 @@ def test_train_refuses_a_disk_without_room(tiny_train_args, trained_run, tmpfs):
 
 def test_train_save_failure_keeps_the_last_checkpoint(tiny_train_args, trained_run, tmp_path,
                                                        monkeypatch):
-    from ganimate import checkpoint, training
+    from ganimate import training
+    from ganimate.model import checkpoint
 
     saves = []
 

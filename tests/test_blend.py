@@ -6,9 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from ganimate.align import FaceCrop, align_face, apply_transform, face_ellipse, invert_transform
-from ganimate.blend import (
-    BlendConfig,
+from ganimate.engines import BlendConfig
+from ganimate.engines.blend import (
     FaceEdit,
     blend_weight,
     change_weight,
@@ -17,6 +16,7 @@ from ganimate.blend import (
     paste_face,
     paste_faces,
 )
+from ganimate.faces import FaceCrop, align_face, apply_transform, face_ellipse, invert_transform
 
 N = 64
 # Paste the edited crop itself (not the change from the crop): what tests of where and how softly

@@ -14,8 +14,8 @@ import numpy as np
 from typer.testing import CliRunner
 
 from ganimate.au_table import TABLE_COLUMNS
-from ganimate.aus import AU_NAMES
 from ganimate.cli import app
+from ganimate.faces import AU_NAMES
 
 runner = CliRunner()
 

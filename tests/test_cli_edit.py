@@ -17,10 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganimate.aus import AU_NAMES, default_estimator
-from ganimate.faces import FaceMesh
+from ganimate.faces import AU_NAMES, FaceMesh, default_estimator
 from ganimate.images import read_photo, read_rgb
-from ganimate.targets import PRESETS
+from ganimate.targets.presets import PRESETS
 
 
 def one_error_line(res) -> str:
@@ -214,16 +213,16 @@ def test_sweep_writes_one_labelled_grid(invoke, trained_run, photos, tmp_path):
 @pytest.fixture
 def spy(monkeypatch):
     """Record the targets the generator is handed (then run the real thing)."""
-    from ganimate import inference
+    from ganimate.engines import gan
 
     calls = []
-    real = inference.edit_crops
+    real = gan.edit_crops
 
     def record(loaded, crops, targets, *args, **kwargs):
         calls.append(np.array(targets, dtype=np.float32))
         return real(loaded, crops, targets, *args, **kwargs)
 
-    monkeypatch.setattr(inference, "edit_crops", record)
+    monkeypatch.setattr(gan, "edit_crops", record)
     return calls
 
 

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from ganimate.identity import identity_unavailable
+from ganimate.evaluation.identity import identity_unavailable
 
 METRICS = ("au_error", "au_error_swept", "au_error_unedited", "au_error_unedited_swept",
            "reader_vs_labels", "direction", "identity", "identity_skipped", "reconstruction_l1",
@@ -62,9 +62,9 @@ def test_eval_is_seeded_and_prints_json(invoke, trained_run, tmp_path):
 
 def test_identity_is_skipped_with_a_clear_message_when_dlib_is_missing(invoke, trained_run,
                                                                         tmp_path, monkeypatch):
-    import ganimate.identity
+    from ganimate.evaluation import identity
 
-    monkeypatch.setattr(ganimate.identity, "identity_unavailable",
+    monkeypatch.setattr(identity, "identity_unavailable",
                         lambda: "dlib is not installed; pip install 'ganimate[eval]'")
     data, ckpts = trained_run.data, trained_run.checkpoints
     res = invoke("eval", "model", ckpts[-1], data, *FAST, "--out", tmp_path / "r")
@@ -168,9 +168,7 @@ def test_eval_on_real_faces_uses_the_calibrated_estimator(invoke, media, tmp_pat
     generator with the 17 AUs, read back by the face-mesh estimator through the calibration."""
     import torch
 
-    from ganimate.checkpoint import save_checkpoint
-    from ganimate.config import ModelConfig
-    from ganimate.networks import Generator
+    from ganimate.model import Generator, ModelConfig, save_checkpoint
 
     src = tmp_path / "src"
     for kind in ("neutral", "smiling"):

@@ -28,8 +28,8 @@ def neutral(media):
 
 @pytest.fixture(scope="module")
 def face_box(neutral):
+    from ganimate.engines import eye_distance
     from ganimate.faces import FaceMesh
-    from ganimate.geometry import eye_distance
 
     with FaceMesh() as mesh:
         face = mesh(read_rgb(neutral / "005.jpg"))[0]
@@ -51,7 +51,7 @@ def test_warp_is_the_default_and_a_null_edit_is_bit_identical(neutral, tmp_path)
 def test_warp_smile_moves_only_the_face_and_the_dlib_reader_sees_it(neutral, face_box,
                                                                     tmp_path):
     pytest.importorskip("dlib")
-    from ganimate.dlib68 import ExpressionReader
+    from ganimate.evaluation.dlib68 import ExpressionReader
 
     src = neutral / "005.jpg"
     res = invoke("edit", "image", src, *SMILE, "--engine", "warp", "-o", tmp_path / "s.png")
@@ -137,7 +137,7 @@ def test_eval_photos_reports_both_readers_and_the_pixels(media, tmp_path):
 
 
 def test_new_colour_tells_moved_colours_from_created_ones():
-    from ganimate.photo_eval import PixelBox, colour_fringe, new_colour
+    from ganimate.evaluation.photos import PixelBox, colour_fringe, new_colour
 
     rng = np.random.default_rng(0)
     img = np.full((120, 120, 3), (200, 160, 140), np.uint8)
@@ -156,10 +156,8 @@ def tiny17(tmp_path_factory):
     """An untrained 32 px generator on the 17 AUs, with a calibration (as shipped models have)."""
     import torch
 
-    from ganimate.aus import AU_NAMES
-    from ganimate.checkpoint import save_checkpoint
-    from ganimate.config import ModelConfig
-    from ganimate.networks import Generator
+    from ganimate.faces import AU_NAMES
+    from ganimate.model import Generator, ModelConfig, save_checkpoint
 
     torch.manual_seed(0)
     cfg = ModelConfig(image_size=32, g_width=4, g_residual_blocks=1, d_width=4, d_layers=3)
@@ -199,7 +197,7 @@ def test_hybrid_is_the_warp_plus_the_generator_and_a_null_edit_is_exact(neutral,
 
 
 def test_calibration_inverts():
-    from ganimate.aus import AUCalibration
+    from ganimate.faces import AUCalibration
 
     cal = AUCalibration(np.array([0.1, 0.2], np.float32), np.array([0.6, 1.0], np.float32),
                         ("AU12", "AU06"))
@@ -213,10 +211,11 @@ def test_one_au_scale_for_reading_and_editing(neutral, tmp_path):
     """With the scanned basis the warp reads a face's own AUs through the scanned-scale
     calibration, so an edit to AU12 = 1 reads back near 1 (raw, the estimator says ~0.5 for the
     scanned smile: docs/engines.md has the round trip of every AU)."""
-    from ganimate.editing import EditConfig, build_spec, edit_photo, source_aus
+    from ganimate.editing import EditConfig, edit_photo
     from ganimate.engines import WarpEngine
-    from ganimate.faces import FaceMesh, largest_face
+    from ganimate.faces import FaceMesh, largest_face, source_aus
     from ganimate.images import write_image
+    from ganimate.targets.options import build_spec
 
     engine = WarpEngine()
     assert "au_calibration" in engine.metadata
@@ -241,11 +240,10 @@ def test_the_warp_never_folds_the_skin_it_shows(neutral):
     people: the smallest determinant outside is 0.12 (surprise), 0.4-0.6 for the other presets."""
     import cv2
 
-    from ganimate.aus import AU_NAMES
-    from ganimate.faces import FaceMesh
-    from ganimate.geometry import plan_warp
-    from ganimate.mouth import INNER_LIPS
-    from ganimate.targets import PRESETS
+    from ganimate.engines.geometry import plan_warp
+    from ganimate.engines.mouth import INNER_LIPS
+    from ganimate.faces import AU_NAMES, FaceMesh
+    from ganimate.targets.presets import PRESETS
 
     with FaceMesh() as mesh:
         for stem in ("005", "021"):
@@ -268,7 +266,7 @@ def test_the_warp_never_folds_the_skin_it_shows(neutral):
 def test_the_warp_moves_aus_beyond_the_17_and_models_refuse_them(neutral, tmp_path, tiny):
     """AU27 (mouth stretch) exists in the scanned basis only: the warp opens the jaw further
     than AU26's maximum; a 17-AU model says the AU is unknown."""
-    from ganimate.dlib68 import ExpressionReader
+    from ganimate.evaluation.dlib68 import ExpressionReader
 
     pytest.importorskip("dlib")
     photo = neutral / "013.jpg"

@@ -7,10 +7,11 @@ import pickle
 import numpy as np
 import pytest
 
-from ganimate.aus import AU_NAMES
-from ganimate.dataset import decode_all, load_original_layout, open_dataset
 from ganimate.errors import GanimateError
-from ganimate.synthetic import SYNTHETIC_AUS, draw_face, make_synthetic_dataset, measure
+from ganimate.faces import AU_NAMES
+from ganimate.training import SYNTHETIC_AUS, make_synthetic_dataset, measure, open_dataset
+from ganimate.training.dataset import decode_all, load_original_layout
+from ganimate.training.synthetic import draw_face
 
 # The first entry of the sample's aus_openface.pkl, on OpenFace's 0-5 scale.
 N356 = [2.86, 2.27, 1.45, 1.1, 0.0, 0.65, 0.05, 0.0, 0.75, 1.65, 0.6, 0.0, 1.86, 0.0, 0.62, 0.25,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganimate.dlib68 import measures
+from ganimate.evaluation.dlib68 import measures
 
 
 def face68() -> np.ndarray:

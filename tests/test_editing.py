@@ -16,14 +16,14 @@ import torch
 from torch import nn
 
 from ganimate import editing
-from ganimate.aus import AU_NAMES, AUCalibration, default_estimator
-from ganimate.blend import BlendConfig
-from ganimate.checkpoint import LoadedGenerator, load_generator
-from ganimate.config import ModelConfig
+from ganimate.editing import outputs
+from ganimate.editing import photos as editing_photos
+from ganimate.engines import BlendConfig
 from ganimate.errors import GanimateError
-from ganimate.faces import FaceMesh
+from ganimate.faces import AU_NAMES, AUCalibration, FaceMesh, align, default_estimator
+from ganimate.faces import aus as editing_aus
 from ganimate.images import read_rgb, write_image
-from ganimate.networks import Generator, GeneratorOutput
+from ganimate.model import Generator, GeneratorOutput, LoadedGenerator, ModelConfig, load_generator
 
 CFG = ModelConfig(image_size=32, g_width=8, g_residual_blocks=1, d_width=8, d_layers=3)
 
@@ -84,14 +84,14 @@ def test_colour_round_trip_keeps_the_face_and_everything_else(photo, tmp_path):
     # The colour mask comes at model resolution; at 256 px (the crop's) no up-sampling blurs it.
     cfg = ModelConfig(image_size=256, g_width=8, g_residual_blocks=1, d_width=8, d_layers=3)
     loaded = LoadedGenerator(ColourIsInput(), cfg, cfg.au_names, {})
-    crops = editing.crop_faces(rgb, faces, 256, max_crop=256)
+    crops = align.crop_faces(rgb, faces, 256, max_crop=256)
     aus = np.zeros((1, 17), np.float32)
     # The default paste adds only the change (edited - crop): an identity round trip is exact.
-    same = editing.edit_frame(rgb, crops, aus, aus, loaded)
+    same = editing_photos.edit_frame(rgb, crops, aus, aus, loaded)
     assert np.array_equal(same.frame, rgb)
     # Pasting the edited crop itself (the paper's composite) resamples the face twice.
     whole = BlendConfig(residual=False)
-    out = editing.edit_frame(rgb, crops, aus, aus, loaded, whole)
+    out = editing_photos.edit_frame(rgb, crops, aus, aus, loaded, whole)
     assert out.frame.shape == rgb.shape and out.edits.images.shape[0] == 1
     assert np.all(out.edits.attention == 0)
     box = faces[0].box
@@ -106,9 +106,9 @@ def test_colour_round_trip_keeps_the_face_and_everything_else(photo, tmp_path):
     keep[max(0, y0 - m):y1 + m, max(0, x0 - m):x1 + m] = False
     assert np.array_equal(out.frame[keep], rgb[keep])
     # the same bound catches a misplaced paste: shift the transform by 2 px
-    shifted = [editing.FaceCrop(c.image, c.to_frame + np.array([[0, 0, 2.0], [0, 0, 2.0]]),
+    shifted = [editing_photos.FaceCrop(c.image, c.to_frame + np.array([[0, 0, 2.0], [0, 0, 2.0]]),
                                 c.size, c.landmarks) for c in crops]
-    bad = editing.edit_frame(rgb, shifted, aus, aus, loaded, whole)
+    bad = editing_photos.edit_frame(rgb, shifted, aus, aus, loaded, whole)
     assert np.abs(bad.frame.astype(int) - rgb.astype(int))[y0:y1, x0:x1].mean() > 2.0
 
 
@@ -137,78 +137,78 @@ def test_source_aus_follow_the_model_au_order_and_calibration(photo):
     rgb, faces = photo
     raw = default_estimator().many(faces)
     names = ("AU26", "AU12", "AU01")
-    y = editing.source_aus(faces, names)
+    y = editing_aus.source_aus(faces, names)
     assert y.shape == (1, 3) and y.dtype == np.float32
     assert np.allclose(y[0], [raw[0, AU_NAMES.index(n)] for n in names])
     # a model that carries its training data's calibration gets calibrated y_r
     cal = AUCalibration(np.full(17, 0.1, np.float32), np.full(17, 0.6, np.float32))
     model = LoadedGenerator(ColourIsInput(), CFG, AU_NAMES, {"au_calibration": cal.to_dict()})
-    assert np.allclose(editing.source_aus(faces, model), cal.apply(raw), atol=1e-6)
+    assert np.allclose(editing_aus.source_aus(faces, model), cal.apply(raw), atol=1e-6)
     with pytest.raises(GanimateError, match="AU16"):
-        editing.source_aus(faces, ("AU12", "AU16"))
+        editing_aus.source_aus(faces, ("AU12", "AU16"))
 
 
 def test_crop_size_follows_the_face_and_is_capped(photo, media, mesh):
     rgb, faces = photo
-    size = editing.crop_size_for(faces, 32)
+    size = align.crop_size_for(faces, 32)
     assert size % 8 == 0 and 128 < size < 512  # a 512 px London face is ~300 px tall
     big = mesh(read_rgb(media / "photos" / "zoom_15cm.jpg"))
-    assert editing.crop_size_for(big, 32) == editing.MAX_CROP
-    assert editing.crop_size_for(big, 32, max_crop=64) == 64
-    assert editing.crop_size_for([], 32) == 32
+    assert align.crop_size_for(big, 32) == align.MAX_CROP
+    assert align.crop_size_for(big, 32, max_crop=64) == 64
+    assert align.crop_size_for([], 32) == 32
 
 
 def test_edit_frame_without_faces_and_with_mixed_sizes(photo):
     rgb, faces = photo
     loaded = LoadedGenerator(ColourIsInput(), CFG, CFG.au_names, {})
     y0 = np.zeros((0, 17), np.float32)
-    none = editing.edit_frame(rgb, [], y0, y0, loaded)
+    none = editing_photos.edit_frame(rgb, [], y0, y0, loaded)
     assert np.array_equal(none.frame, rgb) and none.crops == [] and none.edits is None
     # Crops of two sizes are batched by size, each edited at its own size.
-    a = editing.crop_faces(rgb, faces, 32, size=64)[0]
-    b = editing.crop_faces(rgb, faces, 32, size=96)[0]
+    a = align.crop_faces(rgb, faces, 32, size=64)[0]
+    b = align.crop_faces(rgb, faces, 32, size=96)[0]
     y2 = np.zeros((2, 17), np.float32)
-    both = editing.edit_frame(rgb, [a, b], y2, y2, loaded)
+    both = editing_photos.edit_frame(rgb, [a, b], y2, y2, loaded)
     assert [e.shape[0] for e in both.edits.images] == [64, 96]
 
 
 def test_resolve_checkpoint(save_generator, tmp_path, monkeypatch):
-    from ganimate import models
+    from ganimate.model import bundled
 
-    shipped = models.bundled_model(warn=False)
-    assert shipped is not None and editing.resolve_checkpoint(None) == shipped
-    monkeypatch.setattr(models, "bundled_model", lambda warn=True: None)
+    shipped = bundled.bundled_model(warn=False)
+    assert shipped is not None and bundled.resolve_checkpoint(None) == shipped
+    monkeypatch.setattr(bundled, "bundled_model", lambda warn=True: None)
     with pytest.raises(GanimateError, match="--checkpoint"):
-        editing.resolve_checkpoint(None)
+        bundled.resolve_checkpoint(None)
     with pytest.raises(GanimateError, match="no such checkpoint"):
-        editing.resolve_checkpoint(tmp_path / "missing.safetensors")
+        bundled.resolve_checkpoint(tmp_path / "missing.safetensors")
     with pytest.raises(GanimateError, match="without checkpoints"):
-        editing.resolve_checkpoint(tmp_path)
+        bundled.resolve_checkpoint(tmp_path)
     run = tmp_path / "run" / "checkpoints"
     run.mkdir(parents=True)
     for step in (3, 12):
         save_generator(run / f"step_{step:08d}.safetensors")
-    assert editing.resolve_checkpoint(tmp_path / "run").name == "step_00000012.safetensors"
+    assert bundled.resolve_checkpoint(tmp_path / "run").name == "step_00000012.safetensors"
 
 
 def test_plan_outputs_never_overwrites_an_input(tmp_path):
     a, b = tmp_path / "a.png", tmp_path / "b.jpg"
     write_image(a, np.zeros((8, 8, 3), np.uint8))
     write_image(b, np.zeros((8, 8, 3), np.uint8))
-    assert editing.plan_outputs([a], tmp_path / "out.jpg") == [(a, tmp_path / "out.jpg")]
+    assert outputs.plan_outputs([a], tmp_path / "out.jpg") == [(a, tmp_path / "out.jpg")]
     out = tmp_path / "out"
-    assert editing.plan_outputs([tmp_path], out) == [(a, out / "a.png"), (b, out / "b.jpg")]
+    assert outputs.plan_outputs([tmp_path], out) == [(a, out / "a.png"), (b, out / "b.jpg")]
     with pytest.raises(GanimateError, match="refusing to overwrite"):
-        editing.plan_outputs([a], a)
+        outputs.plan_outputs([a], a)
     with pytest.raises(GanimateError, match="refusing to overwrite"):
-        editing.plan_outputs([tmp_path], tmp_path)  # results into the photos' own folder
+        outputs.plan_outputs([tmp_path], tmp_path)  # results into the photos' own folder
     os.link(a, tmp_path / "hard.png")
     with pytest.raises(GanimateError, match="refusing to overwrite"):
-        editing.plan_outputs([a], tmp_path / "hard.png")  # another name for the same file
+        outputs.plan_outputs([a], tmp_path / "hard.png")  # another name for the same file
     with pytest.raises(GanimateError, match="output folder"):
-        editing.plan_outputs([a, b], tmp_path / "x.png")
+        outputs.plan_outputs([a, b], tmp_path / "x.png")
     with pytest.raises(GanimateError, match="image extension"):
-        editing.plan_outputs([a], tmp_path / "x.txt")
+        outputs.plan_outputs([a], tmp_path / "x.txt")
 
 
 def test_parse_steps():

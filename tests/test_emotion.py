@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganimate.emotion import LABELS, find_face, read_emotions
+from ganimate.evaluation.emotion import LABELS, find_face, read_emotions
 from ganimate.images import read_rgb
 
 # Holdout people whose real smiles show teeth (broad smiles) and people with closed-lip smiles.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganimate.faces import N_LANDMARKS, Box, Face, FaceMesh, FaceTracker, TrackedFace, largest_face
+from ganimate.faces import Face, FaceMesh, FaceTracker, largest_face
+from ganimate.faces.mesh import N_LANDMARKS, Box, TrackedFace
 from ganimate.images import read_rgb
 
 
@@ -133,7 +134,7 @@ def test_native_log_lines_are_kept_off_stderr_and_everything_else_forwarded(capf
     order, and fd 2 is itself again afterwards."""
     import os
 
-    from ganimate.faces import _native_logs
+    from ganimate.faces.mesh import _native_logs
 
     with _native_logs.window():
         os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are "
@@ -156,7 +157,7 @@ def test_native_log_lines_are_kept_off_stderr_and_everything_else_forwarded(capf
 def test_min_cost_assignment_matches_scipy():
     from scipy.optimize import linear_sum_assignment
 
-    from ganimate.faces import min_cost_assignment
+    from ganimate.faces.mesh import min_cost_assignment
 
     rng = np.random.default_rng(0)
     for _ in range(300):

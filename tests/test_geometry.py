@@ -7,10 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganimate import geometry
-from ganimate.align import canonical_face
-from ganimate.aus import AU_NAMES
-from ganimate.geometry import Field, ThinPlateSpline, WarpConfig
+from ganimate.engines import geometry
+from ganimate.engines.geometry import Field, ThinPlateSpline, WarpConfig
+from ganimate.faces import AU_NAMES, canonical_face
 
 
 def synthetic_mesh(scale: float = 20.0, centre=(300.0, 320.0)) -> np.ndarray:
@@ -190,7 +189,7 @@ def test_sampling_keeps_detail_where_pixels_move():
     used) loses about half."""
     import cv2
 
-    from ganimate.photo_eval import laplacian_variance
+    from ganimate.evaluation.photos import laplacian_variance
 
     rng = np.random.default_rng(4)
     noise = cv2.GaussianBlur(rng.normal(0, 60, (120, 120, 3)), (0, 0), 1.0)  # skin-like texture

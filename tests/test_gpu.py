@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from ganimate.checkpoint import load_generator
-from ganimate.config import ModelConfig, TrainConfig
-from ganimate.inference import edit_crops
-from ganimate.synthetic import make_synthetic_dataset
-from ganimate.training import train
+from ganimate.engines import edit_crops
+from ganimate.model import ModelConfig, TrainConfig, load_generator
+from ganimate.training import make_synthetic_dataset, train
 
 pytestmark = pytest.mark.gpu
 

@@ -8,7 +8,9 @@ only those one run happens to execute. What counts as an edge A -> B (both modul
   dependency: they only move the cycle from import time to call time), and under
   ``if TYPE_CHECKING:`` (an annotation is a dependency of the reader too);
 - ``from ganimate import x`` where x is not a module is an edge to ``ganimate`` (the package's
-  ``__init__``), which imports nothing.
+  ``__init__``), which imports nothing;
+- a stage package's ``_EXPORTS`` table (``ganimate.lazy_exports``: submodule -> names, imported
+  when first asked for) is an edge from the package to each submodule it names.
 
 Not counted: ``importlib.import_module`` with a computed name, and modules outside ganimate.
 """
@@ -54,10 +56,65 @@ def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
     for module, path in modules.items():
         is_package = path.name == "__init__.py"
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            for name in _imported(node, module, is_package):
-                if name in modules and name != module:
+            for name in _imported(node, module, is_package) + _lazy(node, module, is_package):
+                # a module's own packages are imported before it: no edge, no new dependency
+                if name in modules and name != module and not module.startswith(name + "."):
                     graph[module].add(name)
     return graph
+
+
+def _lazy(node: ast.AST, module: str, is_package: bool) -> list[str]:
+    """The submodules a package's ``_EXPORTS = {"sub": (...), ...}`` table will import."""
+    if not (is_package and isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
+            and any(isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in node.targets)):
+        return []
+    return [f"{module}.{k.value}" for k in node.value.keys if isinstance(k, ast.Constant)]
+
+
+# The stages, lowest first: a module may import its own stage and lower ones, never a higher one
+# (nor a sibling of the same rank). Packages are stages; the loose modules are the house's
+# foundations (errors, files, images, video ...) or its top (the commands' drivers).
+STAGES: list[set[str]] = [
+    {"ganimate", "errors", "progress", "timing"},
+    {"files", "runtime"},
+    {"images"},
+    {"video"},
+    {"faces"},
+    {"targets"}, {"model"},
+    {"engines"}, {"training"},
+    {"editing"}, {"au_table"},
+    {"animation"}, {"evaluation"},
+    {"demo"},
+    {"cli"},
+    {"__main__"},
+]
+
+
+def stage_of(module: str) -> str:
+    """``ganimate.faces.mesh`` -> ``faces``; ``ganimate`` -> ``ganimate``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def stage_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The import graph with each stage (a package, or a loose module) as one node."""
+    out: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        node = out.setdefault(stage_of(module), set())
+        node.update(stage_of(t) for t in targets if stage_of(t) != stage_of(module))
+    return out
+
+
+def levels(graph: dict[str, set[str]]) -> dict[str, int]:
+    """Each node's floor: 1 for a node importing nothing, else 1 + the highest it imports."""
+    memo: dict[str, int] = {}
+
+    def level(node: str) -> int:
+        if node not in memo:
+            memo[node] = 1 + max((level(t) for t in graph[node]), default=0)
+        return memo[node]
+
+    return {node: level(node) for node in graph}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -85,10 +142,21 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_package_has_no_import_cycle():
     graph = import_graph()
-    assert {"ganimate.cli", "ganimate.aus", "ganimate.models"} <= graph.keys()
-    assert "ganimate.aus" in graph["ganimate.au_table"]  # the graph does see imports
+    assert {"ganimate.cli", "ganimate.faces.aus", "ganimate.model.bundled"} <= graph.keys()
+    assert "ganimate.faces" in graph["ganimate.au_table"]  # the graph does see imports
+    assert "ganimate.engines.warp" in graph["ganimate.engines"]  # and the lazy exports
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_stages_import_only_lower_stages_on_at_most_9_levels():
+    graph = stage_graph(import_graph())
+    rank = {name: i for i, stage in enumerate(STAGES) for name in stage}
+    assert set(graph) == set(rank), "a stage is missing from STAGES: " + str(set(graph) ^ set(rank))
+    upward = [f"{a} -> {b}" for a, targets in graph.items() for b in targets if rank[b] >= rank[a]]
+    assert not upward, "imports of a higher (or sibling) stage: " + ", ".join(sorted(upward))
+    floors = levels(graph)
+    assert max(floors.values()) <= 9, floors
 
 
 def test_the_cycle_finder_sees_deferred_and_relative_imports(tmp_path):

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganimate.checkpoint import list_checkpoints, load_checkpoint
-from ganimate.synthetic import make_synthetic_dataset
+from ganimate.model import list_checkpoints
+from ganimate.model.checkpoint import load_checkpoint
+from ganimate.training import make_synthetic_dataset
 
 STEPS = 24
 ARGS = ["--image-size", "32", "--g-width", "8", "--g-blocks", "1", "--d-width", "96",

@@ -35,13 +35,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganimate.checkpoint import load_generator
-from ganimate.config import ModelConfig, TrainConfig
-from ganimate.dataset import decode_all, open_dataset
-from ganimate.inference import edit_crops
-from ganimate.networks import Generator
-from ganimate.synthetic import make_synthetic_dataset, measure
-from ganimate.training import train
+from ganimate.engines import edit_crops
+from ganimate.model import Generator, ModelConfig, TrainConfig, load_generator
+from ganimate.training import make_synthetic_dataset, measure, open_dataset, train
+from ganimate.training.dataset import decode_all
 
 CFG = TrainConfig(
     model=ModelConfig(image_size=32, g_width=16, g_residual_blocks=2, d_width=16, d_layers=4),

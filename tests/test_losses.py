@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganimate import losses
-from ganimate.config import ModelConfig
-from ganimate.networks import Critic
+from ganimate.model import Critic, ModelConfig
+from ganimate.training import losses
 
 
 def test_wgan_losses():

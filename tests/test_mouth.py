@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 from test_geometry import synthetic_mesh
 
-from ganimate import geometry, mouth
-from ganimate.aus import AU_NAMES
-from ganimate.geometry import Field, WarpConfig
-from ganimate.mouth import INNER_LIPS, MouthConfig, find_opening
-from ganimate.teeth import TeethConfig
+from ganimate.engines import geometry, mouth
+from ganimate.engines.geometry import Field, WarpConfig
+from ganimate.engines.mouth import INNER_LIPS, MouthConfig, find_opening
+from ganimate.engines.teeth import TeethConfig
+from ganimate.faces import AU_NAMES
 
 OFF = dataclasses.replace(WarpConfig(), mouth=MouthConfig(strength=0.0))
 NO_TEETH = dataclasses.replace(WarpConfig(), teeth=TeethConfig(strength=0.0))
@@ -150,8 +150,8 @@ def test_seam_colour_is_the_darkest_tenth():
 
 
 def test_hybrid_keeps_the_models_colour_only_in_the_mouth_and_paints_only_where_the_warp_moves():
-    from ganimate.align import FaceCrop
-    from ganimate.engines import shading_only, texture_gate
+    from ganimate.engines.hybrid import shading_only, texture_gate
+    from ganimate.faces import FaceCrop
 
     size = 64
     lm = np.zeros((478, 3), np.float32)

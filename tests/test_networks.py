@@ -6,13 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from ganimate.config import ModelConfig
 from ganimate.errors import GanimateError
-from ganimate.networks import Critic, Generator, compose
+from ganimate.model import Critic, Generator, ModelConfig, compose
 
 
 def small(size: int, k: int = 17, **kw) -> ModelConfig:
-    from ganimate.aus import AU_NAMES
+    from ganimate.faces import AU_NAMES
 
     return ModelConfig(image_size=size, au_names=AU_NAMES[:k], g_width=8, g_residual_blocks=2,
                        d_width=8, **kw)

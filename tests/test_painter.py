@@ -9,11 +9,9 @@ import pytest
 import torch
 from test_mouth import closed_mesh, lens, lip_photo, target
 
-from ganimate import geometry
-from ganimate.aus import AU_NAMES
-from ganimate.errors import GanimateError
-from ganimate.geometry import WarpConfig
-from ganimate.painter import (
+from ganimate.engines import geometry
+from ganimate.engines.geometry import WarpConfig
+from ganimate.engines.painter import (
     PAINTER_AUS,
     MouthPainter,
     PainterConfig,
@@ -21,7 +19,9 @@ from ganimate.painter import (
     load_painter,
     mouth_patch_transform,
 )
-from ganimate.teeth import TeethConfig
+from ganimate.engines.teeth import TeethConfig
+from ganimate.errors import GanimateError
+from ganimate.faces import AU_NAMES
 
 
 def test_the_patch_is_centred_on_the_mouth_and_the_mask_covers_the_opening():

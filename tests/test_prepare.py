@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ganimate.aus import AU_NAMES
 from ganimate.cli import app
+from ganimate.faces import AU_NAMES
 from ganimate.images import read_rgb, write_image
 
 runner = CliRunner()
@@ -85,7 +85,8 @@ def test_train_runs_on_the_prepared_dataset(london_ds, tmp_path):
     assert ckpts
     # The model carries the dataset's AU calibration, through export too, so that edits read the
     # source AUs of new faces on the scale the labels had.
-    from ganimate.checkpoint import export_generator, read_metadata
+    from ganimate.model import export_generator
+    from ganimate.model.checkpoint import read_metadata
 
     calibration = json.loads((london_ds / "meta.json").read_text())["au_calibration"]
     assert calibration and read_metadata(ckpts[0])["au_calibration"] == calibration
@@ -149,7 +150,7 @@ def test_small_and_turned_faces_are_rejected(media, tmp_path):
 
 
 def test_video_frames_every_k_and_split_by_source(media, tmp_path):
-    from ganimate.prepare import _split_of
+    from ganimate.training.prepare import _split_of
 
     out = tmp_path / "ds"
     result = runner.invoke(app, ["-q", "prepare", str(media / "video" / "single_face.mp4"),
@@ -196,7 +197,7 @@ def test_openface_labels_replace_the_estimator(media, tmp_path):
 
 
 def test_original_layout_is_converted(research, tmp_path):
-    from ganimate.dataset import load_original_layout
+    from ganimate.training.dataset import load_original_layout
 
     sample = research("formats/ganimation_sample")
     out = tmp_path / "ds"

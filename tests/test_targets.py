@@ -9,22 +9,21 @@ import numpy as np
 import pytest
 
 from ganimate.au_table import TABLE_COLUMNS, AURow
-from ganimate.aus import AU_NAMES
 from ganimate.errors import GanimateError
+from ganimate.faces import AU_NAMES
 from ganimate.targets import (
     EASINGS,
-    PRESETS,
     AlphaSchedule,
     apply_changes,
     build_target,
     condition,
-    parse_au_option,
-    parse_expression,
     parse_ramp,
     read_au_track,
-    read_aus_file,
     target_spec,
 )
+from ganimate.targets.au_file import read_aus_file
+from ganimate.targets.presets import PRESETS, parse_expression
+from ganimate.targets.spec import parse_au_option
 
 K = len(AU_NAMES)
 IDX = {n: i for i, n in enumerate(AU_NAMES)}
@@ -77,7 +76,7 @@ def test_presets_follow_the_facs_prototypes(name, aus):
 
 
 def test_disgust_has_au16_for_the_warp_only_and_contempt_is_refused(caplog):
-    from ganimate.aus import SCANNED_EXTRA_AUS
+    from ganimate.faces import SCANNED_EXTRA_AUS
 
     disgust = PRESETS["disgust"]
     assert disgust.aus["AU16"] == 0.6 and disgust.unavailable == ()

@@ -44,7 +44,8 @@ def test_timed_counts_the_producer_not_the_consumer():
 
 def test_animate_video_reports_where_a_frame_goes(media, tmp_path, caplog):
     """The warp on a real clip: every stage of the frame path measured, the line logged (-v)."""
-    from ganimate.animation import AnimateConfig, animate_video, edit_workers
+    from ganimate.animation import AnimateConfig, animate_video
+    from ganimate.animation.pipeline import edit_workers
     from ganimate.engines import WarpEngine
     from ganimate.targets import target_spec
 

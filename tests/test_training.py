@@ -11,17 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from ganimate.checkpoint import list_checkpoints, load_checkpoint, read_metadata
-from ganimate.config import ModelConfig, TrainConfig
 from ganimate.errors import GanimateError
-from ganimate.synthetic import make_synthetic_dataset
-from ganimate.training import (
-    _check_saturation,
-    epoch_order,
-    lr_factor,
-    total_steps,
-    train,
-)
+from ganimate.model import ModelConfig, TrainConfig, list_checkpoints
+from ganimate.model.checkpoint import load_checkpoint, read_metadata
+from ganimate.training import make_synthetic_dataset, train
+from ganimate.training.trainer import _check_saturation, epoch_order, lr_factor, total_steps
 
 TINY = TrainConfig(
     model=ModelConfig(image_size=32, g_width=8, g_residual_blocks=1, d_width=8, d_layers=3),
@@ -195,7 +189,7 @@ def test_a_run_can_change_its_length_before_its_decay_starts(tmp_path, data):
 
 
 def test_identity_term_ema_and_bf16_on_cpu(tmp_path, data):
-    from ganimate.checkpoint import export_generator
+    from ganimate.model import export_generator
     from ganimate.runtime import cpu_has_bf16, resolve_precision
 
     assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if cpu_has_bf16() else "fp32")
@@ -220,8 +214,8 @@ def test_identity_term_ema_and_bf16_on_cpu(tmp_path, data):
 def test_colour_prior_pulls_the_colour_mask_to_the_input(tmp_path, data):
     """--lambda-colour: the same short run with the prior ends with a colour mask much nearer the
     input than without it (G's colour mask is otherwise trained only where attention < 1)."""
-    from ganimate.checkpoint import load_generator
     from ganimate.images import read_rgb, to_tensor
+    from ganimate.model import load_generator
 
     paths = sorted((data / "images").glob("*.png"))[:6]
     batch = to_tensor(np.stack([read_rgb(p) for p in paths]))

@@ -37,7 +37,8 @@ def holdout_ids() -> list[str]:
 
 
 def largest_au12(rgb: np.ndarray) -> float:
-    from ganimate.aus import AU_NAMES, estimate_aus
+    from ganimate.faces import AU_NAMES
+    from ganimate.faces.aus import estimate_aus
 
     rows = estimate_aus(rgb)
     if not rows:
@@ -47,14 +48,13 @@ def largest_au12(rgb: np.ndarray) -> float:
 
 
 def evaluate(checkpoint: str | None, shared: Path, device: str = "cpu") -> dict:
-    from ganimate import models
-    from ganimate.checkpoint import load_generator
     from ganimate.editing import EditConfig, edit_photo
     from ganimate.faces import FaceMesh
     from ganimate.images import read_rgb
+    from ganimate.model import bundled, load_generator
     from ganimate.targets import TargetSpec, target_spec
 
-    path = models.resolve_checkpoint(checkpoint) if checkpoint else models.bundled_model()
+    path = bundled.resolve_checkpoint(checkpoint) if checkpoint else bundled.bundled_model()
     if path is None:
         raise SystemExit("error: no --checkpoint and no shipped model")
     loaded = load_generator(path, device=device)

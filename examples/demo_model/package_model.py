@@ -1,10 +1,10 @@
-"""Turn a trained generator into a shipped model: ganimate/models/<NAME>.generator.safetensors.
+"""Turn a trained generator into a shipped model: ganimate/model/weights/<NAME>.generator.safetensors.
 
     .venv/bin/python examples/demo_model/package_model.py EXPORT_OR_CHECKPOINT DATASET \
         --name NAME [--standin] [--licence TEXT] [--device-note TEXT] [--remove-others]
 
 Adds to the export's metadata what `edit`/`animate` and the model card need (see
-ganimate/models/__init__.py): ``name``, ``standin``, the dataset's ``au_calibration`` (source AUs
+ganimate/model/bundled.py): ``name``, ``standin``, the dataset's ``au_calibration`` (source AUs
 of new faces must be mapped onto the scale of the training labels), ``licence`` and a
 ``training`` summary (dataset size and hash, steps, device). The weights are stored in fp16.
 """
@@ -39,13 +39,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="london: London only; utkface: UTKFace + London")
     ap.add_argument("--device-note", default="", help="where/how long it trained")
     ap.add_argument("--remove-others", action="store_true",
-                    help="delete other *.generator.safetensors in ganimate/models")
+                    help="delete other *.generator.safetensors in ganimate/model/weights")
     args = ap.parse_args(argv)
 
     import torch
 
-    from ganimate.checkpoint import load_checkpoint, save_checkpoint
-    from ganimate.models import resolve_checkpoint
+    from ganimate.model import resolve_checkpoint, save_checkpoint
+    from ganimate.model.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(resolve_checkpoint(args.source))  # a run folder: its newest
     meta_path = Path(args.dataset) / "meta.json"

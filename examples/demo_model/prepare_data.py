@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quality", type=int, default=85, help="JPEG quality [85]")
     args = ap.parse_args(argv)
 
-    from ganimate.prepare import PrepareConfig, prepare_dataset
+    from ganimate.training import PrepareConfig
+    from ganimate.training.prepare import prepare_dataset
 
     shared = Path(args.shared)
     london = shared / "faces" / "london"

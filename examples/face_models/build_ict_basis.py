@@ -36,8 +36,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ganimate.align import canonical_face  # noqa: E402
-from ganimate.aus import apply_similarity, umeyama  # noqa: E402
+from ganimate.faces import (  # noqa: E402
+    apply_similarity,
+    canonical_face,  # noqa: E402
+    umeyama,
+)
 
 OUT = ROOT / "ganimate" / "assets" / "faces" / "ict_au_basis.npz"
 MOUTH_OUT = ROOT / "ganimate" / "assets" / "faces" / "ict_mouth.npz"

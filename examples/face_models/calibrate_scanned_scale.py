@@ -32,9 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ganimate.aus import AU_NAMES, AUCalibration, default_estimator  # noqa: E402
-from ganimate.faces import FaceMesh, largest_face  # noqa: E402
-from ganimate.geometry import WarpConfig, warp_face  # noqa: E402
+from ganimate.engines.geometry import WarpConfig, warp_face  # noqa: E402
+from ganimate.faces import AU_NAMES, AUCalibration, FaceMesh, default_estimator, largest_face  # noqa: E402  # noqa: E402
 from ganimate.images import read_rgb  # noqa: E402
 
 OUT = ROOT / "ganimate" / "assets" / "faces" / "scanned_au_scale.json"
@@ -82,7 +81,7 @@ def measure(every: int) -> tuple[np.ndarray, np.ndarray]:
 
 def round_trip(cal: AUCalibration) -> dict[str, float]:
     """Mean |calibrated reading - y_g| per AU over presets edited onto held-out neutral faces."""
-    from ganimate.targets import PRESETS
+    from ganimate.targets.presets import PRESETS
 
     est, errors = default_estimator("mesh"), []
     with FaceMesh() as mesh:

@@ -16,10 +16,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ganimate.aus import AU_NAMES, default_estimator
-from ganimate.faces import FaceMesh, largest_face
+from ganimate.engines.painter import (
+    PAINTER_AUS,
+    PainterConfig,
+    inner_lip_mask,
+    mouth_patch_transform,
+)
+from ganimate.faces import AU_NAMES, FaceMesh, default_estimator, largest_face
 from ganimate.images import read_rgb
-from ganimate.painter import PAINTER_AUS, PainterConfig, inner_lip_mask, mouth_patch_transform
 
 HERE = Path(__file__).resolve().parents[2]
 

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ganimate.engines.painter import MouthPainter, PainterConfig
 from ganimate.files import atomic_path
-from ganimate.painter import MouthPainter, PainterConfig
 
 VALIDATION = 64
 

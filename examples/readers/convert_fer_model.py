@@ -21,7 +21,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ganimate.emotion import WEIGHTS, _torch_net  # noqa: E402
+from ganimate.evaluation.emotion import WEIGHTS, _torch_net  # noqa: E402
 
 
 def _weights(path: str) -> dict[str, dict[str, np.ndarray]]:

@@ -1,0 +1,14 @@
+"""Expressions over time, streamed: a video's faces tracked, planned, edited in threads and
+encoded (pipeline, planner, stages), and still photos animated.
+"""
+
+from ganimate import lazy_exports
+
+# submodule -> the names other stages use (imported when first asked for)
+_EXPORTS = {
+    "conditions": ("Timeline",),
+    "frames": ("AnimateConfig",),
+    "image": ("ImageAnimation", "animate_image", "check_image_request"),
+    "pipeline": ("animate_video", "check_video_request"),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

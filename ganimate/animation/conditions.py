@@ -1,0 +1,150 @@
+"""What each frame is asked: alpha(t) from the schedule and y_g(t) from the target or a driver
+track, conditioned as ``alpha * y_g + (1 - alpha) * y_r`` (:func:`frame_condition`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ganimate.animation.frames import FrameCondition
+from ganimate.animation.planner import FramePlan
+from ganimate.animation.stages import FrameTask
+from ganimate.errors import GanimateError
+from ganimate.progress import log
+from ganimate.targets import (
+    EASINGS,
+    AlphaSchedule,
+    AUTrack,
+    TargetSpec,
+    bounce_schedule,
+    build_target,
+    condition,
+    hold_schedule,
+    parse_ramp,
+    ramp_schedule,
+    read_au_track,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+# =============================================================================================
+# The condition at frame t (pure)
+# =============================================================================================
+
+
+
+
+def frame_condition(alpha: float, y_r: np.ndarray, spec: TargetSpec,
+                    au_names: Sequence[str], driver: np.ndarray | None = None
+                    ) -> FrameCondition:
+    """The generator's condition at one frame: ``alpha * y_g + (1 - alpha) * y_r``.
+
+    ``y_r`` is (F, K) (or (K,)), the source AUs of the frame's faces. ``y_g`` is built from y_r by
+    ``spec`` (presets, --like, --aus-file, --au; relative changes on the source), or, with a
+    ``driver`` AU vector (K,) from a track, from the driver's AUs with ``spec`` on top.
+    """
+    y_r = np.atleast_2d(np.asarray(y_r, dtype=np.float32))
+    base = y_r if driver is None else np.broadcast_to(
+        np.asarray(driver, dtype=np.float32), y_r.shape)
+    y_g = build_target(base, spec, au_names)
+    alpha = float(alpha)
+    return FrameCondition(alpha, y_r, y_g, condition(alpha, y_g, y_r))
+
+
+def alpha_schedule(n_frames: int, fps: float, ramp: str | None = None, hold: bool = False,
+                   easing: str | None = None, bounce: bool = False,
+                   default: str = "ramp") -> AlphaSchedule:
+    """The alpha schedule of a clip from the command-line choices.
+
+    ``ramp``: keyframes (see :func:`ganimate.targets.parse_ramp`); ``hold``: alpha 1 throughout;
+    ``bounce``: 0 -> 1 -> 0; otherwise ``default`` ("ramp": 0 -> 1 over the clip, "hold").
+    ``easing`` applies to the ramp's segments (default linear; cosine for a bounce).
+    """
+    if sum([ramp is not None, hold, bounce]) > 1:
+        raise GanimateError("choose one of --ramp, --hold and --bounce")
+    if easing is not None and easing not in EASINGS:
+        raise GanimateError(f"--easing {easing!r}: use one of {', '.join(EASINGS)}")
+    n = max(int(n_frames), 1)
+    if ramp is not None:
+        return parse_ramp(ramp, float(fps), n, easing or "linear")
+    if hold or (default == "hold" and not bounce):
+        return hold_schedule(n)
+    if bounce:
+        return bounce_schedule(n, easing or "cosine")
+    return ramp_schedule(n, easing or "linear")
+
+
+# =============================================================================================
+# animate video
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """When the faces of a video move, and towards what; every field is an option of `ganimate
+    animate video`. Alpha follows ``ramp`` (keyframes), ``hold`` (constant 1), or by default a
+    0 -> 1 ramp over the clip (with a track: constant 1)."""
+
+    # alpha keyframes TIME:ALPHA[:EASING],... or ramp, hold, bounce (--ramp); None: the default.
+    ramp: str | None = None
+    # alpha 1 throughout: the target from the first frame on (--hold).
+    hold: bool = False
+    # Easing of the ramp's segments (--easing); None: linear.
+    easing: str | None = None
+    # A driver's AU track (a `ganimate aus DRIVER.mp4` or OpenFace CSV) that gives y_g frame by
+    # frame instead of the target spec, resampled to the clip's rate (--track) ...
+    track: str | os.PathLike | None = None
+    # ... the face (track id) of the driver CSV to follow (--track-face) ...
+    track_face: int | None = None
+    # ... and the driver time (s) that the first frame follows (--track-offset).
+    track_offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What frame i of a video is conditioned on: alpha(i), and y_g from the spec or a driver."""
+
+    schedule: AlphaSchedule
+    spec: TargetSpec
+    au_names: tuple[str, ...]
+    fps: float
+    driver: AUTrack | None = None
+    offset: float = 0.0  # driver time of frame 0
+
+    def alpha(self, index: int) -> float:
+        return float(self.schedule(index))
+
+    def job(self, p: FramePlan) -> FrameTask:
+        cond = None
+        if p.faces:
+            y_track = None
+            if self.driver is not None:
+                y_track = self.driver.at(self.offset + p.index / self.fps)
+            cond = frame_condition(self.alpha(p.index), np.stack([f.y_r for f in p.faces]),
+                                   self.spec, self.au_names, y_track)
+        return FrameTask(p.index, p.frame, [f.crop for f in p.faces], cond,
+                    [f.track_id for f in p.faces], p.seen)
+
+
+def conditions_for(timeline: Timeline, spec: TargetSpec, au_names: tuple[str, ...], n: int,
+                fps: float) -> Conditions:
+    """The schedule and the driver of ``timeline``, checked before anything is written."""
+    schedule = alpha_schedule(n, fps, timeline.ramp, timeline.hold, timeline.easing,
+                              default="hold" if timeline.track is not None else "ramp")
+    driver = None
+    if timeline.track is not None:
+        try:
+            driver = read_au_track(timeline.track, au_names, face=timeline.track_face)
+        except GanimateError as exc:  # here the driver's face is chosen with --track-face
+            raise GanimateError(str(exc).replace("with --face", "with --track-face")) from None
+        if driver.times[-1] < timeline.track_offset + (n - 1) / fps:
+            log.info("--track %s: the driver ends at %.2f s, before the clip (%.2f s); its "
+                     "last AUs are held", timeline.track, driver.times[-1], (n - 1) / fps)
+    return Conditions(schedule, spec, au_names, fps, driver, timeline.track_offset)

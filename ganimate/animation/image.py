@@ -1,0 +1,121 @@
+"""``ganimate animate image``: one photo, its faces found and cropped once, y_r estimated once, alpha
+running 0 -> 1 (or there and back) over the frames; written as H.264 video or a GIF.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ganimate.animation.conditions import alpha_schedule, frame_condition
+from ganimate.animation.pipeline import AnimationResult, FrameRecord, check_output, record_of
+from ganimate.animation.stages import FrameTask, cpu_threads, run_tasks
+from ganimate.engines import BlendConfig
+from ganimate.errors import GanimateError
+from ganimate.progress import track
+from ganimate.targets import (
+    TargetSpec,
+)
+
+if TYPE_CHECKING:
+    from ganimate.targets import TargetOptions
+
+
+NOTHING_TO_ANIMATE_IMAGE = ("nothing to animate to: give --to (e.g. --to happy), --au, --like or "
+                            "--aus-file")
+
+
+def check_image_request(photo: str | os.PathLike, out: str | os.PathLike,
+                        targets: TargetOptions, settings: ImageAnimation) -> None:
+    """Refuse, before any model is loaded, an image animation without a target, with a clip
+    of no length, or whose clip would overwrite the photo."""
+    targets.require(NOTHING_TO_ANIMATE_IMAGE)
+    settings.validate()
+    check_output(photo, out)
+
+
+# =============================================================================================
+# animate image
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class ImageAnimation:
+    """Settings of `ganimate animate image`."""
+
+    seconds: float = 2.0  # clip length
+    fps: float = 25.0  # frame rate; the clip has round(seconds * fps) frames
+    bounce: bool = False  # there and back: 0 -> 1 -> 0
+    easing: str | None = None  # linear for a ramp, cosine for a bounce
+    face: int | None = None  # only this face (numbered left to right, as `ganimate aus`)
+    batch_size: int = 16  # crops per generator call
+    estimator: str = "mesh"  # AU estimator for y_r
+    crf: int = 18
+    preset: str = "medium"
+    blend: BlendConfig = field(default_factory=BlendConfig)
+
+    def validate(self) -> None:
+        if self.seconds <= 0 or self.fps <= 0:
+            raise GanimateError("--seconds and --fps must be positive")
+
+    @property
+    def frames(self) -> int:
+        return max(1, int(round(self.seconds * self.fps)))
+
+
+def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine,
+                  spec: TargetSpec, settings: ImageAnimation = ImageAnimation(),
+                  on_frame: Callable[[FrameRecord], None] | None = None) -> AnimationResult:
+    """A clip of a photo's faces moving from their own expression (alpha 0) to the target.
+
+    Frame t is conditioned on ``alpha(t) * y_g + (1 - alpha(t)) * y_r`` (paper, Fig. 1). ``out``:
+    .mp4/.mov/.mkv/.m4v (H.264, yuv420p), .gif, or a folder name for PNG frames.
+    """
+    from ganimate.faces import FaceMesh, crop_faces, source_aus
+    from ganimate.images import read_photo
+    from ganimate.video import VideoWriter
+
+    engine = engine.for_video()
+    photo, out = Path(photo), Path(out)
+    check_output(photo, out)
+    settings.validate()
+    if spec.empty:
+        raise GanimateError(NOTHING_TO_ANIMATE_IMAGE)
+    n = settings.frames
+    schedule = alpha_schedule(n, settings.fps, easing=settings.easing, bounce=settings.bounce)
+    writer = VideoWriter(out, fps=settings.fps, crf=settings.crf, preset=settings.preset)
+    rgb = read_photo(photo).rgb
+    with FaceMesh() as mesh:
+        faces = mesh(rgb)
+    if not faces:
+        raise GanimateError(f"{photo}: no face found; use a photo where a face is clearly "
+                            "visible")
+    numbers = list(range(len(faces)))
+    if settings.face is not None:
+        if not 0 <= settings.face < len(faces):
+            raise GanimateError(f"--face {settings.face}: {photo} has {len(faces)} face(s), "
+                                f"numbered 0 to {len(faces) - 1} from left to right")
+        faces, numbers = [faces[settings.face]], [settings.face]
+    crops = crop_faces(rgb, faces, engine.image_size)
+    y_r = source_aus(faces, engine.au_space, settings.estimator)
+    au_names = tuple(engine.au_names)
+    started = time.perf_counter()
+    per_batch = max(1, settings.batch_size // len(crops))
+    # The writer removes its partial output if anything below fails.
+    with writer, cpu_threads(engine), track(f"animating {photo.name}", total=n) as bar:
+        for start in range(0, n, per_batch):
+            jobs = []
+            for i in range(start, min(n, start + per_batch)):
+                cond = frame_condition(float(schedule(i)), y_r, spec, au_names)
+                jobs.append(FrameTask(i, rgb, crops, cond, numbers, tuple(numbers)))
+            for job, (frame, _) in zip(jobs, run_tasks(jobs, engine, settings.blend, False),
+                                       strict=True):
+                writer.write(frame)
+                if on_frame is not None:
+                    on_frame(record_of(job, float(schedule(job.index))))
+            bar.advance(len(jobs))
+    return AnimationResult(out, n, n, tuple(numbers), time.perf_counter() - started)

@@ -1,0 +1,175 @@
+"""The planner of ``animate video``: faces tracked, their alignment and AUs smoothed over time
+(Savitzky-Golay over a window centred on the frame, hence a small look-ahead queue), crops cut
+through the smoothed transforms, and each frame's jobs planned.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ganimate.animation.frames import AnimateConfig, FramePlan, PlannedFace
+from ganimate.faces import NeutralBaseline, crop_transform, crop_with_transform
+from ganimate.timing import stage
+
+if TYPE_CHECKING:
+    pass
+
+
+# =============================================================================================
+# Temporal smoothing (Savitzky-Golay: local least-squares polynomials)
+# =============================================================================================
+
+
+def savgol_at(xs: np.ndarray, ys: np.ndarray, x0: float, degree: int) -> np.ndarray:
+    """Value at ``x0`` of the least-squares polynomial of ``degree`` through samples (xs, ys).
+
+    On a full, evenly spaced window centred on x0 this is exactly the Savitzky-Golay filter
+    (``scipy.signal.savgol_filter``); at the ends of a track, or across frames where the face was
+    lost, it is the same local fit on the samples there are (the degree drops when there are too
+    few), so the smoothed path never overshoots into frames that do not exist.
+    """
+    xs = np.asarray(xs, dtype=np.float64)
+    ys = np.asarray(ys, dtype=np.float64)
+    deg = min(int(degree), len(xs) - 1)
+    if deg <= 0:
+        return ys.mean(axis=0)
+    t = xs - x0
+    # Scale t to [-1, 1] so the Vandermonde system stays well conditioned.
+    span = max(np.abs(t).max(), 1.0)
+    v = (t / span)[:, None] ** np.arange(deg + 1)
+    coef, *_ = np.linalg.lstsq(v, ys, rcond=None)
+    return coef[0]
+
+
+def similarity_params(to_frame: np.ndarray) -> np.ndarray:
+    """(a, b, tx, ty) of a similarity [[a, -b, tx], [b, a, ty]]: linear in the transform, so
+    smoothing the parameters smooths the crop's position, scale and roll together."""
+    m = np.asarray(to_frame, dtype=np.float64)
+    return np.array([(m[0, 0] + m[1, 1]) / 2, (m[1, 0] - m[0, 1]) / 2, m[0, 2], m[1, 2]])
+
+
+def similarity_matrix(params: np.ndarray) -> np.ndarray:
+    a, b, tx, ty = (float(v) for v in params)
+    return np.array([[a, -b, tx], [b, a, ty]], dtype=np.float64)
+
+
+# =============================================================================================
+# Video: planning (tracking, smoothing, y_r) in a worker thread
+# =============================================================================================
+
+
+
+
+
+
+@dataclass
+class _TrackState:
+    size: int  # crop side, fixed for the track
+    samples: deque  # (frame index, similarity params (4,), raw y (K,), landmarks (478, 3))
+    baseline: NeutralBaseline | None
+    last_seen: int = 0
+
+
+@dataclass
+class _Pending:
+    index: int
+    frame: np.ndarray
+    faces: list[int]  # track ids of the faces to edit
+    seen: tuple[int, ...]
+
+
+class _Planner:
+    """Tracks faces and turns frames into plans (crops through smoothed transforms + y_r).
+
+    A frame's plan is emitted ``lookahead`` frames after the frame arrived, once the smoothing
+    window around it is known (fewer at the end of the clip).
+    """
+
+    def __init__(self, engine, config: AnimateConfig, fps: float):
+        self.engine = engine
+        self.config = config
+        self.lookahead = max(0, int(round(config.smooth * fps)))
+        self.model_size = engine.image_size
+        self.pixels = engine.uses_network  # the warp reads a crop's landmarks, not its pixels
+        self.tracks: dict[int, _TrackState] = {}
+        self.pending: deque[_Pending] = deque()
+        self.keep = 2 * self.lookahead + 1 + 2 * max(config.au_smooth, 0)
+
+    def run(self, frames: Iterable[np.ndarray]) -> Iterator[FramePlan]:
+        from ganimate.faces import FaceTracker, crop_size_for, source_aus
+
+        with FaceTracker(max_faces=self.config.max_faces) as tracker:
+            for index, frame in enumerate(frames):
+                with stage("landmarks"):
+                    faces = tracker(frame)
+                keep = []
+                for f in faces:
+                    if self.config.face is not None and f.track_id != self.config.face:
+                        continue
+                    if f.eye_distance < self.config.min_eye_distance:
+                        continue
+                    keep.append(f)
+                if keep:
+                    with stage("aus"):
+                        raw = source_aus(keep, self.engine.au_space, self.config.estimator)
+                for j, f in enumerate(keep):
+                    state = self.tracks.get(f.track_id)
+                    if state is None:
+                        size = crop_size_for([f], self.model_size, self.config.max_crop)
+                        baseline = NeutralBaseline() if self.config.baseline else None
+                        state = self.tracks[f.track_id] = _TrackState(size, deque(), baseline)
+                    m = crop_transform(f, state.size)
+                    state.samples.append((index, similarity_params(m), raw[j], f.landmarks))
+                    state.last_seen = index
+                    if state.baseline is not None:
+                        state.baseline.update(raw[j])
+                self.pending.append(_Pending(index, frame, [f.track_id for f in keep],
+                                             tuple(f.track_id for f in faces)))
+                while len(self.pending) > self.lookahead:
+                    yield self._emit(self.pending.popleft())
+                self._forget(index)
+            while self.pending:
+                yield self._emit(self.pending.popleft())
+
+    def _emit(self, p: _Pending) -> FramePlan:
+        """The plan of frame ``p``: each face cut through its smoothed transform, with its
+        landmarks (what the warp moves) smoothed over the same window, and its smoothed y_r."""
+        planned = []
+        for tid in p.faces:
+            state = self.tracks[tid]
+            xs = np.array([s[0] for s in state.samples])
+            near = np.abs(xs - p.index) <= self.lookahead
+            params = np.stack([s[1] for s in state.samples])[near]
+            marks = np.stack([s[3] for s in state.samples])[near]
+            if self.lookahead > 0:
+                smoothed = savgol_at(xs[near], params, p.index, self.config.smooth_degree)
+                landmarks = savgol_at(xs[near], marks.reshape(len(marks), -1), p.index,
+                                      self.config.smooth_degree).reshape(marks.shape[1:])
+            else:
+                smoothed, landmarks = params[xs[near] == p.index][0], marks[xs[near] == p.index][0]
+            near_au = np.abs(xs - p.index) <= self.config.au_smooth
+            ys = np.stack([s[2] for s in state.samples])[near_au]
+            y = np.clip(savgol_at(xs[near_au], ys, p.index, 2), 0.0, 1.0).astype(np.float32)
+            if state.baseline is not None:
+                y = state.baseline.apply(y, fade_in=True)
+            crop = crop_with_transform(p.frame, similarity_matrix(smoothed), state.size,
+                                       landmarks, pixels=self.pixels)
+            planned.append(PlannedFace(tid, crop, y))
+        return FramePlan(p.index, p.frame, planned, p.seen)
+
+    def _forget(self, index: int) -> None:
+        """Drop samples outside every future window, and tracks gone for good."""
+        horizon = index - self.keep
+        for tid in list(self.tracks):
+            state = self.tracks[tid]
+            while state.samples and state.samples[0][0] < horizon:
+                state.samples.popleft()
+            # The tracker gives a returning face a new id after 15 missed frames; keep ours
+            # until no pending frame can refer to it.
+            if not state.samples and index - state.last_seen > self.keep + 30:
+                del self.tracks[tid]

@@ -1,0 +1,17 @@
+"""What moves a frame's faces from y_r to y_g: the Engine protocol and its frame jobs, the warp
+(geometry, mouth, teeth, painter), the generator (gan), the hybrid, and paste-back (blend).
+"""
+
+from ganimate import lazy_exports
+
+# submodule -> the names other stages use (imported when first asked for)
+_EXPORTS = {
+    "base": ("CropEdits", "Engine", "FrameJob", "edit_frame"),
+    "blend": ("BlendConfig", "paste_back"),
+    "gan": ("GanEngine", "edit_crops"),
+    "geometry": ("eye_distance",),
+    "hybrid": ("HybridEngine",),
+    "load": ("load_engine",),
+    "warp": ("WarpEngine",),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

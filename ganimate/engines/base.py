@@ -1,0 +1,116 @@
+"""The seam between the pipeline and the engines: the :class:`Engine` protocol, the frame job it is
+given and the edit it returns, and :func:`edit_frame`, the one per-frame edit path of photos,
+sweeps, animated photos and video.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from ganimate.engines.blend import BlendConfig
+from ganimate.faces import AUCalibration, AUSpace, FaceCrop
+
+
+@dataclass
+class CropEdits:
+    """The generator's output for N crops (what ``--save-masks`` writes)."""
+
+    images: np.ndarray  # uint8 (N, H, W, 3): edited crops, at the input crop size
+    attention: np.ndarray  # float32 (N, H, W) in [0, 1]: 1 = input pixel kept
+    colour: np.ndarray  # uint8 (N, H, W, 3): the colour mask C
+
+    def take(self, i: int) -> CropEdits:
+        """Crop ``i`` alone (N = 1)."""
+        return CropEdits(self.images[i:i + 1], self.attention[i:i + 1], self.colour[i:i + 1])
+
+    @staticmethod
+    def concat(parts: list[CropEdits]) -> CropEdits:
+        """One CropEdits of several; crops of different sizes give lists instead of arrays."""
+        def join(arrays: list[np.ndarray]):
+            if len({a.shape[1:] for a in arrays}) == 1:
+                return np.concatenate(arrays)
+            return [x for a in arrays for x in a]
+
+        return CropEdits(join([p.images for p in parts]), join([p.attention for p in parts]),
+                         join([p.colour for p in parts]))
+
+
+ENGINES: tuple[str, ...] = ("warp", "gan", "hybrid")
+
+
+@dataclass
+class FrameJob:
+    """One frame to edit: its faces' aligned crops and, per face, y_r and y_g (engine AU order)."""
+
+    frame: np.ndarray  # uint8 (H, W, 3)
+    crops: list[FaceCrop]
+    y_r: np.ndarray  # float32 (F, K)
+    y_g: np.ndarray  # float32 (F, K)
+
+
+@dataclass
+class FrameEdit:
+    """One frame with its faces edited; the frame object itself when it has no face."""
+
+    frame: np.ndarray  # uint8 (H, W, 3)
+    crops: list[FaceCrop]
+    # Per face, the crop-space weight of the change (1 = replaced), for previews; [] unless asked.
+    weights: list[np.ndarray] = field(default_factory=list)
+    # The generator's output per crop (gan and hybrid only): edited crop, attention, colour.
+    edits: CropEdits | None = None
+
+
+class Engine(Protocol):
+    """What the pipeline asks of an engine (warp, gan, hybrid): the AUs it speaks, how it wants
+    its crops, and one call that edits the faces of frames. The engines subclass it for
+    :attr:`au_space`."""
+
+    name: str  # as --engine names it
+    au_names: tuple[str, ...]  # the order of y_r and y_g
+    unread_aus: tuple[str, ...]  # AUs it moves that the estimator cannot read (y_r = 0)
+    image_size: int  # the smallest crop side it wants
+    calibration: AUCalibration | None  # raw estimator readings -> its AU scale
+    uses_network: bool  # runs a network on crop pixels (batches, torch threads), or only geometry
+
+    @property
+    def au_space(self) -> AUSpace:
+        """Where the faces' own AUs are read (:func:`ganimate.faces.source_aus`)."""
+        return AUSpace(self.au_names, self.unread_aus, self.calibration)
+
+    def for_video(self) -> Engine:
+        """The engine as video frames use it (the warp samples more cheaply)."""
+        ...
+
+    def edit_frames(self, jobs: Sequence[FrameJob], blend: BlendConfig = BlendConfig(),
+                    want_weights: bool = False) -> list[FrameEdit]:
+        """Each job's frame with its faces moved from y_r to y_g; pixels away from the faces
+        stay bit-identical."""
+        ...
+
+
+def frame_landmarks(crop: FaceCrop) -> np.ndarray:
+    """A crop's landmarks (478, 3) back in frame pixels (z rescaled like x and y)."""
+    from ganimate.faces import apply_transform
+
+    lm = np.asarray(crop.landmarks, np.float64)
+    out = np.empty_like(lm)
+    out[:, :2] = apply_transform(crop.to_frame, lm)
+    out[:, 2] = lm[:, 2] * crop.scale
+    return out
+
+
+def edit_frame(frame: np.ndarray, crops: Sequence[FaceCrop], y_r: np.ndarray, y_g: np.ndarray,
+               engine: Engine, blend: BlendConfig = BlendConfig(), want_weights: bool = False
+               ) -> FrameEdit:
+    """Edit the faces (``crops``) of one frame from y_r to y_g (float32 (F, K), or (K,) for all)
+    with ``engine``; pixels away from the faces stay bit-identical."""
+    crops = list(crops)
+    k = len(engine.au_names)
+    y_r = np.broadcast_to(np.asarray(y_r, np.float32).reshape(-1, k), (len(crops), k))
+    y_g = np.broadcast_to(np.asarray(y_g, np.float32).reshape(-1, k), (len(crops), k))
+    job = FrameJob(np.asarray(frame), crops, y_r, y_g)
+    return engine.edit_frames([job], blend, want_weights)[0]

@@ -1,0 +1,603 @@
+"""The warp engine's geometry: AU change -> mesh displacement -> dense smooth field -> warped frame.
+
+Pure functions on arrays; no model to train, no GPU, full resolution:
+
+1. :func:`mesh_displacement`: the AU change ``y_g - y_r`` through a linear AU -> mesh basis, in
+   the basis' own frame: by default the *scanned* one (:class:`ScannedBasis`: ICT-FaceKit's
+   light-stage FACS shapes carried onto the 468 mesh points, an AU at 1.0 = the scanned shape;
+   ``examples/face_models/build_ict_basis.py``), or the *fitted* one that the AU estimator inverts
+   (:class:`ganimate.aus.AUMeshModel`, py-feat's ``au_to_mesh_pls_v4``); re-aligned on the rigid
+   points so that the head does not move; rotated and scaled into the face's pose in the frame;
+   each point's shift softly limited on its own (:attr:`WarpConfig.max_shift`), so a large jaw
+   drop neither becomes a caricature nor shrinks the brows. The basis is linear, so
+   ``y_g == y_r`` gives exactly zero.
+2. :func:`displacement_field`: a thin-plate spline through the landmark shifts, written as a
+   *backward* map (destination pixel -> where to read it in the input) so no inversion is needed,
+   evaluated on a coarse grid over the face's region and upsampled, and multiplied by a taper that
+   is 1 over the face and falls smoothly to exactly 0 a margin outside it.
+3. :func:`warp_region`: samples the frame through the field (Lanczos, which keeps the detail that
+   bilinear sampling loses) inside the field's box only, and copies every pixel that does not move
+   by at least 1/64 px, so the frame stays bit-identical outside the face and where nothing moves.
+
+4. :mod:`ganimate.mouth`: where the warp parts the lips, the opening is painted as a dark mouth
+   interior in the lips' own hue (a warp alone would stretch the lip seam across it).
+
+What a warp cannot do (docs/engines.md): it draws no teeth or tongue, cannot add texture
+(nasolabial folds, wrinkles, crow's feet), and shows stretched pixels when pushed far past a real
+expression; those need a learned model (``--engine gan`` / ``hybrid``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ganimate.engines.mouth import (
+    MouthConfig,
+    find_opening,
+    paint_opening,
+    rigid_teeth,
+    seam_colour,
+    smoothstep,
+)
+from ganimate.engines.teeth import TeethConfig, draw_interior, jaw_opening, skin_lightness
+from ganimate.faces import (
+    RIGID_3D,
+    AUMeshModel,
+    apply_similarity,
+    mesh_model,
+    to_model_frame,
+    umeyama,
+)
+from ganimate.timing import stage
+
+# Our AU names whose nearest input of the AU -> mesh model has another name.
+_MODEL_NAME = {"AU45": "AU43"}  # blink: the model has "eyes closed"
+# AUs whose fitted column moves the face the wrong way, driven through another AU's column at a
+# weight instead. The model's AU25 (lips part) *closes* the lips: -0.025 IOD of gap between the
+# inner lips at AU25 = 1 on a held-out London face (its AU26, jaw drop: +0.125), so the lips part
+# with half a jaw drop (+0.06 IOD of gap) instead.
+_MODEL_AS = {"AU25": ("AU26", 0.5)}
+_MESH_POINTS = 468  # the model has no iris points
+
+
+@dataclass(frozen=True)
+class WarpConfig:
+    """How the warp engine moves a face; lengths are in inter-ocular distances (IOD) unless said.
+
+    The defaults were measured on the 26 held-out London people (docs/engines.md).
+    """
+
+    # Multiplies the model's displacement. 1.0 is the AU -> mesh model as fitted; the default
+    # makes a preset at strength 1 (e.g. AU06=0.8 AU12=0.9) about as strong as the same people's
+    # real smiles by lip-corner geometry (dlib's 68 points, which share nothing with the model).
+    gain: float = 1.0
+    # Where the AU displacements come from: "scanned" (ICT-FaceKit's FACS scans, an AU at 1.0 is
+    # the scanned shape) or "fitted" (py-feat's AU -> mesh regression, the estimator's model; its
+    # smile lifts the lip corners half as far and its AU25 closes the lips).
+    basis: str = "scanned"
+    # Soft limit of each landmark's shift, in IOD: shifts up to 60% of it pass unchanged, larger
+    # ones approach it (tanh), each point on its own, so AU27=1 or sums of many AUs do not turn
+    # into caricature and a big jaw drop does not shrink the brows. With the scanned basis the
+    # largest single shift is the jaw at AU27=1 (0.54 IOD -> 0.47).
+    max_shift: float = 0.5
+    # Where the field falls to zero: it is 1 up to ``inner`` IOD outside the face's outline
+    # (moved or not) and 0 from ``inner + outer`` on, with a smooth step in between.
+    inner: float = 0.08
+    outer: float = 0.55
+    # The spline (through all 468 mesh points) is evaluated every ``grid`` IOD and upsampled
+    # cubically. Against a 0.02 grid, 0.06 is off by at most 0.7 px (99%: under 0.3 px) and
+    # takes ~20 ms a face instead of ~37 at 0.04: what keeps video at 20+ fps on 2 cores.
+    grid: float = 0.06
+    # Shifts below this many pixels fade smoothly to 0 (m -> m * smoothstep(m / deadzone)), so
+    # the large areas that the model moves by a fraction of a pixel are copied, not resampled:
+    # resampling at a sub-pixel offset softens skin texture for no visible change of shape.
+    deadzone: float = 0.5
+    # Pixels that move less than this (px) are copied, not resampled.
+    still: float = 1 / 64
+    # Any interpolation between pixel centres is a low-pass filter: Lanczos reading half a pixel
+    # off keeps ~0.93 of the face's Laplacian variance (bilinear ~0.8). This much of the lost
+    # fine detail (the source minus its 0.8 px Gaussian blur) is added back, in proportion to how
+    # far from a pixel centre each pixel is read. 0.2 brings the ratio to ~1.0 on the London set
+    # (0.15: 0.99, 0.25: 1.03); larger values over-sharpen. 0 turns it off.
+    restore: float = 0.2
+    # Skin that folds: where the warp compresses skin (the backward map's Jacobian determinant
+    # d > 1: more skin in fewer pixels, as in the brow furrow or the cheek above a smile's
+    # nasolabial fold) it darkens, where it stretches it lightens: lightness x (1 - folds *
+    # (d - 1)), within [fold_min, fold_max]. Only lightness changes (RGB scaled together). 0: off.
+    folds: float = 0.5
+    fold_min: float = 0.9
+    fold_max: float = 1.03
+    # Sampling: "lanczos" (keeps the most detail of OpenCV's kernels), "cubic" or "linear".
+    sampling: str = "lanczos"
+    # Video frames (`animate video`, :meth:`for_video`) are sampled this way instead: bicubic
+    # costs a third of Lanczos' time (3.3 vs 11.2 ms for a 512 px frame's face, then the largest
+    # single cost of a frame). With ``video_restore`` 0.2 it is as sharp as Lanczos with 0.2 on
+    # half-pixel shifts of a fine synthetic texture (1.11 vs 1.12 of the input's Laplacian
+    # variance) and a little softer on faces (12 held-out faces edited to happy and surprise:
+    # 1.241 vs 1.314; 0.3 gives 1.273, 0.4 1.306). More restore flickers: frame-to-frame change
+    # of single_face.mp4 edited to happy, relative to the input's, 1.031 at 0.2, 1.032 at 0.25,
+    # 1.037 at 0.3 (Lanczos 1.034); of face_noface.mov 0.992 at 0.2, 0.996 at 0.25 (Lanczos
+    # 0.992). Photos keep Lanczos: there one borderline surprise face of 26 reads neutral to the
+    # FER classifier with bicubic (docs/engines.md).
+    video_sampling: str = "cubic"
+    video_restore: float = 0.2
+    # Where the warp parts the lips, the opening is painted as a shadowed mouth interior
+    # (:mod:`ganimate.mouth`); ``MouthConfig(strength=0)`` leaves the stretched lip seam.
+    mouth: MouthConfig = dataclasses.field(default_factory=MouthConfig)
+    # Teeth, gums and tongue drawn in that opening (:mod:`ganimate.teeth`); ``TeethConfig(
+    # strength=0)`` leaves the dark cavity alone.
+    teeth: TeethConfig = dataclasses.field(default_factory=TeethConfig)
+
+    def __post_init__(self):
+        if self.sampling not in _SAMPLING or self.video_sampling not in _SAMPLING:
+            raise ValueError(f"WarpConfig.sampling and video_sampling must be one of "
+                             f"{', '.join(_SAMPLING)}")
+        if self.basis not in BASES:
+            raise ValueError(f"WarpConfig.basis must be one of {', '.join(BASES)}")
+        if self.gain < 0 or self.max_shift <= 0 or self.inner < 0 or self.outer <= 0:
+            raise ValueError("WarpConfig: gain >= 0, max_shift > 0, inner >= 0, outer > 0")
+
+    def for_video(self) -> WarpConfig:
+        """This config with the video frames' sampling (``video_sampling``, ``video_restore``)."""
+        return dataclasses.replace(self, sampling=self.video_sampling,
+                                   restore=self.video_restore)
+
+
+_SAMPLING = ("lanczos", "cubic", "linear")
+BASES = ("scanned", "fitted")
+
+
+class ScannedBasis:
+    """ICT-FaceKit's scanned FACS shapes on MediaPipe's 468 points (``ict_au_basis.npz``), in
+    the canonical face's frame (cm, x right, y up, z toward the camera). Same interface as
+    :class:`ganimate.aus.AUMeshModel` for the warp: ``ref``, ``basis`` (axis-major rows x0..,
+    y0.., z0..), ``inputs``, ``index``."""
+
+    def __init__(self):
+        from importlib import resources
+
+        from ganimate.faces import canonical_face
+
+        path = resources.files("ganimate") / "assets" / "faces" / "ict_au_basis.npz"
+        with resources.as_file(path) as p, np.load(p, allow_pickle=False) as data:
+            table = data["basis"].astype(np.float64)  # (468, n, 3)
+            self.inputs = [str(n) for n in data["au_names"]]
+            self.jaw_open = data["jaw_open"].astype(np.float64)  # ICT jawOpen per AU
+        self.ref = canonical_face().astype(np.float64)
+        self.basis = table.transpose(2, 0, 1).reshape(3 * _MESH_POINTS, len(self.inputs))
+        self.index = {c: i for i, c in enumerate(self.inputs)}
+
+
+@lru_cache(maxsize=1)
+def scanned_basis() -> ScannedBasis:
+    return ScannedBasis()
+
+
+def au_basis(name: str) -> ScannedBasis | AUMeshModel:
+    """The AU -> mesh basis called ``name`` (:data:`BASES`)."""
+    return scanned_basis() if name == "scanned" else mesh_model()
+
+
+@dataclass
+class Field:
+    """A backward displacement field over a box of the frame.
+
+    Output pixel (x0 + u, y0 + v) is read from the input at (x0 + u + dx[v, u], y0 + v + dy[v, u]).
+    ``weight`` is the taper (1 over the face, 0 outside the region that moves).
+    """
+
+    x0: int
+    y0: int
+    dx: np.ndarray  # float32 (h, w)
+    dy: np.ndarray  # float32 (h, w)
+    weight: np.ndarray  # float32 (h, w) in [0, 1]
+    # Lightness factor of skin that folds (WarpConfig.folds), float32 (h, w); None: no shading.
+    shade: np.ndarray | None = None
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        h, w = self.dx.shape
+        return self.x0, self.y0, self.x0 + w, self.y0 + h
+
+    @property
+    def magnitude(self) -> np.ndarray:
+        import cv2
+
+        return cv2.magnitude(self.dx, self.dy)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. AU change -> landmark shifts in the frame
+# ---------------------------------------------------------------------------------------------
+
+
+def model_delta(y_r: np.ndarray, y_g: np.ndarray, au_names: Sequence[str],
+                model: ScannedBasis | AUMeshModel | None = None) -> np.ndarray:
+    """``y_g - y_r`` as the AU -> mesh basis' input vector (pose inputs and AUs it lacks: 0)."""
+    model = model or mesh_model()
+    fitted = isinstance(model, AUMeshModel)
+    delta = np.zeros(len(model.inputs))
+    diff = np.asarray(y_g, np.float64) - np.asarray(y_r, np.float64)
+    for name, d in zip(au_names, diff, strict=True):
+        name, weight = _MODEL_AS.get(name, (name, 1.0)) if fitted else (name, 1.0)
+        j = model.index.get(_MODEL_NAME.get(name, name) if fitted else name)
+        if j is not None:
+            delta[j] += weight * d
+    return delta
+
+
+def model_displacement(delta: np.ndarray, model: ScannedBasis | AUMeshModel | None = None
+                       ) -> np.ndarray:
+    """(468, 3) displacement in the model's frame (x right, y up, z to the camera; its units),
+    with the rigid points re-aligned so that the head itself does not move."""
+    model = model or mesh_model()
+    d = (model.basis @ delta).reshape(3, _MESH_POINTS).T
+    if not np.any(d):
+        return d
+    moved = model.ref + d
+    realigned = apply_similarity(umeyama(moved[RIGID_3D], model.ref[RIGID_3D]), moved)
+    return realigned - model.ref
+
+
+def eye_distance(landmarks: np.ndarray) -> float:
+    """Inter-ocular distance (between the eye centres) of mediapipe landmarks, in pixels."""
+    lm = np.asarray(landmarks, np.float64)
+    left = lm[[33, 133], :2].mean(axis=0)
+    right = lm[[362, 263], :2].mean(axis=0)
+    return float(np.linalg.norm(left - right))
+
+
+def soft_clamp(shifts: np.ndarray, limit: float, knee: float = 0.6) -> np.ndarray:
+    """Limit each of ``shifts`` (N, 2) on its own: lengths up to ``knee * limit`` pass unchanged,
+    longer ones approach ``limit`` smoothly (tanh, continuous in value and slope); directions
+    are kept."""
+    length = np.linalg.norm(shifts, axis=1)
+    k, room = knee * limit, (1.0 - knee) * limit
+    over = length > k
+    if not np.any(over):
+        return shifts
+    out = np.array(shifts, dtype=np.float64)
+    new = k + room * np.tanh((length[over] - k) / room)
+    out[over] *= (new / length[over])[:, None]
+    return out
+
+
+def mesh_displacement(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
+                      au_names: Sequence[str], config: WarpConfig = WarpConfig(),
+                      model: ScannedBasis | AUMeshModel | None = None) -> np.ndarray:
+    """Pixel shifts (468, 2) of a face's landmarks (frame pixels, (478, 3)) from y_r to y_g."""
+    model = model or au_basis(config.basis)
+    d_model = model_displacement(model_delta(y_r, y_g, au_names, model), model)
+    if not np.any(d_model):
+        return np.zeros((_MESH_POINTS, 2))
+    obs = to_model_frame(landmarks)  # (x, -y, -z) pixels
+    scale, rot, _ = umeyama(model.ref[RIGID_3D], obs[RIGID_3D])
+    d_obs = config.gain * scale * d_model @ rot.T
+    shifts = np.stack([d_obs[:, 0], -d_obs[:, 1]], axis=1)  # back to x right, y down
+    return soft_clamp(shifts, config.max_shift * eye_distance(landmarks))
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Landmark shifts -> dense field over the face region
+# ---------------------------------------------------------------------------------------------
+
+
+def _hull(points: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.convexHull(points.astype(np.float32)).reshape(-1, 2).astype(np.float64)
+
+
+def _ring(hull: np.ndarray, distance: float, count: int = 48) -> np.ndarray:
+    """``count`` points about ``distance`` px outside a convex hull (its outline pushed out)."""
+    centre = hull.mean(axis=0)
+    angles = np.linspace(0, 2 * np.pi, count, endpoint=False)
+    rel = hull - centre
+    hull_angles = np.arctan2(rel[:, 1], rel[:, 0])
+    radii = np.hypot(rel[:, 0], rel[:, 1])
+    order = np.argsort(hull_angles)
+    r = np.interp(angles, hull_angles[order], radii[order], period=2 * np.pi)
+    return centre + (r + distance)[:, None] * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def _taper(hull: np.ndarray, box: tuple[int, int, int, int], inner: float,
+           outer: float) -> tuple[np.ndarray, np.ndarray]:
+    """(taper, distance): 1 within ``inner`` px of the hull, 0 beyond ``inner + outer``,
+    smoothstep between; and each pixel's distance to the hull (0 inside), float32 (h, w)."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    pts = np.round((hull - [x0, y0]) * 16).astype(np.int32)
+    cv2.fillConvexPoly(inside, pts, 1, lineType=cv2.LINE_8, shift=4)
+    dist = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 5)
+    return smoothstep((inner + outer - dist) / outer).astype(np.float32), dist
+
+
+@dataclass
+class ThinPlateSpline:
+    """A 2-D thin-plate spline f(p) = sum_i w_i phi(|p - c_i|) + a0 + a1 x + a2 y,
+    phi(r) = r^2 log r, fitted through values at centres (with a little smoothing).
+
+    Written out here rather than scipy's RBFInterpolator because video needs the field every
+    frame: evaluation on a grid in float32 with one matrix product is ~4x faster.
+    """
+
+    centres: np.ndarray  # (N, 2)
+    weights: np.ndarray  # (N, D)
+    affine: np.ndarray  # (3, D)
+
+    @staticmethod
+    def kernel(d2: np.ndarray) -> np.ndarray:
+        """phi from squared distances: r^2 log r = d2 log(d2) / 2 (0 at 0)."""
+        d2 = np.maximum(d2, np.finfo(d2.dtype).tiny)
+        return 0.5 * d2 * np.log(d2)
+
+    @classmethod
+    def fit(cls, centres: np.ndarray, values: np.ndarray, smoothing: float = 0.0
+            ) -> ThinPlateSpline:
+        c = np.asarray(centres, np.float64)
+        n = len(c)
+        a = np.empty((n + 3, n + 3))
+        k = a[:n, :n]
+        # squared distances as |c_i|^2 + |c_j|^2 - 2 c_i.c_j, in place (a broadcast difference
+        # of (n, n, 2) took 5x longer)
+        np.matmul(c, -2 * c.T, out=k)
+        sq = (c * c).sum(1)
+        k += sq[:, None]
+        k += sq[None, :]
+        np.maximum(k, 0.0, out=k)
+        k[...] = cls.kernel(k)
+        k.flat[:: n + 1] += smoothing
+        a[:n, n] = a[n, :n] = 1.0
+        a[:n, n + 1:] = c
+        a[n + 1:, :n] = c.T
+        a[n:, n:] = 0.0
+        rhs = np.zeros((n + 3, values.shape[1]))
+        rhs[:n] = values
+        # LU through scipy: ~5 ms for 500 centres where numpy's solve takes 40-60 ms on a busy
+        # 2-core machine (measured).
+        from scipy.linalg import lu_factor, lu_solve
+
+        sol = lu_solve(lu_factor(a, overwrite_a=True, check_finite=False), rhs,
+                       overwrite_b=True, check_finite=False)
+        return cls(c, sol[:n], sol[n:])
+
+    # Points evaluated together: (rows x centres) float32 blocks that stay in the CPU's cache
+    # (the whole grid at once streamed ~10 MB through memory eight times: 2x slower).
+    _BLOCK = 256
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        p = np.asarray(points, np.float32)
+        c = self.centres.astype(np.float32)
+        c2 = -2 * c.T
+        cc = (c * c).sum(1)[None, :]
+        w = self.weights.astype(np.float32)
+        out = p @ self.affine[1:].astype(np.float32)
+        out += self.affine[0].astype(np.float32)
+        k = np.empty((min(self._BLOCK, len(p)), len(c)), np.float32)
+        tiny = np.float32(1e-12)
+        for i in range(0, len(p), self._BLOCK):
+            q = p[i:i + self._BLOCK]
+            kb = k[:len(q)]
+            np.matmul(q, c2, out=kb)  # squared distances: |p|^2 + |c|^2 - 2 p.c
+            kb += (q * q).sum(1)[:, None]
+            kb += cc
+            np.maximum(kb, tiny, out=kb)
+            kb *= np.log(kb)
+            out[i:i + len(q)] += (kb @ w) * np.float32(0.5)
+        return out
+
+    def grid(self, xs: np.ndarray, ys: np.ndarray, mask: np.ndarray | None = None
+             ) -> np.ndarray:
+        """Values on the grid ``xs`` x ``ys``: float32 (len(ys), len(xs), D); with ``mask``
+        (len(ys), len(xs)) bool, only where it is True (0 elsewhere)."""
+        pts = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+        if mask is None:
+            return self(pts).reshape(len(ys), len(xs), -1)
+        out = np.zeros((len(ys) * len(xs), self.weights.shape[1]), np.float32)
+        keep = mask.reshape(-1)
+        out[keep] = self(pts[keep])
+        return out.reshape(len(ys), len(xs), -1)
+
+
+def displacement_field(points: np.ndarray, shifts: np.ndarray, frame_size: tuple[int, int],
+                       scale: float, config: WarpConfig = WarpConfig()) -> Field | None:
+    """The backward field that moves ``points`` (N, 2) by ``shifts`` (N, 2), smooth in between
+    and exactly zero from ``(inner + outer) * scale`` px outside their outline.
+
+    ``frame_size`` is (width, height); ``scale`` is the face's IOD in pixels. None when nothing
+    moves or the region is outside the frame.
+    """
+    import cv2
+
+    points = np.asarray(points, np.float64)
+    shifts = np.asarray(shifts, np.float64)
+    if not np.any(shifts):
+        return None
+    dest = points + shifts
+    hull = _hull(np.concatenate([points, dest]))
+    inner, outer = config.inner * scale, config.outer * scale
+    reach = inner + outer
+    w, h = frame_size
+    lo = np.floor(hull.min(axis=0) - reach).astype(int)
+    hi = np.ceil(hull.max(axis=0) + reach).astype(int) + 1
+    box = (max(lo[0], 0), max(lo[1], 0), min(hi[0], w), min(hi[1], h))
+    if box[0] >= box[2] or box[1] >= box[3]:
+        return None
+    ring = _ring(hull, reach)
+    origin = np.array(box[:2], np.float64)
+    centres = (np.concatenate([dest, ring]) - origin) / scale  # IOD units: well conditioned
+    values = np.concatenate([-shifts, np.zeros_like(ring)])
+    spline = ThinPlateSpline.fit(centres, values, smoothing=1e-3)
+    weight, dist = _taper(hull, box, inner, outer)
+    step = max(2.0, config.grid * scale)
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    gx = np.linspace(0, bw - 1, max(2, int(np.ceil(bw / step)) + 1))
+    gy = np.linspace(0, bh - 1, max(2, int(np.ceil(bh / step)) + 1))
+    # The spline is only needed where the taper is not 0 and at the grid points that the cubic
+    # upsampling and the fold shading's gradient read for those pixels: the box's corners are
+    # skipped (~20% of the grid).
+    near = dist[np.rint(gy).astype(int)][:, np.rint(gx).astype(int)] < reach + 3.5 * step
+    coarse = spline.grid(gx / scale, gy / scale, near)
+    dense = cv2.resize(coarse, (bw, bh), interpolation=cv2.INTER_CUBIC)
+    dense *= weight[..., None]
+    dx, dy = dense[..., 0], dense[..., 1]
+    if config.deadzone > 0:
+        dense *= smoothstep(cv2.magnitude(dx, dy) * np.float32(1 / config.deadzone))[..., None]
+    shade = _fold_shading(coarse, gx, gy, (bw, bh), weight, config)
+    return Field(box[0], box[1], np.ascontiguousarray(dx), np.ascontiguousarray(dy), weight,
+                 shade)
+
+
+def _fold_shading(coarse: np.ndarray, gx: np.ndarray, gy: np.ndarray, size: tuple[int, int],
+                  fade: np.ndarray, config: WarpConfig) -> np.ndarray | None:
+    """Lightness factor of skin that folds: from the backward map's Jacobian determinant on the
+    spline's own coarse grid (smooth: no upsampling or dead-zone edges in it), upsampled, and
+    faded out with ``fade`` (the taper: where the field fades, skin is not folding). Not with
+    the dead zone: where the displacement crosses zero inside a moving face (on the forehead
+    between brows that rise and a hairline that does not) unshaded pixels drew a bright line
+    through the shaded skin around them."""
+    import cv2
+
+    if config.folds <= 0 or len(gx) < 3 or len(gy) < 3:
+        return None
+    ddx_dy, ddx_dx = np.gradient(coarse[..., 0], gy, gx)
+    ddy_dy, ddy_dx = np.gradient(coarse[..., 1], gy, gx)
+    squeeze = (1 + ddx_dx) * (1 + ddy_dy) - ddx_dy * ddy_dx - 1  # > 0: compressed
+    dense = cv2.resize(squeeze.astype(np.float32), size, interpolation=cv2.INTER_CUBIC)
+    shade = 1 - config.folds * dense * fade**2
+    return np.clip(shade, config.fold_min, config.fold_max).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Sampling
+# ---------------------------------------------------------------------------------------------
+
+
+def warp_region(frame: np.ndarray, field: Field | None, config: WarpConfig = WarpConfig(),
+                out: np.ndarray | None = None) -> np.ndarray:
+    """``frame`` resampled through ``field`` inside its box; every pixel that moves less than
+    ``config.still`` px keeps its exact value. Returns a new frame (or fills ``out``, which may
+    be ``frame`` itself)."""
+    frame = np.asarray(frame)
+    if out is None:
+        out = frame.copy()
+    elif out is not frame:
+        out[...] = frame
+    if field is None:
+        return out
+    x0, y0, x1, y1 = field.box
+    xs = np.arange(x0, x1, dtype=np.float32)[None, :]
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    map_x = xs + field.dx
+    map_y = ys + field.dy
+    warped = _sample(frame, map_x, map_y, field, config)
+    if warped.ndim == 2:
+        warped = warped[..., None]
+    moving = field.magnitude >= config.still
+    if field.shade is not None:  # shaded skin is written even where it does not move
+        moving |= np.abs(field.shade - 1) >= 1 / 512
+    roi = out[y0:y1, x0:x1]
+    warped = warped.reshape(roi.shape)
+    np.copyto(roi, warped, where=moving[..., None] if roi.ndim == 3 else moving)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# One face
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FaceWarp:
+    """One face's warp: the landmark shifts and the field (None: nothing moved)."""
+
+    shifts: np.ndarray  # (468, 2) px
+    field: Field | None
+
+
+def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names: Sequence[str],
+              frame_size: tuple[int, int], config: WarpConfig = WarpConfig()) -> FaceWarp:
+    """The field that takes a face (mediapipe landmarks in frame pixels) from y_r to y_g."""
+    shifts = mesh_displacement(landmarks, y_r, y_g, au_names, config)
+    points = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
+    field = displacement_field(points, shifts, frame_size, eye_distance(landmarks), config)
+    return FaceWarp(shifts, field)
+
+
+def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
+              au_names: Sequence[str], config: WarpConfig = WarpConfig(),
+              out: np.ndarray | None = None) -> tuple[np.ndarray, FaceWarp]:
+    """Warp one face of ``frame`` from its expression y_r to y_g; (new frame, the warp).
+    Where the lips part, the opening is painted as a mouth interior (:mod:`ganimate.mouth`)."""
+    frame = np.asarray(frame)
+    h, w = frame.shape[:2]
+    with stage("field"):
+        plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config)
+    scale = eye_distance(landmarks)
+    with stage("mouth"):
+        opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth)
+        gap = interior = None
+        if opening is None:
+            # an open mouth keeps its own teeth, moved rigidly; the gap they leave is dark
+            gap = rigid_teeth(frame, landmarks, plan.shifts, plan.field, scale, config.mouth)
+        colour = (seam_colour(frame, landmarks, scale)
+                  if opening is not None or gap is not None else None)
+        if opening is not None:
+            h_o, w_o = opening.alpha.shape
+            box = (opening.x0, opening.y0, opening.x0 + w_o, opening.y0 + h_o)
+            if not config.teeth.painter:
+                # the scanned teeth take their light from the photo, before the warp writes
+                # (``out`` may be ``frame``); a painter paints on the warped frame, below
+                interior = draw_interior(
+                    landmarks, jaw_opening(y_r, y_g, au_names, au_basis(config.basis)), box,
+                    skin_lightness(frame, landmarks, scale), colour, scale, config.teeth)
+    with stage("sampling"):
+        result = warp_region(frame, plan.field, config, out)
+    if opening is None and gap is None:
+        return result, plan
+    with stage("mouth"):
+        if gap is not None:
+            paint_opening(result, gap, colour, scale, config.mouth)
+            return result, plan
+        if config.teeth.painter and config.teeth.strength > 0:
+            from ganimate.engines.painter import paint_interior  # deferred: torch
+
+            moved = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2] + plan.shifts
+            interior = paint_interior(result, moved, box, y_g, au_names, config.teeth.painter)
+        paint_opening(result, opening, colour, scale, config.mouth, interior)
+    return result, plan
+
+
+def _sample(frame: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, field: Field,
+            config: WarpConfig) -> np.ndarray:
+    """``frame`` read at (map_x, map_y) (absolute frame coordinates), uint8, detail restored."""
+    import cv2
+
+    x0 = max(int(np.floor(map_x.min())) - 8, 0)
+    y0 = max(int(np.floor(map_y.min())) - 8, 0)
+    x1 = min(int(np.ceil(map_x.max())) + 9, frame.shape[1])
+    y1 = min(int(np.ceil(map_y.max())) + 9, frame.shape[0])
+    src = frame[y0:y1, x0:x1].astype(np.float32)
+    mx, my = map_x - x0, map_y - y0
+    flags = {"lanczos": cv2.INTER_LANCZOS4, "cubic": cv2.INTER_CUBIC,
+             "linear": cv2.INTER_LINEAR}[config.sampling]
+    out = cv2.remap(src, mx, my, flags, borderMode=cv2.BORDER_REFLECT_101)
+    if config.restore > 0:
+        detail = src - cv2.GaussianBlur(src, (0, 0), 0.8)
+        extra = cv2.remap(detail, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        off = np.abs(field.dx - np.rint(field.dx)) + np.abs(field.dy - np.rint(field.dy))
+        share = np.clip(off, 0, 1) * np.float32(config.restore)
+        out += (share[..., None] if out.ndim == 3 else share) * extra
+    if field.shade is not None:
+        if out.ndim == 3:
+            out[..., :3] *= field.shade[..., None]
+        else:
+            out *= field.shade
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -1,0 +1,90 @@
+"""``--engine warp``: geometry from the AU -> mesh model, warped at the photo's full resolution
+(:mod:`ganimate.engines.geometry`). Needs no checkpoint; clean and sharp.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from ganimate.engines.base import Engine, FrameEdit, FrameJob, frame_landmarks
+from ganimate.engines.blend import BlendConfig
+from ganimate.engines.geometry import WarpConfig, warp_face
+from ganimate.faces import AU_NAMES, SCANNED_EXTRA_AUS, AUCalibration, FaceCrop
+
+
+@lru_cache(maxsize=1)
+def scanned_scale() -> dict:
+    """The AU calibration of the scanned basis (see :attr:`WarpEngine.calibration`)."""
+    path = resources.files("ganimate") / "assets" / "faces" / "scanned_au_scale.json"
+    return json.loads(path.read_text())
+
+
+class WarpEngine(Engine):
+    """Full-resolution, training-free geometry (see :mod:`ganimate.engines.geometry`)."""
+
+    name = "warp"
+    uses_network = False  # it reads a crop's landmarks, never its pixels
+    # Crops are only used for their landmarks here; the smallest size the pipeline cuts.
+    image_size = 64
+
+    def __init__(self, config: WarpConfig = WarpConfig()):
+        self.config = config
+        scanned = config.basis == "scanned"
+        # The scanned basis also moves AU16, AU18, AU22, AU24, AU27 (--au AU27=1); the
+        # estimator cannot read them, so a face's own value is 0 (``unread_aus``).
+        self.unread_aus: tuple[str, ...] = SCANNED_EXTRA_AUS if scanned else ()
+        self.au_names: tuple[str, ...] = AU_NAMES + self.unread_aus
+
+    def for_video(self) -> WarpEngine:
+        """The engine for video frames: cheaper sampling (:attr:`WarpConfig.video_sampling`)."""
+        return WarpEngine(self.config.for_video())
+
+    @property
+    def calibration(self) -> AUCalibration | None:
+        """With the scanned basis, the calibration that puts the estimator's readings of a face
+        on the basis' scale (``assets/faces/scanned_au_scale.json``, measured by
+        ``examples/face_models/calibrate_scanned_scale.py``), so that ``y_g - y_r`` is rendered
+        on one scale; the fitted basis is the estimator's own model: no calibration."""
+        if self.config.basis != "scanned":
+            return None
+        return AUCalibration.from_dict(scanned_scale())
+
+    def edit_frames(self, jobs: Sequence[FrameJob], blend: BlendConfig = BlendConfig(),
+                    want_weights: bool = False) -> list[FrameEdit]:
+        """Warp every face of ``jobs`` (``blend`` does not apply: nothing is pasted)."""
+        return [self._edit(job, want_weights) for job in jobs]
+
+    def _edit(self, job: FrameJob, want_weights: bool) -> FrameEdit:
+        if not job.crops:
+            return FrameEdit(job.frame, [])
+        out = np.array(job.frame, copy=True)
+        weights = []
+        for k, crop in enumerate(job.crops):
+            _, warp = warp_face(out, frame_landmarks(crop), job.y_r[k], job.y_g[k],
+                                self.au_names, self.config, out=out)
+            if want_weights:
+                weights.append(crop_weight(crop, warp.field))
+        return FrameEdit(out, list(job.crops), weights)
+
+
+def crop_weight(crop: FaceCrop, field, soft: float | None = None) -> np.ndarray:
+    """Where a warp moves pixels (the field's taper where it moves), in the crop's space; with
+    ``soft`` (px), the share of a full move reached (magnitude / soft, at most 1)."""
+    import cv2
+
+    if field is None:
+        return np.zeros((crop.size, crop.size), np.float32)
+    if soft is None:
+        moving = (field.magnitude >= 1 / 64).astype(np.float32)
+    else:
+        moving = np.clip(field.magnitude / soft, 0.0, 1.0).astype(np.float32)
+    m = crop.to_frame.copy()
+    m[:, 2] -= (field.x0, field.y0)  # crop pixel -> field-box pixel
+    return cv2.warpAffine(moving, m, (crop.size, crop.size),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)

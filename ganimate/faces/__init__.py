@@ -1,0 +1,61 @@
+"""Faces in frames: the face mesh (478 landmarks, stable ids in video), aligned crops,
+and the Action Units read from them (estimators, calibration, OpenFace files).
+"""
+
+from ganimate import lazy_exports
+
+# submodule -> the names other stages use (imported when first asked for)
+_EXPORTS = {
+    "align": (
+        "FaceCrop",
+        "MAX_CROP",
+        "align_face",
+        "apply_transform",
+        "canonical_face",
+        "crop_faces",
+        "crop_size_for",
+        "crop_transform",
+        "crop_with_transform",
+        "face_ellipse",
+        "invert_transform",
+    ),
+    "au_model": (
+        "AUMeshModel",
+        "RIGID_3D",
+        "apply_similarity",
+        "head_pose",
+        "mesh_model",
+        "to_model_frame",
+        "umeyama",
+    ),
+    "au_names": (
+        "AU_DESCRIPTIONS",
+        "AU_NAMES",
+        "RELIABLE_AUS",
+        "SCANNED_EXTRA_AUS",
+        "canonical_au_name",
+        "reorder",
+    ),
+    "aus": (
+        "AUEstimator",
+        "AUSpace",
+        "CropAUReader",
+        "DEFAULT_ESTIMATOR",
+        "ESTIMATORS",
+        "default_estimator",
+        "model_au_index",
+        "source_aus",
+    ),
+    "calibration": ("AUCalibration", "NeutralBaseline"),
+    "mesh": (
+        "LEFT_EYE_OUTER",
+        "RIGHT_EYE_OUTER",
+        "Face",
+        "FaceMesh",
+        "FaceTracker",
+        "largest_face",
+        "open_mesh",
+    ),
+    "openface": ("OpenFaceTable", "read_openface_csv"),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

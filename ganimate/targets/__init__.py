@@ -1,0 +1,22 @@
+"""What to ask of a face: target AU vectors (presets, --au changes, AU files, --like) and
+when over time (alpha schedules, easing, keyframes, driver tracks).
+"""
+
+from ganimate import lazy_exports
+
+# submodule -> the names other stages use (imported when first asked for)
+_EXPORTS = {
+    "options": ("NOTHING_TO_CHANGE", "TargetOptions", "parse_source_aus"),
+    "spec": ("AUChange", "TargetSpec", "apply_changes", "build_target", "condition", "target_spec"),
+    "timeline": (
+        "AUTrack",
+        "AlphaSchedule",
+        "EASINGS",
+        "bounce_schedule",
+        "hold_schedule",
+        "parse_ramp",
+        "ramp_schedule",
+        "read_au_track",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,175 @@
+"""Expression presets (happy, sad, ...) as AU targets, with a strength (``happy:0.6``) or an amount
+(``happy+0.5``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ganimate.errors import GanimateError
+from ganimate.faces import AU_NAMES, reorder
+from ganimate.progress import log
+
+# Which AUs make up each basic emotion follows the EMFACS prototypes (Friesen & Ekman, EMFACS-7,
+# 1983; tabulated in Ekman, Friesen & Hager, "Facial Action Coding System: Investigator's Guide",
+# 2002, and as the reference set of Lucey et al., "The Extended Cohn-Kanade Dataset (CK+)", CVPR
+# Workshops 2010, Table 3). EMFACS lists several AU combinations per emotion; each preset names
+# the one it uses (docs/aus.md has the table and why). Presets are at *full strength*: each
+# prototype AU at E (1.0, the scanned shape of the warp's basis), except where an AU is an
+# accompaniment (the lips parting with a smile), two AUs cancel at E (anger's 5 and 7), or the
+# scanned E overshoots real expressions (happy's 6 and 12: each note says why, with numbers).
+# Intensities are FACS letters A (trace) ... E (maximum) divided by 5, like every AU vector of
+# the package.
+# FACS intensity letters on the package's [0, 1] scale.
+_A, _B, _C, _D, _E = 0.2, 0.4, 0.6, 0.8, 1.0
+
+_WITH_AU25 = "AU25 (lips part) with AU26: a jaw drop parts the lips"
+
+# AUs that no emotion prototype involves and that a preset therefore leaves as the source has
+# them, even at full strength: blinking is not an expression, and zeroing it would pop a closing
+# eye open in the middle of a blink.
+KEEP_AUS: tuple[str, ...] = ("AU45",)
+
+# The largest --expression strength: above 1 the preset is extrapolated (exaggerated) and clipped
+# to [0, 1]; the paper shows the generator extrapolates plausibly a little beyond its training
+# range, and 2 is already a caricature.
+MAX_STRENGTH = 2.0
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One named expression: FACS prototype AUs with intensities in [0, 1]."""
+
+    name: str
+    prototype: str  # the FACS/EMFACS formula, as published, e.g. "6+12"
+    aus: dict[str, float]  # the prototype's AUs -> intensity (an engine uses those it has)
+    unavailable: tuple[str, ...] = ()  # prototype AUs no engine can represent
+    note: str = ""
+
+    def vector(self, au_names: Sequence[str] = AU_NAMES) -> np.ndarray:
+        """The preset as a full AU vector: prototype intensities, 0 for every other AU."""
+        return reorder(np.array(list(self.aus.values()), np.float32), list(self.aus), au_names,
+                       fill=0.0)
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("neutral", "0", {}, note="every expressive AU relaxed to 0"),
+        Preset("happy", "6+12+25+26", {"AU06": _B, "AU12": _D, "AU25": 0.7, "AU26": _A},
+               note="Duchenne smile (6+12) with the lips parted over the upper teeth, as broad "
+                    "real smiles are (25 at 0.7, a trace of 26). 12 at D and 6 at B: the "
+                    "scanned 6E+12E is broader than the London people's own broad smiles "
+                    "(identity distance 0.29 against their 0.22, eyes half shut); happy:1.25 "
+                    "is 6+12 at C+E"),
+        Preset("sad", "1+4+15+17", {"AU01": _E, "AU04": _E, "AU15": _E, "AU17": _C},
+               note="EMFACS 1+4+15 with the chin raiser (17) that usually accompanies it; with "
+                    "the scanned basis' per-point clamp, 1 and 4 at E give the oblique brows "
+                    "(4 at C: 13/26 read sad instead of 15/26)"),
+        Preset("surprise", "1+2+5+25+26", {"AU01": _E, "AU02": _E, "AU05": _C, "AU25": _E,
+                                           "AU26": _E},
+               note=_WITH_AU25 + "; 5 at C where EMFACS writes 5B: the scanned lid raise at B "
+                                 "barely shows on a photo"),
+        Preset("fear", "1+2+4+5+7+20+25+26", {"AU01": _E, "AU02": _D, "AU04": _C, "AU05": _E,
+                                              "AU07": _C, "AU20": _E, "AU25": _D, "AU26": _C},
+               note=_WITH_AU25 + "; 4 and 7 at C: at E they cancel the brow and lid raise"),
+        Preset("anger", "4+5+7+10+16+23+25", {"AU04": _E, "AU05": _C, "AU07": _E, "AU10": _E,
+                                               "AU16": _C, "AU23": _C, "AU25": _E},
+               note="EMFACS 4+5+7+10+23+25 (anger with bared teeth) with the lower lip "
+                    "depressor (16, C) that bares the lower teeth as a snarl does; the "
+                    "closed-mouth 4+5+7+23 barely shows on a photo, and 23 at E or a jaw drop "
+                    "(26) rounds the lips into an 'O' that reads as speech. 5 at C: eyeWide and "
+                    "the lid tightener (7) cancel at full strength"),
+        Preset("disgust", "9+10+15+16", {"AU09": _E, "AU10": _C, "AU15": _D, "AU16": _C},
+               note="EMFACS 9+15+16 with the upper lip raiser (10, as in 10+16+25). AU16 (lower "
+                    "lip depressor) is not among the 17 OpenFace AUs: the warp's scanned basis "
+                    "moves it, a 17-AU model leaves it out (with a warning)"),
+    )
+}
+
+# Expressions that are real prototypes but cannot be expressed by a symmetric AU vector.
+UNREPRESENTABLE: dict[str, str] = {
+    "contempt": (
+        "contempt (EMFACS R12A+R14A: lip corner puller and dimpler on ONE side of the face) is "
+        "asymmetric, and an AU vector has one intensity per AU for the whole face, so it cannot be "
+        "represented; for a symmetric approximation use --au AU12=0.2 --au AU14=0.4"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed ``--expression NAME[:STRENGTH]`` or ``NAME+AMOUNT`` (relative)."""
+
+    preset: Preset
+    strength: float = 1.0
+    # ``happy+0.5``: add 0.5 of the preset to the face's own AUs (more of it on a face that
+    # already shows it) instead of moving toward the preset (which would make a broad smile
+    # smaller when the target is a smaller smile).
+    relative: bool = False
+
+
+def parse_expression(text: str) -> Expression:
+    """Parse ``happy``, ``happy:0.6`` (toward the preset; strength in [0, MAX_STRENGTH], default 1)
+    or ``happy+0.5`` (the preset's AUs added to the face's own, times 0.5; in [0, 1])."""
+    name, plus, amount = text.strip().partition("+")
+    if plus:
+        expression = parse_expression(name)
+        try:
+            value = float(amount)
+        except ValueError:
+            value = float("nan")
+        if ":" in name or not 0.0 <= value <= 1.0:
+            raise GanimateError(
+                f"--expression {text!r}: a relative expression is NAME+AMOUNT with AMOUNT in "
+                "[0, 1], e.g. happy+0.5 (or NAME:STRENGTH to move toward the preset)")
+        return Expression(expression.preset, value, relative=True)
+    name, sep, strength_text = text.strip().partition(":")
+    key = name.strip().lower()
+    if key in UNREPRESENTABLE:
+        raise GanimateError(f"--expression {text!r}: {UNREPRESENTABLE[key]}")
+    if key not in PRESETS:
+        raise GanimateError(
+            f"--expression {text!r}: unknown expression; known: {', '.join(PRESETS)} "
+            "(optionally with a strength, e.g. happy:0.6)"
+        )
+    strength = 1.0
+    if sep:
+        try:
+            strength = float(strength_text)
+        except ValueError:
+            strength = float("nan")
+        if not 0.0 <= strength <= MAX_STRENGTH:  # also rejects nan
+            raise GanimateError(
+                f"--expression {text!r}: strength must be a number in [0, {MAX_STRENGTH:g}], "
+                "e.g. happy:0.6"
+            )
+    return Expression(PRESETS[key], strength)
+
+
+def apply_expression(y: np.ndarray, expression: Expression,
+                     au_names: Sequence[str] = AU_NAMES) -> np.ndarray:
+    """Move ``y`` (shape (..., K)) toward the preset by the expression's strength.
+
+    ``y + s * (preset - y)`` for every AU except KEEP_AUS: at strength 1 the result is exactly the
+    preset (AUs outside the prototype are relaxed to 0, so a smiling source becomes sad rather
+    than sad-and-smiling); at strength 0.6 it is 60 % of the way there, which for a neutral source
+    (y = 0) is the preset's intensities scaled by 0.6. Above 1 it extrapolates; the result is
+    clipped to [0, 1]. A relative expression (``happy+0.5``) adds ``0.5 * preset`` to ``y``.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    preset = expression.preset.vector(au_names)
+    if expression.relative:  # add the preset's AUs; the others stay as the face has them
+        out = y + np.float32(expression.strength) * preset
+    else:
+        out = y + np.float32(expression.strength) * (preset - y)
+    keep = [i for i, n in enumerate(au_names) if n in KEEP_AUS]
+    out[..., keep] = y[..., keep]
+    missing = [n for n in expression.preset.aus if n not in au_names]
+    if missing:
+        log.warning("expression %s: the model has no %s; those AUs are left out",
+                    expression.preset.name, ", ".join(missing))
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
