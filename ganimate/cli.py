@@ -734,8 +734,8 @@ def animate_video_command(
         face=face, smooth=smooth, baseline=baseline, batch_size=batch_size, workers=workers,
         blend=BlendConfig(feather=feather), estimator=estimator, crf=crf, preset=preset,
         lossless=lossless)
-    result = animation.animate_video(video, output, engine, targets.spec(engine.au_space, estimator),
-                                     config, timeline, preview)
+    spec = targets.spec(engine.au_space, estimator)
+    result = animation.animate_video(video, output, engine, spec, config, timeline, preview)
     if face is not None and not result.face_ids:
         typer.echo(f"warning: face {face} never appeared; the video is unchanged "
                    "(see the face column of `ganimate aus VIDEO`)", err=True)
@@ -789,8 +789,8 @@ def animate_image_command(
                                         face=face, crf=crf, preset=preset, estimator=estimator)
     animation.check_image_request(photo, output, targets, settings)
     engine = _load_engine(engine_name, checkpoint, device)
-    result = animation.animate_image(photo, output, engine, targets.spec(engine.au_space, estimator),
-                                     settings)
+    spec = targets.spec(engine.au_space, estimator)
+    result = animation.animate_image(photo, output, engine, spec, settings)
     typer.echo(str(result.out))
 
 
@@ -817,7 +817,8 @@ def demo_command(
     result = demo.run_demo(out, config, checkpoint=checkpoint)
     if result.standin:
         typer.echo("note: the shipped model is a small CPU-trained stand-in, not the real demo "
-                   "model: expect weak edits with colour fringes (ganimate/model/weights/MODEL_CARD.md)",
+                   "model: expect weak edits with colour fringes "
+                   "(ganimate/model/weights/MODEL_CARD.md)",
                    err=True)
     for step in result.steps:
         if step.status == "ok":

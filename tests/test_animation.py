@@ -19,6 +19,7 @@ from ganimate.animation import conditions as animation_conditions
 from ganimate.animation import pipeline as animation_pipeline
 from ganimate.animation.conditions import frame_condition
 from ganimate.animation.planner import savgol_at
+from ganimate.engines import GanEngine
 from ganimate.errors import GanimateError
 from ganimate.targets import AUTrack, build_target, ramp_schedule, target_spec
 from ganimate.video import VideoWriter, probe, read_frames
@@ -45,7 +46,7 @@ def spied(tiny):
 
     loaded = load_generator(tiny, device="cpu")
     loaded.model = Spy(loaded.model)
-    return loaded
+    return GanEngine(loaded)
 
 
 # --- pure parts ---------------------------------------------------------------------------------
@@ -123,7 +124,8 @@ def single_face_run(media, tiny, tmp_path_factory):
     out = tmp_path_factory.mktemp("single") / "out.mkv"
     spec = target_spec(expression="happy", au=["AU04+0.1"], au_names=loaded.au_names)
     records: list = []
-    result = animation.animate_video(media / "video" / "single_face.mp4", out, loaded, spec,
+    src = media / "video" / "single_face.mp4"
+    result = animation.animate_video(src, out, GanEngine(loaded), spec,
                                      AnimateConfig(lossless=True, batch_size=5, **FAST),
                                      preview=out.with_name("preview.mp4"),
                                      on_frame=records.append)
@@ -226,7 +228,7 @@ def test_track_drives_the_target_frame_by_frame(media, spied, tmp_path):
         assert r.alpha == 1.0
         for f in r.faces:
             assert np.allclose(f.condition, driver.at(r.index / 30.0), atol=1e-6)
-    assert np.array_equal(np.concatenate(spied.model.conditions),
+    assert np.array_equal(np.concatenate(spied.loaded.model.conditions),
                           np.stack([f.condition for r in records for f in r.faces]))
 
 
@@ -288,7 +290,7 @@ def test_animate_image_conditions_frame_t_on_the_schedule(media, spied, tmp_path
         f = r.faces[0]
         assert np.array_equal(f.y_r, y_r)  # one photo: y_r is constant
         assert np.allclose(f.condition, r.alpha * f.y_g + (1 - r.alpha) * y_r, atol=1e-6)
-    assert np.array_equal(np.concatenate(spied.model.conditions),
+    assert np.array_equal(np.concatenate(spied.loaded.model.conditions),
                           np.stack([r.faces[0].condition for r in records]))
 
 

@@ -40,7 +40,8 @@ def test_round_trip_is_bit_exact(tmp_path):
         for k, v in model.state_dict().items():
             assert torch.equal(state[k], v) and state[k].dtype == v.dtype
     meta = loaded.metadata
-    assert meta["format"] == ck_checkpoint.FORMAT and meta["version"] == ck_checkpoint.FORMAT_VERSION
+    assert meta["format"] == ck_checkpoint.FORMAT
+    assert meta["version"] == ck_checkpoint.FORMAT_VERSION
     assert meta["model"] == CFG.to_dict() and meta["au_names"] == ["AU01", "AU26"]
     assert meta["step"] == 7 and meta["data_fingerprint"] == "abc123"
     assert "ganimate_version" in meta

@@ -17,11 +17,18 @@ from torch import nn
 
 from ganimate import editing
 from ganimate.editing import outputs
-from ganimate.editing import photos as editing_photos
-from ganimate.engines import BlendConfig
+from ganimate.engines import BlendConfig, GanEngine, edit_frame
 from ganimate.errors import GanimateError
-from ganimate.faces import AU_NAMES, AUCalibration, FaceMesh, align, default_estimator
-from ganimate.faces import aus as editing_aus
+from ganimate.faces import (
+    AU_NAMES,
+    AUCalibration,
+    AUSpace,
+    FaceCrop,
+    FaceMesh,
+    align,
+    default_estimator,
+    source_aus,
+)
 from ganimate.images import read_rgb, write_image
 from ganimate.model import Generator, GeneratorOutput, LoadedGenerator, ModelConfig, load_generator
 
@@ -83,15 +90,15 @@ def test_colour_round_trip_keeps_the_face_and_everything_else(photo, tmp_path):
     rgb, faces = photo
     # The colour mask comes at model resolution; at 256 px (the crop's) no up-sampling blurs it.
     cfg = ModelConfig(image_size=256, g_width=8, g_residual_blocks=1, d_width=8, d_layers=3)
-    loaded = LoadedGenerator(ColourIsInput(), cfg, cfg.au_names, {})
+    loaded = GanEngine(LoadedGenerator(ColourIsInput(), cfg, cfg.au_names, {}))
     crops = align.crop_faces(rgb, faces, 256, max_crop=256)
     aus = np.zeros((1, 17), np.float32)
     # The default paste adds only the change (edited - crop): an identity round trip is exact.
-    same = editing_photos.edit_frame(rgb, crops, aus, aus, loaded)
+    same = edit_frame(rgb, crops, aus, aus, loaded)
     assert np.array_equal(same.frame, rgb)
     # Pasting the edited crop itself (the paper's composite) resamples the face twice.
     whole = BlendConfig(residual=False)
-    out = editing_photos.edit_frame(rgb, crops, aus, aus, loaded, whole)
+    out = edit_frame(rgb, crops, aus, aus, loaded, whole)
     assert out.frame.shape == rgb.shape and out.edits.images.shape[0] == 1
     assert np.all(out.edits.attention == 0)
     box = faces[0].box
@@ -106,9 +113,9 @@ def test_colour_round_trip_keeps_the_face_and_everything_else(photo, tmp_path):
     keep[max(0, y0 - m):y1 + m, max(0, x0 - m):x1 + m] = False
     assert np.array_equal(out.frame[keep], rgb[keep])
     # the same bound catches a misplaced paste: shift the transform by 2 px
-    shifted = [editing_photos.FaceCrop(c.image, c.to_frame + np.array([[0, 0, 2.0], [0, 0, 2.0]]),
+    shifted = [FaceCrop(c.image, c.to_frame + np.array([[0, 0, 2.0], [0, 0, 2.0]]),
                                 c.size, c.landmarks) for c in crops]
-    bad = editing_photos.edit_frame(rgb, shifted, aus, aus, loaded, whole)
+    bad = edit_frame(rgb, shifted, aus, aus, loaded, whole)
     assert np.abs(bad.frame.astype(int) - rgb.astype(int))[y0:y1, x0:x1].mean() > 2.0
 
 
@@ -120,7 +127,7 @@ def test_neutral_target_with_attention_near_one_changes_the_face_little(save_gen
     the pipeline adds at most what G changes, weighted by 1 - A (no seam, no crop border, no
     misplacement), not that a trained model reconstructs faces."""
     ckpt = save_generator(tmp_path / "keep.safetensors", tweak=attention_near(12.0))
-    loaded = load_generator(ckpt, device="cpu")
+    loaded = GanEngine(load_generator(ckpt, device="cpu"))
     edit = editing.edit_photo(london / "neutral" / "003.jpg", editing.EditConfig(), loaded, mesh)
     rgb = read_rgb(london / "neutral" / "003.jpg")
     assert np.array_equal(edit.target, edit.source)  # no target options: y_g = y_r
@@ -137,15 +144,15 @@ def test_source_aus_follow_the_model_au_order_and_calibration(photo):
     rgb, faces = photo
     raw = default_estimator().many(faces)
     names = ("AU26", "AU12", "AU01")
-    y = editing_aus.source_aus(faces, names)
+    y = source_aus(faces, AUSpace(names))
     assert y.shape == (1, 3) and y.dtype == np.float32
     assert np.allclose(y[0], [raw[0, AU_NAMES.index(n)] for n in names])
     # a model that carries its training data's calibration gets calibrated y_r
     cal = AUCalibration(np.full(17, 0.1, np.float32), np.full(17, 0.6, np.float32))
     model = LoadedGenerator(ColourIsInput(), CFG, AU_NAMES, {"au_calibration": cal.to_dict()})
-    assert np.allclose(editing_aus.source_aus(faces, model), cal.apply(raw), atol=1e-6)
+    assert np.allclose(source_aus(faces, GanEngine(model).au_space), cal.apply(raw), atol=1e-6)
     with pytest.raises(GanimateError, match="AU16"):
-        editing_aus.source_aus(faces, ("AU12", "AU16"))
+        source_aus(faces, AUSpace(("AU12", "AU16")))
 
 
 def test_crop_size_follows_the_face_and_is_capped(photo, media, mesh):
@@ -160,15 +167,15 @@ def test_crop_size_follows_the_face_and_is_capped(photo, media, mesh):
 
 def test_edit_frame_without_faces_and_with_mixed_sizes(photo):
     rgb, faces = photo
-    loaded = LoadedGenerator(ColourIsInput(), CFG, CFG.au_names, {})
+    loaded = GanEngine(LoadedGenerator(ColourIsInput(), CFG, CFG.au_names, {}))
     y0 = np.zeros((0, 17), np.float32)
-    none = editing_photos.edit_frame(rgb, [], y0, y0, loaded)
+    none = edit_frame(rgb, [], y0, y0, loaded)
     assert np.array_equal(none.frame, rgb) and none.crops == [] and none.edits is None
     # Crops of two sizes are batched by size, each edited at its own size.
     a = align.crop_faces(rgb, faces, 32, size=64)[0]
     b = align.crop_faces(rgb, faces, 32, size=96)[0]
     y2 = np.zeros((2, 17), np.float32)
-    both = editing_photos.edit_frame(rgb, [a, b], y2, y2, loaded)
+    both = edit_frame(rgb, [a, b], y2, y2, loaded)
     assert [e.shape[0] for e in both.edits.images] == [64, 96]
 
 
@@ -229,7 +236,7 @@ def test_write_image_honours_the_umask(tmp_path):
 
 def test_sweep_grid_rows_columns_and_targets(save_generator, london, tmp_path, mesh):
     ckpt = save_generator(tmp_path / "g.safetensors")
-    loaded = load_generator(ckpt, device="cpu")
+    loaded = GanEngine(load_generator(ckpt, device="cpu"))
     config = editing.SweepConfig(aus=("AU12", "AU04"), steps=(0.0, 0.5, 1.0), cell=64)
     result = editing.sweep_photo(london / "neutral" / "003.jpg", config, loaded, mesh)
     assert result.cells.shape == (2, 4, 64, 64, 3)

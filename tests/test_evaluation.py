@@ -211,7 +211,8 @@ def test_targets_are_seeded_and_follow_the_protocol():
     cfg = ev.EvalConfig(random_targets=3, seed=5)
     jobs = ev_protocol.make_targets(faces, NAMES, ["AU01", "AU12"], cfg)
     again = ev_protocol.make_targets(faces, NAMES, ["AU01", "AU12"], cfg)
-    other = ev_protocol.make_targets(faces, NAMES, ["AU01", "AU12"], ev.EvalConfig(random_targets=3, seed=6))
+    other = ev_protocol.make_targets(faces, NAMES, ["AU01", "AU12"],
+                                     ev.EvalConfig(random_targets=3, seed=6))
     assert len(jobs) == 4 * (2 * 3 + 3 + 1)
     assert all(np.array_equal(a.target, b.target) for a, b in zip(jobs, again, strict=True))
     assert not all(np.array_equal(a.target, b.target) for a, b in zip(jobs, other, strict=True))

@@ -1,4 +1,5 @@
-"""Turn a trained generator into a shipped model: ganimate/model/weights/<NAME>.generator.safetensors.
+"""Turn a trained generator into a shipped model:
+ganimate/model/weights/<NAME>.generator.safetensors.
 
     .venv/bin/python examples/demo_model/package_model.py EXPORT_OR_CHECKPOINT DATASET \
         --name NAME [--standin] [--licence TEXT] [--device-note TEXT] [--remove-others]

@@ -1,5 +1,5 @@
-"""``ganimate animate image``: one photo, its faces found and cropped once, y_r estimated once, alpha
-running 0 -> 1 (or there and back) over the frames; written as H.264 video or a GIF.
+"""``ganimate animate image``: one photo, its faces found and cropped once, y_r estimated once,
+alpha running 0 -> 1 (or there and back) over the frames; written as H.264 video or a GIF.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""``ganimate animate video``, streamed. Frames condition the generator at frame t on ``alpha(t) * y_g(t) + (1 - alpha(t)) * y_r(t)``
-(:func:`frame_condition`), alpha following an :class:`ganimate.targets.AlphaSchedule`:
+"""``ganimate animate video``, streamed. Frame t is conditioned on
+``alpha(t) * y_g(t) + (1 - alpha(t)) * y_r(t)`` (see :mod:`ganimate.animation.conditions`),
+alpha following an :class:`ganimate.targets.AlphaSchedule`:
 
 - :func:`animate_video` (``ganimate animate video``): a pipeline of threads joined by small bounded
   queues, so that memory stays flat however long the clip is and the stages overlap::
@@ -40,8 +41,14 @@ from typing import TYPE_CHECKING
 
 from ganimate import files
 from ganimate.animation.conditions import Timeline, conditions_for
-from ganimate.animation.frames import AnimateConfig, AnimationResult, FrameRecord, record_of
-from ganimate.animation.planner import FramePlan, _Planner
+from ganimate.animation.frames import (
+    AnimateConfig,
+    AnimationResult,
+    FramePlan,
+    FrameRecord,
+    record_of,
+)
+from ganimate.animation.planner import Planner
 from ganimate.animation.preview import preview_frame
 from ganimate.animation.stages import Encoder, FrameTask, Stage, cpu_threads, run_tasks
 from ganimate.errors import GanimateError
@@ -136,7 +143,7 @@ class _VideoPipeline:
             self._decode = Stage(lambda: timed(read_frames(src, info), "decode"),
                                   config.queue_frames,
                                   self._stop, "decode")
-            planner = _Planner(engine, config, float(info.fps))
+            planner = Planner(engine, config, float(info.fps))
             self._plan = Stage(lambda: planner.run(self._decode), config.queue_frames,
                                 self._stop, "plan")
         except BaseException:

@@ -8,17 +8,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ganimate.animation.frames import AnimateConfig, FramePlan, PlannedFace
 from ganimate.faces import NeutralBaseline, crop_transform, crop_with_transform
 from ganimate.timing import stage
-
-if TYPE_CHECKING:
-    pass
-
 
 # =============================================================================================
 # Temporal smoothing (Savitzky-Golay: local least-squares polynomials)
@@ -63,14 +58,20 @@ def similarity_matrix(params: np.ndarray) -> np.ndarray:
 # =============================================================================================
 
 
+@dataclass
+class _Sample:
+    """One frame of a track, as the smoothing windows read it."""
 
-
+    index: int  # frame index
+    params: np.ndarray  # (4,) similarity parameters of the crop transform
+    y: np.ndarray  # (K,) raw y_r
+    landmarks: np.ndarray  # (478, 3) frame pixels
 
 
 @dataclass
 class _TrackState:
     size: int  # crop side, fixed for the track
-    samples: deque  # (frame index, similarity params (4,), raw y (K,), landmarks (478, 3))
+    samples: deque[_Sample]
     baseline: NeutralBaseline | None
     last_seen: int = 0
 
@@ -83,7 +84,7 @@ class _Pending:
     seen: tuple[int, ...]
 
 
-class _Planner:
+class Planner:
     """Tracks faces and turns frames into plans (crops through smoothed transforms + y_r).
 
     A frame's plan is emitted ``lookahead`` frames after the frame arrived, once the smoothing
@@ -124,7 +125,7 @@ class _Planner:
                         baseline = NeutralBaseline() if self.config.baseline else None
                         state = self.tracks[f.track_id] = _TrackState(size, deque(), baseline)
                     m = crop_transform(f, state.size)
-                    state.samples.append((index, similarity_params(m), raw[j], f.landmarks))
+                    state.samples.append(_Sample(index, similarity_params(m), raw[j], f.landmarks))
                     state.last_seen = index
                     if state.baseline is not None:
                         state.baseline.update(raw[j])
@@ -142,10 +143,10 @@ class _Planner:
         planned = []
         for tid in p.faces:
             state = self.tracks[tid]
-            xs = np.array([s[0] for s in state.samples])
+            xs = np.array([s.index for s in state.samples])
             near = np.abs(xs - p.index) <= self.lookahead
-            params = np.stack([s[1] for s in state.samples])[near]
-            marks = np.stack([s[3] for s in state.samples])[near]
+            params = np.stack([s.params for s in state.samples])[near]
+            marks = np.stack([s.landmarks for s in state.samples])[near]
             if self.lookahead > 0:
                 smoothed = savgol_at(xs[near], params, p.index, self.config.smooth_degree)
                 landmarks = savgol_at(xs[near], marks.reshape(len(marks), -1), p.index,
@@ -153,7 +154,7 @@ class _Planner:
             else:
                 smoothed, landmarks = params[xs[near] == p.index][0], marks[xs[near] == p.index][0]
             near_au = np.abs(xs - p.index) <= self.config.au_smooth
-            ys = np.stack([s[2] for s in state.samples])[near_au]
+            ys = np.stack([s.y for s in state.samples])[near_au]
             y = np.clip(savgol_at(xs[near_au], ys, p.index, 2), 0.0, 1.0).astype(np.float32)
             if state.baseline is not None:
                 y = state.baseline.apply(y, fade_in=True)
@@ -167,7 +168,7 @@ class _Planner:
         horizon = index - self.keep
         for tid in list(self.tracks):
             state = self.tracks[tid]
-            while state.samples and state.samples[0][0] < horizon:
+            while state.samples and state.samples[0].index < horizon:
                 state.samples.popleft()
             # The tracker gives a returning face a new id after 15 missed frames; keep ours
             # until no pending frame can refer to it.

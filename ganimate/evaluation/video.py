@@ -88,7 +88,8 @@ def measure_video_pair(pairs: Iterable[tuple[np.ndarray, np.ndarray]], locate: R
     identity = identity_stats(distances, identity_threshold) if embedder is not None else None
     if embedder is None and identity_skipped is None:
         identity_skipped = "no face embedder given"
-    return VideoEvalResult(frames, with_face, meter.result(), finite_mean(bg), finite_mean(inside), identity,
+    return VideoEvalResult(frames, with_face, meter.result(), finite_mean(bg),
+                           finite_mean(inside), identity,
                            None if identity is not None else identity_skipped, identity_every,
                            time.perf_counter() - t0)
 

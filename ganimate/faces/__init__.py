@@ -48,14 +48,14 @@ _EXPORTS = {
     ),
     "calibration": ("AUCalibration", "NeutralBaseline"),
     "mesh": (
-        "LEFT_EYE_OUTER",
-        "RIGHT_EYE_OUTER",
         "Face",
         "FaceMesh",
         "FaceTracker",
+        "LEFT_EYE_OUTER",
+        "RIGHT_EYE_OUTER",
         "largest_face",
         "open_mesh",
     ),
-    "openface": ("OpenFaceTable", "read_openface_csv"),
+    "openface": ("OpenFaceTable", "read_csv_rows", "read_openface_csv"),
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

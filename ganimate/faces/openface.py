@@ -40,20 +40,32 @@ class OpenFaceTable:
     extra: dict[str, list[str]] = field(default_factory=dict)  # other text columns (file names)
 
 
+def read_csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The one reader of AU tables in CSV (``ganimate aus``, OpenFace, ``--aus-file``,
+    ``--track``): the stripped column names, and each row as column -> stripped text ('' for a
+    missing cell)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh, skipinitialspace=True)
+            rows = list(reader)
+            columns = [c.strip() for c in (reader.fieldnames or [])]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise GanimateError(f"{path}: cannot read CSV ({exc})") from exc
+    # DictReader puts surplus cells under the key None as a list; they are not ours to read.
+    rows = [{(k or "").strip(): v.strip() if isinstance(v, str) else "" for k, v in r.items()}
+            for r in rows]
+    return columns, rows
+
+
 def read_openface_csv(path: str | os.PathLike,
                       au_names: Sequence[str] = AU_NAMES) -> OpenFaceTable:
     """Read OpenFace's CSV (``AU01_r``... 0-5 columns, spaces after the commas) to [0, 1]."""
     path = Path(path)
     if not path.is_file():
         raise GanimateError(f"{path}: no such OpenFace CSV file")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, skipinitialspace=True)
-            header = [h.strip() for h in next(reader, [])]
-            rows = [r for r in reader if r and any(c.strip() for c in r)]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise GanimateError(f"{path}: cannot read as CSV ({exc})") from exc
-    col = {h: i for i, h in enumerate(header)}
+    header, rows = read_csv_rows(path)
+    rows = [r for r in rows if any(r.values())]
+    col = set(header)
     missing = [n for n in au_names if f"{n}_r" not in col]
     if missing:
         raise GanimateError(
@@ -64,15 +76,13 @@ def read_openface_csv(path: str | os.PathLike,
     def numbers(name: str, default: float) -> np.ndarray:
         if name not in col:
             return np.full(len(rows), default, dtype=np.float64)
-        i = col[name]
         out = np.empty(len(rows), dtype=np.float64)
         for k, r in enumerate(rows):
             try:
-                out[k] = float(r[i])
-            except (IndexError, ValueError):
+                out[k] = float(r.get(name, ""))
+            except ValueError:
                 raise GanimateError(
-                    f"{path}: row {k + 2}, column {name}: {r[i] if i < len(r) else ''!r} "
-                    "is not a number"
+                    f"{path}: row {k + 2}, column {name}: {r.get(name, '')!r} is not a number"
                 ) from None
         return out
 
@@ -81,7 +91,7 @@ def read_openface_csv(path: str | os.PathLike,
     extra = {}
     for name in ("filename", "file", "input", "image", "name", "path"):
         if name in col:
-            extra[name] = [r[col[name]].strip() if col[name] < len(r) else "" for r in rows]
+            extra[name] = [r.get(name, "") for r in rows]
     return OpenFaceTable(
         path=path,
         frames=numbers("frame", 0).astype(np.int64),

@@ -75,7 +75,8 @@ def bundled_model(warn: bool = True) -> Path | None:
 def warn_standin(model: BundledModel) -> None:
     log.warning(
         "using the bundled model %s: a small CPU-trained STAND-IN (%d px), not the real demo "
-        "model; expect weak edits with colour fringes (see ganimate/model/weights/MODEL_CARD.md) or "
+        "model; expect weak edits with colour fringes (see "
+        "ganimate/model/weights/MODEL_CARD.md) or "
         "pass --checkpoint", model.name,
         int(model.metadata.get("model", {}).get("image_size", 0)))
 

@@ -4,7 +4,6 @@ OpenFace CSV, picked by ``--row``.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.errors import GanimateError
-from ganimate.faces import AU_NAMES
+from ganimate.faces import AU_NAMES, read_csv_rows
 
 # ---------------------------------------------------------------------------------------------
 # AU values from files (--aus-file) and target composition
@@ -33,7 +32,7 @@ class AUValues:
         return all(n in self.values for n in au_names)
 
 
-def _au_columns(columns: Sequence[str], au_names: Sequence[str]) -> dict[str, tuple[str, float]]:
+def au_columns(columns: Sequence[str], au_names: Sequence[str]) -> dict[str, tuple[str, float]]:
     """Map AU names to (column, scale): ``AU12``/``au12`` are [0, 1]; OpenFace ``AU12_r`` is 0-5.
 
     OpenFace's presence columns (``AU12_c``) and anything that is not an AU are ignored.
@@ -58,20 +57,6 @@ def _check_range(values: dict[str, float], where: str) -> dict[str, float]:
                 "5 (OpenFace columns named AU12_r are divided for you)"
             )
     return values
-
-
-def _read_csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh, skipinitialspace=True)
-            rows = list(reader)
-            columns = [c.strip() for c in (reader.fieldnames or [])]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise GanimateError(f"{path}: cannot read CSV ({exc})") from exc
-    # DictReader puts surplus cells under the key None as a list; they are not ours to read.
-    rows = [{(k or "").strip(): v.strip() if isinstance(v, str) else "" for k, v in r.items()}
-            for r in rows]
-    return columns, rows
 
 
 def read_aus_file(path: str | os.PathLike, row: int | None = None,
@@ -120,7 +105,7 @@ def _json_au_values(path: Path, row: int | None, au_names: Sequence[str]) -> dic
             f"--aus-file {path}: expected a JSON object of AU values, e.g. {{\"AU12\": 0.8}}"
         )
     values = {}
-    for name, (col, scale) in _au_columns(list(data), au_names).items():
+    for name, (col, scale) in au_columns(list(data), au_names).items():
         v = data[col]
         if not _is_number(v):
             raise GanimateError(f"--aus-file {path}: {col} must be a number, got {v!r}")
@@ -130,8 +115,8 @@ def _json_au_values(path: Path, row: int | None, au_names: Sequence[str]) -> dic
 
 def _csv_au_values(path: Path, row: int | None, au_names: Sequence[str]) -> dict[str, float]:
     """The AU values of one row of a `ganimate aus` (or OpenFace) CSV --aus-file."""
-    columns, rows = _read_csv_rows(path)
-    au_cols = _au_columns(columns, au_names)
+    columns, rows = read_csv_rows(path)
+    au_cols = au_columns(columns, au_names)
     if not au_cols:
         raise GanimateError(
             f"--aus-file {path}: no AU columns (expected columns named like AU01 ... AU45, "

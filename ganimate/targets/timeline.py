@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.errors import GanimateError
-from ganimate.faces import AU_NAMES
+from ganimate.faces import AU_NAMES, read_csv_rows
 from ganimate.progress import log
-from ganimate.targets.au_file import _au_columns, _read_csv_rows
+from ganimate.targets.au_file import au_columns
 
 # ---------------------------------------------------------------------------------------------
 # Alpha schedules (--ramp, --hold, --bounce)
@@ -245,9 +245,9 @@ def read_au_track(path: str | os.PathLike, au_names: Sequence[str] = AU_NAMES,
     path = Path(path)
     if not path.is_file():
         raise GanimateError(f"--track {path}: no such file")
-    columns, rows = _read_csv_rows(path)
+    columns, rows = read_csv_rows(path)
     time_col = next((c for c in ("time", "timestamp") if c in columns), None)
-    au_cols = _au_columns(columns, au_names)
+    au_cols = au_columns(columns, au_names)
     missing = [n for n in au_names if n not in au_cols]
     if time_col is None or missing:
         what = ([] if time_col is not None else ["time (seconds)"]) + missing
