@@ -215,3 +215,58 @@ def fake_tracker(monkeypatch) -> type[FakeTracker]:
     tracker = type("FakeTracker", (FakeTracker,), {"smiles": frozenset()})
     monkeypatch.setattr(faces, "FaceTracker", tracker)
     return tracker
+
+
+# --- the bad-input kit of the CLI tests ----------------------------------------------------------
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares width x height but holds one tiny (invalid) data chunk."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory, media, save_generator, synthetic_clip):
+    """Inputs of the bad-input tests: a small real face, tiny models, every kind of broken file."""
+    import pickle
+    import shutil
+    from types import SimpleNamespace
+
+    import torch
+    from PIL import Image
+    from safetensors.torch import save_file
+
+    from ganimate.faces import AU_NAMES
+
+    d = tmp_path_factory.mktemp("bad")
+    face = Image.open(media / "faces/london/neutral/001.jpg").resize((160, 160))
+    face.save(d / "face.jpg", quality=92)
+    g17 = save_generator(d / "g17.safetensors", AU_NAMES)
+    g2 = save_generator(d / "g2.safetensors", ["AU01", "AU02"])
+    raw = (d / "face.jpg").read_bytes()
+    (d / "truncated.jpg").write_bytes(raw[: len(raw) // 3])
+    (d / "noise.jpg").write_bytes(np.random.default_rng(0).bytes(3000))
+    (d / "empty.png").write_bytes(b"")
+    (d / "text.png").write_text("not an image\n")
+    png_header_only(d / "bomb.png", 20000, 10000)
+    (d / "empty_dir").mkdir()
+    torch.save({"w": torch.zeros(2)}, d / "zip.pt")
+    with (d / "old.pt").open("wb") as f:
+        pickle.dump({"w": [0.0, 1.0]}, f, protocol=2)
+    (d / "half.safetensors").write_bytes(g17.read_bytes()[:5000])
+    save_file({"x": torch.zeros(2)}, str(d / "foreign.safetensors"))
+    (d / "aus.json").write_text("{not json")
+    (d / "no_ckpt").mkdir()
+    # a 2 s clip without audio (no face needed: these fail before any frame is edited)
+    shutil.copy(synthetic_clip, d / "clip.mp4")
+    (d / "noise.mp4").write_bytes(np.random.default_rng(1).bytes(5000))
+    return SimpleNamespace(dir=d, face=d / "face.jpg", g17=g17, g2=g2)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -64,6 +64,7 @@ class FrameEdit:
     edits: CropEdits | None = None
 
 
+@runtime_checkable
 class Engine(Protocol):
     """What the pipeline asks of an engine (warp, gan, hybrid): the AUs it speaks, how it wants
     its crops, and one call that edits the faces of frames. The engines subclass it for

@@ -10,71 +10,28 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import io
-import pickle
-import shutil
 import signal
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
+from conftest import png_header_only
 from PIL import Image
 from typer.testing import CliRunner
 
 from ganimate import files, video
 from ganimate.cli import app
-from ganimate.faces import AU_NAMES
 
 runner = CliRunner()
 GANIMATE = [sys.executable, "-m", "ganimate"]
 
 
-def _png_header_only(path: Path, width: int, height: int) -> Path:
-    """A PNG that declares width x height but holds one tiny (invalid) data chunk."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
-
-    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                     + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
-    return path
 
 
-@pytest.fixture(scope="module")
-def kit(tmp_path_factory, media, save_generator, synthetic_clip):
-    """Inputs: a small real face, tiny models, and every kind of broken file."""
-    d = tmp_path_factory.mktemp("bad")
-    face = Image.open(media / "faces/london/neutral/001.jpg").resize((160, 160))
-    face.save(d / "face.jpg", quality=92)
-    g17 = save_generator(d / "g17.safetensors", AU_NAMES)
-    g2 = save_generator(d / "g2.safetensors", ["AU01", "AU02"])
-    raw = (d / "face.jpg").read_bytes()
-    (d / "truncated.jpg").write_bytes(raw[: len(raw) // 3])
-    (d / "noise.jpg").write_bytes(np.random.default_rng(0).bytes(3000))
-    (d / "empty.png").write_bytes(b"")
-    (d / "text.png").write_text("not an image\n")
-    _png_header_only(d / "bomb.png", 20000, 10000)
-    (d / "empty_dir").mkdir()
-    torch.save({"w": torch.zeros(2)}, d / "zip.pt")
-    with (d / "old.pt").open("wb") as f:
-        pickle.dump({"w": [0.0, 1.0]}, f, protocol=2)
-    (d / "half.safetensors").write_bytes(g17.read_bytes()[:5000])
-    from safetensors.torch import save_file
-
-    save_file({"x": torch.zeros(2)}, str(d / "foreign.safetensors"))
-    (d / "aus.json").write_text("{not json")
-    (d / "no_ckpt").mkdir()
-    # a 2 s clip without audio (no face needed: these fail before any frame is edited)
-    shutil.copy(synthetic_clip, d / "clip.mp4")
-    (d / "noise.mp4").write_bytes(np.random.default_rng(1).bytes(5000))
-    return SimpleNamespace(dir=d, face=d / "face.jpg", g17=g17, g2=g2)
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -496,7 +453,7 @@ def test_grey16_london_face_is_edited_and_stays_grey(kit, media, tmp_path):
 def test_size_limit_can_be_raised(tmp_path):
     from ganimate.images import DEFAULT_MAX_PIXELS, read_photo, set_max_pixels
 
-    path = _png_header_only(tmp_path / "big.png", 20000, 10000)
+    path = png_header_only(tmp_path / "big.png", 20000, 10000)
     try:
         set_max_pixels(300_000_000)
         with pytest.raises(Exception, match="cannot decode"):  # past the limit: PIL decodes
@@ -508,164 +465,28 @@ def test_size_limit_can_be_raised(tmp_path):
 # --- help pages, -q anywhere, progress -------------------------------------------------------
 
 
-def _all_commands(group, prefix=()):
-    import typer.main
-
-    click_group = typer.main.get_command(group) if not prefix else group
-    yield prefix
-    for name, cmd in getattr(click_group, "commands", {}).items():
-        yield from _all_commands(cmd, (*prefix, name))
 
 
-KNOWN_PHRASES = {
-    ("aus",): "table, csv or json [table on a terminal, csv otherwise].",
-    ("eval", "model"): "needs the [eval]",
-    ("animate", "image"): "[linear; cosine with",
-    ("train",): "Generator base channels [64].",
-}
 
 
-def test_every_help_page_has_examples_and_keeps_brackets():
-    pages = list(_all_commands(app))
-    assert len(pages) >= 13
-    for words in pages:
-        result = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "200"})
-        assert result.exit_code == 0, words
-        text = result.stdout
-        assert "Examples:" in text, words
-        example = text.split("Examples:", 1)[1]
-        assert f"ganimate {' '.join(words)}".strip() in example, (words, example)
-        if words in KNOWN_PHRASES:
-            assert KNOWN_PHRASES[words] in " ".join(text.split()), (words, text)
 
 
-def test_quiet_anywhere(tmp_path, monkeypatch, capfd):
-    from ganimate import cli
-
-    assert cli.hoist_global_options(["aus", "x.jpg", "-q", "--max-megapixels", "300", "--",
-                                     "-q"]) == ["-q", "--max-megapixels", "300", "aus", "x.jpg",
-                                                "--", "-q"]
-    monkeypatch.setattr(sys, "argv", ["ganimate", "synthetic", str(tmp_path / "s"), "--count",
-                                      "4", "--size", "16", "-q"])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    assert exc.value.code in (0, None), capfd.readouterr().err
-    assert (tmp_path / "s").is_dir()
 
 
-def test_train_without_a_terminal_logs_progress_lines(tiny_train_args, trained_run, tmp_path,
-                                                      monkeypatch):
-    from ganimate import progress
-
-    assert progress.LOG_INTERVAL <= 60  # at least one line a minute
-    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)
-    result = runner.invoke(app, ["train", str(trained_run.data), "-o", str(tmp_path / "run"),
-                                 *tiny_train_args, "--steps", "3"])
-    assert result.exit_code == 0, result.output
-    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("training: ")]
-    assert [ln.split()[1] for ln in lines] == ["0/3", "1/3", "2/3", "3/3"]
-    assert "elapsed, eta" in lines[1]
 
 
-def test_edit_image_on_a_folder_reports_progress_in_photos(kit, tmp_path, monkeypatch):
-    from ganimate import progress
-
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name in ("a.jpg", "b.jpg", "c.jpg"):
-        shutil.copy(kit.face, folder / name)
-    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)  # a line per photo instead of per 30 s
-    result = runner.invoke(app, ["edit", "image", str(folder), "-e", "happy", "-c", str(kit.g17),
-                                 "-o", str(tmp_path / "out"), "--device", "cpu"])
-    assert result.exit_code == 0, result.output
-    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("editing photos: ")]
-    assert [ln.split()[2] for ln in lines] == ["1/3", "2/3", "3/3"], result.stderr
-    assert lines[-1].endswith(", c.jpg")
-    quiet = runner.invoke(app, ["-q", "edit", "image", str(folder), "-e", "happy", "-c",
-                                str(kit.g17), "-o", str(tmp_path / "out2"), "--device", "cpu"])
-    assert quiet.exit_code == 0 and "editing photos" not in quiet.stderr
 
 
-def test_line_tracker_writes_once_per_interval(monkeypatch):
-    from ganimate import progress
-
-    clock = [0.0]
-    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
-    stream = io.StringIO()
-    t = progress.LineTracker("training", 1000, stream)
-    for step in range(1, 1001):
-        clock[0] = step * 0.5  # 2 steps a second: 500 s in all
-        t.update(completed=step, info="d_wgan=1")
-    lines = stream.getvalue().splitlines()
-    assert len(lines) == 500 // progress.LOG_INTERVAL
-    assert lines[0] == "training: 60/1000 (6%) 0:30 elapsed, eta 7:50, d_wgan=1"
-    quiet = io.StringIO()
-    short = progress.LineTracker("editing", 3, quiet)
-    short.update(completed=3)
-    assert quiet.getvalue() == ""  # short tasks print nothing
 
 
-def test_progress_bar_keeps_count_and_eta_at_80_columns():
-    from rich.console import Console
-
-    from ganimate.progress import make_progress
-
-    buf = io.StringIO()
-    console = Console(file=buf, width=80, force_terminal=True, color_system=None)
-    bar = make_progress(console)
-    task = bar.add_task("training", total=30000, info="d_wgan=-1.234 g_adv=0.4567 g_au=0.0123 "
-                        "g_cyc=0.2345 mean_attention=0.51 1234 img/s")
-    bar.update(task, completed=12345)
-    console.print(bar.make_tasks_table(bar.tasks))
-    line = buf.getvalue().splitlines()[0]
-    assert len(line) <= 80 and line.startswith("training")
-    assert "12345/30000" in line and "eta" in line and "d_wgan" in line
 
 
 # --- variable frame rate ---------------------------------------------------------------------
 
 
-def _pts(path: Path) -> list[float]:
-    """Presentation times of the decoded frames, from ffmpeg's showinfo filter."""
-    import re
-
-    err = subprocess.run([video.ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", "0:v:0",
-                          "-vf", "showinfo", "-f", "null", "-"], capture_output=True,
-                         text=True).stderr
-    return [float(t) for t in re.findall(r"pts_time:([0-9.]+)", err)]
 
 
-@pytest.fixture(scope="module")
-def vfr_clip(media, tmp_path_factory):
-    """1.2 s of a real face at 160x90 whose frame durations grow from 41 to ~75 ms (VFR)."""
-    path = tmp_path_factory.mktemp("vfr") / "vfr.mp4"
-    subprocess.run([video.ffmpeg_exe(), "-v", "error", "-i", str(media / "video/single_face.mp4"),
-                    "-t", "1.2", "-vf", "scale=160:90,settb=1/1000,setpts=(N*40+N*N)",
-                    "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", "ultrafast",
-                    "-video_track_timescale", "1000", "-c:a", "aac", str(path)], check=True)
-    return path
 
 
-def test_vfr_timestamps_survive_animate_video(kit, vfr_clip, tmp_path):
-    src = _pts(vfr_clip)
-    steps = np.diff(src)
-    assert len(src) >= 20 and steps.max() - steps.min() > 0.02  # really variable
-    assert video.probe(vfr_clip).variable_frame_rate
-    out = tmp_path / "out.mp4"
-    result = runner.invoke(app, ["animate", "video", str(vfr_clip), "-e", "happy", "-c",
-                                 str(kit.g17), "-o", str(out), "--device", "cpu", "--preset",
-                                 "ultrafast"])
-    assert result.exit_code == 0, result.output
-    got = _pts(out)
-    assert len(got) == len(src)
-    assert np.abs(np.array(got) - np.array(src)).max() < steps.min()  # within one frame
 
 
-def test_aus_time_column_is_the_frames_timestamp(vfr_clip):
-    result = runner.invoke(app, ["aus", str(vfr_clip), "-f", "csv", "--every", "4"])
-    assert result.exit_code == 0, result.output
-    rows = [ln.split(",") for ln in result.stdout.strip().splitlines()[1:]]
-    assert len(rows) >= 4 and max(int(r[1]) for r in rows) >= 16
-    src = _pts(vfr_clip)
-    for row in rows:
-        assert abs(float(row[2]) - src[int(row[1])]) < 1e-3, row

@@ -149,33 +149,6 @@ def test_seam_colour_is_the_darkest_tenth():
     assert colour[0] < 160 and colour[0] > colour[1]  # the dark red seam, not skin or lip
 
 
-def test_hybrid_keeps_the_models_colour_only_in_the_mouth_and_paints_only_where_the_warp_moves():
-    from ganimate.engines.hybrid import shading_only, texture_gate
-    from ganimate.faces import FaceCrop
-
-    size = 64
-    lm = np.zeros((478, 3), np.float32)
-    xs = np.linspace(20, 44, 11)
-    lm[list(INNER_LIPS), :2] = np.concatenate([np.stack([xs, np.full(11, 44.0)], 1),
-                                               np.stack([xs[::-1][1:-1], np.full(9, 50.0)], 1)])
-    image = np.full((size, size, 3), (200, 150, 130), np.uint8)
-    crop = FaceCrop(image, np.array([[2.0, 0, 100], [0, 2.0, 50]]), size, lm)
-    edited = image.copy()
-    edited[:] = (150, 200, 130)  # the model turned the whole crop green
-    out = shading_only(crop, edited).astype(int)
-    luma = lambda a: a @ np.array([0.299, 0.587, 0.114])  # noqa: E731
-    assert np.allclose(luma(out), luma(edited.astype(int)), atol=1.0)  # the lightness is kept
-    forehead, mouth = out[10, 32] - image[10, 32], out[47, 32] - image[47, 32]
-    assert forehead.max() - forehead.min() <= 2  # the same shift in R, G, B: no green
-    assert mouth[1] - mouth[0] > 80  # the model's colour inside the mouth opening
-    # the gate: 0 where the warp does not move, 1 over what it moves and beside it
-    assert not texture_gate(crop, None).any()
-    dx = np.zeros((100, 100), np.float32)
-    dx[45:55, 45:55] = 3.0  # the field moves a patch 3 px in frame space: crop (22-27, 47-52)
-    field = Field(100, 50, dx, np.zeros_like(dx), np.ones_like(dx))
-    gate = texture_gate(crop, field)
-    assert gate[25, 0] == 0 and gate[0, 25] == 0  # far from the move
-    assert gate[24, 25] > 0.9  # the moved patch: crop (x, y) -> frame (2x + 100, 2y + 50)
 
 
 def test_teeth_a_photo_shows_move_rigidly_and_the_jaw_opens_a_dark_gap(media):
