@@ -7,6 +7,9 @@ photo, a folder of photos and videos, or a video (tracked faces, optionally base
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -15,9 +18,20 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.errors import GanimateError
-from ganimate.faces import AU_NAMES, DEFAULT_ESTIMATOR, AUEstimator, NeutralBaseline
+from ganimate.faces import (
+    AU_DESCRIPTIONS,
+    AU_NAMES,
+    DEFAULT_ESTIMATOR,
+    AUEstimator,
+    FaceMesh,
+    FaceTracker,
+    NeutralBaseline,
+)
 from ganimate.images import read_rgb
 from ganimate.video import find_inputs, is_video, iter_video_frames
+
+# Imported in the functions that use them, on purpose (start-up): rich (where a table or bar is
+# drawn).
 
 # Columns of `ganimate aus` CSV/JSON output, a stable interface (docs/aus.md): ``source`` the file
 # (relative to the folder given), ``frame`` the video frame index (0 for photos), ``time`` in
@@ -61,8 +75,6 @@ class AUScanProblem:
 def _video_rows(file: Path, disp: str, est: AUEstimator, every: int, baseline: bool,
                 note) -> Iterator[AURow]:
     """The rows of a video's tracked faces (``face`` is the track id), per-track baselined."""
-    from ganimate.faces import FaceTracker
-
     baselines: dict[int, NeutralBaseline] = {}
     found = False
     with FaceTracker() as tracker:
@@ -89,8 +101,6 @@ def scan_aus(path: str | os.PathLike, method: str = DEFAULT_ESTIMATOR, every: in
     Videos use the face tracker (``face`` is the track id) and, with ``baseline``, a per-track
     :class:`NeutralBaseline`. Files that give nothing are appended to ``problems`` (if given).
     """
-    from ganimate.faces import FaceMesh
-
     est = AUEstimator(method)
     path = Path(path)
     inputs = find_inputs([path])
@@ -169,9 +179,6 @@ class AURendering:
             yield row
 
     def _csv(self) -> Iterator[str]:
-        import csv
-        import io
-
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS, lineterminator="\n")
         writer.writeheader()
@@ -183,8 +190,6 @@ class AURendering:
             buffer.truncate()
 
     def _json(self) -> Iterator[str]:
-        import json
-
         yield "["
         for row in self._counted():
             yield ("\n" if self.count == 1 else ",\n") + json.dumps(row.as_json())
@@ -212,7 +217,6 @@ def render_aus(path: str | os.PathLike, listing: AUListing, terminal: bool = Fal
 def _face_columns(rows: list[AURow]):
     from rich.table import Table
 
-    from ganimate.faces import AU_DESCRIPTIONS
 
     table = Table("AU", "", *[f"{r.source} #{r.face}" if r.frame == 0
                               else f"{r.source} f{r.frame} #{r.face}" for r in rows], box=None)

@@ -323,7 +323,7 @@ def synthetic_command(
     typer.echo(str(make_synthetic_dataset(out, count, size, test_fraction, seed)))
 
 
-# --- editing: edit image, edit sweep (ganimate/editing.py) ---
+# --- editing: edit image, edit sweep (ganimate/editing/) ---
 
 
 @edit_app.command("image", no_args_is_help=True,
@@ -432,7 +432,7 @@ def edit_sweep_command(
     typer.echo(str(write_image(out, result.grid)))
 
 
-# --- evaluation: eval model | eval video | eval photos (evaluation.py, photo_eval.py) ---
+# --- evaluation: eval model | eval video | eval photos (ganimate/evaluation/) ---
 
 eval_app = typer.Typer(
     help="Measure a model on a dataset, an edited video against its input, or an engine on "
@@ -549,14 +549,14 @@ def eval_photos_command(
     """Edit photos with an engine and read them with two readers: dlib's 68 points (independent
     of the warp's AU->mesh model) beside the mesh AU estimator; plus identity, sharpness, colour
     fringes, change away from the face and a null edit."""
-    from ganimate.evaluation import photos as photo_eval_photos
+    from ganimate.evaluation import photos as photo_eval
     from ganimate.evaluation import report
 
     engine = _load_engine(engine_name, checkpoint, device)
     spec = _targets(expression, au=au).spec(engine.au_space, estimator)
-    config = photo_eval_photos.PhotoEvalConfig(spec, estimator, null_edit, identity)
-    result = photo_eval_photos.run(photos, engine, config, ids, reference,
-                            photo_eval_photos.edit_label(expression, au))
+    config = photo_eval.PhotoEvalConfig(spec, estimator, null_edit, identity)
+    result = photo_eval.run(photos, engine, config, ids, reference,
+                            photo_eval.edit_label(expression, au))
     paths = report.write_photo_report(result, out or f"photos-{engine.name}-eval")
     _show(report.photo_tables(result), result.to_dict(), paths, as_json)
 
@@ -644,7 +644,7 @@ def aus_command(
         raise fail(f"{input}: no face found")
 
 
-# --- animation: animate video, animate image (ganimate/animation.py) ---
+# --- animation: animate video, animate image (ganimate/animation/) ---
 
 _ANIMATE_TARGET_HELP = ("The condition at frame t is alpha(t) * target + (1 - alpha(t)) * the "
                         "face's own AUs. " + _TARGET_HELP)

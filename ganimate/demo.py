@@ -2,8 +2,8 @@
 
 It runs the user-facing commands' library functions on media bundled with the package
 (``ganimate/assets/demo``, licences in its NOTICE.md) with the default engine (the warp: clean,
-full-resolution geometry, no model) and, beside it, the generator shipped in ``ganimate.models``
-(or ``--checkpoint``), and writes into one folder:
+full-resolution geometry, no model) and, beside it, the generator shipped in
+``ganimate.model.bundled`` (or ``--checkpoint``), and writes into one folder:
 
 - ``photo_input.jpg`` and ``photo_<expression>.jpg``: the bundled photo edited to a few presets
   with the warp (as ``ganimate edit image --expression``);
@@ -28,7 +28,23 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
+from ganimate.animation import ImageAnimation, animate_image, animate_video
+from ganimate.editing import (
+    EditConfig,
+    SweepConfig,
+    draw_grid,
+    edit_photo,
+    face_cell,
+    sweep_photo,
+    write_photo_edit,
+)
+from ganimate.engines import GanEngine, HybridEngine, WarpEngine
 from ganimate.errors import GanimateError
+from ganimate.faces import FaceMesh, largest_face
+from ganimate.images import read_rgb, write_image
+from ganimate.targets import target_spec
 
 log = logging.getLogger("ganimate")
 
@@ -104,26 +120,24 @@ def asset(name: str) -> Path:
 
 def _resolve_model(checkpoint: str | os.PathLike | None):
     """(file, is stand-in) of the model to use: ``checkpoint``, else the shipped one."""
-    from ganimate.model import bundled as models_bundled
+    from ganimate.model import bundled  # deferred: loads torch
 
     if checkpoint is not None:
-        from ganimate.model import resolve_checkpoint
+        from ganimate.model import resolve_checkpoint  # deferred: loads torch
 
         return resolve_checkpoint(checkpoint), False
-    shipped = models_bundled.bundled_models()
+    shipped = bundled.bundled_models()
     if not shipped:
         raise GanimateError("no model ships with this ganimate; pass --checkpoint CKPT (a file "
                             "from `ganimate train` or `ganimate export`)")
     if shipped[0].standin:
-        models_bundled.warn_standin(shipped[0])
+        bundled.warn_standin(shipped[0])
     return shipped[0].path, shipped[0].standin
 
 
 def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(),
              checkpoint: str | os.PathLike | None = None) -> DemoResult:
     """Make the demo files in ``out`` (created; existing demo files are replaced)."""
-    from ganimate.engines import GanEngine, HybridEngine, WarpEngine
-
     start = time.perf_counter()
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -131,7 +145,7 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(),
     out.mkdir(parents=True, exist_ok=True)
     photo, video = asset(PHOTO), asset(VIDEO)
     model_path, standin = _resolve_model(checkpoint)
-    from ganimate.model import load_generator
+    from ganimate.model import load_generator  # deferred: loads torch
 
     loaded = load_generator(model_path, device=config.device)
     warp, gan = WarpEngine(), GanEngine(loaded)
@@ -157,19 +171,12 @@ def _step(name: str, work: Callable[[], list[Path]]) -> DemoStep:
 
 
 def _spec(engine, expression: str):
-    from ganimate.targets import target_spec
-
     return target_spec(expression=expression, au_names=engine.au_names)
 
 
 def _expressions(photo: Path, out: Path, engines, config: DemoConfig) -> list[Path]:
     """The presets with the first engine (photo_<name>.jpg) and the face by every engine side by
     side (compare.png)."""
-    import numpy as np
-
-    from ganimate.editing import EditConfig, draw_grid, edit_photo, face_cell, write_photo_edit
-    from ganimate.faces import FaceMesh, largest_face
-    from ganimate.images import read_rgb, write_image
 
     paths = [out / "photo_input.jpg"]
     shutil.copyfile(photo, paths[0])
@@ -192,9 +199,6 @@ def _expressions(photo: Path, out: Path, engines, config: DemoConfig) -> list[Pa
 
 
 def _sweeps(photo: Path, out: Path, warp, gan, config: DemoConfig) -> list[Path]:
-    from ganimate.editing import SweepConfig, sweep_photo
-    from ganimate.images import write_image
-
     paths = []
     for engine, name in ((warp, "sweep.png"), (gan, "sweep_gan.png")):
         aus = tuple(a for a in config.sweep_aus if a in engine.au_names)
@@ -206,8 +210,6 @@ def _sweeps(photo: Path, out: Path, warp, gan, config: DemoConfig) -> list[Path]
 
 
 def _animate_image(photo: Path, out: Path, engine, config: DemoConfig) -> list[Path]:
-    from ganimate.animation import ImageAnimation, animate_image
-
     settings = ImageAnimation(seconds=config.clip_seconds, fps=config.clip_fps, bounce=True)
     result = animate_image(photo, out / "animate_image.mp4", engine,
                            _spec(engine, config.clip_expression), settings)
@@ -215,8 +217,6 @@ def _animate_image(photo: Path, out: Path, engine, config: DemoConfig) -> list[P
 
 
 def _animate_video(video: Path, out: Path, engine, config: DemoConfig) -> list[Path]:
-    from ganimate.animation import animate_video
-
     result = animate_video(video, out / "animate_video.mp4", engine,
                            _spec(engine, config.video_expression))
     return [Path(result.out)]

@@ -15,6 +15,9 @@ import numpy as np
 from ganimate.errors import GanimateError
 from ganimate.files import atomic_path
 
+# Imported in the functions that use them, on purpose (start-up): PIL (where files are decoded),
+# torch (2 s: only where a network runs).
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 

@@ -14,6 +14,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+# Imported in the functions that use them, on purpose (start-up): rich (where a table or bar is
+# drawn).
+
 log = logging.getLogger("ganimate")
 
 # Set by the CLI (--quiet) and by tests; a bar is also never drawn when stderr is not a terminal.

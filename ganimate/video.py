@@ -33,8 +33,11 @@ import numpy as np
 
 from ganimate.errors import GanimateError
 from ganimate.files import folder_error, same_file, umask, write_error
-from ganimate.images import IMAGE_SUFFIXES
+from ganimate.images import IMAGE_SUFFIXES, read_rgb
 from ganimate.progress import log
+
+# Imported in the functions that use them, on purpose (start-up): imageio_ffmpeg (where ffmpeg
+# runs).
 
 # Videos that are read (found in folders by :func:`find_inputs`, decoded by ffmpeg).
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv",
@@ -428,8 +431,6 @@ def read_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Itera
 
 
 def _read_frame_dir(folder: Path) -> Iterator[np.ndarray]:
-    from ganimate.images import read_rgb
-
     files = sorted(folder.glob("*.png"))
     if not files:
         raise GanimateError(f"{folder}: no PNG frames in this folder")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from ganimate import demo
 from ganimate.cli import app
-from ganimate.model import bundled as models_bundled
+from ganimate.model import bundled
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def _holdout() -> list[str]:
 def test_shipped_model_is_a_labelled_small_standin_that_loads(caplog):
     from ganimate.model import load_generator
 
-    shipped = models_bundled.bundled_models()
+    shipped = bundled.bundled_models()
     assert shipped, "no model in ganimate/model/weights"
     model = shipped[0]
     # Until the GPU model lands the default is the stand-in, and it says so everywhere.
@@ -46,7 +46,7 @@ def test_shipped_model_is_a_labelled_small_standin_that_loads(caplog):
     assert len(_holdout()) >= 20 and "005" in _holdout()
 
     with caplog.at_level(logging.WARNING, logger="ganimate"):
-        path = models_bundled.bundled_model()
+        path = bundled.bundled_model()
     assert path == model.path
     assert ("STAND-IN" in caplog.text) == model.standin
     loaded = load_generator(path, device="cpu")
@@ -99,7 +99,7 @@ def test_demo_quick_writes_every_announced_file(tmp_path):
     src = probe(demo.asset(demo.VIDEO))
     got = probe(out / "animate_video.mp4")  # the clip keeps the input's frames and size
     assert (got.width, got.height, got.frame_count) == (src.width, src.height, src.frame_count)
-    if models_bundled.bundled_models()[0].standin:
+    if bundled.bundled_models()[0].standin:
         assert "stand-in" in r.stderr
 
 

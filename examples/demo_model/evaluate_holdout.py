@@ -12,8 +12,8 @@ paste-back, nothing asked): how often AU12 "rises" from the round trip alone. A 
 rate is not well above the control's has learned nothing about smiles. For scale, the same
 estimator reads the same people's real smiling photos (pairs in tests/data, shipped).
 
-Without ``--checkpoint`` the shipped model is used (``ganimate.models``). Runs on the CPU machine
-(mediapipe); ~1 s a photo.
+Without ``--checkpoint`` the shipped model is used (``ganimate.model.bundled``). Runs on the CPU
+machine (mediapipe); ~1 s a photo.
 """
 
 from __future__ import annotations

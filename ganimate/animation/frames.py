@@ -85,7 +85,7 @@ class AnimateConfig:
     queue_frames: int = 8
     # Faces followed at once.
     max_faces: int = 4
-    # AU estimator for y_r (see ganimate.aus.ESTIMATORS).
+    # AU estimator for y_r (see ganimate.faces.ESTIMATORS).
     estimator: str = "mesh"
     # Paste-back (feathered face region x attention).
     blend: BlendConfig = field(default_factory=BlendConfig)

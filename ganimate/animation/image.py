@@ -16,10 +16,13 @@ from ganimate.animation.pipeline import AnimationResult, FrameRecord, check_outp
 from ganimate.animation.stages import FrameTask, cpu_threads, run_tasks
 from ganimate.engines import BlendConfig
 from ganimate.errors import GanimateError
+from ganimate.faces import FaceMesh, crop_faces, source_aus
+from ganimate.images import read_photo
 from ganimate.progress import track
 from ganimate.targets import (
     TargetSpec,
 )
+from ganimate.video import VideoWriter
 
 if TYPE_CHECKING:
     from ganimate.targets import TargetOptions
@@ -75,10 +78,6 @@ def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine,
     Frame t is conditioned on ``alpha(t) * y_g + (1 - alpha(t)) * y_r`` (paper, Fig. 1). ``out``:
     .mp4/.mov/.mkv/.m4v (H.264, yuv420p), .gif, or a folder name for PNG frames.
     """
-    from ganimate.faces import FaceMesh, crop_faces, source_aus
-    from ganimate.images import read_photo
-    from ganimate.video import VideoWriter
-
     engine = engine.for_video()
     photo, out = Path(photo), Path(out)
     check_output(photo, out)

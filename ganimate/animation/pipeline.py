@@ -14,7 +14,7 @@ alpha following an :class:`ganimate.targets.AlphaSchedule`:
     small look-ahead queue of frames; the crop is then cut through the smoothed transform and does
     not jitter with the landmark noise;
   * y_r(t) is each face's AU estimate, lightly smoothed the same way and, by default, relative to
-    the person's neutral face (:class:`ganimate.aus.NeutralBaseline`, per track);
+    the person's neutral face (:class:`ganimate.faces.NeutralBaseline`, per track);
   * y_g(t) is built from y_r(t) by a :class:`ganimate.targets.TargetSpec` (so relative changes
     follow the source), or taken from a driver's AU track (``track``) resampled to the clip's rate;
   * faces from several frames are batched through G; frames without an edited face are passed to
@@ -58,6 +58,7 @@ from ganimate.targets import (
     TargetSpec,
 )
 from ganimate.timing import StageTimes, measuring, process_age, timed
+from ganimate.video import VideoWriter, probe, read_frames
 
 if TYPE_CHECKING:
     from ganimate.targets import TargetOptions
@@ -114,8 +115,6 @@ def _video_writers(src: Path, out: Path, preview: str | os.PathLike | None, info
                    config: AnimateConfig) -> list:
     """The output's writer (the input's rate, rotation, timestamps and audio), and the
     preview's."""
-    from ganimate.video import VideoWriter
-
     audio = src if info.has_audio else None
     writers = [VideoWriter(out, fps=info.fps, crf=config.crf, preset=config.preset,
                            audio_from=audio, rotation=info.rotation, lossless=config.lossless,
@@ -134,8 +133,6 @@ class _VideoPipeline:
     thread and removes the partial outputs."""
 
     def __init__(self, src: Path, info, engine, config: AnimateConfig, writers: list):
-        from ganimate.video import read_frames
-
         self._stop = threading.Event()
         self._encoder = Encoder(writers, config.queue_frames)
         self._decode = self._plan = None
@@ -200,8 +197,6 @@ class _Tally:
 def _probe_request(src: Path, out: Path, spec: TargetSpec, timeline: Timeline,
                    preview: str | os.PathLike | None):
     """The input's VideoInfo, once the paths and the target are checked."""
-    from ganimate.video import probe
-
     check_output(src, out, preview)
     if not src.exists():
         raise GanimateError(f"{src}: no such video file")

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganimate.animation.frames import AnimateConfig, FramePlan, PlannedFace
-from ganimate.faces import NeutralBaseline, crop_transform, crop_with_transform
+from ganimate.faces import (
+    FaceTracker,
+    NeutralBaseline,
+    crop_size_for,
+    crop_transform,
+    crop_with_transform,
+    source_aus,
+)
 from ganimate.timing import stage
 
 # =============================================================================================
@@ -102,8 +109,6 @@ class Planner:
         self.keep = 2 * self.lookahead + 1 + 2 * max(config.au_smooth, 0)
 
     def run(self, frames: Iterable[np.ndarray]) -> Iterator[FramePlan]:
-        from ganimate.faces import FaceTracker, crop_size_for, source_aus
-
         with FaceTracker(max_faces=self.config.max_faces) as tracker:
             for index, frame in enumerate(frames):
                 with stage("landmarks"):

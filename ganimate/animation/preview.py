@@ -14,6 +14,9 @@ from ganimate.faces import FaceCrop
 if TYPE_CHECKING:
     pass
 
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn).
+
 
 # Width of each panel of a --preview video (wider inputs are scaled down).
 PREVIEW_PANEL_WIDTH = 640

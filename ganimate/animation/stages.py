@@ -4,6 +4,7 @@ run in order over a pool, and the run's thread pools set in one place.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import queue
@@ -21,6 +22,9 @@ from ganimate.timing import stage
 
 if TYPE_CHECKING:
     pass
+
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn), torch (2 s: only where a network runs).
 
 
 # =============================================================================================
@@ -187,8 +191,6 @@ def cpu_threads(engine, workers: int = 1) -> Iterator[None]:
     thread showed up in a per-thread profile) and mediapipe's graph threads (its calculators,
     ~7 ms a 512 px frame; the planner waits on them).
     """
-    import contextlib
-
     with contextlib.ExitStack() as stack:
         if workers > 1:
             import cv2

@@ -14,6 +14,7 @@ import numpy as np
 
 from ganimate import files
 from ganimate.errors import GanimateError
+from ganimate.images import IMAGE_SUFFIXES
 from ganimate.targets import NOTHING_TO_CHANGE, TargetOptions
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ def mask_images(edits: CropEdits, i: int) -> tuple[np.ndarray, np.ndarray]:
 
 def list_photos(inputs: Sequence[str | os.PathLike]) -> list[Path]:
     """Photo files named directly or found in folders (not recursive, sorted by name)."""
-    from ganimate.images import IMAGE_SUFFIXES
-
     photos: list[Path] = []
     for item in inputs:
         p = Path(item)
@@ -65,8 +64,6 @@ def plan_outputs(inputs: Sequence[str | os.PathLike], out: str | os.PathLike
     One photo and an ``out`` with an image extension: ``out`` is the file. Otherwise ``out`` is a
     folder and each result keeps its photo's file name.
     """
-    from ganimate.images import IMAGE_SUFFIXES
-
     photos = list_photos(inputs)
     out = Path(out)
     single = len(inputs) == 1 and len(photos) == 1 and not Path(inputs[0]).is_dir()
@@ -104,8 +101,6 @@ def plan_edit(photos: Sequence[str | os.PathLike], out: str | os.PathLike,
     """Check the request of `edit image` before any model is loaded: a target is given, an
     ``attention`` file goes with one ``aligned`` crop and has an image extension, and no output
     overwrites an input. Returns the (input, output) pairs of :func:`plan_outputs`."""
-    from ganimate.images import IMAGE_SUFFIXES
-
     targets.require(NOTHING_TO_CHANGE)
     if attention is not None:
         if not aligned or len(photos) != 1:

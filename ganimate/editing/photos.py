@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ganimate.editing.outputs import mask_images, plan_outputs
-from ganimate.engines import BlendConfig, GanEngine, edit_frame
+from ganimate.engines import BlendConfig, GanEngine, edit_crops, edit_frame
 from ganimate.errors import GanimateError
 from ganimate.faces import (
     DEFAULT_ESTIMATOR,
@@ -31,23 +31,15 @@ from ganimate.faces import (
     open_mesh,
     source_aus,
 )
-from ganimate.targets import AUChange, TargetSpec
+from ganimate.images import is_greyscale, read_photo, write_image
+from ganimate.progress import track
+from ganimate.targets import AUChange, TargetSpec, apply_changes, build_target
 
 if TYPE_CHECKING:
     from ganimate.engines import CropEdits
     from ganimate.faces import Face, FaceMesh
 
 log = logging.getLogger("ganimate")
-
-
-def __getattr__(name: str):
-    """``resolve_checkpoint``, re-exported from :mod:`ganimate.models` when first asked for
-    (importing it loads torch, which the warp engine never needs)."""
-    if name == "resolve_checkpoint":
-        from ganimate.model import resolve_checkpoint
-
-        return resolve_checkpoint
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # =============================================================================================
@@ -72,7 +64,7 @@ class EditConfig:
     aligned: bool = False
     # How edited crops are blended back (feather, attention, region).
     blend: BlendConfig = field(default_factory=BlendConfig)
-    # AU estimator for y_r and --like: mesh, inversion or geometric (see ganimate.aus).
+    # AU estimator for y_r and --like: mesh, inversion or geometric (see ganimate.faces.aus).
     estimator: str = DEFAULT_ESTIMATOR
     # Largest crop side (see MAX_CROP).
     max_crop: int = MAX_CROP
@@ -114,8 +106,6 @@ def select_faces(faces: Sequence[Face], face: int | None, path: Path) -> list[in
 
 def _with_source_overrides(y_r: np.ndarray, config: EditConfig,
                            au_names: Sequence[str]) -> np.ndarray:
-    from ganimate.targets import apply_changes
-
     if not config.source:
         return y_r
     return np.stack([apply_changes(row, config.source, au_names) for row in y_r])
@@ -129,9 +119,6 @@ def edit_photo(path: str | os.PathLike, config: EditConfig, engine, mesh: FaceMe
     The photo is read upright (EXIF orientation applied) and its alpha channel kept aside and
     returned unchanged. Pass a ``mesh`` to reuse mediapipe's graphs across photos.
     """
-    from ganimate.images import read_photo
-    from ganimate.targets import build_target
-
     photo = read_photo(path)
     names = engine.au_names
     if config.aligned and isinstance(engine, GanEngine):
@@ -161,8 +148,6 @@ def _central(faces: Sequence[Face], rgb: np.ndarray) -> int:
 
 def _edit_aligned(photo, config: EditConfig, engine: GanEngine,
                   mesh: FaceMesh | None) -> PhotoEdit:
-    from ganimate.targets import build_target
-
     h, w = photo.rgb.shape[:2]
     if h != w:
         raise GanimateError(
@@ -184,7 +169,6 @@ def _edit_aligned(photo, config: EditConfig, engine: GanEngine,
         landmarks = np.zeros((0, 3), np.float32)
     y_r = _with_source_overrides(y_r, config, names)
     y_g = build_target(y_r, config.spec, names)
-    from ganimate.engines import edit_crops  # deferred: torch
 
     edits = edit_crops(engine.loaded, photo.rgb[None], y_g)
     identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -197,8 +181,6 @@ def edit_with_attention(src: str | os.PathLike, dst: str | os.PathLike, config: 
                         masks: str | os.PathLike | None = None) -> Path:
     """Edit one aligned crop into ``dst`` and write its attention mask to ``attention`` (and
     its masks into the folder ``masks``); returns the edited crop's path."""
-    from ganimate.images import write_image
-
     edit = edit_photo(src, config, engine)
     path = write_photo_edit(edit, dst)
     write_image(attention, mask_images(edit.edits, 0)[0])
@@ -233,8 +215,6 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
     """Edit photos (files or folders of them) into ``out`` (a file for one photo, else a folder),
     with a progress bar. Every output path is checked before anything is written. One photo that
     fails raises; in a batch the others are still edited and the failures reported."""
-    from ganimate.progress import track
-
     pairs = plan_outputs(inputs, out)
     if masks is not None and not isinstance(engine, GanEngine):
         raise GanimateError("--save-masks writes the generator's attention and colour masks; "
@@ -267,8 +247,6 @@ def save_masks(edit: PhotoEdit, folder: str | os.PathLike) -> list[Path]:
 
     Files are named ``<photo stem>.face<N>.<what>.png`` with N the face's --face number.
     """
-    from ganimate.images import write_image
-
     folder = Path(folder)
     written = []
     for j, i in enumerate(edit.selected):
@@ -288,8 +266,6 @@ def save_masks(edit: PhotoEdit, folder: str | os.PathLike) -> list[Path]:
 def write_photo_edit(edit: PhotoEdit, out: str | os.PathLike) -> Path:
     """Write an edited photo; the format follows ``out``'s extension, alpha is kept where the
     format can store it (PNG, WebP, TIFF)."""
-    from ganimate.images import is_greyscale, write_image
-
     out = Path(out)
     if edit.alpha is not None and out.suffix.lower() in (".jpg", ".jpeg", ".bmp"):
         log.warning("%s has an alpha channel that %s cannot store; it is dropped (write .png to "

@@ -14,20 +14,26 @@ import numpy as np
 
 from ganimate.editing.outputs import plan_outputs
 from ganimate.editing.photos import no_face_error, select_faces
-from ganimate.engines import BlendConfig
+from ganimate.engines import BlendConfig, FrameJob
 from ganimate.errors import GanimateError
 from ganimate.faces import (
+    AU_DESCRIPTIONS,
     DEFAULT_ESTIMATOR,
     MAX_CROP,
+    canonical_au_name,
     crop_faces,
     largest_face,
     open_mesh,
     source_aus,
 )
-from ganimate.targets import AUChange
+from ganimate.images import read_photo
+from ganimate.targets import AUChange, apply_changes
 
 if TYPE_CHECKING:
     from ganimate.faces import FaceMesh
+
+# Imported in the functions that use them, on purpose (start-up): PIL (where files are decoded), cv2
+# (where pixels are warped or drawn).
 
 
 # =============================================================================================
@@ -45,8 +51,6 @@ def plan_sweep(photo: str | os.PathLike, out: str | os.PathLike) -> Path:
 
 def sweep_aus(texts: Sequence[str], au_names: Sequence[str]) -> tuple[str, ...]:
     """``--au AU12 --au 4`` -> the model's AU names, each once, in the order given."""
-    from ganimate.faces import canonical_au_name
-
     return tuple(dict.fromkeys(canonical_au_name(a, au_names) for a in texts))
 
 
@@ -118,10 +122,6 @@ def sweep_photo(path: str | os.PathLike, config: SweepConfig, engine,
     """Edit one face of a photo to every (AU, intensity) pair, other AUs kept at the face's own
     values, and lay the results out as a labelled grid: a row per AU, the input first, then a
     column per intensity."""
-    from ganimate.engines import FrameJob
-    from ganimate.images import read_photo
-    from ganimate.targets import apply_changes
-
     photo = read_photo(path)
     names = engine.au_names
     with open_mesh(mesh) as m:
@@ -157,8 +157,6 @@ def sweep_photo(path: str | os.PathLike, config: SweepConfig, engine,
 
 
 def _describe(au: str) -> str:
-    from ganimate.faces import AU_DESCRIPTIONS
-
     return AU_DESCRIPTIONS.get(au, "")
 
 

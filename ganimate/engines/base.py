@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ganimate.engines.blend import BlendConfig
-from ganimate.faces import AUCalibration, AUSpace, FaceCrop
+from ganimate.faces import AUCalibration, AUSpace, FaceCrop, apply_transform
 
 
 @dataclass
@@ -95,8 +95,6 @@ class Engine(Protocol):
 
 def frame_landmarks(crop: FaceCrop) -> np.ndarray:
     """A crop's landmarks (478, 3) back in frame pixels (z rescaled like x and y)."""
-    from ganimate.faces import apply_transform
-
     lm = np.asarray(crop.landmarks, np.float64)
     out = np.empty_like(lm)
     out[:, :2] = apply_transform(crop.to_frame, lm)

@@ -7,9 +7,9 @@ pixel) and mixed with the frame under a soft weight, built in crop space from tw
   input pixel"), lightly smoothed: pixels the generator did not change keep the frame's own,
   full-resolution pixel instead of a twice-resampled copy of it;
 - the **face region**: the convex hull of the face's mesh landmarks in the crop (or, without
-  landmarks, the canonical face ellipse of :func:`ganimate.align.face_ellipse`), grown or shrunk a
-  little, kept away from the crop's border, and feathered with a Gaussian, so neither the region's
-  edge nor the crop's border ever shows as a seam.
+  landmarks, the canonical face ellipse of :func:`ganimate.faces.align.face_ellipse`), grown or
+  shrunk a little, kept away from the crop's border, and feathered with a Gaussian, so neither the
+  region's edge nor the crop's border ever shows as a seam.
 
 Only the bounding box of the weight's footprint in the frame is touched; every pixel where the
 weight is 0, in particular everything outside that footprint, is bit-identical to the input.
@@ -24,6 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganimate.faces import FaceCrop, apply_transform, face_ellipse, invert_transform
+
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn).
 
 # Landmarks the face region is built from: the 468 mesh points (the irises add nothing to a hull).
 _MESH_POINTS = 468

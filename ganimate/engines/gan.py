@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
     from ganimate.model import LoadedGenerator
 
+# Imported in the functions that use them, on purpose (start-up): torch (2 s: only where a network
+# runs).
+
 
 def _resize(t: torch.Tensor, size: int) -> torch.Tensor:
     import torch.nn.functional as F
@@ -112,8 +115,6 @@ class GanEngine(Engine):
 
     def generate(self, jobs: Sequence[FrameJob]) -> list[list]:
         """G's output (a one-crop CropEdits) for every face of every job, batched by crop size."""
-        from ganimate.engines.gan import edit_crops
-
         slots = [(j, k) for j, job in enumerate(jobs) for k in range(len(job.crops))]
         by_size: dict[int, list[tuple[int, int]]] = {}
         for j, k in slots:
@@ -134,8 +135,6 @@ class GanEngine(Engine):
         """Paste the edited crops into the job's frame; ``strength`` (per face: a float, or a
         map over the crop, in [0, 1]) scales how much of each face's change is applied (1 - A
         becomes strength * (1 - A))."""
-        from ganimate.engines.base import CropEdits
-
         if not job.crops:
             return FrameEdit(job.frame, [])
         strength = [1.0] * len(edits) if strength is None else strength  # floats or (H, W) maps

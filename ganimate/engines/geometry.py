@@ -6,7 +6,7 @@ Pure functions on arrays; no model to train, no GPU, full resolution:
    the basis' own frame: by default the *scanned* one (:class:`ScannedBasis`: ICT-FaceKit's
    light-stage FACS shapes carried onto the 468 mesh points, an AU at 1.0 = the scanned shape;
    ``examples/face_models/build_ict_basis.py``), or the *fitted* one that the AU estimator inverts
-   (:class:`ganimate.aus.AUMeshModel`, py-feat's ``au_to_mesh_pls_v4``); re-aligned on the rigid
+   (:class:`ganimate.faces.AUMeshModel`, py-feat's ``au_to_mesh_pls_v4``); re-aligned on the rigid
    points so that the head does not move; rotated and scaled into the face's pose in the frame;
    each point's shift softly limited on its own (:attr:`WarpConfig.max_shift`), so a large jaw
    drop neither becomes a caricature nor shrinks the brows. The basis is linear, so
@@ -19,8 +19,8 @@ Pure functions on arrays; no model to train, no GPU, full resolution:
    bilinear sampling loses) inside the field's box only, and copies every pixel that does not move
    by at least 1/64 px, so the frame stays bit-identical outside the face and where nothing moves.
 
-4. :mod:`ganimate.mouth`: where the warp parts the lips, the opening is painted as a dark mouth
-   interior in the lips' own hue (a warp alone would stretch the lip seam across it).
+4. :mod:`ganimate.engines.mouth`: where the warp parts the lips, the opening is painted as a
+   dark mouth interior in the lips' own hue (a warp alone would stretch the lip seam across it).
 
 What a warp cannot do (docs/engines.md): it draws no teeth or tongue, cannot add texture
 (nasolabial folds, wrinkles, crow's feet), and shows stretched pixels when pushed far past a real
@@ -33,6 +33,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 
@@ -49,11 +50,15 @@ from ganimate.faces import (
     RIGID_3D,
     AUMeshModel,
     apply_similarity,
+    canonical_face,
     mesh_model,
     to_model_frame,
     umeyama,
 )
 from ganimate.timing import stage
+
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn), scipy (for the rare solves that need it).
 
 # Our AU names whose nearest input of the AU -> mesh model has another name.
 _MODEL_NAME = {"AU45": "AU43"}  # blink: the model has "eyes closed"
@@ -127,9 +132,9 @@ class WarpConfig:
     video_sampling: str = "cubic"
     video_restore: float = 0.2
     # Where the warp parts the lips, the opening is painted as a shadowed mouth interior
-    # (:mod:`ganimate.mouth`); ``MouthConfig(strength=0)`` leaves the stretched lip seam.
+    # (:mod:`ganimate.engines.mouth`); ``MouthConfig(strength=0)`` leaves the stretched lip seam.
     mouth: MouthConfig = dataclasses.field(default_factory=MouthConfig)
-    # Teeth, gums and tongue drawn in that opening (:mod:`ganimate.teeth`); ``TeethConfig(
+    # Teeth, gums and tongue drawn in that opening (:mod:`ganimate.engines.teeth`); ``TeethConfig(
     # strength=0)`` leaves the dark cavity alone.
     teeth: TeethConfig = dataclasses.field(default_factory=TeethConfig)
 
@@ -155,13 +160,10 @@ BASES = ("scanned", "fitted")
 class ScannedBasis:
     """ICT-FaceKit's scanned FACS shapes on MediaPipe's 468 points (``ict_au_basis.npz``), in
     the canonical face's frame (cm, x right, y up, z toward the camera). Same interface as
-    :class:`ganimate.aus.AUMeshModel` for the warp: ``ref``, ``basis`` (axis-major rows x0..,
+    :class:`ganimate.faces.AUMeshModel` for the warp: ``ref``, ``basis`` (axis-major rows x0..,
     y0.., z0..), ``inputs``, ``index``."""
 
     def __init__(self):
-        from importlib import resources
-
-        from ganimate.faces import canonical_face
 
         path = resources.files("ganimate") / "assets" / "faces" / "ict_au_basis.npz"
         with resources.as_file(path) as p, np.load(p, allow_pickle=False) as data:
@@ -535,7 +537,8 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
               au_names: Sequence[str], config: WarpConfig = WarpConfig(),
               out: np.ndarray | None = None) -> tuple[np.ndarray, FaceWarp]:
     """Warp one face of ``frame`` from its expression y_r to y_g; (new frame, the warp).
-    Where the lips part, the opening is painted as a mouth interior (:mod:`ganimate.mouth`)."""
+    Where the lips part, the opening is painted as a mouth interior
+    (:mod:`ganimate.engines.mouth`)."""
     frame = np.asarray(frame)
     h, w = frame.shape[:2]
     with stage("field"):

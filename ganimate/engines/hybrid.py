@@ -13,11 +13,15 @@ from ganimate.engines.base import Engine, FrameEdit, FrameJob, frame_landmarks
 from ganimate.engines.blend import BlendConfig
 from ganimate.engines.gan import GanEngine
 from ganimate.engines.geometry import WarpConfig, warp_face
+from ganimate.engines.mouth import INNER_LIPS
 from ganimate.engines.warp import crop_weight
-from ganimate.faces import FaceCrop
+from ganimate.faces import FaceCrop, crop_with_transform
 
 if TYPE_CHECKING:
     from ganimate.model import LoadedGenerator
+
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn).
 
 
 def texture_gate(crop: FaceCrop, field, grow: float = 0.06) -> np.ndarray:
@@ -44,7 +48,6 @@ def shading_only(crop: FaceCrop, edited: np.ndarray, grow: float = 0.03) -> np.n
     folds and a mouth interior's colour, not a small model's colour blotches."""
     import cv2
 
-    from ganimate.engines.mouth import INNER_LIPS
 
     base = crop.image.astype(np.float32)
     change = edited.astype(np.float32) - base
@@ -96,8 +99,6 @@ class HybridEngine(Engine):
     def _warped(self, job: FrameJob) -> tuple[FrameJob, list[np.ndarray]]:
         """The job's frame warped to y_g, with crops re-cut from it (same transforms), and each
         face's :func:`texture_gate`."""
-        from ganimate.faces import crop_with_transform
-
         if not job.crops:
             return job, []
         out = np.array(job.frame, copy=True)

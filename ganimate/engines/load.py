@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 
 from ganimate.engines.base import ENGINES, Engine
+from ganimate.engines.gan import GanEngine
 from ganimate.engines.geometry import WarpConfig
+from ganimate.engines.hybrid import HybridEngine
 from ganimate.engines.warp import WarpEngine
 from ganimate.errors import GanimateError
 
@@ -30,9 +32,7 @@ def load_engine(name: str | None = None, checkpoint: str | os.PathLike | None = 
                                 "--engine gan to edit with it")
         return WarpEngine(warp)
     # deferred: the generator's engines load torch, which the warp never needs
-    from ganimate.engines.gan import GanEngine
-    from ganimate.engines.hybrid import HybridEngine
-    from ganimate.model import load_generator, resolve_checkpoint
+    from ganimate.model import load_generator, resolve_checkpoint  # deferred: loads torch
 
     loaded = load_generator(resolve_checkpoint(checkpoint), device=device)
     return GanEngine(loaded) if name == "gan" else HybridEngine(loaded, warp)

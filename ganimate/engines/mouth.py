@@ -23,6 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn).
+
 # MediaPipe's inner lip outline: left corner, upper lip to the right corner, lower lip back.
 INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
               324, 318, 402, 317, 14, 87, 178, 88, 95)
@@ -53,8 +56,8 @@ class MouthConfig:
     # Paint only when the warp parts the lips at their middle by at least this much (the AU ->
     # mesh model moves the lips a little for many AUs: AU01 or AU25=0.3 alone close them).
     min_part: float = 0.01
-    # Teeth and gums (:mod:`ganimate.teeth`) are shadowed by the lips: this much of their light
-    # at the lips' edge, all of it ``shadow_width`` IOD inside the opening.
+    # Teeth and gums (:mod:`ganimate.engines.teeth`) are shadowed by the lips: this much of their
+    # light at the lips' edge, all of it ``shadow_width`` IOD inside the opening.
     lip_shadow: float = 0.55
     shadow_width: float = 0.03
     # Teeth a photo already shows (:func:`rigid_teeth`): the lower teeth follow the jaw only
@@ -185,7 +188,7 @@ def shaded(colour: np.ndarray, shade: np.ndarray) -> np.ndarray:
 def paint_opening(out: np.ndarray, opening: Opening, colour: np.ndarray, scale: float,
                   config: MouthConfig = MouthConfig(), interior=None) -> None:
     """Blend the shaded interior into ``out`` (uint8 frame) in place; ``interior`` (a
-    :class:`ganimate.teeth.Interior` over the opening's box) is drawn over the dark cavity,
+    :class:`ganimate.engines.teeth.Interior` over the opening's box) is drawn over the dark cavity,
     shadowed toward the lips' edge."""
     h, w = opening.alpha.shape
     roi = out[opening.y0:opening.y0 + h, opening.x0:opening.x0 + w]

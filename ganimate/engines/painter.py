@@ -1,11 +1,11 @@
 """Route (b) of the mouth interior: GANimation's generator trained to paint an open mouth.
 
 The warp parts the lips geometrically; what shows between them must come from somewhere. Route (a)
-(:mod:`ganimate.teeth`) renders ICT-FaceKit's scanned teeth, gums and tongue. This module is the
-learned alternative: GANimation's generator (:class:`ganimate.networks.Generator`, attention and
-colour masks) sees a square patch around the mouth, aligned to the eye line, whose inner-lip
-region is blanked out, the blank region as a mask channel and the mouth's AUs, and fills the
-region. It is trained on real open mouths (``examples/mouth_painter``).
+(:mod:`ganimate.engines.teeth`) renders ICT-FaceKit's scanned teeth, gums and tongue. This module
+is the learned alternative: GANimation's generator (:class:`ganimate.model.networks.Generator`,
+attention and colour masks) sees a square patch around the mouth, aligned to the eye line, whose
+inner-lip region is blanked out, the blank region as a mask channel and the mouth's AUs, and fills
+the region. It is trained on real open mouths (``examples/mouth_painter``).
 
 Patch geometry (:func:`mouth_patch_transform`): centred on the inner lips' centroid, x along the
 eye line, ``PATCH_SPAN`` eye-corner distances wide, ``size`` pixels square.
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,6 +27,9 @@ from ganimate.engines.teeth import Interior
 from ganimate.errors import GanimateError
 from ganimate.faces import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
 from ganimate.model import Generator, GeneratorOutput, ModelConfig, compose
+
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn).
 
 # The AUs of the lower face the painter is conditioned on (raw estimator scale, [0, 1]).
 PAINTER_AUS = ("AU10", "AU12", "AU14", "AU15", "AU17", "AU20", "AU25", "AU26")
@@ -99,8 +103,6 @@ def inner_lip_mask(landmarks: np.ndarray, transform: np.ndarray, size: int,
 @lru_cache(maxsize=2)
 def load_painter(path: str) -> MouthPainter:
     """A trained painter from a checkpoint of ``examples/mouth_painter/train_painter.py``."""
-    from pathlib import Path
-
     if not Path(path).is_file():
         raise GanimateError(f"mouth painter {path!r} not found; train one with "
                             "examples/mouth_painter/train_painter.py or leave it unset")

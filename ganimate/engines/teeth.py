@@ -1,7 +1,7 @@
 """Teeth, gums and tongue behind lips that the warp parts: ICT-FaceKit's scanned mouth, rendered.
 
-Where the warp opens a closed mouth (:mod:`ganimate.mouth` finds the opening), a real mouth shows
-the upper incisors under the upper lip, the lower teeth as the jaw drops, gums and tongue, and
+Where the warp opens a closed mouth (:mod:`ganimate.engines.mouth` finds the opening), a real mouth
+shows the upper incisors under the upper lip, the lower teeth as the jaw drops, gums and tongue, and
 the dark depth behind them. This module draws ICT-FaceKit's teeth and gums/tongue meshes
 (``assets/faces/ict_mouth.npz``, built by ``examples/face_models/build_ict_basis.py``):
 
@@ -15,18 +15,23 @@ the dark depth behind them. This module draws ICT-FaceKit's teeth and gums/tongu
 4. coloured from the face: teeth a little lighter than the cheeks (CIELAB L*), nearly grey with a
    slight warm tint; gums and tongue the lips' own seam colour, lightened.
 
-The caller (:func:`ganimate.mouth.paint_opening`) keeps the drawing inside the moved lips and
-shades it toward the lips' edge, as the lips' shadow does.
+The caller (:func:`ganimate.engines.mouth.paint_opening`) keeps the drawing inside the moved lips
+and shades it toward the lips' edge, as the lips' shadow does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 
 from ganimate.engines.mouth import colour_lab
+from ganimate.faces import RIGID_3D, canonical_face, to_model_frame, umeyama
+
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn).
 
 # Cheek points whose surroundings give the face's skin lightness.
 _CHEEKS = (50, 280, 205, 425)
@@ -58,8 +63,8 @@ class TeethConfig:
     # canonical face, about 6.3 cm between the eye centres).
     ambient: float = 0.7
     depth_falloff: float = 3.0
-    # Route (b): a trained mouth painter's checkpoint (:mod:`ganimate.painter`) fills the opening
-    # instead of the scanned teeth. Empty: the scanned teeth (route (a), measured better).
+    # Route (b): a trained mouth painter's checkpoint (:mod:`ganimate.engines.painter`) fills the
+    # opening instead of the scanned teeth. Empty: the scanned teeth (route (a), measured better).
     painter: str = ""
 
 
@@ -74,8 +79,6 @@ class MouthMesh:
 
 @lru_cache(maxsize=1)
 def mouth_mesh() -> MouthMesh:
-    from importlib import resources
-
     path = resources.files("ganimate") / "assets" / "faces" / "ict_mouth.npz"
     with resources.as_file(path) as p, np.load(p, allow_pickle=False) as data:
         v, jaw = data["vertices"].astype(np.float64), data["jaw_open"].astype(np.float64)
@@ -125,8 +128,6 @@ def skin_lightness(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> fl
 def _placement(landmarks: np.ndarray, mesh: MouthMesh, config: TeethConfig, scale: float):
     """(scale * rotation, translation) from the canonical frame into (x, -y, -z) frame pixels,
     the incisors' edge put at the photo's lip seam."""
-    from ganimate.faces import RIGID_3D, canonical_face, to_model_frame, umeyama
-
     obs = to_model_frame(landmarks)
     s, rot, t = umeyama(canonical_face()[RIGID_3D].astype(np.float64), obs[RIGID_3D])
     seam = obs[list(_SEAM)].mean(axis=0)

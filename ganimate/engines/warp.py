@@ -16,6 +16,9 @@ from ganimate.engines.blend import BlendConfig
 from ganimate.engines.geometry import WarpConfig, warp_face
 from ganimate.faces import AU_NAMES, SCANNED_EXTRA_AUS, AUCalibration, FaceCrop
 
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn).
+
 
 @lru_cache(maxsize=1)
 def scanned_scale() -> dict:

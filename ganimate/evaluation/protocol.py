@@ -9,6 +9,7 @@ the protocol and its limits.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ganimate import progress
+from ganimate.engines import edit_crops
 from ganimate.errors import GanimateError
 from ganimate.evaluation.metrics import (
     SATURATED_HIGH,
@@ -42,6 +45,7 @@ from ganimate.evaluation.readers import (
     read_aus,
     reader_columns,
 )
+from ganimate.training import open_dataset
 
 # ---------------------------------------------------------------------------------------------
 # 2. The protocol (editor, AU reader and embedder injected)
@@ -200,8 +204,6 @@ def run_protocol(edit: EditFn, au_names: Sequence[str], faces: Sequence[EvalFace
     ``identity_skipped`` as the reason). ``region`` is the crop's face region (boolean HxW) for the
     background metric; by default :func:`face_region_mask`.
     """
-    from ganimate import progress
-
     t0 = time.perf_counter()
     run = _ProtocolRun(edit, list(au_names), faces, reader, config, embedder, region)
     with progress.track("evaluating", total=len(run.jobs)) as bar:
@@ -381,11 +383,7 @@ def evaluate_checkpoint(checkpoint: str | Path, dataset: str | Path,
     ``(embedder, reason_if_none)`` pair) to :func:`load_embedder`; pass them to share them between
     several checkpoints.
     """
-    import functools
-
-    from ganimate.engines import edit_crops
-    from ganimate.model import load_generator
-    from ganimate.training import open_dataset
+    from ganimate.model import load_generator  # deferred: loads torch
 
     loaded = load_generator(checkpoint, device)
     data = open_dataset(dataset, split="test")
@@ -429,8 +427,8 @@ class CheckpointResults:
 def evaluate_checkpoints(args: Sequence[str], config: EvalConfig = EvalConfig(),
                          device: str = "auto") -> CheckpointResults:
     """``CHECKPOINT [CHECKPOINT_B] DATASET``: one checkpoint, or two compared on the same faces
-    and targets (the report is :func:`ganimate.report.write_model_report`'s)."""
-    from ganimate.model import resolve_checkpoint
+    and targets (the report is :func:`ganimate.evaluation.report.write_model_report`'s)."""
+    from ganimate.model import resolve_checkpoint  # deferred: loads torch
 
     if len(args) not in (2, 3):
         raise GanimateError(f"expected CHECKPOINT [CHECKPOINT_B] DATASET, got {len(args)} "

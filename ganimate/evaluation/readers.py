@@ -4,6 +4,7 @@ set's measure) and the identity embedder, built from a dataset's metadata.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +13,9 @@ from typing import Protocol
 import numpy as np
 
 from ganimate.errors import GanimateError
+from ganimate.evaluation.identity import FaceEmbedder, identity_unavailable
+from ganimate.faces import AUCalibration, CropAUReader
+from ganimate.training import SYNTHETIC_AUS, measure
 
 log = logging.getLogger("ganimate")
 
@@ -20,7 +24,6 @@ def load_embedder(enabled: bool = True) -> tuple[Embedder | None, str | None]:
     """The dlib embedder, or (None, reason) when disabled or the [eval] extra is missing."""
     if not enabled:
         return None, "disabled (--no-identity)"
-    from ganimate.evaluation.identity import FaceEmbedder, identity_unavailable
 
     reason = identity_unavailable()
     if reason is not None:
@@ -40,14 +43,10 @@ class SyntheticReader:
     name = "synthetic bar-face measurement"
 
     def __init__(self) -> None:
-        from ganimate.training import SYNTHETIC_AUS
-
         self.au_names = tuple(SYNTHETIC_AUS)
         self.reliable = tuple(SYNTHETIC_AUS)
 
     def read(self, crops: np.ndarray) -> np.ndarray:
-        from ganimate.training import measure
-
         return measure(np.asarray(crops)).astype(np.float64)
 
 
@@ -56,7 +55,6 @@ def dataset_meta(root: str | Path) -> dict:
     meta = Path(root) / "meta.json"
     if not meta.is_file():
         return {}
-    import json
 
     try:
         return json.loads(meta.read_text())
@@ -94,7 +92,6 @@ def default_reader(meta: dict) -> AUReader:
     ganimate's estimator on the crops, through the dataset's calibration when it has one."""
     if meta.get("au_source") == "synthetic":
         return SyntheticReader()
-    from ganimate.faces import AUCalibration, CropAUReader
 
     reader = CropAUReader()
     reader.name = "ganimate AU estimator (mesh)"

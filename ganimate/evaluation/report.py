@@ -18,7 +18,11 @@ import numpy as np
 
 from ganimate.evaluation.protocol import CheckpointResults, EvalResult
 from ganimate.evaluation.video import VideoEvalResult
+from ganimate.faces import AU_DESCRIPTIONS, RELIABLE_AUS
 from ganimate.files import atomic_path, write_text
+
+# Imported in the functions that use them, on purpose (start-up): matplotlib (where a figure is
+# drawn), rich (where a table or bar is drawn).
 
 # (label, getter, format, better) rows of the summary table; better: "low", "high" or "" (neutral).
 _ROWS = [
@@ -86,7 +90,6 @@ def per_au_table(results: Sequence[tuple[str, EvalResult]]):
     """A rich Table of per-AU error (swept AU) and direction accuracy."""
     from rich.table import Table
 
-    from ganimate.faces import AU_DESCRIPTIONS
 
     table = Table(title="per AU (reliable AUs only)", title_justify="left")
     table.add_column("AU")
@@ -232,11 +235,10 @@ def write_video_report(result: VideoEvalResult, out_dir: str | os.PathLike) -> l
 
 
 def photo_tables(result) -> list:
-    """The tables of a :class:`ganimate.photo_eval.PhotoEvalResult`: the dlib-68 reader, the mesh
-    estimator beside it, then identity and pixels."""
+    """The tables of a :class:`ganimate.evaluation.photos.PhotoEvalResult`: the dlib-68 reader, the
+    mesh estimator beside it, then identity and pixels."""
     from rich.table import Table
 
-    from ganimate.faces import AU_DESCRIPTIONS, RELIABLE_AUS
 
     s = result.summary
     title = f"{result.engine} engine, {result.target or 'target'}: {s['photos']} photos"
@@ -318,8 +320,6 @@ class EvalRun:
 def write_model_report(measured: CheckpointResults, out: str | Path | None = None) -> EvalRun:
     """The report of :func:`ganimate.evaluation.evaluate_checkpoints` (a comparison for two
     checkpoints) in ``out`` [its default folder]."""
-    import json
-
     folder = Path(out) if out else measured.default_folder
     results = measured.results
     if measured.compared:

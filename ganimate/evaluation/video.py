@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganimate import progress, video
 from ganimate.errors import GanimateError
 from ganimate.evaluation.metrics import (
     FlickerMeter,
@@ -24,6 +25,7 @@ from ganimate.evaluation.metrics import (
 )
 from ganimate.evaluation.protocol import Embedder, RegionFn, _json_safe, embedding_distance_of
 from ganimate.evaluation.readers import load_embedder
+from ganimate.faces import FaceTracker, largest_face
 
 log = logging.getLogger("ganimate")
 
@@ -58,8 +60,6 @@ def measure_video_pair(pairs: Iterable[tuple[np.ndarray, np.ndarray]], locate: R
                        total: int | None = None) -> VideoEvalResult:
     """Stream (input frame, output frame) pairs through the flicker, background and identity
     metrics; ``locate`` finds the face region on the input frame."""
-    from ganimate import progress
-
     t0 = time.perf_counter()
     meter = FlickerMeter()
     frames = with_face = 0
@@ -122,9 +122,6 @@ def evaluate_video(input_path: str | Path, output_path: str | Path, identity: bo
     measured. The two videos must have the same size; if their frame counts differ, the common
     part is measured and a warning says so.
     """
-    from ganimate import video
-    from ganimate.faces import FaceTracker, largest_face
-
     input_path, output_path = Path(input_path), Path(output_path)
     for p in (input_path, output_path):
         if not p.is_file():

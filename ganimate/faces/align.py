@@ -40,6 +40,9 @@ from ganimate.faces.mesh import Face
 if TYPE_CHECKING:
     from ganimate.faces.mesh import Face
 
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn).
+
 
 # The crop's face outline (forehead top to chin) as a fraction of its height.
 FACE_HEIGHT_FRACTION = 0.82

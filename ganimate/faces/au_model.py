@@ -12,8 +12,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ganimate.faces.align import canonical_face
+
 if TYPE_CHECKING:
     pass
+
+# Imported in the functions that use them, on purpose (start-up): scipy (for the rare solves that
+# need it).
 
 
 # Rigid landmarks for the 3-D similarity between an observed mesh and the reference: eye corners,
@@ -63,8 +68,6 @@ _GEOMETRIC: dict[str, tuple[str, float, float]] = {
 
 @lru_cache(maxsize=1)
 def _canonical() -> np.ndarray:
-    from ganimate.faces.align import canonical_face
-
     return canonical_face()
 
 

@@ -32,6 +32,7 @@ from ganimate.faces.align import FaceCrop
 from ganimate.faces.au_model import _N, _geometric_au, geometric_features, mesh_model
 from ganimate.faces.au_names import AU_NAMES, RELIABLE_AUS, reorder
 from ganimate.faces.calibration import AUCalibration
+from ganimate.faces.mesh import FaceMesh
 
 if TYPE_CHECKING:
     from ganimate.faces.mesh import Face, FaceMesh
@@ -107,8 +108,6 @@ def estimate_aus(rgb: np.ndarray, method: str = DEFAULT_ESTIMATOR,
     Small images (aligned 64-256 px crops) are padded and upscaled before the mesh, so the AUs of
     generated crops can be read back. Pass a ``mesh`` to reuse its graphs across calls.
     """
-    from ganimate.faces.mesh import FaceMesh
-
     est = default_estimator(method)
     own = mesh is None
     mesh = FaceMesh() if own else mesh
@@ -134,8 +133,6 @@ class CropAUReader:
         self._mesh: FaceMesh | None = None
 
     def read(self, crops: np.ndarray) -> np.ndarray:
-        from ganimate.faces.mesh import FaceMesh
-
         if self._mesh is None:
             self._mesh = FaceMesh(max_faces=2)
         crops = np.asarray(crops)

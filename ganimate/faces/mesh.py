@@ -24,17 +24,21 @@ TFLite) filtered out of stderr at the file-descriptor level, and everything else
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
 import re
 import sys
 import threading
 import types
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
+
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
+# drawn), mediapipe (1 s: when a mesh is first built), scipy (for the rare solves that need it).
 
 N_LANDMARKS = 478
 
@@ -284,8 +288,6 @@ def min_cost_assignment(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(rows, cols) of the assignment of rows to columns with the least total cost, one each
     (scipy's ``linear_sum_assignment``). The few faces of a frame are tried in every order
     instead: importing scipy.optimize costs ~0.4 s of a video's start-up."""
-    import itertools
-
     n, m = cost.shape
     if min(n, m) > 6:
         from scipy.optimize import linear_sum_assignment
@@ -636,6 +638,4 @@ class FaceTracker:
 def open_mesh(mesh: FaceMesh | None = None):
     """A context for ``mesh`` if given (left open for the caller's next photos), else a new
     :class:`FaceMesh` closed on leaving."""
-    from contextlib import nullcontext
-
     return nullcontext(mesh) if mesh is not None else FaceMesh()

@@ -1,9 +1,9 @@
 """Which generator to use: the one named by ``--checkpoint`` (a file or a training run folder,
 :func:`resolve_checkpoint`) or, when none is given, one shipped with ganimate (package data).
 
-A shipped model is a generator export (``*.generator.safetensors``, see ``ganimate.checkpoint``)
-in this folder, described by ``MODEL_CARD.md`` next to it. Its metadata carries, beyond what
-``ganimate export`` writes:
+A shipped model is a generator export (``*.generator.safetensors``, see
+``ganimate.model.checkpoint``) in this folder, described by ``MODEL_CARD.md`` next to it. Its
+metadata carries, beyond what ``ganimate export`` writes:
 
 - ``name``: the model's name (also the file's stem);
 - ``standin``: true for a CPU-trained stand-in (a pipeline check, not a useful editor): ganimate

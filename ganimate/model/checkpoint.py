@@ -29,6 +29,11 @@ from ganimate import __version__
 from ganimate.errors import GanimateError
 from ganimate.files import write_bytes
 from ganimate.model.config import ModelConfig
+from ganimate.model.networks import Generator
+from ganimate.runtime import pick_device
+
+# Imported in the functions that use them, on purpose (start-up): safetensors (where weights are
+# read).
 
 log = logging.getLogger("ganimate")
 
@@ -169,7 +174,7 @@ def export_generator(source: str | os.PathLike, out: str | os.PathLike | None = 
 _PICKLE_MESSAGE = (
     "{path}: a pickled PyTorch file (torch.save); ganimate loads only safetensors, never pickles, "
     "because unpickling can run any code in the file. If you trust it, convert it once in Python: "
-    "torch.load it, then ganimate.checkpoint.save_checkpoint('g.safetensors', "
+    "torch.load it, then ganimate.model.checkpoint.save_checkpoint('g.safetensors', "
     "{{'G.' + k: v for k, v in state_dict.items()}}, {{'kind': 'generator', "
     "'model': ModelConfig(...).to_dict(), 'au_names': [...]}})"
 )
@@ -233,9 +238,6 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
 
 def load_generator(path: str | os.PathLike, device: str | torch.device = "auto") -> LoadedGenerator:
     """A generator for inference from a training checkpoint or a generator export."""
-    from ganimate.model.networks import Generator
-    from ganimate.runtime import pick_device
-
     ckpt = load_checkpoint(path)
     meta = ckpt.metadata
     try:

@@ -21,7 +21,8 @@ from ganimate.faces import (
     open_mesh,
     source_aus,
 )
-from ganimate.targets.spec import AUChange, TargetSpec
+from ganimate.images import read_rgb
+from ganimate.targets.spec import AUChange, TargetSpec, parse_au_option, target_spec
 
 if TYPE_CHECKING:
     from ganimate.faces import FaceMesh
@@ -32,8 +33,6 @@ log = logging.getLogger("ganimate")
 def like_aus(path: str | os.PathLike, space: AUSpace = AUSpace(),
              method: str = DEFAULT_ESTIMATOR, mesh: FaceMesh | None = None) -> np.ndarray:
     """The AUs (in ``space``, (K,)) of the largest face of another photo, for ``--like``."""
-    from ganimate.images import read_rgb
-
     path = Path(path)
     if not path.is_file():
         raise GanimateError(f"--like {path}: no such file")
@@ -55,8 +54,6 @@ def build_spec(space: AUSpace, expression: str | None = None,
                method: str = DEFAULT_ESTIMATOR, mesh: FaceMesh | None = None) -> TargetSpec:
     """The CLI's target options, parsed and checked, as a TargetSpec for an engine's AUs
     (``engine.au_space``)."""
-    from ganimate.targets.spec import target_spec
-
     names = space.names
     # Parse the cheap options first so that a typo fails before a photo is read.
     target_spec(expression, None, aus_file, row, au, names)
@@ -110,8 +107,6 @@ NOTHING_TO_CHANGE = ("nothing to change: give --expression, --au, --like or --au
 
 def parse_source_aus(texts: Sequence[str], au_names: Sequence[str]) -> tuple[AUChange, ...]:
     """``--source-au AU12=0.3`` options (absolute values only)."""
-    from ganimate.targets.spec import parse_au_option
-
     out = []
     for text in texts:
         change = parse_au_option(text, au_names)

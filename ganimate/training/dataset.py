@@ -26,6 +26,8 @@ import numpy as np
 from ganimate.errors import GanimateError
 from ganimate.faces import AU_NAMES
 
+# Imported in the functions that use them, on purpose (start-up): PIL (where files are decoded).
+
 log = logging.getLogger("ganimate")
 
 

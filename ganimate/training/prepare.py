@@ -34,12 +34,25 @@ from pathlib import Path
 
 import numpy as np
 
-from ganimate import __version__
+from ganimate import __version__, progress
 from ganimate.errors import GanimateError
-from ganimate.faces import AU_NAMES, ESTIMATORS, AUCalibration, OpenFaceTable, read_openface_csv
+from ganimate.faces import (
+    AU_NAMES,
+    ESTIMATORS,
+    AUCalibration,
+    FaceMesh,
+    OpenFaceTable,
+    align_face,
+    default_estimator,
+    head_pose,
+    read_openface_csv,
+)
 from ganimate.files import check_output, write_text
-from ganimate.images import IMAGE_SUFFIXES
+from ganimate.images import IMAGE_SUFFIXES, read_rgb, write_image
+from ganimate.training.dataset import load_original_layout
 from ganimate.video import VIDEO_SUFFIXES, find_inputs, is_video, iter_video_frames
+
+# Imported in the functions that use them, on purpose (start-up): PIL (where files are decoded).
 
 log = logging.getLogger("ganimate")
 
@@ -183,8 +196,6 @@ def _safe(text: str) -> str:
 
 class _Worker:
     def __init__(self, config: PrepareConfig, out: Path):
-        from ganimate.faces import FaceMesh, default_estimator
-
         self.config = config
         self.images = out / "images"
         self.mesh = FaceMesh(max_faces=config.max_faces)
@@ -202,8 +213,6 @@ class _Worker:
             else:
                 t = time.perf_counter()
                 try:
-                    from ganimate.images import read_rgb
-
                     rgb = read_rgb(task.path)
                 except GanimateError as exc:
                     rejected.append({"frame": 0, "reason": UNREADABLE,
@@ -240,9 +249,6 @@ class _Worker:
 
     def _frame(self, task: _Task, index: int, rgb: np.ndarray, rows: list,
                rejected: list) -> None:
-        from ganimate.faces import align_face, head_pose
-        from ganimate.images import write_image
-
         cfg = self.config
         h, w = rgb.shape[:2]
         if min(h, w) < 32:
@@ -341,8 +347,6 @@ def _csv_text(header: Sequence[str], rows: Sequence[Sequence]) -> str:
 def prepare_dataset(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
                     config: PrepareConfig = PrepareConfig()) -> PrepareReport:
     """Build (or continue) a dataset in ``out`` from the photos and videos of ``sources``."""
-    from ganimate import progress
-
     config.validate()
     start = time.perf_counter()
     out = Path(out)
@@ -701,8 +705,6 @@ def convert_original_layout(src: str | os.PathLike, out: str | os.PathLike,
     ``framing: original``), resized when ``size`` differs; the labels are the pickle's OpenFace
     intensities divided by 5; the split is the layout's own.
     """
-    from ganimate.training.dataset import load_original_layout
-
     start = time.perf_counter()
     out = Path(out)
     if (out / "meta.json").is_file():
@@ -741,8 +743,6 @@ def _copy_original_crops(layout, out: Path, size: int | None, image_format: str,
                          quality: int) -> tuple[list[tuple], list[list], list[int], int | None]:
     """Copy (or resize and write) the layout's crops into out/images: (original id, new id,
     file name) per crop, rejected rows, indices kept, crop size."""
-    from ganimate.images import read_rgb, write_image
-
     ids, rejected, kept = [], [], []
     crop_size = size
     for i, (orig_id, path) in enumerate(zip(layout.ids, layout.image_paths, strict=True)):

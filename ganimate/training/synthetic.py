@@ -22,6 +22,7 @@ import numpy as np
 
 from ganimate import __version__
 from ganimate.errors import GanimateError
+from ganimate.images import write_image
 
 SYNTHETIC_AUS: tuple[str, ...] = ("AU01", "AU26")
 
@@ -120,8 +121,6 @@ def measure(images: np.ndarray) -> np.ndarray:
 def make_synthetic_dataset(out: str | os.PathLike, count: int = 512, size: int = 64,
                            test_fraction: float = 0.25, seed: int = 0) -> Path:
     """Write ``count`` bar faces in ganimate's dataset format (PNG crops) and return the folder."""
-    from ganimate.images import write_image
-
     out = Path(out)
     if count < 2:
         raise GanimateError("a synthetic dataset needs at least 2 images")

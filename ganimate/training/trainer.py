@@ -20,11 +20,13 @@ wrapped in ``DistributedDataParallel``. Rank 0 alone writes logs, samples and ch
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
 import math
 import os
+import shutil
 import signal
 import threading
 import time
@@ -35,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ganimate import __version__
 from ganimate.errors import GanimateError
@@ -110,7 +114,6 @@ def _init_distributed(device_name: str) -> _Dist:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return _Dist()
-    import torch.distributed as dist
 
     local = int(os.environ.get("LOCAL_RANK", "0"))
     if not dist.is_initialized():
@@ -526,8 +529,6 @@ def _load_networks(state: TrainState, ckpt) -> None:
 def _wrap_networks(state: TrainState, dist: _Dist) -> None:
     """DDP across processes, torch.compile on CUDA: the forms the steps run the networks in."""
     if dist.world > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
         ids = [state.device.index] if state.device.type == "cuda" else None
         state.g_run = DDP(state.G, device_ids=ids)
         state.d_run = DDP(state.D, device_ids=ids)
@@ -591,8 +592,6 @@ def generator_step(state: TrainState, batch: StepBatch) -> dict[str, torch.Tenso
 
 
 def _ema_copy(G: torch.nn.Module) -> torch.nn.Module:
-    import copy
-
     return copy.deepcopy(G).eval().requires_grad_(False)
 
 
@@ -633,8 +632,6 @@ def _save_training_state(run: Path, state: TrainState, fingerprint: str,
 def _check_free_space(run: Path, G: torch.nn.Module, D: torch.nn.Module) -> None:
     """Refuse to start when the disk cannot hold a checkpoint (G, D and two Adam moments, in
     float32, twice: the new one is written before the oldest is removed)."""
-    import shutil
-
     params = sum(p.numel() for m in (G, D) for p in m.parameters())
     need = params * 4 * 3 * 2
     existing = next(p for p in (run.absolute(), *run.absolute().parents) if p.exists())

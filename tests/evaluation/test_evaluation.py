@@ -11,9 +11,7 @@ import pytest
 
 from ganimate import evaluation as ev
 from ganimate.errors import GanimateError
-from ganimate.evaluation import metrics as ev_metrics
-from ganimate.evaluation import protocol as ev_protocol
-from ganimate.evaluation import readers, video
+from ganimate.evaluation import metrics, protocol, readers, video
 from ganimate.evaluation.identity import identity_unavailable
 
 needs_dlib = pytest.mark.skipif(identity_unavailable() is not None,
@@ -28,14 +26,14 @@ def _image(seed: int, size: int = 32) -> np.ndarray:
 
 def test_image_l1_identical_is_zero_and_known_change_is_exact():
     a = _image(0)
-    assert ev_metrics.image_l1(a, a) == 0.0
+    assert metrics.image_l1(a, a) == 0.0
     b = a.astype(np.int16)
     b[:, :, 0] = np.clip(b[:, :, 0] + 30, 0, 255)
     b = b.astype(np.uint8)
     expected = np.abs(b.astype(float) - a).mean()
-    assert ev_metrics.image_l1(a, b) == pytest.approx(expected)
+    assert metrics.image_l1(a, b) == pytest.approx(expected)
     with pytest.raises(ValueError):
-        ev_metrics.image_l1(a, a[:-1])
+        metrics.image_l1(a, a[:-1])
 
 
 def test_background_change_counts_only_outside_the_mask():
@@ -45,35 +43,35 @@ def test_background_change_counts_only_outside_the_mask():
     mask[4, 5:15] = 0.3  # a feathered border counts as inside
     b = a.copy()
     b[5:15, 5:15] = 0  # a big change inside: invisible to the metric
-    assert ev_metrics.background_change(a, b, mask) == 0.0
+    assert metrics.background_change(a, b, mask) == 0.0
     # a known change outside: 12 levels on one channel of 10 of the 400 - 110 outside pixels
     b[0, :10, 1] = 112
     outside = 400 - 100 - 10
-    assert ev_metrics.background_change(a, b, mask) == pytest.approx(12 * 10 / (outside * 3))
+    assert metrics.background_change(a, b, mask) == pytest.approx(12 * 10 / (outside * 3))
 
 
 def test_attention_stats_known_answers():
     att = np.array([0.0, 0.005, 0.5, 0.995, 1.0, 1.0, 0.3, 0.7])
-    s = ev_metrics.attention_stats(att)
+    s = metrics.attention_stats(att)
     assert s.mean == pytest.approx(att.mean())
     assert s.near_one == pytest.approx(3 / 8)
     assert s.near_zero == pytest.approx(2 / 8)
     assert s.saturated == pytest.approx(5 / 8)
-    assert ev_metrics.attention_stats(np.full((2, 8, 8), 0.5)).saturated == 0.0
+    assert metrics.attention_stats(np.full((2, 8, 8), 0.5)).saturated == 0.0
 
 
 def test_au_mae_per_au_overall_reliable_subset_and_nan():
     names = ("AU01", "AU12", "AU26")
     t = np.array([[0.0, 0.5, 1.0], [1.0, 1.0, 0.0]])
     m = np.array([[0.1, 0.5, 0.0], [np.nan, 0.8, 0.0]])
-    err = ev_metrics.au_mae(t, m, names, reliable=("AU01", "AU12"))
+    err = metrics.au_mae(t, m, names, reliable=("AU01", "AU12"))
     assert list(err.per_au) == ["AU01", "AU12"]  # AU26 is not reliable: not scored
     assert err.per_au["AU01"] == pytest.approx(0.1)  # the NaN (no face) is left out
     assert err.per_au["AU12"] == pytest.approx(0.1)
     assert err.overall == pytest.approx((0.1 + 0.0 + 0.2) / 3)
     assert err.count == 3
-    assert ev_metrics.au_mae(t, t, names).overall == 0.0
-    only = ev_metrics.au_mae(t, m, names, weights=np.array([[0, 1, 0], [0, 1, 0]]))
+    assert metrics.au_mae(t, t, names).overall == 0.0
+    only = metrics.au_mae(t, m, names, weights=np.array([[0, 1, 0], [0, 1, 0]]))
     assert only.overall == pytest.approx(0.1) and math.isnan(only.per_au["AU01"])
 
 
@@ -83,7 +81,7 @@ def test_direction_accuracy_judges_only_big_asks_and_uses_reader_change():
     tgt = np.array([[0.9, 0.2], [0.1, 0.2], [0.8, 0.5]])  # asks: +0.8, (none), (none), -0.7, +0.3
     m_in = np.array([[0.3, 0.2], [0.2, 0.7], [0.4, 0.4]])  # reader bias does not matter
     m_out = np.array([[0.35, 0.9], [0.2, 0.75], [0.4, 0.4]])
-    acc = ev_metrics.direction_accuracy(src, tgt, m_in, m_out, names, threshold=0.3)
+    acc = metrics.direction_accuracy(src, tgt, m_in, m_out, names, threshold=0.3)
     # AU01: +0.8 asked, moved +0.05 (right); +0.3 asked, moved 0 (wrong: no change)
     assert acc.per_au["AU01"] == pytest.approx(0.5)
     # AU12: -0.7 asked, moved +0.05 (wrong)
@@ -92,18 +90,18 @@ def test_direction_accuracy_judges_only_big_asks_and_uses_reader_change():
 
 
 def test_identity_stats_and_embedding_distance():
-    s = ev_metrics.identity_stats([0.0, 0.2, 0.7, float("nan")])
+    s = metrics.identity_stats([0.0, 0.2, 0.7, float("nan")])
     assert s.count == 3
     assert s.mean == pytest.approx(0.3)
     assert s.share_under == pytest.approx(2 / 3)
-    assert math.isnan(ev_metrics.identity_stats([]).mean)
+    assert math.isnan(metrics.identity_stats([]).mean)
 
 
 def test_flicker_meter_measures_synthetic_flicker():
     base = np.random.default_rng(3).integers(20, 230, (24, 24, 3), dtype=np.uint8)
     region = np.zeros((24, 24), bool)
     region[6:18, 6:18] = True
-    meter = ev_metrics.FlickerMeter()
+    meter = metrics.FlickerMeter()
     d = 7
     for t in range(10):
         out = base.astype(np.int16)
@@ -118,7 +116,7 @@ def test_flicker_meter_measures_synthetic_flicker():
 
 def test_flicker_meter_subtracts_real_motion_and_breaks_on_missing_face():
     region = np.ones((8, 8), bool)
-    meter = ev_metrics.FlickerMeter()
+    meter = metrics.FlickerMeter()
     for t in range(6):
         frame = np.full((8, 8, 3), 10 * t, np.uint8)  # real, steady motion of 10 levels/frame
         meter.update(frame, frame, None if t == 3 else region)
@@ -130,7 +128,7 @@ def test_flicker_meter_subtracts_real_motion_and_breaks_on_missing_face():
 
 
 def test_face_region_mask_is_a_centred_face_sized_ellipse():
-    m = ev_metrics.face_region_mask(64)
+    m = metrics.face_region_mask(64)
     assert m.shape == (64, 64) and m[35, 32] and not m[0, 0] and not m[63, 63]
     assert 0.35 < m.mean() < 0.6
 
@@ -196,22 +194,22 @@ class MeanColourEmbedder:
         return rgb.reshape(-1, 3).mean(axis=0) / 255
 
 
-def _faces(n: int = 5) -> list[ev_protocol.EvalFace]:
+def _faces(n: int = 5) -> list[protocol.EvalFace]:
     rng = np.random.default_rng(1)
     faces = []
     for i in range(n):
         y = rng.uniform(0, 1, len(NAMES)).astype(np.float32)
         img = rng.integers(60, 200, (SIZE, SIZE, 3), dtype=np.uint8)
-        faces.append(ev_protocol.EvalFace(f"f{i}", perfect_editor(img[None], y[None]).images[0], y))
+        faces.append(protocol.EvalFace(f"f{i}", perfect_editor(img[None], y[None]).images[0], y))
     return faces
 
 
 def test_targets_are_seeded_and_follow_the_protocol():
     faces = _faces(4)
     cfg = ev.EvalConfig(random_targets=3, seed=5)
-    jobs = ev_protocol.make_targets(faces, NAMES, ["AU01", "AU12"], cfg)
-    again = ev_protocol.make_targets(faces, NAMES, ["AU01", "AU12"], cfg)
-    other = ev_protocol.make_targets(faces, NAMES, ["AU01", "AU12"],
+    jobs = protocol.make_targets(faces, NAMES, ["AU01", "AU12"], cfg)
+    again = protocol.make_targets(faces, NAMES, ["AU01", "AU12"], cfg)
+    other = protocol.make_targets(faces, NAMES, ["AU01", "AU12"],
                                      ev.EvalConfig(random_targets=3, seed=6))
     assert len(jobs) == 4 * (2 * 3 + 3 + 1)
     assert all(np.array_equal(a.target, b.target) for a, b in zip(jobs, again, strict=True))
@@ -235,7 +233,7 @@ def test_targets_are_seeded_and_follow_the_protocol():
 def test_protocol_with_a_perfect_editor():
     faces = _faces(5)
     cfg = ev.EvalConfig(random_targets=2, batch_size=7, sweep_faces=2)
-    res = ev_protocol.run_protocol(perfect_editor, NAMES, faces, BlockReader(), cfg,
+    res = protocol.run_protocol(perfect_editor, NAMES, faces, BlockReader(), cfg,
                           embedder=MeanColourEmbedder())
     assert res.reliable == ["AU01", "AU12"]
     assert res.faces == 5 and res.edits == 5 * (2 * 3 + 2)
@@ -259,7 +257,7 @@ def test_protocol_with_a_perfect_editor():
 
 def test_protocol_with_an_editor_that_does_nothing():
     faces = _faces(4)
-    res = ev_protocol.run_protocol(lazy_editor, NAMES, faces, BlockReader(), ev.EvalConfig(),
+    res = protocol.run_protocol(lazy_editor, NAMES, faces, BlockReader(), ev.EvalConfig(),
                           embedder=MeanColourEmbedder())
     assert res.direction.overall == 0.0
     assert res.au_error.overall == pytest.approx(res.au_error_unedited.overall)
@@ -276,7 +274,7 @@ def test_protocol_skips_identity_with_a_reason_and_counts_unreadable_outputs():
         out.images[:, 12:20, 12:20] = 0  # the reader no longer finds a face
         return out
 
-    res = ev_protocol.run_protocol(darkening_editor, NAMES, faces, BlockReader(unreadable_below=30),
+    res = protocol.run_protocol(darkening_editor, NAMES, faces, BlockReader(unreadable_below=30),
                           ev.EvalConfig(random_targets=1), identity_skipped="dlib missing")
     assert res.identity is None and res.identity_skipped == "dlib missing"
     assert res.unreadable == 1.0 and res.au_error.count == 0
@@ -286,17 +284,17 @@ def test_protocol_skips_identity_with_a_reason_and_counts_unreadable_outputs():
 
 def test_protocol_subsamples_faces_and_rejects_bad_setups():
     faces = _faces(6)
-    res = ev_protocol.run_protocol(lazy_editor, NAMES, faces, BlockReader(),
+    res = protocol.run_protocol(lazy_editor, NAMES, faces, BlockReader(),
                           ev.EvalConfig(max_faces=4, random_targets=0))
     assert res.faces == 4
     with pytest.raises(GanimateError, match="empty"):
-        ev_protocol.run_protocol(lazy_editor, NAMES, [], BlockReader())
+        protocol.run_protocol(lazy_editor, NAMES, [], BlockReader())
 
     class Unreliable(BlockReader):
         reliable = ("AU45",)
 
     with pytest.raises(GanimateError, match="reliable"):
-        ev_protocol.run_protocol(lazy_editor, NAMES, faces, Unreliable())
+        protocol.run_protocol(lazy_editor, NAMES, faces, Unreliable())
 
 
 def test_measure_video_pair_with_a_fake_locator():
@@ -335,7 +333,7 @@ def test_direction_is_judged_against_the_reconstruction_not_the_input():
         return Edits(np.repeat(average[None], len(crops), axis=0),
                      np.zeros((len(crops), SIZE, SIZE), np.float32))
 
-    res = ev_protocol.run_protocol(averaging_editor, NAMES, faces, BlockReader(), ev.EvalConfig())
+    res = protocol.run_protocol(averaging_editor, NAMES, faces, BlockReader(), ev.EvalConfig())
     assert res.direction.count > 0 and res.direction.overall == 0.0
     assert res.attention.near_zero == 1.0 and res.reconstruction_l1 > 0
 

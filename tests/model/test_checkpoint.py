@@ -12,8 +12,7 @@ import torch
 
 from ganimate.engines import edit_crops
 from ganimate.errors import GanimateError
-from ganimate.model import Critic, Generator, ModelConfig
-from ganimate.model import checkpoint as ck_checkpoint
+from ganimate.model import Critic, Generator, ModelConfig, checkpoint
 
 CFG = ModelConfig(image_size=32, au_names=("AU01", "AU26"), g_width=8, g_residual_blocks=1,
                   d_width=8, d_layers=3)
@@ -26,22 +25,22 @@ def _save_models(path, step=7):
     tensors.update({f"D.{k}": v for k, v in d.state_dict().items()})
     meta = {"kind": "training", "model": CFG.to_dict(), "au_names": list(CFG.au_names),
             "step": step, "data_fingerprint": "abc123"}
-    ck_checkpoint.save_checkpoint(path, tensors, meta)
+    checkpoint.save_checkpoint(path, tensors, meta)
     return g, d
 
 
 def test_round_trip_is_bit_exact(tmp_path):
     path = tmp_path / "a.safetensors"
     g, d = _save_models(path)
-    loaded = ck_checkpoint.load_checkpoint(path)
+    loaded = checkpoint.load_checkpoint(path)
     for prefix, model in (("G", g), ("D", d)):
         state = loaded.state_dict(prefix)
         assert state.keys() == model.state_dict().keys()
         for k, v in model.state_dict().items():
             assert torch.equal(state[k], v) and state[k].dtype == v.dtype
     meta = loaded.metadata
-    assert meta["format"] == ck_checkpoint.FORMAT
-    assert meta["version"] == ck_checkpoint.FORMAT_VERSION
+    assert meta["format"] == checkpoint.FORMAT
+    assert meta["version"] == checkpoint.FORMAT_VERSION
     assert meta["model"] == CFG.to_dict() and meta["au_names"] == ["AU01", "AU26"]
     assert meta["step"] == 7 and meta["data_fingerprint"] == "abc123"
     assert "ganimate_version" in meta
@@ -57,9 +56,9 @@ def test_optimizer_and_rng_state_round_trip(tmp_path):
         model(torch.rand(2, 3, 32, 32), torch.rand(2, 2)).image.sum().backward()
         opt.step()
     gen = torch.Generator().manual_seed(5)
-    gen_t, opt_m = ck_checkpoint.optimizer_tensors("opt", opt)
-    rng_t, rng_m = ck_checkpoint.rng_state(gen)
-    ck_checkpoint.save_checkpoint(tmp_path / "s.safetensors", {**gen_t, **rng_t},
+    gen_t, opt_m = checkpoint.optimizer_tensors("opt", opt)
+    rng_t, rng_m = checkpoint.rng_state(gen)
+    checkpoint.save_checkpoint(tmp_path / "s.safetensors", {**gen_t, **rng_t},
                        {"optimizers": {"opt": opt_m}, "rng": rng_m})
     expected = (torch.rand(3, generator=gen), torch.rand(3), np.random.rand(3), random.random())
 
@@ -67,10 +66,10 @@ def test_optimizer_and_rng_state_round_trip(tmp_path):
     np.random.seed(99)
     random.seed(99)
     other = torch.optim.Adam(Generator(CFG).parameters(), lr=1.0)
-    loaded = ck_checkpoint.load_checkpoint(tmp_path / "s.safetensors")
-    ck_checkpoint.load_optimizer_state(loaded, "opt", other)
+    loaded = checkpoint.load_checkpoint(tmp_path / "s.safetensors")
+    checkpoint.load_optimizer_state(loaded, "opt", other)
     gen2 = torch.Generator()
-    ck_checkpoint.restore_rng_state(loaded, gen2)
+    checkpoint.restore_rng_state(loaded, gen2)
     got = (torch.rand(3, generator=gen2), torch.rand(3), np.random.rand(3), random.random())
     assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
     assert np.array_equal(got[2], expected[2]) and got[3] == expected[3]
@@ -84,13 +83,13 @@ def test_optimizer_and_rng_state_round_trip(tmp_path):
 def test_export_and_load_generator(tmp_path):
     full = tmp_path / "full.safetensors"
     g, _ = _save_models(full)
-    export = ck_checkpoint.export_generator(full, tmp_path / "g.safetensors")
+    export = checkpoint.export_generator(full, tmp_path / "g.safetensors")
     assert export.stat().st_size < full.stat().st_size / 2
-    meta = ck_checkpoint.read_metadata(export)
+    meta = checkpoint.read_metadata(export)
     assert meta["kind"] == "generator" and meta["dtype"] == "float16" and meta["step"] == 7
     x, y = torch.rand(1, 3, 32, 32) * 2 - 1, torch.tensor([[0.2, 0.9]])
     for path, tol in ((full, 0.0), (export, 2e-2)):
-        loaded = ck_checkpoint.load_generator(path, device="cpu")
+        loaded = checkpoint.load_generator(path, device="cpu")
         assert loaded.au_names == ("AU01", "AU26") and loaded.config == CFG
         assert not loaded.model.training
         with torch.no_grad():
@@ -100,45 +99,45 @@ def test_export_and_load_generator(tmp_path):
 
 def test_bad_files_raise_clear_errors(tmp_path):
     with pytest.raises(GanimateError, match="no such checkpoint"):
-        ck_checkpoint.load_generator(tmp_path / "missing.safetensors")
+        checkpoint.load_generator(tmp_path / "missing.safetensors")
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"\x80\x04this is a pickle, not safetensors")
     with pytest.raises(GanimateError, match="never pickles"):  # named as a pickle (#14)
-        ck_checkpoint.load_generator(junk)
+        checkpoint.load_generator(junk)
     junk.write_bytes(b"\x12\x04this is neither")
     with pytest.raises(GanimateError, match="not a readable safetensors"):
-        ck_checkpoint.load_generator(junk)
+        checkpoint.load_generator(junk)
     full = tmp_path / "full.safetensors"
     _save_models(full)
     truncated = tmp_path / "truncated.safetensors"
     truncated.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     with pytest.raises(GanimateError):
-        ck_checkpoint.load_checkpoint(truncated)
+        checkpoint.load_checkpoint(truncated)
     from safetensors.torch import save_file
 
     plain = tmp_path / "plain.safetensors"
     save_file({"x": torch.zeros(1)}, str(plain))
     with pytest.raises(GanimateError, match="without ganimate metadata"):
-        ck_checkpoint.load_generator(plain)
+        checkpoint.load_generator(plain)
     # a format version from the future
     data = full.read_bytes()
     n = struct.unpack("<Q", data[:8])[0]
     header = json.loads(data[8:8 + n])
     meta = json.loads(header["__metadata__"]["ganimate"])
-    meta["version"] = ck_checkpoint.FORMAT_VERSION + 1
+    meta["version"] = checkpoint.FORMAT_VERSION + 1
     header["__metadata__"]["ganimate"] = json.dumps(meta)
     raw = json.dumps(header).encode()
     raw += b" " * (-len(raw) % 8)
     future = tmp_path / "future.safetensors"
     future.write_bytes(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
     with pytest.raises(GanimateError, match="newer than this ganimate"):
-        ck_checkpoint.load_generator(future)
+        checkpoint.load_generator(future)
 
 
 def test_edit_crops_shapes_resizing_and_identity(tmp_path):
     path = tmp_path / "full.safetensors"
     _save_models(path)
-    loaded = ck_checkpoint.load_generator(path, device="cpu")
+    loaded = checkpoint.load_generator(path, device="cpu")
     rng = np.random.default_rng(0)
     for side in (32, 48):  # the model size, and a crop that must be resized there and back
         crops = rng.integers(0, 256, size=(3, side, side, 3), dtype=np.uint8)
