@@ -15,7 +15,17 @@ from typing import Annotated
 import typer
 
 from ganimate import __version__, progress
+from ganimate.animation import AnimateConfig, ImageAnimation, Timeline
+from ganimate.editing import SweepConfig
+from ganimate.engines import BlendConfig
 from ganimate.errors import GanimateError
+from ganimate.evaluation import EvalConfig
+from ganimate.faces import DEFAULT_ESTIMATOR
+from ganimate.model import ModelConfig, TrainConfig
+from ganimate.training import PrepareConfig, SyntheticConfig
+
+# The options' defaults are the library's settings, read from the stages' config modules (which
+# import no numpy, so that every command still starts in a tenth of a second).
 
 
 def examples(*lines: str, note: str = "") -> str:
@@ -193,9 +203,19 @@ def _targets(expression=None, like=None, aus_file=None, row=None, au=()):
 # --- core: train, export, synthetic (edit image moved to the editing block) ---
 
 
-def _opt(*names: str, help: str):
-    """A train option that defaults to None: not given, the config's (or the resumed run's)."""
-    return typer.Option(None, *names, help=help)
+def _shown(value) -> str:
+    """A default as the help shows it: on/off, 1e-4, 0.999, 64."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float) and 0 < abs(value) < 1e-3:
+        return f"{value:.0e}".replace("e-0", "e-")
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _opt(*names: str, help: str, default=None):
+    """A train option that defaults to None: not given, the config's (or the resumed run's).
+    ``{}`` in ``help`` shows ``default``, the config's own value (TrainConfig, ModelConfig)."""
+    return typer.Option(None, *names, help=help.format(_shown(default)))
 
 
 @app.command("train", no_args_is_help=True,
@@ -212,52 +232,79 @@ def train_command(
                                 help="Continue the run in --out from its newest checkpoint, "
                                      "bit for bit; other options default to the run's own."),
     image_size: int = _opt("--image-size", help="Crop side: 64, 128 (paper), 256."),
-    g_width: int = _opt("--g-width", help="Generator base channels [64]."),
-    g_blocks: int = _opt("--g-blocks", help="Generator residual blocks [6]."),
-    d_width: int = _opt("--d-width", help="Critic base channels [64]."),
-    d_layers: int = _opt("--d-layers", help="Critic stride-2 convs [6]."),
+    g_width: int = _opt("--g-width", help="Generator base channels [{}].",
+                        default=ModelConfig.g_width),
+    g_blocks: int = _opt("--g-blocks", help="Generator residual blocks [{}].",
+                         default=ModelConfig.g_residual_blocks),
+    d_width: int = _opt("--d-width", help="Critic base channels [{}].",
+                        default=ModelConfig.d_width),
+    d_layers: int = _opt("--d-layers", help="Critic stride-2 convs [{}].",
+                         default=ModelConfig.d_layers),
     g_upsample: str = _opt("--g-upsample", help="Generator upsampling: transposed (paper) or "
-                                                "resize (nearest x2 + conv) [transposed]."),
-    batch_size: int = _opt("--batch-size", "-b", help="Images per step per GPU [25]."),
-    epochs: int = _opt("--epochs", help="Epochs at constant learning rate [20]."),
-    decay_epochs: int = _opt("--decay-epochs", help="Epochs of linear decay to 0 [10]."),
+                                                "resize (nearest x2 + conv) [{}].",
+                           default=ModelConfig.g_upsample),
+    batch_size: int = _opt("--batch-size", "-b", help="Images per step per GPU [{}].",
+                           default=TrainConfig.batch_size),
+    epochs: int = _opt("--epochs", help="Epochs at constant learning rate [{}].",
+                       default=TrainConfig.epochs),
+    decay_epochs: int = _opt("--decay-epochs", help="Epochs of linear decay to 0 [{}].",
+                             default=TrainConfig.decay_epochs),
     steps: int = _opt("--steps", help="Train this many critic steps instead of whole epochs."),
     stop_at: int = _opt("--stop-at", help="Save and stop after this step (continue with "
                                           "--resume)."),
-    n_critic: int = _opt("--n-critic", help="Critic steps per generator step [5]."),
-    lr_g: float = _opt("--lr-g", help="Generator Adam learning rate [1e-4]."),
-    lr_d: float = _opt("--lr-d", help="Critic Adam learning rate [1e-4]."),
-    beta1: float = _opt("--beta1", help="Adam beta1 [0.5]."),
-    beta2: float = _opt("--beta2", help="Adam beta2 [0.999]."),
-    lambda_gp: float = _opt("--lambda-gp", help="Gradient penalty weight [10]."),
+    n_critic: int = _opt("--n-critic", help="Critic steps per generator step [{}].",
+                         default=TrainConfig.n_critic),
+    lr_g: float = _opt("--lr-g", help="Generator Adam learning rate [{}].",
+                       default=TrainConfig.lr_g),
+    lr_d: float = _opt("--lr-d", help="Critic Adam learning rate [{}].", default=TrainConfig.lr_d),
+    beta1: float = _opt("--beta1", help="Adam beta1 [{}].", default=TrainConfig.beta1),
+    beta2: float = _opt("--beta2", help="Adam beta2 [{}].", default=TrainConfig.beta2),
+    lambda_gp: float = _opt("--lambda-gp", help="Gradient penalty weight [{}].",
+                            default=TrainConfig.lambda_gp),
     lambda_au: float = _opt("--lambda-au", help="AU loss weight on the mean squared error "
-                                                "[160 = the code's 4000 / batch 25]."),
-    lambda_cyc: float = _opt("--lambda-cyc", help="Cycle L1 weight [10]."),
-    lambda_a: float = _opt("--lambda-a", help="Attention mean(A) weight [0.1]."),
-    lambda_tv: float = _opt("--lambda-tv", help="Attention summed-TV weight [1e-5, the code's]."),
+                                                "[{} = the code's 4000 / batch 25].",
+                            default=TrainConfig.lambda_au),
+    lambda_cyc: float = _opt("--lambda-cyc", help="Cycle L1 weight [{}].",
+                             default=TrainConfig.lambda_cyc),
+    lambda_a: float = _opt("--lambda-a", help="Attention mean(A) weight [{}].",
+                           default=TrainConfig.lambda_a),
+    lambda_tv: float = _opt("--lambda-tv", help="Attention summed-TV weight [{}, the code's].",
+                            default=TrainConfig.lambda_tv),
     lambda_idt: float = _opt("--lambda-idt",
-                             help="Identity L1(G(I|y_o), I) weight [0, not in the paper]."),
+                             help="Identity L1(G(I|y_o), I) weight [{}, not in the paper].",
+                             default=TrainConfig.lambda_idt),
     lambda_colour: float = _opt("--lambda-colour",
-                                help="Colour-mask prior L1(C, I) weight [0, not in the paper]."),
-    ema: float = _opt("--ema", help="EMA decay of G's weights, e.g. 0.999 [0 = off]."),
-    target_noise: float = _opt("--target-noise", help="Noise on borrowed target AUs, +-x [0.1]."),
-    hflip: bool = _opt("--hflip/--no-hflip", help="Random left-right flips [on]."),
-    workers: int = _opt("--workers", help="Decoding processes [4]."),
-    cache_mib: int = _opt("--cache-mib",
-                          help="Decode the dataset into memory if it fits [2048 MiB]."),
-    seed: int = _opt("--seed", help="Seed of initialisation, order and draws [0]."),
+                                help="Colour-mask prior L1(C, I) weight [{}, not in the paper].",
+                                default=TrainConfig.lambda_colour),
+    ema: float = _opt("--ema", help="EMA decay of G's weights, e.g. 0.999 [{} = off].",
+                      default=TrainConfig.ema),
+    target_noise: float = _opt("--target-noise", help="Noise on borrowed target AUs, +-x [{}].",
+                               default=TrainConfig.target_noise),
+    hflip: bool = _opt("--hflip/--no-hflip", help="Random left-right flips [{}].",
+                       default=TrainConfig.hflip),
+    workers: int = _opt("--workers", help="Decoding processes [{}].", default=TrainConfig.workers),
+    cache_mib: int = _opt("--cache-mib", help="Decode the dataset into memory if it fits [{} MiB].",
+                          default=TrainConfig.cache_mib),
+    seed: int = _opt("--seed", help="Seed of initialisation, order and draws [{}].",
+                     default=TrainConfig.seed),
     device: DeviceOption = None,
-    precision: str = _opt("--precision",
-                          help="auto (bf16 on GPUs and bf16 CPUs), fp32, bf16 [auto]."),
-    compile_: bool = _opt("--compile/--no-compile", help="torch.compile on CUDA [off]."),
+    precision: str = _opt("--precision", help="auto (bf16 on GPUs and bf16 CPUs), fp32, bf16 [{}].",
+                          default=TrainConfig.precision),
+    compile_: bool = _opt("--compile/--no-compile", help="torch.compile on CUDA [{}].",
+                          default=TrainConfig.compile),
     channels_last: bool = _opt("--channels-last/--no-channels-last",
-                               help="channels_last on CUDA [on]."),
-    tf32: bool = _opt("--tf32/--no-tf32", help="TF32 on Ampere+ GPUs [on]."),
-    log_every: int = _opt("--log-every", help="Steps between log lines [10]."),
+                               help="channels_last on CUDA [{}].",
+                               default=TrainConfig.channels_last),
+    tf32: bool = _opt("--tf32/--no-tf32", help="TF32 on Ampere+ GPUs [{}].",
+                      default=TrainConfig.tf32),
+    log_every: int = _opt("--log-every", help="Steps between log lines [{}].",
+                          default=TrainConfig.log_every),
     sample_every: int = _opt("--sample-every",
-                             help="Steps between sample grids, 0 = end only [500]."),
-    checkpoint_every: int = _opt("--checkpoint-every", help="Steps between checkpoints [1000]."),
-    keep: int = _opt("--keep", help="Checkpoints kept [3]."),
+                             help="Steps between sample grids, 0 = end only [{}].",
+                             default=TrainConfig.sample_every),
+    checkpoint_every: int = _opt("--checkpoint-every", help="Steps between checkpoints [{}].",
+                                 default=TrainConfig.checkpoint_every),
+    keep: int = _opt("--keep", help="Checkpoints kept [{}].", default=TrainConfig.keep_checkpoints),
 ) -> None:
     """Train GANimation on a dataset. Ctrl-C saves a checkpoint; --resume continues it.
 
@@ -312,10 +359,11 @@ def export_command(
 @guarded
 def synthetic_command(
     out: str = typer.Argument(..., help="New dataset folder."),
-    count: int = typer.Option(512, "--count", min=2, help="Number of faces."),
-    size: int = typer.Option(64, "--size", min=16, help="Crop side in pixels."),
-    test_fraction: float = typer.Option(0.25, "--test-fraction", help="Share held out as test."),
-    seed: int = typer.Option(0, "--seed", help="Seed of faces and AU values."),
+    count: int = typer.Option(SyntheticConfig.count, "--count", min=2, help="Number of faces."),
+    size: int = typer.Option(SyntheticConfig.size, "--size", min=16, help="Crop side in pixels."),
+    test_fraction: float = typer.Option(SyntheticConfig.test_fraction, "--test-fraction",
+                                        help="Share held out as test."),
+    seed: int = typer.Option(SyntheticConfig.seed, "--seed", help="Seed of faces and AU values."),
 ) -> None:
     """Write the synthetic bar-face dataset (AU01 moves the brows, AU26 opens the mouth)."""
     from ganimate.training import make_synthetic_dataset
@@ -366,8 +414,8 @@ def edit_image_command(
     attention: str = typer.Option(
         None, "--attention",
         help="--aligned, one crop: also write its attention mask here (white = pixel kept)."),
-    feather: FeatherOption = 0.03,
-    estimator: EstimatorOption = "mesh",
+    feather: FeatherOption = BlendConfig.feather,
+    estimator: EstimatorOption = DEFAULT_ESTIMATOR,
     device: DeviceOption = "auto",
 ) -> None:
     """Edit the facial expression of photos: find the faces, edit them, blend them back.
@@ -376,7 +424,6 @@ def edit_image_command(
     pixels away from the faces are untouched.
     """
     from ganimate import editing
-    from ganimate.engines import BlendConfig
     from ganimate.targets import parse_source_aus
 
     targets = _targets(expression, like, aus_file, row, au)
@@ -412,10 +459,11 @@ def edit_sweep_command(
     output: str = typer.Option(..., "--out", "-o", help="The grid image (.png, .jpg ...)."),
     face: int = typer.Option(None, "--face", min=0,
                              help="The face to sweep (0-based, left to right) [the largest]."),
-    cell: int = typer.Option(192, "--cell", min=32, max=1024, help="Side of a grid cell, px."),
+    cell: int = typer.Option(SweepConfig.cell, "--cell", min=32, max=1024,
+                             help="Side of a grid cell, px."),
     whole: bool = typer.Option(False, "--whole",
                                help="Show the whole photo in each cell, not the face region."),
-    estimator: EstimatorOption = "mesh",
+    estimator: EstimatorOption = DEFAULT_ESTIMATOR,
     device: DeviceOption = "auto",
 ) -> None:
     """A grid of one face swept over AU intensities: a row per AU, a column per intensity
@@ -471,12 +519,15 @@ def eval_model_command(
         None, "--out", "-o",
         help="Report folder (JSON + PNG figures). Default: <checkpoint>-eval or <a>-vs-<b>-eval."),
     faces: int = typer.Option(
-        100, "--faces", min=1, help="Test faces used (a seeded subset of a larger test split)."),
+        EvalConfig.max_faces, "--faces", min=1,
+        help="Test faces used (a seeded subset of a larger test split)."),
     random_targets: int = typer.Option(
-        4, "--random-targets", min=0,
+        EvalConfig.random_targets, "--random-targets", min=0,
         help="Random targets per face, drawn like training targets (another face's AUs + noise)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the face subset and random targets."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Crops per generator call."),
+    seed: int = typer.Option(EvalConfig.seed, "--seed",
+                             help="Seed of the face subset and random targets."),
+    batch_size: int = typer.Option(EvalConfig.batch_size, "--batch-size", min=1,
+                                   help="Crops per generator call."),
     device: DeviceOption = "auto",
     identity: IdentityOption = True,
     as_json: JsonOption = False,
@@ -486,8 +537,8 @@ def eval_model_command(
     from ganimate import evaluation
     from ganimate.evaluation import report
 
-    config = evaluation.EvalConfig(seed=seed, max_faces=faces, random_targets=random_targets,
-                                   batch_size=batch_size, identity=identity)
+    config = EvalConfig(seed=seed, max_faces=faces, random_targets=random_targets,
+                        batch_size=batch_size, identity=identity)
     run = report.write_model_report(evaluation.evaluate_checkpoints(args, config, device), out)
     _show([report.summary_table(run.results), report.per_au_table(run.results)], run.data,
           run.paths, as_json)
@@ -541,7 +592,7 @@ def eval_photos_command(
                             help="Report folder. Default: photos-<engine>-eval."),
     null_edit: bool = typer.Option(True, "--null-edit/--no-null-edit",
                                    help="Also edit each photo to its own AUs and measure it."),
-    estimator: EstimatorOption = "mesh",
+    estimator: EstimatorOption = DEFAULT_ESTIMATOR,
     device: DeviceOption = "auto",
     identity: IdentityOption = True,
     as_json: JsonOption = False,
@@ -575,25 +626,28 @@ def prepare_command(
         ..., help="Photos, videos or folders of them (searched recursively); or one folder in "
                   "GANimation's layout (imgs/, aus_openface.pkl), which is converted."),
     out: str = typer.Option(..., "--out", "-o", help="Dataset folder to create or continue."),
-    size: int = typer.Option(128, "--size", help="Crop side in pixels: 64, 128 (paper) or 256."),
-    every: int = typer.Option(10, "--every", help="Use every k-th video frame."),
-    workers: int = typer.Option(0, "--workers", "-j",
+    size: int = typer.Option(PrepareConfig.size, "--size",
+                             help="Crop side in pixels: 64, 128 (paper) or 256."),
+    every: int = typer.Option(PrepareConfig.every, "--every", help="Use every k-th video frame."),
+    workers: int = typer.Option(PrepareConfig.workers, "--workers", "-j",
                                 help="Worker processes [0: one per core, at most 8]."),
-    image_format: str = typer.Option("jpg", "--image-format", help="jpg (quality 95) or png."),
+    image_format: str = typer.Option(PrepareConfig.image_format, "--image-format",
+                                     help="jpg (quality 95) or png."),
     min_face: float = typer.Option(None, "--min-face",
                                    help="Smallest face height (forehead to chin) in pixels "
                                         "[half of --size]."),
-    max_yaw: float = typer.Option(40.0, "--max-yaw", help="Most turned face kept, degrees."),
-    estimator: EstimatorOption = "mesh",
+    max_yaw: float = typer.Option(PrepareConfig.max_yaw, "--max-yaw",
+                                  help="Most turned face kept, degrees."),
+    estimator: EstimatorOption = DEFAULT_ESTIMATOR,
     aus: str = typer.Option(None, "--aus",
                             help="Take labels from an OpenFace CSV (or a folder of per-image "
                                  "CSVs) instead of the estimator."),
-    calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate",
+    calibrate: bool = typer.Option(PrepareConfig.calibrate, "--calibrate/--no-calibrate",
                                    help="Map raw estimates to [0, 1] by the dataset's robust "
                                         "percentiles."),
-    test_fraction: float = typer.Option(0.1, "--test-fraction",
+    test_fraction: float = typer.Option(PrepareConfig.test_fraction, "--test-fraction",
                                         help="Share of sources in the test split."),
-    split_by: str = typer.Option("source", "--split-by",
+    split_by: str = typer.Option(PrepareConfig.split_by, "--split-by",
                                  help="One person is a: source (file), stem (same file name in "
                                       "several folders) or folder."),
 ) -> None:
@@ -602,7 +656,7 @@ def prepare_command(
 
     from ganimate.training import prepare
 
-    config = prepare.PrepareConfig(
+    config = PrepareConfig(
         size=size, every=every, workers=workers, image_format=image_format, min_face=min_face,
         max_yaw=max_yaw, estimator=estimator, openface=Path(aus) if aus else None,
         calibrate=calibrate, test_fraction=test_fraction, split_by=split_by)
@@ -620,7 +674,7 @@ def aus_command(
     input: str = typer.Argument(..., help="A photo, a video, or a folder of them."),
     fmt: str = typer.Option(None, "--format", "-f",
                             help="table, csv or json [table on a terminal, csv otherwise]."),
-    estimator: EstimatorOption = "mesh",
+    estimator: EstimatorOption = DEFAULT_ESTIMATOR,
     every: int = typer.Option(1, "--every", help="Videos: every k-th frame."),
     baseline: bool = typer.Option(False, "--baseline/--no-baseline",
                                   help="Videos: subtract each person's neutral baseline."),
@@ -689,33 +743,33 @@ def animate_video_command(
              "DRIVER.mp4` (or OpenFace's), resampled to this video's frame rate."),
     track_face: int = typer.Option(None, "--track-face", min=0,
                                    help="The face (track id) of the driver CSV to follow."),
-    track_offset: float = typer.Option(0.0, "--track-offset",
+    track_offset: float = typer.Option(Timeline.track_offset, "--track-offset",
                                        help="Driver time (s) that the first frame follows."),
     face: int = typer.Option(
         None, "--face", min=0,
         help="Edit only this face: its track id, the `face` column of `ganimate aus VIDEO`. "
              "Default: every face."),
-    crf: CrfOption = 18,
-    preset: PresetOption = "medium",
-    lossless: bool = typer.Option(False, "--lossless",
+    crf: CrfOption = AnimateConfig.crf,
+    preset: PresetOption = AnimateConfig.preset,
+    lossless: bool = typer.Option(AnimateConfig.lossless, "--lossless",
                                   help="Bit-exact RGB video (libx264rgb crf 0; large, for "
                                        "checks; not every player shows it)."),
     preview: str = typer.Option(None, "--preview",
                                 help="Also write input | output | change map side by side "
                                      "(white = generator output blended in) to this video."),
-    smooth: float = typer.Option(0.15, "--smooth", min=0.0, max=2.0,
+    smooth: float = typer.Option(AnimateConfig.smooth, "--smooth", min=0.0, max=2.0,
                                  help="Half-window (s) of the Savitzky-Golay smoothing of the "
                                       "face crops over time; 0 = off."),
-    baseline: bool = typer.Option(True, "--baseline/--no-baseline",
+    baseline: bool = typer.Option(AnimateConfig.baseline, "--baseline/--no-baseline",
                                   help="Measure the faces' AUs relative to each person's "
                                        "neutral face."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1,
+    batch_size: int = typer.Option(AnimateConfig.batch_size, "--batch-size", min=1,
                                    help="Face crops per generator call."),
-    workers: int = typer.Option(0, "--workers", min=0,
+    workers: int = typer.Option(AnimateConfig.workers, "--workers", min=0,
                                 help="Frames edited at once, in threads; 0 = one per core "
                                      "for the warp, 1 for a generator."),
-    feather: FeatherOption = 0.03,
-    estimator: EstimatorOption = "mesh",
+    feather: FeatherOption = BlendConfig.feather,
+    estimator: EstimatorOption = DEFAULT_ESTIMATOR,
     device: DeviceOption = "auto",
 ) -> None:
     """Change the expression of the people in a video, smoothly, keeping everything else.
@@ -724,13 +778,12 @@ def animate_video_command(
     a face pass through unchanged.
     """
     from ganimate import animation
-    from ganimate.engines import BlendConfig
 
     targets = _targets(expression, like, aus_file, row, au)
-    timeline = animation.Timeline(ramp, hold, easing, track_csv, track_face, track_offset)
+    timeline = Timeline(ramp, hold, easing, track_csv, track_face, track_offset)
     animation.check_video_request(video, output, targets, timeline, preview)
     engine = _load_engine(engine_name, checkpoint, device)
-    config = animation.AnimateConfig(
+    config = AnimateConfig(
         face=face, smooth=smooth, baseline=baseline, batch_size=batch_size, workers=workers,
         blend=BlendConfig(feather=feather), estimator=estimator, crf=crf, preset=preset,
         lossless=lossless)
@@ -769,24 +822,26 @@ def animate_image_command(
     aus_file: AusFileOption = None,
     row: RowOption = None,
     au: AuOption = [],  # noqa: B006 (typer copies it)
-    seconds: float = typer.Option(2.0, "--seconds", help="Clip length in seconds."),
-    fps: float = typer.Option(25.0, "--fps", help="Frame rate; the clip has "
-                                                  "round(seconds * fps) frames."),
-    bounce: bool = typer.Option(False, "--bounce", help="There and back: 0 -> 1 -> 0."),
+    seconds: float = typer.Option(ImageAnimation.seconds, "--seconds",
+                                  help="Clip length in seconds."),
+    fps: float = typer.Option(ImageAnimation.fps, "--fps",
+                              help="Frame rate; the clip has round(seconds * fps) frames."),
+    bounce: bool = typer.Option(ImageAnimation.bounce, "--bounce",
+                                help="There and back: 0 -> 1 -> 0."),
     easing: EasingOption = None,
     face: int = typer.Option(None, "--face", min=0,
                              help="Only face N (0-based, left to right). Default: every face."),
-    crf: CrfOption = 18,
-    preset: PresetOption = "medium",
-    estimator: EstimatorOption = "mesh",
+    crf: CrfOption = ImageAnimation.crf,
+    preset: PresetOption = ImageAnimation.preset,
+    estimator: EstimatorOption = DEFAULT_ESTIMATOR,
     device: DeviceOption = "auto",
 ) -> None:
     """Animate a photo from its own expression to a target (paper Fig. 1) as a video or GIF."""
     from ganimate import animation
 
     targets = _targets(to, like, aus_file, row, au)
-    settings = animation.ImageAnimation(seconds=seconds, fps=fps, bounce=bounce, easing=easing,
-                                        face=face, crf=crf, preset=preset, estimator=estimator)
+    settings = ImageAnimation(seconds=seconds, fps=fps, bounce=bounce, easing=easing, face=face,
+                              crf=crf, preset=preset, estimator=estimator)
     animation.check_image_request(photo, output, targets, settings)
     engine = _load_engine(engine_name, checkpoint, device)
     spec = targets.spec(engine.au_space, estimator)

@@ -6,9 +6,8 @@ from ganimate import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
-    "conditions": ("Timeline",),
-    "frames": ("AnimateConfig",),
-    "image": ("ImageAnimation", "animate_image", "check_image_request"),
+    "config": ("AnimateConfig", "ImageAnimation", "Timeline"),
+    "image": ("animate_image", "check_image_request"),
     "pipeline": ("animate_video", "check_video_request"),
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

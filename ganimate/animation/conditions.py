@@ -4,16 +4,13 @@ track, conditioned as ``alpha * y_g + (1 - alpha) * y_r`` (:func:`frame_conditio
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ganimate.animation.frames import FrameCondition
-from ganimate.animation.planner import FramePlan
-from ganimate.animation.stages import FrameTask
+from ganimate.animation.config import Timeline
+from ganimate.animation.frames import FrameCondition, FramePlan, FrameTask
 from ganimate.errors import GanimateError
 from ganimate.progress import log
 from ganimate.targets import (
@@ -29,10 +26,6 @@ from ganimate.targets import (
     ramp_schedule,
     read_au_track,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 # =============================================================================================
 # The condition at frame t (pure)
@@ -86,25 +79,6 @@ def alpha_schedule(n_frames: int, fps: float, ramp: str | None = None, hold: boo
 # =============================================================================================
 
 
-@dataclass(frozen=True)
-class Timeline:
-    """When the faces of a video move, and towards what; every field is an option of `ganimate
-    animate video`. Alpha follows ``ramp`` (keyframes), ``hold`` (constant 1), or by default a
-    0 -> 1 ramp over the clip (with a track: constant 1)."""
-
-    # alpha keyframes TIME:ALPHA[:EASING],... or ramp, hold, bounce (--ramp); None: the default.
-    ramp: str | None = None
-    # alpha 1 throughout: the target from the first frame on (--hold).
-    hold: bool = False
-    # Easing of the ramp's segments (--easing); None: linear.
-    easing: str | None = None
-    # A driver's AU track (a `ganimate aus DRIVER.mp4` or OpenFace CSV) that gives y_g frame by
-    # frame instead of the target spec, resampled to the clip's rate (--track) ...
-    track: str | os.PathLike | None = None
-    # ... the face (track id) of the driver CSV to follow (--track-face) ...
-    track_face: int | None = None
-    # ... and the driver time (s) that the first frame follows (--track-offset).
-    track_offset: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,11 @@ y_r), the edit task handed to the engine, the condition (alpha, y_g), and the re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ganimate.engines import BlendConfig
 from ganimate.faces import FaceCrop
 from ganimate.timing import StageTimes
 
@@ -51,48 +50,6 @@ class FrameCondition:
     condition: np.ndarray  # float32 (F, K): alpha * y_g + (1 - alpha) * y_r, handed to G
 
 
-@dataclass(frozen=True)
-class AnimateConfig:
-    """How a video is animated; every setting has a CLI option of `ganimate animate video`."""
-
-    # Only this face (its track id: the ``face`` column of `ganimate aus VIDEO`); None: every face.
-    face: int | None = None
-    # Half-width, in seconds, of the centred window the crop transforms are smoothed over (the
-    # planner looks this far ahead). 0.15 s (4-5 frames at 30 fps) removes landmark jitter without
-    # lagging behind head motion; 0 turns smoothing off.
-    smooth: float = 0.15
-    # Polynomial degree of the transform smoother: 2 follows accelerating head motion.
-    smooth_degree: int = 2
-    # Half-width in frames of the (light) smoothing of y_r; 2 (5 frames) with degree 2 removes
-    # estimator noise but keeps a blink's peak.
-    au_smooth: int = 2
-    # Subtract each person's neutral face from y_r (a percentile of their AUs over time), so that
-    # a resting face reads as AU 0 whatever the estimator's bias for that face.
-    baseline: bool = True
-    # Faces whose outer eye corners are closer than this many pixels are left alone: too small
-    # for the generator to draw anything that survives paste-back.
-    min_eye_distance: float = 12.0
-    # Largest crop side (crops are cut at the face's own resolution, at least the model's).
-    max_crop: int = 512
-    # Face crops per generator call; frames are gathered until this many faces are waiting.
-    # An engine without a network (warp) edits frame by frame: batches would only delay output.
-    batch_size: int = 16
-    # Frames edited at once, each in its own thread (numpy, OpenCV and SciPy release the GIL for
-    # their heavy work, so a warp runs on every core). 0: one per core, at most 4, for an engine
-    # without a network; one for a generator, which parallelises inside its own operations.
-    workers: int = 0
-    # Frames waiting between two stages; bounds memory (a few frames per stage).
-    queue_frames: int = 8
-    # Faces followed at once.
-    max_faces: int = 4
-    # AU estimator for y_r (see ganimate.faces.ESTIMATORS).
-    estimator: str = "mesh"
-    # Paste-back (feathered face region x attention).
-    blend: BlendConfig = field(default_factory=BlendConfig)
-    # Encoder: x264 constant rate factor and preset; lossless = bit-exact RGB (libx264rgb).
-    crf: int = 18
-    preset: str = "medium"
-    lossless: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ganimate.animation.conditions import alpha_schedule, frame_condition
-from ganimate.animation.pipeline import AnimationResult, FrameRecord, check_output, record_of
-from ganimate.animation.stages import FrameTask, cpu_threads, run_tasks
-from ganimate.engines import BlendConfig
+from ganimate.animation.config import ImageAnimation
+from ganimate.animation.frames import AnimationResult, FrameRecord, FrameTask, record_of
+from ganimate.animation.pipeline import check_output
+from ganimate.animation.stages import cpu_threads, run_tasks
 from ganimate.errors import GanimateError
 from ganimate.faces import FaceMesh, crop_faces, source_aus
 from ganimate.images import read_photo
@@ -46,28 +46,6 @@ def check_image_request(photo: str | os.PathLike, out: str | os.PathLike,
 # =============================================================================================
 
 
-@dataclass(frozen=True)
-class ImageAnimation:
-    """Settings of `ganimate animate image`."""
-
-    seconds: float = 2.0  # clip length
-    fps: float = 25.0  # frame rate; the clip has round(seconds * fps) frames
-    bounce: bool = False  # there and back: 0 -> 1 -> 0
-    easing: str | None = None  # linear for a ramp, cosine for a bounce
-    face: int | None = None  # only this face (numbered left to right, as `ganimate aus`)
-    batch_size: int = 16  # crops per generator call
-    estimator: str = "mesh"  # AU estimator for y_r
-    crf: int = 18
-    preset: str = "medium"
-    blend: BlendConfig = field(default_factory=BlendConfig)
-
-    def validate(self) -> None:
-        if self.seconds <= 0 or self.fps <= 0:
-            raise GanimateError("--seconds and --fps must be positive")
-
-    @property
-    def frames(self) -> int:
-        return max(1, int(round(self.seconds * self.fps)))
 
 
 def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine,

@@ -40,17 +40,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ganimate import files
-from ganimate.animation.conditions import Timeline, conditions_for
-from ganimate.animation.frames import (
-    AnimateConfig,
-    AnimationResult,
-    FramePlan,
-    FrameRecord,
-    record_of,
-)
+from ganimate.animation.conditions import conditions_for
+from ganimate.animation.config import AnimateConfig, Timeline
+from ganimate.animation.frames import AnimationResult, FramePlan, FrameRecord, FrameTask, record_of
 from ganimate.animation.planner import Planner
 from ganimate.animation.preview import preview_frame
-from ganimate.animation.stages import Encoder, FrameTask, Stage, cpu_threads, run_tasks
+from ganimate.animation.stages import Encoder, Stage, cpu_threads, run_tasks
 from ganimate.errors import GanimateError
 from ganimate.files import same_file
 from ganimate.progress import log, track

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ganimate.animation.frames import AnimateConfig, FramePlan, PlannedFace
+from ganimate.animation.config import AnimateConfig
+from ganimate.animation.frames import FramePlan, PlannedFace
 from ganimate.faces import (
     FaceTracker,
     NeutralBaseline,

@@ -4,15 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ganimate.engines import paste_back
 from ganimate.faces import FaceCrop
-
-if TYPE_CHECKING:
-    pass
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
 # drawn).

@@ -11,7 +11,6 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,9 +18,6 @@ from ganimate.animation.frames import FrameTask
 from ganimate.engines import BlendConfig, FrameJob
 from ganimate.errors import GanimateError
 from ganimate.timing import stage
-
-if TYPE_CHECKING:
-    pass
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
 # drawn), torch (2 s: only where a network runs).

@@ -6,6 +6,7 @@ from ganimate import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
+    "config": ("SweepConfig",),
     "outputs": ("list_photos", "plan_edit"),
     "photos": (
         "EditConfig",
@@ -14,14 +15,6 @@ _EXPORTS = {
         "edit_with_attention",
         "write_photo_edit",
     ),
-    "sweep": (
-        "SweepConfig",
-        "draw_grid",
-        "face_cell",
-        "parse_steps",
-        "plan_sweep",
-        "sweep_aus",
-        "sweep_photo",
-    ),
+    "sweep": ("draw_grid", "face_cell", "parse_steps", "plan_sweep", "sweep_aus", "sweep_photo"),
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

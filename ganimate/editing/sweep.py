@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ganimate.editing.config import SweepConfig
 from ganimate.editing.outputs import plan_outputs
 from ganimate.editing.photos import no_face_error, select_faces
-from ganimate.engines import BlendConfig, FrameJob
+from ganimate.engines import FrameJob
 from ganimate.errors import GanimateError
 from ganimate.faces import (
     AU_DESCRIPTIONS,
-    DEFAULT_ESTIMATOR,
-    MAX_CROP,
     canonical_au_name,
     crop_faces,
     largest_face,
@@ -70,21 +69,6 @@ def parse_steps(text: str) -> tuple[float, ...]:
     return steps
 
 
-@dataclass(frozen=True)
-class SweepConfig:
-    """A grid of one face at several intensities of several AUs."""
-
-    aus: tuple[str, ...]  # AUs swept, one row each (canonical names)
-    steps: tuple[float, ...]  # intensities, one column each
-    # The face to sweep (--face numbering); None: the largest face of the photo.
-    face: int | None = None
-    # Side of a grid cell in pixels.
-    cell: int = 192
-    # Show the whole photo in each cell instead of the region around the face.
-    whole: bool = False
-    blend: BlendConfig = field(default_factory=BlendConfig)
-    estimator: str = DEFAULT_ESTIMATOR
-    max_crop: int = MAX_CROP
 
 
 @dataclass

@@ -7,7 +7,8 @@ from ganimate import lazy_exports
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
     "base": ("CropEdits", "Engine", "FrameJob", "edit_frame"),
-    "blend": ("BlendConfig", "paste_back"),
+    "blend": ("paste_back",),
+    "config": ("BlendConfig",),
     "gan": ("GanEngine", "edit_crops"),
     "geometry": ("eye_distance",),
     "hybrid": ("HybridEngine",),

@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ganimate.engines.blend import BlendConfig
+from ganimate.engines.config import BlendConfig
 from ganimate.faces import AUCalibration, AUSpace, FaceCrop, apply_transform
 
 

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ganimate.engines.base import CropEdits, Engine, FrameEdit, FrameJob
-from ganimate.engines.blend import BlendConfig, FaceEdit, blend_weight, paste_faces
+from ganimate.engines.blend import FaceEdit, blend_weight, paste_faces
+from ganimate.engines.config import BlendConfig
 from ganimate.errors import GanimateError
 from ganimate.faces import AUCalibration
 from ganimate.images import to_image, to_tensor

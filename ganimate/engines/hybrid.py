@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ganimate.engines.base import Engine, FrameEdit, FrameJob, frame_landmarks
-from ganimate.engines.blend import BlendConfig
+from ganimate.engines.config import BlendConfig
 from ganimate.engines.gan import GanEngine
 from ganimate.engines.geometry import WarpConfig, warp_face
 from ganimate.engines.mouth import INNER_LIPS

@@ -12,7 +12,7 @@ from importlib import resources
 import numpy as np
 
 from ganimate.engines.base import Engine, FrameEdit, FrameJob, frame_landmarks
-from ganimate.engines.blend import BlendConfig
+from ganimate.engines.config import BlendConfig
 from ganimate.engines.geometry import WarpConfig, warp_face
 from ganimate.faces import AU_NAMES, SCANNED_EXTRA_AUS, AUCalibration, FaceCrop
 

@@ -6,7 +6,8 @@ from ganimate import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
-    "protocol": ("EvalConfig", "evaluate_checkpoints"),
+    "config": ("EvalConfig",),
+    "protocol": ("evaluate_checkpoints",),
     "video": ("evaluate_video",),
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

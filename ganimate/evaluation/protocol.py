@@ -21,6 +21,7 @@ import numpy as np
 from ganimate import progress
 from ganimate.engines import edit_crops
 from ganimate.errors import GanimateError
+from ganimate.evaluation.config import EvalConfig
 from ganimate.evaluation.metrics import (
     SATURATED_HIGH,
     SATURATED_LOW,
@@ -52,20 +53,6 @@ from ganimate.training import open_dataset
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EvalConfig:
-    """The evaluation protocol; the defaults are the documented protocol of docs/evaluation.md."""
-
-    seed: int = 0  # seeds face subsampling, random targets and their noise
-    max_faces: int | None = 100  # test faces used (a seeded subset when the split is larger)
-    sweep_levels: tuple[float, ...] = (0.0, 0.5, 1.0)  # each reliable AU is set to each level
-    random_targets: int = 4  # per face: another test face's AUs plus uniform noise, as in training
-    noise: float = 0.1  # half-width of the uniform noise added to random targets
-    direction_threshold: float = 0.3  # smallest asked change that direction accuracy judges
-    identity_threshold: float = 0.6  # dlib's same-person distance
-    batch_size: int = 16  # crops per generator call
-    sweep_faces: int = 3  # test faces shown in the AU sweep figure
-    identity: bool = True  # compute the identity metric when the [eval] extra is installed
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from ganimate.evaluation.metrics import (
     identity_stats,
     image_l1,
 )
-from ganimate.evaluation.protocol import Embedder, RegionFn, _json_safe, embedding_distance_of
-from ganimate.evaluation.readers import load_embedder
+from ganimate.evaluation.protocol import RegionFn, _json_safe, embedding_distance_of
+from ganimate.evaluation.readers import Embedder, load_embedder
 from ganimate.faces import FaceTracker, largest_face
 
 log = logging.getLogger("ganimate")

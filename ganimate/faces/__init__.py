@@ -8,7 +8,6 @@ from ganimate import lazy_exports
 _EXPORTS = {
     "align": (
         "FaceCrop",
-        "MAX_CROP",
         "align_face",
         "apply_transform",
         "canonical_face",
@@ -34,19 +33,18 @@ _EXPORTS = {
         "RELIABLE_AUS",
         "SCANNED_EXTRA_AUS",
         "canonical_au_name",
-        "reorder",
     ),
+    "au_vectors": ("reorder",),
     "aus": (
         "AUEstimator",
         "AUSpace",
         "CropAUReader",
-        "DEFAULT_ESTIMATOR",
-        "ESTIMATORS",
         "default_estimator",
         "model_au_index",
         "source_aus",
     ),
     "calibration": ("AUCalibration", "NeutralBaseline"),
+    "config": ("DEFAULT_ESTIMATOR", "ESTIMATORS", "MAX_CROP"),
     "mesh": (
         "Face",
         "FaceMesh",

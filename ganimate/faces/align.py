@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ganimate.faces.config import MAX_CROP
 from ganimate.faces.mesh import Face
 
 if TYPE_CHECKING:
@@ -217,10 +218,6 @@ def crop_with_transform(rgb: np.ndarray, to_frame: np.ndarray, size: int,
     return FaceCrop(image, to_frame, size, crop_lm.astype(np.float32),
                     _inside_fraction(to_frame, size, rgb.shape[1], rgb.shape[0]))
 
-# Largest side of a face crop. Faces bigger than this in the photo are cut at this size (the
-# generator sees model-size crops anyway; 512 keeps the full-resolution composite sharp for faces
-# up to ~600 px tall without spending memory on huge crops).
-MAX_CROP = 512
 
 # =============================================================================================
 # Frames: crops, source AUs, one batched edit + paste-back

@@ -8,14 +8,10 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ganimate.faces.align import canonical_face
-
-if TYPE_CHECKING:
-    pass
 
 # Imported in the functions that use them, on purpose (start-up): scipy (for the rare solves that
 # need it).

@@ -1,21 +1,12 @@
 """The one AU order of the package and AU name parsing.
 
 An AU vector is float32 intensities in [0, 1] (FACS intensity 0-5 divided by 5) in AU_NAMES order;
-:func:`reorder` is the one reordering of AU vectors by name.
+``au_vectors.reorder`` is the one reordering of AU vectors by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-import numpy as np
-
 from ganimate.errors import GanimateError
-
-if TYPE_CHECKING:
-    pass
-
 
 # The 17 intensity AUs that OpenFace 2.x reports (the set GANimation was trained on), in its order.
 AU_NAMES: tuple[str, ...] = (
@@ -53,27 +44,14 @@ def canonical_au_name(name: str, au_names: tuple[str, ...] = AU_NAMES) -> str:
     )
 
 
-def reorder(values: np.ndarray | Sequence[float], from_names: Sequence[str],
-            to_names: Sequence[str], fill: float | None = None) -> np.ndarray:
-    """AU values in ``to_names`` order, picked by name from ``values`` in ``from_names`` order.
-
-    ``values`` is (..., len(from_names)); the result is (..., len(to_names)), same dtype. A name of
-    ``to_names`` that ``from_names`` lacks gets ``fill``, or, when ``fill`` is None, raises
-    GanimateError naming every missing AU. The one place AU vectors change order by name.
-    """
-    values = np.asarray(values)
-    if values.shape[-1:] != (len(from_names),):
-        raise ValueError(f"expected values (..., {len(from_names)}), got {values.shape}")
-    index = {n: i for i, n in enumerate(from_names)}
-    missing = [n for n in to_names if n not in index]
-    if missing and fill is None:
-        raise GanimateError(f"no values for {' '.join(missing)}; "
-                            f"the AUs given are {' '.join(from_names)}")
-    padded = np.concatenate([values, np.full(values.shape[:-1] + (1,), fill or 0, values.dtype)],
-                            axis=-1)
-    return padded[..., [index.get(n, len(from_names)) for n in to_names]]
 
 # AUs the default estimator measures well enough to score and to edit: pairwise accuracy on the
 # London neutral/smiling pairs >= 0.8 and rising with the smile, or (AU45) a direct measure.
 # See docs/aus.md. The others are estimated but weak (brows) or rarely exercised by our test data.
 RELIABLE_AUS: tuple[str, ...] = ("AU06", "AU10", "AU12", "AU14", "AU25", "AU45")
+
+
+
+
+
+

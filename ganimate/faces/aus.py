@@ -30,8 +30,10 @@ import numpy as np
 from ganimate.errors import GanimateError
 from ganimate.faces.align import FaceCrop
 from ganimate.faces.au_model import _N, _geometric_au, geometric_features, mesh_model
-from ganimate.faces.au_names import AU_NAMES, RELIABLE_AUS, reorder
+from ganimate.faces.au_names import AU_NAMES, RELIABLE_AUS
+from ganimate.faces.au_vectors import reorder
 from ganimate.faces.calibration import AUCalibration
+from ganimate.faces.config import DEFAULT_ESTIMATOR, ESTIMATORS
 from ganimate.faces.mesh import FaceMesh
 
 if TYPE_CHECKING:
@@ -42,8 +44,6 @@ if TYPE_CHECKING:
 # Estimators
 # =============================================================================================
 
-ESTIMATORS: tuple[str, ...] = ("mesh", "inversion", "geometric")
-DEFAULT_ESTIMATOR = "mesh"
 
 
 class AUEstimator:
@@ -187,3 +187,5 @@ def source_aus(faces: Sequence[Face | FaceCrop], space: AUSpace = AUSpace(),
         raw = space.calibration.apply(raw, AU_NAMES)
     out = np.where(index >= 0, raw[:, np.maximum(index, 0)], 0.0)  # unread AUs: 0
     return np.ascontiguousarray(out, dtype=np.float32)
+
+

@@ -7,16 +7,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ganimate.errors import GanimateError
-from ganimate.faces.au_names import AU_NAMES, reorder
-
-if TYPE_CHECKING:
-    pass
-
+from ganimate.faces.au_names import AU_NAMES
+from ganimate.faces.au_vectors import reorder
 
 # =============================================================================================
 # Calibration

@@ -9,16 +9,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ganimate.errors import GanimateError
 from ganimate.faces.au_names import AU_NAMES
-
-if TYPE_CHECKING:
-    pass
-
 
 # =============================================================================================
 # AU files

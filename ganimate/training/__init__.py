@@ -6,6 +6,7 @@ from ganimate import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
+    "config": ("PrepareConfig", "SyntheticConfig"),
     "dataset": ("open_dataset",),
     "synthetic": ("SYNTHETIC_AUS", "make_synthetic_dataset", "measure"),
     "trainer": ("train",),

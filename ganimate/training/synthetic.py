@@ -23,6 +23,7 @@ import numpy as np
 from ganimate import __version__
 from ganimate.errors import GanimateError
 from ganimate.images import write_image
+from ganimate.training.config import SyntheticConfig
 
 SYNTHETIC_AUS: tuple[str, ...] = ("AU01", "AU26")
 
@@ -118,8 +119,10 @@ def measure(images: np.ndarray) -> np.ndarray:
     return np.stack([au01, au26], axis=1).astype(np.float32)
 
 
-def make_synthetic_dataset(out: str | os.PathLike, count: int = 512, size: int = 64,
-                           test_fraction: float = 0.25, seed: int = 0) -> Path:
+def make_synthetic_dataset(out: str | os.PathLike, count: int = SyntheticConfig.count,
+                           size: int = SyntheticConfig.size,
+                           test_fraction: float = SyntheticConfig.test_fraction,
+                           seed: int = SyntheticConfig.seed) -> Path:
     """Write ``count`` bar faces in ganimate's dataset format (PNG crops) and return the folder."""
     out = Path(out)
     if count < 2:
