@@ -16,7 +16,7 @@ from ganimate.animation.frames import AnimationResult, FrameRecord, FrameTask, r
 from ganimate.animation.pipeline import check_output
 from ganimate.animation.stages import cpu_threads, run_tasks
 from ganimate.errors import GanimateError
-from ganimate.faces import FaceMesh, crop_faces, source_aus
+from ganimate.faces import FaceMesh, crop_faces, pick_faces, source_aus
 from ganimate.images import read_photo
 from ganimate.progress import track
 from ganimate.targets import (
@@ -71,12 +71,8 @@ def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine,
     if not faces:
         raise GanimateError(f"{photo}: no face found; use a photo where a face is clearly "
                             "visible")
-    numbers = list(range(len(faces)))
-    if settings.face is not None:
-        if not 0 <= settings.face < len(faces):
-            raise GanimateError(f"--face {settings.face}: {photo} has {len(faces)} face(s), "
-                                f"numbered 0 to {len(faces) - 1} from left to right")
-        faces, numbers = [faces[settings.face]], [settings.face]
+    numbers = pick_faces(faces, settings.face, photo)
+    faces = [faces[i] for i in numbers]
     crops = crop_faces(rgb, faces, engine.image_size)
     y_r = source_aus(faces, engine.au_space, settings.estimator)
     au_names = tuple(engine.au_names)

@@ -29,6 +29,7 @@ from ganimate.faces import (
     crop_faces,
     model_au_index,
     open_mesh,
+    pick_faces,
     source_aus,
 )
 from ganimate.images import is_greyscale, read_photo, write_image
@@ -93,15 +94,6 @@ def no_face_error(path: Path) -> GanimateError:
     )
 
 
-def select_faces(faces: Sequence[Face], face: int | None, path: Path) -> list[int]:
-    if face is None:
-        return list(range(len(faces)))
-    if not 0 <= face < len(faces):
-        raise GanimateError(
-            f"--face {face}: {path} has {len(faces)} face(s), numbered 0 to {len(faces) - 1} "
-            "from left to right (the `face` column of `ganimate aus`)"
-        )
-    return [face]
 
 
 def _with_source_overrides(y_r: np.ndarray, config: EditConfig,
@@ -127,8 +119,10 @@ def edit_photo(path: str | os.PathLike, config: EditConfig, engine, mesh: FaceMe
         faces = m(photo.rgb)
     if not faces:
         raise no_face_error(photo.path)
-    selected = [_central(faces, photo.rgb)] if config.aligned else select_faces(faces, config.face,
-                                                                           photo.path)
+    if config.aligned:
+        selected = [_central(faces, photo.rgb)]
+    else:
+        selected = pick_faces(faces, config.face, photo.path)
     chosen = [faces[i] for i in selected]
     y_r = source_aus(chosen, engine.au_space, config.estimator)
     y_r = _with_source_overrides(y_r, config, names)

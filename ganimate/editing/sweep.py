@@ -14,7 +14,7 @@ import numpy as np
 
 from ganimate.editing.config import SweepConfig
 from ganimate.editing.outputs import plan_outputs
-from ganimate.editing.photos import no_face_error, select_faces
+from ganimate.editing.photos import no_face_error
 from ganimate.engines import FrameJob
 from ganimate.errors import GanimateError
 from ganimate.faces import (
@@ -23,6 +23,7 @@ from ganimate.faces import (
     crop_faces,
     largest_face,
     open_mesh,
+    pick_faces,
     source_aus,
 )
 from ganimate.images import read_photo
@@ -115,7 +116,7 @@ def sweep_photo(path: str | os.PathLike, config: SweepConfig, engine,
     if config.face is None:
         index = faces.index(largest_face(faces))
     else:
-        index = select_faces(faces, config.face, photo.path)[0]
+        index = pick_faces(faces, config.face, photo.path)[0]
     face = faces[index]
     y_r = source_aus([face], engine.au_space, config.estimator)[0]
     targets = np.stack([

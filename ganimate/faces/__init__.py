@@ -53,6 +53,7 @@ _EXPORTS = {
         "RIGHT_EYE_OUTER",
         "largest_face",
         "open_mesh",
+        "pick_faces",
     ),
     "openface": ("OpenFaceTable", "read_csv_rows", "read_openface_csv"),
 }

@@ -33,9 +33,12 @@ import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+
+from ganimate.errors import GanimateError
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
 # drawn), mediapipe (1 s: when a mesh is first built), scipy (for the rare solves that need it).
@@ -639,3 +642,16 @@ def open_mesh(mesh: FaceMesh | None = None):
     """A context for ``mesh`` if given (left open for the caller's next photos), else a new
     :class:`FaceMesh` closed on leaving."""
     return nullcontext(mesh) if mesh is not None else FaceMesh()
+
+
+def pick_faces(faces: Sequence[Face], face: int | None, path: Path) -> list[int]:
+    """Indices of the faces ``--face`` asks for: all, or face N (faces are numbered left to right,
+    the ``face`` column of ``ganimate aus``); refuses a number the photo does not have."""
+    if face is None:
+        return list(range(len(faces)))
+    if not 0 <= face < len(faces):
+        raise GanimateError(
+            f"--face {face}: {path} has {len(faces)} face(s), numbered 0 to {len(faces) - 1} "
+            "from left to right (the `face` column of `ganimate aus`)"
+        )
+    return [face]
