@@ -792,10 +792,7 @@ def animate_video_command(
     if face is not None and not result.face_ids:
         typer.echo(f"warning: face {face} never appeared; the video is unchanged "
                    "(see the face column of `ganimate aus VIDEO`)", err=True)
-    typer.echo(f"{result.frames} frames ({result.edited_frames} with an edited face) in "
-               f"{result.seconds:.1f} s ({result.fps:.1f} fps; {result.steady_fps:.1f} fps after "
-               f"{result.startup:.1f} s of start-up; first frame written "
-               f"{result.first_frame_at or 0:.2f} s after the command started)", err=True)
+    typer.echo(result.summary, err=True)
     typer.echo(str(result.out))
     if result.preview is not None:
         typer.echo(str(result.preview))

@@ -210,10 +210,17 @@ class FakeTracker:
 def fake_tracker(monkeypatch) -> type[FakeTracker]:
     """Replace ``ganimate.faces.FaceTracker`` by :class:`FakeTracker` for one test; set
     ``fake_tracker.smiles`` to the frame numbers (calls) that smile."""
+    import sys
+
     from ganimate import faces
+    from ganimate.faces import mesh
 
     tracker = type("FakeTracker", (FakeTracker,), {"smiles": frozenset()})
     monkeypatch.setattr(faces, "FaceTracker", tracker)
+    # and in every module of the package that imported the real one (au_table, the planner)
+    for module in [m for name, m in sys.modules.items() if name.startswith("ganimate.")]:
+        if getattr(module, "FaceTracker", None) is mesh.FaceTracker and module is not mesh:
+            monkeypatch.setattr(module, "FaceTracker", tracker)
     return tracker
 
 

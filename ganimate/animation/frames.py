@@ -102,6 +102,14 @@ class AnimationResult:
         rest = self.seconds - self.startup
         return (self.frames - 1) / rest if self.frames > 1 and rest > 0 else self.fps
 
+    @property
+    def summary(self) -> str:
+        """The one line `animate video` prints on stderr."""
+        return (f"{self.frames} frames ({self.edited_frames} with an edited face) in "
+                f"{self.seconds:.1f} s ({self.fps:.1f} fps; {self.steady_fps:.1f} fps after "
+                f"{self.startup:.1f} s of start-up; first frame written "
+                f"{self.first_frame_at or 0:.2f} s after the command started)")
+
 
 def record_of(job: FrameTask, alpha: float) -> FrameRecord:
     faces = ()

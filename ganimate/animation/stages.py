@@ -194,8 +194,7 @@ def cpu_threads(engine, workers: int = 1) -> Iterator[None]:
             before_cv = cv2.getNumThreads()
             cv2.setNumThreads(1)
             stack.callback(cv2.setNumThreads, before_cv)
-        loaded = getattr(engine, "loaded", None)
-        if loaded is not None and loaded.device.type == "cpu":
+        if engine.uses_network and engine.device == "cpu":
             import torch
 
             before = torch.get_num_threads()

@@ -215,7 +215,7 @@ def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, con
                             "the warp engine has none (use --engine gan)")
     if not config.aligned:
         # a model the estimator cannot read fails up front
-        model_au_index(engine.au_names, getattr(engine, "unread_aus", ()))
+        model_au_index(engine.au_names, engine.unread_aus)
     result = BatchResult([], [], [], total=len(pairs))
     with open_mesh(mesh) as m, track("editing photos", total=len(pairs)) as bar:
         for src, dst in pairs:

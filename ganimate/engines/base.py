@@ -76,6 +76,7 @@ class Engine(Protocol):
     image_size: int  # the smallest crop side it wants
     calibration: AUCalibration | None  # raw estimator readings -> its AU scale
     uses_network: bool  # runs a network on crop pixels (batches, torch threads), or only geometry
+    device: str  # where it runs: "cpu", "cuda" (the warp: "cpu")
 
     @property
     def au_space(self) -> AUSpace:

@@ -104,6 +104,10 @@ class GanEngine(Engine):
         # the training data's calibration: y_r on the scale of the model's labels
         self.calibration = AUCalibration.from_meta(loaded.metadata)
 
+    @property
+    def device(self) -> str:
+        return self.loaded.device.type
+
     def for_video(self):
         """The engine as video frames use it: this one (a generator samples nothing)."""
         return self

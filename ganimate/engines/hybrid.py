@@ -93,6 +93,10 @@ class HybridEngine(Engine):
         self.image_size = loaded.config.image_size
         self.calibration = self.gan.calibration
 
+    @property
+    def device(self) -> str:
+        return self.gan.device
+
     def _raw(self, y: np.ndarray) -> np.ndarray:
         return y if self.calibration is None else self.calibration.invert(y, self.au_names)
 

@@ -32,6 +32,7 @@ class WarpEngine(Engine):
 
     name = "warp"
     uses_network = False  # it reads a crop's landmarks, never its pixels
+    device = "cpu"
     # Crops are only used for their landmarks here; the smallest size the pipeline cuts.
     image_size = 64
 

@@ -10,7 +10,6 @@ This module never imports mediapipe or cv2: it must run on a bare GPU node.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.errors import GanimateError
-from ganimate.faces import AU_NAMES
+from ganimate.faces import AU_NAMES, read_csv_rows
 
 # Imported in the functions that use them, on purpose (start-up): PIL (where files are decoded).
 
@@ -131,23 +130,18 @@ def _read_aus_csv(csv_path: Path, au_names: tuple[str, ...]) -> dict[str, np.nda
     """id -> AU vector (``au_names`` order) of a dataset's aus.csv."""
     if not csv_path.is_file():
         raise GanimateError(f"{csv_path}: missing; a ganimate dataset needs aus.csv")
-    with csv_path.open(newline="") as f:
-        reader = csv.reader(f)
-        header = [h.strip() for h in next(reader, [])]
-        if not header or header[0] != "id":
-            raise GanimateError(f"{csv_path}: the first column must be 'id'")
-        missing = [n for n in au_names if n not in header]
-        if missing:
-            raise GanimateError(f"{csv_path}: AU columns {missing} named in meta.json are missing")
-        cols = [header.index(n) for n in au_names]
-        rows: dict[str, np.ndarray] = {}
-        for line_no, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            try:
-                rows[row[0].strip()] = np.array([float(row[c]) for c in cols], dtype=np.float32)
-            except (ValueError, IndexError):
-                raise GanimateError(f"{csv_path}:{line_no}: malformed row") from None
+    header, table = read_csv_rows(csv_path)
+    if not header or header[0] != "id":
+        raise GanimateError(f"{csv_path}: the first column must be 'id'")
+    missing = [n for n in au_names if n not in header]
+    if missing:
+        raise GanimateError(f"{csv_path}: AU columns {missing} named in meta.json are missing")
+    rows: dict[str, np.ndarray] = {}
+    for line_no, row in enumerate(table, start=2):
+        try:
+            rows[row["id"]] = np.array([float(row[n]) for n in au_names], dtype=np.float32)
+        except ValueError:
+            raise GanimateError(f"{csv_path}:{line_no}: malformed row") from None
     return rows
 
 

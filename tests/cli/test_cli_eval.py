@@ -62,9 +62,9 @@ def test_eval_is_seeded_and_prints_json(invoke, trained_run, tmp_path):
 
 def test_identity_is_skipped_with_a_clear_message_when_dlib_is_missing(invoke, trained_run,
                                                                         tmp_path, monkeypatch):
-    from ganimate.evaluation import identity
+    from ganimate.evaluation import readers
 
-    monkeypatch.setattr(identity, "identity_unavailable",
+    monkeypatch.setattr(readers, "identity_unavailable",  # where the skip is decided
                         lambda: "dlib is not installed; pip install 'ganimate[eval]'")
     data, ckpts = trained_run.data, trained_run.checkpoints
     res = invoke("eval", "model", ckpts[-1], data, *FAST, "--out", tmp_path / "r")

@@ -36,6 +36,7 @@ def test_every_engine_speaks_the_engine_protocol(save_generator, tmp_path):
         assert engine.au_names == AU_NAMES and engine.unread_aus == ()
         assert np.array_equal(engine.calibration.low, cal.low)
     assert [e.uses_network for e in (warp, gan, hybrid)] == [False, True, True]
+    assert [e.device for e in (warp, gan, hybrid)] == ["cpu"] * 3
     assert warp.for_video().config.sampling == "cubic" and gan.for_video() is gan
 
 
