@@ -32,8 +32,6 @@ from ganimate.targets import (
 # =============================================================================================
 
 
-
-
 def frame_condition(alpha: float, y_r: np.ndarray, spec: TargetSpec,
                     au_names: Sequence[str], driver: np.ndarray | None = None
                     ) -> FrameCondition:
@@ -75,10 +73,8 @@ def alpha_schedule(n_frames: int, fps: float, ramp: str | None = None, hold: boo
 
 
 # =============================================================================================
-# animate video
+# A video's conditions, frame by frame
 # =============================================================================================
-
-
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""What travels between the stages of an animation: its config, each frame's plan (faces, crops,
-y_r), the edit task handed to the engine, the condition (alpha, y_g), and the records of the result.
+"""What travels between the stages of an animation: each frame's plan (faces, crops, y_r), the
+condition (alpha, y_g) and the task handed to the engine, and the records of the result.
 """
 
 from __future__ import annotations
@@ -14,19 +14,9 @@ from ganimate.timing import StageTimes
 
 
 @dataclass
-class FrameTask:
-    """One frame on its way through G: its faces, what they are conditioned on."""
-
-    index: int
-    frame: np.ndarray
-    crops: list[FaceCrop]
-    cond: FrameCondition | None
-    track_ids: list[int]
-    seen: tuple[int, ...]
-
-
-@dataclass
 class PlannedFace:
+    """One face of a planned frame: its track, its crop (through the smoothed transform), y_r."""
+
     track_id: int
     crop: FaceCrop
     y_r: np.ndarray  # (K,) smoothed and baselined, model AU order
@@ -34,6 +24,8 @@ class PlannedFace:
 
 @dataclass
 class FramePlan:
+    """A frame as the planner hands it on: its faces to edit and every track seen in it."""
+
     index: int
     frame: np.ndarray
     faces: list[PlannedFace]
@@ -50,6 +42,16 @@ class FrameCondition:
     condition: np.ndarray  # float32 (F, K): alpha * y_g + (1 - alpha) * y_r, handed to G
 
 
+@dataclass
+class FrameTask:
+    """One frame on its way through G: its faces, what they are conditioned on."""
+
+    index: int
+    frame: np.ndarray
+    crops: list[FaceCrop]
+    cond: FrameCondition | None
+    track_ids: list[int]
+    seen: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class FrameRecord:
 
 @dataclass
 class AnimationResult:
+    """What an animation wrote, and how long it took."""
+
     out: Path
     frames: int  # frames written
     edited_frames: int  # frames with at least one edited face
@@ -112,6 +116,7 @@ class AnimationResult:
 
 
 def record_of(job: FrameTask, alpha: float) -> FrameRecord:
+    """The record of a frame edited by ``job`` at ``alpha``."""
     faces = ()
     if job.cond is not None:
         faces = tuple(

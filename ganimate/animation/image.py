@@ -41,13 +41,6 @@ def check_image_request(photo: str | os.PathLike, out: str | os.PathLike,
     check_output(photo, out)
 
 
-# =============================================================================================
-# animate image
-# =============================================================================================
-
-
-
-
 def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine,
                   spec: TargetSpec, settings: ImageAnimation = ImageAnimation(),
                   on_frame: Callable[[FrameRecord], None] | None = None) -> AnimationResult:

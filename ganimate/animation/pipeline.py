@@ -60,19 +60,6 @@ if TYPE_CHECKING:
 
 
 # =============================================================================================
-# Settings and records
-# =============================================================================================
-
-
-
-
-
-
-
-
-
-
-# =============================================================================================
 # Paths
 # =============================================================================================
 
@@ -309,8 +296,6 @@ def _edited(batches: Iterable[list[FrameTask]], engine, config: AnimateConfig, w
         finally:
             for _, future in pending:
                 future.cancel()
-
-
 
 
 def _batches(plans: Iterable[FramePlan], faces_per_batch: int) -> Iterator[list[FramePlan]]:

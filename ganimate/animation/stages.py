@@ -208,8 +208,6 @@ def cpu_threads(engine, workers: int = 1) -> Iterator[None]:
 # =============================================================================================
 
 
-
-
 def run_tasks(jobs: list[FrameTask], engine, blend: BlendConfig, want_weights: bool
               ) -> list[tuple[np.ndarray, list]]:
     """Edit the faces of ``jobs`` with the engine (one call: the generator batches them).

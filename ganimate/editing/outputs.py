@@ -32,8 +32,6 @@ def mask_images(edits: CropEdits, i: int) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(grey[..., None], 3, axis=2), edits.colour[i]
 
 
-
-
 # --- batches --------------------------------------------------------------------------------
 
 

@@ -43,11 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("ganimate")
 
 
-# =============================================================================================
-# Photos
-# =============================================================================================
-
-
 @dataclass(frozen=True)
 class EditConfig:
     """How photos are edited (the CLI builds one from its options)."""
@@ -92,8 +87,6 @@ def no_face_error(path: Path) -> GanimateError:
         "about 45 degrees) and at least about 40 px tall; for an already aligned face crop add "
         "--aligned"
     )
-
-
 
 
 def _with_source_overrides(y_r: np.ndarray, config: EditConfig,

@@ -36,11 +36,6 @@ if TYPE_CHECKING:
 # (where pixels are warped or drawn).
 
 
-# =============================================================================================
-# Sweeps (paper Fig. 4)
-# =============================================================================================
-
-
 def plan_sweep(photo: str | os.PathLike, out: str | os.PathLike) -> Path:
     """The grid's path, once ``photo`` is checked to be one photo that ``out`` does not
     overwrite."""
@@ -68,8 +63,6 @@ def parse_steps(text: str) -> tuple[float, ...]:
         raise GanimateError(f"--steps {text!r}: {bad[0]:g} is outside [0, 1] (FACS 0-5 divided "
                             "by 5)")
     return steps
-
-
 
 
 @dataclass

@@ -33,8 +33,6 @@ from ganimate.faces import FaceCrop, apply_transform, face_ellipse, invert_trans
 _MESH_POINTS = 468
 
 
-
-
 def _gaussian(mask: np.ndarray, sigma_px: float) -> np.ndarray:
     import cv2
 

@@ -53,8 +53,6 @@ from ganimate.training import open_dataset
 # ---------------------------------------------------------------------------------------------
 
 
-
-
 @dataclass(frozen=True)
 class EvalFace:
     """One test face: an aligned crop and its AU label in the model's AU order."""
@@ -62,10 +60,6 @@ class EvalFace:
     id: str
     image: np.ndarray  # uint8 HxWx3
     aus: np.ndarray  # float32 (K,)
-
-
-
-
 
 
 # editor(crops uint8 (N, H, W, 3), targets float32 (N, K)) -> object with .images (uint8 NHWC)
@@ -174,10 +168,6 @@ def _attention_array(attention, n: int, h: int, w: int) -> np.ndarray:
     if a.size != n * h * w:
         raise ValueError(f"attention of shape {a.shape} does not match {n} crops of {w}x{h}")
     return a.reshape(n, h, w)
-
-
-
-
 
 
 def run_protocol(edit: EditFn, au_names: Sequence[str], faces: Sequence[EvalFace],

@@ -220,7 +220,7 @@ def crop_with_transform(rgb: np.ndarray, to_frame: np.ndarray, size: int,
 
 
 # =============================================================================================
-# Frames: crops, source AUs, one batched edit + paste-back
+# The crops of a frame's faces, one size for all
 # =============================================================================================
 
 

@@ -44,14 +44,9 @@ def canonical_au_name(name: str, au_names: tuple[str, ...] = AU_NAMES) -> str:
     )
 
 
-
 # AUs the default estimator measures well enough to score and to edit: pairwise accuracy on the
 # London neutral/smiling pairs >= 0.8 and rising with the smile, or (AU45) a direct measure.
 # See docs/aus.md. The others are estimated but weak (brows) or rarely exercised by our test data.
 RELIABLE_AUS: tuple[str, ...] = ("AU06", "AU10", "AU12", "AU14", "AU25", "AU45")
-
-
-
-
 
 

@@ -14,8 +14,9 @@ Estimation works on a face's 478 mediapipe landmarks, so video reuses the tracke
   linear model cannot tell AU25 from AU26/AU10) and the eyelid opening for AU45 (the model has no
   blink).
 
-:func:`source_aus` reads faces in the AU order of an engine or model (its names, its unread AUs, its
-calibration). ``docs/aus.md`` lists which AUs are reliable, with measured accuracies.
+:func:`source_aus` reads faces in an :class:`AUSpace` (an engine's AU names, the AUs it moves but
+cannot read, its calibration). ``docs/aus.md`` lists which AUs are reliable, with measured
+accuracies.
 """
 
 from __future__ import annotations
@@ -38,12 +39,6 @@ from ganimate.faces.mesh import FaceMesh
 
 if TYPE_CHECKING:
     from ganimate.faces.mesh import Face, FaceMesh
-
-
-# =============================================================================================
-# Estimators
-# =============================================================================================
-
 
 
 class AUEstimator:

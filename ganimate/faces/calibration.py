@@ -14,10 +14,6 @@ from ganimate.errors import GanimateError
 from ganimate.faces.au_names import AU_NAMES
 from ganimate.faces.au_vectors import reorder
 
-# =============================================================================================
-# Calibration
-# =============================================================================================
-
 
 @dataclass
 class AUCalibration:

@@ -15,10 +15,6 @@ import numpy as np
 from ganimate.errors import GanimateError
 from ganimate.faces.au_names import AU_NAMES
 
-# =============================================================================================
-# AU files
-# =============================================================================================
-
 
 @dataclass
 class OpenFaceTable:

@@ -75,8 +75,6 @@ FACE_CUT_OFF = "face cut off"
 NO_LABEL = "no AU label"
 
 
-
-
 @dataclass(frozen=True)
 class Rejection:
     """A row of ``rejected.csv``: an input (a frame of a video) that gave no crop, and why."""

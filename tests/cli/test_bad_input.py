@@ -30,10 +30,6 @@ runner = CliRunner()
 GANIMATE = [sys.executable, "-m", "ganimate"]
 
 
-
-
-
-
 def _digests(folder: Path) -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -465,28 +461,6 @@ def test_size_limit_can_be_raised(tmp_path):
 # --- help pages, -q anywhere, progress -------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # --- variable frame rate ---------------------------------------------------------------------
-
-
-
-
-
-
 
 

@@ -149,8 +149,6 @@ def test_seam_colour_is_the_darkest_tenth():
     assert colour[0] < 160 and colour[0] > colour[1]  # the dark red seam, not skin or lip
 
 
-
-
 def test_teeth_a_photo_shows_move_rigidly_and_the_jaw_opens_a_dark_gap(media):
     """Surprise (1+2+25+26) on London faces that smile with their teeth showing: the upper teeth
     are the photo's own, translated with the upper lip (the stretching spline differs from that
