@@ -25,7 +25,8 @@ from ganimate.model import ModelConfig, TrainConfig
 from ganimate.training import PrepareConfig, SyntheticConfig
 
 # The options' defaults are the library's settings, read from the stages' config modules (which
-# import no numpy, so that every command still starts in a tenth of a second).
+# import no numpy, so that every command still starts in a tenth of a second). The library itself
+# is imported inside each command, on purpose: a command loads only what it runs.
 
 
 def examples(*lines: str, note: str = "") -> str:

@@ -208,3 +208,23 @@ def test_the_warp_path_loads_neither_torch_nor_pyplot():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "True", "True"], out.stdout + out.stderr
+
+
+def test_each_stage_says_what_it_does_and_exports_what_exists():
+    """A stage package's __init__ says in two lines what the stage does, and every name of its
+    lazy export table is defined where the table says (a stale entry would fail only at run time,
+    in whichever command first asks for it)."""
+    import importlib
+
+    packages = sorted(m for m, p in module_names().items() if p.name == "__init__.py"
+                      and m != "ganimate")
+    assert {"ganimate.faces", "ganimate.engines", "ganimate.animation"} <= set(packages)
+    for name in packages:
+        package = importlib.import_module(name)
+        assert package.__doc__ and len(package.__doc__.strip().splitlines()) <= 2, name
+        for submodule, names in package._EXPORTS.items():
+            module = importlib.import_module(f"{name}.{submodule}")
+            for attr in names:
+                assert attr in vars(module), f"{name} exports {attr} from {submodule}: not there"
+                assert getattr(package, attr) is getattr(module, attr)
+        assert sorted(dir(package)) == sorted(n for ns in package._EXPORTS.values() for n in ns)
