@@ -23,8 +23,12 @@ RESEARCH = ROOT.parent / "shared" / "data"
 
 
 def pytest_collection_modifyitems(config, items):
+    """Slow tests first (a stable sort: the rest keep their order): the suite runs in two workers,
+    a file to each, and the one that takes the 100-s learning test starts with it while the other
+    runs the rest, instead of the run ending on it alone. GPU tests are skipped without CUDA."""
     import torch
 
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU")
