@@ -9,6 +9,9 @@ Conventions, stated once for the whole package:
 - a crop transform maps crop pixels to frame pixels.
 
 ``images.to_tensor`` and ``images.to_image`` are the only crossings between arrays and tensors.
+
+Each sub-package is a stage of the pipeline (faces -> targets -> engines -> editing / animation;
+model and training apart; evaluation on top), importing only lower stages: docs/architecture.md.
 """
 
 import importlib as _importlib
