@@ -13,6 +13,7 @@ import numpy as np
 
 from ganimate.animation.config import AnimateConfig
 from ganimate.animation.frames import FramePlan, PlannedFace
+from ganimate.engines import Engine
 from ganimate.faces import (
     FaceTracker,
     NeutralBaseline,
@@ -99,8 +100,8 @@ class Planner:
     window around it is known (fewer at the end of the clip).
     """
 
-    def __init__(self, engine, config: AnimateConfig, fps: float):
-        self.engine = engine
+    def __init__(self, engine: Engine, config: AnimateConfig, fps: float):
+        self.space = engine.au_space  # where y_r is read
         self.config = config
         self.lookahead = max(0, int(round(config.smooth * fps)))
         self.model_size = engine.image_size
@@ -123,7 +124,7 @@ class Planner:
                     keep.append(f)
                 if keep:
                     with stage("aus"):
-                        raw = source_aus(keep, self.engine.au_space, self.config.estimator)
+                        raw = source_aus(keep, self.space, self.config.estimator)
                 for j, f in enumerate(keep):
                     state = self.tracks.get(f.track_id)
                     if state is None:

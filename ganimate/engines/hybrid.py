@@ -86,7 +86,6 @@ class HybridEngine(Engine):
         self.gate = gate
         self.shading = shading
         self.gan = GanEngine(loaded)
-        self.loaded = loaded
         self.warp = warp
         self.full_at = full_at
         self.au_names = tuple(loaded.au_names)

@@ -31,7 +31,6 @@ def load_engine(name: str | None = None, checkpoint: str | os.PathLike | None = 
             raise GanimateError("--engine warp uses no model: drop --checkpoint, or use "
                                 "--engine gan to edit with it")
         return WarpEngine(warp)
-    # deferred: the generator's engines load torch, which the warp never needs
     from ganimate.model import load_generator, resolve_checkpoint  # deferred: loads torch
 
     loaded = load_generator(resolve_checkpoint(checkpoint), device=device)

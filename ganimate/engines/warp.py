@@ -43,20 +43,16 @@ class WarpEngine(Engine):
         # estimator cannot read them, so a face's own value is 0 (``unread_aus``).
         self.unread_aus: tuple[str, ...] = SCANNED_EXTRA_AUS if scanned else ()
         self.au_names: tuple[str, ...] = AU_NAMES + self.unread_aus
+        # With the scanned basis, the calibration that puts the estimator's readings of a face on
+        # the basis' scale (``assets/faces/scanned_au_scale.json``, measured by
+        # ``examples/face_models/calibrate_scanned_scale.py``), so that ``y_g - y_r`` is rendered
+        # on one scale; the fitted basis is the estimator's own model: no calibration.
+        self.calibration: AUCalibration | None = (
+            AUCalibration.from_dict(scanned_scale()) if scanned else None)
 
     def for_video(self) -> WarpEngine:
         """The engine for video frames: cheaper sampling (:attr:`WarpConfig.video_sampling`)."""
         return WarpEngine(self.config.for_video())
-
-    @property
-    def calibration(self) -> AUCalibration | None:
-        """With the scanned basis, the calibration that puts the estimator's readings of a face
-        on the basis' scale (``assets/faces/scanned_au_scale.json``, measured by
-        ``examples/face_models/calibrate_scanned_scale.py``), so that ``y_g - y_r`` is rendered
-        on one scale; the fitted basis is the estimator's own model: no calibration."""
-        if self.config.basis != "scanned":
-            return None
-        return AUCalibration.from_dict(scanned_scale())
 
     def edit_frames(self, jobs: Sequence[FrameJob], blend: BlendConfig = BlendConfig(),
                     want_weights: bool = False) -> list[FrameEdit]:
