@@ -22,6 +22,7 @@ from ganimate.errors import GanimateError
 from ganimate.evaluation import EvalConfig
 from ganimate.faces import DEFAULT_ESTIMATOR
 from ganimate.model import ModelConfig, TrainConfig
+from ganimate.studio import StudioConfig
 from ganimate.training import PrepareConfig, SyntheticConfig
 
 # The options' defaults are the library's settings, read from the stages' config modules (which
@@ -733,8 +734,9 @@ def animate_video_command(
     ramp: str = typer.Option(
         None, "--ramp",
         help="alpha keyframes TIME:ALPHA[:EASING],... with TIME in s, ms, frames or % "
-             "(e.g. 0s:0,1.5s:1,4s:1,5s:0); or ramp, hold, bounce. Default: 0 -> 1 over the "
-             "clip (with --track: 1 throughout)."),
+             "(e.g. 0s:0,1.5s:1,4s:1,5s:0); or ramp, hold, bounce; or a keyframe file "
+             "(.csv/.json: time, alpha, easing and AU columns, as `ganimate studio` exports). "
+             "Default: 0 -> 1 over the clip (with --track: 1 throughout)."),
     hold: bool = typer.Option(False, "--hold", help="alpha 1 throughout: the target from the "
                                                     "first frame on."),
     easing: EasingOption = None,
@@ -883,6 +885,40 @@ def demo_command(
                "media credits: ganimate/assets/demo/NOTICE.md", err=True)
     if not result.ok:
         raise typer.Exit(code=1)
+
+
+# --- studio: studio (ganimate/studio/) ---
+
+
+@app.command("studio",
+    epilog=examples("ganimate studio", "ganimate studio photo.jpg",
+                    "ganimate studio clip.mp4 --port 8000 --no-browser"))
+@guarded
+def studio_command(
+    media: str = typer.Argument(None, help="A photo or a clip to open (the page loads others)."),
+    port: int = typer.Option(StudioConfig.port, "--port", min=0, max=65535,
+                             help="Port on 127.0.0.1 (the studio listens on no other address); "
+                                  "0 = any free port."),
+    browser: bool = typer.Option(StudioConfig.browser, "--browser/--no-browser",
+                                 help="Open the page in the default browser."),
+    engine_name: EngineOption = StudioConfig.engine,
+    checkpoint: CheckpointOption = None,
+    device: DeviceOption = StudioConfig.device,
+    keep: bool = typer.Option(StudioConfig.keep, "--keep",
+                              help="Keep the studio's folder (uploads, outputs, keyframe files) "
+                                   "when it stops; by default it is removed."),
+) -> None:
+    """A page in your browser: FACS sliders with a live preview on a photo, keyframes over a
+    clip, and the `ganimate` command that reproduces each result. Ctrl-C stops it."""
+    from ganimate import studio
+
+    def ready(url, folder) -> None:
+        typer.echo(f"studio on {url} (its files: {folder}); Ctrl-C stops it", err=True)
+        typer.echo(url)
+
+    config = StudioConfig(media=media, port=port, browser=browser, engine=engine_name or "warp",
+                          checkpoint=checkpoint, device=device, keep=keep)
+    studio.serve(config, ready)
 
 
 _GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")

@@ -430,6 +430,24 @@ def read_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Itera
         raise GanimateError(f"{path}: decoding failed ({_last_line(stderr)})")
 
 
+def read_frame_at(path: str | os.PathLike, index: int, info: VideoInfo) -> np.ndarray:
+    """Frame ``index`` of a video as an upright uint8 HxWx3 RGB array, decoded from the nearest
+    key frame before it (ffmpeg's exact input seek), not from the start of the clip."""
+    if info.frame_count is not None and not 0 <= index < info.frame_count:
+        raise GanimateError(f"{path}: no frame {index} (the clip has {info.frame_count})")
+    # Half a frame early: the seek lands on frame ``index`` whatever the timestamps' rounding.
+    start = max(info.time_of(index) - 0.5 / float(info.fps), 0.0)
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-ss", f"{start:.6f}",
+           "-i", str(path), "-map", f"0:{info.stream_index}", "-frames:v", "1",
+           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    size = info.width * info.height * 3
+    if proc.returncode != 0 or len(proc.stdout) < size:
+        raise GanimateError(f"{path}: cannot decode frame {index} "
+                            f"({_last_line(proc.stderr.decode('utf-8', 'replace')) or 'no data'})")
+    return np.frombuffer(proc.stdout[:size], dtype=np.uint8).reshape(info.height, info.width, 3)
+
+
 def _read_frame_dir(folder: Path) -> Iterator[np.ndarray]:
     files = sorted(folder.glob("*.png"))
     if not files:

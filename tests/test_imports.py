@@ -84,7 +84,7 @@ STAGES: list[set[str]] = [
     {"engines"}, {"training"},
     {"editing"}, {"au_table"},
     {"animation"}, {"evaluation"},
-    {"demo"},
+    {"demo"}, {"studio"},
     {"cli"},
     {"__main__"},
 ]

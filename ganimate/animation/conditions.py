@@ -16,15 +16,18 @@ from ganimate.progress import log
 from ganimate.targets import (
     EASINGS,
     AlphaSchedule,
+    AUCurves,
     AUTrack,
     TargetSpec,
     bounce_schedule,
     build_target,
     condition,
     hold_schedule,
+    is_keyframe_file,
     parse_ramp,
     ramp_schedule,
     read_au_track,
+    read_keyframes,
 )
 
 # =============================================================================================
@@ -39,11 +42,16 @@ def frame_condition(alpha: float, y_r: np.ndarray, spec: TargetSpec,
 
     ``y_r`` is (F, K) (or (K,)), the source AUs of the frame's faces. ``y_g`` is built from y_r by
     ``spec`` (presets, --like, --aus-file, --au; relative changes on the source), or, with a
-    ``driver`` AU vector (K,) from a track, from the driver's AUs with ``spec`` on top.
+    ``driver`` AU vector (K,) from a track or keyframes, from the driver's AUs with ``spec`` on
+    top; the driver's NaN entries (AUs no keyframe names) are the face's own.
     """
     y_r = np.atleast_2d(np.asarray(y_r, dtype=np.float32))
-    base = y_r if driver is None else np.broadcast_to(
-        np.asarray(driver, dtype=np.float32), y_r.shape)
+    base = y_r
+    if driver is not None:
+        driver = np.asarray(driver, dtype=np.float32)
+        keyed = ~np.isnan(driver)
+        base = (np.broadcast_to(driver, y_r.shape) if keyed.all()
+                else np.where(keyed, driver, y_r).astype(np.float32))
     y_g = build_target(base, spec, au_names)
     alpha = float(alpha)
     return FrameCondition(alpha, y_r, y_g, condition(alpha, y_g, y_r))
@@ -87,6 +95,7 @@ class Conditions:
     fps: float
     driver: AUTrack | None = None
     offset: float = 0.0  # driver time of frame 0
+    keys: AUCurves | None = None  # keyed AU curves of a keyframe file (over frames)
 
     def alpha(self, index: int) -> float:
         return float(self.schedule(index))
@@ -97,6 +106,8 @@ class Conditions:
             y_track = None
             if self.driver is not None:
                 y_track = self.driver.at(self.offset + p.index / self.fps)
+            elif self.keys is not None:
+                y_track = self.keys.at(p.index)
             cond = frame_condition(self.alpha(p.index), np.stack([f.y_r for f in p.faces]),
                                    self.spec, self.au_names, y_track)
         return FrameTask(p.index, p.frame, [f.crop for f in p.faces], cond,
@@ -106,6 +117,8 @@ class Conditions:
 def conditions_for(timeline: Timeline, spec: TargetSpec, au_names: tuple[str, ...], n: int,
                 fps: float) -> Conditions:
     """The schedule and the driver of ``timeline``, checked before anything is written."""
+    if is_keyframe_file(timeline.ramp):
+        return _keyframe_conditions(timeline, spec, au_names, n, fps)
     schedule = alpha_schedule(n, fps, timeline.ramp, timeline.hold, timeline.easing,
                               default="hold" if timeline.track is not None else "ramp")
     driver = None
@@ -118,3 +131,19 @@ def conditions_for(timeline: Timeline, spec: TargetSpec, au_names: tuple[str, ..
             log.info("--track %s: the driver ends at %.2f s, before the clip (%.2f s); its "
                      "last AUs are held", timeline.track, driver.times[-1], (n - 1) / fps)
     return Conditions(schedule, spec, au_names, fps, driver, timeline.track_offset)
+
+
+def _keyframe_conditions(timeline: Timeline, spec: TargetSpec, au_names: tuple[str, ...], n: int,
+                         fps: float) -> Conditions:
+    """The conditions of a keyframe file (``--ramp keys.csv``): its alpha and AU curves."""
+    if timeline.track is not None or timeline.hold:
+        raise GanimateError("a keyframe file (--ramp FILE) sets alpha and the AUs over time: drop "
+                            "--track and --hold")
+    if timeline.easing is not None and timeline.easing not in EASINGS:
+        raise GanimateError(f"--easing {timeline.easing!r}: use one of {', '.join(EASINGS)}")
+    keys = read_keyframes(timeline.ramp, fps, max(int(n), 1), au_names,
+                          timeline.easing or "linear")
+    if keys.curves is None and spec.empty:
+        raise GanimateError(f"--ramp {timeline.ramp}: its keyframes set no AU (no AU columns); "
+                            "add AU columns or give a target (e.g. --expression happy)")
+    return Conditions(keys.schedule, spec, au_names, fps, keys=keys.curves)

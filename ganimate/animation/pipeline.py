@@ -49,9 +49,7 @@ from ganimate.animation.stages import Encoder, Stage, cpu_threads, run_tasks
 from ganimate.errors import GanimateError
 from ganimate.files import same_file
 from ganimate.progress import log, track
-from ganimate.targets import (
-    TargetSpec,
-)
+from ganimate.targets import TargetSpec, is_keyframe_file
 from ganimate.timing import StageTimes, measuring, process_age, timed
 from ganimate.video import VideoWriter, probe, read_frames
 
@@ -80,15 +78,15 @@ def check_output(src: str | os.PathLike, out: str | os.PathLike,
 
 
 # The errors of `animate video` and `animate image` without a target.
-NOTHING_TO_ANIMATE_VIDEO = ("nothing to animate to: give --expression, --au, --like, --aus-file "
-                            "or --track (e.g. --expression happy)")
+NOTHING_TO_ANIMATE_VIDEO = ("nothing to animate to: give --expression, --au, --like, --aus-file, "
+                            "--track or a keyframe file --ramp keys.csv (e.g. --expression happy)")
 
 
 def check_video_request(src: str | os.PathLike, out: str | os.PathLike, targets: TargetOptions,
                         timeline: Timeline, preview: str | os.PathLike | None = None) -> None:
     """Refuse, before any model is loaded, a video animation without a target (neither target
     options nor a driver track) or whose outputs would overwrite the input."""
-    if not (targets.given or timeline.track):
+    if not (targets.given or timeline.track or is_keyframe_file(timeline.ramp)):
         raise GanimateError(NOTHING_TO_ANIMATE_VIDEO)
     check_output(src, out, preview)
 
@@ -182,7 +180,7 @@ def _probe_request(src: Path, out: Path, spec: TargetSpec, timeline: Timeline,
     check_output(src, out, preview)
     if not src.exists():
         raise GanimateError(f"{src}: no such video file")
-    if spec.empty and timeline.track is None:
+    if spec.empty and timeline.track is None and not is_keyframe_file(timeline.ramp):
         raise GanimateError(NOTHING_TO_ANIMATE_VIDEO)
     return probe(src)
 

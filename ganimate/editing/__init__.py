@@ -10,9 +10,13 @@ _EXPORTS = {
     "outputs": ("list_photos", "plan_edit"),
     "photos": (
         "EditConfig",
+        "FoundFaces",
+        "PhotoEdit",
+        "edit_found",
         "edit_photo",
         "edit_photos",
         "edit_with_attention",
+        "find_faces",
         "write_photo_edit",
     ),
     "sweep": ("draw_grid", "face_cell", "parse_steps", "plan_sweep", "sweep_aus", "sweep_photo"),

@@ -32,7 +32,7 @@ from ganimate.faces import (
     pick_faces,
     source_aus,
 )
-from ganimate.images import is_greyscale, read_photo, write_image
+from ganimate.images import Photo, is_greyscale, read_photo, write_image
 from ganimate.progress import track
 from ganimate.targets import AUChange, TargetSpec, apply_changes, build_target
 
@@ -96,6 +96,42 @@ def _with_source_overrides(y_r: np.ndarray, config: EditConfig,
     return np.stack([apply_changes(row, config.source, au_names) for row in y_r])
 
 
+@dataclass
+class FoundFaces:
+    """A photo read upright and its faces found: all of :func:`edit_photo` that does not depend
+    on the target (the studio keeps it while the sliders move)."""
+
+    photo: Photo
+    faces: list[Face]  # left to right (index = --face number)
+
+
+def find_faces(path: str | os.PathLike, mesh: FaceMesh | None = None) -> FoundFaces:
+    """Read a photo upright and find its faces; no face is an error naming the fix."""
+    photo = read_photo(path)
+    with open_mesh(mesh) as m:
+        faces = m(photo.rgb)
+    if not faces:
+        raise no_face_error(photo.path)
+    return FoundFaces(photo, faces)
+
+
+def edit_found(found: FoundFaces, config: EditConfig, engine) -> PhotoEdit:
+    """Edit the faces of a photo whose faces were found (:func:`find_faces`)."""
+    photo, faces = found.photo, found.faces
+    if config.aligned:
+        selected = [_central(faces, photo.rgb)]
+    else:
+        selected = pick_faces(faces, config.face, photo.path)
+    chosen = [faces[i] for i in selected]
+    y_r = source_aus(chosen, engine.au_space, config.estimator)
+    y_r = _with_source_overrides(y_r, config, engine.au_names)
+    y_g = build_target(y_r, config.spec, engine.au_names)
+    crops = crop_faces(photo.rgb, chosen, engine.image_size, config.max_crop)
+    frame = edit_frame(photo.rgb, crops, y_r, y_g, engine, config.blend)
+    return PhotoEdit(photo.path, frame.frame, photo.alpha, faces, selected, crops, frame.edits,
+                     y_r, y_g)
+
+
 def edit_photo(path: str | os.PathLike, config: EditConfig, engine, mesh: FaceMesh | None = None
                ) -> PhotoEdit:
     """Edit the faces of one photo (or, with ``config.aligned``, one aligned crop) with an engine
@@ -104,26 +140,9 @@ def edit_photo(path: str | os.PathLike, config: EditConfig, engine, mesh: FaceMe
     The photo is read upright (EXIF orientation applied) and its alpha channel kept aside and
     returned unchanged. Pass a ``mesh`` to reuse mediapipe's graphs across photos.
     """
-    photo = read_photo(path)
-    names = engine.au_names
     if config.aligned and isinstance(engine, GanEngine):
-        return _edit_aligned(photo, config, engine, mesh)
-    with open_mesh(mesh) as m:
-        faces = m(photo.rgb)
-    if not faces:
-        raise no_face_error(photo.path)
-    if config.aligned:
-        selected = [_central(faces, photo.rgb)]
-    else:
-        selected = pick_faces(faces, config.face, photo.path)
-    chosen = [faces[i] for i in selected]
-    y_r = source_aus(chosen, engine.au_space, config.estimator)
-    y_r = _with_source_overrides(y_r, config, names)
-    y_g = build_target(y_r, config.spec, names)
-    crops = crop_faces(photo.rgb, chosen, engine.image_size, config.max_crop)
-    frame = edit_frame(photo.rgb, crops, y_r, y_g, engine, config.blend)
-    return PhotoEdit(photo.path, frame.frame, photo.alpha, faces, selected, crops, frame.edits,
-                     y_r, y_g)
+        return _edit_aligned(read_photo(path), config, engine, mesh)
+    return edit_found(find_faces(path, mesh), config, engine)
 
 
 def _central(faces: Sequence[Face], rgb: np.ndarray) -> int:

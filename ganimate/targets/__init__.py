@@ -6,7 +6,19 @@ from ganimate import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
+    "keyframes": (
+        "AUCurves",
+        "KeyframeRow",
+        "Keyframes",
+        "is_keyframe_file",
+        "keyframe_text",
+        "keyframes_of",
+        "read_keyframe_rows",
+        "read_keyframes",
+        "write_keyframes",
+    ),
     "options": ("NOTHING_TO_CHANGE", "TargetOptions", "parse_source_aus"),
+    "presets": ("PRESETS",),
     "spec": ("AUChange", "TargetSpec", "apply_changes", "build_target", "condition", "target_spec"),
     "timeline": (
         "AUTrack",

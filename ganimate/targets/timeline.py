@@ -106,7 +106,9 @@ def bounce_schedule(n_frames: int, easing: str = "cosine") -> AlphaSchedule:
 _TIME = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(s|ms|f|%)?\s*$")
 
 
-def _keyframe_position(text: str, fps: float, n_frames: int, spec: str) -> float:
+def keyframe_position(text: str, fps: float, n_frames: int, spec: str) -> float:
+    """A keyframe TIME (1.5s, 200ms, 38 or 38f, 50%) as a frame position; ``spec`` names the
+    --ramp value in errors."""
     m = _TIME.match(text)
     if m is None:
         raise GanimateError(
@@ -168,7 +170,7 @@ def _parse_keyframe(part: str, text: str, fps: float, n_frames: int, easing: str
             f"--ramp {text!r}: bad keyframe {part.strip()!r}; expected TIME:ALPHA[:EASING], "
             "e.g. 0s:0,1.5s:1,4s:1,5s:0"
         )
-    pos = _keyframe_position(fields[0], fps, n_frames, text)
+    pos = keyframe_position(fields[0], fps, n_frames, text)
     try:
         value = float(fields[1])
     except ValueError:

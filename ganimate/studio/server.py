@@ -1,0 +1,324 @@
+"""The studio's web server: the page (assets/studio/) and its JSON API, on 127.0.0.1 only.
+
+Python's own threading HTTP server: no web framework to install, nothing loaded until `ganimate
+studio` runs. A request that fails answers ``{"error": "error: ..."}``, the CLI's one-line
+message; the server goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import threading
+import time
+import webbrowser
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from ganimate.editing import write_photo_edit
+from ganimate.engines import ENGINES
+from ganimate.errors import GanimateError
+from ganimate.faces import AU_DESCRIPTIONS, FaceMesh
+from ganimate.studio.config import StudioConfig
+from ganimate.studio.requests import KNOWN_AUS, PhotoRequest, VideoRequest
+from ganimate.studio.sessions import (
+    Engines,
+    Folder,
+    PhotoSession,
+    Render,
+    VideoSession,
+    jpeg_data_url,
+    kind_of,
+    start_render,
+)
+from ganimate.targets import EASINGS, PRESETS, keyframe_text, read_keyframe_rows
+
+log = logging.getLogger("ganimate")
+
+# FACS groups the AUs by the part of the face they move.
+UPPER_FACE = ("AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU45")
+
+
+class Studio:
+    """What the page talks to: the folder, the engines, the open photo and clip, the render."""
+
+    def __init__(self, config: StudioConfig):
+        self.config = config
+        self.folder = Folder(config.keep)
+        self.engines = Engines(config)
+        self.mesh = FaceMesh()
+        self.lock = threading.Lock()  # one edit at a time: mediapipe's graphs are not shared
+        self.photo: PhotoSession | None = None
+        self.video: VideoSession | None = None
+        self.render: Render | None = None
+        if config.media is not None:
+            self.open(Path(config.media))
+
+    def close(self) -> None:
+        self.mesh.close()
+        self.folder.close()
+
+    # --- opening files ---
+
+    def open(self, path: Path) -> dict:
+        if kind_of(path) == "photo":
+            with self.lock:
+                self.photo = PhotoSession.open(path, self.mesh)
+            return {"kind": "photo", "photo": self.photo.describe()}
+        self.video, self.render = VideoSession.open(path), None
+        return {"kind": "video", "video": self.video.describe()}
+
+    def state(self, _body=None) -> dict:
+        return {
+            "folder": str(self.folder.root), "engine": self.config.engine,
+            "engines": list(ENGINES), "presets": list(PRESETS),
+            "preset_values": {name: {au: round(v, 2) for au, v in p.aus.items()}
+                              for name, p in PRESETS.items()},
+            "easings": list(EASINGS),
+            "aus": [{"name": n, "label": AU_DESCRIPTIONS[n],
+                     "group": "upper" if n in UPPER_FACE else "lower",
+                     "extra": i >= 17} for i, n in enumerate(KNOWN_AUS)],
+            "photo": None if self.photo is None else self.photo.describe(),
+            "video": None if self.video is None else self.video.describe(),
+        }
+
+    # --- the photo tab ---
+
+    def _photo(self) -> PhotoSession:
+        if self.photo is None:
+            raise GanimateError("no photo open: load one first")
+        return self.photo
+
+    def photo_edit(self, body: dict) -> dict:
+        photo, request = self._photo(), PhotoRequest.from_json(body)
+        engine = self.engines.get(request.engine)
+        started = time.perf_counter()
+        with self.lock:
+            edit = photo.edit(request, engine)
+        ms = (time.perf_counter() - started) * 1000
+        return {"image": jpeg_data_url(edit.rgb), "ms": round(ms, 1),
+                "own": edit.source[0].tolist(), "au_names": list(engine.au_names),
+                "edited": edit.selected, "command": self._photo_command(photo, request)}
+
+    def _photo_command(self, photo: PhotoSession, request: PhotoRequest) -> str:
+        return request.command(str(photo.path), photo.output_name, self.engines.checkpoint)
+
+    def photo_download(self, body: dict) -> dict:
+        """Write the edit as `edit image` would and name it for the page to fetch."""
+        photo, request = self._photo(), PhotoRequest.from_json(body)
+        engine = self.engines.get(request.engine)
+        out = self.folder.out / photo.output_name
+        with self.lock:
+            write_photo_edit(photo.edit(request, engine), out)
+        return {"url": self._url(out), "command": self._photo_command(photo, request),
+                "file": str(out)}
+
+    # --- the video tab ---
+
+    def _video(self) -> VideoSession:
+        if self.video is None:
+            raise GanimateError("no clip open: load one first")
+        return self.video
+
+    def _keys_path(self, suffix: str = ".csv") -> Path:
+        return self.folder.root / f"{self._video().path.stem}-keyframes{suffix}"
+
+    def video_preview(self, body: dict) -> dict:
+        video, request = self._video(), VideoRequest.from_json(body)
+        index = body.get("index", 0)
+        if not isinstance(index, int) or not 0 <= index < video.frames:
+            raise GanimateError(f"frame {index!r}: the clip has frames 0 to {video.frames - 1}")
+        engine = self.engines.get(request.engine)
+        started = time.perf_counter()
+        with self.lock:
+            preview = video.preview(index, request, engine, self.mesh)
+        return {"image": jpeg_data_url(preview.rgb), "alpha": preview.alpha, "own": preview.own,
+                "target": preview.target, "au_names": list(engine.au_names),
+                "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+    def video_curves(self, body: dict) -> dict:
+        video, request = self._video(), VideoRequest.from_json(body)
+        if not request.keys:
+            return {"times": [], "alpha": [], "aus": {}}
+        return video.curves(request, self.engines.get(request.engine))
+
+    def video_command(self, request: VideoRequest) -> str:
+        video = self._video()
+        return request.command(str(video.path), str(self._keys_path()),
+                               str(self.folder.out / video.output_name), self.engines.checkpoint)
+
+    def video_render(self, body: dict) -> dict:
+        video, request = self._video(), VideoRequest.from_json(body)
+        if self.render is not None and self.render.state == "running":
+            raise GanimateError("a render is running; wait for it to finish")
+        engine = self.engines.get(request.engine)
+        self.render = start_render(video, request, engine, self._keys_path(),
+                                   self.folder.out / video.output_name)
+        return {"command": self.video_command(request), **self.render.as_json(self.folder)}
+
+    def video_progress(self, _body=None) -> dict:
+        if self.render is None:
+            return {"state": "idle"}
+        return self.render.as_json(self.folder)
+
+    def keys_export(self, body: dict) -> dict:
+        request = VideoRequest.from_json(body).require_keys()
+        suffix = ".json" if body.get("format") == "json" else ".csv"
+        path = self._keys_path(suffix)
+        engine = self.engines.get(request.engine)
+        path.write_text(keyframe_text(request.keys, suffix, engine.au_names), encoding="utf-8")
+        return {"url": self._url(path), "file": str(path)}
+
+    def keys_import(self, path: Path) -> dict:
+        """Keyframes from a file the page sent, in the page's form (seconds, alpha, AUs)."""
+        video = self._video()
+        rows = read_keyframe_rows(path, KNOWN_AUS)
+        keys = video.keyframes(VideoRequest(keys=tuple(rows)), self.engines.get("warp"))
+        fps = float(video.info.fps)
+        return {"keys": [{"time": round(pos / fps, 3), "alpha": r.alpha,
+                          "easing": r.easing or "linear", "aus": r.values}
+                         for pos, r in zip(keys.schedule.keyframes, rows, strict=True)]}
+
+    def _url(self, path: Path) -> str:
+        return "/files/" + path.relative_to(self.folder.root).as_posix()
+
+
+# The JSON API: path -> (method, handler). Uploads go to /api/open and /api/keys/import.
+def _routes(studio: Studio) -> dict[str, Callable[[dict], dict]]:
+    return {
+        "/api/state": studio.state, "/api/photo/edit": studio.photo_edit,
+        "/api/photo/download": studio.photo_download, "/api/video/preview": studio.video_preview,
+        "/api/video/curves": studio.video_curves, "/api/video/render": studio.video_render,
+        "/api/video/progress": studio.video_progress, "/api/keys/export": studio.keys_export,
+        "/api/video/command": lambda body: {
+            "command": studio.video_command(VideoRequest.from_json(body))},
+    }
+
+
+def _asset(name: str) -> bytes:
+    return resources.files("ganimate").joinpath("assets", "studio", name).read_bytes()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    studio: Studio  # set on the subclass made by make_server
+    routes: dict[str, Callable[[dict], dict]]
+    server_version = "ganimate-studio"
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 (the base class's name)
+        log.debug("studio: " + format, *args)
+
+    def _send(self, status: int, body: bytes, kind: str, extra: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, data: dict, status: int = 200) -> None:
+        self._send(status, json.dumps(data).encode("utf-8"), "application/json")
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        path = urlparse(self.path).path
+        if path in ("/", "/index.html"):
+            return self._send(200, _asset("index.html"), "text/html; charset=utf-8")
+        if path in ("/studio.js", "/studio.css"):
+            kind = "text/javascript" if path.endswith(".js") else "text/css"
+            return self._send(200, _asset(path[1:]), kind + "; charset=utf-8")
+        if path.startswith("/files/"):
+            return self._file(unquote(path[len("/files/"):]))
+        if path in ("/api/state", "/api/video/progress"):
+            return self._answer(self.routes[path], {})
+        self._json({"error": f"error: {path}: not found"}, HTTPStatus.NOT_FOUND)
+
+    def _file(self, relative: str) -> None:
+        try:
+            file = self.studio.folder.resolve(relative)
+        except GanimateError as exc:
+            return self._json({"error": f"error: {exc}"}, HTTPStatus.NOT_FOUND)
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        self._send(200, file.read_bytes(), kind,
+                   {"Content-Disposition": f'attachment; filename="{file.name}"'})
+
+    def do_POST(self) -> None:  # noqa: N802
+        url = urlparse(self.path)
+        if url.path in ("/api/open", "/api/keys/import"):
+            return self._upload(url.path, parse_qs(url.query))
+        if url.path not in self.routes:
+            return self._json({"error": f"error: {url.path}: not found"}, HTTPStatus.NOT_FOUND)
+        try:
+            body = json.loads(self._read(1 << 20) or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return self._json({"error": f"error: bad request ({exc})"}, HTTPStatus.BAD_REQUEST)
+        self._answer(self.routes[url.path], body)
+
+    def _read(self, limit: int) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > limit:
+            raise GanimateError(f"the file is {length / 2**20:.0f} MiB; the studio takes up to "
+                                f"{limit / 2**20:.0f} MiB")
+        return self.rfile.read(length)
+
+    def _answer(self, handler: Callable[[dict], dict], body: dict) -> None:
+        try:
+            return self._json(handler(body))
+        except GanimateError as exc:
+            return self._json({"error": f"error: {exc}"}, HTTPStatus.BAD_REQUEST)
+        except Exception as exc:  # noqa: BLE001 (a bad request never stops the server)
+            log.exception("studio: %s failed", self.path)
+            return self._json({"error": f"error: {type(exc).__name__}: {exc}"},
+                              HTTPStatus.INTERNAL_SERVER_ERROR)
+
+    def _upload(self, route: str, query: dict) -> None:
+        """A file sent by the page: saved in the studio's uploads/ folder, then opened."""
+        def receive(_body) -> dict:
+            name = (query.get("name") or ["upload"])[0]
+            path = self.studio.folder.upload_path(name)
+            if route == "/api/open":
+                kind_of(path)  # refuse an unknown type before reading the body
+            path.write_bytes(self._read(self.studio.config.max_upload))
+            if route == "/api/keys/import":
+                return self.studio.keys_import(path)
+            return self.studio.open(path)
+        self._answer(receive, {})
+
+
+def make_server(studio: Studio, port: int) -> ThreadingHTTPServer:
+    """The studio's server on 127.0.0.1:port (0: a free port); never on another address."""
+    handler = type("StudioHandler", (_Handler,), {"studio": studio, "routes": _routes(studio)})
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise GanimateError(f"--port {port}: cannot listen on 127.0.0.1:{port} ({exc.strerror}); "
+                            "pick another port, or 0 for any free one") from exc
+    server.daemon_threads = True
+    return server
+
+
+def serve(config: StudioConfig, ready: Callable[[str, Path], None] | None = None) -> None:
+    """Run the studio until interrupted: ``ready(url, folder)`` is called once it listens."""
+    studio = Studio(config)
+    try:
+        server = make_server(studio, config.port)
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        if ready is not None:
+            ready(url, studio.folder.root)
+        if config.browser:
+            webbrowser.open(url)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    finally:
+        studio.close()

@@ -1,0 +1,254 @@
+"""The studio's state: its folder, the engines it has loaded, the open photo and the open clip,
+and a clip's render running in the background.
+
+Every edit goes through the same library calls as the CLI (``edit_found`` is ``edit image`` once
+the faces are found; a render is ``animate_video`` with the keyframe file), so a download is the
+file the copied command writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ganimate.animation import AnimateConfig, Timeline, animate_video, frame_condition
+from ganimate.editing import EditConfig, FoundFaces, PhotoEdit, edit_found, find_faces
+from ganimate.engines import BlendConfig, Engine, edit_frame, load_engine
+from ganimate.errors import GanimateError
+from ganimate.faces import MAX_CROP, FaceMesh, crop_faces, largest_face, source_aus
+from ganimate.images import IMAGE_SUFFIXES
+from ganimate.studio.config import StudioConfig
+from ganimate.studio.requests import PhotoRequest, VideoRequest
+from ganimate.targets import TargetSpec, keyframes_of, write_keyframes
+from ganimate.video import VIDEO_SUFFIXES, VideoInfo, probe, read_frame_at
+
+# Outputs the photo tab can write in the input's own format; others become PNG.
+_SAME_FORMAT = (".jpg", ".jpeg", ".png", ".webp")
+
+
+def jpeg_data_url(rgb: np.ndarray, quality: int = 90) -> str:
+    """An RGB array as a JPEG ``data:`` URL for the page (the preview, not the download)."""
+    from PIL import Image  # deferred: only the studio's previews need it here
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, "JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+class Folder:
+    """The studio's temporary folder: uploads/, out/ and keyframe files; nothing is written
+    anywhere else."""
+
+    def __init__(self, keep: bool = False):
+        self.root = Path(tempfile.mkdtemp(prefix="ganimate-studio-"))
+        self.uploads = self.root / "uploads"
+        self.out = self.root / "out"
+        self.uploads.mkdir()
+        self.out.mkdir()
+        self.keep = keep
+
+    def upload_path(self, name: str) -> Path:
+        """A fresh path in uploads/ for a file the page sent (its name made safe)."""
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).lstrip(".") or "upload"
+        path = self.uploads / stem
+        i = 1
+        while path.exists():
+            path = self.uploads / f"{Path(stem).stem}-{i}{Path(stem).suffix}"
+            i += 1
+        return path
+
+    def resolve(self, relative: str) -> Path:
+        """A file inside the folder named by the page; refuses anything outside it."""
+        path = (self.root / relative).resolve()
+        if self.root.resolve() not in path.parents or not path.is_file():
+            raise GanimateError(f"{relative}: no such file in the studio's folder")
+        return path
+
+    def close(self) -> None:
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Engines:
+    """The engines the page has asked for, each loaded once (a generator takes seconds)."""
+
+    def __init__(self, config: StudioConfig):
+        self._config = config
+        self._loaded: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Engine:
+        with self._lock:
+            if name not in self._loaded:
+                ckpt = None if name == "warp" else self._config.checkpoint
+                self._loaded[name] = load_engine(name, ckpt, self._config.device)
+            return self._loaded[name]
+
+    @property
+    def checkpoint(self) -> str | None:
+        ckpt = self._config.checkpoint
+        return None if ckpt is None else str(Path(ckpt).resolve())
+
+
+def kind_of(path: Path) -> str:
+    """photo or video, by the file's suffix (the CLI's own lists)."""
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "photo"
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    raise GanimateError(f"{path.name}: neither a photo ({', '.join(IMAGE_SUFFIXES)}) nor a "
+                        f"video ({', '.join(VIDEO_SUFFIXES)})")
+
+
+@dataclass
+class PhotoSession:
+    """The open photo: read, its faces found once; each slider move edits it again."""
+
+    path: Path
+    found: FoundFaces
+
+    @classmethod
+    def open(cls, path: Path, mesh: FaceMesh) -> PhotoSession:
+        if not path.is_file():
+            raise GanimateError(f"{path}: no such file")
+        return cls(path.resolve(), find_faces(path, mesh))
+
+    @property
+    def output_name(self) -> str:
+        suffix = self.path.suffix.lower()
+        return f"{self.path.stem}-edited{suffix if suffix in _SAME_FORMAT else '.png'}"
+
+    def describe(self) -> dict:
+        h, w = self.found.photo.rgb.shape[:2]
+        return {"name": self.path.name, "path": str(self.path), "width": w, "height": h,
+                "faces": [list(map(float, f.box.as_tuple())) for f in self.found.faces],
+                "original": jpeg_data_url(self.found.photo.rgb)}
+
+    def edit(self, request: PhotoRequest, engine: Engine) -> PhotoEdit:
+        spec = request.targets.spec(engine.au_space)
+        return edit_found(self.found, EditConfig(spec=spec, face=request.face), engine)
+
+
+@dataclass
+class Preview:
+    """A frame of the clip edited as the keyframes ask at its time."""
+
+    rgb: np.ndarray
+    alpha: float
+    own: list[float] | None  # the largest face's AUs (engine order); None: no face
+    target: list[float] | None  # its keyed AUs at this time (own where unkeyed)
+
+
+@dataclass
+class VideoSession:
+    """The open clip: probed once; frames are decoded on demand, never the whole clip."""
+
+    path: Path
+    info: VideoInfo
+
+    @classmethod
+    def open(cls, path: Path) -> VideoSession:
+        if not path.is_file():
+            raise GanimateError(f"{path}: no such file")
+        return cls(path.resolve(), probe(path))
+
+    @property
+    def frames(self) -> int:
+        return self.info.frame_count or 1
+
+    @property
+    def output_name(self) -> str:
+        return f"{self.path.stem}-edited.mp4"
+
+    def describe(self) -> dict:
+        return {"name": self.path.name, "path": str(self.path), "frames": self.frames,
+                "fps": float(self.info.fps), "duration": self.frames / float(self.info.fps),
+                "width": self.info.width, "height": self.info.height}
+
+    def keyframes(self, request: VideoRequest, engine: Engine):
+        return keyframes_of(request.keys, float(self.info.fps), self.frames, engine.au_names,
+                            where="(studio)")
+
+    def preview(self, index: int, request: VideoRequest, engine: Engine,
+                mesh: FaceMesh) -> Preview:
+        frame = read_frame_at(self.path, index, self.info)
+        faces = mesh(frame)
+        if not faces:
+            return Preview(frame, 0.0, None, None)
+        y_r = source_aus(faces, engine.au_space)
+        biggest = faces.index(largest_face(faces))
+        if not request.keys:
+            return Preview(frame, 0.0, y_r[biggest].tolist(), y_r[biggest].tolist())
+        keys = self.keyframes(request, engine)
+        drv = None if keys.curves is None else keys.curves.at(index)
+        cond = frame_condition(keys.schedule(index), y_r, TargetSpec(), engine.au_names, drv)
+        crops = crop_faces(frame, faces, engine.image_size, MAX_CROP)
+        edited = edit_frame(frame, crops, y_r, cond.condition, engine, BlendConfig())
+        return Preview(edited.frame, cond.alpha, y_r[biggest].tolist(),
+                       cond.y_g[biggest].tolist())
+
+    def curves(self, request: VideoRequest, engine: Engine, samples: int = 200) -> dict:
+        """alpha and each keyed AU over the clip, sampled for the page's plot."""
+        keys = self.keyframes(request, engine)
+        frames = np.linspace(0, self.frames - 1, min(samples, self.frames))
+        out = {"times": (frames / float(self.info.fps)).round(4).tolist(),
+               "alpha": keys.schedule(frames).round(4).tolist(), "aus": {}}
+        if keys.curves is not None:
+            for k, curve in keys.curves.curves:
+                out["aus"][engine.au_names[k]] = curve(frames).round(4).tolist()
+        return out
+
+
+@dataclass
+class Render:
+    """A clip's render in a background thread, with its progress."""
+
+    total: int
+    done: int = 0
+    state: str = "running"  # running, done, failed
+    error: str = ""
+    out: Path | None = None
+    seconds: float = 0.0
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    def as_json(self, folder: Folder) -> dict:
+        url = None if self.out is None else "/files/" + self.out.relative_to(folder.root).as_posix()
+        return {"state": self.state, "done": self.done, "total": self.total, "error": self.error,
+                "url": url, "seconds": round(self.seconds, 2)}
+
+
+def start_render(clip: VideoSession, request: VideoRequest, engine: Engine, keys: Path,
+                 out: Path) -> Render:
+    """Write the keyframe file and render the clip from it in a thread (as `animate video
+    CLIP --ramp KEYS` does)."""
+    write_keyframes(keys, request.require_keys().keys, engine.au_names)
+    render = Render(clip.frames)
+    started = time.perf_counter()
+
+    def count(_record) -> None:
+        render.done += 1
+
+    def run() -> None:
+        try:
+            animate_video(clip.path, out, engine, TargetSpec(), AnimateConfig(),
+                          Timeline(ramp=str(keys)), on_frame=count)
+            render.out, render.state = out, "done"
+        except GanimateError as exc:
+            render.state, render.error = "failed", f"error: {exc}"
+        except Exception as exc:  # noqa: BLE001 (the page shows it; the server goes on)
+            render.state, render.error = "failed", f"error: {type(exc).__name__}: {exc}"
+        render.seconds = time.perf_counter() - started
+
+    render.thread = threading.Thread(target=run, name="studio-render", daemon=True)
+    render.thread.start()
+    return render
