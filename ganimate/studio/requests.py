@@ -22,12 +22,15 @@ MODES = ("relative", "absolute")
 KNOWN_AUS: tuple[str, ...] = tuple(AU_DESCRIPTIONS)
 
 
+_KIND_NAMES = {float: "a number", int: "a whole number", dict: "an object", list: "a list",
+               str: "a string"}
+
+
 def _field(data: dict, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
     value = data.get(name, default)
     if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
         kinds = kind if isinstance(kind, tuple) else (kind,)
-        raise GanimateError(f"studio: {name} = {value!r} is not a "
-                            f"{' or '.join(k.__name__ for k in kinds)}")
+        raise GanimateError(f"studio: {name} = {value!r} is not {_KIND_NAMES[kinds[-1]]}")
     return value
 
 

@@ -249,6 +249,7 @@ async function openPhotoFile(file) {
 
 function setupPhoto() {
   photo.sliders = new Sliders($("photo-sliders"), () => photoEdit());
+  photo.sliders.range(-1, 1);
   $("photo-file").addEventListener("change", (e) => e.target.files[0] && openPhotoFile(e.target.files[0]));
   dropTarget($("photo-stage"), openPhotoFile);
   for (const id of ["photo-engine", "photo-preset"]) $(id).addEventListener("change", () => photoEdit());

@@ -1,0 +1,165 @@
+"""The studio without a browser: its requests and command lines, its JSON API over real HTTP on
+127.0.0.1, and its engines' downloads against the commands it shows."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ganimate.errors import GanimateError
+from ganimate.studio.config import StudioConfig
+from ganimate.studio.requests import PhotoRequest, VideoRequest
+
+
+def test_a_photo_request_is_written_as_the_cli_options_it_is_parsed_from():
+    request = PhotoRequest.from_json({"engine": "gan", "preset": "happy", "strength": 0.6049,
+                                      "aus": {"AU12": 0.3, "AU04": -0.2, "AU25": 0.0},
+                                      "face": 1})
+    assert request.target_args() == ["-e", "happy:0.60", "--au", "AU04-0.20", "--au",
+                                     "AU12+0.30"]
+    assert request.targets.expression == "happy:0.60"
+    assert request.targets.au == ("AU04-0.20", "AU12+0.30")
+    assert request.command("my photo.jpg", "out.jpg", "/m/g.safetensors") == (
+        "ganimate edit image 'my photo.jpg' --engine gan -c /m/g.safetensors -e happy:0.60 "
+        "--au AU04-0.20 --au AU12+0.30 --face 1 -o out.jpg")
+    absolute = PhotoRequest.from_json({"mode": "absolute", "aus": {"AU12": 0.8, "AU25": 0}})
+    assert absolute.target_args() == ["--au", "AU12=0.80", "--au", "AU25=0.00"]
+    assert absolute.command("a.jpg", "b.jpg", "/m/g.safetensors") == (
+        "ganimate edit image a.jpg --engine warp --au AU12=0.80 --au AU25=0.00 -o b.jpg")
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"mode": "sideways"}, "mode 'sideways'"),
+    ({"engine": "paint"}, "--engine 'paint': choose one of warp, gan, hybrid"),
+    ({"aus": {"AU99": 0.1}}, "unknown AU 'AU99'"),
+    ({"aus": {"AU12": "lots"}}, "AU12 = 'lots' is not a number"),
+    ({"strength": True}, "strength = True is not a number"),
+    ({"face": -1}, "--face -1"),
+    ({"aus": [1, 2]}, "aus = [1, 2] is not an object"),
+])
+def test_bad_photo_requests_say_what_is_wrong(data, message):
+    with pytest.raises(GanimateError, match=re.escape(message)):
+        PhotoRequest.from_json(data)
+
+
+def test_video_requests_sort_keyframes_and_refuse_clashes():
+    request = VideoRequest.from_json({"keys": [
+        {"time": 2, "alpha": 0.5, "aus": {"AU12": 0.2}},
+        {"time": 0.5, "alpha": 1, "easing": "cosine", "aus": {"AU12": 0.9}}]})
+    assert [k.time for k in request.keys] == ["0.500s", "2.000s"]
+    assert request.command("c.mp4", "k.csv", "o.mp4") == (
+        "ganimate animate video c.mp4 --engine warp --ramp k.csv -o o.mp4")
+    with pytest.raises(GanimateError, match="two keyframes at the same time"):
+        VideoRequest.from_json({"keys": [{"time": 1, "aus": {}}, {"time": 1.0001, "aus": {}}]})
+    with pytest.raises(GanimateError, match="unknown easing 'wobble'"):
+        VideoRequest.from_json({"keys": [{"time": 1, "easing": "wobble"}]})
+    with pytest.raises(GanimateError, match="no keyframes"):
+        VideoRequest.from_json({}).require_keys()
+    with pytest.raises(GanimateError, match="set no AU"):
+        VideoRequest.from_json({"keys": [{"time": 0, "alpha": 1}]}).require_keys()
+
+
+class Api:
+    """The studio's server in a thread; ``post``/``get`` answer (status, JSON)."""
+
+    def __init__(self, config: StudioConfig):
+        from ganimate.studio.server import Studio, make_server
+
+        self.studio = Studio(config)
+        self.server = make_server(self.studio, 0)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def request(self, path: str, data: bytes | None = None, raw: bool = False):
+        req = urllib.request.Request(self.base + path, data=data,
+                                     method="GET" if data is None else "POST")
+        try:
+            with urllib.request.urlopen(req, timeout=120) as res:
+                body = res.read()
+                return res.status, body if raw else json.loads(body)
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def post(self, path: str, body) -> tuple[int, dict]:
+        return self.request(path, json.dumps(body).encode())
+
+    def close(self) -> Path:
+        self.server.shutdown()
+        self.server.server_close()
+        self.studio.close()
+        return self.studio.folder.root
+
+
+@pytest.fixture(scope="module")
+def api(media):
+    api = Api(StudioConfig(media=str(media / "photos" / "lisa1.jpg"), browser=False))
+    yield api
+    assert not api.close().exists()
+
+
+def test_the_server_listens_on_loopback_only_and_answers_errors_as_the_cli(api):
+    assert api.server.server_address[0] == "127.0.0.1"
+    status, state = api.request("/api/state")
+    assert status == 200 and state["photo"]["name"] == "lisa1.jpg"
+    assert [a["name"] for a in state["aus"]][:3] == ["AU01", "AU02", "AU04"]
+    assert {a["group"] for a in state["aus"] if a["name"] in ("AU01", "AU45")} == {"upper"}
+    assert {a["group"] for a in state["aus"] if a["name"] in ("AU12", "AU26")} == {"lower"}
+    assert api.post("/api/photo/edit", {"preset": "gleeful"}) == (400, {
+        "error": "error: --expression 'gleeful:1.00': unknown expression; known: neutral, "
+                 "happy, sad, surprise, fear, anger, disgust (optionally with a strength, "
+                 "e.g. happy:0.6)"})
+    assert api.post("/api/photo/edit", {"face": 3})[1]["error"].startswith(
+        "error: --face 3: ")
+    assert api.post("/api/video/preview", {})[1] == {"error": "error: no clip open: load one "
+                                                              "first"}
+    assert api.request("/api/photo/edit", b"{not json")[0] == 400
+    assert api.request("/api/nothing")[0] == 404
+    assert api.request("/files/../../../etc/passwd")[0] == 404
+    status, answer = api.request("/api/open?name=x.txt", b"hello")
+    assert status == 400
+    assert answer["error"].startswith("error: x.txt: neither a photo (.jpg, .jpeg, .png, ")
+    status, answer = api.request("/api/open?name=broken.png", b"\x89PNG not really")
+    assert status == 400 and answer["error"].startswith("error: ")
+    assert api.request("/api/state")[1]["photo"]["name"] == "lisa1.jpg"  # still open
+
+
+@pytest.mark.parametrize("engine", ["gan", "hybrid"])
+def test_a_generator_download_is_what_its_command_writes(api, invoke, tmp_path, engine):
+    body = {"engine": engine, "preset": "surprise", "strength": 0.7, "aus": {"AU12": 0.25}}
+    status, answer = api.post("/api/photo/download", body)
+    assert status == 200, answer
+    status, data = api.request(answer["url"], raw=True)
+    assert status == 200
+    args = shlex.split(answer["command"])
+    assert args[:3] == ["ganimate", "edit", "image"] and f"--engine {engine}" in answer["command"]
+    args[args.index("-o") + 1] = str(tmp_path / "cli.jpg")
+    res = invoke(*args[1:])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "cli.jpg").read_bytes() == data
+
+
+def test_a_taken_port_is_refused_with_the_fix(invoke, api):
+    port = api.server.server_address[1]
+    res = invoke("studio", "--no-browser", "--port", str(port))
+    assert res.exit_code == 1
+    assert f"error: --port {port}: cannot listen on 127.0.0.1:{port}" in res.output
+    assert "pick another port, or 0 for any free one" in res.output
+    res = invoke("studio", "--no-browser", "--port", "0", "missing.jpg")
+    assert res.exit_code == 1 and "missing.jpg: no such file" in res.output
+
+
+def test_the_studio_loads_nothing_into_the_cli():
+    import subprocess
+    import sys
+
+    code = ("import sys, ganimate.cli; print(sorted(m for m in sys.modules if m.startswith("
+            "('ganimate.studio.', 'http.server', 'webbrowser'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['ganimate.studio.config']"
