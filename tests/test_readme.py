@@ -38,3 +38,9 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     test_block = next(b for b in BLOCKS if "pytest" in b).strip()
     assert test_block in ci.splitlines()
+
+
+def test_readme_pictures_ship():
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
+    assert "docs/studio-photo.png" in pictures and "docs/studio-clip.png" in pictures
+    assert [p for p in pictures if not (ROOT / p).is_file()] == []

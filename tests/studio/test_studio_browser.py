@@ -16,7 +16,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -213,6 +212,8 @@ def test_clip_keyframes_render_as_the_command_does(page, media, shots, tmp_path)
     page.click("#clip-render")
     page.wait_for_selector("#clip-download:not([hidden])", timeout=300_000)
     assert page.inner_text("#clip-status").startswith("rendered 72 frames")
+    # the rendered clip plays in the page (Chromium decodes the H.264 it downloads)
+    page.wait_for_function("document.getElementById('clip-out').readyState >= 2")
     page.screenshot(path=str(shots / "studio-clip.png"), full_page=True)
     rendered = _download(page, "#clip-download", tmp_path)
 
