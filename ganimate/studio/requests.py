@@ -127,7 +127,8 @@ def _keyframe(data: Any, i: int) -> KeyframeRow:
     values = _aus(data)
     if any(not 0.0 <= v <= 1.0 for v in values.values()):
         raise GanimateError(f"studio: keyframe {i + 1}: AU values must be in [0, 1]")
-    return KeyframeRow(f"{float(time):.3f}s", alpha, easing, values)
+    # Seconds to the microsecond: a keyframe set on a frame lands on it (to 1e-6 of a frame).
+    return KeyframeRow(f"{float(time):.6f}".rstrip("0").rstrip(".") + "s", alpha, easing, values)
 
 
 @dataclass(frozen=True)

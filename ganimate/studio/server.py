@@ -36,7 +36,7 @@ from ganimate.studio.sessions import (
     kind_of,
     start_render,
 )
-from ganimate.targets import EASINGS, PRESETS, keyframe_text, read_keyframe_rows
+from ganimate.targets import EASINGS, PRESETS, keyframe_text, keyframes_of, read_keyframe_rows
 
 log = logging.getLogger("ganimate")
 
@@ -60,7 +60,8 @@ class Studio:
             self.open(Path(config.media))
 
     def close(self) -> None:
-        self.mesh.close()
+        with self.lock:  # an edit still running finishes before its graphs go
+            self.mesh.close()
         self.folder.close()
 
     # --- opening files ---
@@ -178,9 +179,9 @@ class Studio:
         """Keyframes from a file the page sent, in the page's form (seconds, alpha, AUs)."""
         video = self._video()
         rows = read_keyframe_rows(path, KNOWN_AUS)
-        keys = video.keyframes(VideoRequest(keys=tuple(rows)), self.engines.get("warp"))
         fps = float(video.info.fps)
-        return {"keys": [{"time": round(pos / fps, 3), "alpha": r.alpha,
+        keys = keyframes_of(rows, fps, video.frames, KNOWN_AUS, where=path.name)
+        return {"keys": [{"time": round(pos / fps, 6), "alpha": r.alpha,
                           "easing": r.easing or "linear", "aus": r.values}
                          for pos, r in zip(keys.schedule.keyframes, rows, strict=True)]}
 
@@ -261,12 +262,26 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json({"error": f"error: bad request ({exc})"}, HTTPStatus.BAD_REQUEST)
         self._answer(self.routes[url.path], body)
 
-    def _read(self, limit: int) -> bytes:
+    def _length(self, limit: int) -> int:
         length = int(self.headers.get("Content-Length") or 0)
         if length > limit:
             raise GanimateError(f"the file is {length / 2**20:.0f} MiB; the studio takes up to "
                                 f"{limit / 2**20:.0f} MiB")
-        return self.rfile.read(length)
+        return length
+
+    def _read(self, limit: int) -> bytes:
+        return self.rfile.read(self._length(limit))
+
+    def _save_body(self, path: Path, limit: int) -> None:
+        """The request's body into ``path``, a MiB at a time (a clip never sits in memory)."""
+        left = self._length(limit)
+        with open(path, "wb") as fh:
+            while left > 0:
+                chunk = self.rfile.read(min(left, 1 << 20))
+                if not chunk:
+                    raise GanimateError(f"{path.name}: the upload stopped before its end")
+                fh.write(chunk)
+                left -= len(chunk)
 
     def _answer(self, handler: Callable[[dict], dict], body: dict) -> None:
         try:
@@ -285,7 +300,7 @@ class _Handler(BaseHTTPRequestHandler):
             path = self.studio.folder.upload_path(name)
             if route == "/api/open":
                 kind_of(path)  # refuse an unknown type before reading the body
-            path.write_bytes(self._read(self.studio.config.max_upload))
+            self._save_body(path, self.studio.config.max_upload)
             if route == "/api/keys/import":
                 return self.studio.keys_import(path)
             return self.studio.open(path)

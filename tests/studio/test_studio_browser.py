@@ -69,7 +69,12 @@ class Running:
 
     def stop(self) -> str:
         self.proc.send_signal(signal.SIGINT)
-        _, err = self.proc.communicate(timeout=30)
+        try:
+            _, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+            pytest.fail(f"the studio did not stop on Ctrl-C:\n{err[-3000:]}")
         return err
 
 
@@ -223,7 +228,10 @@ def test_clip_keyframes_render_as_the_command_does(page, media, shots, tmp_path)
     assert exported.read_text() == keys.read_text()
     assert exported.read_text().splitlines()[0] == "time,alpha,easing,AU06,AU12"
 
-    _cli(command, tmp_path / "cli.mp4", tmp_path)
+    # animate video with the exported keyframes (the downloaded file, not the studio's own)
+    args = shlex.split(command)
+    args[args.index("--ramp") + 1] = str(exported)
+    _cli(shlex.join(args), tmp_path / "cli.mp4", tmp_path)
     frames = 0
     for a, b in zip(read_frames(rendered), read_frames(tmp_path / "cli.mp4"), strict=True):
         assert np.array_equal(a, b)
@@ -235,7 +243,7 @@ def test_clip_keyframes_render_as_the_command_does(page, media, shots, tmp_path)
     page.set_input_files("#keys-file", str(exported))
     _idle(page)
     assert page.evaluate("clip.keys.map(k => [k.time, k.alpha, k.easing])") == [
-        [0, 0, "linear"], [1.2, 1, "cosine"], [2.367, 0.6, "ease-out"]]
+        [0, 0, "linear"], [1.2, 1, "cosine"], [2.366667, 0.6, "ease-out"]]
 
 
 def test_bad_uploads_show_the_cli_message_and_the_server_goes_on(page, tmp_path, media):

@@ -368,7 +368,7 @@ async function openClipFile(file) {
 function addKey() {
   if (!clip.info) return;
   const key = liveKey();
-  key.time = Math.round(clipTime() * 1000) / 1000;
+  key.time = clipTime();  // the frame's own time; the table shows it to the millisecond
   key.easing = $("clip-easing").value;
   if (!Object.keys(key.aus).length) {
     showError("error: move a slider first: a keyframe holds the AUs you set");
@@ -402,7 +402,7 @@ function keysChanged() {
   body.innerHTML = "";
   clip.keys.forEach((key, i) => {
     const row = body.insertRow();
-    row.innerHTML = `<td><input type="number" min="0" step="0.01" value="${key.time}"></td>` +
+    row.innerHTML = `<td><input type="number" min="0" step="0.001" value="${Number(key.time.toFixed(3))}"></td>` +
       `<td><input type="number" min="0" max="1" step="0.05" value="${key.alpha}"></td>` +
       `<td><select></select></td>` +
       `<td>${Object.entries(key.aus).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(", ")}</td>` +
@@ -572,12 +572,12 @@ async function start() {
   setupPhoto();
   setupClip();
   document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", () => showTab(tab.dataset.tab)));
-  studio.ready = true;
   if (state.photo) await photoOpened(state.photo);
   if (state.video) {
     if (!state.photo) showTab("clip");
     await clipOpened(state.video);
   }
+  studio.ready = true;
 }
 
 start().catch((err) => showError(err.message));
