@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+import signal
 import threading
 import time
 import webbrowser
 from collections.abc import Callable
+from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -330,10 +332,26 @@ def serve(config: StudioConfig, ready: Callable[[str, Path], None] | None = None
         if config.browser:
             webbrowser.open(url)
         try:
-            server.serve_forever()
+            with _terminate_as_interrupt():
+                server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
             server.server_close()
     finally:
         studio.close()
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (``kill PID``) stops the studio as Ctrl-C does: its folder is removed."""
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

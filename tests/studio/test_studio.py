@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
+import signal
 import threading
 import urllib.error
 import urllib.request
@@ -163,3 +165,24 @@ def test_the_studio_loads_nothing_into_the_cli():
             "('ganimate.studio.', 'http.server', 'webbrowser'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['ganimate.studio.config']"
+
+
+@pytest.mark.parametrize(("sig", "keep"), [(signal.SIGTERM, False), (signal.SIGINT, True)])
+def test_the_studio_cleans_up_when_stopped_unless_asked_to_keep(media, tmp_path, sig, keep):
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "ganimate", "studio", str(media / "photos" / "lisa1.jpg"),
+            "--no-browser", "--port", "0", *(["--keep"] if keep else [])]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                        signal.SIG_DFL))
+    url = proc.stdout.readline().strip()
+    with urllib.request.urlopen(url + "api/state", timeout=60) as res:
+        folder = Path(json.loads(res.read())["folder"])
+    assert folder.is_dir() and (folder / "uploads").is_dir()
+    proc.send_signal(sig)
+    assert proc.wait(timeout=30) == 0
+    assert folder.exists() == keep
+    shutil.rmtree(folder, ignore_errors=True)
+    assert list(tmp_path.iterdir()) == []

@@ -63,7 +63,10 @@ class Running:
     def __init__(self, cwd: Path):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ganimate", "studio", "--no-browser", "--port", "0"],
-            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # a pytest-xdist worker ignores SIGINT and its children inherit that; a terminal's
+            # Ctrl-C reaches a process with the default handler
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.url = self.proc.stdout.readline().strip()
         assert self.url.startswith("http://127.0.0.1:"), self.proc.stderr.read()
 
@@ -162,6 +165,15 @@ def test_photo_sliders_preview_and_copy_as_command(page, media, shots, tmp_path)
           "(866 x 1155 photo, warp engine)")
     (shots / "timings.json").write_text(json.dumps({"photo_round_trip_ms": timings}))
     assert median < 5000  # reported above; asserted loosely (machines differ)
+
+    # Clicking the face edits that face only (--face 0); clicking beside it, every face again.
+    page.click("#photo-faces rect")
+    _idle(page)
+    assert " --face 0 " in page.inner_text("#photo-cmd")
+    assert page.input_value("#photo-face") == "0"
+    page.click("#photo-faces", position={"x": 5, "y": 5})
+    _idle(page)
+    assert "--face" not in page.inner_text("#photo-cmd")
 
     page.select_option("#photo-preset", "happy")
     page.fill("#photo-strength", "0.8")

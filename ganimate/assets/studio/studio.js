@@ -254,7 +254,8 @@ function setupPhoto() {
   dropTarget($("photo-stage"), openPhotoFile);
   for (const id of ["photo-engine", "photo-preset"]) $(id).addEventListener("change", () => photoEdit());
   $("photo-face").addEventListener("change", (e) => chooseFace(e.target.value));
-  $("photo-img").addEventListener("click", () => { if (photo.info && $("photo-face").value !== "") chooseFace(""); });
+  // A click beside every face box (on the overlay) edits every face again.
+  $("photo-faces").addEventListener("click", () => { if (photo.info && $("photo-face").value !== "") chooseFace(""); });
   $("photo-strength").addEventListener("input", (e) => {
     $("photo-strength-out").textContent = Number(e.target.value).toFixed(2);
     if ($("photo-preset").value) photoEdit();
