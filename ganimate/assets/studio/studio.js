@@ -237,11 +237,13 @@ function photoOpened(info) {
   return photoEdit().then(() => setAbsoluteSliders());
 }
 
-async function openPhotoFile(file) {
+// A file from either tab's input or drop zone: the server says whether it is a photo or a clip,
+// and the page shows it in its tab.
+async function openFile(file) {
   try {
     const data = await upload("/api/open", file);
-    if (data.kind !== "photo") { showTab("clip"); return clipOpened(data.video); }
-    await photoOpened(data.photo);
+    showTab(data.kind === "photo" ? "photo" : "clip");
+    await (data.kind === "photo" ? photoOpened(data.photo) : clipOpened(data.video));
   } catch (err) {
     showError(err.message);
   }
@@ -250,8 +252,8 @@ async function openPhotoFile(file) {
 function setupPhoto() {
   photo.sliders = new Sliders($("photo-sliders"), () => photoEdit());
   photo.sliders.range(-1, 1);
-  $("photo-file").addEventListener("change", (e) => e.target.files[0] && openPhotoFile(e.target.files[0]));
-  dropTarget($("photo-stage"), openPhotoFile);
+  $("photo-file").addEventListener("change", (e) => e.target.files[0] && openFile(e.target.files[0]));
+  dropTarget($("photo-stage"), openFile);
   for (const id of ["photo-engine", "photo-preset"]) $(id).addEventListener("change", () => photoEdit());
   $("photo-face").addEventListener("change", (e) => chooseFace(e.target.value));
   // A click beside every face box (on the overlay) edits every face again.
@@ -354,16 +356,6 @@ function clipOpened(info) {
   $("clip-progress").value = 0;
   keysChanged();
   return clipPreview();
-}
-
-async function openClipFile(file) {
-  try {
-    const data = await upload("/api/open", file);
-    if (data.kind !== "video") { showTab("photo"); return photoOpened(data.photo); }
-    await clipOpened(data.video);
-  } catch (err) {
-    showError(err.message);
-  }
 }
 
 function addKey() {
@@ -504,8 +496,8 @@ async function render() {
 function setupClip() {
   clip.sliders = new Sliders($("clip-sliders"), () => clipPreview());
   fillSelect($("clip-easing"), studio.easings);
-  $("clip-file").addEventListener("change", (e) => e.target.files[0] && openClipFile(e.target.files[0]));
-  dropTarget($("clip-stage"), openClipFile);
+  $("clip-file").addEventListener("change", (e) => e.target.files[0] && openFile(e.target.files[0]));
+  dropTarget($("clip-stage"), openFile);
   $("scrub").addEventListener("input", () => { clip.sliders.touched.clear(); clip.alphaTouched = false; clipPreview(); });
   $("clip-alpha").addEventListener("input", (e) => {
     $("clip-alpha-out").textContent = Number(e.target.value).toFixed(2);
