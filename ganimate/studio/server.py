@@ -38,7 +38,7 @@ from ganimate.studio.sessions import (
     kind_of,
     start_render,
 )
-from ganimate.targets import EASINGS, PRESETS, keyframe_text, keyframes_of, read_keyframe_rows
+from ganimate.targets import EASINGS, PRESETS, keyframes_of, read_keyframe_rows, write_keyframes
 
 log = logging.getLogger("ganimate")
 
@@ -151,7 +151,12 @@ class Studio:
         return video.curves(request, self.engines.get(request.engine))
 
     def video_command(self, request: VideoRequest) -> str:
+        """The `animate video` line for the keyframes, whose file it (re)writes, so that the line
+        runs as soon as it is copied."""
         video = self._video()
+        if request.keys:
+            write_keyframes(self._keys_path(), request.keys, self.engines.get(request.engine)
+                            .au_names)
         return request.command(str(video.path), str(self._keys_path()),
                                str(self.folder.out / video.output_name), self.engines.checkpoint)
 
@@ -173,8 +178,7 @@ class Studio:
         request = VideoRequest.from_json(body).require_keys()
         suffix = ".json" if body.get("format") == "json" else ".csv"
         path = self._keys_path(suffix)
-        engine = self.engines.get(request.engine)
-        path.write_text(keyframe_text(request.keys, suffix, engine.au_names), encoding="utf-8")
+        write_keyframes(path, request.keys, self.engines.get(request.engine).au_names)
         return {"url": self._url(path), "file": str(path)}
 
     def keys_import(self, path: Path) -> dict:
@@ -191,7 +195,7 @@ class Studio:
         return "/files/" + path.relative_to(self.folder.root).as_posix()
 
 
-# The JSON API: path -> (method, handler). Uploads go to /api/open and /api/keys/import.
+# The JSON API: path -> handler (GET or POST). Uploads go to /api/open and /api/keys/import.
 def _routes(studio: Studio) -> dict[str, Callable[[dict], dict]]:
     return {
         "/api/state": studio.state, "/api/photo/edit": studio.photo_edit,

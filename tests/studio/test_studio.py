@@ -186,3 +186,27 @@ def test_the_studio_cleans_up_when_stopped_unless_asked_to_keep(media, tmp_path,
     assert folder.exists() == keep
     shutil.rmtree(folder, ignore_errors=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_clip_api_previews_plots_and_names_a_keyframe_file_that_exists(api, media):
+    from ganimate.targets import read_keyframe_rows
+
+    clip = media / "video" / "single_face.mp4"
+    status, opened = api.request("/api/open?name=single_face.mp4", clip.read_bytes())
+    assert status == 200 and opened["video"]["frames"] == 72 and opened["video"]["fps"] == 30
+    keys = {"keys": [{"time": 0, "alpha": 0, "aus": {"AU12": 0.9}},
+                     {"time": 1, "alpha": 1, "easing": "cosine", "aus": {"AU12": 0.9}}]}
+    status, preview = api.post("/api/video/preview", {**keys, "index": 30})
+    assert status == 200 and preview["alpha"] == 1.0
+    assert preview["target"][preview["au_names"].index("AU12")] == pytest.approx(0.9)
+    assert preview["image"].startswith("data:image/jpeg;base64,")
+    assert api.post("/api/video/preview", {**keys, "index": 72})[1]["error"] == (
+        "error: frame 72: the clip has frames 0 to 71")
+    curves = api.post("/api/video/curves", keys)[1]
+    assert list(curves["aus"]) == ["AU12"] and curves["alpha"][0] == 0 and curves["alpha"][-1] == 1
+    command = shlex.split(api.post("/api/video/command", keys)[1]["command"])
+    rows = read_keyframe_rows(command[command.index("--ramp") + 1])
+    assert [(r.time, r.alpha, r.easing, r.values) for r in rows] == [
+        ("0s", 0.0, "linear", {"AU12": 0.9}), ("1s", 1.0, "cosine", {"AU12": 0.9})]
+    assert api.post("/api/video/render", {"keys": []})[1]["error"] == (
+        "error: no keyframes: set the sliders at a time and add a keyframe")
