@@ -250,9 +250,27 @@ class _Handler(BaseHTTPRequestHandler):
             file = self.studio.folder.resolve(relative)
         except GanimateError as exc:
             return self._json({"error": f"error: {exc}"}, HTTPStatus.NOT_FOUND)
-        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-        self._send(200, file.read_bytes(), kind,
-                   {"Content-Disposition": f'attachment; filename="{file.name}"'})
+        size = file.stat().st_size
+        start, end = _byte_range(self.headers.get("Range"), size)
+        partial = (start, end) != (0, size - 1)
+        self.send_response(HTTPStatus.PARTIAL_CONTENT if partial else HTTPStatus.OK)
+        self.send_header("Content-Type", mimetypes.guess_type(file.name)[0]
+                         or "application/octet-stream")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")  # the page's video player seeks by ranges
+        if partial:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Disposition", f'inline; filename="{file.name}"')
+        self.end_headers()
+        with open(file, "rb") as fh:  # streamed: a rendered clip never sits in memory
+            fh.seek(start)
+            left = end - start + 1
+            while left > 0:
+                chunk = fh.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                left -= len(chunk)
 
     def do_POST(self) -> None:  # noqa: N802
         url = urlparse(self.path)
@@ -311,6 +329,23 @@ class _Handler(BaseHTTPRequestHandler):
                 return self.studio.keys_import(path)
             return self.studio.open(path)
         self._answer(receive, {})
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int]:
+    """The first byte range of a ``Range: bytes=A-B`` header, clipped; the whole file without
+    one (or with one it cannot read)."""
+    whole = (0, max(size - 1, 0))
+    if not header or not header.startswith("bytes=") or size == 0:
+        return whole
+    first, _, last = header[len("bytes="):].split(",")[0].strip().partition("-")
+    try:
+        if first == "":  # the last N bytes
+            return max(size - int(last), 0), size - 1
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+    except ValueError:
+        return whole
+    return (start, end) if start <= end else whole
 
 
 def make_server(studio: Studio, port: int) -> ThreadingHTTPServer:

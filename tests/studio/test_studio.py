@@ -139,6 +139,10 @@ def test_a_generator_download_is_what_its_command_writes(api, invoke, tmp_path, 
     assert status == 200, answer
     status, data = api.request(answer["url"], raw=True)
     assert status == 200
+    req = urllib.request.Request(api.base + answer["url"], headers={"Range": "bytes=10-19"})
+    with urllib.request.urlopen(req, timeout=60) as res:  # the video player's seeks
+        assert (res.status, res.headers["Content-Range"]) == (206, f"bytes 10-19/{len(data)}")
+        assert res.read() == data[10:20]
     args = shlex.split(answer["command"])
     assert args[:3] == ["ganimate", "edit", "image"] and f"--engine {engine}" in answer["command"]
     args[args.index("-o") + 1] = str(tmp_path / "cli.jpg")
@@ -210,3 +214,16 @@ def test_the_clip_api_previews_plots_and_names_a_keyframe_file_that_exists(api, 
         ("0s", 0.0, "linear", {"AU12": 0.9}), ("1s", 1.0, "cosine", {"AU12": 0.9})]
     assert api.post("/api/video/render", {"keys": []})[1]["error"] == (
         "error: no keyframes: set the sliders at a time and add a keyframe")
+
+
+def test_byte_ranges_are_read_as_players_send_them():
+    from ganimate.studio.server import _byte_range
+
+    assert _byte_range(None, 100) == (0, 99)
+    assert _byte_range("bytes=0-", 100) == (0, 99)
+    assert _byte_range("bytes=10-19", 100) == (10, 19)
+    assert _byte_range("bytes=90-500", 100) == (90, 99)
+    assert _byte_range("bytes=-30", 100) == (70, 99)
+    assert _byte_range("bytes=50-40", 100) == (0, 99)
+    assert _byte_range("items=1-2", 100) == (0, 99)
+    assert _byte_range("bytes=x-2", 100) == (0, 99)

@@ -229,6 +229,11 @@ def test_clip_keyframes_render_as_the_command_does(page, media, shots, tmp_path)
     assert page.inner_text("#clip-status").startswith("rendered 72 frames")
     # the rendered clip plays in the page (Chromium decodes the H.264 it downloads)
     page.wait_for_function("document.getElementById('clip-out').readyState >= 2")
+    # ... and seeks (the server answers byte ranges)
+    page.evaluate("document.getElementById('clip-out').currentTime = 1.2")
+    page.wait_for_function("Math.abs(document.getElementById('clip-out').currentTime - 1.2) < 0.05"
+                           " && document.getElementById('clip-out').readyState >= 2")
+    page.wait_for_timeout(500)
     page.screenshot(path=str(shots / "studio-clip.png"), full_page=True)
     rendered = _download(page, "#clip-download", tmp_path)
 
