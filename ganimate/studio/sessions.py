@@ -35,12 +35,20 @@ from ganimate.video import VIDEO_SUFFIXES, VideoInfo, probe, read_frame_at
 _SAME_FORMAT = (".jpg", ".jpeg", ".png", ".webp")
 
 
+# The longest side of a preview sent to the page: larger photos and frames are shown scaled
+# down (a screen shows no more; the download keeps every pixel).
+PREVIEW_SIDE = 1600
+
+
 def jpeg_data_url(rgb: np.ndarray, quality: int = 90) -> str:
     """An RGB array as a JPEG ``data:`` URL for the page (the preview, not the download)."""
     from PIL import Image  # deferred: only the studio's previews need it here
 
+    image = Image.fromarray(np.ascontiguousarray(rgb))
+    if max(image.size) > PREVIEW_SIDE:
+        image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.BILINEAR)
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, "JPEG", quality=quality)
+    image.save(buf, "JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

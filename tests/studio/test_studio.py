@@ -227,3 +227,18 @@ def test_byte_ranges_are_read_as_players_send_them():
     assert _byte_range("bytes=50-40", 100) == (0, 99)
     assert _byte_range("items=1-2", 100) == (0, 99)
     assert _byte_range("bytes=x-2", 100) == (0, 99)
+
+
+def test_previews_of_large_photos_are_scaled_down_for_the_page():
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from ganimate.studio.sessions import PREVIEW_SIDE, jpeg_data_url
+
+    for shape, size in [((2000, 3000, 3), (PREVIEW_SIDE, 1067)), ((600, 800, 3), (800, 600))]:
+        url = jpeg_data_url(np.zeros(shape, np.uint8))
+        image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+        assert image.size == size

@@ -17,8 +17,17 @@ function showError(message) {
   box.hidden = !message;
 }
 
+// "working…" in the header while a request has been out for more than 0.3 s (an engine
+// loading, a long clip's frame).
+function busy(delta) {
+  studio.busy += delta;
+  clearTimeout(studio.busyTimer);
+  if (studio.busy === 0) $("working").hidden = true;
+  else studio.busyTimer = setTimeout(() => { $("working").hidden = studio.busy === 0; }, 300);
+}
+
 async function call(path, body, raw) {
-  studio.busy += 1;
+  busy(1);
   try {
     const options = raw
       ? { method: "POST", body: raw }
@@ -29,7 +38,7 @@ async function call(path, body, raw) {
     if (data.error) throw new Error(data.error);
     return data;
   } finally {
-    studio.busy -= 1;
+    busy(-1);
   }
 }
 
