@@ -9,7 +9,7 @@ same options, so the command and the page cannot disagree.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ganimate.engines import ENGINES
@@ -92,6 +92,11 @@ class PhotoRequest:
                 args += ["--au", f"{name}{'+' if value > 0 else '-'}{abs(value):.2f}"]
         return args
 
+    def for_engine(self, au_names: tuple[str, ...]) -> PhotoRequest:
+        """The request without the sliders of AUs the engine does not have (the page greys
+        them out once the engine answers)."""
+        return replace(self, aus=tuple((n, v) for n, v in self.aus if n in au_names))
+
     @property
     def targets(self) -> TargetOptions:
         args = self.target_args()
@@ -100,7 +105,10 @@ class PhotoRequest:
         return TargetOptions(expression=expression, au=au)
 
     def command(self, photo: str, out: str, checkpoint: str | None = None) -> str:
-        """The `ganimate edit image` line that writes the same file."""
+        """The `ganimate edit image` line that writes the same file ('' when nothing is asked:
+        the CLI would refuse it)."""
+        if not self.targets.given:
+            return ""
         face = [] if self.face is None else ["--face", str(self.face)]
         return shlex.join(["ganimate", "edit", "image", photo, *_engine_args(self.engine,
                            checkpoint), *self.target_args(), *face, "-o", out])
@@ -147,6 +155,21 @@ class VideoRequest:
         if len(set(times)) != len(times):
             raise GanimateError("studio: two keyframes at the same time; move or delete one")
         return cls(_engine(data), tuple(keys))
+
+    def for_engine(self, au_names: tuple[str, ...]) -> VideoRequest:
+        """The keyframes without the AUs the engine does not have."""
+        keys = tuple(replace(k, values={n: v for n, v in k.values.items() if n in au_names})
+                     for k in self.keys)
+        return replace(self, keys=keys)
+
+    def check_times(self, duration: float, fps: float) -> VideoRequest:
+        """Refuse keyframes after the clip's last frame."""
+        last = max(duration - 1 / fps, 0.0)
+        for key in self.keys:
+            if float(key.time[:-1]) > last + 0.5 / fps:
+                raise GanimateError(f"a keyframe at {key.time} is after the clip's last frame "
+                                    f"({last:.3f}s); move or delete it")
+        return self
 
     def require_keys(self) -> VideoRequest:
         if not self.keys:

@@ -7,6 +7,7 @@ message; the server goes on.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import mimetypes
@@ -23,7 +24,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from ganimate.editing import write_photo_edit
-from ganimate.engines import ENGINES
+from ganimate.engines import ENGINES, Engine
 from ganimate.errors import GanimateError
 from ganimate.faces import AU_DESCRIPTIONS, FaceMesh
 from ganimate.studio.config import StudioConfig
@@ -38,9 +39,20 @@ from ganimate.studio.sessions import (
     kind_of,
     start_render,
 )
-from ganimate.targets import EASINGS, PRESETS, keyframes_of, read_keyframe_rows, write_keyframes
+from ganimate.targets import (
+    EASINGS,
+    NOTHING_TO_CHANGE,
+    PRESETS,
+    keyframe_text,
+    keyframes_of,
+    read_keyframe_rows,
+    write_keyframes,
+)
 
 log = logging.getLogger("ganimate")
+
+# The header the page sends with every POST (see _Handler._refused).
+PAGE_HEADER = "X-Ganimate-Studio"
 
 # FACS groups the AUs by the part of the face they move.
 UPPER_FACE = ("AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU45")
@@ -55,13 +67,21 @@ class Studio:
         self.engines = Engines(config)
         self.mesh = FaceMesh()
         self.lock = threading.Lock()  # one edit at a time: mediapipe's graphs are not shared
+        self.render_lock = threading.Lock()
         self.photo: PhotoSession | None = None
         self.video: VideoSession | None = None
         self.render: Render | None = None
-        if config.media is not None:
-            self.open(Path(config.media))
+        self.keys: list = []  # the clip's keyframes as the page last sent them (kept on reload)
+        try:
+            if config.media is not None:
+                self.open(Path(config.media))
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
+        if self.render is not None and self.render.running:
+            self.render.stop()
         with self.lock:  # an edit still running finishes before its graphs go
             self.mesh.close()
         self.folder.close()
@@ -73,13 +93,16 @@ class Studio:
             with self.lock:
                 self.photo = PhotoSession.open(path, self.mesh)
             return {"kind": "photo", "photo": self.photo.describe()}
-        self.video, self.render = VideoSession.open(path), None
+        with self.render_lock:
+            if self.render is not None and self.render.running:
+                raise GanimateError("a render is running: wait for it before opening another clip")
+            self.video, self.render, self.keys = VideoSession.open(path), None, []
         return {"kind": "video", "video": self.video.describe()}
 
     def state(self, _body=None) -> dict:
         return {
-            "folder": str(self.folder.root), "engine": self.config.engine,
-            "engines": list(ENGINES), "presets": list(PRESETS),
+            "folder": str(self.folder.root), "keep": self.folder.keep,
+            "engine": self.config.engine, "engines": list(ENGINES), "presets": list(PRESETS),
             "preset_values": {name: {au: round(v, 2) for au, v in p.aus.items()}
                               for name, p in PRESETS.items()},
             "easings": list(EASINGS),
@@ -88,18 +111,20 @@ class Studio:
                      "extra": i >= 17} for i, n in enumerate(KNOWN_AUS)],
             "photo": None if self.photo is None else self.photo.describe(),
             "video": None if self.video is None else self.video.describe(),
+            "keys": self.keys,
         }
 
     # --- the photo tab ---
 
-    def _photo(self) -> PhotoSession:
+    def _photo_request(self, body: dict) -> tuple[PhotoSession, PhotoRequest, Engine]:
         if self.photo is None:
             raise GanimateError("no photo open: load one first")
-        return self.photo
+        request = PhotoRequest.from_json(body)
+        engine = self.engines.get(request.engine)
+        return self.photo, request.for_engine(engine.au_names), engine
 
     def photo_edit(self, body: dict) -> dict:
-        photo, request = self._photo(), PhotoRequest.from_json(body)
-        engine = self.engines.get(request.engine)
+        photo, request, engine = self._photo_request(body)
         started = time.perf_counter()
         with self.lock:
             edit = photo.edit(request, engine)
@@ -113,30 +138,41 @@ class Studio:
 
     def photo_download(self, body: dict) -> dict:
         """Write the edit as `edit image` would and name it for the page to fetch."""
-        photo, request = self._photo(), PhotoRequest.from_json(body)
-        engine = self.engines.get(request.engine)
+        photo, request, engine = self._photo_request(body)
+        if not request.targets.given:
+            raise GanimateError(NOTHING_TO_CHANGE)
         out = self.folder.out / photo.output_name
         with self.lock:
             write_photo_edit(photo.edit(request, engine), out)
         return {"url": self._url(out), "command": self._photo_command(photo, request),
                 "file": str(out)}
 
-    # --- the video tab ---
+    # --- the clip tab ---
 
-    def _video(self) -> VideoSession:
+    def _video_request(self, body: dict) -> tuple[VideoSession, VideoRequest, Engine]:
         if self.video is None:
             raise GanimateError("no clip open: load one first")
-        return self.video
+        video = self.video
+        request = VideoRequest.from_json(body).check_times(video.duration, video.fps)
+        engine = self.engines.get(request.engine)
+        return video, request.for_engine(engine.au_names), engine
 
-    def _keys_path(self, suffix: str = ".csv") -> Path:
-        return self.folder.root / f"{self._video().path.stem}-keyframes{suffix}"
+    def _keys_file(self, video: VideoSession, request: VideoRequest, engine: Engine,
+                   suffix: str = ".csv") -> Path:
+        """The keyframes' file, named by its content: a line copied earlier keeps naming the
+        keyframes it was copied with."""
+        text = keyframe_text(request.require_keys().keys, suffix, engine.au_names)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+        path = self.folder.root / f"{video.path.stem}-keys-{digest}{suffix}"
+        if not path.exists():
+            write_keyframes(path, request.keys, engine.au_names)
+        return path
 
     def video_preview(self, body: dict) -> dict:
-        video, request = self._video(), VideoRequest.from_json(body)
+        video, request, engine = self._video_request(body)
         index = body.get("index", 0)
         if not isinstance(index, int) or not 0 <= index < video.frames:
             raise GanimateError(f"frame {index!r}: the clip has frames 0 to {video.frames - 1}")
-        engine = self.engines.get(request.engine)
         started = time.perf_counter()
         with self.lock:
             preview = video.preview(index, request, engine, self.mesh)
@@ -144,30 +180,31 @@ class Studio:
                 "target": preview.target, "au_names": list(engine.au_names),
                 "ms": round((time.perf_counter() - started) * 1000, 1)}
 
-    def video_curves(self, body: dict) -> dict:
-        video, request = self._video(), VideoRequest.from_json(body)
+    def video_keys(self, body: dict) -> dict:
+        """The page's keyframes changed: kept (a reload shows them again), plotted, and the
+        command that renders them."""
+        video, request, engine = self._video_request(body)
+        self.keys = body.get("keys") or []
         if not request.keys:
-            return {"times": [], "alpha": [], "aus": {}}
-        return video.curves(request, self.engines.get(request.engine))
+            return {"times": [], "alpha": [], "aus": {}, "command": ""}
+        return {**video.curves(request, engine), "command": self._video_command(video, request,
+                                                                                engine)}
 
-    def video_command(self, request: VideoRequest) -> str:
-        """The `animate video` line for the keyframes, whose file it (re)writes, so that the line
-        runs as soon as it is copied."""
-        video = self._video()
-        if request.keys:
-            write_keyframes(self._keys_path(), request.keys, self.engines.get(request.engine)
-                            .au_names)
-        return request.command(str(video.path), str(self._keys_path()),
-                               str(self.folder.out / video.output_name), self.engines.checkpoint)
+    def _video_command(self, video: VideoSession, request: VideoRequest, engine: Engine) -> str:
+        if not any(k.values for k in request.keys):
+            return ""
+        return request.command(str(video.path), str(self._keys_file(video, request, engine)),
+                               video.output_name, self.engines.checkpoint)
 
     def video_render(self, body: dict) -> dict:
-        video, request = self._video(), VideoRequest.from_json(body)
-        if self.render is not None and self.render.state == "running":
-            raise GanimateError("a render is running; wait for it to finish")
-        engine = self.engines.get(request.engine)
-        self.render = start_render(video, request, engine, self._keys_path(),
-                                   self.folder.out / video.output_name)
-        return {"command": self.video_command(request), **self.render.as_json(self.folder)}
+        video, request, engine = self._video_request(body)
+        keys = self._keys_file(video, request, engine)
+        with self.render_lock:
+            if self.render is not None and self.render.running:
+                raise GanimateError("a render is running; wait for it to finish")
+            self.render = start_render(video, engine, keys, self.folder.out / video.output_name)
+        return {"command": self._video_command(video, request, engine),
+                **self.render.as_json(self.folder)}
 
     def video_progress(self, _body=None) -> dict:
         if self.render is None:
@@ -175,19 +212,22 @@ class Studio:
         return self.render.as_json(self.folder)
 
     def keys_export(self, body: dict) -> dict:
-        request = VideoRequest.from_json(body).require_keys()
-        suffix = ".json" if body.get("format") == "json" else ".csv"
-        path = self._keys_path(suffix)
-        write_keyframes(path, request.keys, self.engines.get(request.engine).au_names)
+        video, request, engine = self._video_request(body)
+        path = self._keys_file(video, request, engine,
+                               ".json" if body.get("format") == "json" else ".csv")
         return {"url": self._url(path), "file": str(path)}
 
-    def keys_import(self, path: Path) -> dict:
+    def keys_import(self, path: Path, name: str) -> dict:
         """Keyframes from a file the page sent, in the page's form (seconds, alpha, AUs)."""
-        video = self._video()
-        rows = read_keyframe_rows(path, KNOWN_AUS)
-        fps = float(video.info.fps)
-        keys = keyframes_of(rows, fps, video.frames, KNOWN_AUS, where=path.name)
-        return {"keys": [{"time": round(pos / fps, 6), "alpha": r.alpha,
+        if self.video is None:
+            raise GanimateError("no clip open: load one first")
+        video = self.video
+        try:
+            rows = read_keyframe_rows(path, KNOWN_AUS)
+            keys = keyframes_of(rows, video.fps, video.frames, KNOWN_AUS, where=name)
+        except GanimateError as exc:  # name the user's file, not the studio's copy of it
+            raise GanimateError(str(exc).replace(str(path), name)) from None
+        return {"keys": [{"time": round(pos / video.fps, 6), "alpha": r.alpha,
                           "easing": r.easing or "linear", "aus": r.values}
                          for pos, r in zip(keys.schedule.keyframes, rows, strict=True)]}
 
@@ -200,10 +240,8 @@ def _routes(studio: Studio) -> dict[str, Callable[[dict], dict]]:
     return {
         "/api/state": studio.state, "/api/photo/edit": studio.photo_edit,
         "/api/photo/download": studio.photo_download, "/api/video/preview": studio.video_preview,
-        "/api/video/curves": studio.video_curves, "/api/video/render": studio.video_render,
+        "/api/video/keys": studio.video_keys, "/api/video/render": studio.video_render,
         "/api/video/progress": studio.video_progress, "/api/keys/export": studio.keys_export,
-        "/api/video/command": lambda body: {
-            "command": studio.video_command(VideoRequest.from_json(body))},
     }
 
 
@@ -232,7 +270,24 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, data: dict, status: int = 200) -> None:
         self._send(status, json.dumps(data).encode("utf-8"), "application/json")
 
+    def _refused(self, post: bool) -> bool:
+        """Answers only its own page: a Host other than 127.0.0.1/localhost:PORT (another site
+        reaching it through DNS rebinding) and a POST without the page's header (another site's
+        form or script: a cross-site request cannot set it) are refused."""
+        port = self.server.server_address[1]
+        if self.headers.get("Host") not in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            self._json({"error": f"error: the studio answers only on 127.0.0.1:{port}"},
+                       HTTPStatus.FORBIDDEN)
+            return True
+        if post and self.headers.get(PAGE_HEADER) is None:
+            self._json({"error": "error: requests come from the studio's own page"},
+                       HTTPStatus.FORBIDDEN)
+            return True
+        return False
+
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if self._refused(post=False):
+            return None
         path = urlparse(self.path).path
         if path in ("/", "/index.html"):
             return self._send(200, _asset("index.html"), "text/html; charset=utf-8")
@@ -251,7 +306,13 @@ class _Handler(BaseHTTPRequestHandler):
         except GanimateError as exc:
             return self._json({"error": f"error: {exc}"}, HTTPStatus.NOT_FOUND)
         size = file.stat().st_size
-        start, end = _byte_range(self.headers.get("Range"), size)
+        wanted = _byte_range(self.headers.get("Range"), size)
+        if wanted is None:
+            self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            return self.end_headers()
+        start, end = wanted
         partial = (start, end) != (0, size - 1)
         self.send_response(HTTPStatus.PARTIAL_CONTENT if partial else HTTPStatus.OK)
         self.send_header("Content-Type", mimetypes.guess_type(file.name)[0]
@@ -273,6 +334,8 @@ class _Handler(BaseHTTPRequestHandler):
                 left -= len(chunk)
 
     def do_POST(self) -> None:  # noqa: N802
+        if self._refused(post=True):
+            return None
         url = urlparse(self.path)
         if url.path in ("/api/open", "/api/keys/import"):
             return self._upload(url.path, parse_qs(url.query))
@@ -320,31 +383,42 @@ class _Handler(BaseHTTPRequestHandler):
     def _upload(self, route: str, query: dict) -> None:
         """A file sent by the page: saved in the studio's uploads/ folder, then opened."""
         def receive(_body) -> dict:
-            name = (query.get("name") or ["upload"])[0]
+            name = Path((query.get("name") or ["upload"])[0]).name
             path = self.studio.folder.upload_path(name)
             if route == "/api/open":
                 kind_of(path)  # refuse an unknown type before reading the body
-            self._save_body(path, self.studio.config.max_upload)
-            if route == "/api/keys/import":
-                return self.studio.keys_import(path)
-            return self.studio.open(path)
+            try:
+                self._save_body(path, self.studio.config.max_upload)
+                if route == "/api/keys/import":
+                    return self.studio.keys_import(path, name)
+                return self.studio.open(path)
+            except BaseException:
+                path.unlink(missing_ok=True)  # nothing half-read or unreadable is kept
+                raise
+            finally:
+                if route == "/api/keys/import":
+                    path.unlink(missing_ok=True)
         self._answer(receive, {})
 
 
-def _byte_range(header: str | None, size: int) -> tuple[int, int]:
-    """The first byte range of a ``Range: bytes=A-B`` header, clipped; the whole file without
-    one (or with one it cannot read)."""
-    whole = (0, max(size - 1, 0))
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The first byte range of a ``Range: bytes=A-B`` header as (first, last), clipped to the
+    file; the whole file without one (or with one it cannot read); None when it asks only for
+    bytes past the end (416)."""
+    whole = (0, size - 1)
     if not header or not header.startswith("bytes=") or size == 0:
         return whole
     first, _, last = header[len("bytes="):].split(",")[0].strip().partition("-")
     try:
         if first == "":  # the last N bytes
-            return max(size - int(last), 0), size - 1
+            n = int(last)
+            return (max(size - n, 0), size - 1) if n > 0 else None
         start = int(first)
         end = min(int(last), size - 1) if last else size - 1
     except ValueError:
         return whole
+    if start >= size:
+        return None
     return (start, end) if start <= end else whole
 
 
@@ -362,7 +436,7 @@ def make_server(studio: Studio, port: int) -> ThreadingHTTPServer:
 
 def serve(config: StudioConfig, ready: Callable[[str, Path], None] | None = None) -> None:
     """Run the studio until interrupted: ``ready(url, folder)`` is called once it listens."""
-    studio = Studio(config)
+    studio = Studio(config)  # removes its folder itself when the media cannot be opened
     try:
         server = make_server(studio, config.port)
         url = f"http://127.0.0.1:{server.server_address[1]}/"

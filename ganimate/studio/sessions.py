@@ -28,7 +28,7 @@ from ganimate.faces import MAX_CROP, FaceMesh, crop_faces, largest_face, source_
 from ganimate.images import IMAGE_SUFFIXES
 from ganimate.studio.config import StudioConfig
 from ganimate.studio.requests import PhotoRequest, VideoRequest
-from ganimate.targets import TargetSpec, keyframes_of, write_keyframes
+from ganimate.targets import TargetSpec, keyframes_of
 from ganimate.video import VIDEO_SUFFIXES, VideoInfo, probe, read_frame_at
 
 # Outputs the photo tab can write in the input's own format; others become PNG.
@@ -175,16 +175,25 @@ class VideoSession:
         return self.info.frame_count or 1
 
     @property
+    def fps(self) -> float:
+        return float(self.info.fps)
+
+    @property
+    def duration(self) -> float:
+        """Seconds the clip lasts: its frames at its rate."""
+        return self.frames / self.fps
+
+    @property
     def output_name(self) -> str:
         return f"{self.path.stem}-edited.mp4"
 
     def describe(self) -> dict:
         return {"name": self.path.name, "path": str(self.path), "frames": self.frames,
-                "fps": float(self.info.fps), "duration": self.frames / float(self.info.fps),
-                "width": self.info.width, "height": self.info.height}
+                "fps": self.fps, "duration": self.duration, "width": self.info.width,
+                "height": self.info.height}
 
     def keyframes(self, request: VideoRequest, engine: Engine):
-        return keyframes_of(request.keys, float(self.info.fps), self.frames, engine.au_names,
+        return keyframes_of(request.keys, self.fps, self.frames, engine.au_names,
                             where="(studio)")
 
     def preview(self, index: int, request: VideoRequest, engine: Engine,
@@ -209,7 +218,7 @@ class VideoSession:
         """alpha and each keyed AU over the clip, sampled for the page's plot."""
         keys = self.keyframes(request, engine)
         frames = np.linspace(0, self.frames - 1, min(samples, self.frames))
-        out = {"times": (frames / float(self.info.fps)).round(4).tolist(),
+        out = {"times": (frames / self.fps).round(4).tolist(),
                "alpha": keys.schedule(frames).round(4).tolist(), "aus": {}}
         if keys.curves is not None:
             for k, curve in keys.curves.curves:
@@ -228,6 +237,17 @@ class Render:
     out: Path | None = None
     seconds: float = 0.0
     thread: threading.Thread | None = field(default=None, repr=False)
+    cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Cancel a running render (its partial output is removed) and wait for it."""
+        self.cancel.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
 
     def as_json(self, folder: Folder) -> dict:
         url = None if self.out is None else "/files/" + self.out.relative_to(folder.root).as_posix()
@@ -235,15 +255,15 @@ class Render:
                 "url": url, "seconds": round(self.seconds, 2)}
 
 
-def start_render(clip: VideoSession, request: VideoRequest, engine: Engine, keys: Path,
-                 out: Path) -> Render:
-    """Write the keyframe file and render the clip from it in a thread (as `animate video
-    CLIP --ramp KEYS` does)."""
-    write_keyframes(keys, request.require_keys().keys, engine.au_names)
+def start_render(clip: VideoSession, engine: Engine, keys: Path, out: Path) -> Render:
+    """Render the clip from a keyframe file in a thread, as `animate video CLIP --ramp KEYS`
+    does."""
     render = Render(clip.frames)
     started = time.perf_counter()
 
     def count(_record) -> None:
+        if render.cancel.is_set():
+            raise GanimateError("the render was cancelled")
         render.done += 1
 
     def run() -> None:

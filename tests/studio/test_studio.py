@@ -79,9 +79,12 @@ class Api:
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def request(self, path: str, data: bytes | None = None, raw: bool = False):
+    def request(self, path: str, data: bytes | None = None, raw: bool = False,
+                headers: dict | None = None):
+        page = {} if data is None else {"X-Ganimate-Studio": "1"}  # what the page sends
         req = urllib.request.Request(self.base + path, data=data,
-                                     method="GET" if data is None else "POST")
+                                     method="GET" if data is None else "POST",
+                                     headers=page if headers is None else headers)
         try:
             with urllib.request.urlopen(req, timeout=120) as res:
                 body = res.read()
@@ -130,6 +133,29 @@ def test_the_server_listens_on_loopback_only_and_answers_errors_as_the_cli(api):
     status, answer = api.request("/api/open?name=broken.png", b"\x89PNG not really")
     assert status == 400 and answer["error"].startswith("error: ")
     assert api.request("/api/state")[1]["photo"]["name"] == "lisa1.jpg"  # still open
+    assert list(api.studio.folder.uploads.iterdir()) == []  # what could not be opened is gone
+
+
+def test_only_its_own_page_may_use_it(api):
+    """Another site cannot post to it (no page header) nor read it through DNS rebinding."""
+    status, answer = api.request("/api/photo/edit", b"{}", headers={})
+    assert (status, answer) == (403, {"error": "error: requests come from the studio's own page"})
+    port = api.server.server_address[1]
+    status, answer = api.request("/api/state", headers={"Host": f"evil.example:{port}"})
+    assert (status, answer["error"]) == (403, f"error: the studio answers only on 127.0.0.1:{port}")
+    assert api.request("/api/state", headers={"Host": f"localhost:{port}"})[0] == 200
+
+
+def test_nothing_asked_gives_no_command_and_no_download(api):
+    """The CLI refuses a line with no target, so the studio offers none; AUs the engine lacks
+    are dropped from the line (the page greys their sliders out)."""
+    status, answer = api.post("/api/photo/edit", {"mode": "absolute"})
+    assert status == 200 and answer["command"] == ""
+    assert api.post("/api/photo/download", {})[1]["error"].startswith(
+        "error: nothing to change: give --expression")
+    answer = api.post("/api/photo/edit", {"engine": "gan", "aus": {"AU16": 0.5, "AU12": 0.3}})[1]
+    assert "AU16" not in answer["au_names"]
+    assert answer["command"].endswith("--engine gan --au AU12+0.30 -o lisa1-edited.jpg")
 
 
 @pytest.mark.parametrize("engine", ["gan", "hybrid"])
@@ -206,12 +232,22 @@ def test_the_clip_api_previews_plots_and_names_a_keyframe_file_that_exists(api, 
     assert preview["image"].startswith("data:image/jpeg;base64,")
     assert api.post("/api/video/preview", {**keys, "index": 72})[1]["error"] == (
         "error: frame 72: the clip has frames 0 to 71")
-    curves = api.post("/api/video/curves", keys)[1]
-    assert list(curves["aus"]) == ["AU12"] and curves["alpha"][0] == 0 and curves["alpha"][-1] == 1
-    command = shlex.split(api.post("/api/video/command", keys)[1]["command"])
-    rows = read_keyframe_rows(command[command.index("--ramp") + 1])
+    answer = api.post("/api/video/keys", keys)[1]
+    assert list(answer["aus"]) == ["AU12"] and answer["alpha"][0] == 0 and answer["alpha"][-1] == 1
+    command = shlex.split(answer["command"])
+    assert command[-2:] == ["-o", "single_face-edited.mp4"]
+    keys_file = Path(command[command.index("--ramp") + 1])
+    rows = read_keyframe_rows(keys_file)
     assert [(r.time, r.alpha, r.easing, r.values) for r in rows] == [
         ("0s", 0.0, "linear", {"AU12": 0.9}), ("1s", 1.0, "cosine", {"AU12": 0.9})]
+    assert api.request("/api/state")[1]["keys"] == keys["keys"]  # a reload shows them again
+    # other keyframes, another file: a line copied before still names the keyframes it had
+    moved = {"keys": [{**keys["keys"][0]}, {**keys["keys"][1], "alpha": 0.5}]}
+    other = shlex.split(api.post("/api/video/keys", moved)[1]["command"])
+    assert other[other.index("--ramp") + 1] != str(keys_file) and keys_file.is_file()
+    assert api.post("/api/video/keys", {"keys": [{"time": 5, "aus": {"AU12": 1}}]})[1][
+        "error"] == "error: a keyframe at 5s is after the clip's last frame (2.367s); move or " \
+                    "delete it"
     assert api.post("/api/video/render", {"keys": []})[1]["error"] == (
         "error: no keyframes: set the sliders at a time and add a keyframe")
 
@@ -227,6 +263,9 @@ def test_byte_ranges_are_read_as_players_send_them():
     assert _byte_range("bytes=50-40", 100) == (0, 99)
     assert _byte_range("items=1-2", 100) == (0, 99)
     assert _byte_range("bytes=x-2", 100) == (0, 99)
+    assert _byte_range("bytes=100-", 100) is None  # past the end: 416
+    assert _byte_range("bytes=-0", 100) is None
+    assert _byte_range("bytes=0-10", 0) == (0, -1)  # an empty file: all of it, nothing
 
 
 def test_previews_of_large_photos_are_scaled_down_for_the_page():
@@ -242,3 +281,22 @@ def test_previews_of_large_photos_are_scaled_down_for_the_page():
         url = jpeg_data_url(np.zeros(shape, np.uint8))
         image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
         assert image.size == size
+
+
+def test_a_running_render_holds_the_clip_and_is_cancelled_when_the_studio_stops(media):
+    clip = media / "video" / "single_face.mp4"
+    long_clip = media / "video" / "WolfgangLanger_Pexels.mp4"  # 472 frames: still rendering
+    api = Api(StudioConfig(media=str(long_clip), browser=False))
+    try:
+        keys = {"keys": [{"time": 0, "aus": {"AU12": 0.9}}]}
+        status, answer = api.post("/api/video/render", keys)
+        assert status == 200 and answer["state"] == "running"
+        assert api.post("/api/video/render", keys)[1]["error"] == (
+            "error: a render is running; wait for it to finish")
+        assert api.request("/api/open?name=b.mp4", clip.read_bytes())[1]["error"] == (
+            "error: a render is running: wait for it before opening another clip")
+    finally:
+        render = api.studio.render
+        folder = api.close()
+    assert render.state == "failed" and "cancelled" in render.error
+    assert not folder.exists()

@@ -137,6 +137,9 @@ def test_photo_sliders_preview_and_copy_as_command(page, media, shots, tmp_path)
     page.wait_for_function("document.getElementById('photo-img').src.startsWith('data:')")
     _idle(page)
     assert page.locator("#photo-faces rect").count() == 1
+    # nothing asked yet: no command to copy (the CLI would refuse it), nothing to download
+    assert page.inner_text("#photo-cmd").startswith("nothing to change yet")
+    assert page.is_disabled("#photo-copy") and page.is_disabled("#photo-download")
     before = page.get_attribute("#photo-img", "src")
 
     # Drag AU12 (lip corner puller) as a person would: the preview changes.
@@ -212,6 +215,7 @@ def test_clip_keyframes_render_as_the_command_does(page, media, shots, tmp_path)
     from ganimate.video import read_frames
 
     page.click("#tab-clip")
+    _set(page, "#scrub", 36)
     page.set_input_files("#clip-file", str(media / "video" / "single_face.mp4"))
     page.wait_for_function("document.getElementById('clip-img').src.startsWith('data:')")
     _idle(page)
@@ -223,6 +227,17 @@ def test_clip_keyframes_render_as_the_command_does(page, media, shots, tmp_path)
                                             "e.dataset.au)")) == ["AU06", "AU12"]
     _set(page, "#scrub", 36)  # the scrubbed frame shows the keyframes' edit at its time
     assert page.input_value("#clip-sliders input[data-au=AU06]") == "0.7"
+    assert page.input_value("#clip-easing") == "cosine"  # the keyframe's own easing
+    # the table's AU values are editable; the page's keyframes survive a reload
+    page.fill("#keys tbody tr:nth-child(3) input[data-au=AU06]", "0.4")
+    page.dispatch_event("#keys tbody tr:nth-child(3) input[data-au=AU06]", "change")
+    _idle(page)
+    page.reload()
+    page.wait_for_function("window.studio && window.studio.ready")
+    _idle(page)
+    page.click("#tab-clip")
+    _set(page, "#scrub", 36)
+    assert page.evaluate("clip.keys.map(k => k.aus.AU06)") == [0.7, 0.7, 0.4]
 
     page.click("#clip-render")
     page.wait_for_selector("#clip-download:not([hidden])", timeout=300_000)
@@ -272,6 +287,7 @@ def test_bad_uploads_show_the_cli_message_and_the_server_goes_on(page, tmp_path,
     _idle(page)
     assert page.is_hidden("#error")
     page.click("#tab-clip")
+    _set(page, "#scrub", 36)
     notes = tmp_path / "notes.txt"
     notes.write_text("hello")
     page.set_input_files("#clip-file", str(notes))

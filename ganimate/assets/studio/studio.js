@@ -29,10 +29,13 @@ function busy(delta) {
 async function call(path, body, raw) {
   busy(1);
   try {
+    // Every POST carries the page's header: the server refuses requests from other sites.
+    const headers = { "X-Ganimate-Studio": "1" };
     const options = raw
-      ? { method: "POST", body: raw }
-      : { method: body === undefined ? "GET" : "POST", body: body === undefined ? undefined : JSON.stringify(body),
-          headers: { "Content-Type": "application/json" } };
+      ? { method: "POST", body: raw, headers }
+      : body === undefined
+        ? { method: "GET" }
+        : { method: "POST", body: JSON.stringify(body), headers: { ...headers, "Content-Type": "application/json" } };
     const response = await fetch(path, options);
     const data = await response.json();
     if (data.error) throw new Error(data.error);
@@ -43,21 +46,25 @@ async function call(path, body, raw) {
 }
 
 // Calls fn with the newest state only: while one request is out, later changes wait, and only
-// the last of them is sent when it returns (a dragged slider never queues a backlog).
-function latest(fn) {
-  let running = false, again = false;
-  const run = async () => {
-    if (running) { again = true; return; }
-    running = true;
-    try {
-      do { again = false; await fn(); } while (again);
-    } catch (err) {
-      showError(err.message);
-    } finally {
-      running = false;
-    }
+// the last of them is sent when it returns (a dragged slider never queues a backlog). Every
+// caller's promise settles once the newest state has been shown; a failed run shows its error
+// (and calls onError) without dropping the changes that came after it.
+function latest(fn, onError) {
+  let running = null, again = false;
+  return () => {
+    if (running) { again = true; return running; }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          try { await fn(); } catch (err) { showError(err.message); if (onError) onError(err); }
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
   };
-  return run;
 }
 
 function download(url) {
@@ -145,6 +152,16 @@ class Sliders {
       this.show(name);
     }
   }
+  // Greys out the sliders of AUs the engine lacks, back at their rest value (fill, or 0).
+  only(names, fill) {
+    for (const [name, input] of Object.entries(this.inputs)) {
+      input.disabled = !names.includes(name);
+      if (input.disabled && this.touched.delete(name)) {
+        input.value = fill[name] ?? 0;
+        this.show(name);
+      }
+    }
+  }
   values(names) {
     const out = {};
     for (const name of names) out[name] = this.value(name);
@@ -164,12 +181,12 @@ function fillSelect(select, items, keepFirst = false) {
 const photo = { info: null, own: {}, showBefore: false, editedImage: null };
 
 function photoRequest() {
-  const mode = document.querySelector("input[name=photo-mode]:checked").value;
+  const mode = absoluteMode() ? "absolute" : "relative";
   const face = $("photo-face").value;
   const aus = {};
-  for (const name of Object.keys(photo.sliders.inputs)) {
+  for (const [name, input] of Object.entries(photo.sliders.inputs)) {
     const v = photo.sliders.value(name);
-    if (mode === "absolute" ? photo.sliders.touched.has(name) : v !== 0) aus[name] = v;
+    if (!input.disabled && (mode === "absolute" ? photo.sliders.touched.has(name) : v !== 0)) aus[name] = v;
   }
   return { engine: $("photo-engine").value, preset: $("photo-preset").value || null,
            strength: Number($("photo-strength").value), mode, aus,
@@ -185,14 +202,23 @@ const photoEdit = latest(async () => {
   const roundTrip = performance.now() - started;
   studio.timings.push(roundTrip);
   $("photo-timing").textContent = `edit ${data.ms.toFixed(0)} ms, round trip ${roundTrip.toFixed(0)} ms`;
-  $("photo-cmd").textContent = data.command;
+  showCommand("photo", data.command, "nothing to change yet: move a slider or pick a preset");
   photo.own = byName(data.au_names, data.own);
-  for (const [name, input] of Object.entries(photo.sliders.inputs)) {
-    input.disabled = !data.au_names.includes(name);
-  }
+  photo.sliders.only(data.au_names, absoluteMode() ? photo.own : {});
   drawFaces(data.edited);
   showError("");
-});
+}, () => showCommand("photo", "", "no command: the edit failed (see the error above)"));
+
+const absoluteMode = () => document.querySelector("input[name=photo-mode]:checked").value === "absolute";
+
+// The command box of a tab: the line, or why there is none (Copy and Download then do nothing).
+function showCommand(tab, command, why) {
+  const box = $(`${tab}-cmd`);
+  box.textContent = command || why;
+  box.classList.toggle("empty", !command);
+  $(`${tab}-copy`).disabled = !command;
+  if (tab === "photo") $("photo-download").disabled = !command;
+}
 
 function showImage(img, src) {
   return new Promise((resolve) => {
@@ -224,16 +250,12 @@ function drawFaces(edited) {
 
 function chooseFace(value) {
   $("photo-face").value = value;
-  if (document.querySelector("input[name=photo-mode]:checked").value === "absolute") {
-    photo.sliders.touched.clear();
-  }
+  if (absoluteMode()) photo.sliders.touched.clear();
   photoEdit().then(() => setAbsoluteSliders());
 }
 
 function setAbsoluteSliders() {
-  if (document.querySelector("input[name=photo-mode]:checked").value === "absolute") {
-    photo.sliders.set(photo.own);
-  }
+  if (absoluteMode()) photo.sliders.set(photo.own);
 }
 
 function photoOpened(info) {
@@ -278,20 +300,20 @@ function setupPhoto() {
     photoEdit();
   }));
   $("photo-reset").addEventListener("click", () => {
-    const absolute = document.querySelector("input[name=photo-mode]:checked").value === "absolute";
-    photo.sliders.set(absolute ? photo.own : {});
+    photo.sliders.set(absoluteMode() ? photo.own : {});
     $("photo-preset").value = "";
     photoEdit();
   });
   const toggleBefore = () => {
-    if (!photo.info) return;
+    if (!photo.info || !photo.editedImage) return;
     photo.showBefore = !photo.showBefore;
     $("photo-before").textContent = photo.showBefore ? "After" : "Before";
     $("photo-img").src = photo.showBefore ? photo.info.original : photo.editedImage;
   };
   $("photo-before").addEventListener("click", toggleBefore);
   document.addEventListener("keydown", (e) => {
-    if (e.key === "b" && !$("photo").hidden && e.target.tagName !== "INPUT") toggleBefore();
+    const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(e.target.tagName);
+    if (e.key === "b" && !$("photo").hidden && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) toggleBefore();
   });
   $("photo-download").addEventListener("click", async () => {
     try {
@@ -333,9 +355,10 @@ const clipPreview = latest(async () => {
   const data = await call("/api/video/preview",
     { ...clipRequest(live ? [liveKey()] : clip.keys), index: Number($("scrub").value) });
   await showImage($("clip-img"), data.image);
-  $("clip-time").textContent = `${clipTime().toFixed(2)} s · frame ${$("scrub").value} of ${clip.info.frames}` +
+  $("clip-time").textContent = `${clipTime().toFixed(2)} s · frame ${$("scrub").value} (0-${clip.info.frames - 1})` +
     ` · ${(performance.now() - started).toFixed(0)} ms` + (data.own ? "" : " · no face in this frame");
   clip.auNames = data.au_names;
+  clip.sliders.only(data.au_names, clip.target);
   if (data.own) {
     clip.own = byName(data.au_names, data.own);
     clip.target = byName(data.au_names, data.target);
@@ -353,9 +376,11 @@ function setAlpha(value) {
   $("clip-alpha-out").textContent = Number(value).toFixed(2);
 }
 
-function clipOpened(info) {
+function clipOpened(info, keys = []) {
   clip.info = info;
-  clip.keys = [];
+  clip.keys = keys;
+  clip.sliders.touched.clear();
+  clip.alphaTouched = false;
   $("clip-hint").hidden = true;
   $("scrub").max = info.frames - 1;
   $("scrub").value = 0;
@@ -363,6 +388,7 @@ function clipOpened(info) {
   $("clip-download").hidden = true;
   $("clip-status").textContent = "";
   $("clip-progress").value = 0;
+  $("curves-range").textContent = `0 to ${info.duration.toFixed(2)} s`;
   keysChanged();
   return clipPreview();
 }
@@ -376,7 +402,10 @@ function addKey() {
     showError("error: move a slider first: a keyframe holds the AUs you set");
     return;
   }
-  clip.keys = clip.keys.filter((k) => Math.abs(k.time - key.time) > 0.0005);
+  // A keyframe at the same time is replaced: the new one keeps the AUs it did not change.
+  const old = clip.keys.find((k) => Math.abs(k.time - key.time) <= 0.0005);
+  if (old) key.aus = { ...old.aus, ...key.aus };
+  clip.keys = clip.keys.filter((k) => k !== old);
   clip.keys.push(key);
   // AUs new in this keyframe: the earlier and later keyframes hold them at this value too, so a
   // curve starts where the others do instead of jumping.
@@ -389,14 +418,15 @@ function addKey() {
   clipPreview();
 }
 
+// The keyframes changed: the server keeps them (a reload shows them again), samples the curves
+// and names the command that renders them.
 const refreshCurves = latest(async () => {
   if (!clip.info) return;
-  const data = await call("/api/video/curves", clipRequest());
+  const data = await call("/api/video/keys", clipRequest());
   clip.curves = data;
   drawCurves();
-  const cmd = clip.keys.length ? (await call("/api/video/command", clipRequest())).command : "";
-  $("clip-cmd").textContent = cmd;
-});
+  showCommand("clip", data.command, "no keyframes yet: set the sliders at a time, then Add keyframe");
+}, () => showCommand("clip", "", "no command: the keyframes have an error (see above)"));
 
 function keysChanged() {
   clip.keys.sort((a, b) => a.time - b.time);
@@ -406,16 +436,18 @@ function keysChanged() {
     const row = body.insertRow();
     row.innerHTML = `<td><input type="number" min="0" step="0.001" value="${Number(key.time.toFixed(3))}"></td>` +
       `<td><input type="number" min="0" max="1" step="0.05" value="${key.alpha}"></td>` +
-      `<td><select></select></td>` +
-      `<td>${Object.entries(key.aus).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(", ")}</td>` +
-      `<td><button title="go to this keyframe">go</button> <button title="delete">✕</button></td>`;
+      `<td><select title="${i ? "easing of the segment that ends at this keyframe" : "the first keyframe ends no segment"}"></select></td>` +
+      '<td class="aus"></td><td><button title="go to this keyframe">go</button> <button title="delete">✕</button></td>';
     const [time, alpha] = row.querySelectorAll("input");
     const easing = row.querySelector("select");
     fillSelect(easing, studio.easings);
     easing.value = key.easing;
-    time.addEventListener("change", () => { key.time = Math.max(0, Number(time.value)); keysChanged(); clipPreview(); });
+    easing.disabled = i === 0;
+    const last = (clip.info.frames - 1) / clip.info.fps;
+    time.addEventListener("change", () => { key.time = Math.min(last, Math.max(0, Number(time.value))); keysChanged(); clipPreview(); });
     alpha.addEventListener("change", () => { key.alpha = Math.min(1, Math.max(0, Number(alpha.value))); keysChanged(); clipPreview(); });
     easing.addEventListener("change", () => { key.easing = easing.value; keysChanged(); clipPreview(); });
+    auCells(row.querySelector(".aus"), key);
     const [go, del] = row.querySelectorAll("button");
     go.addEventListener("click", () => scrubTo(key.time));
     del.addEventListener("click", () => { clip.keys.splice(i, 1); keysChanged(); clipPreview(); });
@@ -423,8 +455,37 @@ function keysChanged() {
   refreshCurves();
 }
 
+// A keyframe's AU values, each editable, each removable (the AU is then unkeyed there).
+function auCells(cell, key) {
+  for (const [name, value] of Object.entries(key.aus)) {
+    const item = document.createElement("span");
+    item.className = "au-value";
+    item.innerHTML = `${name} <input type="number" min="0" max="1" step="0.05" value="${value}" data-au="${name}">` +
+      `<button title="unkey ${name} here">✕</button>`;
+    item.querySelector("input").addEventListener("change", (e) => {
+      key.aus[name] = round2(Math.min(1, Math.max(0, Number(e.target.value))));
+      keysChanged();
+      clipPreview();
+    });
+    item.querySelector("button").addEventListener("click", () => {
+      delete key.aus[name];
+      keysChanged();
+      clipPreview();
+    });
+    cell.appendChild(item);
+  }
+}
+
 function scrubTo(seconds) {
   $("scrub").value = Math.min(clip.info.frames - 1, Math.max(0, Math.round(seconds * clip.info.fps)));
+  scrubbed();
+}
+
+// The playhead moved: the sliders and amount show the keyframes' values there (the preview's
+// answer), on a keyframe the side panel shows its easing; unsaved slider moves are let go.
+function scrubbed() {
+  const key = clip.keys.find((k) => Math.round(k.time * clip.info.fps) === Number($("scrub").value));
+  if (key) $("clip-easing").value = key.easing;
   clip.sliders.touched.clear();
   clip.alphaTouched = false;
   clipPreview();
@@ -476,6 +537,8 @@ function drawPlayhead() {
 }
 
 async function render() {
+  const button = $("clip-render");
+  button.disabled = true;
   try {
     $("clip-download").hidden = true;
     const data = await call("/api/video/render", clipRequest());
@@ -487,7 +550,7 @@ async function render() {
       await new Promise((r) => setTimeout(r, 250));
       progress = await call("/api/video/progress");
     }
-    if (progress.state === "failed") throw new Error(progress.error);
+    if (progress.state !== "done") throw new Error(progress.error || "error: the render stopped");
     $("clip-progress").value = 1;
     $("clip-status").textContent = `rendered ${progress.total} frames in ${progress.seconds} s`;
     const link = $("clip-download");
@@ -499,6 +562,8 @@ async function render() {
   } catch (err) {
     $("clip-status").textContent = "render failed";
     showError(err.message);
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -507,7 +572,7 @@ function setupClip() {
   fillSelect($("clip-easing"), studio.easings);
   $("clip-file").addEventListener("change", (e) => e.target.files[0] && openFile(e.target.files[0]));
   dropTarget($("clip-stage"), openFile);
-  $("scrub").addEventListener("input", () => { clip.sliders.touched.clear(); clip.alphaTouched = false; clipPreview(); });
+  $("scrub").addEventListener("input", scrubbed);
   $("clip-alpha").addEventListener("input", (e) => {
     $("clip-alpha-out").textContent = Number(e.target.value).toFixed(2);
     clip.alphaTouched = true;
@@ -565,6 +630,7 @@ async function start() {
   const state = await call("/api/state");
   Object.assign(studio, { aus: state.aus, easings: state.easings, presetValues: state.preset_values });
   $("folder").textContent = state.folder;
+  for (const note of document.querySelectorAll(".keep-note")) note.hidden = state.keep;
   for (const select of document.querySelectorAll(".engine")) {
     fillSelect(select, state.engines);
     select.value = state.engine;
@@ -577,7 +643,7 @@ async function start() {
   if (state.photo) await photoOpened(state.photo);
   if (state.video) {
     if (!state.photo) showTab("clip");
-    await clipOpened(state.video);
+    await clipOpened(state.video, state.keys);
   }
   studio.ready = true;
 }
