@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,12 @@ _WRITE_FIXES = {
     errno.EPERM: "choose a folder you can write to, or fix its permissions",
     errno.EFBIG: "the file is too large for this file system; write to another disk",
 }
+
+
+def safe_name(text: str) -> str:
+    """``text`` as a file name: runs of anything but letters, digits, ``.``, ``_`` and ``-``
+    become ``_``, no leading or trailing dot or underscore; never empty."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "x"
 
 
 def write_error(path: str | os.PathLike, exc: OSError) -> GanimateError:

@@ -57,6 +57,12 @@ def frame_condition(alpha: float, y_r: np.ndarray, spec: TargetSpec,
     return FrameCondition(alpha, y_r, y_g, condition(alpha, y_g, y_r))
 
 
+def _check_easing(easing: str | None) -> None:
+    """``--easing``, when given, names one of EASINGS."""
+    if easing is not None and easing not in EASINGS:
+        raise GanimateError(f"--easing {easing!r}: use one of {', '.join(EASINGS)}")
+
+
 def alpha_schedule(n_frames: int, fps: float, ramp: str | None = None, hold: bool = False,
                    easing: str | None = None, bounce: bool = False,
                    default: str = "ramp") -> AlphaSchedule:
@@ -68,8 +74,7 @@ def alpha_schedule(n_frames: int, fps: float, ramp: str | None = None, hold: boo
     """
     if sum([ramp is not None, hold, bounce]) > 1:
         raise GanimateError("choose one of --ramp, --hold and --bounce")
-    if easing is not None and easing not in EASINGS:
-        raise GanimateError(f"--easing {easing!r}: use one of {', '.join(EASINGS)}")
+    _check_easing(easing)
     n = max(int(n_frames), 1)
     if ramp is not None:
         return parse_ramp(ramp, float(fps), n, easing or "linear")
@@ -139,8 +144,7 @@ def _keyframe_conditions(timeline: Timeline, spec: TargetSpec, au_names: tuple[s
     if timeline.track is not None or timeline.hold:
         raise GanimateError("a keyframe file (--ramp FILE) sets alpha and the AUs over time: drop "
                             "--track and --hold")
-    if timeline.easing is not None and timeline.easing not in EASINGS:
-        raise GanimateError(f"--easing {timeline.easing!r}: use one of {', '.join(EASINGS)}")
+    _check_easing(timeline.easing)
     keys = read_keyframes(timeline.ramp, fps, max(int(n), 1), au_names,
                           timeline.easing or "linear")
     if keys.curves is None and spec.empty:

@@ -82,27 +82,27 @@ class PhotoRequest:
                    round(float(strength), 2), mode,
                    tuple((n, aus[n]) for n in KNOWN_AUS if n in aus), _face(data))
 
+    @property
+    def targets(self) -> TargetOptions:
+        """The CLI's target options for this edit, as the text the command line carries."""
+        expression = None if self.preset is None else f"{self.preset}:{self.strength:.2f}"
+        if self.mode == "absolute":
+            au = tuple(f"{name}={value:.2f}" for name, value in self.aus)
+        else:
+            au = tuple(f"{name}{'+' if value > 0 else '-'}{abs(value):.2f}"
+                       for name, value in self.aus if round(value, 2) != 0)
+        return TargetOptions(expression=expression, au=au)
+
     def target_args(self) -> list[str]:
-        """The CLI's target options for this edit (what the studio itself parses)."""
-        args = [] if self.preset is None else ["-e", f"{self.preset}:{self.strength:.2f}"]
-        for name, value in self.aus:
-            if self.mode == "absolute":
-                args += ["--au", f"{name}={value:.2f}"]
-            elif round(value, 2) != 0:
-                args += ["--au", f"{name}{'+' if value > 0 else '-'}{abs(value):.2f}"]
-        return args
+        """The target options as command-line words (what the studio itself parses)."""
+        targets = self.targets
+        expression = [] if targets.expression is None else ["-e", targets.expression]
+        return expression + [word for a in targets.au for word in ("--au", a)]
 
     def for_engine(self, au_names: tuple[str, ...]) -> PhotoRequest:
         """The request without the sliders of AUs the engine does not have (the page greys
         them out once the engine answers)."""
         return replace(self, aus=tuple((n, v) for n, v in self.aus if n in au_names))
-
-    @property
-    def targets(self) -> TargetOptions:
-        args = self.target_args()
-        expression = args[1] if self.preset is not None else None
-        au = tuple(args[i + 1] for i, a in enumerate(args) if a == "--au")
-        return TargetOptions(expression=expression, au=au)
 
     def command(self, photo: str, out: str, checkpoint: str | None = None) -> str:
         """The `ganimate edit image` line that writes the same file ('' when nothing is asked:
@@ -139,6 +139,11 @@ def _keyframe(data: Any, i: int) -> KeyframeRow:
     return KeyframeRow(f"{float(time):.6f}".rstrip("0").rstrip(".") + "s", alpha, easing, values)
 
 
+def _seconds(key: KeyframeRow) -> float:
+    """The time of a keyframe the studio wrote (always in seconds: ``1.2s``)."""
+    return float(key.time.removesuffix("s"))
+
+
 @dataclass(frozen=True)
 class VideoRequest:
     """The clip tab's keyframes and engine (every face of the clip is edited)."""
@@ -149,8 +154,7 @@ class VideoRequest:
     @classmethod
     def from_json(cls, data: dict) -> VideoRequest:
         raw = _field(data, "keys", list, [])
-        keys = sorted((_keyframe(k, i) for i, k in enumerate(raw)),
-                      key=lambda k: float(k.time[:-1]))
+        keys = sorted((_keyframe(k, i) for i, k in enumerate(raw)), key=_seconds)
         times = [k.time for k in keys]
         if len(set(times)) != len(times):
             raise GanimateError("studio: two keyframes at the same time; move or delete one")
@@ -166,7 +170,7 @@ class VideoRequest:
         """Refuse keyframes after the clip's last frame."""
         last = max(duration - 1 / fps, 0.0)
         for key in self.keys:
-            if float(key.time[:-1]) > last + 0.5 / fps:
+            if _seconds(key) > last + 0.5 / fps:
                 raise GanimateError(f"a keyframe at {key.time} is after the clip's last frame "
                                     f"({last:.3f}s); move or delete it")
         return self

@@ -203,13 +203,13 @@ class Studio:
             if self.render is not None and self.render.running:
                 raise GanimateError("a render is running; wait for it to finish")
             self.render = start_render(video, engine, keys, self.folder.out / video.output_name)
-        return {"command": self._video_command(video, request, engine),
-                **self.render.as_json(self.folder)}
+        return {"command": self._video_command(video, request, engine), **self.video_progress()}
 
     def video_progress(self, _body=None) -> dict:
-        if self.render is None:
+        render = self.render
+        if render is None:
             return {"state": "idle"}
-        return self.render.as_json(self.folder)
+        return {**render.as_json(), "url": None if render.out is None else self._url(render.out)}
 
     def keys_export(self, body: dict) -> dict:
         video, request, engine = self._video_request(body)

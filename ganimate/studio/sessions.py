@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 import shutil
 import tempfile
 import threading
@@ -25,11 +24,12 @@ from ganimate.editing import EditConfig, FoundFaces, PhotoEdit, edit_found, find
 from ganimate.engines import BlendConfig, Engine, edit_frame, load_engine
 from ganimate.errors import GanimateError
 from ganimate.faces import MAX_CROP, FaceMesh, crop_faces, largest_face, source_aus
+from ganimate.files import safe_name
 from ganimate.images import IMAGE_SUFFIXES
 from ganimate.studio.config import StudioConfig
 from ganimate.studio.requests import PhotoRequest, VideoRequest
 from ganimate.targets import TargetSpec, keyframes_of
-from ganimate.video import VIDEO_SUFFIXES, VideoInfo, probe, read_frame_at
+from ganimate.video import VIDEO_SUFFIXES, VideoInfo, is_video, probe, read_frame_at
 
 # Outputs the photo tab can write in the input's own format; others become PNG.
 _SAME_FORMAT = (".jpg", ".jpeg", ".png", ".webp")
@@ -66,7 +66,7 @@ class Folder:
 
     def upload_path(self, name: str) -> Path:
         """A fresh path in uploads/ for a file the page sent (its name made safe)."""
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).lstrip(".") or "upload"
+        stem = safe_name(Path(name).name)
         path = self.uploads / stem
         i = 1
         while path.exists():
@@ -109,10 +109,9 @@ class Engines:
 
 def kind_of(path: Path) -> str:
     """photo or video, by the file's suffix (the CLI's own lists)."""
-    suffix = path.suffix.lower()
-    if suffix in IMAGE_SUFFIXES:
+    if path.suffix.lower() in IMAGE_SUFFIXES:
         return "photo"
-    if suffix in VIDEO_SUFFIXES:
+    if is_video(path):
         return "video"
     raise GanimateError(f"{path.name}: neither a photo ({', '.join(IMAGE_SUFFIXES)}) nor a "
                         f"video ({', '.join(VIDEO_SUFFIXES)})")
@@ -249,10 +248,9 @@ class Render:
         if self.thread is not None:
             self.thread.join(timeout)
 
-    def as_json(self, folder: Folder) -> dict:
-        url = None if self.out is None else "/files/" + self.out.relative_to(folder.root).as_posix()
+    def as_json(self) -> dict:
         return {"state": self.state, "done": self.done, "total": self.total, "error": self.error,
-                "url": url, "seconds": round(self.seconds, 2)}
+                "seconds": round(self.seconds, 2)}
 
 
 def start_render(clip: VideoSession, engine: Engine, keys: Path, out: Path) -> Render:

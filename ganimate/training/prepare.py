@@ -24,7 +24,6 @@ import io
 import json
 import logging
 import os
-import re
 import shutil
 import time
 from collections import Counter
@@ -46,7 +45,7 @@ from ganimate.faces import (
     head_pose,
     read_openface_csv,
 )
-from ganimate.files import check_output, write_text
+from ganimate.files import check_output, safe_name, write_text
 from ganimate.images import IMAGE_SUFFIXES, read_rgb, write_image
 from ganimate.training.config import PrepareConfig
 from ganimate.training.dataset import load_original_layout
@@ -134,10 +133,6 @@ class _Task:
 # ---------------------------------------------------------------------------------------------
 # Inputs
 # ---------------------------------------------------------------------------------------------
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "x"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,7 +354,7 @@ def _tasks(inputs: list[tuple[Path, str]]) -> list[_Task]:
     tasks: list[_Task] = []
     used: set[str] = set()
     for path, disp in inputs:
-        base = _safe(str(Path(disp).with_suffix("")).replace("/", "_"))
+        base = safe_name(str(Path(disp).with_suffix("")).replace("/", "_"))
         if base in used:
             base = f"{base}_{hashlib.sha1(disp.encode()).hexdigest()[:6]}"
         used.add(base)
@@ -697,7 +692,7 @@ def _copy_original_crops(layout, out: Path, size: int | None, image_format: str,
     ids, rejected, kept = [], [], []
     crop_size = size
     for i, (orig_id, path) in enumerate(zip(layout.ids, layout.image_paths, strict=True)):
-        new_id = _safe(orig_id)
+        new_id = safe_name(orig_id)
         try:
             rgb = read_rgb(path)
         except GanimateError as exc:

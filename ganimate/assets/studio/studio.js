@@ -327,7 +327,7 @@ function setupPhoto() {
 
 // --- the clip tab ----------------------------------------------------------------------------
 
-const clip = { info: null, keys: [], own: {}, target: {}, auNames: [] };
+const clip = { info: null, keys: [], target: {} };
 
 function clipTime() { return Number($("scrub").value) / clip.info.fps; }
 
@@ -357,10 +357,8 @@ const clipPreview = latest(async () => {
   await showImage($("clip-img"), data.image);
   $("clip-time").textContent = `${clipTime().toFixed(2)} s · frame ${$("scrub").value} (0-${clip.info.frames - 1})` +
     ` · ${(performance.now() - started).toFixed(0)} ms` + (data.own ? "" : " · no face in this frame");
-  clip.auNames = data.au_names;
   clip.sliders.only(data.au_names, clip.target);
   if (data.own) {
-    clip.own = byName(data.au_names, data.own);
     clip.target = byName(data.au_names, data.target);
     if (!live) {
       clip.sliders.set(clip.target);
