@@ -104,10 +104,18 @@ class _Dist:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    owned: bool = False  # this run started the process group, so it ends it
 
     @property
     def main(self) -> bool:
         return self.rank == 0
+
+    def close(self) -> None:
+        """End a process group this run started: left to the interpreter's exit, gloo's threads
+        can be torn down while still joinable and abort the rank ("terminate called without an
+        active exception", seen once in a torchrun test)."""
+        if self.owned and dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def _init_distributed(device_name: str) -> _Dist:
@@ -116,12 +124,13 @@ def _init_distributed(device_name: str) -> _Dist:
         return _Dist()
 
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    if not dist.is_initialized():
+    owned = not dist.is_initialized()
+    if owned:
         use_nccl = torch.cuda.is_available() and device_name != "cpu"
         if use_nccl:
             torch.cuda.set_device(local)
         dist.init_process_group(backend="nccl" if use_nccl else "gloo")
-    return _Dist(dist.get_rank(), dist.get_world_size(), local)
+    return _Dist(dist.get_rank(), dist.get_world_size(), local, owned)
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -300,7 +309,10 @@ def train(cfg: TrainConfig, data: str | os.PathLike, out: str | os.PathLike,
     interrupted (the schedule still targets the full run).
     """
     trainer = _Trainer(cfg, data, Path(out), resume)
-    return trainer.run(stop_at)
+    try:
+        return trainer.run(stop_at)
+    finally:
+        trainer.dist.close()
 
 
 class _Trainer:
