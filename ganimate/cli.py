@@ -146,14 +146,16 @@ EstimatorOption = Annotated[str, typer.Option(
                         "labels): mesh, inversion or geometric.")]
 CheckpointOption = Annotated[str | None, typer.Option(
     "--checkpoint", "-c",
-    help="Generator export, training checkpoint or run folder (its newest checkpoint). "
-         "Default: the model shipped with ganimate (see `ganimate demo`).")]
+    help="Generator export, training checkpoint or run folder (its newest checkpoint), for "
+         "--engine gan and hybrid (given alone, it makes gan the engine). Without it they use "
+         "the model shipped in ganimate/model/weights/.")]
 # Shared by edit image, edit sweep, animate image, animate video, eval photos and demo.
 EngineOption = Annotated[str | None, typer.Option(
     "--engine",
-    help="warp: full-resolution geometry from the AU->mesh model, no model needed (clean and "
-         "sharp; parted lips show a dark mouth, no teeth or wrinkles). gan: the generator of "
-         "--checkpoint (or the shipped model). hybrid: the warp, then the generator on the "
+    help="warp: moves the face's own pixels along scanned FACS shapes at full resolution, no "
+         "model needed (sharp; where lips part it draws scanned teeth, gums and tongue lit from "
+         "the face; compressed skin shades like a fold, no sharp creases). gan: the generator "
+         "of --checkpoint (or the shipped model). hybrid: the warp, then the generator on the "
          "warped face for texture. Default: gan with --checkpoint, else warp.")]
 # The target options of edit image, animate image, animate video (and eval photos).
 ExpressionOption = Annotated[str | None, typer.Option(
@@ -712,7 +714,8 @@ EasingOption = Annotated[str | None, typer.Option(
 
 @animate_app.command("video", no_args_is_help=True,
     epilog=examples(
-        "ganimate animate video clip.mp4 -e happy -o happy.mp4",
+        "ganimate animate video clip.mp4 -e happy --hold -o happy.mp4   # happy throughout",
+        "ganimate animate video clip.mp4 -e happy -o grow.mp4   # 0 -> happy over the clip",
         "ganimate animate video clip.mp4 -e surprise --ramp 0s:0,1.5s:1,4s:1,5s:0 -o out.mp4",
         "ganimate aus driver.mp4 -f csv > driver.csv",
         "ganimate animate video clip.mp4 --track driver.csv -o transfer.mp4",
@@ -775,7 +778,9 @@ def animate_video_command(
     estimator: EstimatorOption = DEFAULT_ESTIMATOR,
     device: DeviceOption = "auto",
 ) -> None:
-    """Change the expression of the people in a video, smoothly, keeping everything else.
+    """Change the expression of the people in a video: by default it grows from none at the
+    first frame to full at the last (alpha 0 -> 1 over the clip); --hold shows it from the
+    first frame.
 
     Output keeps the input's size, frame rate, frame count, rotation and audio; frames without
     a face pass through unchanged.
@@ -861,11 +866,16 @@ def demo_command(
     quick: bool = typer.Option(False, "--quick",
                                help="A smaller demo: one expression, a one-row sweep, a short "
                                     "clip (for slow machines and tests)."),
-    checkpoint: CheckpointOption = None,
+    checkpoint: str | None = typer.Option(
+        None, "--checkpoint", "-c",
+        help="The generator shown beside the warp (compare.png, sweep_gan.png): an export, a "
+             "training checkpoint or a run folder. Default: the model shipped in "
+             "ganimate/model/weights/."),
     device: DeviceOption = "cpu",
 ) -> None:
-    """Show what ganimate does on a bundled photo and video, with the shipped model: expression
-    edits, an AU sweep grid, an animated photo and an edited video. Prints the files written."""
+    """Show what ganimate does on a bundled photo and video with the warp engine (no model):
+    expression edits, an AU sweep grid, an animated photo and an edited video, plus the shipped
+    generator and the hybrid beside the warp in compare.png. Prints the files written."""
     from ganimate import demo
 
     config = demo.DemoConfig.quick(device=device) if quick else demo.DemoConfig(device=device)
@@ -901,7 +911,7 @@ def studio_command(
                                   "0 = any free port."),
     browser: bool = typer.Option(StudioConfig.browser, "--browser/--no-browser",
                                  help="Open the page in the default browser."),
-    engine_name: EngineOption = StudioConfig.engine,
+    engine_name: EngineOption = None,
     checkpoint: CheckpointOption = None,
     device: DeviceOption = StudioConfig.device,
     keep: bool = typer.Option(StudioConfig.keep, "--keep",
@@ -916,7 +926,8 @@ def studio_command(
         typer.echo(f"studio on {url} (its files: {folder}); Ctrl-C stops it", err=True)
         typer.echo(url)
 
-    config = StudioConfig(media=media, port=port, browser=browser, engine=engine_name or "warp",
+    engine = engine_name or ("gan" if checkpoint else StudioConfig.engine)  # as --engine says
+    config = StudioConfig(media=media, port=port, browser=browser, engine=engine,
                           checkpoint=checkpoint, device=device, keep=keep)
     studio.serve(config, ready)
 

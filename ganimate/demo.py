@@ -44,7 +44,7 @@ from ganimate.engines import GanEngine, HybridEngine, WarpEngine
 from ganimate.errors import GanimateError
 from ganimate.faces import FaceMesh, largest_face
 from ganimate.images import read_rgb, write_image
-from ganimate.targets import target_spec
+from ganimate.targets import TargetSpec, parse_expression, target_spec
 
 log = logging.getLogger("ganimate")
 
@@ -170,8 +170,19 @@ def _step(name: str, work: Callable[[], list[Path]]) -> DemoStep:
     return DemoStep(name, "ok", paths, seconds=time.perf_counter() - t)
 
 
-def _spec(engine, expression: str):
-    return target_spec(expression=expression, au_names=engine.au_names)
+def _spec(engine, expression: str, said: set | None = None) -> TargetSpec:
+    """The preset for ``engine``. With ``said`` (the compare grid, where the generator's two
+    columns share one model): AUs the model lacks are named once, with the columns they affect,
+    instead of once per engine as `edit image` would."""
+    if said is None:
+        return target_spec(expression=expression, au_names=engine.au_names)
+    spec = TargetSpec(expression=parse_expression(expression))
+    missing = spec.expression.preset.missing(engine.au_names)
+    if missing and (expression, missing) not in said:
+        said.add((expression, missing))
+        log.warning("compare.png: the generator has no %s, so its %s (gan and hybrid columns) "
+                    "leaves it out; the warp's row has it", ", ".join(missing), expression)
+    return spec
 
 
 def _expressions(photo: Path, out: Path, engines, config: DemoConfig) -> list[Path]:
@@ -181,13 +192,14 @@ def _expressions(photo: Path, out: Path, engines, config: DemoConfig) -> list[Pa
     paths = [out / "photo_input.jpg"]
     shutil.copyfile(photo, paths[0])
     rgb = read_rgb(photo)
-    cells = []
+    cells, said = [], set()
     with FaceMesh() as mesh:
         box = largest_face(mesh(rgb)).box
         for name in config.expressions:
             row = [face_cell(rgb, box, False, config.sweep_cell)]
             for engine in engines:
-                edit = edit_photo(photo, EditConfig(spec=_spec(engine, name)), engine, mesh=mesh)
+                spec = _spec(engine, name, None if engine is engines[0] else said)
+                edit = edit_photo(photo, EditConfig(spec=spec), engine, mesh=mesh)
                 row.append(face_cell(edit.rgb, box, False, config.sweep_cell))
                 if engine is engines[0]:
                     paths.append(write_photo_edit(edit, out / f"photo_{name}.jpg"))

@@ -263,6 +263,10 @@ def kit(tmp_path_factory, media, save_generator, synthetic_clip):
     face.save(d / "face.jpg", quality=92)
     g17 = save_generator(d / "g17.safetensors", AU_NAMES)
     g2 = save_generator(d / "g2.safetensors", ["AU01", "AU02"])
+    # the 17 AUs without the smile's (AU06, AU12, AU25): has AU26 of happy, not its lip corners
+    save_generator(d / "g_nosmile.safetensors",
+                   [n for n in AU_NAMES if n not in ("AU06", "AU12", "AU25")])
+    save_generator(d / "g_nobrows.safetensors", [n for n in AU_NAMES if n not in ("AU01", "AU02")])
     raw = (d / "face.jpg").read_bytes()
     (d / "truncated.jpg").write_bytes(raw[: len(raw) // 3])
     (d / "noise.jpg").write_bytes(np.random.default_rng(0).bytes(3000))

@@ -111,3 +111,22 @@ def test_bad_output_and_checkpoint(tmp_path):
     r = runner.invoke(app, ["demo", "-o", str(tmp_path / "d"), "--checkpoint",
                             str(tmp_path / "none.safetensors")])
     assert r.exit_code == 1 and "error:" in r.stderr and "none.safetensors" in r.stderr
+
+
+def test_demo_help_and_warnings_say_which_engine(caplog):
+    """The demo's edits are the warp's (its help says so, as the README does); the generator's
+    lack of AU16 is said once, naming the compare grid's columns it affects, not once per
+    engine as if the warp lacked it."""
+    from ganimate.engines import GanEngine, HybridEngine, load_engine
+
+    gan = load_engine("gan", None, "cpu")
+    assert isinstance(gan, GanEngine) and "AU16" not in gan.au_names
+    said: set = set()
+    with caplog.at_level(logging.WARNING, logger="ganimate"):
+        for engine in (gan, HybridEngine(gan.loaded)):
+            spec = demo._spec(engine, "anger", said)
+            assert spec.expression.preset.name == "anger"
+    warnings = [r.getMessage() for r in caplog.records if "AU16" in r.getMessage()]
+    assert len(warnings) == 1 and "compare.png" in warnings[0] and "gan and hybrid" in warnings[0]
+    text = " ".join(runner.invoke(app, ["demo", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert "with the warp engine (no model)" in text and "beside the warp" in text

@@ -1,21 +1,20 @@
 #!/usr/bin/env bash
-# One chunk of the demo model's GPU training, run on the lent device machine from the repo root:
+# One chunk of the demo model's GPU training, run on a GPU machine from the repo root:
 #
 #   examples/demo_model/gpu_chunk.sh start   # first call: probe speed, plan the run, train
 #   examples/demo_model/gpu_chunk.sh resume  # next calls: --resume up to the next --stop-at
 #   examples/demo_model/gpu_chunk.sh final   # last call: --resume to the end (or the time box)
 #
-# Every chunk is time-boxed under the tool's 10-minute limit: `timeout -s INT` makes the trainer
-# save a checkpoint and exit cleanly (Ctrl-C semantics) if the planned --stop-at is not reached in
-# CHUNK_S seconds. Every chunk then exports the newest generator in fp16 and copies the run's
-# config, log and newest sample grid to $OUT, so whatever happens to the machine afterwards, the
-# latest model comes back (8 files at most, 16 MiB each: the fp16 export of the paper's generator
-# is ~17 MB in fp32 / ~8.5 MB in fp16).
+# Every chunk is time-boxed (CHUNK_S, 8 minutes by default, for machines with a per-job time
+# limit): `timeout -s INT` makes the trainer save a checkpoint and exit cleanly (Ctrl-C semantics)
+# if the planned --stop-at is not reached in CHUNK_S seconds. Every chunk then exports the newest
+# generator in fp16 and copies the run's config, log and newest sample grid to $OUT, so the latest
+# model is at hand whatever happens to the machine afterwards (the fp16 export of the paper's
+# generator is ~8.5 MB; ~17 MB in fp32).
 #
-# The run folder lives outside the repo ($RUN, default /root/demo_run): it survives between calls
-# only while the machine stays warm (30 s after a call), so the calls must follow each other
-# directly. The full training state (generator + critic + two Adam states, ~600 MB) cannot come
-# back through $OUT; if the machine went cold, `resume` says so and the last export is the result.
+# The run folder lives outside the repo ($RUN, default /root/demo_run; a full training state with
+# the critic and both Adam states is ~600 MB). If it is gone between chunks, `resume` says so and
+# the last export in $OUT is the result.
 #
 # Settings (environment): DATA [carry/demo128], RUN [/root/demo_run], BUDGET_S [1260: seconds of
 # training the whole run is planned for, over all chunks], CHUNK_S [480], BATCH [25], ARGS [extra

@@ -5,12 +5,13 @@ machine has no mediapipe). The London identities in holdout.txt are never given 
                                                          [--london-only]
 
 - all (default): London minus the holdout (CC BY) + UTKFace crop_part1 (non-commercial research
-  only), 128 px: the training set of the real demo model, trained on a lent GPU (see README.md).
+  only), 128 px: the training set of the real demo model, trained on a GPU machine (see README.md).
 - ``--london-only --size 64``: what the CPU stand-in model is trained on (CC BY data only).
 
 Labels come from the default ``mesh`` estimator, calibrated per dataset (docs/aus.md). Crops are
 JPEG q85 (measured: 9,897 crops at 128 px take 63.4 MiB at prepare's default q95, too close to the
-64 MiB that the device tool carries with the code; q85 takes about half). The split is by file stem,
+64 MiB we allow a training set that travels with the clone to a GPU machine; q85 takes about
+half). The split is by file stem,
 so a London person's neutral and smiling photos land in the same split.
 
 Why not plain ``ganimate prepare``: UTKFace's 200 x 200 chips are cut tightly around the face, so

@@ -19,12 +19,18 @@ Pure functions on arrays; no model to train, no GPU, full resolution:
    bilinear sampling loses) inside the field's box only, and copies every pixel that does not move
    by at least 1/64 px, so the frame stays bit-identical outside the face and where nothing moves.
 
-4. :mod:`ganimate.engines.mouth`: where the warp parts the lips, the opening is painted as a
-   dark mouth interior in the lips' own hue (a warp alone would stretch the lip seam across it).
+4. :mod:`ganimate.engines.mouth` and :mod:`ganimate.engines.teeth`: where the warp parts the
+   lips, the opening is painted as a cavity in the lips' own hue (a warp alone would stretch the
+   lip seam across it) with ICT-FaceKit's scanned teeth, gums and tongue drawn in it, lit and
+   coloured from the face; teeth the photo already shows move rigidly (upper with the lip, lower
+   with the jaw).
+5. Folds (:attr:`WarpConfig.folds`): skin the field compresses darkens, skin it stretches
+   lightens a little, as shading.
 
-What a warp cannot do (docs/engines.md): it draws no teeth or tongue, cannot add texture
-(nasolabial folds, wrinkles, crow's feet), and shows stretched pixels when pushed far past a real
-expression; those need a learned model (``--engine gan`` / ``hybrid``).
+What it cannot do (docs/engines.md, "What it cannot do"): draw sharp creases (a nasolabial
+crease, crow's feet: folds are shading only) or texture a face does not have, and it shows
+stretched pixels when pushed far past a real expression; a learned model (``--engine gan`` /
+``hybrid``) can paint texture.
 """
 
 from __future__ import annotations

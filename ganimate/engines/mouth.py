@@ -1,4 +1,4 @@
-"""A mouth interior for the warp: where the warp parts the lips, paint the opening dark.
+"""A mouth interior for the warp: where the warp parts the lips, paint the opening as a cavity.
 
 A warp only moves pixels that exist. When it parts closed lips (AU25 lips part, AU26 jaw drop) the
 opening between the moved inner lips reads the photo's lip seam, stretched: lips that look swollen,
@@ -13,8 +13,10 @@ not a mouth that opens. This module finds that opening and paints it as a shadow
    like the shadow of a real mouth, its hue and chroma kept (a dark red, as mouths are); its
    edge is feathered over a few pixels (``feather``, in IOD) so the lips keep their own edge.
 
-No tongue or teeth are drawn: a wide-open mouth gets a dark interior, which is what a mouth shows
-in most lighting; a learned model (``--engine hybrid``) can paint over it.
+This module paints the cavity only; :mod:`ganimate.engines.teeth` draws ICT-FaceKit's scanned
+teeth, gums and tongue over it (``paint_opening``'s ``interior``), lit and coloured from the face
+(``TeethConfig(strength=0)`` leaves the cavity alone). :func:`rigid_teeth` moves the teeth that a
+photo already shows rigidly with the upper lip and the jaw.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""``--engine warp``: geometry from the AU -> mesh model, warped at the photo's full resolution
-(:mod:`ganimate.engines.geometry`). Needs no checkpoint; clean and sharp.
+"""``--engine warp``: geometry from scanned FACS shapes, warped at the photo's full resolution,
+with drawn teeth, gums and tongue where lips part and fold shading
+(:mod:`ganimate.engines.geometry`). Needs no checkpoint; sharp.
 """
 
 from __future__ import annotations

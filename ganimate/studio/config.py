@@ -16,7 +16,8 @@ class StudioConfig:
     port: int = 7860
     # Open the page in the default browser once the server is up (--no-browser: don't).
     browser: bool = True
-    # The engine the page starts with (warp, gan, hybrid; the page can switch).
+    # The engine the page starts with (warp, gan, hybrid; the page can switch); the CLI starts
+    # with gan when --checkpoint is given without --engine, as every command does.
     engine: str = "warp"
     # The generator's checkpoint for gan and hybrid (None: the shipped model).
     checkpoint: str | os.PathLike | None = None

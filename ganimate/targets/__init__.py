@@ -18,7 +18,7 @@ _EXPORTS = {
         "write_keyframes",
     ),
     "options": ("NOTHING_TO_CHANGE", "TargetOptions", "parse_source_aus"),
-    "presets": ("PRESETS",),
+    "presets": ("PRESETS", "parse_expression"),
     "spec": ("AUChange", "TargetSpec", "apply_changes", "build_target", "condition", "target_spec"),
     "timeline": (
         "AUTrack",

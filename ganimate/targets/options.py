@@ -22,7 +22,7 @@ from ganimate.faces import (
     source_aus,
 )
 from ganimate.images import read_rgb
-from ganimate.targets.spec import AUChange, TargetSpec, parse_au_option, target_spec
+from ganimate.targets.spec import AUChange, TargetSpec, parse_au_option, target_spec, with_like
 
 if TYPE_CHECKING:
     from ganimate.faces import FaceMesh
@@ -54,11 +54,11 @@ def build_spec(space: AUSpace, expression: str | None = None,
                method: str = DEFAULT_ESTIMATOR, mesh: FaceMesh | None = None) -> TargetSpec:
     """The CLI's target options, parsed and checked, as a TargetSpec for an engine's AUs
     (``engine.au_space``)."""
-    names = space.names
-    # Parse the cheap options first so that a typo fails before a photo is read.
-    target_spec(expression, None, aus_file, row, au, names)
-    like_vec = None if like is None else like_aus(like, space, method, mesh)
-    return target_spec(expression, like_vec, aus_file, row, au, names)
+    # The cheap options first, so that a typo fails before the --like photo is read.
+    spec = target_spec(expression, None, aus_file, row, au, space.names)
+    if like is None:
+        return spec
+    return with_like(spec, like_aus(like, space, method, mesh), space.names)
 
 
 @dataclass(frozen=True)

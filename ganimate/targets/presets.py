@@ -48,6 +48,18 @@ class Preset:
     aus: dict[str, float]  # the prototype's AUs -> intensity (an engine uses those it has)
     unavailable: tuple[str, ...] = ()  # prototype AUs no engine can represent
     note: str = ""
+    # The AUs that make the preset what it is, in groups (the lip corners, the brows, ...): a
+    # model that has none of a group's AUs cannot show the expression (an error, not an edit
+    # that is something else); missing AUs outside every group are minor (a warning).
+    defining: tuple[tuple[str, ...], ...] = ()
+
+    def missing(self, au_names: Sequence[str]) -> tuple[str, ...]:
+        """The preset's AUs that a model with ``au_names`` lacks."""
+        return tuple(n for n in self.aus if n not in au_names)
+
+    def lacking_groups(self, au_names: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+        """The defining groups of which a model with ``au_names`` has no AU at all."""
+        return tuple(g for g in self.defining if not set(g) & set(au_names))
 
     def vector(self, au_names: Sequence[str] = AU_NAMES) -> np.ndarray:
         """The preset as a full AU vector: prototype intensities, 0 for every other AU."""
@@ -64,29 +76,35 @@ PRESETS: dict[str, Preset] = {
                     "real smiles are (25 at 0.7, a trace of 26). 12 at D and 6 at B: the "
                     "scanned 6E+12E is broader than the London people's own broad smiles "
                     "(identity distance 0.29 against their 0.22, eyes half shut); happy:1.25 "
-                    "is 6+12 at C+E"),
+                    "is 6+12 at C+E",
+               defining=(("AU12",),)),
         Preset("sad", "1+4+15+17", {"AU01": _E, "AU04": _E, "AU15": _E, "AU17": _C},
                note="EMFACS 1+4+15 with the chin raiser (17) that usually accompanies it; with "
                     "the scanned basis' per-point clamp, 1 and 4 at E give the oblique brows "
-                    "(4 at C: 13/26 read sad instead of 15/26)"),
+                    "(4 at C: 13/26 read sad instead of 15/26)",
+               defining=(("AU01", "AU04"), ("AU15",))),
         Preset("surprise", "1+2+5+25+26", {"AU01": _E, "AU02": _E, "AU05": _C, "AU25": _E,
                                            "AU26": _E},
                note=_WITH_AU25 + "; 5 at C where EMFACS writes 5B: the scanned lid raise at B "
-                                 "barely shows on a photo"),
+                                 "barely shows on a photo",
+               defining=(("AU01", "AU02"),)),
         Preset("fear", "1+2+4+5+7+20+25+26", {"AU01": _E, "AU02": _D, "AU04": _C, "AU05": _E,
                                               "AU07": _C, "AU20": _E, "AU25": _D, "AU26": _C},
-               note=_WITH_AU25 + "; 4 and 7 at C: at E they cancel the brow and lid raise"),
+               note=_WITH_AU25 + "; 4 and 7 at C: at E they cancel the brow and lid raise",
+               defining=(("AU01", "AU02", "AU04"),)),
         Preset("anger", "4+5+7+10+16+23+25", {"AU04": _E, "AU05": _C, "AU07": _E, "AU10": _E,
                                                "AU16": _C, "AU23": _C, "AU25": _E},
                note="EMFACS 4+5+7+10+23+25 (anger with bared teeth) with the lower lip "
                     "depressor (16, C) that bares the lower teeth as a snarl does; the "
                     "closed-mouth 4+5+7+23 barely shows on a photo, and 23 at E or a jaw drop "
                     "(26) rounds the lips into an 'O' that reads as speech. 5 at C: eyeWide and "
-                    "the lid tightener (7) cancel at full strength"),
+                    "the lid tightener (7) cancel at full strength",
+               defining=(("AU04",),)),
         Preset("disgust", "9+10+15+16", {"AU09": _E, "AU10": _C, "AU15": _D, "AU16": _C},
                note="EMFACS 9+15+16 with the upper lip raiser (10, as in 10+16+25). AU16 (lower "
                     "lip depressor) is not among the 17 OpenFace AUs: the warp's scanned basis "
-                    "moves it, a 17-AU model leaves it out (with a warning)"),
+                    "moves it, a 17-AU model leaves it out (with a warning)",
+               defining=(("AU09", "AU10"),)),
     )
 }
 
@@ -150,6 +168,35 @@ def parse_expression(text: str) -> Expression:
     return Expression(PRESETS[key], strength)
 
 
+def check_preset(preset: Preset, au_names: Sequence[str]) -> None:
+    """Refuse a preset that a model with ``au_names`` cannot show; warn about minor AUs it lacks.
+
+    A model without any AU of one of the preset's defining groups (a smile without the lip-corner
+    puller, surprise without the brow raisers) would write an edit that is not the expression:
+    that is an error. Other missing AUs (a smile's cheek raiser, disgust's AU16 on a 17-AU model)
+    are left out with a warning.
+    """
+    missing = preset.missing(au_names)
+    if not missing:
+        return
+    known = " ".join(au_names)
+    if len(missing) == len(preset.aus):
+        raise GanimateError(
+            f"--expression {preset.name}: this model has none of its AUs "
+            f"({' '.join(preset.aus)}; the model knows {known}); the photo would come back "
+            "unedited. Use --au with the model's AUs, or a model trained on them")
+    lacking = preset.lacking_groups(au_names)
+    if lacking:
+        groups = " and ".join(f"no {g[0]}" if len(g) == 1 else f"none of {'/'.join(g)}"
+                              for g in lacking)
+        raise GanimateError(
+            f"--expression {preset.name}: this model has {groups}, which {preset.name} "
+            f"needs (the model knows {known}); the edit would not read as {preset.name}. "
+            "Use --au with the model's AUs, or a model trained on them")
+    log.warning("expression %s: the model has no %s; those AUs are left out", preset.name,
+                ", ".join(missing))
+
+
 def apply_expression(y: np.ndarray, expression: Expression,
                      au_names: Sequence[str] = AU_NAMES) -> np.ndarray:
     """Move ``y`` (shape (..., K)) toward the preset by the expression's strength.
@@ -168,8 +215,4 @@ def apply_expression(y: np.ndarray, expression: Expression,
         out = y + np.float32(expression.strength) * (preset - y)
     keep = [i for i, n in enumerate(au_names) if n in KEEP_AUS]
     out[..., keep] = y[..., keep]
-    missing = [n for n in expression.preset.aus if n not in au_names]
-    if missing:
-        log.warning("expression %s: the model has no %s; those AUs are left out",
-                    expression.preset.name, ", ".join(missing))
     return np.clip(out, 0.0, 1.0).astype(np.float32)

@@ -10,6 +10,7 @@ and absolute (``AU12=0.8``) or relative (``AU12+0.3``, ``AU04-0.2``) ``--au`` ch
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Sequence
@@ -22,7 +23,12 @@ from ganimate.errors import GanimateError
 from ganimate.faces import AU_NAMES, canonical_au_name
 from ganimate.progress import log
 from ganimate.targets.au_file import AUValues, read_aus_file
-from ganimate.targets.presets import Expression, apply_expression, parse_expression
+from ganimate.targets.presets import (
+    Expression,
+    apply_expression,
+    check_preset,
+    parse_expression,
+)
 
 _AU_OPTION = re.compile(r"^\s*([A-Za-z]*\d+(?:_r)?)\s*(=|\+|-)\s*([-+]?[0-9]*\.?[0-9]+)\s*$")
 
@@ -106,30 +112,28 @@ def target_spec(expression: str | None = None, like: np.ndarray | None = None,
                 aus_file: str | os.PathLike | None = None, row: int | None = None,
                 au: Sequence[str] = (), au_names: Sequence[str] = AU_NAMES) -> TargetSpec:
     """Parse the CLI's target options into a :class:`TargetSpec` (errors are GanimateError)."""
-    like_vec = None
-    if like is not None:
-        like_vec = np.asarray(like, dtype=np.float32)
-        if like_vec.shape != (len(au_names),):
-            raise ValueError(f"like: expected shape ({len(au_names)},), got {like_vec.shape}")
     if row is not None and aus_file is None:
         raise GanimateError("--row picks a row of --aus-file; give --aus-file too")
     spec = TargetSpec(
         expression=None if expression is None else parse_expression(expression),
-        like=like_vec,
         aus_file=None if aus_file is None else read_aus_file(aus_file, row, au_names),
         changes=tuple(parse_au_option(a, au_names) for a in au),
     )
-    preset = spec.expression.preset if spec.expression is not None else None
-    if preset is not None and preset.aus and not set(preset.aus) & set(au_names):
-        raise GanimateError(
-            f"--expression {preset.name}: this model has none of its AUs "
-            f"({' '.join(preset.aus)}; the model knows {' '.join(au_names)}); the photo would "
-            "come back unedited. Use --au with the model's AUs, or a model trained on them"
-        )
-    if spec.expression is not None and spec.like is not None:
+    if spec.expression is not None:
+        check_preset(spec.expression.preset, au_names)
+    return spec if like is None else with_like(spec, like, au_names)
+
+
+def with_like(spec: TargetSpec, like: np.ndarray, au_names: Sequence[str] = AU_NAMES
+              ) -> TargetSpec:
+    """``spec`` with the AUs of ``--like`` (a vector in ``au_names`` order)."""
+    like_vec = np.asarray(like, dtype=np.float32)
+    if like_vec.shape != (len(au_names),):
+        raise ValueError(f"like: expected shape ({len(au_names)},), got {like_vec.shape}")
+    if spec.expression is not None:
         log.warning("--like replaces every AU, so --expression %s has no effect",
                     spec.expression.preset.name)
-    return spec
+    return dataclasses.replace(spec, like=like_vec)
 
 
 def build_target(y_r: np.ndarray, spec: TargetSpec,

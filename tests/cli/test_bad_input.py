@@ -76,6 +76,13 @@ CASES = {
     "strength": (["edit", "image", k("face.jpg"), "-e", "happy:9"], "strength"),
     "model lacks the preset's AUs": (["edit", "image", k("face.jpg"), "-e", "happy", "-c",
                                       k("g2.safetensors")], "none of its AUs"),
+    "model lacks the smile's lip corners": (["edit", "image", k("face.jpg"), "-e", "happy", "-c",
+                                             k("g_nosmile.safetensors")], "has no AU12"),
+    "video: model lacks the lip corners": (["animate", "video", k("clip.mp4"), "-e", "happy:0.5",
+                                            "-c", k("g_nosmile.safetensors")], "has no AU12"),
+    "model lacks the brows of surprise": (["edit", "image", k("face.jpg"), "-e", "surprise",
+                                           "-c", k("g_nobrows.safetensors")],
+                                          "AU01/AU02"),
     "aus file missing": (["edit", "image", k("face.jpg"), "--aus-file", k("nope.json")], "nope"),
     "aus file broken": (["edit", "image", k("face.jpg"), "--aus-file", k("aus.json")],
                         "aus.json"),
@@ -464,3 +471,18 @@ def test_size_limit_can_be_raised(tmp_path):
 # --- variable frame rate ---------------------------------------------------------------------
 
 
+
+
+def test_a_preset_missing_only_minor_aus_warns_and_edits(kit, tmp_path, save_generator):
+    """A model without the smile's cheek raiser (AU06) still has its lip corners: a warning
+    naming AU06, and the photo is written (the defining-AU refusal is above, in CASES)."""
+    from ganimate.faces import AU_NAMES
+
+    model = save_generator(tmp_path / "g_no06.safetensors", [n for n in AU_NAMES if n != "AU06"])
+    out = tmp_path / "happy.png"
+    result = runner.invoke(app, ["edit", "image", str(kit.face), "-e", "happy", "-c", str(model),
+                                 "-o", str(out), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "has no AU06" in result.stderr and "left out" in result.stderr
+    assert result.stderr.count("has no AU06") == 1  # said once, not once per face or frame
+    assert out.is_file()

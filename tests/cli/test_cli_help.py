@@ -91,3 +91,59 @@ def test_edit_image_on_a_folder_reports_progress_in_photos(kit, tmp_path, monkey
     quiet = runner.invoke(app, ["-q", "edit", "image", str(folder), "-e", "happy", "-c",
                                 str(kit.g17), "-o", str(tmp_path / "out2"), "--device", "cpu"])
     assert quiet.exit_code == 0 and "editing photos" not in quiet.stderr
+
+
+def _help(*words: str) -> str:
+    result = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, words
+    return " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize("words", [("edit", "image"), ("animate", "video"), ("animate", "image"),
+                                   ("edit", "sweep"), ("eval", "photos")])
+def test_engine_help_describes_todays_warp(words):
+    """The warp draws teeth, gums and tongue and shades folds (tests/engines/test_mouth.py and
+    test_geometry.py check that it does); its help must not say otherwise."""
+    text = _help(*words)
+    assert "no teeth" not in text and "dark mouth" not in text, text
+    assert "draws scanned teeth, gums and tongue" in text and "shades like a fold" in text, text
+
+
+def test_engine_docstrings_describe_todays_warp():
+    from ganimate.engines import geometry, mouth, warp
+
+    for module in (geometry, mouth, warp):
+        doc = " ".join(module.__doc__.split())
+        assert "draws no teeth" not in doc and "No tongue or teeth are drawn" not in doc, module
+        assert "teeth" in doc, module
+
+
+def test_animate_video_says_its_default_ramp_and_hold_first():
+    """The default alpha goes 0 -> 1 over the clip: the first help line says so and names --hold,
+    and the help's examples and the README show --hold beside the default."""
+    from pathlib import Path
+
+    result = runner.invoke(app, ["animate", "video", "--help"], env={"COLUMNS": "200"})
+    body = result.stdout.split("Options")[0]
+    first = " ".join(body.split("\n\n")[1].split())  # the paragraph after the usage line
+    assert "0 -> 1" in first and "--hold" in first, first
+    example = result.stdout.split("Examples:", 1)[1]
+    assert "-e happy --hold" in example and "0 -> happy over the clip" in example
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert "single_face.mp4 -e surprise --hold" in readme
+    assert "first half" in readme  # what the default ramp looks like, said where it is shown
+
+
+def test_demo_model_guide_uses_plain_commands():
+    """Training the demo model is described as commands anyone runs on a GPU machine, not as the
+    call syntax of a remote-execution helper that users do not have."""
+    from pathlib import Path
+
+    root = Path(__file__).parents[2] / "examples" / "demo_model"
+    for path in [root / "README.md", *root.glob("*.sh"), *root.glob("*.py")]:
+        text = path.read_text()
+        for phrase in ("run(kind", "carry=[", "device tool", "lent GPU", "lent device"):
+            assert phrase not in text, (path.name, phrase)
+    guide = (root / "README.md").read_text()
+    for phase in ("start", "resume", "final"):
+        assert f"examples/demo_model/gpu_chunk.sh {phase}" in guide

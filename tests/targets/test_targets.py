@@ -327,3 +327,17 @@ def test_track_reads_openface_csv(media):
     track = read_au_track(media / "formats/openface/OpenFace_Test.csv")
     assert track.values.shape[1] == K and np.all(np.diff(track.times) > 0)
     assert track.resample(fps=30, n_frames=5).shape == (5, K)
+
+
+@pytest.mark.parametrize("name", [n for n, p in PRESETS.items() if p.defining])
+def test_a_model_without_a_defining_group_is_refused(name):
+    """Each preset names the AUs that make it (lip corners, brows, ...): a model lacking a whole
+    group gets an error, one lacking only other AUs a warning (tests/cli/test_bad_input.py)."""
+    from ganimate.targets.presets import check_preset
+
+    preset = PRESETS[name]
+    check_preset(preset, AU_NAMES + ("AU16",))  # the warp's names: nothing missing, no error
+    for group in preset.defining:
+        names = [n for n in AU_NAMES if n not in group]
+        with pytest.raises(GanimateError, match=name):
+            check_preset(preset, names)
