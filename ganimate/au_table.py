@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,19 +93,19 @@ def _video_rows(file: Path, disp: str, est: AUEstimator, every: int, baseline: b
         note(disp, "no face")
 
 
-def scan_aus(path: str | os.PathLike, method: str = DEFAULT_ESTIMATOR, every: int = 1,
-             baseline: bool = False, problems: list[AUScanProblem] | None = None
-             ) -> Iterable[AURow]:
-    """AU rows of a photo, a folder of photos/videos, or a video, streamed (one per face/frame).
+def scan_aus(paths: str | os.PathLike | Sequence[str | os.PathLike],
+             method: str = DEFAULT_ESTIMATOR, every: int = 1, baseline: bool = False,
+             problems: list[AUScanProblem] | None = None) -> Iterable[AURow]:
+    """AU rows of photos, videos and folders of them, streamed (one per face per frame).
 
     Videos use the face tracker (``face`` is the track id) and, with ``baseline``, a per-track
     :class:`NeutralBaseline`. Files that give nothing are appended to ``problems`` (if given).
     """
     est = AUEstimator(method)
-    path = Path(path)
-    inputs = find_inputs([path])
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    inputs = find_inputs(paths)
     if not inputs:
-        raise GanimateError(f"{path}: no photos or videos in it")
+        raise GanimateError(f"{' '.join(map(str, paths))}: no photos or videos in it")
 
     def note(source: str, reason: str) -> None:
         if problems is not None:
@@ -179,12 +179,14 @@ class AURendering:
             yield row
 
     def _csv(self) -> Iterator[str]:
+        """The header with the first row (nothing at all when no face is found), then a row at
+        a time, as they are measured."""
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=TABLE_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in [None, *self._counted()]:
-            if row is not None:
-                writer.writerow(row.as_dict())
+        for row in self._counted():
+            if self.count == 1:
+                writer.writeheader()
+            writer.writerow(row.as_dict())
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
@@ -203,13 +205,13 @@ class AURendering:
         yield _face_columns(rows) if 0 < len(rows) <= 4 else _row_lines(rows)
 
 
-def render_aus(path: str | os.PathLike, listing: AUListing, terminal: bool = False
-               ) -> AURendering:
-    """Scan ``path`` (lazily) and render its rows as ``listing.fmt`` (``terminal`` picks a
+def render_aus(paths: str | os.PathLike | Sequence[str | os.PathLike], listing: AUListing,
+               terminal: bool = False) -> AURendering:
+    """Scan ``paths`` (lazily) and render their rows as ``listing.fmt`` (``terminal`` picks a
     table when no format is given)."""
     fmt = listing.fmt or ("table" if terminal else "csv")
     problems: list[AUScanProblem] = []
-    rows = scan_aus(path, method=listing.estimator, every=listing.every,
+    rows = scan_aus(paths, method=listing.estimator, every=listing.every,
                     baseline=listing.baseline, problems=problems)
     return AURendering(rows, fmt, problems)
 

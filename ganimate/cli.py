@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 import sys
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+import typer.core
 
 from ganimate import __version__, progress
 from ganimate.animation import AnimateConfig, ImageAnimation, Timeline
@@ -37,9 +39,54 @@ def examples(*lines: str, note: str = "") -> str:
     return head + "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
 
 
+# click's exceptions, wherever typer takes click from (its own vendored copy in typer >= 0.2x, the
+# click package before): UsageError is BadParameter's base, NoArgsIsHelpError its neighbour.
+_UsageError = typer.BadParameter.__mro__[1]
+_NoArgsIsHelp = getattr(sys.modules[_UsageError.__module__], "NoArgsIsHelpError", ())
+
+
+class _OneLineUsageError(_UsageError):
+    """A usage error (unknown option, missing argument, bad value) as one line on stderr, like
+    every other error, but with click's exit code 2, so scripts can tell a mistyped command line
+    from a failure of the work (exit 1)."""
+
+    def __init__(self, original):
+        super().__init__(original.format_message(), original.ctx)
+
+    def show(self, file=None) -> None:
+        where = f"; see '{self.ctx.command_path} --help'" if self.ctx is not None else ""
+        message = " ".join(self.format_message().split()).rstrip(".")
+        typer.echo(f"error: {message}{where}", err=True, file=file)
+
+
+class _Group(typer.core.TyperGroup):
+    """The app's click group: usage errors of any command below it leave as one line."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        with _one_line_usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx):
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _one_line_usage_errors():
+    try:
+        yield
+    except _NoArgsIsHelp:
+        raise  # `ganimate edit` alone shows its help, as asked
+    except _UsageError as exc:
+        if isinstance(exc, _OneLineUsageError):
+            raise
+        raise _OneLineUsageError(exc) from None
+
+
 # rich_markup_mode=None: help text is plain, so "[eval]" or "[table on a terminal]" are shown as
 # written instead of being eaten as rich markup.
 app = typer.Typer(
+    cls=_Group,
     name="ganimate",
     help="GANimation made practical: edit and animate facial expressions with Action Units. "
          "-q/--quiet, -v/--verbose and --max-megapixels may be given anywhere on the line.",
@@ -171,8 +218,9 @@ AusFileOption = Annotated[str | None, typer.Option(
 RowOption = Annotated[int | None, typer.Option(
     "--row", min=0, help="The 0-based row of --aus-file when it has several.")]
 AuOption = Annotated[list[str], typer.Option(
-    "--au", help="Repeatable: AU12=0.8 (absolute), AU12+0.3 / AU04-0.2 (relative to the "
-                 "face's own AUs, in each frame of a video); clipped to [0, 1].")]
+    "--au", help="Repeatable: AU12=0.8 (absolute, a value in [0, 1]: others are an error), "
+                 "AU12+0.3 / AU04-0.2 (relative: a change in [-1, 1] to the face's own AUs, "
+                 "in each frame of a video; the sum is clipped to [0, 1]).")]
 FeatherOption = Annotated[float, typer.Option(
     "--feather", min=0.0, max=0.5,
     help="Softness of the face region's edge, as a fraction of the crop side.")]
@@ -506,7 +554,8 @@ def _show(tables, data: dict, paths, as_json: bool) -> None:
         console = Console()
         for table in tables:
             console.print(table)
-    typer.echo(f"wrote {', '.join(str(p) for p in paths)}", err=True)
+    if paths:
+        typer.echo(f"wrote {', '.join(str(p) for p in paths)}", err=True)
 
 
 @eval_app.command("model", no_args_is_help=True,
@@ -555,22 +604,23 @@ def eval_video_command(
     src: str = typer.Argument(..., metavar="IN", help="The input video."),
     edited: str = typer.Argument(..., metavar="OUT", help="Its edited version."),
     out: str = typer.Option(None, "--out", "-o",
-                            help="Report folder. Default: <OUT video>-eval."),
+                            help="Report folder. Default: beside OUT, named <OUT's name>-eval "
+                                 "(with --json: none unless -o is given)."),
     identity: IdentityOption = True,
     identity_every: int = typer.Option(
         10, "--identity-every", min=1, help="Measure identity on every n-th face frame."),
-    as_json: JsonOption = False,
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the JSON report on stdout instead of the table; no report "
+                              "folder is written unless -o is given."),
 ) -> None:
     """Measure an edited video against its input: flicker, background change, identity."""
-    from pathlib import Path
-
     from ganimate import evaluation
     from ganimate.evaluation import report
 
     result = evaluation.evaluate_video(src, edited, identity=identity,
                                        identity_every=identity_every)
-    paths = report.write_video_report(result, Path(out) if out else
-                                      Path(f"{Path(edited).stem}-eval"))
+    folder = report.video_report_folder(edited, out, as_json)
+    paths = report.write_video_report(result, folder) if folder is not None else []
     _show([report.video_table(result)], result.to_dict(), paths, as_json)
 
 
@@ -601,9 +651,10 @@ def eval_photos_command(
     identity: IdentityOption = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Edit photos with an engine and read them with two readers: dlib's 68 points (independent
-    of the warp's AU->mesh model) beside the mesh AU estimator; plus identity, sharpness, colour
-    fringes, change away from the face and a null edit."""
+    """Edit photos with an engine and read them with three readers: a FER-2013 expression
+    classifier and dlib's 68 points (both independent of the warp's AU->mesh model) beside the
+    mesh AU estimator; plus identity, sharpness, colour fringes, change away from the face and a
+    null edit."""
     from ganimate.evaluation import photos as photo_eval
     from ganimate.evaluation import report
 
@@ -671,45 +722,56 @@ def prepare_command(
 @app.command("aus", no_args_is_help=True,
     epilog=examples(
         "ganimate aus photo.jpg",
+        "ganimate aus a.jpg b.jpg clip.mp4 -f table > aus.txt   # every column kept",
         "ganimate aus clip.mp4 -f csv > aus.csv",
         "ganimate aus photos/ -f json"))
 @guarded
 def aus_command(
-    input: str = typer.Argument(..., help="A photo, a video, or a folder of them."),
+    inputs: list[str] = typer.Argument(..., help="Photos, videos, or folders of them."),
     fmt: str = typer.Option(None, "--format", "-f",
-                            help="table, csv or json [table on a terminal, csv otherwise]."),
+                            help="table, csv or json [table on a terminal, csv otherwise]; a "
+                                 "table written to a file or pipe keeps every column."),
     estimator: EstimatorOption = DEFAULT_ESTIMATOR,
     every: int = typer.Option(1, "--every", help="Videos: every k-th frame."),
     baseline: bool = typer.Option(False, "--baseline/--no-baseline",
                                   help="Videos: subtract each person's neutral baseline."),
 ) -> None:
     """AU intensities of every face: one row per face per frame (columns: docs/aus.md)."""
-    from rich.console import Console
-
     from ganimate import au_table
 
     listing = au_table.AUListing(fmt, estimator, every, baseline)
-    output = au_table.render_aus(input, listing, terminal=sys.stdout.isatty())
+    terminal = sys.stdout.isatty()
+    output = au_table.render_aus(inputs, listing, terminal=terminal)
     for chunk in output.chunks:
         if isinstance(chunk, str):
             sys.stdout.write(chunk)
             sys.stdout.flush()  # rows reach a pipe as they are measured
         else:
-            Console().print(chunk)
+            _print_table(chunk, terminal)
     for p in output.problems:
         typer.echo(f"warning: {p.source}: {p.reason}", err=True)
     if output.count == 0:
-        raise fail(f"{input}: no face found")
+        raise fail(f"{' '.join(inputs)}: no face found")
+
+
+def _print_table(table, terminal: bool) -> None:
+    """A rich table on stdout: on a terminal at its width; into a file or pipe at the table's
+    own width, so that no column is cut or dropped (rich would assume 80 columns)."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    console = Console()
+    if not terminal:
+        wide = console.options.update_width(1_000_000)
+        console = Console(width=max(80, Measurement.get(console, wide, table).maximum))
+    console.print(table)
 
 
 # --- animation: animate video, animate image (ganimate/animation/) ---
 
 _ANIMATE_TARGET_HELP = ("The condition at frame t is alpha(t) * target + (1 - alpha(t)) * the "
                         "face's own AUs. " + _TARGET_HELP)
-EasingOption = Annotated[str | None, typer.Option(
-    "--easing",
-    help="Easing of the ramp: linear, ease-in, ease-out, ease-in-out, cosine, smoothstep "
-         "[linear; cosine with --bounce].")]
+_EASINGS = "linear, ease-in, ease-out, ease-in-out, cosine, smoothstep"
 
 
 @animate_app.command("video", no_args_is_help=True,
@@ -742,7 +804,9 @@ def animate_video_command(
              "Default: 0 -> 1 over the clip (with --track: 1 throughout)."),
     hold: bool = typer.Option(False, "--hold", help="alpha 1 throughout: the target from the "
                                                     "first frame on."),
-    easing: EasingOption = None,
+    easing: str | None = typer.Option(
+        None, "--easing",
+        help=f"Easing of the ramp's segments: {_EASINGS} [linear; cosine with --ramp bounce]."),
     track_csv: str = typer.Option(
         None, "--track",
         help="Drive the target frame by frame from an AU track: the CSV of `ganimate aus "
@@ -833,7 +897,8 @@ def animate_image_command(
                               help="Frame rate; the clip has round(seconds * fps) frames."),
     bounce: bool = typer.Option(ImageAnimation.bounce, "--bounce",
                                 help="There and back: 0 -> 1 -> 0."),
-    easing: EasingOption = None,
+    easing: str | None = typer.Option(
+        None, "--easing", help=f"Easing of the motion: {_EASINGS} [linear; cosine with --bounce]."),
     face: int = typer.Option(None, "--face", min=0,
                              help="Only face N (0-based, left to right). Default: every face."),
     crf: CrfOption = ImageAnimation.crf,

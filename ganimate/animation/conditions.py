@@ -72,8 +72,11 @@ def alpha_schedule(n_frames: int, fps: float, ramp: str | None = None, hold: boo
     ``bounce``: 0 -> 1 -> 0; otherwise ``default`` ("ramp": 0 -> 1 over the clip, "hold").
     ``easing`` applies to the ramp's segments (default linear; cosine for a bounce).
     """
-    if sum([ramp is not None, hold, bounce]) > 1:
-        raise GanimateError("choose one of --ramp, --hold and --bounce")
+    given = [name for name, on in (("--ramp", ramp is not None), ("--hold", hold),
+                                   ("--bounce", bounce)) if on]
+    if len(given) > 1:  # names only what was given: animate video has no --bounce
+        raise GanimateError(f"{' and '.join(given)}: give one of them (--ramp also takes the "
+                            "words hold, ramp and bounce)")
     _check_easing(easing)
     n = max(int(n_frames), 1)
     if ramp is not None:

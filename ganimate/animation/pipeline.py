@@ -48,6 +48,7 @@ from ganimate.animation.preview import preview_frame
 from ganimate.animation.stages import Encoder, Stage, cpu_threads, run_tasks
 from ganimate.errors import GanimateError
 from ganimate.files import same_file
+from ganimate.images import IMAGE_SUFFIXES
 from ganimate.progress import log, track
 from ganimate.targets import TargetSpec, is_keyframe_file
 from ganimate.timing import StageTimes, measuring, process_age, timed
@@ -77,6 +78,16 @@ def check_output(src: str | os.PathLike, out: str | os.PathLike,
         files.check_output(p, "--preview")
 
 
+def check_video_input(src: str | os.PathLike) -> None:
+    """Refuse a still photo as the input of a video animation (ffmpeg would read it as a clip of
+    one frame and `animate video` would write a one-frame video): say how to animate a photo."""
+    src = Path(src)
+    if src.suffix.lower() in IMAGE_SUFFIXES:
+        raise GanimateError(
+            f"{src}: a photo, not a video; to animate a photo use `ganimate animate image "
+            f"{src} --to happy -o clip.mp4`")
+
+
 # The errors of `animate video` and `animate image` without a target.
 NOTHING_TO_ANIMATE_VIDEO = ("nothing to animate to: give --expression, --au, --like, --aus-file, "
                             "--track or a keyframe file --ramp keys.csv (e.g. --expression happy)")
@@ -88,6 +99,7 @@ def check_video_request(src: str | os.PathLike, out: str | os.PathLike, targets:
     options nor a driver track) or whose outputs would overwrite the input."""
     if not (targets.given or timeline.track or is_keyframe_file(timeline.ramp)):
         raise GanimateError(NOTHING_TO_ANIMATE_VIDEO)
+    check_video_input(src)
     check_output(src, out, preview)
 
 
@@ -177,6 +189,7 @@ class _Tally:
 def _probe_request(src: Path, out: Path, spec: TargetSpec, timeline: Timeline,
                    preview: str | os.PathLike | None):
     """The input's VideoInfo, once the paths and the target are checked."""
+    check_video_input(src)
     check_output(src, out, preview)
     if not src.exists():
         raise GanimateError(f"{src}: no such video file")

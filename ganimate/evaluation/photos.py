@@ -4,11 +4,12 @@ what a person would see, with readers that share nothing with the warp engine.
 For every photo (the largest face; optionally a *reference* photo of the same person showing the
 real expression, found by file name in another folder):
 
-- **expression, two readers side by side**: dlib's 68 points (:mod:`ganimate.evaluation.dlib68`:
-  lip-corner height against the eye line and against the lip centre, mouth width, lip gap, brow
-  height, in inter-ocular distances) and ganimate's own mesh AU estimator (which inverts the AU ->
-  mesh model that drives the warp, so it is *not* an independent judge of the warp), before ->
-  after, and for scale before -> the reference;
+- **expression, three readers side by side**: an expression classifier trained on FER-2013
+  (:mod:`ganimate.evaluation.emotion`: the probability of each basic emotion), dlib's 68 points
+  (:mod:`ganimate.evaluation.dlib68`: lip-corner height against the eye line and against the lip
+  centre, mouth width, lip gap, brow height, in inter-ocular distances) and ganimate's own mesh
+  AU estimator (which inverts the AU -> mesh model that drives the warp, so it is *not* an
+  independent judge of the warp), before -> after, and for scale before -> the reference;
 - **identity**: dlib's face-recognition distance input -> edit (and input -> reference);
 - **pixels**: sharpness (Laplacian variance inside the face box, output / input), colour fringes
   (99th percentile of the CIELAB a/b change inside the face box, and of the colours the edit

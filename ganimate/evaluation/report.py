@@ -226,6 +226,19 @@ def write_comparison(results: Sequence[tuple[str, EvalResult]],
     return paths
 
 
+def video_report_folder(edited: str | os.PathLike, out: str | os.PathLike | None = None,
+                        as_json: bool = False) -> Path | None:
+    """Where `eval video` writes its report: ``out``, else beside the edited video
+    (``clips/happy.mp4`` -> ``clips/happy-eval``); None with ``as_json`` and no ``out`` (the
+    JSON on stdout is the report)."""
+    if out:
+        return Path(out)
+    if as_json:
+        return None
+    edited = Path(edited)
+    return edited.with_name(f"{edited.stem}-eval")
+
+
 def write_video_report(result: VideoEvalResult, out_dir: str | os.PathLike) -> list[Path]:
     """video_report.json in ``out_dir``."""
     return [write_json(Path(out_dir) / "video_report.json", result.to_dict())]

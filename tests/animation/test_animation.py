@@ -101,7 +101,7 @@ def test_alpha_schedule_choices():
     assert b(0) == 0 and b(5) == 1 and b(10) == 0
     r = conditions.alpha_schedule(30, 10.0, ramp="0s:0,1s:1:ease-in,2s:0")
     assert r(10) == 1 and r(5) == pytest.approx(0.25) and r(29) == 0
-    with pytest.raises(GanimateError, match="one of --ramp, --hold"):
+    with pytest.raises(GanimateError, match="--ramp and --hold: give one of them"):
         conditions.alpha_schedule(10, 10.0, ramp="0:0,5:1", hold=True)
     with pytest.raises(GanimateError, match="--easing"):
         conditions.alpha_schedule(10, 10.0, easing="wobble")

@@ -105,6 +105,8 @@ CASES = {
                                     k("no_ckpt")], "without checkpoints"),
     # videos
     "missing video": (["animate", "video", k("missing.mp4"), "-e", "happy"], "no such"),
+    "photo as video": (["animate", "video", k("face.jpg"), "-e", "happy"],
+                       "a photo, not a video; to animate a photo use `ganimate animate image"),
     "random bytes video": (["animate", "video", k("noise.mp4"), "-e", "happy"], "noise.mp4"),
     "ramp after the clip": (["animate", "video", k("clip.mp4"), "-e", "happy", "--ramp",
                              "0s:0,5s:1"], "after the end of the clip"),

@@ -206,7 +206,7 @@ def test_bad_input_gives_one_clear_error_and_leaves_nothing(invoke, media, tiny,
         ([src, "-e", "grumpy"], "unknown expression"),
         ([src, "-e", "happy", "--crf", "70"], "--crf"),
         ([src, "-e", "happy", "--preset", "warp"], "--preset"),
-        ([src, "-e", "happy", "--hold", "--ramp", "0:0,5:1"], "one of --ramp, --hold"),
+        ([src, "-e", "happy", "--hold", "--ramp", "0:0,5:1"], "--ramp and --hold: give one"),
     ]
     for args, message in cases:
         res = invoke("animate", "video", args[0], "-c", tiny, "-o", out, *args[1:])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -121,3 +122,38 @@ def test_mediapipe_native_logs_stay_off_stderr(media):
         assert len(_rows(run.stdout)) >= 1
         native = [ln for ln in run.stderr.splitlines() if NATIVE_LOG.search(ln)]
         assert native == [], run.stderr
+
+
+def test_a_table_written_to_a_file_keeps_every_column(media, tmp_path):
+    """`aus -f table > file`: rich assumes 80 columns off a terminal and used to cut every line
+    and drop AU15-AU45; the table is now written at its own width."""
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for name in ("001.jpg", "002.jpg", "003.jpg", "005.jpg", "006.jpg"):
+        shutil.copy(media / "faces/london/neutral" / name, folder / name)
+    out = tmp_path / "table.txt"
+    with out.open("w") as f:
+        done = subprocess.run([sys.executable, "-m", "ganimate", "aus", str(folder), "-f",
+                               "table"], stdout=f, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "COLUMNS": "80"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text().splitlines()
+    header = next(ln for ln in lines if ln.lstrip().startswith("source"))
+    assert header.split()[-17:] == [n[2:] for n in AU_NAMES], header
+    rows = [ln for ln in lines if ".jpg" in ln]
+    assert len(rows) == 5 and all(len(r.split()) == 3 + 17 for r in rows), rows
+    assert max(len(ln) for ln in lines) > 80  # wider than rich's default: nothing was cut
+
+
+def test_several_inputs_and_nothing_on_stdout_before_an_error(media, tmp_path):
+    """`aus` takes several inputs as `edit image` does; an input that gives no row writes no
+    bare CSV header on stdout before the error."""
+    a, b = media / "faces/london/neutral/001.jpg", media / "photos/lisa1.jpg"
+    r = runner.invoke(app, ["aus", str(a), str(b), "-f", "csv"])
+    assert r.exit_code == 0, r.output
+    assert [row["source"] for row in _rows(r.stdout)] == ["001.jpg", "lisa1.jpg"]
+    text = tmp_path / "text.jpg"
+    text.write_text("not a photo")
+    r = runner.invoke(app, ["aus", str(text), "-f", "csv"])
+    assert r.exit_code == 1 and r.stdout == "", r.stdout
+    assert r.stderr.strip().splitlines()[-1].startswith("error: ")

@@ -224,3 +224,27 @@ def test_eval_photos_skips_a_photo_without_a_face_and_goes_on(invoke, media, tmp
     alone = invoke("eval", "photos", photos / "003_noface.png", *fast, "-o", tmp_path / "r2")
     assert alone.exit_code == 1 and "no photo could be measured" in alone.stderr, alone.output
     assert not (tmp_path / "r2").exists()
+
+
+def test_eval_video_report_goes_beside_out_and_json_writes_none(invoke, flicker_video, tmp_path,
+                                                                 monkeypatch):
+    """Without -o the report folder is beside the edited video (it went into the current
+    folder); with --json and no -o nothing is written: stdout is the report."""
+    import shutil
+
+    src, flickering = flicker_video
+    edited = tmp_path / "clips" / "edited.mkv"
+    edited.parent.mkdir()
+    shutil.copy(flickering, edited)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    res = invoke("eval", "video", src, edited, "--no-identity", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["frames"] == 72
+    assert list(cwd.iterdir()) == [] and sorted(p.name for p in edited.parent.iterdir()) == [
+        "edited.mkv"]
+    res = invoke("eval", "video", src, edited, "--no-identity")
+    assert res.exit_code == 0, res.output
+    assert (edited.parent / "edited-eval" / "video_report.json").is_file()
+    assert list(cwd.iterdir()) == []

@@ -25,7 +25,7 @@ def _all_commands(group, prefix=()):
 
 
 KNOWN_PHRASES = {
-    ("aus",): "table, csv or json [table on a terminal, csv otherwise].",
+    ("aus",): "table, csv or json [table on a terminal, csv otherwise];",
     ("eval", "model"): "needs the [eval]",
     ("animate", "image"): "[linear; cosine with",
     ("train",): "Generator base channels [64].",
