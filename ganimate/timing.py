@@ -34,6 +34,7 @@ class StageTimes:
     field: float = 0.0
     sampling: float = 0.0
     mouth: float = 0.0
+    track: float = 0.0  # per-person temporal state (the warp's mouth track), in the planner
     model: float = 0.0
     paste: float = 0.0
     encode: float = 0.0

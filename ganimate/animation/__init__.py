@@ -6,7 +6,8 @@ from ganimate import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
-    "conditions": ("frame_condition",),
+    "clip": ("ClipPlans", "EditedFrame"),
+    "conditions": ("Conditions", "frame_condition"),
     "config": ("AnimateConfig", "ImageAnimation", "Timeline"),
     "image": ("animate_image", "check_image_request"),
     "pipeline": ("animate_video", "check_video_request"),

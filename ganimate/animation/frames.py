@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganimate.engines import MouthMemory
 from ganimate.faces import FaceCrop
 from ganimate.timing import StageTimes
 
@@ -20,6 +21,7 @@ class PlannedFace:
     track_id: int
     crop: FaceCrop
     y_r: np.ndarray  # (K,) smoothed and baselined, model AU order
+    mouth: MouthMemory | None = None  # what the face's track carries (Engine.track)
 
 
 @dataclass
@@ -52,6 +54,7 @@ class FrameTask:
     cond: FrameCondition | None
     track_ids: list[int]
     seen: tuple[int, ...]
+    mouths: list[MouthMemory | None] | None = None  # per face (video): see PlannedFace.mouth
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ganimate.animation.config import AnimateConfig
 from ganimate.animation.frames import FramePlan, PlannedFace
-from ganimate.engines import Engine
+from ganimate.engines import Engine, MouthTrack
 from ganimate.faces import (
     FaceTracker,
     NeutralBaseline,
@@ -82,6 +82,7 @@ class _TrackState:
     size: int  # crop side, fixed for the track
     samples: deque[_Sample]
     baseline: NeutralBaseline | None
+    mouth: MouthTrack | None = None  # the engine's per-person state (Engine.track)
     last_seen: int = 0
 
 
@@ -102,6 +103,8 @@ class Planner:
 
     def __init__(self, engine: Engine, config: AnimateConfig, fps: float):
         self.space = engine.au_space  # where y_r is read
+        self.new_track = engine.track  # a person's temporal state in the engine
+        self.fps = fps
         self.config = config
         self.lookahead = max(0, int(round(config.smooth * fps)))
         self.model_size = engine.image_size
@@ -130,7 +133,8 @@ class Planner:
                     if state is None:
                         size = crop_size_for([f], self.model_size, self.config.max_crop)
                         baseline = NeutralBaseline() if self.config.baseline else None
-                        state = self.tracks[f.track_id] = _TrackState(size, deque(), baseline)
+                        state = self.tracks[f.track_id] = _TrackState(
+                            size, deque(), baseline, self.new_track(self.fps))
                     m = crop_transform(f, state.size)
                     state.samples.append(_Sample(index, similarity_params(m), raw[j], f.landmarks))
                     state.last_seen = index
@@ -167,7 +171,11 @@ class Planner:
                 y = state.baseline.apply(y, fade_in=True)
             crop = crop_with_transform(p.frame, similarity_matrix(smoothed), state.size,
                                        landmarks, pixels=self.pixels)
-            planned.append(PlannedFace(tid, crop, y))
+            mouth = None
+            if state.mouth is not None:  # in frame order: _emit is called so
+                with stage("track"):
+                    mouth = state.mouth.update(p.frame, landmarks)
+            planned.append(PlannedFace(tid, crop, y, mouth))
         return FramePlan(p.index, p.frame, planned, p.seen)
 
     def _forget(self, index: int) -> None:

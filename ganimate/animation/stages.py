@@ -219,7 +219,8 @@ def run_tasks(jobs: list[FrameTask], engine, blend: BlendConfig, want_weights: b
     frames = [FrameJob(job.frame, job.crops,
                        job.cond.y_r if job.cond is not None else np.zeros((0, k), np.float32),
                        job.cond.condition if job.cond is not None else np.zeros((0, k),
-                                                                                np.float32))
+                                                                                np.float32),
+                       job.mouths)
               for job in jobs]
     edits = engine.edit_frames(frames, blend, want_weights)
     # weights is empty unless asked for: then there are no pairs

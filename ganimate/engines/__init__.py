@@ -13,6 +13,8 @@ _EXPORTS = {
     "geometry": ("eye_distance",),
     "hybrid": ("HybridEngine",),
     "load": ("load_engine",),
+    "mouth": ("MouthMemory",),
+    "mouth_track": ("MouthTrack",),
     "warp": ("WarpEngine",),
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from ganimate.engines.config import BlendConfig
+from ganimate.engines.mouth import MouthMemory
 from ganimate.faces import AUCalibration, AUSpace, FaceCrop, apply_transform
+
+if TYPE_CHECKING:  # the track's module imports the warp's geometry
+    from ganimate.engines.mouth_track import MouthTrack
 
 
 @dataclass
@@ -50,6 +54,13 @@ class FrameJob:
     crops: list[FaceCrop]
     y_r: np.ndarray  # float32 (F, K)
     y_g: np.ndarray  # float32 (F, K)
+    # Video: per face, what its track carries about the mouth (see Engine.track); None: decide
+    # from this frame alone, as for a photo.
+    mouths: Sequence[MouthMemory | None] | None = None
+
+    def mouth(self, k: int) -> MouthMemory | None:
+        """Face ``k``'s track memory, if any."""
+        return None if self.mouths is None else self.mouths[k]
 
 
 @dataclass
@@ -86,6 +97,11 @@ class Engine(Protocol):
     def for_video(self) -> Engine:
         """The engine as video frames use it (the warp samples more cheaply)."""
         ...
+
+    def track(self, fps: float) -> MouthTrack | None:
+        """A new per-person temporal state for a video track (the warp's mouth decisions), fed
+        each frame in order by the planner; None when the engine keeps none."""
+        return None
 
     def edit_frames(self, jobs: Sequence[FrameJob], blend: BlendConfig = BlendConfig(),
                     want_weights: bool = False) -> list[FrameEdit]:

@@ -45,6 +45,7 @@ import numpy as np
 
 from ganimate.engines.mouth import (
     MouthConfig,
+    MouthMemory,
     find_opening,
     paint_opening,
     rigid_teeth,
@@ -541,40 +542,54 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
 
 def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
               au_names: Sequence[str], config: WarpConfig = WarpConfig(),
-              out: np.ndarray | None = None) -> tuple[np.ndarray, FaceWarp]:
+              out: np.ndarray | None = None, memory: MouthMemory | None = None
+              ) -> tuple[np.ndarray, FaceWarp]:
     """Warp one face of ``frame`` from its expression y_r to y_g; (new frame, the warp).
     Where the lips part, the opening is painted as a mouth interior
-    (:mod:`ganimate.engines.mouth`)."""
+    (:mod:`ganimate.engines.mouth`). ``memory``: what the face's track (video) carries about
+    its mouth (:mod:`ganimate.engines.mouth_track`); None decides from this frame alone."""
     frame = np.asarray(frame)
     h, w = frame.shape[:2]
     with stage("field"):
         plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config)
     scale = eye_distance(landmarks)
     with stage("mouth"):
-        opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth)
+        opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth,
+                               None if memory is None else memory.closedness)
         gap = interior = None
-        if opening is None:
+        if opening is None or memory is not None:
             # an open mouth keeps its own teeth, moved rigidly; the gap they leave is dark
-            gap = rigid_teeth(frame, landmarks, plan.shifts, plan.field, scale, config.mouth)
-        colour = (seam_colour(frame, landmarks, scale)
-                  if opening is not None or gap is not None else None)
+            gap = rigid_teeth(frame, landmarks, plan.shifts, plan.field, scale, config.mouth,
+                              memory)
+        colour = None
+        if opening is not None or gap is not None:
+            colour = seam_colour(frame, landmarks, scale) if memory is None else memory.seam
         if opening is not None:
             h_o, w_o = opening.alpha.shape
             box = (opening.x0, opening.y0, opening.x0 + w_o, opening.y0 + h_o)
             if not config.teeth.painter:
                 # the scanned teeth take their light from the photo, before the warp writes
                 # (``out`` may be ``frame``); a painter paints on the warped frame, below
-                interior = draw_interior(
-                    landmarks, jaw_opening(y_r, y_g, au_names, au_basis(config.basis)), box,
-                    skin_lightness(frame, landmarks, scale), colour, scale, config.teeth)
+                interior = _interior(frame, landmarks, y_r, y_g, au_names, box, colour, scale,
+                                     config, memory)
     with stage("sampling"):
         result = warp_region(frame, plan.field, config, out)
     if opening is None and gap is None:
         return result, plan
     with stage("mouth"):
         if gap is not None:
-            paint_opening(result, gap, colour, scale, config.mouth)
-            return result, plan
+            # on a track the teeth that neither of the person's rows covers (a smile's widened
+            # corners, a dropped jaw) are the drawn ones, hung from the same skull, not a flat
+            # cavity; a photo keeps the cavity
+            behind = None
+            if memory is not None and not config.teeth.painter:
+                h_g, w_g = gap.alpha.shape
+                behind = _interior(frame, landmarks, y_r, y_g, au_names,
+                                   (gap.x0, gap.y0, gap.x0 + w_g, gap.y0 + h_g), colour, scale,
+                                   config, memory)
+            paint_opening(result, gap, colour, scale, config.mouth, behind)
+            if opening is None:
+                return result, plan
         if config.teeth.painter and config.teeth.strength > 0:
             from ganimate.engines.painter import paint_interior  # deferred: torch
 
@@ -582,6 +597,22 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
             interior = paint_interior(result, moved, box, y_g, au_names, config.teeth.painter)
         paint_opening(result, opening, colour, scale, config.mouth, interior)
     return result, plan
+
+
+def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
+              au_names: Sequence[str], box: tuple[int, int, int, int], colour: np.ndarray,
+              scale: float, config: WarpConfig, memory: MouthMemory | None):
+    """The scanned teeth, gums and tongue over ``box``: on a photo lit from its cheeks and hung
+    from its lip seam, the jaw opened by the edit; with a track's ``memory`` lit by the track's
+    light, hung from the seam it keeps on the skull, the jaw opened to the target itself."""
+    basis = au_basis(config.basis)
+    if memory is None:
+        return draw_interior(landmarks, jaw_opening(y_r, y_g, au_names, basis), box,
+                             skin_lightness(frame, landmarks, scale), colour, scale, config.teeth)
+    jaw = (jaw_opening(np.zeros_like(y_g), y_g, au_names, basis) if memory.anchor is not None
+           else jaw_opening(y_r, y_g, au_names, basis))
+    return draw_interior(landmarks, jaw, box, memory.skin_l, colour, scale, config.teeth,
+                         memory.anchor)
 
 
 def _sample(frame: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, field: Field,

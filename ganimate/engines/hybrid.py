@@ -109,7 +109,7 @@ class HybridEngine(Engine):
         for k, crop in enumerate(job.crops):
             landmarks = frame_landmarks(crop)
             _, warp = warp_face(out, landmarks, self._raw(job.y_r[k]), self._raw(job.y_g[k]),
-                                self.au_names, self.warp, out=out)
+                                self.au_names, self.warp, out=out, memory=job.mouth(k))
             landmarks[:len(warp.shifts), :2] += warp.shifts
             moved.append(landmarks)
             gates.append(texture_gate(crop, warp.field) if self.gate else None)
@@ -117,6 +117,12 @@ class HybridEngine(Engine):
         crops = [crop_with_transform(out, c.to_frame, c.size, lm)
                  for c, lm in zip(job.crops, moved, strict=True)]
         return FrameJob(out, crops, job.y_r, job.y_g), gates
+
+    def track(self, fps: float):
+        """Per person in a video, the warp's mouth decisions carried over frames."""
+        from ganimate.engines.mouth_track import MouthTrack
+
+        return MouthTrack(fps, self.warp.mouth)
 
     def for_video(self):
         """The engine as video frames use it: this one (its warp keeps its own sampling)."""

@@ -71,6 +71,25 @@ class MouthConfig:
     rigid_from: float = 0.04
 
 
+@dataclass(frozen=True)
+class MouthMemory:
+    """One face's mouth at one frame, as its video track has it
+    (:class:`ganimate.engines.mouth_track.MouthTrack`): the warp uses it instead of deciding from
+    the frame alone."""
+
+    # 1: the mouth counts as closed (the edit's opening gets drawn teeth); 0: open (its own
+    # teeth move rigidly); between: a cross-fade of the two.
+    closedness: float
+    # Where the person's own upper teeth end between the inner lips (0 upper lip, 1 lower), or
+    # None before the mouth was first seen open.
+    split: float | None
+    skin_l: float  # the cheeks' CIELAB L*: the drawn teeth's light
+    seam: np.ndarray  # float32 (C,): the lip seam's colour, the cavity's
+    # The lip seam at rest in the canonical face's frame (cm): where the drawn upper teeth hang,
+    # or None before the mouth was first seen closed (then the frame's own seam is used).
+    anchor: np.ndarray | None
+
+
 @dataclass
 class Opening:
     """Where the cavity goes, in a box of the frame: ``alpha`` (float32 (h, w) in [0, 1]) and
@@ -94,11 +113,15 @@ def polygon_mask(points: np.ndarray, origin: np.ndarray, shape: tuple[int, int])
 
 
 def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
-                 config: MouthConfig = MouthConfig()) -> Opening | None:
+                 config: MouthConfig = MouthConfig(), closedness: float | None = None
+                 ) -> Opening | None:
     """The part of the moved mouth that the warp fills from outside the photo's mouth interior.
 
     ``landmarks`` are the face's points in frame pixels, ``shifts`` the warp's (468, 2) landmark
     shifts, ``field`` its backward field (x0, y0, dx, dy) and ``scale`` the IOD in pixels.
+    ``closedness`` (video: a track's :class:`ganimate.engines.mouth_track.MouthMemory`) replaces
+    the photo's own decision of how closed the mouth is, and the edit's parting then fades in
+    over ``min_part`` instead of switching on at it.
     """
     import cv2
 
@@ -107,11 +130,20 @@ def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
     idx = list(INNER_LIPS)
     src = np.asarray(landmarks, np.float64)[idx, :2]
     dest = src + np.asarray(shifts, np.float64)[idx]
-    gap = _gap(src) / scale  # IOD
-    if _gap(dest) / scale - gap < config.min_part:  # the lips do not part
-        return None
-    if gap >= config.open_at:  # an open mouth shows its own interior
-        return None
+    gap = gap_of(src) / scale  # IOD
+    part = gap_of(dest) / scale - gap
+    parting, tracked = 1.0, closedness
+    if closedness is None:
+        if part < config.min_part:  # the lips do not part
+            return None
+        if gap >= config.open_at:  # an open mouth shows its own interior
+            return None
+        closedness = 1.0 - smoothstep((gap - config.open_from)
+                                      / (config.open_at - config.open_from))
+    else:
+        parting = float(smoothstep(part / config.min_part - 0.5))
+        if parting <= 0 or closedness <= 0:
+            return None
     margin = 2
     lo = np.floor(dest.min(axis=0)).astype(int) - margin
     hi = np.ceil(dest.max(axis=0)).astype(int) + margin
@@ -126,9 +158,12 @@ def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
     inside = cv2.distanceTransform((moved > 127).astype(np.uint8), cv2.DIST_L2, 5)
     edge = smoothstep(inside / max(config.feather * scale, 1.0)) * (moved / np.float32(255))
     reads_own = 0.0  # a closed mouth has no interior of its own to keep
-    if gap >= config.closed:
+    if gap >= config.closed and (tracked is None or tracked < 1.0):
         reads_own = _reads_inside(src, field, (x0, y0, x1, y1))
-    closedness = 1.0 - smoothstep((gap - config.open_from) / (config.open_at - config.open_from))
+        if tracked is not None:  # a track that holds the mouth closed draws over its slit
+            reads_own = reads_own * np.float32(1.0 - tracked)
+    if parting != 1.0:
+        edge = edge * np.float32(parting)
     alpha = (config.strength * closedness * edge * (1 - reads_own)).astype(np.float32)
     if not np.any(alpha * 255 >= 0.5):
         return None
@@ -216,7 +251,7 @@ def smoothstep(t) -> np.ndarray:
     return t * t * (3 - 2 * t)
 
 
-def _gap(inner_lips: np.ndarray) -> float:
+def gap_of(inner_lips: np.ndarray) -> float:
     """How far the middle of the lower inner lip (point 14) is below the upper's (13), along the
     face's down direction (square to the line between the mouth corners); negative when the lips
     cross."""
@@ -291,12 +326,17 @@ def _translated(mask: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, field,
-                scale: float, config: MouthConfig = MouthConfig()) -> Opening | None:
+                scale: float, config: MouthConfig = MouthConfig(), memory=None
+                ) -> Opening | None:
     """Teeth a photo already shows move rigidly: on a mouth open in the photo, the backward
     ``field`` inside the moved inner lips is replaced (in place) by two translations, the upper
     teeth with the upper lip, the lower teeth with the lower lip (the jaw), split at
     :func:`teeth_split`; where neither reads the photo's mouth (the teeth part, the mouth
-    widens) the returned Opening is painted as the dark cavity. None: nothing to do."""
+    widens) the returned Opening is painted as the dark cavity. None: nothing to do.
+
+    With a track's ``memory`` (video, :class:`ganimate.engines.mouth_track.MouthMemory`), the
+    track decides whether the mouth is open (weight ``1 - closedness``) and where its teeth
+    split."""
     import cv2
 
     if field is None or config.strength <= 0:
@@ -304,7 +344,10 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
     idx = list(INNER_LIPS)
     src = np.asarray(landmarks, np.float64)[idx, :2]
     move = np.asarray(shifts, np.float64)[idx]
-    if _gap(src) / scale < config.open_at:  # a closed mouth: find_opening paints it
+    if memory is None and gap_of(src) / scale < config.open_at:  # closed: find_opening's
+        return None
+    openness = 1.0 if memory is None else 1.0 - memory.closedness
+    if openness <= 0:
         return None
     t_up = move[list(_UPPER_MIDDLE)].mean(axis=0)
     t_low = move[list(_LOWER_MIDDLE)].mean(axis=0)
@@ -312,7 +355,9 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
     # on in full once the lips part rigid_from IOD further than in the photo: a smile that
     # keeps the mouth as open as it was is left to the spline (per-frame splits of a talking
     # mouth flicker: single_face.mp4 with AU06=0.6 AU12=0.8, frame change x1.14 instead of x1.0)
-    on = float(smoothstep((_gap(dest) - _gap(src)) / (config.rigid_from * scale)))
+    on = float(smoothstep((gap_of(dest) - gap_of(src)) / (config.rigid_from * scale)))
+    if openness != 1.0:
+        on *= openness
     if on <= 0:
         return None
     box = _mouth_box(src, dest, field)
@@ -321,7 +366,7 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
     x0, y0, x1, y1 = box
     origin = np.array([x0, y0])
     s, inside = _mouth_coordinate(src, origin, np.array([x1, y1]))
-    split = teeth_split(frame, src)
+    split = teeth_split(frame, src) if memory is None or memory.split is None else memory.split
     upper = (inside & (s < split)).astype(np.float32)
     # the lower teeth, kept off the lower lip's edge (landmarks put a little lip inside the
     # polygon); a dark band low in the mouth means no lower teeth show: nothing follows the jaw

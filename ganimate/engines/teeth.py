@@ -125,12 +125,28 @@ def skin_lightness(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> fl
     return float(np.median(np.concatenate(values))) if values else 60.0
 
 
-def _placement(landmarks: np.ndarray, mesh: MouthMesh, config: TeethConfig, scale: float):
-    """(scale * rotation, translation) from the canonical frame into (x, -y, -z) frame pixels,
-    the incisors' edge put at the photo's lip seam."""
+def _head_pose(landmarks: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """(observed points in the model frame, scale, rotation, translation): the canonical face's
+    similarity onto the landmarks' rigid points."""
     obs = to_model_frame(landmarks)
     s, rot, t = umeyama(canonical_face()[RIGID_3D].astype(np.float64), obs[RIGID_3D])
-    seam = obs[list(_SEAM)].mean(axis=0)
+    return obs, s, rot, t
+
+
+def seam_anchor(landmarks: np.ndarray) -> np.ndarray:
+    """The lip seam (the middle of the inner lips) in the canonical face's frame: where the
+    drawn upper teeth hang from the skull (:class:`ganimate.engines.mouth_track.MouthTrack`)."""
+    obs, s, rot, t = _head_pose(landmarks)
+    return rot.T @ (obs[list(_SEAM)].mean(axis=0) - t) / s
+
+
+def _placement(landmarks: np.ndarray, mesh: MouthMesh, config: TeethConfig, scale: float,
+               anchor: np.ndarray | None = None):
+    """(scale * rotation, translation) from the canonical frame into (x, -y, -z) frame pixels,
+    the incisors' edge put at the photo's lip seam (or at ``anchor``, a seam in the canonical
+    frame carried by a video's track)."""
+    obs, s, rot, t = _head_pose(landmarks)
+    seam = obs[list(_SEAM)].mean(axis=0) if anchor is None else s * rot @ anchor + t
     seam[1] -= config.edge_drop * scale
     edge = s * rot @ mesh.incisor_edge + t
     t = t + np.array([seam[0] - edge[0], seam[1] - edge[1], 0.0])
@@ -139,15 +155,17 @@ def _placement(landmarks: np.ndarray, mesh: MouthMesh, config: TeethConfig, scal
 
 def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, int],
                   skin_l: float, lip_colour: np.ndarray, scale: float,
-                  config: TeethConfig = TeethConfig()) -> Interior | None:
+                  config: TeethConfig = TeethConfig(), anchor: np.ndarray | None = None
+                  ) -> Interior | None:
     """Teeth, gums and tongue of the face with ``landmarks`` (its photo's, before the warp),
-    the jaw opened by ``jaw``, drawn over ``box`` (x0, y0, x1, y1) of the frame."""
+    the jaw opened by ``jaw``, drawn over ``box`` (x0, y0, x1, y1) of the frame; the upper
+    teeth hang from the photo's lip seam, or from ``anchor`` (see :func:`_placement`)."""
     import cv2
 
     if config.strength <= 0:
         return None
     mesh = mouth_mesh()
-    sr, t = _placement(landmarks, mesh, config, scale)
+    sr, t = _placement(landmarks, mesh, config, scale, anchor)
     v = (mesh.vertices + jaw * mesh.jaw_open) @ sr.T + t  # x, -y, -z (pixels)
     x0, y0, x1, y1 = box
     pts = np.stack([v[:, 0] - x0, -v[:, 1] - y0], axis=1)

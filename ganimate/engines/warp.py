@@ -55,6 +55,12 @@ class WarpEngine(Engine):
         """The engine for video frames: cheaper sampling (:attr:`WarpConfig.video_sampling`)."""
         return WarpEngine(self.config.for_video())
 
+    def track(self, fps: float):
+        """Per person in a video, the mouth's decisions carried over frames."""
+        from ganimate.engines.mouth_track import MouthTrack
+
+        return MouthTrack(fps, self.config.mouth)
+
     def edit_frames(self, jobs: Sequence[FrameJob], blend: BlendConfig = BlendConfig(),
                     want_weights: bool = False) -> list[FrameEdit]:
         """Warp every face of ``jobs`` (``blend`` does not apply: nothing is pasted)."""
@@ -67,7 +73,7 @@ class WarpEngine(Engine):
         weights = []
         for k, crop in enumerate(job.crops):
             _, warp = warp_face(out, frame_landmarks(crop), job.y_r[k], job.y_g[k],
-                                self.au_names, self.config, out=out)
+                                self.au_names, self.config, out=out, memory=job.mouth(k))
             if want_weights:
                 weights.append(crop_weight(crop, warp.field))
         return FrameEdit(out, list(job.crops), weights)

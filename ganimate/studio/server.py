@@ -84,6 +84,8 @@ class Studio:
             self.render.stop()
         with self.lock:  # an edit still running finishes before its graphs go
             self.mesh.close()
+            if self.video is not None:
+                self.video.close()
         self.folder.close()
 
     # --- opening files ---
@@ -96,7 +98,10 @@ class Studio:
         with self.render_lock:
             if self.render is not None and self.render.running:
                 raise GanimateError("a render is running: wait for it before opening another clip")
-            self.video, self.render, self.keys = VideoSession.open(path), None, []
+            with self.lock:  # a preview still running finishes first
+                if self.video is not None:
+                    self.video.close()
+                self.video, self.render, self.keys = VideoSession.open(path), None, []
         return {"kind": "video", "video": self.video.describe()}
 
     def state(self, _body=None) -> dict:
@@ -175,7 +180,7 @@ class Studio:
             raise GanimateError(f"frame {index!r}: the clip has frames 0 to {video.frames - 1}")
         started = time.perf_counter()
         with self.lock:
-            preview = video.preview(index, request, engine, self.mesh)
+            preview = video.preview(index, request, engine)
         return {"image": jpeg_data_url(preview.rgb), "alpha": preview.alpha, "own": preview.own,
                 "target": preview.target, "au_names": list(engine.au_names),
                 "ms": round((time.perf_counter() - started) * 1000, 1)}

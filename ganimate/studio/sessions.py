@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ganimate.animation import AnimateConfig, Timeline, animate_video, frame_condition
+from ganimate.animation import AnimateConfig, ClipPlans, Conditions, Timeline, animate_video
 from ganimate.editing import EditConfig, FoundFaces, PhotoEdit, edit_found, find_faces
-from ganimate.engines import BlendConfig, Engine, edit_frame, load_engine
+from ganimate.engines import Engine, load_engine
 from ganimate.errors import GanimateError
-from ganimate.faces import MAX_CROP, FaceMesh, crop_faces, largest_face, source_aus
+from ganimate.faces import FaceMesh
 from ganimate.files import safe_name
 from ganimate.images import IMAGE_SUFFIXES
 from ganimate.studio.config import StudioConfig
@@ -158,10 +158,23 @@ class Preview:
 
 @dataclass
 class VideoSession:
-    """The open clip: probed once; frames are decoded on demand, never the whole clip."""
+    """The open clip: probed once; frames are decoded on demand, never the whole clip. Its
+    previews are the render's frames: per engine, the render's plans of the frames
+    (:class:`ganimate.animation.ClipPlans`), made as far as the playhead has gone."""
 
     path: Path
     info: VideoInfo
+    plans: dict[str, ClipPlans] = field(default_factory=dict)
+
+    def close(self) -> None:
+        for plans in self.plans.values():
+            plans.close()
+        self.plans.clear()
+
+    def _plans(self, engine: Engine) -> ClipPlans:
+        if engine.name not in self.plans:
+            self.plans[engine.name] = ClipPlans(self.path, engine, AnimateConfig(), self.info)
+        return self.plans[engine.name]
 
     @classmethod
     def open(cls, path: Path) -> VideoSession:
@@ -195,23 +208,26 @@ class VideoSession:
         return keyframes_of(request.keys, self.fps, self.frames, engine.au_names,
                             where="(studio)")
 
-    def preview(self, index: int, request: VideoRequest, engine: Engine,
-                mesh: FaceMesh) -> Preview:
-        frame = read_frame_at(self.path, index, self.info)
-        faces = mesh(frame)
-        if not faces:
-            return Preview(frame, 0.0, None, None)
-        y_r = source_aus(faces, engine.au_space)
-        biggest = faces.index(largest_face(faces))
+    def preview(self, index: int, request: VideoRequest, engine: Engine) -> Preview:
+        """Frame ``index`` as the render of the request's keyframes makes it (the same plan,
+        conditions and engine call: :class:`ganimate.animation.ClipPlans`)."""
+        plans = self._plans(engine)
         if not request.keys:
-            return Preview(frame, 0.0, y_r[biggest].tolist(), y_r[biggest].tolist())
+            faces = plans.plan(index).faces
+            frame = read_frame_at(self.path, index, self.info)
+            if not faces:
+                return Preview(frame, 0.0, None, None)
+            own = _largest(faces).y_r.tolist()
+            return Preview(frame, 0.0, own, own)
         keys = self.keyframes(request, engine)
-        drv = None if keys.curves is None else keys.curves.at(index)
-        cond = frame_condition(keys.schedule(index), y_r, TargetSpec(), engine.au_names, drv)
-        crops = crop_faces(frame, faces, engine.image_size, MAX_CROP)
-        edited = edit_frame(frame, crops, y_r, cond.condition, engine, BlendConfig())
-        return Preview(edited.frame, cond.alpha, y_r[biggest].tolist(),
-                       cond.y_g[biggest].tolist())
+        conditions = Conditions(keys.schedule, TargetSpec(), tuple(engine.au_names), self.fps,
+                                keys=keys.curves)
+        edited = plans.edit(index, conditions)
+        cond = edited.task.cond
+        if cond is None:
+            return Preview(edited.rgb, conditions.alpha(index), None, None)
+        k = edited.task.crops.index(_largest(plans.plan(index).faces).crop)
+        return Preview(edited.rgb, cond.alpha, cond.y_r[k].tolist(), cond.y_g[k].tolist())
 
     def curves(self, request: VideoRequest, engine: Engine, samples: int = 200) -> dict:
         """alpha and each keyed AU over the clip, sampled for the page's plot."""
@@ -251,6 +267,11 @@ class Render:
     def as_json(self) -> dict:
         return {"state": self.state, "done": self.done, "total": self.total, "error": self.error,
                 "seconds": round(self.seconds, 2)}
+
+
+def _largest(faces):
+    """The planned face whose crop covers the most of the frame."""
+    return max(faces, key=lambda f: abs(np.linalg.det(f.crop.to_frame[:, :2])))
 
 
 def start_render(clip: VideoSession, engine: Engine, keys: Path, out: Path) -> Render:

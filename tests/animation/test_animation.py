@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganimate import animation
+from ganimate import animation, video
 from ganimate.animation import AnimateConfig, ImageAnimation, conditions, pipeline, planner
 from ganimate.animation.conditions import frame_condition
 from ganimate.animation.planner import savgol_at
@@ -320,3 +320,34 @@ def test_warp_frames_edited_in_parallel_come_out_in_order_and_unchanged(media, t
     assert names == sorted(p.name for p in (tmp_path / "two").iterdir())
     for name in names:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_a_clip_frame_edited_alone_is_the_renders_frame(media, tmp_path):
+    """ClipPlans (the studio's preview path) runs the render's planner, so a frame edited alone
+    (smoothing window, neutral baseline, the mouth's track) is the lossless render's frame, bit
+    for bit, wherever the playhead lands and in any order."""
+    from ganimate.animation import AnimateConfig, ClipPlans, Timeline, animate_video
+    from ganimate.animation.conditions import conditions_for
+    from ganimate.engines import load_engine
+    from ganimate.targets import TargetSpec
+
+    src = media / "video" / "single_face.mp4"
+    keys = tmp_path / "keys.csv"
+    keys.write_text("time,alpha,easing,AU06,AU12,AU25\n0s,0,linear,0.6,0.9,0.8\n"
+                    "1s,1,linear,0.6,0.9,0.8\n2s,1,linear,0.2,0.3,0.1\n")
+    engine = load_engine("warp", None, "cpu")  # (gan and hybrid: the same path, checked by hand)
+    out = tmp_path / "render.mkv"
+    config = AnimateConfig(lossless=True)
+    animate_video(src, out, engine, TargetSpec(), config, Timeline(ramp=str(keys)))
+    rendered = list(video.read_frames(out, video.probe(out)))
+    info = video.probe(src)
+    conditions = conditions_for(Timeline(ramp=str(keys)), TargetSpec(), tuple(engine.au_names),
+                                info.frame_count, float(info.fps))
+    plans = ClipPlans(src, engine, config, info)
+    try:
+        for index in (40, 3, 71, 20):
+            edited = plans.edit(index, conditions)
+            assert np.array_equal(edited.rgb, rendered[index]), index
+            assert edited.task.cond is not None and edited.task.mouths[0] is not None
+    finally:
+        plans.close()

@@ -1,0 +1,73 @@
+"""A video track's mouth (issue #30): drawn teeth that do not pop on and off with a talking mouth
+whose lips hover around the closed/open thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+from test_mouth import closed_mesh, lip_photo, opening_of, target
+
+from ganimate.engines import geometry
+from ganimate.engines.geometry import eye_distance
+from ganimate.engines.mouth import INNER_LIPS, MouthConfig, gap_of
+from ganimate.engines.mouth_track import MouthTrack, MouthTrackConfig
+from ganimate.faces import AU_NAMES
+
+LOWER = list(INNER_LIPS[11:])
+
+
+def ajar(gap: float) -> np.ndarray:
+    """The closed synthetic face with its lower inner lip lowered to ``gap`` IOD."""
+    lm = closed_mesh()
+    lips = lm[list(INNER_LIPS), :2]
+    now = gap_of(lips) / eye_distance(lm)
+    lm[LOWER, 1] += (gap - now) * eye_distance(lm) * np.cos(
+        (lm[LOWER, 0] - lm[LOWER, 0].mean()) / np.ptp(lm[LOWER, 0]) * np.pi / 2)
+    return lm
+
+
+def test_a_jittering_lip_gap_keeps_the_tracks_decision():
+    """Gaps that wander inside the hysteresis band (0.025-0.045 IOD) leave the track's mouth as
+    it was, where each frame alone would swing the drawn teeth between 0.1 and 0.9 of full."""
+    photo = lip_photo(closed_mesh())
+    track = MouthTrack(30.0)
+    gaps = [0.030, 0.038, 0.027, 0.041, 0.029, 0.040, 0.031, 0.037] * 3
+    memories = [track.update(photo, ajar(g)) for g in gaps]
+    assert all(abs(m.closedness - 1.0) < 1e-9 for m in memories)
+    cfg = MouthConfig()
+    alone = [1 - np.clip((g - cfg.open_from) / (cfg.open_at - cfg.open_from), 0, 1) for g in gaps]
+    assert max(alone) - min(alone) > 0.5  # what the photo rule would have drawn frame by frame
+
+
+def test_a_mouth_that_really_opens_turns_open_within_the_fade():
+    photo = lip_photo(closed_mesh())
+    config = MouthTrackConfig()
+    track = MouthTrack(30.0, config=config)
+    for _ in range(5):
+        assert track.update(photo, ajar(0.0)).closedness == 1.0
+    steps = [track.update(photo, ajar(0.05)).closedness for _ in range(6)]
+    assert steps[0] < 1.0 and steps == sorted(steps, reverse=True)  # leaves at once, smoothly
+    assert steps[int(np.ceil(config.fade * 30))] == 0.0
+    assert np.all(np.abs(np.diff([1.0, *steps])) <= 1 / (config.fade * 30) + 1e-9)
+    # and far past both thresholds there is no fade at all: the input itself changed
+    wide = MouthTrack(30.0)
+    wide.update(photo, ajar(0.0))
+    assert wide.update(photo, ajar(0.08)).closedness == 0.0
+
+
+def test_the_warp_with_a_memory_draws_teeth_over_a_held_closed_mouth():
+    """A mouth held closed by its track gets the same drawn teeth whatever its slit's width in
+    the band, where the photo rule fades them out as the slit widens."""
+    y_r, y_g = target(AU06=0.8, AU12=1.0, AU25=0.7, AU26=0.2)
+    shares = {"track": [], "photo": []}
+    track = MouthTrack(30.0)
+    for g in (0.0, 0.030, 0.040, 0.030, 0.040):
+        lm = ajar(g)
+        photo = lip_photo(lm)
+        memory = track.update(photo, lm)
+        for name, mem in (("track", memory), ("photo", None)):
+            out, plan = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES, memory=mem)
+            inside = opening_of(lm, plan)
+            shares[name].append(float(np.mean(out[inside].astype(int).sum(1) > 600)))
+    assert np.ptp(shares["track"][1:]) < 0.1 and min(shares["track"]) > 0.1, shares
+    assert np.ptp(shares["photo"]) > 0.1, shares  # the per-frame rule it replaces
+
