@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ganimate.errors import GanimateError
@@ -300,3 +301,33 @@ def test_a_running_render_holds_the_clip_and_is_cancelled_when_the_studio_stops(
         folder = api.close()
     assert render.state == "failed" and "cancelled" in render.error
     assert not folder.exists()
+
+
+def test_a_clip_preview_is_the_lossless_renders_frame(media, tmp_path):
+    """The clip tab's preview (before its JPEG) is the frame `animate video --ramp KEYS` renders,
+    bit for bit: the same planner (smoothing, neutral baseline, the mouth's track)."""
+    from ganimate.animation import AnimateConfig, Timeline, animate_video
+    from ganimate.engines import load_engine
+    from ganimate.studio.sessions import VideoSession
+    from ganimate.targets import TargetSpec, write_keyframes
+    from ganimate.video import probe, read_frames
+
+    clip = media / "video" / "single_face.mp4"
+    request = VideoRequest.from_json({"keys": [
+        {"time": 0, "alpha": 0, "aus": {"AU12": 0.9, "AU25": 0.8}},
+        {"time": 1, "alpha": 1, "easing": "cosine", "aus": {"AU12": 0.9, "AU25": 0.8}}]})
+    engine = load_engine("warp", None, "cpu")
+    keys = tmp_path / "keys.csv"
+    write_keyframes(keys, request.keys, engine.au_names)
+    out = tmp_path / "render.mkv"
+    animate_video(clip, out, engine, TargetSpec(), AnimateConfig(lossless=True),
+                  Timeline(ramp=str(keys)))
+    rendered = list(read_frames(out, probe(out)))
+    session = VideoSession.open(clip)
+    try:
+        for index in (50, 12, 30):
+            preview = session.preview(index, request, engine)
+            assert np.array_equal(preview.rgb, rendered[index]), index
+            assert preview.target[engine.au_names.index("AU12")] == pytest.approx(0.9)
+    finally:
+        session.close()
