@@ -124,6 +124,12 @@ class WarpConfig:
     folds: float = 0.5
     fold_min: float = 0.9
     fold_max: float = 1.03
+    # Width (IOD, a Gaussian's sigma) over which the fold shading is averaged before it is
+    # applied. The spline's compression varies from landmark to landmark, which shades skin in
+    # patches; on a photo they read as texture, in video they slide over the skin with every
+    # jitter of the landmarks and read as moving dirt. 0: as computed (photos, measured in
+    # docs/engines.md); video uses ``video_fold_blur``.
+    fold_blur: float = 0.0
     # Sampling: "lanczos" (keeps the most detail of OpenCV's kernels), "cubic" or "linear".
     sampling: str = "lanczos"
     # Video frames (`animate video`, :meth:`for_video`) are sampled this way instead: bicubic
@@ -138,6 +144,9 @@ class WarpConfig:
     # FER classifier with bicubic (docs/engines.md).
     video_sampling: str = "cubic"
     video_restore: float = 0.2
+    # Video's fold shading is smoothed over this width (IOD; see ``fold_blur``): the edit layer's
+    # frame-to-frame change inside the face (eval video) and the cheeks' patches by eye.
+    video_fold_blur: float = 0.1
     # Where the warp parts the lips, the opening is painted as a shadowed mouth interior
     # (:mod:`ganimate.engines.mouth`); ``MouthConfig(strength=0)`` leaves the stretched lip seam.
     mouth: MouthConfig = dataclasses.field(default_factory=MouthConfig)
@@ -157,7 +166,7 @@ class WarpConfig:
     def for_video(self) -> WarpConfig:
         """This config with the video frames' sampling (``video_sampling``, ``video_restore``)."""
         return dataclasses.replace(self, sampling=self.video_sampling,
-                                   restore=self.video_restore)
+                                   restore=self.video_restore, fold_blur=self.video_fold_blur)
 
 
 _SAMPLING = ("lanczos", "cubic", "linear")
@@ -478,8 +487,11 @@ def _fold_shading(coarse: np.ndarray, gx: np.ndarray, gy: np.ndarray, size: tupl
         return None
     ddx_dy, ddx_dx = np.gradient(coarse[..., 0], gy, gx)
     ddy_dy, ddy_dx = np.gradient(coarse[..., 1], gy, gx)
-    squeeze = (1 + ddx_dx) * (1 + ddy_dy) - ddx_dy * ddy_dx - 1  # > 0: compressed
-    dense = cv2.resize(squeeze.astype(np.float32), size, interpolation=cv2.INTER_CUBIC)
+    squeeze = ((1 + ddx_dx) * (1 + ddy_dy) - ddx_dy * ddy_dx - 1).astype(np.float32)
+    if config.fold_blur > 0:  # the grid is ``config.grid`` IOD apart (a step of 2 px at least)
+        sigma = config.fold_blur / config.grid
+        squeeze = cv2.GaussianBlur(squeeze, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+    dense = cv2.resize(squeeze, size, interpolation=cv2.INTER_CUBIC)
     shade = 1 - config.folds * dense * fade**2
     return np.clip(shade, config.fold_min, config.fold_max).astype(np.float32)
 
@@ -612,7 +624,7 @@ def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
     jaw = (jaw_opening(np.zeros_like(y_g), y_g, au_names, basis) if memory.anchor is not None
            else jaw_opening(y_r, y_g, au_names, basis))
     return draw_interior(landmarks, jaw, box, memory.skin_l, colour, scale, config.teeth,
-                         memory.anchor)
+                         memory.anchor, memory.teeth)
 
 
 def _sample(frame: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, field: Field,

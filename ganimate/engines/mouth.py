@@ -84,6 +84,9 @@ class MouthMemory:
     # None before the mouth was first seen open.
     split: float | None
     skin_l: float  # the cheeks' CIELAB L*: the drawn teeth's light
+    # The person's own upper teeth (CIELAB, L 0-100) once the track has seen them, else None:
+    # drawn teeth take their colour, so that drawn and own teeth beside each other match.
+    teeth: np.ndarray | None
     seam: np.ndarray  # float32 (C,): the lip seam's colour, the cavity's
     # The lip seam at rest in the canonical face's frame (cm): where the drawn upper teeth hang,
     # or None before the mouth was first seen closed (then the frame's own seam is used).
@@ -282,6 +285,31 @@ def teeth_split(frame: np.ndarray, inner_lips: np.ndarray) -> float:
     means = [luma[band].mean() if band.any() else np.inf for band in bands]
     k = int(np.argmin(means))
     return float((bins[k] + bins[k + 1]) / 2) if np.isfinite(means[k]) else 1.0
+
+
+def own_teeth_lab(frame: np.ndarray, inner_lips: np.ndarray, split: float) -> np.ndarray | None:
+    """The CIELAB colour (L 0-100) of the upper teeth a photo shows: the median of the brighter
+    half of the low-chroma pixels between the upper inner lip and ``split`` (the middle half of
+    the mouth's width); None when too few pixels show (a closed or dark mouth)."""
+    import cv2
+
+    lo = np.floor(inner_lips.min(axis=0)).astype(int)
+    s, inside = _mouth_coordinate(inner_lips, lo, np.ceil(inner_lips.max(axis=0)).astype(int) + 1)
+    (x0, y0), (h, w) = lo, s.shape
+    patch = np.asarray(frame[max(y0, 0):y0 + h, max(x0, 0):x0 + w, :3])
+    if patch.shape[:2] != s.shape:
+        return None
+    middle = inside & (np.abs(np.arange(w) - (w - 1) / 2) <= w / 4)[None, :]
+    band = middle & (s >= 0.1) & (s < max(split - 0.05, 0.1))
+    if band.sum() < 20:
+        return None
+    lab = cv2.cvtColor(np.ascontiguousarray(patch).astype(np.float32) / 255,
+                       cv2.COLOR_RGB2LAB)[band]
+    lab = lab[np.hypot(lab[:, 1], lab[:, 2]) < 30]
+    if len(lab) < 10:
+        return None
+    bright = lab[lab[:, 0] >= np.median(lab[:, 0])]
+    return np.median(bright, axis=0).astype(np.float32)
 
 
 def _mouth_coordinate(inner_lips: np.ndarray, lo: np.ndarray, hi: np.ndarray

@@ -18,8 +18,9 @@ pixels. A track instead carries:
   while the mouth is closed; the drawn upper teeth hang from it, so they move with the head and
   not with the lips of a talking mouth (the lower teeth follow the edit's jaw);
 - **light and colour per track**: the cheeks' lightness (the teeth's light), the lip seam's colour
-  (the cavity's) and where the person's own upper teeth end (:func:`teeth_split`), each an
-  exponential average over ``smooth`` seconds.
+  (the cavity's), where the person's own upper teeth end (:func:`teeth_split`) and, once their
+  mouth has been seen open, the colour of their own teeth (the drawn teeth's, so that drawn and
+  own teeth side by side match), each an exponential average over ``smooth`` seconds.
 
 Each frame gets a frozen :class:`MouthMemory`, so frames may then be edited in any order (the
 video path edits several at once, in threads); :meth:`MouthTrack.update` itself must see a track's
@@ -38,6 +39,7 @@ from ganimate.engines.mouth import (
     MouthConfig,
     MouthMemory,
     gap_of,
+    own_teeth_lab,
     seam_colour,
     smoothstep,
     teeth_split,
@@ -58,6 +60,9 @@ class MouthTrackConfig:
     fade: float = 0.1
     # Time constant of the averages of light, colour and the teeth split.
     smooth: float = 0.3
+    # The own teeth's colour is taken only where what shows between the lips is at least this
+    # light relative to the cheeks (CIELAB L*): teeth, not the dark inside of a parting mouth.
+    teeth_light: float = 0.8
 
 
 def _ema(old, new, rate: float):
@@ -76,7 +81,7 @@ class MouthTrack:
         self._rate = 1.0 - float(np.exp(-1.0 / max(config.smooth * fps, 1e-6)))
         self._open: bool | None = None
         self._closedness = 1.0
-        self._split = self._skin = self._seam = self._anchor = None
+        self._split = self._skin = self._seam = self._anchor = self._teeth = None
 
     def update(self, frame: np.ndarray, landmarks: np.ndarray) -> MouthMemory:
         """The memory at this frame (``landmarks``: the face's 478 points in frame pixels)."""
@@ -99,12 +104,19 @@ class MouthTrack:
         clearly_closed = 1.0 - float(smoothstep((gap - half) / half))
         clearly_open = float(smoothstep((gap - cfg.open_above) / (0.5 * cfg.open_above)))
         closedness = min(max(self._closedness, clearly_closed), 1.0 - clearly_open)
+        skin = skin_lightness(frame, landmarks, scale)
         if gap >= self.mouth.closed:  # the teeth split is read on an open mouth only
             self._split = _ema(self._split, teeth_split(frame, lips), self._rate)
+            if gap >= self.mouth.open_at:  # and the teeth's colour on a clearly open one
+                own = own_teeth_lab(frame, lips, float(self._split))
+                if own is not None and own[0] >= cfg.teeth_light * skin:  # teeth, not a cavity
+                    self._teeth = _ema(self._teeth, own, self._rate)
         if gap < cfg.close_below:  # the seam at rest: lips together
             self._anchor = _ema(self._anchor, seam_anchor(landmarks), self._rate)
-        self._skin = _ema(self._skin, skin_lightness(frame, landmarks, scale), self._rate)
+        self._skin = _ema(self._skin, skin, self._rate)
         self._seam = _ema(self._seam, seam_colour(frame, landmarks, scale), self._rate)
         return MouthMemory(closedness, None if self._split is None else float(self._split),
-                           float(self._skin), np.asarray(self._seam, np.float32),
+                           float(self._skin),
+                           None if self._teeth is None else np.array(self._teeth, np.float32),
+                           np.asarray(self._seam, np.float32),
                            None if self._anchor is None else np.array(self._anchor))

@@ -155,8 +155,8 @@ def _placement(landmarks: np.ndarray, mesh: MouthMesh, config: TeethConfig, scal
 
 def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, int],
                   skin_l: float, lip_colour: np.ndarray, scale: float,
-                  config: TeethConfig = TeethConfig(), anchor: np.ndarray | None = None
-                  ) -> Interior | None:
+                  config: TeethConfig = TeethConfig(), anchor: np.ndarray | None = None,
+                  teeth_lab: np.ndarray | None = None) -> Interior | None:
     """Teeth, gums and tongue of the face with ``landmarks`` (its photo's, before the warp),
     the jaw opened by ``jaw``, drawn over ``box`` (x0, y0, x1, y1) of the frame; the upper
     teeth hang from the photo's lip seam, or from ``anchor`` (see :func:`_placement`)."""
@@ -176,7 +176,7 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
         return None
     depth = v[mesh.quads].mean(axis=1)[:, 2]
     lab = _quad_colours(v, depth, mesh, skin_l, lip_colour, float(np.linalg.norm(sr[0])),
-                        config)
+                        config, teeth_lab)
     order = np.flatnonzero(inside)[np.argsort(depth[inside])]  # far first
     h, w = y1 - y0, x1 - x0
     canvas = np.zeros((h, w, 4), np.float32)  # L, a, b and the cover, drawn in one call a quad
@@ -189,9 +189,11 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
 
 
 def _quad_colours(v: np.ndarray, z: np.ndarray, mesh: MouthMesh, skin_l: float,
-                  lip_colour: np.ndarray, px_per_cm: float, config: TeethConfig) -> np.ndarray:
+                  lip_colour: np.ndarray, px_per_cm: float, config: TeethConfig,
+                  teeth_lab: np.ndarray | None = None) -> np.ndarray:
     """CIELAB colour (float32 L 0-100) of every quad (mean depth ``z``): albedo by part,
-    Lambert, depth."""
+    Lambert, depth. ``teeth_lab``: the person's own teeth as photographed (lit: the albedo is
+    that over the front teeth's typical light, 0.9), instead of the cheeks' lightness + 40."""
     a, b, c = (v[mesh.quads[:, i]] for i in range(3))
     normal = np.cross(b - a, c - a)
     normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-9)
@@ -199,8 +201,12 @@ def _quad_colours(v: np.ndarray, z: np.ndarray, mesh: MouthMesh, skin_l: float,
     behind = (z.max() - z) / max(px_per_cm, 1e-9)
     light = lit * np.exp(-behind / config.depth_falloff)
     lip = colour_lab(lip_colour)
-    teeth_l = float(np.clip(skin_l + config.lighter, config.min_l, config.max_l))
-    albedo = np.where(mesh.parts[:, None] == 1, [teeth_l, config.a, config.b],
+    teeth = [float(np.clip(skin_l + config.lighter, config.min_l, config.max_l)), config.a,
+             config.b]
+    if teeth_lab is not None:
+        teeth = [float(np.clip(teeth_lab[0] / 0.9, 50.0, config.max_l)),
+                 float(np.clip(teeth_lab[1], -2.0, 8.0)), float(np.clip(teeth_lab[2], 0.0, 25.0))]
+    albedo = np.where(mesh.parts[:, None] == 1, teeth,
                       [min(lip[0] * 1.1 + 5, 55), lip[1], lip[2]])
     out = albedo.astype(np.float32)
     out[:, 0] *= light

@@ -3,6 +3,7 @@ whose lips hover around the closed/open thresholds."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from test_mouth import closed_mesh, lip_photo, opening_of, target
 
@@ -71,3 +72,33 @@ def test_the_warp_with_a_memory_draws_teeth_over_a_held_closed_mouth():
     assert np.ptp(shares["track"][1:]) < 0.1 and min(shares["track"]) > 0.1, shares
     assert np.ptp(shares["photo"]) > 0.1, shares  # the per-frame rule it replaces
 
+
+
+def test_drawn_teeth_take_the_colour_of_the_persons_own(media):
+    """A track that has seen the person's teeth (a real smile, London 009) draws its teeth in
+    their colour; before, and on a photo, in the cheeks' lightness + 40, near grey."""
+    from PIL import Image
+
+    from ganimate.engines.mouth import own_teeth_lab, teeth_split
+    from ganimate.engines.teeth import draw_interior, skin_lightness
+    from ganimate.faces import FaceMesh, largest_face
+
+    rgb = np.asarray(Image.open(media / "faces/london/smiling/009.jpg").convert("RGB"))
+    with FaceMesh() as mesh:
+        lm = largest_face(mesh(rgb)).landmarks
+    lips = lm[list(INNER_LIPS), :2]
+    own = own_teeth_lab(rgb, lips, teeth_split(rgb, lips))
+    skin = skin_lightness(rgb, lm, eye_distance(lm))
+    assert own is not None and own[0] >= 0.8 * skin and np.hypot(own[1], own[2]) < 30
+    memory = MouthTrack(30.0).update(rgb, lm)
+    assert memory.teeth is not None and np.allclose(memory.teeth, own)
+    box = tuple(int(v) for v in (*lips.min(0) - 10, *lips.max(0) + 10))
+    seam = np.array([120, 50, 60], np.float32)
+    drawn = [draw_interior(lm, 0.3, box, skin, seam, eye_distance(lm), teeth_lab=t)
+             for t in (None, own)]
+    teeth = [d.rgb[(d.coverage > 0.9) & (d.rgb.mean(axis=2) >= np.quantile(
+        d.rgb.mean(axis=2)[d.coverage > 0.9], 0.8))] for d in drawn]  # the lightest: teeth
+    lab = [cv2.cvtColor(t[None].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[0].mean(0)
+           for t in teeth]
+    # the own colour's warmth (b*) replaces the default's near grey
+    assert abs(lab[1][2] - own[2]) < abs(lab[0][2] - own[2]), (lab, own)
