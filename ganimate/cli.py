@@ -598,30 +598,55 @@ def eval_model_command(
 
 
 @eval_app.command("video", no_args_is_help=True,
-    epilog=examples("ganimate eval video clip.mp4 happy.mp4 -o happy-eval"))
+    epilog=examples("ganimate eval video clip.mp4 happy.mp4 -o happy-eval --expect happy",
+                    "ganimate eval video clip.mp4 happy.mp4 --json --strip strip.png"))
 @guarded
 def eval_video_command(
     src: str = typer.Argument(..., metavar="IN", help="The input video."),
     edited: str = typer.Argument(..., metavar="OUT", help="Its edited version."),
     out: str = typer.Option(None, "--out", "-o",
-                            help="Report folder. Default: beside OUT, named <OUT's name>-eval "
-                                 "(with --json: none unless -o is given)."),
+                            help="Report folder (video_report.json, strip.jpg). Default: beside "
+                                 "OUT, named <OUT's name>-eval (with --json: none unless -o is "
+                                 "given)."),
     identity: IdentityOption = True,
     identity_every: int = typer.Option(
         10, "--identity-every", min=1, help="Measure identity on every n-th face frame."),
+    read_every: int = typer.Option(
+        2, "--read-every", min=0,
+        help="Read the expression (FER-2013 classifier) of every n-th frame of both videos; "
+             "0: none."),
+    expect: str = typer.Option(
+        None, "--expect",
+        help="The expression the edit asks for (angry, disgust, fear, happy, sad, surprise, "
+             "neutral): the share of output frames reading it, beside the input's."),
+    strip: str = typer.Option(
+        None, "--strip",
+        help="Write the strip image here (.jpg/.png): every n-th frame's face, input over "
+             "output. Default: strip.jpg in the report folder, when one is written."),
+    strip_every: int = typer.Option(
+        None, "--strip-every", min=1,
+        help="A strip column every n frames. Default: about 8 columns over the clip."),
     as_json: bool = typer.Option(
         False, "--json", help="Print the JSON report on stdout instead of the table; no report "
                               "folder is written unless -o is given."),
 ) -> None:
-    """Measure an edited video against its input: flicker, background change, identity."""
+    """Measure an edited video against its input: flicker, background change, identity; frame
+    to frame: teeth pops, mouth and edit-layer flicker, the expression read; a strip image."""
     from ganimate import evaluation
     from ganimate.evaluation import report
+    from ganimate.evaluation.video import FrameOptions
 
-    result = evaluation.evaluate_video(src, edited, identity=identity,
-                                       identity_every=identity_every)
     folder = report.video_report_folder(edited, out, as_json)
+    if strip is None and folder is not None:
+        strip = str(folder / "strip.jpg")
+    result = evaluation.evaluate_video(
+        src, edited, identity=identity, identity_every=identity_every,
+        frame_options=FrameOptions(read_every, expect, strip_every), strip=strip)
     paths = report.write_video_report(result, folder) if folder is not None else []
-    _show([report.video_table(result)], result.to_dict(), paths, as_json)
+    if result.strip is not None:
+        paths.append(result.strip)
+    tables = [report.video_table(result), report.video_expression_table(result)]
+    _show([t for t in tables if t is not None], result.to_dict(), paths, as_json)
 
 
 @eval_app.command("photos", no_args_is_help=True,

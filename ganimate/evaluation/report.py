@@ -127,10 +127,49 @@ def video_table(result: VideoEvalResult):
     if result.identity is not None:
         rows += [("identity distance (mean)", _fmt(result.identity.mean, "{:.3f}")),
                  ("identity: share < 0.6", _fmt(result.identity.share_under, "{:.1%}"))]
+    rows += _frame_rows(result)
     for row in rows:
         table.add_row(*row)
     if result.identity_skipped:
         table.caption = f"identity skipped: {result.identity_skipped}"
+    return table
+
+
+def _frame_rows(result: VideoEvalResult) -> list[tuple[str, str]]:
+    """The frame-to-frame rows: edit layer, teeth, mouth, the expected expression."""
+    t, m = result.teeth, result.mouth_flicker
+    rows = [
+        ("edit-layer flicker (levels/frame)", _fmt(result.edit_flicker.change, "{:.2f}")),
+        (f"teeth pops per 100 frames ({t.pops} in {t.steps})", _fmt(t.pops_per_100, "{:.1f}")),
+        (f"  input's own teeth jumps ({t.input_jumps})", _fmt(t.input_jumps_per_100, "{:.1f}")),
+        ("teeth share of the mouth, output", _fmt(t.output_teeth, "{:.2f}")),
+        ("teeth share of the mouth, input", _fmt(t.input_teeth, "{:.2f}")),
+        ("mouth flicker out/in (levels/frame)",
+         f"{_fmt(m.output_change, '{:.2f}')} / {_fmt(m.input_change, '{:.2f}')}"),
+        ("mouth flicker ratio out/in", _fmt(m.ratio, "{:.2f}")),
+    ]
+    e = result.expressions
+    if e is not None and e.expected is not None:
+        rows.append((f"reads {e.expected.label} (of {e.frames} frames)",
+                     f"{e.expected.output:.0%} (input {e.expected.input:.0%})"))
+    return rows
+
+
+def video_expression_table(result: VideoEvalResult):
+    """A rich Table of the FER-2013 classifier's top-1 label over the frames read; None when no
+    frame was read."""
+    from rich.table import Table
+
+    e = result.expressions
+    if e is None:
+        return None
+    table = Table("label", "top-1 output", "top-1 input", "mean P output", "mean P input",
+                  title=f"expression read on {e.frames} frames (every {e.every})",
+                  title_justify="left", box=None)
+    for s in e.labels:
+        label = f"[bold]{s.label}[/bold]" if e.expected is s else s.label
+        table.add_row(label, f"{s.output:.0%}", f"{s.input:.0%}", _fmt(s.output_p, "{:.3f}"),
+                      _fmt(s.input_p, "{:.3f}"))
     return table
 
 

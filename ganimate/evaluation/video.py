@@ -1,5 +1,6 @@
 """``ganimate eval video``: an edited video measured against its input (flicker, background change,
-identity), streamed frame by frame.
+identity; frame to frame: teeth pops, mouth flicker, edit-layer flicker, expression reads and a
+strip image), streamed frame by frame.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from ganimate import progress, video
 from ganimate.errors import GanimateError
+from ganimate.evaluation.emotion import LABELS
 from ganimate.evaluation.metrics import (
     FlickerMeter,
     FlickerStats,
@@ -23,9 +25,25 @@ from ganimate.evaluation.metrics import (
     identity_stats,
     image_l1,
 )
-from ganimate.evaluation.protocol import RegionFn, _json_safe, embedding_distance_of
+from ganimate.evaluation.mouth import (
+    MouthFlicker,
+    MouthFlickerMeter,
+    TeethPopMeter,
+    TeethPops,
+    read_mouth,
+)
+from ganimate.evaluation.protocol import _json_safe, embedding_distance_of
 from ganimate.evaluation.readers import Embedder, load_embedder
-from ganimate.faces import FaceTracker, largest_face
+from ganimate.evaluation.video_frames import (
+    Box,
+    EditFlicker,
+    EditFlickerMeter,
+    ExpressionMeter,
+    ExpressionReads,
+    FrameStrip,
+)
+from ganimate.faces import Face, FaceTracker, largest_face
+from ganimate.faces.mesh import Box as FaceBox
 
 log = logging.getLogger("ganimate")
 
@@ -48,50 +66,155 @@ class VideoEvalResult:
     identity_skipped: str | None
     identity_every: int  # identity is measured on every n-th frame with a face
     seconds: float
+    edit_flicker: EditFlicker  # flicker of the edit layer out - in, inside the face region
+    teeth: TeethPops  # teeth appearing / vanishing between frames (evaluation.mouth)
+    mouth_flicker: MouthFlicker  # frame-to-frame change inside the inner mouth
+    expressions: ExpressionReads | None  # the FER-2013 classifier per frame; None: none read
+    strip: str | None = None  # the strip image written, if any
     source: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return _json_safe(asdict(self))
 
 
-def measure_video_pair(pairs: Iterable[tuple[np.ndarray, np.ndarray]], locate: RegionFn,
+@dataclass(frozen=True)
+class FoundFace:
+    """The input's face in one frame: region masks (see :func:`region_from_box`) and, from a
+    tracker, its box and landmarks (without them the mouth, expression and strip measures skip
+    the frame)."""
+
+    region: np.ndarray
+    background: np.ndarray
+    box: Box | None = None
+    landmarks: np.ndarray | None = None
+
+
+# Finds the output's face landmarks in an output frame, given the input's face of that frame (None:
+# no face there; it is called on every frame, so that a tracker follows the whole clip).
+OutputFaceFn = Callable[[np.ndarray, "FoundFace | None"], "np.ndarray | None"]
+
+# Strip columns when --strip-every is not given (and the frame count is known).
+STRIP_COLUMNS = 8
+# Expression reads: every n-th frame. A 300-frame 640x360 clip on a shared 2-core CPU: 7-10 s
+# without reads and identity, +3-4 s reading every second frame, +5-6 s every frame (torch's
+# import included), 18-22 s with the defaults (dlib identity on every 10th face frame). Every
+# second frame halves the reads' cost; neighbouring frames hardly differ in expression.
+READ_EVERY = 2
+
+
+@dataclass(frozen=True)
+class FrameOptions:
+    """What the frame-to-frame measures read: the classifier on every ``read_every``-th frame
+    (if it has a face; 0: never), ``expect`` the label the edit asks for, the strip every
+    ``strip_every``-th frame (None: about ``STRIP_COLUMNS`` columns over the clip)."""
+
+    read_every: int = READ_EVERY
+    expect: str | None = None
+    strip_every: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.expect is not None and self.expect not in LABELS:
+            raise GanimateError(f"unknown expression {self.expect!r} to expect; the classifier "
+                                f"reads {', '.join(LABELS)}")
+        if self.read_every < 0 or (self.strip_every is not None and self.strip_every < 1):
+            raise GanimateError("read_every must be >= 0 and strip_every >= 1")
+
+
+class FrameMeters:
+    """The frame-to-frame measures of one video pair, fed frame by frame."""
+
+    def __init__(self, options: FrameOptions = FrameOptions(), total: int | None = None) -> None:
+        every = options.strip_every or (max(1, math.ceil(total / STRIP_COLUMNS)) if total else 30)
+        self.edit = EditFlickerMeter()
+        self.teeth = TeethPopMeter()
+        self.mouth = MouthFlickerMeter()
+        self.expressions = (ExpressionMeter(options.read_every, options.expect)
+                            if options.read_every else None)
+        self.strip = FrameStrip(every)
+
+    def update(self, index: int, frame_in: np.ndarray, frame_out: np.ndarray,
+               face: FoundFace | None, landmarks_out: np.ndarray | None) -> None:
+        self.edit.update(frame_in, frame_out, None if face is None else face.region)
+        read_in = read_out = None
+        if face is not None and face.landmarks is not None and landmarks_out is not None:
+            read_in, read_out = read_mouth(frame_in, face.landmarks), read_mouth(frame_out,
+                                                                                 landmarks_out)
+        self.teeth.update(read_in, read_out)
+        self.mouth.update(frame_in, frame_out, read_in, read_out)
+        box = None if face is None else face.box
+        if self.expressions is not None:
+            self.expressions.update(index, frame_in, frame_out, box)
+        self.strip.update(index, frame_in, frame_out, box)
+
+    def results(self) -> FrameResults:
+        return FrameResults(self.edit.result(), self.teeth.result(), self.mouth.result(),
+                            None if self.expressions is None else self.expressions.result())
+
+
+@dataclass(frozen=True)
+class FrameResults:
+    """What :class:`FrameMeters` measured (fields of :class:`VideoEvalResult`)."""
+
+    edit_flicker: EditFlicker
+    teeth: TeethPops
+    mouth_flicker: MouthFlicker
+    expressions: ExpressionReads | None
+
+
+def measure_video_pair(pairs: Iterable[tuple[np.ndarray, np.ndarray]],
+                       locate: Callable[[np.ndarray], FoundFace | tuple | None],
                        embedder: Embedder | None = None, identity_skipped: str | None = None,
                        identity_every: int = 10, identity_threshold: float = 0.6,
-                       total: int | None = None) -> VideoEvalResult:
-    """Stream (input frame, output frame) pairs through the flicker, background and identity
-    metrics; ``locate`` finds the face region on the input frame."""
+                       total: int | None = None, locate_out: OutputFaceFn | None = None,
+                       meters: FrameMeters | None = None) -> VideoEvalResult:
+    """Stream (input frame, output frame) pairs through the flicker, background, identity and
+    frame-to-frame metrics; ``locate`` finds the face on the input frame (a :class:`FoundFace`,
+    or a bare (region, background) pair: a ``protocol.RegionFn``), ``locate_out`` the output
+    face's landmarks."""
     t0 = time.perf_counter()
     meter = FlickerMeter()
+    meters = meters if meters is not None else FrameMeters(total=total)
     frames = with_face = 0
     bg, inside, distances = [], [], []
     with progress.track("measuring video", total=total) as bar:
         for frame_in, frame_out in pairs:
             frames += 1
-            found = locate(frame_in)
-            region = background = None
-            if found is not None:
-                region, background = found
+            face = _found(locate(frame_in))
+            meter.update(frame_in, frame_out, None if face is None else face.region)
+            landmarks_out = None if locate_out is None else locate_out(frame_out, face)
+            if face is not None:
                 with_face += 1
-            meter.update(frame_in, frame_out, region)
-            if region is not None:
-                inside.append(image_l1(frame_in, frame_out, region))
-                bg.append(image_l1(frame_in, frame_out, background))
+                inside.append(image_l1(frame_in, frame_out, face.region))
+                bg.append(image_l1(frame_in, frame_out, face.background))
                 if embedder is not None and (with_face - 1) % identity_every == 0:
-                    box = embedder.locate(frame_in)
-                    ref = embedder.embed(frame_in, box)
-                    distances.append(embedding_distance_of(embedder, ref, frame_out, box))
+                    distances.append(_identity_distance(embedder, frame_in, frame_out))
             else:
                 bg.append(image_l1(frame_in, frame_out))
+            meters.update(frames - 1, frame_in, frame_out, face, landmarks_out)
             bar.advance(1)
     if frames == 0:
         raise GanimateError("the input video has no frames")
     identity = identity_stats(distances, identity_threshold) if embedder is not None else None
     if embedder is None and identity_skipped is None:
         identity_skipped = "no face embedder given"
-    return VideoEvalResult(frames, with_face, meter.result(), finite_mean(bg),
-                           finite_mean(inside), identity,
-                           None if identity is not None else identity_skipped, identity_every,
-                           time.perf_counter() - t0)
+    measured = meters.results()
+    return VideoEvalResult(
+        frames, with_face, meter.result(), finite_mean(bg), finite_mean(inside), identity,
+        None if identity is not None else identity_skipped, identity_every,
+        time.perf_counter() - t0, measured.edit_flicker, measured.teeth, measured.mouth_flicker,
+        measured.expressions)
+
+
+def _found(found: FoundFace | tuple | None) -> FoundFace | None:
+    if found is None or isinstance(found, FoundFace):
+        return found
+    return FoundFace(*found)
+
+
+def _identity_distance(embedder: Embedder, frame_in: np.ndarray, frame_out: np.ndarray) -> float:
+    box = embedder.locate(frame_in)
+    ref = embedder.embed(frame_in, box)
+    return embedding_distance_of(embedder, ref, frame_out, box)
 
 
 def region_from_box(shape: tuple[int, ...], box: tuple[float, float, float, float],
@@ -114,15 +237,49 @@ def region_from_box(shape: tuple[int, ...], box: tuple[float, float, float, floa
 
 
 def evaluate_video(input_path: str | Path, output_path: str | Path, identity: bool = True,
-                   identity_every: int = 10) -> VideoEvalResult:
-    """Compare an edited video with its input: flicker, background, edit strength, identity.
+                   identity_every: int = 10, frame_options: FrameOptions = FrameOptions(),
+                   strip: str | Path | None = None) -> VideoEvalResult:
+    """Compare an edited video with its input: flicker, background, edit strength, identity, and
+    frame to frame the teeth, the mouth, the edit layer and the expression read (``strip``: write
+    the strip image there).
 
-    Both videos are streamed side by side (never held in memory); faces are tracked on the input
-    with :class:`ganimate.faces.FaceTracker`, and the largest face of each frame is the one
-    measured. The two videos must have the same size; if their frame counts differ, the common
-    part is measured and a warning says so.
+    Both videos are streamed side by side (never held in memory); faces are tracked with
+    :class:`ganimate.faces.FaceTracker`, one on each video, and the largest face of each input
+    frame is the one measured (on the output: the face over it). The two videos must have the
+    same size; if their frame counts differ, the common part is measured and a warning says so.
     """
     input_path, output_path = Path(input_path), Path(output_path)
+    info_in, info_out = _probe_pair(input_path, output_path)
+    embedder, skipped = load_embedder(identity)
+    total = min(info_in.frame_count or 0, info_out.frame_count or 0) or None
+    meters = FrameMeters(frame_options, total)
+    with FaceTracker() as tracker, FaceTracker() as tracker_out:
+
+        def locate(rgb: np.ndarray) -> FoundFace | None:
+            found = tracker(rgb)
+            if not found:
+                return None
+            # The largest face is the one an edit is about; other faces count as background.
+            face = largest_face(found)
+            box = face.box.as_tuple()
+            return FoundFace(*region_from_box(rgb.shape, box), box, face.landmarks)
+
+        def locate_out(rgb: np.ndarray, face: FoundFace | None) -> np.ndarray | None:
+            found = tracker_out(rgb)
+            return None if face is None else _face_over(found, face.box)
+
+        pairs = zip(video.read_frames(input_path, info_in),
+                    video.read_frames(output_path, info_out), strict=False)
+        result = measure_video_pair(pairs, locate, embedder, skipped, identity_every,
+                                    total=total, locate_out=locate_out, meters=meters)
+    if strip is not None:
+        written = meters.strip.write(strip)
+        result.strip = None if written is None else str(written)
+    result.source = {"input": str(input_path), "output": str(output_path)}
+    return result
+
+
+def _probe_pair(input_path: Path, output_path: Path) -> tuple[video.VideoInfo, video.VideoInfo]:
     for p in (input_path, output_path):
         if not p.is_file():
             raise GanimateError(f"{p}: no such video file")
@@ -137,20 +294,13 @@ def evaluate_video(input_path: str | Path, output_path: str | Path, identity: bo
         log.warning("%s has %s frames and %s has %s: measuring the first %s", input_path,
                     info_in.frame_count, output_path, info_out.frame_count,
                     min(info_in.frame_count or 0, info_out.frame_count or 0))
-    embedder, skipped = load_embedder(identity)
-    with FaceTracker() as tracker:
+    return info_in, info_out
 
-        def locate(rgb: np.ndarray):
-            found = tracker(rgb)
-            if not found:
-                return None
-            # The largest face is the one an edit is about; other faces count as background.
-            face = largest_face(found)
-            return region_from_box(rgb.shape, face.box.as_tuple())
 
-        pairs = zip(video.read_frames(input_path, info_in),
-                    video.read_frames(output_path, info_out), strict=False)
-        total = min(info_in.frame_count or 0, info_out.frame_count or 0) or None
-        result = measure_video_pair(pairs, locate, embedder, skipped, identity_every, total=total)
-    result.source = {"input": str(input_path), "output": str(output_path)}
-    return result
+def _face_over(faces: list[Face], box: Box | None, min_iou: float = 0.3) -> np.ndarray | None:
+    """Landmarks of the face among ``faces`` that overlaps ``box`` most (at least ``min_iou``)."""
+    if not faces or box is None:
+        return None
+    target = FaceBox(*box)
+    best = max(faces, key=lambda f: f.box.iou(target))
+    return best.landmarks if best.box.iou(target) >= min_iou else None

@@ -248,3 +248,109 @@ def test_eval_video_report_goes_beside_out_and_json_writes_none(invoke, flicker_
     assert res.exit_code == 0, res.output
     assert (edited.parent / "edited-eval" / "video_report.json").is_file()
     assert list(cwd.iterdir()) == []
+
+
+# --- eval video, frame by frame: teeth, mouth, edit layer, expression reads, strip ---------------
+
+TEETH = (238, 236, 226)  # a near-white teeth colour
+
+
+@pytest.fixture(scope="module")
+def teeth_videos(media, tmp_path_factory):
+    """The real single-face clip (the mouth opens into a smile from frame ~20) and two lossless
+    edits of it: the inner mouth (the input's landmarks) filled with a near-white on odd frames
+    only (teeth popping), and on every frame (bright teeth, steady)."""
+    import cv2
+
+    from ganimate import video
+    from ganimate.evaluation.mouth import INNER_LIPS
+    from ganimate.faces import FaceTracker, largest_face
+
+    src = media / "video" / "single_face.mp4"
+    info = video.probe(src)
+    folder = tmp_path_factory.mktemp("teeth")
+    popping, steady = folder / "popping.mkv", folder / "steady.mkv"
+    with FaceTracker() as tracker, video.VideoWriter(popping, info.fps, lossless=True) as pop, \
+            video.VideoWriter(steady, info.fps, lossless=True) as bright:
+        for t, frame in enumerate(video.read_frames(src, info)):
+            lips = np.round(largest_face(tracker(frame)).landmarks[list(INNER_LIPS), :2])
+            filled = cv2.fillPoly(frame.copy(), [lips.astype(np.int32)], TEETH)
+            pop.write(filled if t % 2 else frame)
+            bright.write(filled)
+    return src, popping, steady
+
+
+def _eval_json(invoke, *args) -> dict:
+    res = invoke("eval", "video", *args, "--no-identity", "--json")
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+def test_eval_video_counts_teeth_popping_in_and_out(invoke, teeth_videos):
+    src, popping, _ = teeth_videos
+    report = _eval_json(invoke, src, popping, "--read-every", "0")
+    teeth, mouth = report["teeth"], report["mouth_flicker"]
+    assert teeth["steps"] == 71
+    # ~50 open-mouth steps of 71, each a jump between ~0.35 and ~1 while the input holds still
+    assert teeth["pops_per_100"] > 40 and teeth["input_jumps"] <= 2
+    assert teeth["output_teeth"] > teeth["input_teeth"] + 0.1
+    assert mouth["ratio"] > 2 and mouth["output_change"] > mouth["input_change"] + 10
+    assert report["edit_flicker"]["change"] > 1  # the fill comes and goes inside the face box
+    assert report["expressions"] is None  # --read-every 0
+
+
+def test_eval_video_steady_bright_teeth_do_not_pop(invoke, teeth_videos):
+    src, _, steady = teeth_videos
+    teeth = _eval_json(invoke, src, steady, "--read-every", "0")["teeth"]
+    # Only where the mouth opens and closes (3 steps): the fill shows at once as the lips part,
+    # while the input's first open frames show no teeth yet.
+    assert teeth["pops"] <= 3 and teeth["pops_per_100"] < 5
+    assert teeth["output_teeth"] > 0.5 and teeth["input_teeth"] < 0.35
+
+
+def _strip_rows(path, columns: int, size: int = 160):
+    """The input and output rows of a strip written by draw_grid (``columns`` cells of ``size``
+    px, gap max(4, size // 32), header on top, row labels on the left)."""
+    from ganimate.images import read_rgb
+
+    img = read_rgb(path)
+    pad = max(4, size // 32)
+    top = img.shape[0] - 2 * (size + pad) - pad  # the header's height
+    left = img.shape[1] - columns * (size + pad) - pad  # the row labels' width
+    assert 20 < left < 100, left
+    return img, (img[top:top + size, left:], img[top + size + pad:top + 2 * size + pad, left:])
+
+
+def test_eval_video_of_a_clip_against_itself_frame_by_frame(invoke, media, tmp_path):
+    src = media / "video" / "single_face.mp4"
+    strip = tmp_path / "strip.png"
+    report = _eval_json(invoke, src, src, "--read-every", "6", "--expect", "happy", "--strip",
+                        strip, "--strip-every", "12")
+    teeth = report["teeth"]
+    assert teeth["pops"] == 0 and teeth["input_teeth"] == teeth["output_teeth"] > 0.1
+    assert report["mouth_flicker"]["ratio"] == 1 and report["mouth_flicker"]["steps"] == 71
+    assert report["edit_flicker"] == {"change": 0.0, "steps": 71}
+    reads = report["expressions"]
+    assert reads["every"] == 6 and reads["frames"] == 12
+    for label in reads["labels"]:
+        assert label["output"] == label["input"] and label["output_p"] == label["input_p"]
+    assert reads["expected"]["label"] == "happy" and reads["expected"]["output"] > 0.3  # smiles
+    assert report["strip"] == str(strip)
+    img, (row_in, row_out) = _strip_rows(strip, 6)  # frames 0, 12, ..., 60
+    assert img.shape[0] < 2 * 160 + 60  # two rows and a header
+    assert np.array_equal(row_in, row_out) and row_in.std() > 20
+
+
+def test_eval_video_writes_a_strip_beside_the_report_and_rejects_a_bad_label(invoke, tmp_path,
+                                                                            teeth_videos):
+    src, popping, _ = teeth_videos
+    res = invoke("eval", "video", src, popping, "--no-identity", "--read-every", "0",
+                 "--out", tmp_path / "r")
+    assert res.exit_code == 0, res.output
+    assert "teeth pops per 100 frames" in res.stdout and "mouth flicker ratio" in res.stdout
+    report = json.loads((tmp_path / "r" / "video_report.json").read_text())
+    assert report["strip"] == str(tmp_path / "r" / "strip.jpg")
+    _, (row_in, row_out) = _strip_rows(tmp_path / "r" / "strip.jpg", 8)  # 8 by default
+    assert np.abs(row_in.astype(int) - row_out.astype(int)).mean() > 1  # odd frames filled
+    bad = invoke("eval", "video", src, popping, "--expect", "joy")
+    assert bad.exit_code == 1 and "unknown expression 'joy'" in bad.output

@@ -1,0 +1,310 @@
+"""The inner mouth of a video, frame to frame: a teeth reader, teeth pops and mouth flicker.
+
+Each video is read with its *own* landmarks (a face tracker on the input frames, another on the
+output frames), so an edit that moves the lips is measured inside the lips it drew.
+
+**Teeth reader** (:func:`read_mouth`). The inner mouth is MediaPipe's 20 inner-lip points
+(``INNER_LIPS``). A pixel inside it is *teeth* when, in CIELAB (D65, ``L*`` 0-100)::
+
+    L* >= skin L* - 5     and     a* <= skin a* - 2
+
+where *skin* is the median ``L*`` and ``a*`` of six cheek disks (``CHEEKS``, radius 0.06
+inter-ocular distance, IOD) of the same frame: teeth are about as bright as the face's own skin or
+brighter (much brighter on dark skin), and less red than it; lips, tongue and gums are redder than
+skin, the cavity is dark. Both thresholds follow the face's own skin, so the rule holds across
+skin tones and lighting. The *teeth share* is the share of inner-mouth pixels that pass, faded
+out as the mouth closes: times 0 below an opening (the polygon's area) of 0.005 IOD², times 1 above
+0.02, linearly between. A closed mouth's sliver polygon lies on the lips, and no smile showed
+teeth (share > 0.1) below 0.022 IOD²; a hard gate made the share jump between 0 and ~0.4 where a
+tracker's lips jitter around it (a hand over the mouth), counting pops that were not there.
+
+Calibrated on the 102 London people (``tests/data/faces/london``, studio photos, cheek ``L*``
+27-79), each mouth checked by eye with its teeth pixels painted: the neutral (closed) mouths open
+0.0003 IOD² (median; 0.0035 at the 95th percentile) and read 0 teeth, all 102 (without the fade:
+mean 0.001, at most 0.08, on one dark-skinned face's lips); of the smiles, 58 are open wider than
+0.01 IOD² and read a mean share of 0.35, 86% of them above 0.1: 0.31-0.56 on the 8 dark-skinned
+ones (cheek ``L*`` < 50), 0.03 / 0.35 / 0.54 (10th / 50th / 90th percentile) on the others, the low
+ones a glimpse of teeth between parted lips. The core of a row of teeth is found; shaded side teeth
+(darker than the cheek by more than 5) are not, so a share above ~0.6 is rare. A looser rule
+(``L* >= skin - 10``, or ``a* <= skin a*``) lit up 4-8 closed dark-skinned mouths (lips lighter
+than the skin minus 10 and hardly red); a stricter one (``L* >= skin``, ``a* <= skin a* - 6``) lost
+the shaded teeth. Chroma (``b*``) separated nothing that ``a*`` did not. Darkening a photo to 60%
+or 40% of its levels, or a warm cast (red x1.1, blue x0.8), moves the share by 0.02 at most on five
+smiles (two dark-skinned), except a pale face at 40% (0.33 -> 0.19); closed mouths stay at 0.
+
+**Teeth pops** (:class:`TeethPopMeter`): a step between two consecutive face frames where the
+output's share jumps by more than 0.2 while the input's changes by less than 0.1: teeth that
+appear or vanish in the edit without the input's mouth doing so. The input's own jumps (> 0.2)
+give the scale.
+
+**Mouth flicker** (:class:`MouthFlickerMeter`): mean |frame-to-frame change| (8-bit levels, RGB
+mean) inside the union of the inner-mouth polygons of the two frames, each video with its own
+polygons; the ratio output / input says how much the edit adds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ganimate.faces import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
+
+# Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are converted
+# or drawn).
+
+# MediaPipe face mesh's inner lip outline (the same tuple as ganimate.engines.mouth.INNER_LIPS,
+# restated so that evaluation does not depend on an engine): left corner, upper lip to the right
+# corner, lower lip back.
+INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
+              324, 318, 402, 317, 14, 87, 178, 88, 95)
+# MediaPipe points on both cheeks (below the eyes, beside the nose and the mouth): the skin
+# reference of the teeth reader.
+CHEEKS = (50, 280, 101, 330, 205, 425)
+# MediaPipe points around the mouth that follow the head and the jaw but not the lips' parting:
+# the nose's tip, base and wings, the mouth corners, the chin (the motion the mouth's pixels are
+# compensated for before their change counts as flicker).
+MOTION_POINTS = (1, 2, 98, 327, 61, 291, 152, 200, 164)
+
+
+@dataclass(frozen=True)
+class TeethRule:
+    """The teeth reader's thresholds (see the module docstring for how they were measured)."""
+
+    lightness_margin: float = 5.0  # teeth: L* >= skin L* - this
+    redness_margin: float = 2.0  # teeth: a* <= skin a* - this
+    closed_below: float = 0.005  # polygon area in IOD^2 below which the share fades to 0
+    open_above: float = 0.02  # ... and above which it counts in full
+    cheek_radius: float = 0.06  # cheek disks, in IOD
+
+
+@dataclass(frozen=True)
+class MouthRead:
+    """One face's inner mouth in one frame."""
+
+    polygon: np.ndarray  # int32 (20, 2): the inner-lip outline in frame pixels
+    opening: float  # polygon area / IOD^2
+    teeth: float  # share of the inner mouth read as teeth, faded out as the mouth closes
+    # float64 (K, 2): points around the mouth that move with the head (MOTION_POINTS), for the
+    # motion-compensated flicker; empty when not read
+    motion: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of uint8 RGB: L* in 0-100, a* and b* signed."""
+    import cv2
+
+    return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+
+
+def _bounds(points: np.ndarray, pad: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """Integer (x0, y0, x1, y1) around ``points`` grown by ``pad`` px, clipped to the image."""
+    h, w = shape[:2]
+    x0, y0 = np.floor(points.min(axis=0) - pad).astype(int)
+    x1, y1 = np.ceil(points.max(axis=0) + pad).astype(int) + 1
+    return max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+
+
+def polygon_mask(polygon: np.ndarray, shape: tuple[int, ...],
+                 bounds: tuple[int, int, int, int]) -> np.ndarray:
+    """Boolean mask of ``polygon`` (frame pixels) over the window ``bounds`` (x0, y0, x1, y1)."""
+    import cv2
+
+    x0, y0, x1, y1 = bounds
+    mask = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), np.uint8)
+    if mask.size:
+        cv2.fillPoly(mask, [np.asarray(polygon, np.int32) - (x0, y0)], 1)
+    return mask.astype(bool)
+
+
+def skin_reference(rgb: np.ndarray, landmarks: np.ndarray, radius: float) -> tuple[float, float]:
+    """Median (L*, a*) of the cheek disks (``CHEEKS``, ``radius`` px) of one face."""
+    import cv2
+
+    pts = np.asarray(landmarks, np.float64)[list(CHEEKS), :2]
+    x0, y0, x1, y1 = _bounds(pts, radius + 1, rgb.shape)
+    mask = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), np.uint8)
+    for x, y in np.round(pts - (x0, y0)).astype(int):
+        cv2.circle(mask, (int(x), int(y)), max(2, round(radius)), 1, -1)
+    picked = _lab(rgb[y0:y1, x0:x1])[mask.astype(bool)]
+    if not picked.size:
+        return math.nan, math.nan
+    return float(np.median(picked[:, 0])), float(np.median(picked[:, 1]))
+
+
+def read_mouth(rgb: np.ndarray, landmarks: np.ndarray, rule: TeethRule = TeethRule()
+               ) -> MouthRead:
+    """The inner mouth of the face with ``landmarks`` (478, 2+) in ``rgb``: outline, opening and
+    teeth share (the rule in the module docstring)."""
+    lm = np.asarray(landmarks, np.float64)
+    outline = lm[list(INNER_LIPS), :2]
+    polygon = np.round(outline).astype(np.int32)
+    motion = lm[list(MOTION_POINTS), :2]
+    iod = float(np.hypot(*(lm[RIGHT_EYE_OUTER, :2] - lm[LEFT_EYE_OUTER, :2])))
+    x, y = outline[:, 0], outline[:, 1]
+    area = 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+    opening = area / iod ** 2 if iod > 0 else 0.0
+    fade = float(np.clip((opening - rule.closed_below) / (rule.open_above - rule.closed_below),
+                         0.0, 1.0))
+    if fade == 0:
+        return MouthRead(polygon, opening, 0.0, motion)
+    bounds = _bounds(outline, 1, rgb.shape)
+    inside = polygon_mask(polygon, rgb.shape, bounds)
+    x0, y0, x1, y1 = bounds
+    lab = _lab(rgb[y0:y1, x0:x1])[inside]
+    skin_l, skin_a = skin_reference(rgb, lm, rule.cheek_radius * iod)
+    if not lab.size or not math.isfinite(skin_l):
+        return MouthRead(polygon, opening, 0.0, motion)
+    teeth = (lab[:, 0] >= skin_l - rule.lightness_margin) & (lab[:, 1] <= skin_a
+                                                               - rule.redness_margin)
+    return MouthRead(polygon, opening, fade * float(teeth.mean()), motion)
+
+
+def _per_100(count: int, steps: int) -> float:
+    return 100.0 * count / steps if steps else math.nan
+
+
+@dataclass(frozen=True)
+class TeethPops:
+    """Teeth that appear or vanish between consecutive frames (module docstring)."""
+
+    steps: int  # consecutive frame pairs with a face in both videos, both frames
+    pops: int  # output share jumps > jump while the input's changes < steady
+    pops_per_100: float  # per 100 steps
+    input_jumps: int  # the input's own share jumps > jump (for scale)
+    input_jumps_per_100: float
+    output_teeth: float  # mean teeth share over the face frames, output
+    input_teeth: float  # the same on the input
+    jump: float
+    steady: float
+
+
+class TeethPopMeter:
+    """Streaming teeth pops: feed the two videos' mouth reads frame by frame (None: no face,
+    which breaks the chain)."""
+
+    def __init__(self, jump: float = 0.2, steady: float = 0.1) -> None:
+        self.jump, self.steady = jump, steady
+        self._prev: tuple[float, float] | None = None
+        self._steps = self._pops = self._input_jumps = 0
+        self._shares: list[tuple[float, float]] = []
+
+    def update(self, read_in: MouthRead | None, read_out: MouthRead | None) -> None:
+        if read_in is None or read_out is None:
+            self._prev = None
+            return
+        cur = (read_in.teeth, read_out.teeth)
+        self._shares.append(cur)
+        if self._prev is not None:
+            d_in, d_out = abs(cur[0] - self._prev[0]), abs(cur[1] - self._prev[1])
+            self._steps += 1
+            self._pops += d_out > self.jump and d_in < self.steady
+            self._input_jumps += d_in > self.jump
+        self._prev = cur
+
+    def result(self) -> TeethPops:
+        shares = np.asarray(self._shares, np.float64).reshape(-1, 2)
+        mean_in, mean_out = (float(v) for v in shares.mean(axis=0)) if len(shares) else (
+            math.nan, math.nan)
+        return TeethPops(self._steps, self._pops, _per_100(self._pops, self._steps),
+                         self._input_jumps, _per_100(self._input_jumps, self._steps), mean_out,
+                         mean_in, self.jump, self.steady)
+
+
+@dataclass(frozen=True)
+class MouthFlicker:
+    """Frame-to-frame change inside the inner mouth, 8-bit levels per step."""
+
+    output_change: float
+    input_change: float
+    ratio: float  # output / input; 1 when both are equal (0 included), NaN when only input is 0
+    steps: int
+    # The same after the previous frame is moved onto the current one by the head's motion
+    # around the mouth (a similarity fitted to MOTION_POINTS): what changes that motion does not
+    # explain. A mouth opened wide by an edit shows high-contrast teeth where the input shows a
+    # lens of lips, so its raw change grows with every head movement even when nothing flickers.
+    aligned_output: float = math.nan
+    aligned_input: float = math.nan
+    aligned_ratio: float = math.nan
+
+
+def mouth_change(prev: np.ndarray, cur: np.ndarray, poly_prev: np.ndarray,
+                 poly_cur: np.ndarray) -> float:
+    """Mean |cur - prev| (levels, RGB mean) inside the union of the two polygons."""
+    bounds = _bounds(np.vstack([poly_prev, poly_cur]).astype(np.float64), 1, cur.shape)
+    union = (polygon_mask(poly_prev, cur.shape, bounds)
+             | polygon_mask(poly_cur, cur.shape, bounds))
+    if not union.any():
+        return math.nan
+    x0, y0, x1, y1 = bounds
+    a = prev[y0:y1, x0:x1][union].astype(np.float32)
+    b = cur[y0:y1, x0:x1][union].astype(np.float32)
+    return float(np.abs(b - a).mean())
+
+
+def aligned_mouth_change(prev: np.ndarray, cur: np.ndarray, read_prev: MouthRead,
+                         read_cur: MouthRead) -> float:
+    """Mean |cur - prev moved by the head| (levels) inside the current inner-mouth polygon; the
+    motion is the similarity from the previous frame's MOTION_POINTS to the current's."""
+    import cv2
+
+    if len(read_prev.motion) < 3 or len(read_cur.motion) < 3:
+        return math.nan
+    m, _ = cv2.estimateAffinePartial2D(read_prev.motion.astype(np.float32),
+                                       read_cur.motion.astype(np.float32), method=cv2.LMEDS)
+    if m is None:
+        return math.nan
+    bounds = _bounds(read_cur.polygon.astype(np.float64), 1, cur.shape)
+    inside = polygon_mask(read_cur.polygon, cur.shape, bounds)
+    if not inside.any():
+        return math.nan
+    x0, y0, x1, y1 = bounds
+    shift = np.array([[1, 0, -x0], [0, 1, -y0]], np.float64)
+    window = cv2.warpAffine(prev, shift @ np.vstack([m, [0, 0, 1]]), (x1 - x0, y1 - y0),
+                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    a = window[inside].astype(np.float32)
+    b = cur[y0:y1, x0:x1][inside].astype(np.float32)
+    return float(np.abs(b - a).mean())
+
+
+def _ratio(out_c: float, in_c: float) -> float:
+    return 1.0 if out_c == in_c else (out_c / in_c if in_c > 0 else math.nan)
+
+
+class MouthFlickerMeter:
+    """Streaming mouth flicker: feed both frames and both mouth reads (None: no face in a video,
+    which breaks the chain of both, so that output and input are measured on the same steps)."""
+
+    def __init__(self) -> None:
+        self._prev: tuple[np.ndarray, np.ndarray, MouthRead, MouthRead] | None = None
+        self._out: list[float] = []
+        self._in: list[float] = []
+        self._aligned: list[tuple[float, float]] = []
+
+    def update(self, frame_in: np.ndarray, frame_out: np.ndarray, read_in: MouthRead | None,
+               read_out: MouthRead | None) -> None:
+        if read_in is None or read_out is None:
+            self._prev = None
+            return
+        if self._prev is not None:
+            p_in, p_out, r_in, r_out = self._prev
+            c_in = mouth_change(p_in, frame_in, r_in.polygon, read_in.polygon)
+            c_out = mouth_change(p_out, frame_out, r_out.polygon, read_out.polygon)
+            if math.isfinite(c_in) and math.isfinite(c_out):
+                self._in.append(c_in)
+                self._out.append(c_out)
+            a_in = aligned_mouth_change(p_in, frame_in, r_in, read_in)
+            a_out = aligned_mouth_change(p_out, frame_out, r_out, read_out)
+            if math.isfinite(a_in) and math.isfinite(a_out):
+                self._aligned.append((a_out, a_in))
+        self._prev = (frame_in, frame_out, read_in, read_out)
+
+    def result(self) -> MouthFlicker:
+        if not self._out:
+            return MouthFlicker(math.nan, math.nan, math.nan, 0)
+        out_c, in_c = float(np.mean(self._out)), float(np.mean(self._in))
+        aligned = np.array(self._aligned).reshape(-1, 2)
+        a_out, a_in = (float(v) for v in aligned.mean(axis=0)) if len(aligned) else (math.nan,) * 2
+        return MouthFlicker(out_c, in_c, _ratio(out_c, in_c), len(self._out), a_out, a_in,
+                            _ratio(a_out, a_in))
