@@ -590,15 +590,17 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
         return result, plan
     with stage("mouth"):
         if gap is not None:
-            # on a track the teeth that neither of the person's rows covers (a smile's widened
-            # corners, a dropped jaw) are the drawn ones, hung from the same skull, not a flat
-            # cavity; a photo keeps the cavity
+            # on a track the gap the person's own rows leave shows the drawn *upper* teeth, hung
+            # from the same skull, in front of the dark cavity: where the person's own upper
+            # teeth show they cover them; where they do not show yet (a mouth just opening) the
+            # drawn ones carry on instead of a flat hole; no lower teeth or tongue, so a dropped
+            # jaw stays dark as it is. A photo keeps the cavity alone.
             behind = None
             if memory is not None and not config.teeth.painter:
                 h_g, w_g = gap.alpha.shape
                 behind = _interior(frame, landmarks, y_r, y_g, au_names,
                                    (gap.x0, gap.y0, gap.x0 + w_g, gap.y0 + h_g), colour, scale,
-                                   config, memory)
+                                   config, memory, upper_only=True)
             paint_opening(result, gap, colour, scale, config.mouth, behind)
             if opening is None:
                 return result, plan
@@ -613,7 +615,8 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
 
 def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
               au_names: Sequence[str], box: tuple[int, int, int, int], colour: np.ndarray,
-              scale: float, config: WarpConfig, memory: MouthMemory | None):
+              scale: float, config: WarpConfig, memory: MouthMemory | None,
+              upper_only: bool = False):
     """The scanned teeth, gums and tongue over ``box``: on a photo lit from its cheeks and hung
     from its lip seam, the jaw opened by the edit; with a track's ``memory`` lit by the track's
     light, hung from the seam it keeps on the skull, the jaw opened to the target itself."""
@@ -624,7 +627,7 @@ def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
     jaw = (jaw_opening(np.zeros_like(y_g), y_g, au_names, basis) if memory.anchor is not None
            else jaw_opening(y_r, y_g, au_names, basis))
     return draw_interior(landmarks, jaw, box, memory.skin_l, colour, scale, config.teeth,
-                         memory.anchor, memory.teeth)
+                         memory.anchor, memory.teeth, upper_only)
 
 
 def _sample(frame: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, field: Field,

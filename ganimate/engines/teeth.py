@@ -74,6 +74,7 @@ class MouthMesh:
     jaw_open: np.ndarray  # (V, 3) displacement at jawOpen = 1
     quads: np.ndarray  # (Q, 4) vertex indices, camera-facing
     parts: np.ndarray  # (Q,) 0: gums/tongue, 1: teeth
+    with_jaw: np.ndarray  # (Q,) bool: the quad moves with the jaw (lower teeth, tongue)
     incisor_edge: np.ndarray  # (3,) lowest point of the upper front teeth
 
 
@@ -86,7 +87,8 @@ def mouth_mesh() -> MouthMesh:
     teeth = np.unique(quads[parts == 1])
     upper = teeth[(np.abs(jaw[teeth]).sum(axis=1) < 1e-3) & (np.abs(v[teeth, 0]) < 0.5)]
     edge = v[upper[np.argmin(v[upper, 1])]]
-    return MouthMesh(v, jaw, quads, parts, edge)
+    with_jaw = (np.abs(jaw[quads]).sum(axis=2) >= 1e-3).any(axis=1)
+    return MouthMesh(v, jaw, quads, parts, with_jaw, edge)
 
 
 @dataclass
@@ -156,10 +158,12 @@ def _placement(landmarks: np.ndarray, mesh: MouthMesh, config: TeethConfig, scal
 def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, int],
                   skin_l: float, lip_colour: np.ndarray, scale: float,
                   config: TeethConfig = TeethConfig(), anchor: np.ndarray | None = None,
-                  teeth_lab: np.ndarray | None = None) -> Interior | None:
+                  teeth_lab: np.ndarray | None = None, upper_only: bool = False
+                  ) -> Interior | None:
     """Teeth, gums and tongue of the face with ``landmarks`` (its photo's, before the warp),
     the jaw opened by ``jaw``, drawn over ``box`` (x0, y0, x1, y1) of the frame; the upper
-    teeth hang from the photo's lip seam, or from ``anchor`` (see :func:`_placement`)."""
+    teeth hang from the photo's lip seam, or from ``anchor`` (see :func:`_placement`).
+    ``upper_only``: the upper teeth alone (what the jaw does not move), nothing behind them."""
     import cv2
 
     if config.strength <= 0:
@@ -172,6 +176,8 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
     quads = pts[mesh.quads]  # (Q, 4, 2)
     inside = ((quads[..., 0].max(1) >= 0) & (quads[..., 0].min(1) < x1 - x0)
               & (quads[..., 1].max(1) >= 0) & (quads[..., 1].min(1) < y1 - y0))
+    if upper_only:
+        inside &= (mesh.parts == 1) & ~mesh.with_jaw
     if not np.any(inside):
         return None
     depth = v[mesh.quads].mean(axis=1)[:, 2]

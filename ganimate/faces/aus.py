@@ -12,7 +12,8 @@ Estimation works on a face's 478 mediapipe landmarks, so video reuses the tracke
   AU09 and AU10.
 - ``mesh`` (the default): inversion for the AUs it measures, the geometric lip gap for AU25 (the
   linear model cannot tell AU25 from AU26/AU10) and the eyelid opening for AU45 (the model has no
-  blink).
+  blink); AU26 (jaw drop) at most AU25, since a dropped jaw parts the lips (on faces that look up
+  the inversion reads closed mouths as jaw drops).
 
 :func:`source_aus` reads faces in an :class:`AUSpace` (an engine's AU names, the AUs it moves but
 cannot read, its calibration). ``docs/aus.md`` lists which AUs are reliable, with measured
@@ -74,6 +75,12 @@ class AUEstimator:
         feats = geometric_features(landmarks)
         for name in ("AU25", "AU45"):
             out[AU_NAMES.index(name)] = _geometric_au(name, feats)
+        # A jaw that drops parts the lips: no more jaw drop than the lips' gap says. On faces
+        # that look up the inversion reads a closed mouth as AU26 0.46-0.49 (3 of 12 held-out
+        # people at -27 degrees of pitch), which an absolute preset then *closes* (happy asks
+        # 0.2): P(happy) of their smiles 0.33 -> 0.51 with the cap (examples/pose/au26_cap.py).
+        i25, i26 = AU_NAMES.index("AU25"), AU_NAMES.index("AU26")
+        out[i26] = min(out[i26], out[i25])
         return np.clip(out, 0.0, 1.0)
 
     def many(self, faces: Iterable[Face | np.ndarray]) -> np.ndarray:
