@@ -567,7 +567,8 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
     scale = eye_distance(landmarks)
     with stage("mouth"):
         opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth,
-                               None if memory is None else memory.closedness)
+                               None if memory is None else memory.closedness,
+                               _wants_open(y_g, au_names) if memory is not None else 0.0)
         gap = interior = None
         if opening is None or memory is not None:
             # an open mouth keeps its own teeth, moved rigidly; the gap they leave is dark
@@ -611,6 +612,13 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
             interior = paint_interior(result, moved, box, y_g, au_names, config.teeth.painter)
         paint_opening(result, opening, colour, scale, config.mouth, interior)
     return result, plan
+
+
+def _wants_open(y_g: np.ndarray, au_names: Sequence[str]) -> float:
+    """How much the target asks for parted lips (AU25 0 -> 0.3: none -> fully)."""
+    if "AU25" not in au_names:
+        return 0.0
+    return float(smoothstep(float(y_g[list(au_names).index("AU25")]) / 0.3))
 
 
 def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,

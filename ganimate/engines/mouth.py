@@ -116,15 +116,17 @@ def polygon_mask(points: np.ndarray, origin: np.ndarray, shape: tuple[int, int])
 
 
 def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
-                 config: MouthConfig = MouthConfig(), closedness: float | None = None
-                 ) -> Opening | None:
+                 config: MouthConfig = MouthConfig(), closedness: float | None = None,
+                 wants_open: float = 0.0) -> Opening | None:
     """The part of the moved mouth that the warp fills from outside the photo's mouth interior.
 
     ``landmarks`` are the face's points in frame pixels, ``shifts`` the warp's (468, 2) landmark
     shifts, ``field`` its backward field (x0, y0, dx, dy) and ``scale`` the IOD in pixels.
     ``closedness`` (video: a track's :class:`ganimate.engines.mouth_track.MouthMemory`) replaces
     the photo's own decision of how closed the mouth is, and the edit's parting then fades in
-    over ``min_part`` instead of switching on at it.
+    over ``min_part`` instead of switching on at it; with ``wants_open`` (0-1: the target asks
+    for parted lips) an opening the person makes themselves counts as the edit's too, so drawn
+    teeth do not vanish on the frames where a smile of their own catches up with the target.
     """
     import cv2
 
@@ -145,6 +147,9 @@ def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
                                       / (config.open_at - config.open_from))
     else:
         parting = float(smoothstep(part / config.min_part - 0.5))
+        if wants_open > 0:
+            parting = max(parting, wants_open * float(
+                smoothstep(gap_of(dest) / scale / config.min_part - 0.5)))
         if parting <= 0 or closedness <= 0:
             return None
     margin = 2

@@ -98,19 +98,24 @@ class MouthTrack:
             self._open = True
         target = 0.0 if self._open else 1.0
         self._closedness += float(np.clip(target - self._closedness, -self._step, self._step))
-        # a mouth far from both thresholds is what it looks like at once (no fade: the input
-        # itself just changed), while one near them keeps the track's decision
-        half = 0.5 * cfg.close_below
-        clearly_closed = 1.0 - float(smoothstep((gap - half) / half))
-        clearly_open = float(smoothstep((gap - cfg.open_above) / (0.5 * cfg.open_above)))
-        closedness = min(max(self._closedness, clearly_closed), 1.0 - clearly_open)
         skin = skin_lightness(frame, landmarks, scale)
+        showing = False  # the person's own teeth show in this frame
         if gap >= self.mouth.closed:  # the teeth split is read on an open mouth only
             self._split = _ema(self._split, teeth_split(frame, lips), self._rate)
             if gap >= self.mouth.open_at:  # and the teeth's colour on a clearly open one
                 own = own_teeth_lab(frame, lips, float(self._split))
-                if own is not None and own[0] >= cfg.teeth_light * skin:  # teeth, not a cavity
+                showing = own is not None and own[0] >= cfg.teeth_light * skin  # not a cavity
+                if showing:
                     self._teeth = _ema(self._teeth, own, self._rate)
+        # a mouth far from both thresholds is what it looks like at once (no fade: the input
+        # itself just changed; opening at once only onto teeth of its own: a mouth opening onto
+        # a blur or a dark inside hands the drawn teeth over at the fade's pace), while one near
+        # them keeps the track's decision
+        half = 0.5 * cfg.close_below
+        clearly_closed = 1.0 - float(smoothstep((gap - half) / half))
+        clearly_open = float(smoothstep((gap - cfg.open_above) / (0.5 * cfg.open_above)))
+        closedness = min(max(self._closedness, clearly_closed),
+                         1.0 - clearly_open if showing else 1.0)
         if gap < cfg.close_below:  # the seam at rest: lips together
             self._anchor = _ema(self._anchor, seam_anchor(landmarks), self._rate)
         self._skin = _ema(self._skin, skin, self._rate)

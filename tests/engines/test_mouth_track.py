@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 from test_mouth import closed_mesh, lip_photo, opening_of, target
 
 from ganimate.engines import geometry
@@ -49,10 +50,16 @@ def test_a_mouth_that_really_opens_turns_open_within_the_fade():
     assert steps[0] < 1.0 and steps == sorted(steps, reverse=True)  # leaves at once, smoothly
     assert steps[int(np.ceil(config.fade * 30))] == 0.0
     assert np.all(np.abs(np.diff([1.0, *steps])) <= 1 / (config.fade * 30) + 1e-9)
-    # and far past both thresholds there is no fade at all: the input itself changed
-    wide = MouthTrack(30.0)
-    wide.update(photo, ajar(0.0))
-    assert wide.update(photo, ajar(0.08)).closedness == 0.0
+    # far past both thresholds onto the person's own teeth there is no fade at all (the input
+    # itself changed); onto a dark inside the drawn teeth are handed over at the fade's pace
+    for teeth, expected in ((False, 1 - 1 / (config.fade * 30)), (True, 0.0)):
+        wide = MouthTrack(30.0)
+        wide.update(photo, ajar(0.0))
+        lm = ajar(0.08)
+        opened = lip_photo(lm)
+        lips = np.round(lm[list(INNER_LIPS), :2]).astype(np.int32)
+        cv2.fillPoly(opened, [lips], (230, 226, 215) if teeth else (60, 20, 25))
+        assert wide.update(opened, lm).closedness == pytest.approx(expected), teeth
 
 
 def test_the_warp_with_a_memory_draws_teeth_over_a_held_closed_mouth():
