@@ -45,7 +45,7 @@ polygons; the ratio output / input says how much the edit adds.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -62,10 +62,6 @@ INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
 # MediaPipe points on both cheeks (below the eyes, beside the nose and the mouth): the skin
 # reference of the teeth reader.
 CHEEKS = (50, 280, 101, 330, 205, 425)
-# MediaPipe points around the mouth that follow the head and the jaw but not the lips' parting:
-# the nose's tip, base and wings, the mouth corners, the chin (the motion the mouth's pixels are
-# compensated for before their change counts as flicker).
-MOTION_POINTS = (1, 2, 98, 327, 61, 291, 152, 200, 164)
 
 
 @dataclass(frozen=True)
@@ -86,9 +82,6 @@ class MouthRead:
     polygon: np.ndarray  # int32 (20, 2): the inner-lip outline in frame pixels
     opening: float  # polygon area / IOD^2
     teeth: float  # share of the inner mouth read as teeth, faded out as the mouth closes
-    # float64 (K, 2): points around the mouth that move with the head (MOTION_POINTS), for the
-    # motion-compensated flicker; empty when not read
-    motion: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -140,7 +133,6 @@ def read_mouth(rgb: np.ndarray, landmarks: np.ndarray, rule: TeethRule = TeethRu
     lm = np.asarray(landmarks, np.float64)
     outline = lm[list(INNER_LIPS), :2]
     polygon = np.round(outline).astype(np.int32)
-    motion = lm[list(MOTION_POINTS), :2]
     iod = float(np.hypot(*(lm[RIGHT_EYE_OUTER, :2] - lm[LEFT_EYE_OUTER, :2])))
     x, y = outline[:, 0], outline[:, 1]
     area = 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
@@ -148,17 +140,17 @@ def read_mouth(rgb: np.ndarray, landmarks: np.ndarray, rule: TeethRule = TeethRu
     fade = float(np.clip((opening - rule.closed_below) / (rule.open_above - rule.closed_below),
                          0.0, 1.0))
     if fade == 0:
-        return MouthRead(polygon, opening, 0.0, motion)
+        return MouthRead(polygon, opening, 0.0)
     bounds = _bounds(outline, 1, rgb.shape)
     inside = polygon_mask(polygon, rgb.shape, bounds)
     x0, y0, x1, y1 = bounds
     lab = _lab(rgb[y0:y1, x0:x1])[inside]
     skin_l, skin_a = skin_reference(rgb, lm, rule.cheek_radius * iod)
     if not lab.size or not math.isfinite(skin_l):
-        return MouthRead(polygon, opening, 0.0, motion)
+        return MouthRead(polygon, opening, 0.0)
     teeth = (lab[:, 0] >= skin_l - rule.lightness_margin) & (lab[:, 1] <= skin_a
                                                                - rule.redness_margin)
-    return MouthRead(polygon, opening, fade * float(teeth.mean()), motion)
+    return MouthRead(polygon, opening, fade * float(teeth.mean()))
 
 
 def _per_100(count: int, steps: int) -> float:
@@ -220,10 +212,11 @@ class MouthFlicker:
     input_change: float
     ratio: float  # output / input; 1 when both are equal (0 included), NaN when only input is 0
     steps: int
-    # The same after the previous frame is moved onto the current one by the head's motion
-    # around the mouth (a similarity fitted to MOTION_POINTS): what changes that motion does not
-    # explain. A mouth opened wide by an edit shows high-contrast teeth where the input shows a
-    # lens of lips, so its raw change grows with every head movement even when nothing flickers.
+    # The same after the previous frame is carried onto the current one by the input's optical
+    # flow (the warping error, :func:`warped_change`), inside the current polygon: what changes
+    # that the face's motion does not explain. A mouth opened wide by an edit shows
+    # high-contrast teeth where the input shows a lens of lips, so its raw change grows with
+    # every movement of the head even when nothing flickers.
     aligned_output: float = math.nan
     aligned_input: float = math.nan
     aligned_ratio: float = math.nan
@@ -243,27 +236,34 @@ def mouth_change(prev: np.ndarray, cur: np.ndarray, poly_prev: np.ndarray,
     return float(np.abs(b - a).mean())
 
 
-def aligned_mouth_change(prev: np.ndarray, cur: np.ndarray, read_prev: MouthRead,
-                         read_cur: MouthRead) -> float:
-    """Mean |cur - prev moved by the head| (levels) inside the current inner-mouth polygon; the
-    motion is the similarity from the previous frame's MOTION_POINTS to the current's."""
+def input_flow(prev_in: np.ndarray, cur_in: np.ndarray, bounds: tuple[int, int, int, int]
+               ) -> np.ndarray:
+    """Dense optical flow (Farneback) of the *input* over ``bounds``, from the current frame to
+    the previous one: where each current pixel was (float32 (h, w, 2), window pixels)."""
     import cv2
 
-    if len(read_prev.motion) < 3 or len(read_cur.motion) < 3:
-        return math.nan
-    m, _ = cv2.estimateAffinePartial2D(read_prev.motion.astype(np.float32),
-                                       read_cur.motion.astype(np.float32), method=cv2.LMEDS)
-    if m is None:
-        return math.nan
-    bounds = _bounds(read_cur.polygon.astype(np.float64), 1, cur.shape)
-    inside = polygon_mask(read_cur.polygon, cur.shape, bounds)
+    x0, y0, x1, y1 = bounds
+    grey = [cv2.cvtColor(np.ascontiguousarray(f[y0:y1, x0:x1, :3]), cv2.COLOR_RGB2GRAY)
+            for f in (cur_in, prev_in)]
+    return cv2.calcOpticalFlowFarneback(grey[0], grey[1], None, 0.5, 3, 15, 3, 5, 1.2, 0)
+
+
+def warped_change(prev: np.ndarray, cur: np.ndarray, flow: np.ndarray,
+                  bounds: tuple[int, int, int, int], polygon: np.ndarray) -> float:
+    """Mean |cur - prev carried along ``flow``| (levels) inside ``polygon``: the change that the
+    input's motion does not explain (the "warping error" of video temporal consistency, Lai et
+    al., ECCV 2018, with the input's flow for both videos)."""
+    import cv2
+
+    x0, y0, x1, y1 = bounds
+    inside = polygon_mask(polygon, cur.shape, bounds)
     if not inside.any():
         return math.nan
-    x0, y0, x1, y1 = bounds
-    shift = np.array([[1, 0, -x0], [0, 1, -y0]], np.float64)
-    window = cv2.warpAffine(prev, shift @ np.vstack([m, [0, 0, 1]]), (x1 - x0, y1 - y0),
-                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    a = window[inside].astype(np.float32)
+    h, w = inside.shape
+    grid = np.mgrid[0:h, 0:w].astype(np.float32)
+    carried = cv2.remap(np.ascontiguousarray(prev[y0:y1, x0:x1]), grid[1] + flow[..., 0],
+                        grid[0] + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    a = carried[inside].astype(np.float32)
     b = cur[y0:y1, x0:x1][inside].astype(np.float32)
     return float(np.abs(b - a).mean())
 
@@ -294,8 +294,13 @@ class MouthFlickerMeter:
             if math.isfinite(c_in) and math.isfinite(c_out):
                 self._in.append(c_in)
                 self._out.append(c_out)
-            a_in = aligned_mouth_change(p_in, frame_in, r_in, read_in)
-            a_out = aligned_mouth_change(p_out, frame_out, r_out, read_out)
+            polygons = np.vstack([r_in.polygon, read_in.polygon, r_out.polygon,
+                                  read_out.polygon]).astype(np.float64)
+            span = float(np.ptp(polygons[:, 0]))
+            bounds = _bounds(polygons, 0.3 * span + 8, frame_in.shape)
+            flow = input_flow(p_in, frame_in, bounds)
+            a_in = warped_change(p_in, frame_in, flow, bounds, read_in.polygon)
+            a_out = warped_change(p_out, frame_out, flow, bounds, read_out.polygon)
             if math.isfinite(a_in) and math.isfinite(a_out):
                 self._aligned.append((a_out, a_in))
         self._prev = (frame_in, frame_out, read_in, read_out)

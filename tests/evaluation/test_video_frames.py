@@ -164,3 +164,27 @@ def test_strip_samples_every_nth_face_frame_and_keeps_only_the_crops():
     image = strip.image()
     assert image.shape[0] > 2 * 32 and image.shape[1] > 4 * 32
     assert FrameStrip(every=5).image() is None
+
+
+def test_the_warping_error_leaves_out_what_the_inputs_motion_explains():
+    """A textured mouth moved by 2 px between frames: its raw change is large, its warping error
+    (the previous frame carried along the input's optical flow) small; an output whose mouth
+    changes on its own keeps its error."""
+    from ganimate.evaluation.mouth import input_flow, mouth_change, warped_change
+
+    rng = np.random.default_rng(0)
+    texture = np.clip(128 + 60 * rng.standard_normal((120, 160, 3)), 0, 255).astype(np.uint8)
+    import cv2
+
+    texture = cv2.GaussianBlur(texture, (0, 0), 2.0)
+    prev = texture[10:110, 10:150]
+    cur = texture[10:110, 12:152]  # the content moved 2 px to the left
+    polygon = np.array([[40, 40], [100, 40], [100, 70], [40, 70]], np.int32)
+    bounds = (0, 0, prev.shape[1], prev.shape[0])
+    flow = input_flow(prev, cur, bounds)
+    raw = mouth_change(prev, cur, polygon, polygon)
+    moved = warped_change(prev, cur, flow, bounds, polygon)
+    assert raw > 3 * moved and moved < 3.0, (raw, moved)
+    flashing = cur.copy()
+    flashing[45:65, 50:90] = 255  # teeth that appear in this frame only
+    assert warped_change(prev, flashing, flow, bounds, polygon) > 5 * moved
