@@ -22,6 +22,7 @@ from ganimate.editing import SweepConfig
 from ganimate.engines import BlendConfig
 from ganimate.errors import GanimateError
 from ganimate.evaluation import EvalConfig
+from ganimate.evaluation.config import READ_EVERY
 from ganimate.faces import DEFAULT_ESTIMATOR
 from ganimate.model import ModelConfig, TrainConfig
 from ganimate.studio import StudioConfig
@@ -612,7 +613,7 @@ def eval_video_command(
     identity_every: int = typer.Option(
         10, "--identity-every", min=1, help="Measure identity on every n-th face frame."),
     read_every: int = typer.Option(
-        2, "--read-every", min=0,
+        READ_EVERY, "--read-every", min=0,
         help="Read the expression (FER-2013 classifier) of every n-th frame of both videos; "
              "0: none."),
     expect: str = typer.Option(

@@ -16,6 +16,7 @@ import numpy as np
 
 from ganimate import progress, video
 from ganimate.errors import GanimateError
+from ganimate.evaluation.config import READ_EVERY
 from ganimate.evaluation.emotion import LABELS
 from ganimate.evaluation.metrics import (
     FlickerMeter,
@@ -95,11 +96,6 @@ OutputFaceFn = Callable[[np.ndarray, "FoundFace | None"], "np.ndarray | None"]
 
 # Strip columns when --strip-every is not given (and the frame count is known).
 STRIP_COLUMNS = 8
-# Expression reads: every n-th frame. A 300-frame 640x360 clip on a shared 2-core CPU: 7-10 s
-# without reads and identity, +3-4 s reading every second frame, +5-6 s every frame (torch's
-# import included), 18-22 s with the defaults (dlib identity on every 10th face frame). Every
-# second frame halves the reads' cost; neighbouring frames hardly differ in expression.
-READ_EVERY = 2
 
 
 @dataclass(frozen=True)
