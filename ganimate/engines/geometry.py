@@ -46,20 +46,13 @@ import numpy as np
 from ganimate.engines.mouth import (
     MouthConfig,
     MouthMemory,
-    Opening,
     find_opening,
     paint_opening,
     rigid_teeth,
     seam_colour,
     smoothstep,
 )
-from ganimate.engines.teeth import (
-    Interior,
-    TeethConfig,
-    draw_interior,
-    jaw_opening,
-    skin_lightness,
-)
+from ganimate.engines.teeth import TeethConfig, draw_interior, jaw_opening, skin_lightness
 from ganimate.faces import (
     RIGID_3D,
     AUMeshModel,
@@ -573,84 +566,52 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
         plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config)
     scale = eye_distance(landmarks)
     with stage("mouth"):
-        mouth = _plan_mouth(frame, landmarks, plan, scale, y_r, y_g, au_names, config, memory)
+        opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth,
+                               None if memory is None else memory.closedness,
+                               _wants_open(y_g, au_names) if memory is not None else 0.0)
+        gap = interior = None
+        if opening is None or memory is not None:
+            # an open mouth keeps its own teeth, moved rigidly; the gap they leave is dark
+            gap = rigid_teeth(frame, landmarks, plan.shifts, plan.field, scale, config.mouth,
+                              memory)
+        colour = None
+        if opening is not None or gap is not None:
+            colour = seam_colour(frame, landmarks, scale) if memory is None else memory.seam
+        if opening is not None:
+            h_o, w_o = opening.alpha.shape
+            box = (opening.x0, opening.y0, opening.x0 + w_o, opening.y0 + h_o)
+            if not config.teeth.painter:
+                # the scanned teeth take their light from the photo, before the warp writes
+                # (``out`` may be ``frame``); a painter paints on the warped frame, below
+                interior = _interior(frame, landmarks, y_r, y_g, au_names, box, colour, scale,
+                                     config, memory)
     with stage("sampling"):
         result = warp_region(frame, plan.field, config, out)
-    if mouth.opening is not None or mouth.gap is not None:
-        with stage("mouth"):
-            _paint_mouth(result, mouth, landmarks, plan, y_g, au_names, scale, config)
-    return result, plan
-
-
-@dataclass
-class _Mouth:
-    """What :func:`warp_face` paints in the mouth, decided before the warp writes (the scanned
-    teeth take their light from the photo; ``out`` may be the frame itself)."""
-
-    opening: Opening | None  # lips the edit parts: a cavity with ``interior`` drawn in it
-    gap: Opening | None  # what a mouth's own teeth leave when they move rigidly: a cavity ...
-    colour: np.ndarray | None  # the cavity's colour (the lip seam's)
-    interior: Interior | None = None  # drawn in the opening (None: a painter paints it later)
-    behind: Interior | None = None  # ... and in the gap, on a track: the upper teeth alone
-
-
-def _plan_mouth(frame: np.ndarray, landmarks: np.ndarray, plan: FaceWarp, scale: float,
-                y_r: np.ndarray, y_g: np.ndarray, au_names: Sequence[str], config: WarpConfig,
-                memory: MouthMemory | None) -> _Mouth:
-    """The opening, the rigid teeth's gap, their colour and what is drawn in them (an open mouth
-    keeps its own teeth, moved rigidly; on a track both may show during a cross-fade)."""
-    opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth,
-                           None if memory is None else memory.closedness,
-                           _wants_open(y_g, au_names) if memory is not None else 0.0)
-    gap = None
-    if opening is None or memory is not None:
-        gap = rigid_teeth(frame, landmarks, plan.shifts, plan.field, scale, config.mouth, memory)
     if opening is None and gap is None:
-        return _Mouth(None, None, None)
-    colour = seam_colour(frame, landmarks, scale) if memory is None else memory.seam
-    mouth = _Mouth(opening, gap, colour)
-    if config.teeth.painter:  # a painter paints on the warped frame (_paint_mouth)
-        return mouth
-    for o, upper in ((opening, False), (gap if memory is not None else None, True)):
-        if o is None:
-            continue
-        h_o, w_o = o.alpha.shape
-        box = (o.x0, o.y0, o.x0 + w_o, o.y0 + h_o)
-        drawn = _interior(frame, landmarks, y_r, y_g, au_names, box, colour, scale, config,
-                          memory, upper_only=upper)
-        if upper:
-            # on a track the gap the person's own rows leave shows the drawn *upper* teeth,
-            # hung from the same skull, in front of the dark cavity: where the person's own
-            # upper teeth show they cover them; where they do not show yet (a mouth just
-            # opening) the drawn ones carry on instead of a flat hole; no lower teeth or
-            # tongue, so a dropped jaw stays dark as it is. A photo keeps the cavity alone.
-            mouth.behind = drawn
-        else:
-            mouth.interior = drawn
-    if memory is not None and memory.visible < 1.0:  # something covers the mouth: draw less
-        for o in (opening, gap):
-            if o is not None:
-                o.alpha *= np.float32(memory.visible)
-    return mouth
+        return result, plan
+    with stage("mouth"):
+        if gap is not None:
+            # on a track the gap the person's own rows leave shows the drawn *upper* teeth, hung
+            # from the same skull, in front of the dark cavity: where the person's own upper
+            # teeth show they cover them; where they do not show yet (a mouth just opening) the
+            # drawn ones carry on instead of a flat hole; no lower teeth or tongue, so a dropped
+            # jaw stays dark as it is. A photo keeps the cavity alone.
+            behind = None
+            if memory is not None and not config.teeth.painter:
+                h_g, w_g = gap.alpha.shape
+                behind = _interior(frame, landmarks, y_r, y_g, au_names,
+                                   (gap.x0, gap.y0, gap.x0 + w_g, gap.y0 + h_g), colour, scale,
+                                   config, memory, upper_only=True)
+            paint_opening(result, gap, colour, scale, config.mouth, behind)
+            if opening is None:
+                return result, plan
+        if config.teeth.painter and config.teeth.strength > 0:
+            from ganimate.engines.painter import paint_interior  # deferred: torch
 
-
-def _paint_mouth(result: np.ndarray, mouth: _Mouth, landmarks: np.ndarray, plan: FaceWarp,
-                 y_g: np.ndarray, au_names: Sequence[str], scale: float,
-                 config: WarpConfig) -> None:
-    """Paint the gap, then the opening, into the warped frame (in place)."""
-    if mouth.gap is not None:
-        paint_opening(result, mouth.gap, mouth.colour, scale, config.mouth, mouth.behind)
-    if mouth.opening is None:
-        return
-    interior = mouth.interior
-    if config.teeth.painter and config.teeth.strength > 0:
-        from ganimate.engines.painter import paint_interior  # deferred: torch
-
-        o = mouth.opening
-        box = (o.x0, o.y0, o.x0 + o.alpha.shape[1], o.y0 + o.alpha.shape[0])
-        moved = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2] + plan.shifts
-        interior = paint_interior(result, moved, box, y_g, au_names, config.teeth.painter)
-    paint_opening(result, mouth.opening, mouth.colour, scale, config.mouth, interior)
+            moved = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2] + plan.shifts
+            interior = paint_interior(result, moved, box, y_g, au_names, config.teeth.painter)
+        paint_opening(result, opening, colour, scale, config.mouth, interior)
+    return result, plan
 
 
 def _wants_open(y_g: np.ndarray, au_names: Sequence[str]) -> float:

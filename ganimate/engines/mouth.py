@@ -31,11 +31,6 @@ import numpy as np
 # MediaPipe's inner lip outline: left corner, upper lip to the right corner, lower lip back.
 INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
               324, 318, 402, 317, 14, 87, 178, 88, 95)
-# ... and the outer one, in the same order.
-OUTER_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291,
-              375, 321, 405, 314, 17, 84, 181, 91, 146)
-# Cheek points whose surroundings are the face's skin next to the mouth.
-CHEEK_POINTS = (50, 280, 205, 425)
 
 
 @dataclass(frozen=True)
@@ -96,9 +91,6 @@ class MouthMemory:
     # The lip seam at rest in the canonical face's frame (cm): where the drawn upper teeth hang,
     # or None before the mouth was first seen closed (then the frame's own seam is used).
     anchor: np.ndarray | None
-    # 1: the lips are in view; toward 0 while something covers them (a hand: the lips lose their
-    # redness against the cheeks): nothing is drawn over what covers the mouth.
-    visible: float = 1.0
 
 
 @dataclass
@@ -298,35 +290,6 @@ def teeth_split(frame: np.ndarray, inner_lips: np.ndarray) -> float:
     means = [luma[band].mean() if band.any() else np.inf for band in bands]
     k = int(np.argmin(means))
     return float((bins[k] + bins[k + 1]) / 2) if np.isfinite(means[k]) else 1.0
-
-
-def lip_redness(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> float:
-    """How much redder (CIELAB a*) the lips are than the cheeks: medians of the ring between
-    the outer and inner lip outlines and of small cheek patches. A hand or anything else over
-    the mouth brings it near 0 (the tracker still places lips there)."""
-    import cv2
-
-    lm = np.asarray(landmarks, np.float64)
-    outer, inner = lm[list(OUTER_LIPS), :2], lm[list(INNER_LIPS), :2]
-    r = max(2, int(round(0.06 * scale)))
-    lo = np.floor(np.vstack([outer, lm[list(CHEEK_POINTS), :2]]).min(axis=0)).astype(int) - r
-    hi = np.ceil(np.vstack([outer, lm[list(CHEEK_POINTS), :2]]).max(axis=0)).astype(int) + r + 1
-    h, w = frame.shape[:2]
-    x0, y0 = max(lo[0], 0), max(lo[1], 0)
-    x1, y1 = min(hi[0], w), min(hi[1], h)
-    if x0 >= x1 or y0 >= y1:
-        return float("nan")
-    a = cv2.cvtColor(np.ascontiguousarray(frame[y0:y1, x0:x1, :3]).astype(np.float32) / 255,
-                     cv2.COLOR_RGB2LAB)[..., 1]
-    origin = np.array([x0, y0], np.float64)
-    ring = (polygon_mask(outer, origin, a.shape) > 127) & ~(polygon_mask(inner, origin,
-                                                                          a.shape) > 127)
-    cheeks = np.zeros(a.shape, bool)
-    for x, y in np.round(lm[list(CHEEK_POINTS), :2] - origin).astype(int):
-        cheeks[max(y - r, 0):y + r, max(x - r, 0):x + r] = True
-    if not ring.any() or not cheeks.any():
-        return float("nan")
-    return float(np.median(a[ring]) - np.median(a[cheeks]))
 
 
 def own_teeth_lab(frame: np.ndarray, inner_lips: np.ndarray, split: float) -> np.ndarray | None:

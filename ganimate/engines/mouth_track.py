@@ -29,7 +29,6 @@ frames in order (the planner emits them so).
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +39,6 @@ from ganimate.engines.mouth import (
     MouthConfig,
     MouthMemory,
     gap_of,
-    lip_redness,
     own_teeth_lab,
     seam_colour,
     smoothstep,
@@ -65,16 +63,6 @@ class MouthTrackConfig:
     # The own teeth's colour is taken only where what shows between the lips is at least this
     # light relative to the cheeks (CIELAB L*): teeth, not the dark inside of a parting mouth.
     teeth_light: float = 0.8
-    # Something covers the mouth when the lips' redness against the cheeks (CIELAB a*) falls
-    # under ``covered`` of its usual value (the 90th percentile over the last ``history``
-    # seconds), and the mouth is in full view again above ``uncovered`` of it. On
-    # WolfgangLanger_Pexels.mp4 the lips are 3.6-5.1 redder than the cheeks, -1.4-1.9 under her
-    # fingers. Lips that are hardly redder than the skin (a usual value under ``min_red``) are
-    # never taken as covered.
-    covered: float = 0.25
-    uncovered: float = 0.75
-    history: float = 10.0
-    min_red: float = 2.5
 
 
 def _ema(old, new, rate: float):
@@ -94,8 +82,6 @@ class MouthTrack:
         self._open: bool | None = None
         self._closedness = 1.0
         self._split = self._skin = self._seam = self._anchor = self._teeth = None
-        self._reds: deque[float] = deque(maxlen=max(int(config.history * fps), 1))
-        self._visible = 1.0
 
     def update(self, frame: np.ndarray, landmarks: np.ndarray) -> MouthMemory:
         """The memory at this frame (``landmarks``: the face's 478 points in frame pixels)."""
@@ -138,20 +124,4 @@ class MouthTrack:
                            float(self._skin),
                            None if self._teeth is None else np.array(self._teeth, np.float32),
                            np.asarray(self._seam, np.float32),
-                           None if self._anchor is None else np.array(self._anchor),
-                           self._visibility(frame, landmarks, scale))
-
-    def _visibility(self, frame: np.ndarray, landmarks: np.ndarray, scale: float) -> float:
-        """How much of the mouth is in view (see MouthTrackConfig.covered), averaged like the
-        closed/open weight so that a hand coming in fades the drawing out."""
-        cfg = self.config
-        red = lip_redness(frame, landmarks, scale)
-        seen = 1.0
-        if np.isfinite(red):
-            self._reds.append(red)
-            usual = float(np.quantile(self._reds, 0.9))
-            if usual >= cfg.min_red:
-                seen = float(smoothstep((red / usual - cfg.covered)
-                                        / (cfg.uncovered - cfg.covered)))
-        self._visible += float(np.clip(seen - self._visible, -self._step, self._step))
-        return self._visible
+                           None if self._anchor is None else np.array(self._anchor))

@@ -3,8 +3,6 @@ whose lips hover around the closed/open thresholds."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import cv2
 import numpy as np
 import pytest
@@ -111,28 +109,3 @@ def test_drawn_teeth_take_the_colour_of_the_persons_own(media):
            for t in teeth]
     # the own colour's warmth (b*) replaces the default's near grey
     assert abs(lab[1][2] - own[2]) < abs(lab[0][2] - own[2]), (lab, own)
-
-
-def test_nothing_is_drawn_over_a_hand_that_covers_the_mouth():
-    """Lips that lose their redness against the cheeks (a hand over the mouth: the tracker
-    still places lips there) fade the drawn mouth out; uncovered, it comes back."""
-    from ganimate.engines.mouth import OUTER_LIPS
-
-    lm = closed_mesh()
-    lips_photo = lip_photo(lm)
-    covered = lips_photo.copy()
-    cv2.fillPoly(covered, [np.round(lm[list(OUTER_LIPS), :2]).astype(np.int32)], (196, 160, 140))
-    y_r, y_g = target(AU06=0.8, AU12=1.0, AU25=0.7, AU26=0.2)
-    track = MouthTrack(30.0)
-    for _ in range(10):
-        assert track.update(lips_photo, lm).visible == 1.0
-    seen = [track.update(covered, lm).visible for _ in range(5)]
-    assert seen[0] < 1.0 and seen[-1] == 0.0
-    hidden, _ = geometry.warp_face(covered, lm, y_r, y_g, AU_NAMES,
-                                   memory=track.update(covered, lm))
-    plain, _ = geometry.warp_face(covered, lm, y_r, y_g, AU_NAMES,
-                                  dataclasses.replace(geometry.WarpConfig(),
-                                                      mouth=MouthConfig(strength=0.0)))
-    assert np.array_equal(hidden, plain)  # the warp moves the hand's pixels, draws nothing
-    back = [track.update(lips_photo, lm).visible for _ in range(5)]
-    assert back[-1] == 1.0
