@@ -35,6 +35,8 @@ from ganimate.studio.sessions import (
     PhotoSession,
     Render,
     VideoSession,
+    as_uploaded,
+    caught_warnings,
     jpeg_data_url,
     kind_of,
     start_render,
@@ -90,10 +92,11 @@ class Studio:
 
     # --- opening files ---
 
-    def open(self, path: Path) -> dict:
+    def open(self, path: Path, title: str | None = None) -> dict:
+        """Open a photo or a clip; ``title``: the name the page shows (an upload's own)."""
         if kind_of(path) == "photo":
             with self.lock:
-                self.photo = PhotoSession.open(path, self.mesh)
+                self.photo = PhotoSession.open(path, self.mesh, title)
             return {"kind": "photo", "photo": self.photo.describe()}
         with self.render_lock:
             if self.render is not None and self.render.running:
@@ -101,7 +104,7 @@ class Studio:
             with self.lock:  # a preview still running finishes first
                 if self.video is not None:
                     self.video.close()
-                self.video, self.render, self.keys = VideoSession.open(path), None, []
+                self.video, self.render, self.keys = VideoSession.open(path, title), None, []
         return {"kind": "video", "video": self.video.describe()}
 
     def state(self, _body=None) -> dict:
@@ -134,9 +137,13 @@ class Studio:
         with self.lock:
             edit = photo.edit(request, engine)
         ms = (time.perf_counter() - started) * 1000
+        # own and target: the first edited face's AUs before and after (absolute sliders show
+        # the target: with a preset, the preset's values)
         return {"image": jpeg_data_url(edit.rgb), "ms": round(ms, 1),
-                "own": edit.source[0].tolist(), "au_names": list(engine.au_names),
-                "edited": edit.selected, "command": self._photo_command(photo, request)}
+                "own": edit.source[0].tolist(), "target": edit.target[0].tolist(),
+                "au_names": list(engine.au_names), "edited": edit.selected,
+                "command": self._photo_command(photo, request),
+                "warnings": self.engines.warnings(engine.name)}
 
     def _photo_command(self, photo: PhotoSession, request: PhotoRequest) -> str:
         return request.command(str(photo.path), photo.output_name, self.engines.checkpoint)
@@ -183,7 +190,8 @@ class Studio:
             preview = video.preview(index, request, engine)
         return {"image": jpeg_data_url(preview.rgb), "alpha": preview.alpha, "own": preview.own,
                 "target": preview.target, "au_names": list(engine.au_names),
-                "ms": round((time.perf_counter() - started) * 1000, 1)}
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+                "warnings": self.engines.warnings(engine.name)}
 
     def video_keys(self, body: dict) -> dict:
         """The page's keyframes changed: kept (a reload shows them again), plotted, and the
@@ -207,7 +215,8 @@ class Studio:
         with self.render_lock:
             if self.render is not None and self.render.running:
                 raise GanimateError("a render is running; wait for it to finish")
-            self.render = start_render(video, engine, keys, self.folder.out / video.output_name)
+            self.render = start_render(video, engine, keys, self.folder.out / video.output_name,
+                                       self.engines.warnings(engine.name))
         return {"command": self._video_command(video, request, engine), **self.video_progress()}
 
     def video_progress(self, _body=None) -> dict:
@@ -223,18 +232,23 @@ class Studio:
         return {"url": self._url(path), "file": str(path)}
 
     def keys_import(self, path: Path, name: str) -> dict:
-        """Keyframes from a file the page sent, in the page's form (seconds, alpha, AUs)."""
+        """Keyframes from a file the page sent, in the page's form (seconds, alpha, AUs): all or
+        nothing. They are checked as the page's own are (a row past the clip's end refuses the
+        file) and kept, so the page, the server and a reload agree."""
         if self.video is None:
             raise GanimateError("no clip open: load one first")
         video = self.video
+        rows = read_keyframe_rows(path, KNOWN_AUS)
+        keys = keyframes_of(rows, video.fps, video.frames, KNOWN_AUS, where=name)
+        imported = [{"time": round(pos / video.fps, 6), "alpha": r.alpha,
+                     "easing": r.easing or "linear", "aus": r.values}
+                    for pos, r in zip(keys.schedule.keyframes, rows, strict=True)]
         try:
-            rows = read_keyframe_rows(path, KNOWN_AUS)
-            keys = keyframes_of(rows, video.fps, video.frames, KNOWN_AUS, where=name)
-        except GanimateError as exc:  # name the user's file, not the studio's copy of it
-            raise GanimateError(str(exc).replace(str(path), name)) from None
-        return {"keys": [{"time": round(pos / video.fps, 6), "alpha": r.alpha,
-                          "easing": r.easing or "linear", "aus": r.values}
-                         for pos, r in zip(keys.schedule.keyframes, rows, strict=True)]}
+            VideoRequest.from_json({"keys": imported}).check_times(video.duration, video.fps)
+        except GanimateError as exc:
+            raise GanimateError(f"{name}: {exc}") from None
+        self.keys = imported
+        return {"keys": imported}
 
     def _url(self, path: Path) -> str:
         return "/files/" + path.relative_to(self.folder.root).as_posix()
@@ -308,9 +322,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _file(self, relative: str) -> None:
         try:
             file = self.studio.folder.resolve(relative)
-        except GanimateError as exc:
+            size = file.stat().st_size
+        except (GanimateError, OSError) as exc:  # OSError: removed since
             return self._json({"error": f"error: {exc}"}, HTTPStatus.NOT_FOUND)
-        size = file.stat().st_size
         wanted = _byte_range(self.headers.get("Range"), size)
         if wanted is None:
             self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
@@ -377,7 +391,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, handler: Callable[[dict], dict], body: dict) -> None:
         try:
-            return self._json(handler(body))
+            with caught_warnings() as caught:  # the page shows them beside the result
+                answer = handler(body)
+            if caught:
+                answer["warnings"] = list(dict.fromkeys([*answer.get("warnings", ()), *caught]))
+            return self._json(answer)
         except GanimateError as exc:
             return self._json({"error": f"error: {exc}"}, HTTPStatus.BAD_REQUEST)
         except Exception as exc:  # noqa: BLE001 (a bad request never stops the server)
@@ -390,18 +408,21 @@ class _Handler(BaseHTTPRequestHandler):
         def receive(_body) -> dict:
             name = Path((query.get("name") or ["upload"])[0]).name
             path = self.studio.folder.upload_path(name)
-            if route == "/api/open":
-                kind_of(path)  # refuse an unknown type before reading the body
+            keys = route == "/api/keys/import"
             try:
+                if not keys:
+                    kind_of(path)  # refuse an unknown type before reading the body
                 self._save_body(path, self.studio.config.max_upload)
-                if route == "/api/keys/import":
+                if keys:
                     return self.studio.keys_import(path, name)
-                return self.studio.open(path)
-            except BaseException:
+                return self.studio.open(path, name)
+            except BaseException as exc:
                 path.unlink(missing_ok=True)  # nothing half-read or unreadable is kept
+                if isinstance(exc, GanimateError):  # name the user's file, not its copy
+                    raise as_uploaded(exc, path, name) from None
                 raise
             finally:
-                if route == "/api/keys/import":
+                if keys:
                     path.unlink(missing_ok=True)
         self._answer(receive, {})
 

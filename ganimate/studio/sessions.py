@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +33,8 @@ from ganimate.studio.config import StudioConfig
 from ganimate.studio.requests import PhotoRequest, VideoRequest
 from ganimate.targets import TargetSpec, keyframes_of
 from ganimate.video import VIDEO_SUFFIXES, VideoInfo, is_video, probe, read_frame_at
+
+log = logging.getLogger("ganimate")
 
 # Outputs the photo tab can write in the input's own format; others become PNG.
 _SAME_FORMAT = (".jpg", ".jpeg", ".png", ".webp")
@@ -76,9 +81,13 @@ class Folder:
 
     def resolve(self, relative: str) -> Path:
         """A file inside the folder named by the page; refuses anything outside it."""
-        path = (self.root / relative).resolve()
-        if self.root.resolve() not in path.parents or not path.is_file():
-            raise GanimateError(f"{relative}: no such file in the studio's folder")
+        try:
+            path = (self.root / relative).resolve()
+            inside = self.root.resolve() in path.parents and path.is_file()
+        except (OSError, ValueError):  # a null byte, a name longer than the file system takes
+            inside = False
+        if not inside:
+            raise GanimateError(f"{relative!r}: no such file in the studio's folder")
         return path
 
     def close(self) -> None:
@@ -86,25 +95,74 @@ class Folder:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+class _Caught(logging.Handler):
+    """Keeps the warnings one thread logs (the server answers each request in a thread)."""
+
+    def __init__(self, into: list[str]):
+        super().__init__(logging.WARNING)
+        self.thread, self.into = threading.get_ident(), into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = f"warning: {record.getMessage()}"
+        if record.thread == self.thread and message not in self.into:
+            self.into.append(message)
+
+
+@contextmanager
+def caught_warnings(into: list[str] | None = None) -> Iterator[list[str]]:
+    """The warnings the ``ganimate`` logger gets from this thread inside the block, as lines for
+    the page (they still reach the terminal too); appended to ``into`` as they come."""
+    handler = _Caught([] if into is None else into)
+    log.addHandler(handler)
+    try:
+        yield handler.into
+    finally:
+        log.removeHandler(handler)
+
+
 class Engines:
-    """The engines the page has asked for, each loaded once (a generator takes seconds)."""
+    """The engines the page has asked for, each loaded once (a generator takes seconds), with
+    the warnings each gave as it loaded (a stand-in model says so only then)."""
 
     def __init__(self, config: StudioConfig):
         self._config = config
         self._loaded: dict[str, Engine] = {}
+        self._warnings: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Engine:
         with self._lock:
             if name not in self._loaded:
                 ckpt = None if name == "warp" else self._config.checkpoint
-                self._loaded[name] = load_engine(name, ckpt, self._config.device)
+                with caught_warnings() as caught:
+                    self._loaded[name] = load_engine(name, ckpt, self._config.device)
+                self._warnings[name] = caught
             return self._loaded[name]
+
+    def warnings(self, name: str) -> list[str]:
+        """What the engine warned of when it loaded (the page shows it with every edit)."""
+        return list(self._warnings.get(name, ()))
 
     @property
     def checkpoint(self) -> str | None:
         ckpt = self._config.checkpoint
         return None if ckpt is None else str(Path(ckpt).resolve())
+
+
+# Options of the CLI that the page does not offer: an error's hint to add one is left out.
+_CLI_ONLY = ("--aligned",)
+
+
+def as_uploaded(exc: GanimateError, path: Path, name: str) -> GanimateError:
+    """``exc`` as the page should say it: naming the user's file, not the studio's copy of it in
+    uploads/, and without the clauses that suggest an option the page lacks."""
+    message = str(exc)
+    for internal in (str(path.resolve()), str(path)):
+        message = message.replace(internal, name)
+    if message.startswith(f"{path.name}: "):  # the copy's name: made safe, maybe numbered
+        message = name + message[len(path.name):]
+    clauses = [c for c in message.split("; ") if not any(opt in c for opt in _CLI_ONLY)]
+    return GanimateError("; ".join(clauses))
 
 
 def kind_of(path: Path) -> str:
@@ -123,12 +181,13 @@ class PhotoSession:
 
     path: Path
     found: FoundFaces
+    title: str  # the name the page shows: the user's own file's (an upload is renamed)
 
     @classmethod
-    def open(cls, path: Path, mesh: FaceMesh) -> PhotoSession:
+    def open(cls, path: Path, mesh: FaceMesh, title: str | None = None) -> PhotoSession:
         if not path.is_file():
             raise GanimateError(f"{path}: no such file")
-        return cls(path.resolve(), find_faces(path, mesh))
+        return cls(path.resolve(), find_faces(path, mesh), title or path.name)
 
     @property
     def output_name(self) -> str:
@@ -137,7 +196,8 @@ class PhotoSession:
 
     def describe(self) -> dict:
         h, w = self.found.photo.rgb.shape[:2]
-        return {"name": self.path.name, "path": str(self.path), "width": w, "height": h,
+        return {"name": self.path.name, "title": self.title, "path": str(self.path),
+                "width": w, "height": h,
                 "faces": [list(map(float, f.box.as_tuple())) for f in self.found.faces],
                 "original": jpeg_data_url(self.found.photo.rgb)}
 
@@ -164,6 +224,7 @@ class VideoSession:
 
     path: Path
     info: VideoInfo
+    title: str  # the name the page shows: the user's own file's (an upload is renamed)
     plans: dict[str, ClipPlans] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -177,10 +238,10 @@ class VideoSession:
         return self.plans[engine.name]
 
     @classmethod
-    def open(cls, path: Path) -> VideoSession:
+    def open(cls, path: Path, title: str | None = None) -> VideoSession:
         if not path.is_file():
             raise GanimateError(f"{path}: no such file")
-        return cls(path.resolve(), probe(path))
+        return cls(path.resolve(), probe(path), title or path.name)
 
     @property
     def frames(self) -> int:
@@ -200,9 +261,9 @@ class VideoSession:
         return f"{self.path.stem}-edited.mp4"
 
     def describe(self) -> dict:
-        return {"name": self.path.name, "path": str(self.path), "frames": self.frames,
-                "fps": self.fps, "duration": self.duration, "width": self.info.width,
-                "height": self.info.height}
+        return {"name": self.path.name, "title": self.title, "path": str(self.path),
+                "frames": self.frames, "fps": self.fps, "duration": self.duration,
+                "width": self.info.width, "height": self.info.height}
 
     def keyframes(self, request: VideoRequest, engine: Engine):
         return keyframes_of(request.keys, self.fps, self.frames, engine.au_names,
@@ -251,6 +312,7 @@ class Render:
     error: str = ""
     out: Path | None = None
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # the engine's, then the render's own
     thread: threading.Thread | None = field(default=None, repr=False)
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -266,7 +328,7 @@ class Render:
 
     def as_json(self) -> dict:
         return {"state": self.state, "done": self.done, "total": self.total, "error": self.error,
-                "seconds": round(self.seconds, 2)}
+                "seconds": round(self.seconds, 2), "warnings": list(self.warnings)}
 
 
 def _largest(faces):
@@ -274,10 +336,11 @@ def _largest(faces):
     return max(faces, key=lambda f: abs(np.linalg.det(f.crop.to_frame[:, :2])))
 
 
-def start_render(clip: VideoSession, engine: Engine, keys: Path, out: Path) -> Render:
+def start_render(clip: VideoSession, engine: Engine, keys: Path, out: Path,
+                 warnings: Sequence[str] = ()) -> Render:
     """Render the clip from a keyframe file in a thread, as `animate video CLIP --ramp KEYS`
-    does."""
-    render = Render(clip.frames)
+    does; ``warnings`` (the engine's) come first in its progress, then those it logs."""
+    render = Render(clip.frames, warnings=list(warnings))
     started = time.perf_counter()
 
     def count(_record) -> None:
@@ -287,8 +350,9 @@ def start_render(clip: VideoSession, engine: Engine, keys: Path, out: Path) -> R
 
     def run() -> None:
         try:
-            animate_video(clip.path, out, engine, TargetSpec(), AnimateConfig(),
-                          Timeline(ramp=str(keys)), on_frame=count)
+            with caught_warnings(into=render.warnings):
+                animate_video(clip.path, out, engine, TargetSpec(), AnimateConfig(),
+                              Timeline(ramp=str(keys)), on_frame=count)
             render.out, render.state = out, "done"
         except GanimateError as exc:
             render.state, render.error = "failed", f"error: {exc}"

@@ -331,3 +331,60 @@ def test_a_clip_preview_is_the_lossless_renders_frame(media, tmp_path):
             assert preview.target[engine.au_names.index("AU12")] == pytest.approx(0.9)
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("path", ["/files/x%00", "/files/" + "a" * 5000, "/files/a%00/../b",
+                                  "/files/%2e%2e/%2e%2e/etc/passwd", "/files/uploads",
+                                  "//[x/files/a", "/files/%ff%fe"])
+def test_a_malformed_file_path_is_a_one_line_answer(api, path):
+    """A null byte or an over-long name is a 404 with the CLI's line (it raised in the handler:
+    an empty reply and a traceback on the terminal); the server goes on."""
+    status, answer = api.request(path)
+    assert status in (400, 404) and answer["error"].startswith("error: "), answer
+    assert api.request("/api/state")[0] == 200
+
+
+def test_an_upload_that_fails_names_the_users_file_and_no_option_the_page_lacks(api):
+    """Not the studio's copy in uploads/, nor --aligned (#35); the photo open before stays."""
+    import io
+
+    from PIL import Image
+
+    status, answer = api.request("/api/open?name=my%20broken.jpg", b"not a photo")
+    assert status == 400
+    assert answer["error"].startswith("error: my broken.jpg: cannot decode image"), answer
+    assert str(api.studio.folder.root) not in answer["error"]
+    grey = io.BytesIO()
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(grey, "JPEG")
+    status, answer = api.request("/api/open?name=grey.jpg", grey.getvalue())
+    assert (status, answer["error"]) == (400, (
+        "error: no face found in grey.jpg; the face must be visible, roughly frontal (turned "
+        "less than about 45 degrees) and at least about 40 px tall"))
+    photo = api.request("/api/state")[1]["photo"]
+    assert (photo["name"], photo["title"]) == ("lisa1.jpg", "lisa1.jpg")
+
+
+def test_engine_warnings_come_with_the_answer(api):
+    """The stand-in model's warning (logged once, as it loads) comes with every gan edit, and an
+    edit's own warnings with that edit; the warp has none (#35)."""
+    answer = api.post("/api/photo/edit", {"engine": "gan", "aus": {"AU12": 0.3}})[1]
+    assert [w for w in answer["warnings"] if "STAND-IN" in w], answer["warnings"]
+    answer = api.post("/api/photo/edit", {"engine": "gan", "preset": "disgust"})[1]
+    assert "warning: expression disgust: the model has no AU16; those AUs are left out" in \
+        answer["warnings"]
+    assert api.post("/api/photo/edit", {"aus": {"AU12": 0.3}})[1]["warnings"] == []
+
+
+def test_a_keyframe_import_is_all_or_nothing_on_the_server(api, media):
+    clip = media / "video" / "single_face.mp4"
+    assert api.request("/api/open?name=single_face.mp4", clip.read_bytes())[0] == 200
+    keys = [{"time": 0.5, "alpha": 1, "easing": "linear", "aus": {"AU12": 0.4}}]
+    assert api.post("/api/video/keys", {"keys": keys})[0] == 200
+    late = b"time,alpha,easing,AU12\n0.5s,0,linear,0.2\n5s,1,linear,0.9\n"
+    assert api.request("/api/keys/import?name=late.csv", late) == (400, {
+        "error": "error: late.csv: a keyframe at 5s is after the clip's last frame (2.367s); "
+                 "move or delete it"})
+    assert api.request("/api/state")[1]["keys"] == keys
+    status, answer = api.request("/api/keys/import?name=ok.csv", late.replace(b"\n5s", b"\n2s"))
+    assert status == 200 and [k["time"] for k in answer["keys"]] == [0.5, 2]
+    assert api.request("/api/state")[1]["keys"] == answer["keys"]

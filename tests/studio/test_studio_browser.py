@@ -323,3 +323,178 @@ def test_bad_uploads_show_the_cli_message_and_the_server_goes_on(page, tmp_path,
     page.set_input_files("#clip-file", str(notes))
     page.wait_for_selector("#error:not([hidden])")
     assert "neither a photo" in page.inner_text("#error")
+
+
+# --- #35: what a new user ran into --------------------------------------------------------------
+
+def _open_photo(page, path: Path) -> None:
+    page.set_input_files("#photo-file", str(path))
+    page.wait_for_function("document.getElementById('photo-img').src.startsWith('data:')")
+    _idle(page)
+
+
+def _open_clip(page, media: Path) -> None:
+    page.click("#tab-clip")
+    page.set_input_files("#clip-file", str(media / "video" / "single_face.mp4"))
+    page.wait_for_function("document.getElementById('clip-img').src.startsWith('data:')")
+    _idle(page)
+
+
+def _keys(page) -> list:
+    return page.evaluate("clip.keys.map(k => [k.time, Object.keys(k.aus).sort()])")
+
+
+def test_a_keyframe_rows_buttons_do_what_they_say(page, media):
+    """go moves the playhead, the row's ✕ deletes its keyframe, an AU's ✕ unkeys that AU only
+    (they were picked after the AU buttons were added: go deleted, ✕ moved the playhead)."""
+    _open_clip(page, media)
+    _add_key(page, 20, 1.0, {"AU12": 0.9}, "linear")  # one AU
+    _set(page, "#scrub", 0)
+    page.click("#keys tbody tr button[title='go to this keyframe']")
+    _idle(page)
+    assert page.input_value("#scrub") == "20"
+    assert [aus for _, aus in _keys(page)] == [["AU12"]]  # go deleted it
+    page.click("#keys tbody tr button[title='delete this keyframe']")
+    _idle(page)
+    assert _keys(page) == []
+
+    _add_key(page, 30, 1.0, {"AU12": 0.9, "AU06": 0.7, "AU25": 0.5}, "linear")  # three AUs
+    _set(page, "#scrub", 0)
+    page.click("#keys tbody tr button[title='go to this keyframe']")
+    _idle(page)
+    assert page.input_value("#scrub") == "30"
+    assert [aus for _, aus in _keys(page)] == [["AU06", "AU12", "AU25"]]
+    _set(page, "#scrub", 5)
+    page.click("#keys tbody tr button[title='unkey AU06 here']")
+    _idle(page)
+    assert [aus for _, aus in _keys(page)] == [["AU12", "AU25"]]
+    assert page.input_value("#scrub") == "5"  # the playhead stays
+    page.click("#keys tbody tr button[title='unkey AU25 here']")
+    _idle(page)
+    assert [aus for _, aus in _keys(page)] == [["AU12"]]
+    page.click("#keys tbody tr button[title='delete this keyframe']")
+    _idle(page)
+    assert _keys(page) == [] and page.locator("#keys tbody tr").count() == 0
+
+
+def _server_keys(page) -> list:
+    return page.evaluate("fetch('/api/state').then(r => r.json()).then(s => s.keys.map("
+                         "k => [k.time, k.aus]))")
+
+
+def test_a_keyframe_import_is_all_or_nothing(page, media, tmp_path):
+    """A file with a row past the clip's end changes nothing: not the table, not the curves, not
+    the server's keyframes (it replaced the page's and left the server's, so a reload differed)."""
+    _open_clip(page, media)
+    _add_key(page, 12, 0.5, {"AU12": 0.6}, "linear")
+    before = page.evaluate("clip.keys.map(k => [k.time, k.aus])")
+    marks = page.locator("#curves .key-mark").count()
+    bad = tmp_path / "too long.csv"
+    bad.write_text("time,alpha,easing,AU12\n0.5s,0,linear,0.2\n5s,1,linear,0.9\n")
+    page.set_input_files("#keys-file", str(bad))
+    page.wait_for_selector("#error:not([hidden])")
+    _idle(page)
+    assert page.evaluate("clip.keys.map(k => [k.time, k.aus])") == before
+    assert page.locator("#keys tbody tr").count() == 1
+    assert page.locator("#curves .key-mark").count() == marks
+    assert _server_keys(page) == before
+    error = page.inner_text("#error")
+    assert "too long.csv" in error and "after the clip's last frame" in error, error
+    assert "uploads" not in error and "ganimate-studio-" not in error
+    page.reload()
+    page.wait_for_function("window.studio && window.studio.ready")
+    _idle(page)
+    assert page.evaluate("clip.keys.map(k => [k.time, k.aus])") == before
+
+    good = tmp_path / "good.csv"
+    good.write_text("time,alpha,easing,AU12\n0.5s,0,linear,0.2\n2s,1,cosine,0.9\n")
+    page.click("#tab-clip")
+    page.set_input_files("#keys-file", str(good))
+    _idle(page)
+    imported = [[0.5, {"AU12": 0.2}], [2, {"AU12": 0.9}]]
+    assert page.evaluate("clip.keys.map(k => [k.time, k.aus])") == imported
+    assert page.locator("#curves .key-mark").count() == 2
+    assert _server_keys(page) == imported and page.is_hidden("#error")
+
+
+def test_b_shows_the_photo_before_after_a_slider_was_clicked(page, media):
+    """A range input has the focus after a click on a slider; B is not typing there."""
+    _open_photo(page, media / "photos" / "lisa2.jpg")
+    slider = page.locator("#photo-sliders input[data-au=AU12]")
+    box = slider.bounding_box()
+    slider.click(position={"x": box["width"] * 0.8, "y": box["height"] / 2})  # AU12 +0.6
+    _idle(page)
+    assert page.evaluate("document.activeElement.dataset.au") == "AU12"
+    edited = page.evaluate("photo.editedImage")
+    page.keyboard.press("b")
+    assert page.inner_text("#photo-before") == "After"
+    assert page.get_attribute("#photo-img", "src") == page.evaluate("photo.info.original") != edited
+    page.keyboard.press("b")
+    assert page.get_attribute("#photo-img", "src") == edited
+
+
+def test_a_failed_upload_says_which_photo_is_still_shown(page, media, tmp_path):
+    """The file input no longer names a file that did not open; the error names the user's file,
+    not the studio's copy of it, and offers no CLI option the page lacks (--aligned)."""
+    from PIL import Image
+
+    _open_photo(page, media / "photos" / "lisa2.jpg")
+    broken = tmp_path / "broken.jpg"
+    broken.write_text("not a photo")
+    page.set_input_files("#photo-file", str(broken))
+    page.wait_for_selector("#error:not([hidden])")
+    error = page.inner_text("#error")
+    assert error.startswith("error: broken.jpg: cannot decode image"), error
+    assert "ganimate-studio-" not in error and "uploads" not in error
+    assert page.input_value("#photo-file") == ""  # it named broken.jpg
+    assert error.endswith("(still showing lisa2.jpg)")
+    assert page.inner_text("#photo-name") == "lisa2.jpg"
+
+    faceless = tmp_path / "grey wall.jpg"
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(faceless)
+    page.set_input_files("#photo-file", str(faceless))
+    page.wait_for_function("document.getElementById('error').textContent.includes('grey')")
+    error = page.inner_text("#error")
+    assert error.startswith("error: no face found in grey wall.jpg; "), error
+    assert "--aligned" not in error and "ganimate-studio-" not in error
+    assert page.input_value("#photo-file") == "" and page.inner_text("#photo-name") == "lisa2.jpg"
+
+    # after a reload the page names the photo it shows (the input said "No file chosen")
+    page.reload()
+    page.wait_for_function("window.studio && window.studio.ready")
+    _idle(page)
+    assert page.inner_text("#photo-name") == "lisa2.jpg"
+
+
+def test_engine_warnings_are_shown_in_the_page(page, media):
+    """The shipped generator is a CPU stand-in: the page says so, as the terminal does."""
+    _open_photo(page, media / "photos" / "lisa2.jpg")
+    assert page.is_hidden("#photo-warnings")
+    page.select_option("#photo-engine", "gan")
+    _idle(page)
+    assert page.is_visible("#photo-warnings")
+    assert "STAND-IN" in page.inner_text("#photo-warnings")
+    page.select_option("#photo-engine", "warp")
+    _idle(page)
+    assert page.is_hidden("#photo-warnings")
+    _open_clip(page, media)
+    assert page.is_hidden("#clip-warnings")
+    page.select_option("#clip-engine", "gan")
+    _idle(page)
+    assert "STAND-IN" in page.inner_text("#clip-warnings")
+
+
+def test_absolute_sliders_show_the_presets_values(page, media):
+    """In absolute mode the sliders show what the edit sets: with a preset, the preset's values
+    (they showed the face's own)."""
+    _open_photo(page, media / "photos" / "lisa2.jpg")
+    page.check("input[name=photo-mode][value=absolute]")
+    _idle(page)
+    own = page.evaluate("photo.own")
+    page.select_option("#photo-preset", "happy")
+    _idle(page)
+    shown = {au: float(page.input_value(f"#photo-sliders input[data-au={au}]"))
+             for au in ("AU06", "AU12", "AU25", "AU04")}
+    assert shown == {"AU06": 0.4, "AU12": 0.8, "AU25": 0.7, "AU04": 0.0}, (shown, own)
+    assert "-e happy:1.00" in page.inner_text("#photo-cmd")
+    assert " --au " not in page.inner_text("#photo-cmd")  # shown, not asked

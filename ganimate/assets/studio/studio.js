@@ -17,6 +17,21 @@ function showError(message) {
   box.hidden = !message;
 }
 
+// A tab's note of what the engine warned of (a stand-in model, AUs it leaves out), as the
+// terminal shows it; hidden when the last answer had none.
+function showWarnings(tab, warnings) {
+  const note = $(`${tab}-warnings`);
+  note.textContent = (warnings || []).join("\n");
+  note.hidden = !note.textContent;
+}
+
+// Keys typed into a field that takes text are text; a slider, a box or a button takes none.
+const TEXT_INPUTS = ["text", "number", "search", "email", "url", "tel", "password"];
+function typing(el) {
+  if (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT") return true;
+  return el.tagName === "INPUT" && TEXT_INPUTS.includes(el.type);
+}
+
 // "working…" in the header while a request has been out for more than 0.3 s (an engine
 // loading, a long clip's frame).
 function busy(delta) {
@@ -152,6 +167,14 @@ class Sliders {
       this.show(name);
     }
   }
+  // Shows values on the sliders not moved since the last set (they follow the edit's target).
+  rest(values) {
+    for (const name of Object.keys(this.inputs)) {
+      if (this.touched.has(name) || !(name in values)) continue;
+      this.inputs[name].value = values[name];
+      this.show(name);
+    }
+  }
   // Greys out the sliders of AUs the engine lacks, back at their rest value (fill, or 0).
   only(names, fill) {
     for (const [name, input] of Object.entries(this.inputs)) {
@@ -178,7 +201,8 @@ function fillSelect(select, items, keepFirst = false) {
 
 // --- the photo tab ---------------------------------------------------------------------------
 
-const photo = { info: null, own: {}, showBefore: false, editedImage: null };
+// own: the face's AUs; target: what the edit sets them to (both of the first edited face).
+const photo = { info: null, own: {}, target: {}, showBefore: false, editedImage: null };
 
 function photoRequest() {
   const mode = absoluteMode() ? "absolute" : "relative";
@@ -204,10 +228,17 @@ const photoEdit = latest(async () => {
   $("photo-timing").textContent = `edit ${data.ms.toFixed(0)} ms, round trip ${roundTrip.toFixed(0)} ms`;
   showCommand("photo", data.command, "nothing to change yet: move a slider or pick a preset");
   photo.own = byName(data.au_names, data.own);
-  photo.sliders.only(data.au_names, absoluteMode() ? photo.own : {});
+  photo.target = byName(data.au_names, data.target);
+  // Absolute sliders show what the edit sets: with a preset, its values, not the face's own.
+  if (absoluteMode()) photo.sliders.rest(photo.target);
+  photo.sliders.only(data.au_names, absoluteMode() ? photo.target : {});
   drawFaces(data.edited);
+  showWarnings("photo", data.warnings);
   showError("");
-}, () => showCommand("photo", "", "no command: the edit failed (see the error above)"));
+}, () => {
+  showCommand("photo", "", "no command: the edit failed (see the error above)");
+  showWarnings("photo", []);
+});
 
 const absoluteMode = () => document.querySelector("input[name=photo-mode]:checked").value === "absolute";
 
@@ -255,11 +286,18 @@ function chooseFace(value) {
 }
 
 function setAbsoluteSliders() {
-  if (absoluteMode()) photo.sliders.set(photo.own);
+  if (absoluteMode()) photo.sliders.set(photo.target);
+}
+
+// The name beside a tab's file input: what the tab shows (the input itself is cleared after
+// every upload, so it never names a file that did not open).
+function showLoaded(tab, info) {
+  $(`${tab}-name`).textContent = info ? info.title : "none yet";
 }
 
 function photoOpened(info) {
   photo.info = info;
+  showLoaded("photo", info);
   $("photo-hint").hidden = true;
   const face = $("photo-face");
   face.innerHTML = '<option value="">all faces</option>';
@@ -271,12 +309,15 @@ function photoOpened(info) {
 // A file from either tab's input or drop zone: the server says whether it is a photo or a clip,
 // and the page shows it in its tab.
 async function openFile(file) {
+  for (const id of ["photo-file", "clip-file"]) $(id).value = "";
   try {
     const data = await upload("/api/open", file);
     showTab(data.kind === "photo" ? "photo" : "clip");
     await (data.kind === "photo" ? photoOpened(data.photo) : clipOpened(data.video));
   } catch (err) {
-    showError(err.message);
+    // the tab goes on with what it had: say which file that is (edits apply to it)
+    const shown = $("photo").hidden ? clip.info : photo.info;
+    showError(shown ? `${err.message} (still showing ${shown.title})` : err.message);
   }
 }
 
@@ -312,8 +353,7 @@ function setupPhoto() {
   };
   $("photo-before").addEventListener("click", toggleBefore);
   document.addEventListener("keydown", (e) => {
-    const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(e.target.tagName);
-    if (e.key === "b" && !$("photo").hidden && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) toggleBefore();
+    if (e.key === "b" && !$("photo").hidden && !typing(e.target) && !e.ctrlKey && !e.metaKey && !e.altKey) toggleBefore();
   });
   $("photo-download").addEventListener("click", async () => {
     try {
@@ -366,6 +406,7 @@ const clipPreview = latest(async () => {
     }
   }
   drawPlayhead();
+  showWarnings("clip", data.warnings);
   showError("");
 });
 
@@ -376,6 +417,7 @@ function setAlpha(value) {
 
 function clipOpened(info, keys = []) {
   clip.info = info;
+  showLoaded("clip", info);
   clip.keys = keys;
   clip.sliders.touched.clear();
   clip.alphaTouched = false;
@@ -435,7 +477,8 @@ function keysChanged() {
     row.innerHTML = `<td><input type="number" min="0" step="0.001" value="${Number(key.time.toFixed(3))}"></td>` +
       `<td><input type="number" min="0" max="1" step="0.05" value="${key.alpha}"></td>` +
       `<td><select title="${i ? "easing of the segment that ends at this keyframe" : "the first keyframe ends no segment"}"></select></td>` +
-      '<td class="aus"></td><td><button title="go to this keyframe">go</button> <button title="delete">✕</button></td>';
+      '<td class="aus"></td><td><button class="go" title="go to this keyframe">go</button> ' +
+      '<button class="delete" title="delete this keyframe">✕</button></td>';
     const [time, alpha] = row.querySelectorAll("input");
     const easing = row.querySelector("select");
     fillSelect(easing, studio.easings);
@@ -446,9 +489,13 @@ function keysChanged() {
     alpha.addEventListener("change", () => { key.alpha = Math.min(1, Math.max(0, Number(alpha.value))); keysChanged(); clipPreview(); });
     easing.addEventListener("change", () => { key.easing = easing.value; keysChanged(); clipPreview(); });
     auCells(row.querySelector(".aus"), key);
-    const [go, del] = row.querySelectorAll("button");
-    go.addEventListener("click", () => scrubTo(key.time));
-    del.addEventListener("click", () => { clip.keys.splice(i, 1); keysChanged(); clipPreview(); });
+    // by class: the AU cells hold buttons of their own (unkey)
+    row.querySelector("button.go").addEventListener("click", () => scrubTo(key.time));
+    row.querySelector("button.delete").addEventListener("click", () => {
+      clip.keys.splice(i, 1);
+      keysChanged();
+      clipPreview();
+    });
   });
   refreshCurves();
 }
@@ -543,11 +590,13 @@ async function render() {
     $("clip-cmd").textContent = data.command;
     let progress = data;
     while (progress.state === "running") {
+      showWarnings("clip", progress.warnings);
       $("clip-progress").value = progress.total ? progress.done / progress.total : 0;
       $("clip-status").textContent = `rendering: frame ${progress.done} of ${progress.total}`;
       await new Promise((r) => setTimeout(r, 250));
       progress = await call("/api/video/progress");
     }
+    showWarnings("clip", progress.warnings);
     if (progress.state !== "done") throw new Error(progress.error || "error: the render stopped");
     $("clip-progress").value = 1;
     $("clip-status").textContent = `rendered ${progress.total} frames in ${progress.seconds} s`;
@@ -607,6 +656,7 @@ function setupClip() {
     e.target.value = "";
     if (!file) return;
     try {
+      // the server checks the whole file first: on an error the page keeps its keyframes
       clip.keys = (await upload("/api/keys/import", file)).keys;
       keysChanged();
       clipPreview();
@@ -637,6 +687,8 @@ async function start() {
   fillSelect($("clip-preset"), state.presets, true);
   setupPhoto();
   setupClip();
+  showLoaded("photo", state.photo);
+  showLoaded("clip", state.video);
   document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", () => showTab(tab.dataset.tab)));
   if (state.photo) await photoOpened(state.photo);
   if (state.video) {
