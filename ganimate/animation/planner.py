@@ -174,7 +174,7 @@ class Planner:
             mouth = None
             if state.mouth is not None:  # in frame order: _emit is called so
                 with stage("track"):
-                    mouth = state.mouth.update(p.frame, landmarks)
+                    mouth = state.mouth.update(p.frame, landmarks, marks[xs[near] == p.index][0])
             planned.append(PlannedFace(tid, crop, y, mouth))
         return FramePlan(p.index, p.frame, planned, p.seen)
 

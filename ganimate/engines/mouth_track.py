@@ -83,12 +83,17 @@ class MouthTrack:
         self._closedness = 1.0
         self._split = self._skin = self._seam = self._anchor = self._teeth = None
 
-    def update(self, frame: np.ndarray, landmarks: np.ndarray) -> MouthMemory:
-        """The memory at this frame (``landmarks``: the face's 478 points in frame pixels)."""
+    def update(self, frame: np.ndarray, landmarks: np.ndarray,
+               seen: np.ndarray | None = None) -> MouthMemory:
+        """The memory at this frame (``landmarks``: the face's 478 points in frame pixels, as
+        the warp will move them; ``seen``: the same frame's unsmoothed landmarks, whose lip gap
+        decides the mouth's state: smoothing over a window lags a mouth that snaps shut or
+        open by a frame or two)."""
         cfg = self.config
         scale = eye_distance(landmarks)
         lips = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
-        gap = gap_of(lips) / max(scale, 1e-6)
+        state = lips if seen is None else np.asarray(seen, np.float64)[list(INNER_LIPS), :2]
+        gap = gap_of(state) / max(scale, 1e-6)
         if self._open is None:  # the first frame decides as a photo would, halfway
             self._open = gap >= 0.5 * (cfg.open_above + cfg.close_below)
             self._closedness = 0.0 if self._open else 1.0
