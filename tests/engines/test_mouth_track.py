@@ -109,3 +109,19 @@ def test_drawn_teeth_take_the_colour_of_the_persons_own(media):
            for t in teeth]
     # the own colour's warmth (b*) replaces the default's near grey
     assert abs(lab[1][2] - own[2]) < abs(lab[0][2] - own[2]), (lab, own)
+
+
+def test_the_state_follows_the_frames_own_lips_not_the_smoothed_ones():
+    """Smoothed landmarks lag a mouth that snaps shut: the frame's own (unsmoothed) lips decide
+    the state, so the drawn teeth are back on the frame where the lips meet."""
+    lm_open = ajar(0.08)
+    toothy = lip_photo(lm_open)
+    cv2.fillPoly(toothy, [np.round(lm_open[list(INNER_LIPS), :2]).astype(np.int32)],
+                 (230, 226, 215))
+    results = []
+    for seen in (None, ajar(0.0)):
+        track = MouthTrack(30.0)
+        assert track.update(toothy, lm_open).closedness == 0.0
+        lagging = ajar(0.035)  # the smoothed lips, still half open
+        results.append(track.update(lip_photo(lagging), lagging, seen).closedness)
+    assert results[0] < 0.5 and results[1] == 1.0, results
