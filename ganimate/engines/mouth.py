@@ -273,18 +273,30 @@ _UPPER_MIDDLE = (3, 4, 5, 6, 7)
 _LOWER_MIDDLE = (13, 14, 15, 16, 17)
 
 
+def _mouth_middle(frame: np.ndarray, inner_lips: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The frame's pixels over the inner lips' box (uint8 RGB), the mouth coordinate s there
+    (:func:`_mouth_coordinate`) and the middle half of the mouth's width inside the lips; None
+    where the box leaves the frame."""
+    lo = np.floor(inner_lips.min(axis=0)).astype(int)
+    s, inside = _mouth_coordinate(inner_lips, lo, np.ceil(inner_lips.max(axis=0)).astype(int) + 1)
+    (x0, y0), (h, w) = lo, s.shape
+    patch = np.asarray(frame[max(y0, 0):y0 + h, max(x0, 0):x0 + w, :3])
+    if patch.shape[:2] != s.shape:
+        return None
+    middle = inside & (np.abs(np.arange(w) - (w - 1) / 2) <= w / 4)[None, :]
+    return patch, s, middle
+
+
 def teeth_split(frame: np.ndarray, inner_lips: np.ndarray) -> float:
     """Where, between the upper (0) and the lower (1) inner lip, the photo's upper teeth end:
     the darkest band of the middle half of the mouth (the line between the rows of teeth, the
     shadow under the upper teeth, or the dark cavity), searched from 0.2 down."""
-    lo = np.floor(inner_lips.min(axis=0)).astype(int)
-    s, inside = _mouth_coordinate(inner_lips, lo, np.ceil(inner_lips.max(axis=0)).astype(int) + 1)
-    (x0, y0), (h, w) = lo, s.shape
-    patch = np.asarray(frame[max(y0, 0):y0 + h, max(x0, 0):x0 + w, :3], np.float32)
-    if patch.shape[:2] != s.shape:
+    found = _mouth_middle(frame, inner_lips)
+    if found is None:
         return 1.0
-    luma = patch.mean(axis=2)
-    middle = inside & (np.abs(np.arange(w) - (w - 1) / 2) <= w / 4)[None, :]
+    patch, s, middle = found
+    luma = patch.astype(np.float32).mean(axis=2)
     bins = np.linspace(0.2, 1.0, 9)
     bands = [middle & (s >= a) & (s < b) for a, b in zip(bins[:-1], bins[1:], strict=True)]
     means = [luma[band].mean() if band.any() else np.inf for band in bands]
@@ -298,13 +310,10 @@ def own_teeth_lab(frame: np.ndarray, inner_lips: np.ndarray, split: float) -> np
     the mouth's width); None when too few pixels show (a closed or dark mouth)."""
     import cv2
 
-    lo = np.floor(inner_lips.min(axis=0)).astype(int)
-    s, inside = _mouth_coordinate(inner_lips, lo, np.ceil(inner_lips.max(axis=0)).astype(int) + 1)
-    (x0, y0), (h, w) = lo, s.shape
-    patch = np.asarray(frame[max(y0, 0):y0 + h, max(x0, 0):x0 + w, :3])
-    if patch.shape[:2] != s.shape:
+    found = _mouth_middle(frame, inner_lips)
+    if found is None:
         return None
-    middle = inside & (np.abs(np.arange(w) - (w - 1) / 2) <= w / 4)[None, :]
+    patch, s, middle = found
     band = middle & (s >= 0.1) & (s < max(split - 0.05, 0.1))
     if band.sum() < 20:
         return None

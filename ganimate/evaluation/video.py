@@ -158,15 +158,14 @@ class FrameResults:
 
 
 def measure_video_pair(pairs: Iterable[tuple[np.ndarray, np.ndarray]],
-                       locate: Callable[[np.ndarray], FoundFace | tuple | None],
+                       locate: Callable[[np.ndarray], FoundFace | None],
                        embedder: Embedder | None = None, identity_skipped: str | None = None,
                        identity_every: int = 10, identity_threshold: float = 0.6,
                        total: int | None = None, locate_out: OutputFaceFn | None = None,
                        meters: FrameMeters | None = None) -> VideoEvalResult:
     """Stream (input frame, output frame) pairs through the flicker, background, identity and
-    frame-to-frame metrics; ``locate`` finds the face on the input frame (a :class:`FoundFace`,
-    or a bare (region, background) pair: a ``protocol.RegionFn``), ``locate_out`` the output
-    face's landmarks."""
+    frame-to-frame metrics; ``locate`` finds the face on the input frame (a :class:`FoundFace`),
+    ``locate_out`` the output face's landmarks."""
     t0 = time.perf_counter()
     meter = FlickerMeter()
     meters = meters if meters is not None else FrameMeters(total=total)
@@ -175,7 +174,7 @@ def measure_video_pair(pairs: Iterable[tuple[np.ndarray, np.ndarray]],
     with progress.track("measuring video", total=total) as bar:
         for frame_in, frame_out in pairs:
             frames += 1
-            face = _found(locate(frame_in))
+            face = locate(frame_in)
             meter.update(frame_in, frame_out, None if face is None else face.region)
             landmarks_out = None if locate_out is None else locate_out(frame_out, face)
             if face is not None:
@@ -199,12 +198,6 @@ def measure_video_pair(pairs: Iterable[tuple[np.ndarray, np.ndarray]],
         None if identity is not None else identity_skipped, identity_every,
         time.perf_counter() - t0, measured.edit_flicker, measured.teeth, measured.mouth_flicker,
         measured.expressions)
-
-
-def _found(found: FoundFace | tuple | None) -> FoundFace | None:
-    if found is None or isinstance(found, FoundFace):
-        return found
-    return FoundFace(*found)
 
 
 def _identity_distance(embedder: Embedder, frame_in: np.ndarray, frame_out: np.ndarray) -> float:

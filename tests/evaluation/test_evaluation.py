@@ -313,8 +313,8 @@ def test_measure_video_pair_with_a_fake_locator():
             out[0, 0] = base[0, 0] + 1 if t == 0 else base[0, 0]  # one changed background pixel
             yield base, out
 
-    res = video.measure_video_pair(frames(), lambda rgb: (region, background),
-                                embedder=MeanColourEmbedder(), identity_every=3)
+    res = video.measure_video_pair(frames(), lambda rgb: video.FoundFace(region, background),
+                                   embedder=MeanColourEmbedder(), identity_every=3)
     assert res.frames == 8 and res.frames_with_face == 8
     assert res.flicker.flicker == pytest.approx(4) and res.flicker.input_change == 0
     assert res.face_change == pytest.approx(2)
