@@ -859,6 +859,11 @@ def animate_video_command(
     baseline: bool = typer.Option(AnimateConfig.baseline, "--baseline/--no-baseline",
                                   help="Measure the faces' AUs relative to each person's "
                                        "neutral face."),
+    hands: bool = typer.Option(AnimateConfig.hands, "--hands/--no-hands",
+                               help="Keep hands in front of the face: where a hand covers a "
+                                    "face, the output keeps the input's pixels (the edit goes "
+                                    "on behind the fingers); --no-hands saves about 12 ms a "
+                                    "frame."),
     batch_size: int = typer.Option(AnimateConfig.batch_size, "--batch-size", min=1,
                                    help="Face crops per generator call."),
     workers: int = typer.Option(AnimateConfig.workers, "--workers", min=0,
@@ -882,9 +887,9 @@ def animate_video_command(
     animation.check_video_request(video, output, targets, timeline, preview)
     engine = _load_engine(engine_name, checkpoint, device)
     config = AnimateConfig(
-        face=face, smooth=smooth, baseline=baseline, batch_size=batch_size, workers=workers,
-        blend=BlendConfig(feather=feather), estimator=estimator, crf=crf, preset=preset,
-        lossless=lossless)
+        face=face, smooth=smooth, baseline=baseline, hands=hands, batch_size=batch_size,
+        workers=workers, blend=BlendConfig(feather=feather), estimator=estimator, crf=crf,
+        preset=preset, lossless=lossless)
     spec = targets.spec(engine.au_space, estimator)
     result = animation.animate_video(video, output, engine, spec, config, timeline, preview)
     if face is not None and not result.face_ids:

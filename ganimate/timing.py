@@ -1,12 +1,12 @@
 """Where a video frame's time goes: busy seconds per stage of the frame path.
 
 Each stage is timed in the thread that runs it: ``decode`` (ffmpeg's frames read), ``landmarks``
-(MediaPipe's tracker), ``aus`` (the estimator), the engine's ``field`` (landmark shifts and the
-warp's displacement field), ``sampling`` (resampling the moving region), ``mouth`` (the opening,
-teeth, rigid teeth and their painting), ``model`` (a generator's forward pass), ``paste``
-(paste-back of generated crops) and ``encode`` (frames handed to ffmpeg). Stages overlap across
-threads, so the numbers add up to more than the wall time. ``animate video -v`` logs them at the
-end of a run.
+(MediaPipe's tracker), ``hands`` (its hand tracker), ``aus`` (the estimator), the engine's
+``field`` (landmark shifts and the warp's displacement field), ``sampling`` (resampling the moving
+region), ``mouth`` (the opening, teeth, rigid teeth and their painting), ``model`` (a generator's
+forward pass), ``paste`` (paste-back of generated crops) and ``encode`` (frames handed to ffmpeg).
+Stages overlap across threads, so the numbers add up to more than the wall time. ``animate video
+-v`` logs them at the end of a run.
 
 :func:`stage` costs two ``perf_counter`` calls; outside :func:`measuring` it does nothing.
 Threads started inside :func:`measuring` see the same :class:`StageTimes` when they run in a
@@ -30,6 +30,7 @@ class StageTimes:
 
     decode: float = 0.0
     landmarks: float = 0.0
+    hands: float = 0.0  # the hand tracker (hands kept in front of the face), in the planner
     aus: float = 0.0
     field: float = 0.0
     sampling: float = 0.0

@@ -119,7 +119,8 @@ class Conditions:
             cond = frame_condition(self.alpha(p.index), np.stack([f.y_r for f in p.faces]),
                                    self.spec, self.au_names, y_track)
         return FrameTask(p.index, p.frame, [f.crop for f in p.faces], cond,
-                         [f.track_id for f in p.faces], p.seen, [f.mouth for f in p.faces])
+                         [f.track_id for f in p.faces], p.seen, [f.mouth for f in p.faces],
+                         p.hands)
 
 
 def conditions_for(timeline: Timeline, spec: TargetSpec, au_names: tuple[str, ...], n: int,

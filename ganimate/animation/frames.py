@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.engines import MouthMemory
-from ganimate.faces import FaceCrop
+from ganimate.faces import FaceCrop, Hand
 from ganimate.timing import StageTimes
 
 
@@ -32,6 +32,7 @@ class FramePlan:
     frame: np.ndarray
     faces: list[PlannedFace]
     seen: tuple[int, ...]
+    hands: tuple[Hand, ...] = ()  # hands found in the frame (kept in front of the edit)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class FrameTask:
     track_ids: list[int]
     seen: tuple[int, ...]
     mouths: list[MouthMemory | None] | None = None  # per face (video): see PlannedFace.mouth
+    hands: tuple[Hand, ...] = ()  # see FramePlan.hands
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ through the smoothed transforms, and each frame's jobs planned.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from ganimate.animation.frames import FramePlan, PlannedFace
 from ganimate.engines import Engine, MouthTrack
 from ganimate.faces import (
     FaceTracker,
+    Hand,
+    HandTracker,
     NeutralBaseline,
     crop_size_for,
     crop_transform,
@@ -92,6 +95,7 @@ class _Pending:
     frame: np.ndarray
     faces: list[int]  # track ids of the faces to edit
     seen: tuple[int, ...]
+    hands: tuple[Hand, ...] = ()
 
 
 class Planner:
@@ -114,7 +118,9 @@ class Planner:
         self.keep = 2 * self.lookahead + 1 + 2 * max(config.au_smooth, 0)
 
     def run(self, frames: Iterable[np.ndarray]) -> Iterator[FramePlan]:
-        with FaceTracker(max_faces=self.config.max_faces) as tracker:
+        with contextlib.ExitStack() as stack:
+            tracker = stack.enter_context(FaceTracker(max_faces=self.config.max_faces))
+            hands = stack.enter_context(HandTracker()) if self.config.hands else None
             for index, frame in enumerate(frames):
                 with stage("landmarks"):
                     faces = tracker(frame)
@@ -140,8 +146,12 @@ class Planner:
                     state.last_seen = index
                     if state.baseline is not None:
                         state.baseline.update(raw[j])
+                found = ()
+                if keep and hands is not None:
+                    with stage("hands"):
+                        found = hands(frame)
                 self.pending.append(_Pending(index, frame, [f.track_id for f in keep],
-                                             tuple(f.track_id for f in faces)))
+                                             tuple(f.track_id for f in faces), found))
                 while len(self.pending) > self.lookahead:
                     yield self._emit(self.pending.popleft())
                 self._forget(index)
@@ -174,9 +184,10 @@ class Planner:
             mouth = None
             if state.mouth is not None:  # in frame order: _emit is called so
                 with stage("track"):
-                    mouth = state.mouth.update(p.frame, landmarks, marks[xs[near] == p.index][0])
+                    seen = marks[xs[near] == p.index][0]
+                    mouth = state.mouth.update(p.frame, landmarks, seen, p.hands)
             planned.append(PlannedFace(tid, crop, y, mouth))
-        return FramePlan(p.index, p.frame, planned, p.seen)
+        return FramePlan(p.index, p.frame, planned, p.seen, p.hands)
 
     def _forget(self, index: int) -> None:
         """Drop samples outside every future window, and tracks gone for good."""

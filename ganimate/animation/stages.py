@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ganimate.animation.frames import FrameTask
-from ganimate.engines import BlendConfig, FrameJob
+from ganimate.engines import BlendConfig, FrameJob, keep_in_front
 from ganimate.errors import GanimateError
 from ganimate.timing import stage
 
@@ -224,4 +224,6 @@ def run_tasks(jobs: list[FrameTask], engine, blend: BlendConfig, want_weights: b
               for job in jobs]
     edits = engine.edit_frames(frames, blend, want_weights)
     # weights is empty unless asked for: then there are no pairs
-    return [(e.frame, list(zip(e.crops, e.weights, strict=False))) for e in edits]
+    return [(keep_in_front(job.frame, e.frame, job.hands),
+             list(zip(e.crops, e.weights, strict=False))) for job, e in zip(jobs, edits,
+                                                                            strict=True)]

@@ -7,7 +7,7 @@ from ganimate import lazy_exports
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
     "base": ("CropEdits", "ENGINES", "Engine", "FrameJob", "edit_frame"),
-    "blend": ("paste_back",),
+    "blend": ("keep_in_front", "paste_back"),
     "config": ("BlendConfig",),
     "gan": ("GanEngine", "edit_crops"),
     "geometry": ("eye_distance",),

@@ -225,3 +225,27 @@ def paste_faces(frame: np.ndarray, edits: Sequence[FaceEdit],
     for e in edits:
         paste_face(out, e.crop, e.edited, e.attention, config, out=out)
     return out
+
+
+def keep_in_front(original: np.ndarray, edited: np.ndarray, hands) -> np.ndarray:
+    """``edited`` with ``original``'s pixels back wherever ``hands``
+    (:class:`ganimate.faces.hands.Hand`) cover the frame: a hand over the face stays as it was,
+    in front of the edit (in place; ``edited`` is returned). Where no hand is, nothing changes."""
+    from ganimate.faces.hands import occluder_mask
+
+    if not hands or edited is original:
+        return edited
+    h, w = edited.shape[:2]
+    boxes = np.array([hand.box(0.5 * hand.palm_width) for hand in hands])
+    x0, y0 = np.maximum(np.floor(boxes[:, :2].min(axis=0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(boxes[:, 2:].max(axis=0)).astype(int) + 1, [w, h])
+    if x0 >= x1 or y0 >= y1:
+        return edited
+    mask = occluder_mask(tuple(hands), (int(x0), int(y0), int(x1), int(y1)))
+    if mask is None:
+        return edited
+    a = mask[..., None]
+    roi = edited[y0:y1, x0:x1]
+    mixed = roi.astype(np.float32) * (1 - a) + original[y0:y1, x0:x1].astype(np.float32) * a
+    roi[...] = np.clip(np.rint(mixed), 0, 255).astype(edited.dtype)
+    return edited

@@ -58,6 +58,9 @@ class MouthConfig:
     # Paint only when the warp parts the lips at their middle by at least this much (the AU ->
     # mesh model moves the lips a little for many AUs: AU01 or AU25=0.3 alone close them).
     min_part: float = 0.01
+    # A video track's change between closed and open wipes the drawn teeth in or out from the
+    # middle of the mouth to its corners, over this soft edge (share of the half width).
+    wipe: float = 0.3
     # Teeth and gums (:mod:`ganimate.engines.teeth`) are shadowed by the lips: this much of their
     # light at the lips' edge, all of it ``shadow_width`` IOD inside the opening.
     lip_shadow: float = 0.55
@@ -136,22 +139,10 @@ def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
     src = np.asarray(landmarks, np.float64)[idx, :2]
     dest = src + np.asarray(shifts, np.float64)[idx]
     gap = gap_of(src) / scale  # IOD
-    part = gap_of(dest) / scale - gap
-    parting, tracked = 1.0, closedness
-    if closedness is None:
-        if part < config.min_part:  # the lips do not part
-            return None
-        if gap >= config.open_at:  # an open mouth shows its own interior
-            return None
-        closedness = 1.0 - smoothstep((gap - config.open_from)
-                                      / (config.open_at - config.open_from))
-    else:
-        parting = float(smoothstep(part / config.min_part - 0.5))
-        if wants_open > 0:
-            parting = max(parting, wants_open * float(
-                smoothstep(gap_of(dest) / scale / config.min_part - 0.5)))
-        if parting <= 0 or closedness <= 0:
-            return None
+    decided = _how_closed(gap, gap_of(dest) / scale, config, closedness, wants_open)
+    if decided is None:
+        return None
+    amount, parting = decided
     margin = 2
     lo = np.floor(dest.min(axis=0)).astype(int) - margin
     hi = np.ceil(dest.max(axis=0)).astype(int) + margin
@@ -165,17 +156,60 @@ def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
     moved = polygon_mask(dest, origin, shape)
     inside = cv2.distanceTransform((moved > 127).astype(np.uint8), cv2.DIST_L2, 5)
     edge = smoothstep(inside / max(config.feather * scale, 1.0)) * (moved / np.float32(255))
-    reads_own = 0.0  # a closed mouth has no interior of its own to keep
-    if gap >= config.closed and (tracked is None or tracked < 1.0):
-        reads_own = _reads_inside(src, field, (x0, y0, x1, y1))
-        if tracked is not None:  # a track that holds the mouth closed draws over its slit
-            reads_own = reads_own * np.float32(1.0 - tracked)
-    if parting != 1.0:
-        edge = edge * np.float32(parting)
-    alpha = (config.strength * closedness * edge * (1 - reads_own)).astype(np.float32)
+    if closedness is None:  # a photo: where the photo's own interior lands, it shows
+        reads_own = 0.0  # a closed mouth has no interior of its own to keep
+        if gap >= config.closed:
+            reads_own = _reads_inside(src, field, (x0, y0, x1, y1))
+        weight = amount * (1 - reads_own)
+    else:  # a track's change of state wipes across the mouth (:func:`reveal`)
+        weight = reveal(dest, origin, shape, amount, config.wipe)
+    alpha = (config.strength * parting * edge * weight).astype(np.float32)
     if not np.any(alpha * 255 >= 0.5):
         return None
     return Opening(x0, y0, alpha, inside.astype(np.float32))
+
+
+def _how_closed(gap: float, moved_gap: float, config: MouthConfig, closedness: float | None,
+                wants_open: float) -> tuple[float, float] | None:
+    """(how closed the mouth counts, how far the edit parts it; both 0-1) from the inner lips'
+    gap before and after the warp (IOD), or None when nothing is to be drawn (see
+    :func:`find_opening`)."""
+    part = moved_gap - gap
+    if closedness is None:
+        if part < config.min_part:  # the lips do not part
+            return None
+        if gap >= config.open_at:  # an open mouth shows its own interior
+            return None
+        return 1.0 - float(smoothstep((gap - config.open_from)
+                                      / (config.open_at - config.open_from))), 1.0
+    parting = float(smoothstep(part / config.min_part - 0.5))
+    if wants_open > 0:
+        parting = max(parting, wants_open * float(smoothstep(moved_gap / config.min_part - 0.5)))
+    if parting <= 0 or closedness <= 0:
+        return None
+    return closedness, parting
+
+
+def reveal(lips: np.ndarray, origin: np.ndarray, shape: tuple[int, int], amount: float,
+           soft: float) -> np.ndarray:
+    """How far drawn teeth cover each pixel of a box (``origin``, ``shape``) of the mouth with
+    inner ``lips`` (INNER_LIPS order, frame pixels) when a track's mouth is ``amount`` closed
+    (0-1): from the middle of the mouth out to its corners as ``amount`` grows, over a soft edge
+    ``soft`` of the half width.
+
+    A cross-fade (the drawn teeth at ``amount`` opacity over the cavity or the person's own mouth)
+    shows grey teeth half-way, which no eye (or teeth reader) takes for teeth: the teeth were
+    there or not, and they popped on the frame where the fade crossed half. A wipe shows a part
+    of the row, whole: the share of teeth that shows grows or shrinks over the fade's frames, as
+    teeth appear from the middle out when lips part.
+    """
+    corner_l, corner_r = lips[0], lips[10]
+    axis = corner_r - corner_l
+    half = max(float(np.linalg.norm(axis)) / 2, 1e-6)
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
+    mid = (corner_l + corner_r) / 2 - origin
+    r = np.abs((xs - mid[0]) * axis[0] + (ys - mid[1]) * axis[1]) / (2 * half * half)
+    return smoothstep((amount * (1 + soft) - r) / soft).astype(np.float32)
 
 
 def _reads_inside(polygon: np.ndarray, field, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -377,8 +411,9 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
     widens) the returned Opening is painted as the dark cavity. None: nothing to do.
 
     With a track's ``memory`` (video, :class:`ganimate.engines.mouth_track.MouthMemory`), the
-    track decides whether the mouth is open (weight ``1 - closedness``) and where its teeth
-    split."""
+    track decides whether the mouth is open (not while it counts as wholly closed) and where its
+    teeth split; while it changes state, :func:`find_opening`'s wipe is painted over this at
+    full strength (a cross-fade of the two showed neither)."""
     import cv2
 
     if field is None or config.strength <= 0:
@@ -398,8 +433,6 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
     # keeps the mouth as open as it was is left to the spline (per-frame splits of a talking
     # mouth flicker: single_face.mp4 with AU06=0.6 AU12=0.8, frame change x1.14 instead of x1.0)
     on = float(smoothstep((gap_of(dest) - gap_of(src)) / (config.rigid_from * scale)))
-    if openness != 1.0:
-        on *= openness
     if on <= 0:
         return None
     box = _mouth_box(src, dest, field)

@@ -12,15 +12,21 @@ pixels. A track instead carries:
 - **closed or open, with hysteresis**: the mouth turns *open* only once its inner lips are
   ``open_above`` IOD apart and *closed* only below ``close_below``; between the two it stays as it
   was. The weight of the drawn teeth (``closedness``) then moves toward the state's value by at
-  most ``1 / (fade * fps)`` a frame: a change of state is a cross-fade over ``fade`` seconds,
-  never a switch on one frame's geometry;
+  most ``1 / (fade * fps)`` a frame: a change of state is a wipe over ``fade`` seconds (the drawn
+  row of teeth grows from the middle of the mouth to its corners, or shrinks back), never a switch
+  on one frame's geometry; a cross-fade showed grey half-teeth, which read as no teeth: the teeth
+  still popped, on the frame the fade crossed half;
 - **the teeth on the skull**: the lip seam at rest, in the head's own (canonical) frame, taken
   while the mouth is closed; the drawn upper teeth hang from it, so they move with the head and
   not with the lips of a talking mouth (the lower teeth follow the edit's jaw);
 - **light and colour per track**: the cheeks' lightness (the teeth's light), the lip seam's colour
   (the cavity's), where the person's own upper teeth end (:func:`teeth_split`) and, once their
   mouth has been seen open, the colour of their own teeth (the drawn teeth's, so that drawn and
-  own teeth side by side match), each an exponential average over ``smooth`` seconds.
+  own teeth side by side match; the average starts from the drawn teeth's own colour, so that a
+  first, motion-blurred sight of them does not turn the drawn teeth grey), each an exponential
+  average over ``smooth`` seconds;
+- **hands**: while a hand covers the inner lips (:mod:`ganimate.faces.hands`), none of this is
+  updated: the landmarks and pixels there are the hand's.
 
 Each frame gets a frozen :class:`MouthMemory`, so frames may then be edited in any order (the
 video path edits several at once, in threads); :meth:`MouthTrack.update` itself must see a track's
@@ -41,10 +47,10 @@ from ganimate.engines.mouth import (
     gap_of,
     own_teeth_lab,
     seam_colour,
-    smoothstep,
     teeth_split,
 )
-from ganimate.engines.teeth import seam_anchor, skin_lightness
+from ganimate.engines.teeth import drawn_teeth_lab, seam_anchor, skin_lightness
+from ganimate.faces.hands import Hand, covered_share
 
 
 @dataclass(frozen=True)
@@ -55,14 +61,19 @@ class MouthTrackConfig:
     # below ``close_below`` (a photo's single threshold region is 0.02-0.04).
     open_above: float = 0.045
     close_below: float = 0.025
-    # A change between closed and open cross-fades over this long (a mouth far from both
-    # thresholds, under half of ``close_below`` or over 1.5x ``open_above``, is taken as it is).
-    fade: float = 0.1
+    # A change between closed and open wipes the drawn teeth in or out over this long
+    # (:func:`ganimate.engines.mouth.reveal`), whatever the lips do: 0.1 s with the change taken
+    # at once where the lips were far from both thresholds left 2 teeth pops per 72 frames of
+    # single_face.mp4 (a smile that snaps open onto motion-blurred teeth, and shut); 0.15 s
+    # without, none (docs/evaluation.md).
+    fade: float = 0.15
     # Time constant of the averages of light, colour and the teeth split.
     smooth: float = 0.3
     # The own teeth's colour is taken only where what shows between the lips is at least this
     # light relative to the cheeks (CIELAB L*): teeth, not the dark inside of a parting mouth.
     teeth_light: float = 0.8
+    # While a hand covers more than this share of the inner lips, the track holds its state.
+    covered: float = 0.25
 
 
 def _ema(old, new, rate: float):
@@ -84,15 +95,18 @@ class MouthTrack:
         self._split = self._skin = self._seam = self._anchor = self._teeth = None
 
     def update(self, frame: np.ndarray, landmarks: np.ndarray,
-               seen: np.ndarray | None = None) -> MouthMemory:
+               seen: np.ndarray | None = None, hands: tuple[Hand, ...] = ()) -> MouthMemory:
         """The memory at this frame (``landmarks``: the face's 478 points in frame pixels, as
         the warp will move them; ``seen``: the same frame's unsmoothed landmarks, whose lip gap
         decides the mouth's state: smoothing over a window lags a mouth that snaps shut or
-        open by a frame or two)."""
+        open by a frame or two; ``hands``: the frame's hands: while they cover the lips, the
+        track holds what it had, since the landmarks and pixels there are the hand's)."""
         cfg = self.config
         scale = eye_distance(landmarks)
         lips = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
         state = lips if seen is None else np.asarray(seen, np.float64)[list(INNER_LIPS), :2]
+        if self._open is not None and covered_share(hands, state) > cfg.covered:
+            return self._memory(self._closedness)
         gap = gap_of(state) / max(scale, 1e-6)
         if self._open is None:  # the first frame decides as a photo would, halfway
             self._open = gap >= 0.5 * (cfg.open_above + cfg.close_below)
@@ -104,27 +118,22 @@ class MouthTrack:
         target = 0.0 if self._open else 1.0
         self._closedness += float(np.clip(target - self._closedness, -self._step, self._step))
         skin = skin_lightness(frame, landmarks, scale)
-        showing = False  # the person's own teeth show in this frame
         if gap >= self.mouth.closed:  # the teeth split is read on an open mouth only
             self._split = _ema(self._split, teeth_split(frame, lips), self._rate)
             if gap >= self.mouth.open_at:  # and the teeth's colour on a clearly open one
                 own = own_teeth_lab(frame, lips, float(self._split))
-                showing = own is not None and own[0] >= cfg.teeth_light * skin  # not a cavity
-                if showing:
-                    self._teeth = _ema(self._teeth, own, self._rate)
-        # a mouth far from both thresholds is what it looks like at once (no fade: the input
-        # itself just changed; opening at once only onto teeth of its own: a mouth opening onto
-        # a blur or a dark inside hands the drawn teeth over at the fade's pace), while one near
-        # them keeps the track's decision
-        half = 0.5 * cfg.close_below
-        clearly_closed = 1.0 - float(smoothstep((gap - half) / half))
-        clearly_open = float(smoothstep((gap - cfg.open_above) / (0.5 * cfg.open_above)))
-        closedness = min(max(self._closedness, clearly_closed),
-                         1.0 - clearly_open if showing else 1.0)
+                # teeth, not a cavity; from the drawn teeth's colour: one (blurred) sight moves
+                # it a step
+                if own is not None and own[0] >= cfg.teeth_light * skin:
+                    start = drawn_teeth_lab(skin) if self._teeth is None else self._teeth
+                    self._teeth = _ema(start, own, self._rate)
         if gap < cfg.close_below:  # the seam at rest: lips together
             self._anchor = _ema(self._anchor, seam_anchor(landmarks), self._rate)
         self._skin = _ema(self._skin, skin, self._rate)
         self._seam = _ema(self._seam, seam_colour(frame, landmarks, scale), self._rate)
+        return self._memory(self._closedness)
+
+    def _memory(self, closedness: float) -> MouthMemory:
         return MouthMemory(closedness, None if self._split is None else float(self._split),
                            float(self._skin),
                            None if self._teeth is None else np.array(self._teeth, np.float32),

@@ -184,14 +184,51 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
     lab = _quad_colours(v, depth, mesh, skin_l, lip_colour, float(np.linalg.norm(sr[0])),
                         config, teeth_lab)
     order = np.flatnonzero(inside)[np.argsort(depth[inside])]  # far first
-    h, w = y1 - y0, x1 - x0
-    canvas = np.zeros((h, w, 4), np.float32)  # L, a, b and the cover, drawn in one call a quad
-    fixed = np.round(quads * 16).astype(np.int32)
+    lab, cover = _raster(quads, lab, order, (y1 - y0, x1 - x0))
+    rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB) * 255
+    return Interior(x0, y0, rgb, cover * np.float32(config.strength))
+
+
+# Samples per pixel side of the teeth's raster (16 a pixel).
+_SUPERSAMPLE = 4
+
+
+def _raster(quads: np.ndarray, lab: np.ndarray, order: np.ndarray, shape: tuple[int, int]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Quads (window pixels) filled in ``order`` (painter's: later over earlier), each in its CIELAB
+    colour: (colour (h, w, 3) float32, coverage (h, w) in [0, 1]).
+
+    Drawn without anti-aliasing on a grid ``_SUPERSAMPLE`` times finer, then averaged down: the
+    coverage of every pixel is its share of covered samples, and two quads that share an edge tile
+    it. Anti-aliased quads drawn one by one each blend their edge with what is below, so the
+    shared edges of neighbouring quads were left part-covered: dark seams that shimmered as the
+    teeth moved by a fraction of a pixel between frames of a video.
+    """
+    import cv2
+
+    k = _SUPERSAMPLE
+    h, w = shape
+    canvas = np.zeros((h * k, w * k, 4), np.float32)  # L, a, b and the cover, one call a quad
+    fixed = np.round((quads * k + (k - 1) / 2) * 16).astype(np.int32)
     colours = np.concatenate([lab, np.ones((len(lab), 1), np.float32)], axis=1).tolist()
     for q in order:
-        cv2.fillConvexPoly(canvas, fixed[q], colours[q], cv2.LINE_AA, 4)
-    rgb = cv2.cvtColor(np.ascontiguousarray(canvas[..., :3]), cv2.COLOR_LAB2RGB) * 255
-    return Interior(x0, y0, rgb, np.clip(canvas[..., 3], 0, 1) * np.float32(config.strength))
+        cv2.fillConvexPoly(canvas, fixed[q], colours[q], cv2.LINE_8, 4)
+    small = cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA)
+    cover = np.clip(small[..., 3], 0, 1)
+    colour = small[..., :3] / np.maximum(cover, 1e-6)[..., None]  # the covered samples' mean
+    return np.ascontiguousarray(colour), cover
+
+
+# The light on the front teeth, typically: a photographed tooth's L* over its albedo's.
+_FRONT_LIGHT = 0.9
+
+
+def drawn_teeth_lab(skin_l: float, config: TeethConfig = TeethConfig()) -> np.ndarray:
+    """The drawn teeth's colour before a person's own is known, as it photographs (CIELAB, the
+    form of :func:`ganimate.engines.mouth.own_teeth_lab`): where a video's track starts its
+    average of the person's own teeth, so that one blurred first sight does not set it."""
+    light = float(np.clip(skin_l + config.lighter, config.min_l, config.max_l)) * _FRONT_LIGHT
+    return np.array([light, config.a, config.b], np.float64)
 
 
 def _quad_colours(v: np.ndarray, z: np.ndarray, mesh: MouthMesh, skin_l: float,
@@ -210,7 +247,7 @@ def _quad_colours(v: np.ndarray, z: np.ndarray, mesh: MouthMesh, skin_l: float,
     teeth = [float(np.clip(skin_l + config.lighter, config.min_l, config.max_l)), config.a,
              config.b]
     if teeth_lab is not None:
-        teeth = [float(np.clip(teeth_lab[0] / 0.9, 50.0, config.max_l)),
+        teeth = [float(np.clip(teeth_lab[0] / _FRONT_LIGHT, 50.0, config.max_l)),
                  float(np.clip(teeth_lab[1], -2.0, 8.0)), float(np.clip(teeth_lab[2], 0.0, 25.0))]
     albedo = np.where(mesh.parts[:, None] == 1, teeth,
                       [min(lip[0] * 1.1 + 5, 55), lip[1], lip[2]])

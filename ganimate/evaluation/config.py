@@ -28,3 +28,9 @@ class EvalConfig:
 # (torch's import included), 18-22 s with the defaults (dlib identity on every 10th face frame).
 # Every second frame halves the reads' cost; neighbouring frames hardly differ in expression.
 READ_EVERY = 2
+
+# `eval video`'s mouth measures (teeth pops, mouth flicker) skip the frames where a hand covers
+# more than this share of the input's inner lips: a covered mouth's reads are the hand's (on
+# WolfgangLanger_Pexels.mp4 every teeth pop of an edit that keeps hands in front was on such a
+# step, the output's face tracker placing its lips on the fingers).
+MOUTH_COVERED = 0.25

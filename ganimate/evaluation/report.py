@@ -147,6 +147,7 @@ def _frame_rows(result: VideoEvalResult) -> list[tuple[str, str]]:
         ("mouth flicker out/in (levels/frame)",
          f"{_fmt(m.output_change, '{:.2f}')} / {_fmt(m.input_change, '{:.2f}')}"),
         ("mouth flicker ratio out/in", _fmt(m.ratio, "{:.2f}")),
+        ("frames whose mouth a hand covers (not read)", str(result.mouth_covered)),
     ]
     e = result.expressions
     if e is not None and e.expected is not None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ganimate import progress, video
 from ganimate.errors import GanimateError
-from ganimate.evaluation.config import READ_EVERY
+from ganimate.evaluation.config import MOUTH_COVERED, READ_EVERY
 from ganimate.evaluation.emotion import LABELS
 from ganimate.evaluation.metrics import (
     FlickerMeter,
@@ -27,6 +27,7 @@ from ganimate.evaluation.metrics import (
     image_l1,
 )
 from ganimate.evaluation.mouth import (
+    INNER_LIPS,
     MouthFlicker,
     MouthFlickerMeter,
     TeethPopMeter,
@@ -43,7 +44,8 @@ from ganimate.evaluation.video_frames import (
     ExpressionReads,
     FrameStrip,
 )
-from ganimate.faces import Face, FaceTracker, largest_face
+from ganimate.faces import Face, FaceTracker, HandTracker, largest_face
+from ganimate.faces.hands import covered_share
 from ganimate.faces.mesh import Box as FaceBox
 
 log = logging.getLogger("ganimate")
@@ -71,6 +73,9 @@ class VideoEvalResult:
     teeth: TeethPops  # teeth appearing / vanishing between frames (evaluation.mouth)
     mouth_flicker: MouthFlicker  # frame-to-frame change inside the inner mouth
     expressions: ExpressionReads | None  # the FER-2013 classifier per frame; None: none read
+    # Frames with a face whose inner lips a hand covered (more than MOUTH_COVERED): the teeth
+    # and mouth measures do not read them (a covered mouth's reads are the hand's).
+    mouth_covered: int = 0
     strip: str | None = None  # the strip image written, if any
     source: dict[str, str] = field(default_factory=dict)
 
@@ -88,6 +93,8 @@ class FoundFace:
     background: np.ndarray
     box: Box | None = None
     landmarks: np.ndarray | None = None
+    # The share of the inner lips a hand covers (:func:`ganimate.faces.hands.covered_share`).
+    mouth_covered: float = 0.0
 
 
 # Finds the output's face landmarks in an output frame, given the input's face of that frame (None:
@@ -127,12 +134,16 @@ class FrameMeters:
         self.expressions = (ExpressionMeter(options.read_every, options.expect)
                             if options.read_every else None)
         self.strip = FrameStrip(every)
+        self.covered = 0  # frames whose mouth a hand covered
 
     def update(self, index: int, frame_in: np.ndarray, frame_out: np.ndarray,
                face: FoundFace | None, landmarks_out: np.ndarray | None) -> None:
         self.edit.update(frame_in, frame_out, None if face is None else face.region)
         read_in = read_out = None
-        if face is not None and face.landmarks is not None and landmarks_out is not None:
+        covered = face is not None and face.mouth_covered > MOUTH_COVERED
+        self.covered += covered
+        if (not covered and face is not None and face.landmarks is not None
+                and landmarks_out is not None):
             read_in, read_out = read_mouth(frame_in, face.landmarks), read_mouth(frame_out,
                                                                                  landmarks_out)
         self.teeth.update(read_in, read_out)
@@ -144,7 +155,8 @@ class FrameMeters:
 
     def results(self) -> FrameResults:
         return FrameResults(self.edit.result(), self.teeth.result(), self.mouth.result(),
-                            None if self.expressions is None else self.expressions.result())
+                            None if self.expressions is None else self.expressions.result(),
+                            self.covered)
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,7 @@ class FrameResults:
     teeth: TeethPops
     mouth_flicker: MouthFlicker
     expressions: ExpressionReads | None
+    mouth_covered: int = 0
 
 
 def measure_video_pair(pairs: Iterable[tuple[np.ndarray, np.ndarray]],
@@ -197,7 +210,7 @@ def measure_video_pair(pairs: Iterable[tuple[np.ndarray, np.ndarray]],
         frames, with_face, meter.result(), finite_mean(bg), finite_mean(inside), identity,
         None if identity is not None else identity_skipped, identity_every,
         time.perf_counter() - t0, measured.edit_flicker, measured.teeth, measured.mouth_flicker,
-        measured.expressions)
+        measured.expressions, measured.mouth_covered)
 
 
 def _identity_distance(embedder: Embedder, frame_in: np.ndarray, frame_out: np.ndarray) -> float:
@@ -242,16 +255,18 @@ def evaluate_video(input_path: str | Path, output_path: str | Path, identity: bo
     embedder, skipped = load_embedder(identity)
     total = min(info_in.frame_count or 0, info_out.frame_count or 0) or None
     meters = FrameMeters(frame_options, total)
-    with FaceTracker() as tracker, FaceTracker() as tracker_out:
+    with FaceTracker() as tracker, FaceTracker() as tracker_out, HandTracker() as hands:
 
         def locate(rgb: np.ndarray) -> FoundFace | None:
             found = tracker(rgb)
+            in_front = hands(rgb)  # every frame: the hand tracker follows the clip
             if not found:
                 return None
             # The largest face is the one an edit is about; other faces count as background.
             face = largest_face(found)
             box = face.box.as_tuple()
-            return FoundFace(*region_from_box(rgb.shape, box), box, face.landmarks)
+            covered = covered_share(in_front, face.landmarks[list(INNER_LIPS)])
+            return FoundFace(*region_from_box(rgb.shape, box), box, face.landmarks, covered)
 
         def locate_out(rgb: np.ndarray, face: FoundFace | None) -> np.ndarray | None:
             found = tracker_out(rgb)

@@ -55,6 +55,7 @@ _EXPORTS = {
         "open_mesh",
         "pick_faces",
     ),
+    "hands": ("Hand", "HandConfig", "HandTracker", "occluder_mask"),
     "openface": ("OpenFaceTable", "read_csv_rows", "read_openface_csv"),
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

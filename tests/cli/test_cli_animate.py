@@ -130,6 +130,47 @@ def test_hands_over_the_face_with_keyframes_and_preview(invoke, hands_clip, tiny
     assert p.frame_count == src.frame_count and p.size == (3 * src.width, src.height)
 
 
+def test_a_hand_over_the_mouth_stays_in_front_of_the_edit(invoke, hands_clip, tmp_path):
+    """The warp's smile where her hand rests on her mouth: with --hands (the default) the pixels
+    under her fingers are the input's, with --no-hands the edit parted the lips through the
+    fingers and drew teeth on them; `eval video` leaves the covered mouths unread."""
+    import json
+
+    import cv2
+
+    from ganimate.faces import FaceMesh, HandTracker, largest_face, occluder_mask
+
+    outs = {}
+    for flag in ("--hands", "--no-hands"):
+        out = tmp_path / f"{flag[2:]}.mkv"
+        res = invoke("animate", "video", hands_clip, "-e", "happy", "--hold", "--lossless", flag,
+                     "-o", out, *FAST)
+        assert res.exit_code == 0, res.output
+        outs[flag] = list(itertools.islice(read_frames(out), 13))
+    change = {flag: [] for flag in outs}
+    lips = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178,
+            88, 95]
+    with FaceMesh() as mesh, HandTracker(still=True) as tracker:
+        for i, frame in enumerate(itertools.islice(read_frames(hands_clip), 13)):
+            mouth = largest_face(mesh(frame)).landmarks[lips, :2]
+            x0, y0 = np.floor(mouth.min(axis=0)).astype(int) - 10
+            x1, y1 = np.ceil(mouth.max(axis=0)).astype(int) + 10
+            mask = occluder_mask(tracker(frame), (x0, y0, x1, y1))
+            assert mask is not None, i  # her hand is on her mouth in all of these
+            core = cv2.erode((mask > 0.999).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+            for flag, frames in outs.items():
+                diff = np.abs(frames[i][y0:y1, x0:x1].astype(int) - frame[y0:y1, x0:x1]).mean(2)
+                change[flag].append(diff[core].mean())
+    assert np.mean(change["--hands"]) < 1.0 and max(change["--hands"]) < 3, change
+    assert np.mean(change["--no-hands"]) > 8, change
+    res = invoke("eval", "video", hands_clip, tmp_path / "hands.mkv", "--no-identity",
+                 "--read-every", "0", "--json")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["mouth_covered"] >= 20  # of 48 frames
+    assert report["teeth"]["steps"] <= 48 - report["mouth_covered"]
+
+
 def test_rotation_metadata_is_kept(invoke, media, tiny, tmp_path):
     """A phone clip stored sideways with a display rotation comes out the same way."""
     src = media / "video" / "single_face.mp4"

@@ -174,3 +174,30 @@ def test_teeth_a_photo_shows_move_rigidly_and_the_jaw_opens_a_dark_gap(media):
             assert teeth < 7, (person, teeth)
             mid = (lm[14, :2] + plan.shifts[14] + top) / 2
             assert lab(out)[int(mid[1]), int(mid[0]), 0] < 40, person
+
+
+def test_reveal_grows_the_drawn_row_from_the_middle_out():
+    lips = np.zeros((20, 2))
+    lips[0], lips[10] = (20.0, 30.0), (120.0, 30.0)
+    row = [mouth.reveal(lips, np.zeros(2), (60, 140), a, 0.3)[30, 20:121] for a in
+           (0.0, 0.25, 0.5, 0.75, 1.0)]
+    shares = [float(r.mean()) for r in row]
+    assert shares[0] == 0 and shares[-1] == 1
+    assert np.all(np.diff(shares) > 0.15) and np.all(np.diff(shares) < 0.35), shares
+    half = row[2]
+    assert half[50] == 1 and half[0] == 0 and half[-1] == 0  # the middle first
+
+
+def test_neighbouring_quads_of_the_teeth_tile_without_a_seam():
+    """Two quads that share an edge cover it fully: drawn anti-aliased one by one, each left
+    its edge part-covered, a dark seam between every two quads that shimmered as teeth moved."""
+    from ganimate.engines.teeth import _raster
+
+    quads = np.array([[[1.75, 2.0], [10.37, 2.0], [10.37, 12.0], [1.75, 12.0]],
+                      [[10.37, 2.0], [18.75, 2.0], [18.75, 12.0], [10.37, 12.0]]], np.float64)
+    lab = np.array([[90.0, 1.0, 7.0], [90.0, 1.0, 7.0]], np.float32)
+    colour, cover = _raster(quads, lab, np.array([0, 1]), (16, 22))
+    assert cover[4:10, 4:17].min() > 0.999, cover[6]
+    assert np.allclose(colour[4:10, 4:17], lab[0], atol=1e-3)
+    # the outer edges keep their share of the pixel (pixel 2 spans 1.5-2.5, pixel 19 18.5-19.5)
+    assert 0.5 <= cover[6, 2] <= 0.75 and 0.25 <= cover[6, 19] <= 0.5

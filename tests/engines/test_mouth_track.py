@@ -50,16 +50,17 @@ def test_a_mouth_that_really_opens_turns_open_within_the_fade():
     assert steps[0] < 1.0 and steps == sorted(steps, reverse=True)  # leaves at once, smoothly
     assert steps[int(np.ceil(config.fade * 30))] == 0.0
     assert np.all(np.abs(np.diff([1.0, *steps])) <= 1 / (config.fade * 30) + 1e-9)
-    # far past both thresholds onto the person's own teeth there is no fade at all (the input
-    # itself changed); onto a dark inside the drawn teeth are handed over at the fade's pace
-    for teeth, expected in ((False, 1 - 1 / (config.fade * 30)), (True, 0.0)):
+    # even a mouth far past both thresholds, onto teeth of its own or a dark inside, is handed
+    # over at the fade's pace (taken at once, a smile snapping open onto motion-blurred teeth
+    # popped them)
+    for teeth in (False, True):
         wide = MouthTrack(30.0)
         wide.update(photo, ajar(0.0))
         lm = ajar(0.08)
         opened = lip_photo(lm)
         lips = np.round(lm[list(INNER_LIPS), :2]).astype(np.int32)
         cv2.fillPoly(opened, [lips], (230, 226, 215) if teeth else (60, 20, 25))
-        assert wide.update(opened, lm).closedness == pytest.approx(expected), teeth
+        assert wide.update(opened, lm).closedness == pytest.approx(1 - 1 / (config.fade * 30))
 
 
 def test_the_warp_with_a_memory_draws_teeth_over_a_held_closed_mouth():
@@ -87,7 +88,7 @@ def test_drawn_teeth_take_the_colour_of_the_persons_own(media):
     from PIL import Image
 
     from ganimate.engines.mouth import own_teeth_lab, teeth_split
-    from ganimate.engines.teeth import draw_interior, skin_lightness
+    from ganimate.engines.teeth import draw_interior, drawn_teeth_lab, skin_lightness
     from ganimate.faces import FaceMesh, largest_face
 
     rgb = np.asarray(Image.open(media / "faces/london/smiling/009.jpg").convert("RGB"))
@@ -97,8 +98,16 @@ def test_drawn_teeth_take_the_colour_of_the_persons_own(media):
     own = own_teeth_lab(rgb, lips, teeth_split(rgb, lips))
     skin = skin_lightness(rgb, lm, eye_distance(lm))
     assert own is not None and own[0] >= 0.8 * skin and np.hypot(own[1], own[2]) < 30
-    memory = MouthTrack(30.0).update(rgb, lm)
-    assert memory.teeth is not None and np.allclose(memory.teeth, own)
+    track = MouthTrack(30.0)
+    first = track.update(rgb, lm).teeth
+    drawn_lab = drawn_teeth_lab(skin)
+    # one sight moves the drawn teeth's colour a step toward the person's (a first sight on a
+    # video is often motion-blurred: taken whole, it turned the drawn teeth grey)
+    assert first is not None
+    assert np.linalg.norm(first - drawn_lab) < 0.3 * np.linalg.norm(own - drawn_lab)
+    for _ in range(30):  # a second of the person's own teeth: theirs
+        memory = track.update(rgb, lm)
+    assert np.allclose(memory.teeth, own, atol=0.05 * np.linalg.norm(own - drawn_lab) + 0.1)
     box = tuple(int(v) for v in (*lips.min(0) - 10, *lips.max(0) + 10))
     seam = np.array([120, 50, 60], np.float32)
     drawn = [draw_interior(lm, 0.3, box, skin, seam, eye_distance(lm), teeth_lab=t)
@@ -124,4 +133,45 @@ def test_the_state_follows_the_frames_own_lips_not_the_smoothed_ones():
         assert track.update(toothy, lm_open).closedness == 0.0
         lagging = ajar(0.035)  # the smoothed lips, still half open
         results.append(track.update(lip_photo(lagging), lagging, seen).closedness)
-    assert results[0] < 0.5 and results[1] == 1.0, results
+    step = 1 / (MouthTrackConfig().fade * 30)
+    assert results[0] == 0.0 and results[1] == pytest.approx(step), results  # the wipe starts
+
+
+def test_a_change_of_state_wipes_the_drawn_teeth_instead_of_fading_them():
+    """Between closed and open, the drawn row covers part of the mouth in full (from the middle
+    out), never the whole mouth at part strength: a cross-fade showed grey half-teeth, which read
+    as no teeth at all, so the teeth still popped on the frame the fade crossed half."""
+    from ganimate.engines.mouth import find_opening
+
+    y_r, y_g = target(AU06=0.8, AU12=1.0, AU25=0.7, AU26=0.2)
+    lm = ajar(0.0)
+    plan = geometry.plan_warp(lm, y_r, y_g, AU_NAMES, (640, 600), geometry.WarpConfig())
+    scale = eye_distance(lm)
+    full = find_opening(lm, plan.shifts, plan.field, scale, closedness=1.0, wants_open=1.0)
+    core = full.alpha > 0.99  # well inside the parted lips
+    shares = []
+    for amount in (0.25, 0.5, 0.75):
+        part = find_opening(lm, plan.shifts, plan.field, scale, closedness=amount,
+                            wants_open=1.0).alpha[core]
+        assert np.mean((part > 0.1) & (part < 0.9)) < 0.3, amount  # whole or nothing
+        shares.append(float(np.mean(part >= 0.9)))
+    assert shares[0] < shares[1] < shares[2] < 1.0 and shares[0] > 0.05, shares
+
+
+def test_a_hand_over_the_mouth_holds_the_tracks_state():
+    """While a hand covers the lips the track keeps what it had: the landmarks there lie on the
+    fingers (a parted "mouth" under them must not hand the drawn teeth over)."""
+    from ganimate.faces import Hand
+
+    photo = lip_photo(closed_mesh())
+    lm = ajar(0.08)
+    lips = lm[list(INNER_LIPS), :2]
+    centre, width = lips.mean(axis=0), np.ptp(lips[:, 0])
+    # a flat hand laid across the mouth: wrist below-left, fingers up to the right
+    points = np.array([centre + (width * (0.4 * (k % 5) - 0.8), width * (0.6 - 0.3 * (k // 5)))
+                       for k in range(21)], np.float64)
+    for covered, expected in (((Hand(points),), 1.0), ((), 1 - 1 / (0.15 * 30))):
+        track = MouthTrack(30.0)
+        track.update(photo, closed_mesh())
+        assert track.update(lip_photo(lm), lm, hands=covered).closedness == pytest.approx(
+            expected)

@@ -1,0 +1,144 @@
+"""Hands in front of a face: found by mediapipe's hand tracker (its models ship in the wheel), and
+drawn as a mask of the pixels they cover.
+
+An edit moves the face's pixels; a hand over the mouth is not the face. Without this, the warp
+parted the lips *through* the fingers and drew teeth on them (``WolfgangLanger_Pexels.mp4``,
+frames ~85-135, where a hand rests on the mouth). The edited frame keeps the input's pixels where
+a hand covers the face (:func:`ganimate.engines.blend.keep_in_front`), and a video's mouth track
+holds its state while the mouth is covered.
+
+The mask is the hand's skeleton drawn thick: each finger a chain of capsules along its joints, as
+wide as a finger (an eighth of the palm's width, the knuckles of the index to the little finger,
+plus a margin), the palm the polygon of the wrist and the knuckles. mediapipe's points lie inside
+the fingers, so a capsule of that width covers the finger with a pixel or two to spare at the
+usual sizes; a feather keeps the seam soft.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ganimate.faces.mesh import _graph, _mediapipe, _native
+
+# Imported in the functions that use them, on purpose (start-up): cv2 (where masks are drawn).
+
+# mediapipe hand landmarks: 0 wrist; thumb 1-4, index 5-8, middle 9-12, ring 13-16, little 17-20.
+_FINGERS = ((0, 1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (0, 17, 18, 19, 20))
+_PALM = (0, 1, 5, 9, 13, 17)
+
+
+@dataclass(frozen=True)
+class HandConfig:
+    """How hands are found and how much of the frame they are taken to cover."""
+
+    # mediapipe's detection and tracking confidence.
+    min_score: float = 0.5
+    # Hands followed at once.
+    max_hands: int = 2
+    # 0: the lite models (about 12 ms a 640x360 frame on one core), 1: the full ones.
+    complexity: int = 0
+    # A finger's half-width, as a share of the palm's width (index to little knuckle), and the
+    # mask's soft edge in the same unit.
+    finger: float = 0.16
+    feather: float = 0.05
+
+
+@dataclass(frozen=True)
+class Hand:
+    """One hand in a frame: mediapipe's 21 points (x, y) in frame pixels."""
+
+    points: np.ndarray  # float64 (21, 2)
+
+    @property
+    def palm_width(self) -> float:
+        return float(np.hypot(*(self.points[5] - self.points[17])))
+
+    def box(self, margin: float) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) around the points, grown by ``margin`` px."""
+        lo, hi = self.points.min(axis=0) - margin, self.points.max(axis=0) + margin
+        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
+class HandTracker:
+    """mediapipe hands on the frames of one video, in order (``still=True``: each image on its
+    own, for photos). Call it with an RGB frame; it returns the hands found."""
+
+    def __init__(self, config: HandConfig = HandConfig(), still: bool = False):
+        mp = _mediapipe()
+        self.config = config
+        self._graph = _graph(mp.solutions.hands.Hands, static_image_mode=still,
+                             max_num_hands=config.max_hands, model_complexity=config.complexity,
+                             min_detection_confidence=config.min_score,
+                             min_tracking_confidence=config.min_score)
+
+    def __enter__(self) -> HandTracker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._graph is not None:
+            _native(self._graph.close)
+            self._graph = None
+
+    def __call__(self, rgb: np.ndarray) -> tuple[Hand, ...]:
+        frame = np.ascontiguousarray(np.asarray(rgb)[..., :3])
+        result = _native(self._graph.process, frame)
+        h, w = frame.shape[:2]
+        hands = []
+        for found in result.multi_hand_landmarks or ():
+            pts = np.array([(p.x * w - 0.5, p.y * h - 0.5) for p in found.landmark], np.float64)
+            hands.append(Hand(pts))
+        return tuple(hands)
+
+
+def occluder_mask(hands: tuple[Hand, ...], box: tuple[int, int, int, int],
+                  config: HandConfig = HandConfig()) -> np.ndarray | None:
+    """float32 (h, w) in [0, 1] over ``box`` (x0, y0, x1, y1 frame pixels): how much of each pixel
+    the ``hands`` cover (see the module docstring); None when none of them reaches the box."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    shape = (max(y1 - y0, 0), max(x1 - x0, 0))
+    mask = np.zeros(shape, np.uint8)
+    drawn = False
+    for hand in hands:
+        palm = max(hand.palm_width, 1.0)
+        radius = config.finger * palm
+        hx0, hy0, hx1, hy1 = hand.box(radius + config.feather * palm)
+        if hx1 < x0 or hy1 < y0 or hx0 >= x1 or hy0 >= y1 or not mask.size:
+            continue
+        pts = np.round((hand.points - (x0, y0)) * 16).astype(np.int32)
+        cv2.fillPoly(mask, [pts[list(_PALM)]], 255, cv2.LINE_AA, 4)
+        thick = max(1, int(round(2 * radius)))
+        for chain in _FINGERS:
+            for a, b in zip(chain[:-1], chain[1:], strict=True):
+                cv2.line(mask, tuple(map(int, pts[a])), tuple(map(int, pts[b])), 255, thick,
+                         cv2.LINE_AA, 4)
+        drawn = True
+    if not drawn:
+        return None
+    out = mask.astype(np.float32) / 255
+    soft = config.feather * max(h.palm_width for h in hands)
+    if soft >= 0.5:
+        out = np.maximum(out, cv2.GaussianBlur(out, (0, 0), soft / 2))
+    return out
+
+
+def covered_share(hands: tuple[Hand, ...], points: np.ndarray,
+                  config: HandConfig = HandConfig()) -> float:
+    """The mean of :func:`occluder_mask` at ``points`` ((N, 2+) frame pixels): 0 when no hand
+    covers any of them, 1 when a hand covers them all."""
+    if not hands:
+        return 0.0
+    pts = np.asarray(points, np.float64)[:, :2]
+    x0, y0 = np.floor(pts.min(axis=0)).astype(int) - 1
+    x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + 2
+    mask = occluder_mask(hands, (int(x0), int(y0), int(x1), int(y1)), config)
+    if mask is None:
+        return 0.0
+    ix = np.clip(np.round(pts - (x0, y0)).astype(int), 0, [mask.shape[1] - 1, mask.shape[0] - 1])
+    return float(mask[ix[:, 1], ix[:, 0]].mean())

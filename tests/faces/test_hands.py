@@ -1,0 +1,46 @@
+"""Hands in front of a face (issue #30): mediapipe's hand tracker on the test clip where a woman's
+hand rests on her mouth, and the mask of what the hand covers."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ganimate.faces import FaceMesh, Hand, HandTracker, largest_face, occluder_mask
+from ganimate.faces.hands import covered_share
+from ganimate.video import read_frames
+
+INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
+              324, 318, 402, 317, 14, 87, 178, 88, 95)
+
+
+def frames(media, *indices):
+    clip = read_frames(media / "video" / "WolfgangLanger_Pexels.mp4")
+    wanted = set(indices)
+    return [f for i, f in enumerate(itertools.islice(clip, max(indices) + 1)) if i in wanted]
+
+
+def test_the_hand_over_her_mouth_is_found_and_covers_the_lips(media):
+    before, covered = frames(media, 10, 100)
+    with HandTracker(still=True) as hands, FaceMesh() as mesh:
+        assert hands(before) == ()  # no hand in view yet
+        found = hands(covered)
+        lips = largest_face(mesh(covered)).landmarks[list(INNER_LIPS), :2]
+    assert len(found) >= 1 and found[0].points.shape == (21, 2)
+    assert covered_share(found, lips) > 0.4
+    assert covered_share(found, lips + (0, 150)) == 0.0  # the same lips well below the hand
+
+
+def test_the_mask_covers_the_fingers_not_their_surroundings():
+    # a straight hand: wrist at the bottom, five fingers up, 10 px apart at the knuckles
+    pts = np.zeros((21, 2))
+    pts[0] = (50, 95)
+    pts[1:5] = [(30 + 2 * k, 80 - 6 * k) for k in range(4)]
+    for f, x in enumerate((35, 45, 55, 65)):
+        pts[5 + 4 * f:9 + 4 * f] = [(x, 70 - 10 * k) for k in range(4)]
+    mask = occluder_mask((Hand(pts),), (0, 0, 100, 100))
+    assert mask[40, 45] == 1.0 and mask[75, 50] == 1.0  # a finger, the palm
+    assert mask[45, 68] > 0.5 and mask[45, 76] < 0.05  # the little finger's side, and beside it
+    assert mask[5, 90] == 0.0 and mask[98, 5] == 0.0  # far from the hand
+    assert occluder_mask((Hand(pts),), (200, 200, 300, 300)) is None  # a box it does not reach
