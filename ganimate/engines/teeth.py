@@ -209,10 +209,11 @@ def _raster(quads: np.ndarray, lab: np.ndarray, order: np.ndarray, shape: tuple[
     k = _SUPERSAMPLE
     h, w = shape
     canvas = np.zeros((h * k, w * k, 4), np.float32)  # L, a, b and the cover, one call a quad
-    fixed = np.round((quads * k + (k - 1) / 2) * 16).astype(np.int32)
-    colours = np.concatenate([lab, np.ones((len(lab), 1), np.float32)], axis=1).tolist()
-    for q in order:
-        cv2.fillConvexPoly(canvas, fixed[q], colours[q], cv2.LINE_8, 4)
+    fixed = list(np.round((quads[order] * k + (k - 1) / 2) * 16).astype(np.int32))
+    colours = np.concatenate([lab, np.ones((len(lab), 1), np.float32)], axis=1)[order].tolist()
+    fill = cv2.fillConvexPoly
+    for poly, colour in zip(fixed, colours, strict=True):
+        fill(canvas, poly, colour, cv2.LINE_8, 4)
     small = cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA)
     cover = np.clip(small[..., 3], 0, 1)
     colour = small[..., :3] / np.maximum(cover, 1e-6)[..., None]  # the covered samples' mean

@@ -12,6 +12,8 @@ centres), on the face rotated so that its eye line is horizontal:
 - ``mouth_width``: corner to corner;
 - ``lip_gap``: inner upper to inner lower lip (62-66): parted lips / jaw drop;
 - ``brow``: brow points (17-26) above the eye line; a brow lowerer (AU04) makes it smaller;
+- ``eye_open``: the eyes' aperture, upper to lower lid (37-41 and 38-40, 43-47 and 44-46, mean of
+  both eyes): the cheek raiser of a real (Duchenne) smile narrows it from below;
 - ``mouth_dark``: the area (in IOD squared) inside the inner lips (60-67) darker than half the
   face's median grey level: an open mouth's interior. Stretched closed lips read as a lip gap but
   not as a dark interior;
@@ -37,7 +39,7 @@ from ganimate.evaluation.identity import FaceBox, identity_unavailable, models_d
 _SHAPE_68 = "shape_predictor_68_face_landmarks.dat"
 
 MEASURES: tuple[str, ...] = ("corner_eye", "corner_lip", "mouth_width", "lip_gap", "brow",
-                             "mouth_dark", "teeth")
+                             "eye_open", "mouth_dark", "teeth")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Expression68:
     mouth_width: float
     lip_gap: float
     brow: float
+    eye_open: float
     mouth_dark: float
     teeth: float
     iod: float  # the inter-ocular distance in pixels
@@ -112,6 +115,8 @@ def measures(points: np.ndarray, mouth_dark: float = 0.0, teeth: float = 0.0) ->
         mouth_width=float(np.linalg.norm(q[54] - q[48])),
         lip_gap=float(np.linalg.norm(q[66] - q[62])),
         brow=float(-q[17:27, 1].mean()),
+        eye_open=float(np.mean([q[41, 1] - q[37, 1], q[40, 1] - q[38, 1], q[47, 1] - q[43, 1],
+                                q[46, 1] - q[44, 1]])),
         mouth_dark=mouth_dark,
         teeth=teeth,
         iod=iod,

@@ -37,8 +37,13 @@ class HandConfig:
     min_score: float = 0.5
     # Hands followed at once.
     max_hands: int = 2
-    # 0: the lite models (about 12 ms a 640x360 frame on one core), 1: the full ones.
+    # 0: the lite models, 1: the full ones. On one core the lite palm detector takes about 11 ms
+    # a frame (it runs while fewer than ``max_hands`` hands are followed), following a hand about
+    # 7 ms.
     complexity: int = 0
+    # Video: while no hand is followed, look for one on every n-th frame only (a hand coming into
+    # view is found within n - 1 frames); every frame while one is followed.
+    look_every: int = 3
     # A finger's half-width, as a share of the palm's width (index to little knuckle), and the
     # mask's soft edge in the same unit.
     finger: float = 0.16
@@ -68,6 +73,9 @@ class HandTracker:
     def __init__(self, config: HandConfig = HandConfig(), still: bool = False):
         mp = _mediapipe()
         self.config = config
+        self._every = 1 if still else max(int(config.look_every), 1)
+        self._idle = 0  # frames since the last look that found nothing
+        self._found = False
         self._graph = _graph(mp.solutions.hands.Hands, static_image_mode=still,
                              max_num_hands=config.max_hands, model_complexity=config.complexity,
                              min_detection_confidence=config.min_score,
@@ -85,8 +93,13 @@ class HandTracker:
             self._graph = None
 
     def __call__(self, rgb: np.ndarray) -> tuple[Hand, ...]:
+        if not self._found and self._idle % self._every:
+            self._idle += 1
+            return ()
         frame = np.ascontiguousarray(np.asarray(rgb)[..., :3])
         result = _native(self._graph.process, frame)
+        self._found = bool(result.multi_hand_landmarks)
+        self._idle = 0 if self._found else self._idle + 1
         h, w = frame.shape[:2]
         hands = []
         for found in result.multi_hand_landmarks or ():

@@ -48,3 +48,15 @@ def test_a_smile_raises_the_corners_and_the_measures_ignore_pose():
     lowered = face68()
     lowered[17:27, 1] += 5
     assert measures(lowered).brow == pytest.approx(a.brow - 0.05, abs=0.005)
+
+
+def test_eye_open_is_the_lids_distance_and_a_raised_lower_lid_narrows_it():
+    p = face68()
+    # dlib's eye: 36/39 corners, 37/38 upper lid, 40/41 lower lid (right to left), 42-47 alike
+    for e in (36, 42):
+        p[e + 1], p[e + 2] = p[e] + (5, -4), p[e] + (11, -4)
+        p[e + 5], p[e + 4] = p[e] + (5, 4), p[e] + (11, 4)
+    a = measures(p)
+    assert a.eye_open == pytest.approx(0.08, abs=1e-6)
+    p[[40, 41, 46, 47], 1] -= 2  # lower lids raised by 2 px (a cheek raiser)
+    assert measures(p).eye_open == pytest.approx(0.06, abs=1e-6)
