@@ -22,6 +22,7 @@ photo already shows rigidly with the upper lip and the jaw.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -161,7 +162,7 @@ def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
         if gap >= config.closed:
             reads_own = _reads_inside(src, field, (x0, y0, x1, y1))
         weight = amount * (1 - reads_own)
-    else:  # a track's change of state wipes across the mouth (:func:`reveal`)
+    else:  # a track's change of state wipes the drawn teeth across the mouth (:func:`reveal`)
         weight = reveal(dest, origin, shape, amount, config.wipe)
     alpha = (config.strength * parting * edge * weight).astype(np.float32)
     if not np.any(alpha * 255 >= 0.5):
@@ -209,7 +210,24 @@ def reveal(lips: np.ndarray, origin: np.ndarray, shape: tuple[int, int], amount:
     ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float32)
     mid = (corner_l + corner_r) / 2 - origin
     r = np.abs((xs - mid[0]) * axis[0] + (ys - mid[1]) * axis[1]) / (2 * half * half)
-    return smoothstep((amount * (1 + soft) - r) / soft).astype(np.float32)
+    width = float(np.interp(amount, _lens_areas(soft), _WIDTHS))
+    return smoothstep((width * (1 + soft) - r) / soft).astype(np.float32)
+
+
+_WIDTHS = np.linspace(0.0, 1.0, 101)
+
+
+@lru_cache(maxsize=4)
+def _lens_areas(soft: float) -> np.ndarray:
+    """For each of ``_WIDTHS``, the share of a lens-shaped opening's area (its height falls as
+    1 - r^2 from the middle, r = 0, to the corners, r = 1) that :func:`reveal` shows: the wipe's
+    ``amount`` is an area, so that equal steps of a fade show equal shares of teeth (the middle
+    quarter of the width holds 37% of the area)."""
+    r = np.linspace(0.0, 1.0, 401)
+    height = 1 - r ** 2
+    shown = smoothstep((_WIDTHS[:, None] * (1 + soft) - r[None, :]) / soft)
+    areas = (shown * height).sum(axis=1) / height.sum()
+    return np.maximum.accumulate(areas)
 
 
 def _reads_inside(polygon: np.ndarray, field, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -425,6 +443,11 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
         return None
     openness = 1.0 if memory is None else 1.0 - memory.closedness
     if openness <= 0:
+        return None
+    if openness < 1 and gap_of(src) / scale < config.closed:
+        # a track's mouth turning closed on lips that have met: nothing of its own to move, and
+        # the gap this path paints (the drawn upper teeth in front of the cavity) would show a
+        # whole row at once; find_opening's wipe brings the drawn teeth in
         return None
     t_up = move[list(_UPPER_MIDDLE)].mean(axis=0)
     t_low = move[list(_LOWER_MIDDLE)].mean(axis=0)

@@ -122,8 +122,11 @@ class MouthTrack:
             self._split = _ema(self._split, teeth_split(frame, lips), self._rate)
             if gap >= self.mouth.open_at:  # and the teeth's colour on a clearly open one
                 own = own_teeth_lab(frame, lips, float(self._split))
-                # teeth, not a cavity; from the drawn teeth's colour: one (blurred) sight moves
-                # it a step
+                # teeth, not a cavity: the average starts from the drawn teeth's own colour, as
+                # if it had seen them for its whole window (one blurred sight moves it a step;
+                # taken whole, a first sight in motion blur turned the drawn teeth grey; a mean
+                # of the first sights with the drawn colour as one or two of them moved it so
+                # fast that the row read as no teeth on the frame a smile snapped open)
                 if own is not None and own[0] >= cfg.teeth_light * skin:
                     start = drawn_teeth_lab(skin) if self._teeth is None else self._teeth
                     self._teeth = _ema(start, own, self._rate)

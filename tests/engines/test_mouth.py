@@ -176,16 +176,19 @@ def test_teeth_a_photo_shows_move_rigidly_and_the_jaw_opens_a_dark_gap(media):
             assert lab(out)[int(mid[1]), int(mid[0]), 0] < 40, person
 
 
-def test_reveal_grows_the_drawn_row_from_the_middle_out():
+def test_reveal_grows_the_drawn_row_from_the_middle_out_in_even_steps_of_area():
+    """The wipe shows ``amount`` of a lens-shaped mouth's area, from the middle out: equal steps
+    of the track's fade show equal shares of teeth (the middle of the width holds most of them)."""
     lips = np.zeros((20, 2))
     lips[0], lips[10] = (20.0, 30.0), (120.0, 30.0)
-    row = [mouth.reveal(lips, np.zeros(2), (60, 140), a, 0.3)[30, 20:121] for a in
-           (0.0, 0.25, 0.5, 0.75, 1.0)]
-    shares = [float(r.mean()) for r in row]
+    ys, xs = np.mgrid[0:60, 0:140]
+    lens = np.abs(ys - 30) <= 20 * (1 - ((xs - 70) / 50.0) ** 2)  # height 1 - r^2 to the corners
+    shares = [float(mouth.reveal(lips, np.zeros(2), (60, 140), a, 0.3)[lens].mean())
+              for a in (0.0, 0.25, 0.5, 0.75, 1.0)]
     assert shares[0] == 0 and shares[-1] == 1
-    assert np.all(np.diff(shares) > 0.15) and np.all(np.diff(shares) < 0.35), shares
-    half = row[2]
-    assert half[50] == 1 and half[0] == 0 and half[-1] == 0  # the middle first
+    assert np.allclose(shares, [0.0, 0.25, 0.5, 0.75, 1.0], atol=0.06), shares
+    half = mouth.reveal(lips, np.zeros(2), (60, 140), 0.5, 0.3)[30]
+    assert half[70] == 1 and half[22] == 0 and half[118] == 0  # the middle first
 
 
 def test_neighbouring_quads_of_the_teeth_tile_without_a_seam():
@@ -198,6 +201,7 @@ def test_neighbouring_quads_of_the_teeth_tile_without_a_seam():
     lab = np.array([[90.0, 1.0, 7.0], [90.0, 1.0, 7.0]], np.float32)
     colour, cover = _raster(quads, lab, np.array([0, 1]), (16, 22))
     assert cover[4:10, 4:17].min() > 0.999, cover[6]
-    assert np.allclose(colour[4:10, 4:17], lab[0], atol=1e-3)
+    srgb = cv2.cvtColor(lab[:1][None], cv2.COLOR_LAB2RGB)[0, 0]
+    assert np.allclose(colour[4:10, 4:17], srgb, atol=1e-3)
     # the outer edges keep their share of the pixel (pixel 2 spans 1.5-2.5, pixel 19 18.5-19.5)
     assert 0.5 <= cover[6, 2] <= 0.75 and 0.25 <= cover[6, 19] <= 0.5

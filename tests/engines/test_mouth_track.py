@@ -101,8 +101,8 @@ def test_drawn_teeth_take_the_colour_of_the_persons_own(media):
     track = MouthTrack(30.0)
     first = track.update(rgb, lm).teeth
     drawn_lab = drawn_teeth_lab(skin)
-    # one sight moves the drawn teeth's colour a step toward the person's (a first sight on a
-    # video is often motion-blurred: taken whole, it turned the drawn teeth grey)
+    # one sight moves the drawn teeth's colour a step of the average toward the person's (a first
+    # sight on a video is often motion-blurred: taken whole, it turned the drawn teeth grey)
     assert first is not None
     assert np.linalg.norm(first - drawn_lab) < 0.3 * np.linalg.norm(own - drawn_lab)
     for _ in range(30):  # a second of the person's own teeth: theirs
@@ -175,3 +175,19 @@ def test_a_hand_over_the_mouth_holds_the_tracks_state():
         track.update(photo, closed_mesh())
         assert track.update(lip_photo(lm), lm, hands=covered).closedness == pytest.approx(
             expected)
+
+
+def test_lips_that_have_met_show_no_row_of_teeth_at_once_while_the_wipe_brings_them():
+    """A track turning closed on lips that have met: the open mouth's path (the person's own
+    teeth moved rigidly, the gap painted with a whole drawn row) stands aside, so the drawn teeth
+    come in by the wipe, not all at once on the first frame (a teeth pop as a smile closes)."""
+    from ganimate.engines.mouth import MouthMemory, rigid_teeth
+
+    y_r, y_g = target(AU06=0.8, AU12=1.0, AU25=0.7, AU26=0.2)
+    for gap, expect_none in ((0.0, True), (0.08, False)):
+        lm = ajar(gap)
+        plan = geometry.plan_warp(lm, y_r, y_g, AU_NAMES, (640, 600), geometry.WarpConfig())
+        memory = MouthMemory(0.5, 0.5, 70.0, None, np.array([120, 50, 60], np.float32), None)
+        found = rigid_teeth(lip_photo(lm), lm, plan.shifts, plan.field, eye_distance(lm),
+                            memory=memory)
+        assert (found is None) == expect_none, gap
