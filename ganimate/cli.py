@@ -225,6 +225,11 @@ AuOption = Annotated[list[str], typer.Option(
 FeatherOption = Annotated[float, typer.Option(
     "--feather", min=0.0, max=0.5,
     help="Softness of the face region's edge, as a fraction of the crop side.")]
+HandsOption = Annotated[bool, typer.Option(
+    "--hands/--no-hands",
+    help="Keep hands in front of the face: where a hand covers a face, the output keeps the "
+         "input's pixels (the edit goes on behind the fingers); --no-hands skips looking for "
+         "them (about 12 ms a video frame).")]
 CrfOption = Annotated[int, typer.Option(
     "--crf", help="x264 quality, 0-51 (lower is better; 18 looks lossless).")]
 PresetOption = Annotated[str, typer.Option(
@@ -467,6 +472,7 @@ def edit_image_command(
     attention: str = typer.Option(
         None, "--attention",
         help="--aligned, one crop: also write its attention mask here (white = pixel kept)."),
+    hands: HandsOption = True,
     feather: FeatherOption = BlendConfig.feather,
     estimator: EstimatorOption = DEFAULT_ESTIMATOR,
     device: DeviceOption = "auto",
@@ -485,7 +491,7 @@ def edit_image_command(
     config = editing.EditConfig(
         spec=targets.spec(engine.au_space, estimator), face=face,
         source=parse_source_aus(source_au, engine.au_names), aligned=aligned,
-        blend=BlendConfig(feather=feather), estimator=estimator)
+        blend=BlendConfig(feather=feather), estimator=estimator, hands=hands)
     if attention is not None:  # the core issue's one-crop mode, with its attention file
         src, dst = pairs[0]
         typer.echo(str(editing.edit_with_attention(src, dst, config, engine, attention,
@@ -859,11 +865,7 @@ def animate_video_command(
     baseline: bool = typer.Option(AnimateConfig.baseline, "--baseline/--no-baseline",
                                   help="Measure the faces' AUs relative to each person's "
                                        "neutral face."),
-    hands: bool = typer.Option(AnimateConfig.hands, "--hands/--no-hands",
-                               help="Keep hands in front of the face: where a hand covers a "
-                                    "face, the output keeps the input's pixels (the edit goes "
-                                    "on behind the fingers); --no-hands saves about 12 ms a "
-                                    "frame."),
+    hands: HandsOption = AnimateConfig.hands,
     batch_size: int = typer.Option(AnimateConfig.batch_size, "--batch-size", min=1,
                                    help="Face crops per generator call."),
     workers: int = typer.Option(AnimateConfig.workers, "--workers", min=0,

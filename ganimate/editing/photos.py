@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ganimate.editing.outputs import mask_images, plan_outputs
-from ganimate.engines import BlendConfig, GanEngine, edit_crops, edit_frame
+from ganimate.engines import BlendConfig, GanEngine, edit_crops, edit_frame, keep_in_front
 from ganimate.errors import GanimateError
 from ganimate.faces import (
     DEFAULT_ESTIMATOR,
@@ -38,7 +38,7 @@ from ganimate.targets import AUChange, TargetSpec, apply_changes, build_target
 
 if TYPE_CHECKING:
     from ganimate.engines import CropEdits
-    from ganimate.faces import Face, FaceMesh
+    from ganimate.faces import Face, FaceMesh, Hand
 
 log = logging.getLogger("ganimate")
 
@@ -64,6 +64,9 @@ class EditConfig:
     estimator: str = DEFAULT_ESTIMATOR
     # Largest crop side (see MAX_CROP).
     max_crop: int = MAX_CROP
+    # Keep hands in front of the faces: where mediapipe's hand tracker finds a hand over a face,
+    # the output keeps the photo's pixels (:mod:`ganimate.faces.hands`).
+    hands: bool = True
 
 
 @dataclass
@@ -103,16 +106,20 @@ class FoundFaces:
 
     photo: Photo
     faces: list[Face]  # left to right (index = --face number)
+    hands: tuple[Hand, ...] = ()  # hands found (kept in front of the edit); () if not looked for
 
 
-def find_faces(path: str | os.PathLike, mesh: FaceMesh | None = None) -> FoundFaces:
-    """Read a photo upright and find its faces; no face is an error naming the fix."""
+def find_faces(path: str | os.PathLike, mesh: FaceMesh | None = None, hands: bool = True
+               ) -> FoundFaces:
+    """Read a photo upright and find its faces (and, with ``hands``, its hands); no face is an
+    error naming the fix."""
     photo = read_photo(path)
     with open_mesh(mesh) as m:
         faces = m(photo.rgb)
-    if not faces:
-        raise no_face_error(photo.path)
-    return FoundFaces(photo, faces)
+        if not faces:
+            raise no_face_error(photo.path)
+        found = m.hands(photo.rgb) if hands else ()
+    return FoundFaces(photo, faces, found)
 
 
 def edit_found(found: FoundFaces, config: EditConfig, engine) -> PhotoEdit:
@@ -128,8 +135,8 @@ def edit_found(found: FoundFaces, config: EditConfig, engine) -> PhotoEdit:
     y_g = build_target(y_r, config.spec, engine.au_names)
     crops = crop_faces(photo.rgb, chosen, engine.image_size, config.max_crop)
     frame = edit_frame(photo.rgb, crops, y_r, y_g, engine, config.blend)
-    return PhotoEdit(photo.path, frame.frame, photo.alpha, faces, selected, crops, frame.edits,
-                     y_r, y_g)
+    rgb = keep_in_front(photo.rgb, frame.frame, found.hands) if config.hands else frame.frame
+    return PhotoEdit(photo.path, rgb, photo.alpha, faces, selected, crops, frame.edits, y_r, y_g)
 
 
 def edit_photo(path: str | os.PathLike, config: EditConfig, engine, mesh: FaceMesh | None = None
@@ -142,7 +149,7 @@ def edit_photo(path: str | os.PathLike, config: EditConfig, engine, mesh: FaceMe
     """
     if config.aligned and isinstance(engine, GanEngine):
         return _edit_aligned(read_photo(path), config, engine, mesh)
-    return edit_found(find_faces(path, mesh), config, engine)
+    return edit_found(find_faces(path, mesh, config.hands), config, engine)
 
 
 def _central(faces: Sequence[Face], rgb: np.ndarray) -> int:

@@ -279,3 +279,38 @@ def test_the_warp_moves_aus_beyond_the_17_and_models_refuse_them(neutral, tmp_pa
     assert gaps["AU27=1"] > 1.5 * gaps["AU26=1"], gaps
     res = invoke("edit", "image", photo, "--au", "AU27=1", "-c", tiny, "-o", tmp_path / "g.png")
     assert res.exit_code == 1 and "AU27" in res.output
+
+
+def test_a_photo_keeps_a_hand_in_front_of_the_edit(media, tmp_path):
+    """A still of her hand on her mouth (WolfgangLanger_Pexels.mp4, frame 100) edited with the
+    warp's smile: with --hands (the default) the fingers stay as they were, with --no-hands the
+    edit parts the lips through them."""
+    import itertools
+
+    import cv2
+    from PIL import Image
+
+    from ganimate.faces import FaceMesh, largest_face, occluder_mask
+    from ganimate.video import read_frames
+
+    frame = next(itertools.islice(read_frames(media / "video" / "WolfgangLanger_Pexels.mp4"),
+                                  100, None))
+    photo = tmp_path / "hand.png"
+    Image.fromarray(frame).save(photo)
+    outs = {}
+    for flag in ("--hands", "--no-hands"):
+        out = tmp_path / f"{flag[2:]}.png"
+        res = invoke("edit", "image", photo, "-e", "happy", "-o", out, flag)
+        assert res.exit_code == 0, res.output
+        outs[flag] = read_rgb(out)
+    with FaceMesh() as mesh:
+        lips = largest_face(mesh(frame)).landmarks[[13, 14, 78, 308], :2]
+        hands = mesh.hands(frame)
+    x0, y0 = np.floor(lips.min(axis=0)).astype(int) - 20
+    x1, y1 = np.ceil(lips.max(axis=0)).astype(int) + 20
+    core = cv2.erode((occluder_mask(hands, (x0, y0, x1, y1)) > 0.999).astype(np.uint8),
+                     np.ones((5, 5), np.uint8)) > 0
+    assert core.sum() > 200  # her fingers cover much of the mouth's box
+    change = {flag: np.abs(img[y0:y1, x0:x1].astype(int) - frame[y0:y1, x0:x1]).mean(2)[core]
+              .mean() for flag, img in outs.items()}
+    assert change["--hands"] < 0.5 and change["--no-hands"] > 5, change

@@ -134,7 +134,7 @@ def test_native_log_lines_are_kept_off_stderr_and_everything_else_forwarded(capf
     order, and fd 2 is itself again afterwards."""
     import os
 
-    from ganimate.faces.mesh import _native_logs
+    from ganimate.faces.mediapipe_runtime import _native_logs
 
     with _native_logs.window():
         os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are "
