@@ -124,32 +124,14 @@ class Planner:
             for index, frame in enumerate(frames):
                 with stage("landmarks"):
                     faces = tracker(frame)
-                keep = []
-                for f in faces:
-                    if self.config.face is not None and f.track_id != self.config.face:
-                        continue
-                    if f.eye_distance < self.config.min_eye_distance:
-                        continue
-                    keep.append(f)
-                if keep:
-                    with stage("aus"):
-                        raw = source_aus(keep, self.space, self.config.estimator)
-                for j, f in enumerate(keep):
-                    state = self.tracks.get(f.track_id)
-                    if state is None:
-                        size = crop_size_for([f], self.model_size, self.config.max_crop)
-                        baseline = NeutralBaseline() if self.config.baseline else None
-                        state = self.tracks[f.track_id] = _TrackState(
-                            size, deque(), baseline, self.new_track(self.fps))
-                    m = crop_transform(f, state.size)
-                    state.samples.append(_Sample(index, similarity_params(m), raw[j], f.landmarks))
-                    state.last_seen = index
-                    if state.baseline is not None:
-                        state.baseline.update(raw[j])
+                keep = [f for f in faces if f.eye_distance >= self.config.min_eye_distance
+                        and self.config.face in (None, f.track_id)]
                 found = ()
                 if keep and hands is not None:
                     with stage("hands"):
                         found = hands(frame)
+                if keep:
+                    self._observe(index, frame, keep, found)
                 self.pending.append(_Pending(index, frame, [f.track_id for f in keep],
                                              tuple(f.track_id for f in faces), found))
                 while len(self.pending) > self.lookahead:
@@ -157,6 +139,27 @@ class Planner:
                 self._forget(index)
             while self.pending:
                 yield self._emit(self.pending.popleft())
+
+    def _observe(self, index: int, frame: np.ndarray, faces: list, hands: tuple) -> None:
+        """Frame ``index`` as it arrives: each face's sample (transform, y_r, landmarks) added
+        to its track (a new track for a new face), its neutral baseline and mouth track fed."""
+        with stage("aus"):
+            raw = source_aus(faces, self.space, self.config.estimator)
+        for j, f in enumerate(faces):
+            state = self.tracks.get(f.track_id)
+            if state is None:
+                size = crop_size_for([f], self.model_size, self.config.max_crop)
+                baseline = NeutralBaseline() if self.config.baseline else None
+                state = self.tracks[f.track_id] = _TrackState(
+                    size, deque(), baseline, self.new_track(self.fps))
+            m = crop_transform(f, state.size)
+            state.samples.append(_Sample(index, similarity_params(m), raw[j], f.landmarks))
+            state.last_seen = index
+            if state.baseline is not None:
+                state.baseline.update(raw[j])
+            if state.mouth is not None:  # ahead of the frame's plan (MouthTrack.observe)
+                with stage("track"):
+                    state.mouth.observe(frame, f.landmarks, hands)
 
     def _emit(self, p: _Pending) -> FramePlan:
         """The plan of frame ``p``: each face cut through its smoothed transform, with its

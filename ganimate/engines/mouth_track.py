@@ -72,6 +72,9 @@ class MouthTrackConfig:
     # The own teeth's colour is taken only where what shows between the lips is at least this
     # light relative to the cheeks (CIELAB L*): teeth, not the dark inside of a parting mouth.
     teeth_light: float = 0.8
+    # The drawn teeth's colour counts as this many sights of the person's own teeth in the mean
+    # that learns theirs (a third of the way after one sight, half after three).
+    prior: int = 2
     # While a hand covers more than this share of the inner lips, the track holds its state.
     covered: float = 0.25
 
@@ -93,6 +96,7 @@ class MouthTrack:
         self._open: bool | None = None
         self._closedness = 1.0
         self._split = self._skin = self._seam = self._anchor = self._teeth = None
+        self._sights = 0  # frames in which the person's own teeth were seen
 
     def update(self, frame: np.ndarray, landmarks: np.ndarray,
                seen: np.ndarray | None = None, hands: tuple[Hand, ...] = ()) -> MouthMemory:
@@ -120,21 +124,38 @@ class MouthTrack:
         skin = skin_lightness(frame, landmarks, scale)
         if gap >= self.mouth.closed:  # the teeth split is read on an open mouth only
             self._split = _ema(self._split, teeth_split(frame, lips), self._rate)
-            if gap >= self.mouth.open_at:  # and the teeth's colour on a clearly open one
-                own = own_teeth_lab(frame, lips, float(self._split))
-                # teeth, not a cavity: the average starts from the drawn teeth's own colour, as
-                # if it had seen them for its whole window (one blurred sight moves it a step;
-                # taken whole, a first sight in motion blur turned the drawn teeth grey; a mean
-                # of the first sights with the drawn colour as one or two of them moved it so
-                # fast that the row read as no teeth on the frame a smile snapped open)
-                if own is not None and own[0] >= cfg.teeth_light * skin:
-                    start = drawn_teeth_lab(skin) if self._teeth is None else self._teeth
-                    self._teeth = _ema(start, own, self._rate)
         if gap < cfg.close_below:  # the seam at rest: lips together
             self._anchor = _ema(self._anchor, seam_anchor(landmarks), self._rate)
         self._skin = _ema(self._skin, skin, self._rate)
         self._seam = _ema(self._seam, seam_colour(frame, landmarks, scale), self._rate)
         return self._memory(self._closedness)
+
+    def observe(self, frame: np.ndarray, landmarks: np.ndarray,
+                hands: tuple[Hand, ...] = ()) -> None:
+        """Learn the colour of the person's own teeth from a frame as it arrives: the planner
+        calls this ``lookahead`` frames before that frame's :meth:`update`, so the drawn teeth
+        have the person's colour by the time a smile of their own opens onto them (learnt at
+        :meth:`update`, the drawn middle of the wipe was whiter than their teeth for three
+        frames). ``landmarks``: the frame's own (unsmoothed) points."""
+        cfg = self.config
+        scale = eye_distance(landmarks)
+        lips = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
+        if gap_of(lips) / max(scale, 1e-6) < self.mouth.open_at:  # a clearly open mouth only
+            return
+        if covered_share(hands, lips) > cfg.covered:
+            return
+        skin = skin_lightness(frame, landmarks, scale)
+        split = teeth_split(frame, lips) if self._split is None else float(self._split)
+        own = own_teeth_lab(frame, lips, split)
+        if own is None or own[0] < cfg.teeth_light * skin:  # a cavity or a blur, not teeth
+            return
+        # the mean of the sights so far, the drawn teeth's own colour counted as ``prior`` of
+        # them, then an average over ``smooth`` seconds: a first sight in motion blur taken whole
+        # turned the drawn teeth grey, and a colour that moves too fast on a row of drawn teeth
+        # makes it read as fewer teeth from one frame to the next (a pop)
+        self._sights += 1
+        start = drawn_teeth_lab(skin) if self._teeth is None else self._teeth
+        self._teeth = _ema(start, own, max(self._rate, 1.0 / (self._sights + cfg.prior)))
 
     def _memory(self, closedness: float) -> MouthMemory:
         return MouthMemory(closedness, None if self._split is None else float(self._split),
