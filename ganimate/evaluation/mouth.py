@@ -39,7 +39,11 @@ give the scale.
 
 **Mouth flicker** (:class:`MouthFlickerMeter`): mean |frame-to-frame change| (8-bit levels, RGB
 mean) inside the union of the inner-mouth polygons of the two frames, each video with its own
-polygons; the ratio output / input says how much the edit adds.
+polygons; the ratio output / input says how much the edit adds. The ratio is also given over
+the steps where the input's own mouth is open in both frames and over those where it is closed
+in both (the teeth reader's ``open_above`` / ``closed_below``): an edit that opens a closed mouth
+shows teeth and cavity where the input shows lips, so its change there is several times the
+input's whatever it does; where the mouth was open already, like is compared with like.
 """
 
 from __future__ import annotations
@@ -220,6 +224,15 @@ class MouthFlicker:
     aligned_output: float = math.nan
     aligned_input: float = math.nan
     aligned_ratio: float = math.nan
+    # The raw ratio over the steps where the input's own mouth is open in both frames (teeth
+    # reader's opening >= TeethRule.open_above), and over those where it is closed in both
+    # (< closed_below): an edit that opens a closed mouth shows teeth and cavity where the input
+    # shows lips, so its change there is several times the input's whatever it does; the open
+    # steps compare like with like.
+    open_ratio: float = math.nan
+    open_steps: int = 0
+    closed_ratio: float = math.nan
+    closed_steps: int = 0
 
 
 def mouth_change(prev: np.ndarray, cur: np.ndarray, poly_prev: np.ndarray,
@@ -276,10 +289,12 @@ class MouthFlickerMeter:
     """Streaming mouth flicker: feed both frames and both mouth reads (None: no face in a video,
     which breaks the chain of both, so that output and input are measured on the same steps)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rule: TeethRule = TeethRule()) -> None:
+        self._rule = rule
         self._prev: tuple[np.ndarray, np.ndarray, MouthRead, MouthRead] | None = None
         self._out: list[float] = []
         self._in: list[float] = []
+        self._open: list[bool | None] = []  # the input's mouth: open, closed, or between
         self._aligned: list[tuple[float, float]] = []
 
     def update(self, frame_in: np.ndarray, frame_out: np.ndarray, read_in: MouthRead | None,
@@ -294,6 +309,9 @@ class MouthFlickerMeter:
             if math.isfinite(c_in) and math.isfinite(c_out):
                 self._in.append(c_in)
                 self._out.append(c_out)
+                both = (r_in.opening, read_in.opening)
+                self._open.append(True if min(both) >= self._rule.open_above else
+                                  False if max(both) < self._rule.closed_below else None)
             polygons = np.vstack([r_in.polygon, read_in.polygon, r_out.polygon,
                                   read_out.polygon]).astype(np.float64)
             span = float(np.ptp(polygons[:, 0]))
@@ -311,5 +329,11 @@ class MouthFlickerMeter:
         out_c, in_c = float(np.mean(self._out)), float(np.mean(self._in))
         aligned = np.array(self._aligned).reshape(-1, 2)
         a_out, a_in = (float(v) for v in aligned.mean(axis=0)) if len(aligned) else (math.nan,) * 2
+        split = {}
+        for state in (True, False):
+            picked = [k for k, s in enumerate(self._open) if s is state]
+            ratio = (_ratio(float(np.mean([self._out[k] for k in picked])),
+                            float(np.mean([self._in[k] for k in picked]))) if picked else math.nan)
+            split[state] = (ratio, len(picked))
         return MouthFlicker(out_c, in_c, _ratio(out_c, in_c), len(self._out), a_out, a_in,
-                            _ratio(a_out, a_in))
+                            _ratio(a_out, a_in), *split[True], *split[False])

@@ -147,6 +147,9 @@ def _frame_rows(result: VideoEvalResult) -> list[tuple[str, str]]:
         ("mouth flicker out/in (levels/frame)",
          f"{_fmt(m.output_change, '{:.2f}')} / {_fmt(m.input_change, '{:.2f}')}"),
         ("mouth flicker ratio out/in", _fmt(m.ratio, "{:.2f}")),
+        (f"  where the input's mouth is open ({m.open_steps} steps) / closed "
+         f"({m.closed_steps})", f"{_fmt(m.open_ratio, '{:.2f}')} / "
+                                f"{_fmt(m.closed_ratio, '{:.2f}')}"),
         ("frames whose mouth a hand covers (not read)", str(result.mouth_covered)),
     ]
     e = result.expressions

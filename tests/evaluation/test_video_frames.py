@@ -188,3 +188,20 @@ def test_the_warping_error_leaves_out_what_the_inputs_motion_explains():
     flashing = cur.copy()
     flashing[45:65, 50:90] = 255  # teeth that appear in this frame only
     assert warped_change(prev, flashing, flow, bounds, polygon) > 5 * moved
+
+
+def test_mouth_flicker_is_also_split_by_the_inputs_own_mouth():
+    """Steps where the input's mouth is open in both frames and those where it is closed in both
+    get their own ratios: an edit that opens a closed mouth changes several times more there,
+    whatever it does; the open steps compare like with like."""
+    rng = np.random.default_rng(1)
+    frames = [(100 + rng.integers(0, 5, (40, 40, 3))).astype(np.uint8) for _ in range(7)]
+    meter = MouthFlickerMeter()
+    openings = [0.05, 0.05, 0.05, 0.0, 0.0, 0.0, 0.0]  # open for 2 steps, closed for 3
+    for k, (frame, opening) in enumerate(zip(frames, openings, strict=True)):
+        out = frame if opening > 0 else frame + 40 * (k % 2)  # the edit flickers when closed
+        meter.update(frame, out.astype(np.uint8), MouthRead(_POLY, opening, 0.0),
+                     MouthRead(_POLY, 0.05, 0.0))
+    r = meter.result()
+    assert r.steps == 6 and r.open_steps == 2 and r.closed_steps == 3
+    assert r.open_ratio == 1.0 and r.closed_ratio > 1.2
