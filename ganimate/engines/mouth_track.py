@@ -22,9 +22,10 @@ pixels. A track instead carries:
 - **light and colour per track**: the cheeks' lightness (the teeth's light), the lip seam's colour
   (the cavity's), where the person's own upper teeth end (:func:`teeth_split`) and, once their
   mouth has been seen open, the colour of their own teeth (the drawn teeth's, so that drawn and
-  own teeth side by side match; the average starts from the drawn teeth's own colour, so that a
-  first, motion-blurred sight of them does not turn the drawn teeth grey), each an exponential
-  average over ``smooth`` seconds;
+  own teeth side by side match), each an exponential average over ``smooth`` seconds; the teeth's
+  colour is learnt as frames arrive (:meth:`MouthTrack.observe`, the planner's look-ahead before
+  their plans), starting from the drawn teeth's own colour counted as ``prior`` sights, so that
+  a first, motion-blurred sight does not turn the drawn teeth grey;
 - **hands**: while a hand covers the inner lips (:mod:`ganimate.faces.hands`), none of this is
   updated: the landmarks and pixels there are the hand's.
 

@@ -74,8 +74,7 @@ class HandTracker:
         mp = _mediapipe()
         self.config = config
         self._every = 1 if still else max(int(config.look_every), 1)
-        self._idle = 0  # frames since the last look that found nothing
-        self._found = False
+        self._idle = 0  # calls since the last look, while it found nothing (0: look now)
         self._graph = _graph(mp.solutions.hands.Hands, static_image_mode=still,
                              max_num_hands=config.max_hands, model_complexity=config.complexity,
                              min_detection_confidence=config.min_score,
@@ -93,13 +92,12 @@ class HandTracker:
             self._graph = None
 
     def __call__(self, rgb: np.ndarray) -> tuple[Hand, ...]:
-        if not self._found and self._idle % self._every:
+        if self._idle % self._every:
             self._idle += 1
             return ()
         frame = np.ascontiguousarray(np.asarray(rgb)[..., :3])
         result = _native(self._graph.process, frame)
-        self._found = bool(result.multi_hand_landmarks)
-        self._idle = 0 if self._found else self._idle + 1
+        self._idle = 0 if result.multi_hand_landmarks else self._idle + 1
         h, w = frame.shape[:2]
         hands = []
         for found in result.multi_hand_landmarks or ():

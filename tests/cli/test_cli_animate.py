@@ -138,6 +138,7 @@ def test_a_hand_over_the_mouth_stays_in_front_of_the_edit(invoke, hands_clip, tm
 
     import cv2
 
+    from ganimate.engines.mouth import INNER_LIPS
     from ganimate.faces import FaceMesh, HandTracker, largest_face, occluder_mask
 
     outs = {}
@@ -148,8 +149,7 @@ def test_a_hand_over_the_mouth_stays_in_front_of_the_edit(invoke, hands_clip, tm
         assert res.exit_code == 0, res.output
         outs[flag] = list(itertools.islice(read_frames(out), 13))
     change = {flag: [] for flag in outs}
-    lips = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178,
-            88, 95]
+    lips = list(INNER_LIPS)
     with FaceMesh() as mesh, HandTracker(still=True) as tracker:
         for i, frame in enumerate(itertools.islice(read_frames(hands_clip), 13)):
             mouth = largest_face(mesh(frame)).landmarks[lips, :2]

@@ -7,12 +7,10 @@ import itertools
 
 import numpy as np
 
+from ganimate.engines.mouth import INNER_LIPS
 from ganimate.faces import FaceMesh, Hand, HandTracker, largest_face, occluder_mask
 from ganimate.faces.hands import covered_share
 from ganimate.video import read_frames
-
-INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
-              324, 318, 402, 317, 14, 87, 178, 88, 95)
 
 
 def frames(media, *indices):
