@@ -45,6 +45,7 @@ _EXPORTS = {
     ),
     "calibration": ("AUCalibration", "NeutralBaseline"),
     "config": ("DEFAULT_ESTIMATOR", "ESTIMATORS", "MAX_CROP"),
+    "facs_groups": ("FACS_GROUPS", "facs_group"),
     "mesh": (
         "Face",
         "FaceMesh",

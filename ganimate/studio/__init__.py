@@ -7,6 +7,7 @@ from ganimate import lazy_exports
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
     "config": ("StudioConfig",),
-    "server": ("Studio", "serve"),
+    "controller": ("Studio",),
+    "server": ("serve",),
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,4 +1,5 @@
-"""The studio's web server: the page (assets/studio/) and its JSON API, on 127.0.0.1 only.
+"""The studio's web server: the page (assets/studio/) and its JSON API, on 127.0.0.1 only; what
+each request does is the controller's (controller.Studio).
 
 Python's own threading HTTP server: no web framework to install, nothing loaded until `ganimate
 studio` runs. A request that fails answers ``{"error": "error: ..."}``, the CLI's one-line
@@ -7,13 +8,11 @@ message; the server goes on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import mimetypes
 import signal
 import threading
-import time
 import webbrowser
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -23,239 +22,17 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from ganimate.editing import write_photo_edit
-from ganimate.engines import ENGINES, Engine
 from ganimate.errors import GanimateError
-from ganimate.faces import AU_DESCRIPTIONS, FaceMesh
 from ganimate.studio.config import StudioConfig
-from ganimate.studio.requests import KNOWN_AUS, PhotoRequest, VideoRequest
-from ganimate.studio.sessions import (
-    Engines,
-    Folder,
-    PhotoSession,
-    Render,
-    VideoSession,
-    as_uploaded,
-    caught_warnings,
-    jpeg_data_url,
-    kind_of,
-    start_render,
-)
-from ganimate.targets import (
-    EASINGS,
-    NOTHING_TO_CHANGE,
-    PRESETS,
-    keyframe_text,
-    keyframes_of,
-    read_keyframe_rows,
-    write_keyframes,
-)
+from ganimate.studio.controller import FILES_URL, BodyWriter, Json, Studio, with_warnings
 
 log = logging.getLogger("ganimate")
 
 # The header the page sends with every POST (see _Handler._refused).
 PAGE_HEADER = "X-Ganimate-Studio"
 
-# FACS groups the AUs by the part of the face they move.
-UPPER_FACE = ("AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU45")
-
-
-class Studio:
-    """What the page talks to: the folder, the engines, the open photo and clip, the render."""
-
-    def __init__(self, config: StudioConfig):
-        self.config = config
-        self.folder = Folder(config.keep)
-        self.engines = Engines(config)
-        self.mesh = FaceMesh()
-        self.lock = threading.Lock()  # one edit at a time: mediapipe's graphs are not shared
-        self.render_lock = threading.Lock()
-        self.photo: PhotoSession | None = None
-        self.video: VideoSession | None = None
-        self.render: Render | None = None
-        self.keys: list = []  # the clip's keyframes as the page last sent them (kept on reload)
-        try:
-            if config.media is not None:
-                self.open(Path(config.media))
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self.render is not None and self.render.running:
-            self.render.stop()
-        with self.lock:  # an edit still running finishes before its graphs go
-            self.mesh.close()
-            if self.video is not None:
-                self.video.close()
-        self.folder.close()
-
-    # --- opening files ---
-
-    def open(self, path: Path, title: str | None = None) -> dict:
-        """Open a photo or a clip; ``title``: the name the page shows (an upload's own)."""
-        if kind_of(path) == "photo":
-            with self.lock:
-                self.photo = PhotoSession.open(path, self.mesh, title)
-            return {"kind": "photo", "photo": self.photo.describe()}
-        with self.render_lock:
-            if self.render is not None and self.render.running:
-                raise GanimateError("a render is running: wait for it before opening another clip")
-            with self.lock:  # a preview still running finishes first
-                if self.video is not None:
-                    self.video.close()
-                self.video, self.render, self.keys = VideoSession.open(path, title), None, []
-        return {"kind": "video", "video": self.video.describe()}
-
-    def state(self, _body=None) -> dict:
-        return {
-            "folder": str(self.folder.root), "keep": self.folder.keep,
-            "engine": self.config.engine, "engines": list(ENGINES), "presets": list(PRESETS),
-            "preset_values": {name: {au: round(v, 2) for au, v in p.aus.items()}
-                              for name, p in PRESETS.items()},
-            "easings": list(EASINGS),
-            "aus": [{"name": n, "label": AU_DESCRIPTIONS[n],
-                     "group": "upper" if n in UPPER_FACE else "lower",
-                     "extra": i >= 17} for i, n in enumerate(KNOWN_AUS)],
-            "photo": None if self.photo is None else self.photo.describe(),
-            "video": None if self.video is None else self.video.describe(),
-            "keys": self.keys,
-        }
-
-    # --- the photo tab ---
-
-    def _photo_request(self, body: dict) -> tuple[PhotoSession, PhotoRequest, Engine]:
-        if self.photo is None:
-            raise GanimateError("no photo open: load one first")
-        request = PhotoRequest.from_json(body)
-        engine = self.engines.get(request.engine)
-        return self.photo, request.for_engine(engine.au_names), engine
-
-    def photo_edit(self, body: dict) -> dict:
-        photo, request, engine = self._photo_request(body)
-        started = time.perf_counter()
-        with self.lock:
-            edit = photo.edit(request, engine)
-        ms = (time.perf_counter() - started) * 1000
-        # own and target: the first edited face's AUs before and after (absolute sliders show
-        # the target: with a preset, the preset's values)
-        return {"image": jpeg_data_url(edit.rgb), "ms": round(ms, 1),
-                "own": edit.source[0].tolist(), "target": edit.target[0].tolist(),
-                "au_names": list(engine.au_names), "edited": edit.selected,
-                "command": self._photo_command(photo, request),
-                "warnings": self.engines.warnings(engine.name)}
-
-    def _photo_command(self, photo: PhotoSession, request: PhotoRequest) -> str:
-        return request.command(str(photo.path), photo.output_name, self.engines.checkpoint)
-
-    def photo_download(self, body: dict) -> dict:
-        """Write the edit as `edit image` would and name it for the page to fetch."""
-        photo, request, engine = self._photo_request(body)
-        if not request.targets.given:
-            raise GanimateError(NOTHING_TO_CHANGE)
-        out = self.folder.out / photo.output_name
-        with self.lock:
-            write_photo_edit(photo.edit(request, engine), out)
-        return {"url": self._url(out), "command": self._photo_command(photo, request),
-                "file": str(out)}
-
-    # --- the clip tab ---
-
-    def _video_request(self, body: dict) -> tuple[VideoSession, VideoRequest, Engine]:
-        if self.video is None:
-            raise GanimateError("no clip open: load one first")
-        video = self.video
-        request = VideoRequest.from_json(body).check_times(video.duration, video.fps)
-        engine = self.engines.get(request.engine)
-        return video, request.for_engine(engine.au_names), engine
-
-    def _keys_file(self, video: VideoSession, request: VideoRequest, engine: Engine,
-                   suffix: str = ".csv") -> Path:
-        """The keyframes' file, named by its content: a line copied earlier keeps naming the
-        keyframes it was copied with."""
-        text = keyframe_text(request.require_keys().keys, suffix, engine.au_names)
-        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-        path = self.folder.root / f"{video.path.stem}-keys-{digest}{suffix}"
-        if not path.exists():
-            write_keyframes(path, request.keys, engine.au_names)
-        return path
-
-    def video_preview(self, body: dict) -> dict:
-        video, request, engine = self._video_request(body)
-        index = body.get("index", 0)
-        if not isinstance(index, int) or not 0 <= index < video.frames:
-            raise GanimateError(f"frame {index!r}: the clip has frames 0 to {video.frames - 1}")
-        started = time.perf_counter()
-        with self.lock:
-            preview = video.preview(index, request, engine)
-        return {"image": jpeg_data_url(preview.rgb), "alpha": preview.alpha, "own": preview.own,
-                "target": preview.target, "au_names": list(engine.au_names),
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-                "warnings": self.engines.warnings(engine.name)}
-
-    def video_keys(self, body: dict) -> dict:
-        """The page's keyframes changed: kept (a reload shows them again), plotted, and the
-        command that renders them."""
-        video, request, engine = self._video_request(body)
-        self.keys = body.get("keys") or []
-        if not request.keys:
-            return {"times": [], "alpha": [], "aus": {}, "command": ""}
-        return {**video.curves(request, engine), "command": self._video_command(video, request,
-                                                                                engine)}
-
-    def _video_command(self, video: VideoSession, request: VideoRequest, engine: Engine) -> str:
-        if not any(k.values for k in request.keys):
-            return ""
-        return request.command(str(video.path), str(self._keys_file(video, request, engine)),
-                               video.output_name, self.engines.checkpoint)
-
-    def video_render(self, body: dict) -> dict:
-        video, request, engine = self._video_request(body)
-        keys = self._keys_file(video, request, engine)
-        with self.render_lock:
-            if self.render is not None and self.render.running:
-                raise GanimateError("a render is running; wait for it to finish")
-            self.render = start_render(video, engine, keys, self.folder.out / video.output_name,
-                                       self.engines.warnings(engine.name))
-        return {"command": self._video_command(video, request, engine), **self.video_progress()}
-
-    def video_progress(self, _body=None) -> dict:
-        render = self.render
-        if render is None:
-            return {"state": "idle"}
-        return {**render.as_json(), "url": None if render.out is None else self._url(render.out)}
-
-    def keys_export(self, body: dict) -> dict:
-        video, request, engine = self._video_request(body)
-        path = self._keys_file(video, request, engine,
-                               ".json" if body.get("format") == "json" else ".csv")
-        return {"url": self._url(path), "file": str(path)}
-
-    def keys_import(self, path: Path, name: str) -> dict:
-        """Keyframes from a file the page sent, in the page's form (seconds, alpha, AUs): all or
-        nothing. They are checked as the page's own are (a row past the clip's end refuses the
-        file) and kept, so the page, the server and a reload agree."""
-        if self.video is None:
-            raise GanimateError("no clip open: load one first")
-        video = self.video
-        rows = read_keyframe_rows(path, KNOWN_AUS)
-        keys = keyframes_of(rows, video.fps, video.frames, KNOWN_AUS, where=name)
-        imported = [{"time": round(pos / video.fps, 6), "alpha": r.alpha,
-                     "easing": r.easing or "linear", "aus": r.values}
-                    for pos, r in zip(keys.schedule.keyframes, rows, strict=True)]
-        try:
-            VideoRequest.from_json({"keys": imported}).check_times(video.duration, video.fps)
-        except GanimateError as exc:
-            raise GanimateError(f"{name}: {exc}") from None
-        self.keys = imported
-        return {"keys": imported}
-
-    def _url(self, path: Path) -> str:
-        return "/files/" + path.relative_to(self.folder.root).as_posix()
-
-
 # The JSON API: path -> handler (GET or POST). Uploads go to /api/open and /api/keys/import.
-def _routes(studio: Studio) -> dict[str, Callable[[dict], dict]]:
+def _routes(studio: Studio) -> dict[str, Callable[[Json], Json]]:
     return {
         "/api/state": studio.state, "/api/photo/edit": studio.photo_edit,
         "/api/photo/download": studio.photo_download, "/api/video/preview": studio.video_preview,
@@ -264,13 +41,19 @@ def _routes(studio: Studio) -> dict[str, Callable[[dict], dict]]:
     }
 
 
+# The uploads: path -> handler of the file the page sends as the request's body.
+def _uploads(studio: Studio) -> dict[str, Callable[[str, BodyWriter], Json]]:
+    return {"/api/open": studio.open_upload, "/api/keys/import": studio.keys_upload}
+
+
 def _asset(name: str) -> bytes:
     return resources.files("ganimate").joinpath("assets", "studio", name).read_bytes()
 
 
 class _Handler(BaseHTTPRequestHandler):
     studio: Studio  # set on the subclass made by make_server
-    routes: dict[str, Callable[[dict], dict]]
+    routes: dict[str, Callable[[Json], Json]]
+    uploads: dict[str, Callable[[str, BodyWriter], Json]]
     server_version = "ganimate-studio"
 
     def log_message(self, format, *args) -> None:  # noqa: A002 (the base class's name)
@@ -286,7 +69,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _json(self, data: dict, status: int = 200) -> None:
+    def _json(self, data: Json, status: int = 200) -> None:
         self._send(status, json.dumps(data).encode("utf-8"), "application/json")
 
     def _refused(self, post: bool) -> bool:
@@ -313,15 +96,15 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/studio.js", "/studio.css"):
             kind = "text/javascript" if path.endswith(".js") else "text/css"
             return self._send(200, _asset(path[1:]), kind + "; charset=utf-8")
-        if path.startswith("/files/"):
-            return self._file(unquote(path[len("/files/"):]))
+        if path.startswith(FILES_URL):
+            return self._file(unquote(path[len(FILES_URL):]))
         if path in ("/api/state", "/api/video/progress"):
-            return self._answer(self.routes[path], {})
+            return self._answer(lambda: self.routes[path]({}))
         self._json({"error": f"error: {path}: not found"}, HTTPStatus.NOT_FOUND)
 
     def _file(self, relative: str) -> None:
         try:
-            file = self.studio.folder.resolve(relative)
+            file = self.studio.served_file(relative)
             size = file.stat().st_size
         except (GanimateError, OSError) as exc:  # OSError: removed since
             return self._json({"error": f"error: {exc}"}, HTTPStatus.NOT_FOUND)
@@ -356,8 +139,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self._refused(post=True):
             return None
         url = urlparse(self.path)
-        if url.path in ("/api/open", "/api/keys/import"):
-            return self._upload(url.path, parse_qs(url.query))
+        if url.path in self.uploads:
+            name = (parse_qs(url.query).get("name") or ["upload"])[0]
+            return self._answer(lambda: self.uploads[url.path](name, self._save_body))
         if url.path not in self.routes:
             return self._json({"error": f"error: {url.path}: not found"}, HTTPStatus.NOT_FOUND)
         try:
@@ -366,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError("not an object")
         except (ValueError, UnicodeDecodeError) as exc:
             return self._json({"error": f"error: bad request ({exc})"}, HTTPStatus.BAD_REQUEST)
-        self._answer(self.routes[url.path], body)
+        self._answer(lambda: self.routes[url.path](body))
 
     def _length(self, limit: int) -> int:
         length = int(self.headers.get("Content-Length") or 0)
@@ -389,42 +173,15 @@ class _Handler(BaseHTTPRequestHandler):
                 fh.write(chunk)
                 left -= len(chunk)
 
-    def _answer(self, handler: Callable[[dict], dict], body: dict) -> None:
+    def _answer(self, action: Callable[[], Json]) -> None:
         try:
-            with caught_warnings() as caught:  # the page shows them beside the result
-                answer = handler(body)
-            if caught:
-                answer["warnings"] = list(dict.fromkeys([*answer.get("warnings", ()), *caught]))
-            return self._json(answer)
+            return self._json(with_warnings(action))
         except GanimateError as exc:
             return self._json({"error": f"error: {exc}"}, HTTPStatus.BAD_REQUEST)
         except Exception as exc:  # noqa: BLE001 (a bad request never stops the server)
             log.exception("studio: %s failed", self.path)
             return self._json({"error": f"error: {type(exc).__name__}: {exc}"},
                               HTTPStatus.INTERNAL_SERVER_ERROR)
-
-    def _upload(self, route: str, query: dict) -> None:
-        """A file sent by the page: saved in the studio's uploads/ folder, then opened."""
-        def receive(_body) -> dict:
-            name = Path((query.get("name") or ["upload"])[0]).name
-            path = self.studio.folder.upload_path(name)
-            keys = route == "/api/keys/import"
-            try:
-                if not keys:
-                    kind_of(path)  # refuse an unknown type before reading the body
-                self._save_body(path, self.studio.config.max_upload)
-                if keys:
-                    return self.studio.keys_import(path, name)
-                return self.studio.open(path, name)
-            except BaseException as exc:
-                path.unlink(missing_ok=True)  # nothing half-read or unreadable is kept
-                if isinstance(exc, GanimateError):  # name the user's file, not its copy
-                    raise as_uploaded(exc, path, name) from None
-                raise
-            finally:
-                if keys:
-                    path.unlink(missing_ok=True)
-        self._answer(receive, {})
 
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -450,7 +207,8 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 def make_server(studio: Studio, port: int) -> ThreadingHTTPServer:
     """The studio's server on 127.0.0.1:port (0: a free port); never on another address."""
-    handler = type("StudioHandler", (_Handler,), {"studio": studio, "routes": _routes(studio)})
+    handler = type("StudioHandler", (_Handler,), {"studio": studio, "routes": _routes(studio),
+                                                  "uploads": _uploads(studio)})
     try:
         server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as exc:

@@ -73,7 +73,8 @@ class Api:
     """The studio's server in a thread; ``post``/``get`` answer (status, JSON)."""
 
     def __init__(self, config: StudioConfig):
-        from ganimate.studio.server import Studio, make_server
+        from ganimate.studio.controller import Studio
+        from ganimate.studio.server import make_server
 
         self.studio = Studio(config)
         self.server = make_server(self.studio, 0)
@@ -117,6 +118,10 @@ def test_the_server_listens_on_loopback_only_and_answers_errors_as_the_cli(api):
     assert [a["name"] for a in state["aus"]][:3] == ["AU01", "AU02", "AU04"]
     assert {a["group"] for a in state["aus"] if a["name"] in ("AU01", "AU45")} == {"upper"}
     assert {a["group"] for a in state["aus"] if a["name"] in ("AU12", "AU26")} == {"lower"}
+    # the scanned AUs (the warp's alone) come last, in their own box
+    assert [a["name"] for a in state["aus"] if a["extra"]] == ["AU16", "AU18", "AU22", "AU24",
+                                                               "AU27"]
+    assert [a["name"] for a in state["aus"]][-5:] == ["AU16", "AU18", "AU22", "AU24", "AU27"]
     assert api.post("/api/photo/edit", {"preset": "gleeful"}) == (400, {
         "error": "error: --expression 'gleeful:1.00': unknown expression; known: neutral, "
                  "happy, sad, surprise, fear, anger, disgust (optionally with a strength, "
