@@ -183,7 +183,7 @@ def test_the_cli_starts_without_the_heavy_libraries():
     import sys
 
     heavy = ("torch", "cv2", "mediapipe", "scipy", "numpy", "dlib", "PIL")
-    code = ("import sys, ganimate.cli; "
+    code = ("import sys, ganimate.cli.entry; "
             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"imported at start-up: {out.stdout.strip()}"
