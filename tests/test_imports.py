@@ -73,7 +73,8 @@ def _lazy(node: ast.AST, module: str, is_package: bool) -> list[str]:
 
 # The stages, lowest first: a module may import its own stage and lower ones, never a higher one
 # (nor a sibling of the same rank). Packages are stages; the loose modules are the house's
-# foundations (errors, files, images, video ...) or its top (the commands' drivers).
+# foundations (errors, files, images ...; video, a package, is one too) or its top (the commands'
+# drivers).
 STAGES: list[set[str]] = [
     {"ganimate", "errors", "progress", "timing"},
     {"files", "runtime"},

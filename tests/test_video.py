@@ -11,7 +11,7 @@ import pytest
 
 from ganimate import video
 from ganimate.errors import GanimateError
-from ganimate.video import VideoWriter, probe, read_frames
+from ganimate.video import VideoWriter, probe, read_frames, reading
 
 
 def ffmpeg(*args: str) -> None:
@@ -95,7 +95,7 @@ def test_early_exit_ends_ffmpeg(media, monkeypatch):
         started.append(proc)
         return proc
 
-    monkeypatch.setattr(video.subprocess, "Popen", recording_popen)
+    monkeypatch.setattr(reading.subprocess, "Popen", recording_popen)
     frames = read_frames(media / "video/WolfgangLanger_Pexels.mp4")
     first = next(frames)
     first[0, 0] = 0  # frames are writable arrays of their own

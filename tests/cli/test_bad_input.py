@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from ganimate import files, video
 from ganimate.cli import app
+from ganimate.video import writing
 
 runner = CliRunner()
 GANIMATE = [sys.executable, "-m", "ganimate"]
@@ -217,7 +218,7 @@ def test_video_write_failure(kit, tmp_path, monkeypatch):
     import tempfile
 
     out = tmp_path / "o.mp4"
-    monkeypatch.setattr(video, "tempfile", SimpleNamespace(
+    monkeypatch.setattr(writing, "tempfile", SimpleNamespace(
         mkstemp=_failing(errno.EROFS), mkdtemp=_failing(errno.EROFS),
         TemporaryFile=tempfile.TemporaryFile))
     result = runner.invoke(app, ["animate", "video", str(kit.dir / "clip.mp4"), "-e", "happy",
