@@ -23,7 +23,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -40,7 +40,7 @@ from ganimate.editing import (
     sweep_photo,
     write_photo_edit,
 )
-from ganimate.engines import GanEngine, HybridEngine, WarpEngine
+from ganimate.engines import Engine, GanEngine, HybridEngine, WarpEngine
 from ganimate.errors import GanimateError
 from ganimate.faces import FaceMesh, largest_face
 from ganimate.images import read_rgb, write_image
@@ -170,7 +170,7 @@ def _step(name: str, work: Callable[[], list[Path]]) -> DemoStep:
     return DemoStep(name, "ok", paths, seconds=time.perf_counter() - t)
 
 
-def _spec(engine, expression: str, said: set | None = None) -> TargetSpec:
+def _spec(engine: Engine, expression: str, said: set | None = None) -> TargetSpec:
     """The preset for ``engine``. With ``said`` (the compare grid, where the generator's two
     columns share one model): AUs the model lacks are named once, with the columns they affect,
     instead of once per engine as `edit image` would."""
@@ -185,7 +185,8 @@ def _spec(engine, expression: str, said: set | None = None) -> TargetSpec:
     return spec
 
 
-def _expressions(photo: Path, out: Path, engines, config: DemoConfig) -> list[Path]:
+def _expressions(photo: Path, out: Path, engines: Sequence[Engine], config: DemoConfig
+                 ) -> list[Path]:
     """The presets with the first engine (photo_<name>.jpg) and the face by every engine side by
     side (compare.png)."""
 
@@ -221,14 +222,14 @@ def _sweeps(photo: Path, out: Path, warp, gan, config: DemoConfig) -> list[Path]
     return paths
 
 
-def _animate_image(photo: Path, out: Path, engine, config: DemoConfig) -> list[Path]:
+def _animate_image(photo: Path, out: Path, engine: Engine, config: DemoConfig) -> list[Path]:
     settings = ImageAnimation(seconds=config.clip_seconds, fps=config.clip_fps, bounce=True)
     result = animate_image(photo, out / "animate_image.mp4", engine,
                            _spec(engine, config.clip_expression), settings)
     return [Path(result.out)]
 
 
-def _animate_video(video: Path, out: Path, engine, config: DemoConfig) -> list[Path]:
+def _animate_video(video: Path, out: Path, engine: Engine, config: DemoConfig) -> list[Path]:
     result = animate_video(video, out / "animate_video.mp4", engine,
                            _spec(engine, config.video_expression))
     return [Path(result.out)]

@@ -8,8 +8,8 @@ only those one run happens to execute. What counts as an edge A -> B (both modul
   dependency: they only move the cycle from import time to call time), and under
   ``if TYPE_CHECKING:`` (an annotation is a dependency of the reader too);
 - ``from ganimate import x`` where x is not a module is an edge to ``ganimate`` (the package's
-  ``__init__``), which imports nothing;
-- a stage package's ``_EXPORTS`` table (``ganimate.lazy_exports``: submodule -> names, imported
+  ``__init__``, which re-exports the Python API: near the top);
+- a package's ``_EXPORTS`` table (``ganimate.lazy.lazy_exports``: submodule -> names, imported
   when first asked for) is an edge from the package to each submodule it names.
 
 Not counted: ``importlib.import_module`` with a computed name, and modules outside ganimate.
@@ -74,9 +74,10 @@ def _lazy(node: ast.AST, module: str, is_package: bool) -> list[str]:
 # The stages, lowest first: a module may import its own stage and lower ones, never a higher one
 # (nor a sibling of the same rank). Packages are stages; the loose modules are the house's
 # foundations (errors, files, images ...; video, a package, is one too) or its top (the commands'
-# drivers).
+# drivers). The package itself (``ganimate``) re-exports the Python API (``api``), so it sits near
+# the top; the stages import its foundations (``lazy``, ``version``), never the package.
 STAGES: list[set[str]] = [
-    {"ganimate", "errors", "progress", "timing"},
+    {"lazy", "version", "errors", "progress", "timing"},
     {"files", "runtime"},
     {"images"},
     {"video"},
@@ -85,7 +86,8 @@ STAGES: list[set[str]] = [
     {"engines"}, {"training"},
     {"editing"}, {"au_table"},
     {"animation"}, {"evaluation"},
-    {"demo"}, {"studio"},
+    {"demo"}, {"studio", "api"},
+    {"ganimate"},
     {"cli"},
     {"__main__"},
 ]

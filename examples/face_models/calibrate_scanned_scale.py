@@ -32,7 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ganimate.engines.geometry import WarpConfig, warp_face  # noqa: E402
+from ganimate.engines.geometry import warp_face  # noqa: E402
+from ganimate.engines.warp_config import WarpConfig  # noqa: E402
 from ganimate.faces import AU_NAMES, AUCalibration, FaceMesh, default_estimator, largest_face  # noqa: E402  # noqa: E402
 from ganimate.images import read_rgb  # noqa: E402
 

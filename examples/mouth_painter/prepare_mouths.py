@@ -58,7 +58,7 @@ def main() -> None:
                 continue
             face = largest_face(faces)
             lm = face.landmarks
-            gap = float(np.hypot(*(lm[14, :2] - lm[13, :2]))) / face.eye_distance
+            gap = float(np.hypot(*(lm[14, :2] - lm[13, :2]))) / face.eye_corner_distance
             if gap < args.min_gap:
                 continue
             t = mouth_patch_transform(lm, size)

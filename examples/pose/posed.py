@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ganimate.engines.geometry import WarpConfig, displacement_field, eye_distance
-from ganimate.faces import head_pose
+from ganimate.engines.geometry import displacement_field
+from ganimate.engines.warp_config import WarpConfig
+from ganimate.faces import eye_centre_distance, head_pose
 
 # Posing warp: wider taper (hair and neck follow a little), no fold shading, no dead zone.
 POSE_WARP = dataclasses.replace(WarpConfig(), folds=0.0, deadzone=0.0, inner=0.1, outer=0.9,
@@ -108,7 +109,7 @@ def pose_photo(rgb: np.ndarray, landmarks: np.ndarray, pitch: float, yaw: float,
     moved = posed_landmarks(lm, pitch, yaw)
     h, w = rgb.shape[:2]
     field = displacement_field(lm[:468, :2], moved[:468, :2] - lm[:468, :2], (w, h),
-                               eye_distance(lm), config)
+                               eye_centre_distance(lm), config)
     if field is None:
         return rgb.copy(), moved
     x0, y0, x1, y1 = field.box

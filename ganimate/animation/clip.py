@@ -22,9 +22,10 @@ import numpy as np
 
 from ganimate.animation.conditions import Conditions
 from ganimate.animation.config import AnimateConfig
-from ganimate.animation.frames import FramePlan, FrameTask
+from ganimate.animation.frames import FramePlan
 from ganimate.animation.planner import Planner
-from ganimate.animation.stages import run_tasks
+from ganimate.animation.stages import edit_jobs
+from ganimate.engines import Engine, FrameJob
 from ganimate.video import VideoInfo, probe, read_frame_at, read_frames
 
 
@@ -33,7 +34,7 @@ class EditedFrame:
     """A clip's frame as the render makes it, and what its faces were asked for."""
 
     rgb: np.ndarray
-    task: FrameTask  # its faces, their y_r, the targets and the condition
+    job: FrameJob  # its faces, their y_r, the targets and the condition
 
 
 class ClipPlans:
@@ -41,8 +42,8 @@ class ClipPlans:
     docstring). Not thread-safe: the caller holds a lock. :meth:`close` ends the decoder and the
     tracker."""
 
-    def __init__(self, path: str | os.PathLike, engine, config: AnimateConfig = AnimateConfig(),
-                 info: VideoInfo | None = None):
+    def __init__(self, path: str | os.PathLike, engine: Engine,
+                 config: AnimateConfig = AnimateConfig(), info: VideoInfo | None = None):
         self.path = Path(path)
         self.info = info or probe(self.path)
         self.engine = engine.for_video()
@@ -64,9 +65,9 @@ class ClipPlans:
     def edit(self, index: int, conditions: Conditions) -> EditedFrame:
         """Frame ``index`` decoded and edited as the render edits it under ``conditions``."""
         plan = replace(self.plan(index), frame=read_frame_at(self.path, index, self.info))
-        task = conditions.job(plan)
-        (rgb, _), = run_tasks([task], self.engine, self.config.blend, False)
-        return EditedFrame(rgb, task)
+        job = conditions.job(plan)
+        edit, = edit_jobs([job], self.engine, self.config.blend, False)
+        return EditedFrame(edit.frame, job)
 
     def close(self) -> None:
         self._plans.close()

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganimate.animation.config import Timeline
-from ganimate.animation.frames import FrameCondition, FramePlan, FrameTask
+from ganimate.animation.frames import FrameCondition, FramePlan
+from ganimate.engines import FrameJob
 from ganimate.errors import GanimateError
 from ganimate.progress import log
 from ganimate.targets import (
@@ -108,19 +109,22 @@ class Conditions:
     def alpha(self, index: int) -> float:
         return float(self.schedule(index))
 
-    def job(self, p: FramePlan) -> FrameTask:
-        cond = None
-        if p.faces:
-            y_track = None
-            if self.driver is not None:
-                y_track = self.driver.at(self.offset + p.index / self.fps)
-            elif self.keys is not None:
-                y_track = self.keys.at(p.index)
-            cond = frame_condition(self.alpha(p.index), np.stack([f.y_r for f in p.faces]),
-                                   self.spec, self.au_names, y_track)
-        return FrameTask(p.index, p.frame, [f.crop for f in p.faces], cond,
-                         [f.track_id for f in p.faces], p.seen, [f.mouth for f in p.faces],
-                         p.hands)
+    def job(self, p: FramePlan) -> FrameJob:
+        """Planned frame ``p`` as the engine edits it: its faces conditioned at ``p.index``."""
+        if not p.faces:
+            none = np.zeros((0, len(self.au_names)), np.float32)
+            return FrameJob(p.frame, [], none, none, hands=p.hands, index=p.index,
+                            alpha=self.alpha(p.index), seen=p.seen)
+        y_track = None
+        if self.driver is not None:
+            y_track = self.driver.at(self.offset + p.index / self.fps)
+        elif self.keys is not None:
+            y_track = self.keys.at(p.index)
+        cond = frame_condition(self.alpha(p.index), np.stack([f.y_r for f in p.faces]),
+                               self.spec, self.au_names, y_track)
+        return cond.job(p.index, p.frame, [f.crop for f in p.faces],
+                        tuple(f.track_id for f in p.faces), p.seen, [f.mouth for f in p.faces],
+                        p.hands)
 
 
 def conditions_for(timeline: Timeline, spec: TargetSpec, au_names: tuple[str, ...], n: int,

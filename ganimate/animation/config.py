@@ -77,7 +77,7 @@ class AnimateConfig:
     baseline: bool = True
     # Faces whose outer eye corners are closer than this many pixels are left alone: too small
     # for the generator to draw anything that survives paste-back.
-    min_eye_distance: float = 12.0
+    min_eye_corner_distance: float = 12.0
     # Largest crop side (crops are cut at the face's own resolution, at least the model's).
     max_crop: int = MAX_CROP
     # Face crops per generator call; frames are gathered until this many faces are waiting.

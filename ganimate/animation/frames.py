@@ -1,5 +1,6 @@
 """What travels between the stages of an animation: each frame's plan (faces, crops, y_r), the
-condition (alpha, y_g) and the task handed to the engine, and the records of the result.
+condition (alpha, y_g) that makes it an engine's :class:`~ganimate.engines.FrameJob`, and the
+records of the result.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganimate.engines import MouthMemory
+from ganimate.engines import FrameJob, MouthMemory
 from ganimate.faces import FaceCrop, Hand
 from ganimate.timing import StageTimes
 
@@ -37,26 +38,20 @@ class FramePlan:
 
 @dataclass(frozen=True)
 class FrameCondition:
-    """What G is asked for at one frame, for F faces (rows in the frame's face order)."""
+    """What the faces of one frame are asked for (F faces, rows in the frame's face order)."""
 
     alpha: float
     y_r: np.ndarray  # float32 (F, K): the faces' own AUs at this frame
     y_g: np.ndarray  # float32 (F, K): the targets
-    condition: np.ndarray  # float32 (F, K): alpha * y_g + (1 - alpha) * y_r, handed to G
+    condition: np.ndarray  # float32 (F, K): alpha * y_g + (1 - alpha) * y_r, handed to the engine
 
-
-@dataclass
-class FrameTask:
-    """One frame on its way through G: its faces, what they are conditioned on."""
-
-    index: int
-    frame: np.ndarray
-    crops: list[FaceCrop]
-    cond: FrameCondition | None
-    track_ids: list[int]
-    seen: tuple[int, ...]
-    mouths: list[MouthMemory | None] | None = None  # per face (video): see PlannedFace.mouth
-    hands: tuple[Hand, ...] = ()  # see FramePlan.hands
+    def job(self, index: int, frame: np.ndarray, crops: list[FaceCrop],
+            track_ids: tuple[int, ...], seen: tuple[int, ...],
+            mouths: list[MouthMemory | None] | None = None, hands: tuple[Hand, ...] = ()
+            ) -> FrameJob:
+        """Frame ``index`` as the engine edits it under this condition."""
+        return FrameJob(frame, crops, self.y_r, self.condition, mouths, hands, index,
+                        self.alpha, self.y_g, track_ids, seen)
 
 
 @dataclass(frozen=True)
@@ -120,12 +115,9 @@ class AnimationResult:
                 f"{self.first_frame_at or 0:.2f} s after the command started)")
 
 
-def record_of(job: FrameTask, alpha: float) -> FrameRecord:
-    """The record of a frame edited by ``job`` at ``alpha``."""
-    faces = ()
-    if job.cond is not None:
-        faces = tuple(
-            FaceRecord(tid, job.cond.y_r[k], job.cond.y_g[k], job.cond.condition[k],
-                       job.crops[k].to_frame, job.crops[k].size)
-            for k, tid in enumerate(job.track_ids))
-    return FrameRecord(job.index, alpha, faces, job.seen)
+def record_of(job: FrameJob) -> FrameRecord:
+    """The record of a frame edited by ``job``."""
+    faces = tuple(FaceRecord(tid, job.y_r[k], job.targets[k], job.condition[k],
+                             job.crops[k].to_frame, job.crops[k].size)
+                  for k, tid in enumerate(job.track_ids))
+    return FrameRecord(job.index, job.alpha, faces, job.seen)

@@ -10,21 +10,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ganimate.animation.conditions import alpha_schedule, frame_condition
+from ganimate.animation.conditions import Conditions, alpha_schedule
 from ganimate.animation.config import ImageAnimation
-from ganimate.animation.frames import AnimationResult, FrameRecord, FrameTask, record_of
+from ganimate.animation.frames import (
+    AnimationResult,
+    FramePlan,
+    FrameRecord,
+    PlannedFace,
+    record_of,
+)
 from ganimate.animation.pipeline import check_output
-from ganimate.animation.stages import cpu_threads, run_tasks
+from ganimate.animation.stages import cpu_threads, edit_jobs
 from ganimate.errors import GanimateError
 from ganimate.faces import FaceMesh, crop_faces, pick_faces, source_aus
 from ganimate.images import read_photo
 from ganimate.progress import track
-from ganimate.targets import (
-    TargetSpec,
-)
+from ganimate.targets import TargetSpec
 from ganimate.video import VideoWriter
 
 if TYPE_CHECKING:
+    from ganimate.engines import Engine
     from ganimate.targets import TargetOptions
 
 
@@ -41,7 +46,7 @@ def check_image_request(photo: str | os.PathLike, out: str | os.PathLike,
     check_output(photo, out)
 
 
-def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine,
+def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine: Engine,
                   spec: TargetSpec, settings: ImageAnimation = ImageAnimation(),
                   on_frame: Callable[[FrameRecord], None] | None = None) -> AnimationResult:
     """A clip of a photo's faces moving from their own expression (alpha 0) to the target.
@@ -68,20 +73,21 @@ def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine,
     faces = [faces[i] for i in numbers]
     crops = crop_faces(rgb, faces, engine.image_size)
     y_r = source_aus(faces, engine.au_space, settings.estimator)
-    au_names = tuple(engine.au_names)
+    conditions = Conditions(schedule, spec, tuple(engine.au_names), settings.fps)
+    # the still photo's plan, the same at every frame: its faces, their crops and own AUs
+    planned = [PlannedFace(number, crop, y) for number, crop, y in zip(numbers, crops, y_r,
+                                                                        strict=True)]
     started = time.perf_counter()
     per_batch = max(1, settings.batch_size // len(crops))
     # The writer removes its partial output if anything below fails.
     with writer, cpu_threads(engine), track(f"animating {photo.name}", total=n) as bar:
         for start in range(0, n, per_batch):
-            jobs = []
-            for i in range(start, min(n, start + per_batch)):
-                cond = frame_condition(float(schedule(i)), y_r, spec, au_names)
-                jobs.append(FrameTask(i, rgb, crops, cond, numbers, tuple(numbers)))
-            for job, (frame, _) in zip(jobs, run_tasks(jobs, engine, settings.blend, False),
-                                       strict=True):
-                writer.write(frame)
+            jobs = [conditions.job(FramePlan(i, rgb, planned, tuple(numbers)))
+                    for i in range(start, min(n, start + per_batch))]
+            for job, edit in zip(jobs, edit_jobs(jobs, engine, settings.blend, False),
+                                 strict=True):
+                writer.write(edit.frame)
                 if on_frame is not None:
-                    on_frame(record_of(job, float(schedule(job.index))))
+                    on_frame(record_of(job))
             bar.advance(len(jobs))
     return AnimationResult(out, n, n, tuple(numbers), time.perf_counter() - started)

@@ -42,10 +42,11 @@ from typing import TYPE_CHECKING
 from ganimate import files
 from ganimate.animation.conditions import conditions_for
 from ganimate.animation.config import AnimateConfig, Timeline
-from ganimate.animation.frames import AnimationResult, FramePlan, FrameRecord, FrameTask, record_of
+from ganimate.animation.frames import AnimationResult, FramePlan, FrameRecord, record_of
 from ganimate.animation.planner import Planner
 from ganimate.animation.preview import preview_frame
-from ganimate.animation.stages import Encoder, Stage, cpu_threads, run_tasks
+from ganimate.animation.stages import Encoder, Stage, cpu_threads, edit_jobs
+from ganimate.engines import Engine, FrameEdit, FrameJob
 from ganimate.errors import GanimateError
 from ganimate.files import same_file
 from ganimate.images import IMAGE_SUFFIXES
@@ -124,7 +125,7 @@ class _VideoPipeline:
     ``with`` block closes the stages and finishes the writers, or, on any failure, stops every
     thread and removes the partial outputs."""
 
-    def __init__(self, src: Path, info, engine, config: AnimateConfig, writers: list):
+    def __init__(self, src: Path, info, engine: Engine, config: AnimateConfig, writers: list):
         self._stop = threading.Event()
         self._encoder = Encoder(writers, config.queue_frames)
         self._decode = self._plan = None
@@ -179,7 +180,7 @@ class _Tally:
     first: float | None = None  # seconds until the first batch of frames was edited
     first_at: float | None = None  # process age when the first frame went to the encoder
 
-    def add(self, job: FrameTask) -> None:
+    def add(self, job: FrameJob) -> None:
         self.written += 1
         if job.crops:
             self.edited += 1
@@ -198,7 +199,7 @@ def _probe_request(src: Path, out: Path, spec: TargetSpec, timeline: Timeline,
     return probe(src)
 
 
-def animate_video(src: str | os.PathLike, out: str | os.PathLike, engine,
+def animate_video(src: str | os.PathLike, out: str | os.PathLike, engine: Engine,
                   spec: TargetSpec, config: AnimateConfig = AnimateConfig(),
                   timeline: Timeline = Timeline(), preview: str | os.PathLike | None = None,
                   on_frame: Callable[[FrameRecord], None] | None = None) -> AnimationResult:
@@ -234,7 +235,7 @@ def _removed_if_interrupted(*outputs):
         raise
 
 
-def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_frame, info,
+def _animate(src: Path, out: Path, engine: Engine, config: AnimateConfig, preview, on_frame, info,
              conditions) -> AnimationResult:
     """The body of :func:`animate_video`, once the request is checked."""
     n = info.frame_count or 1
@@ -250,14 +251,14 @@ def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_fr
         for jobs, results in _edited(jobs_in, engine, config, preview is not None):
             if tally.first is None:
                 tally.first = time.perf_counter() - started
-            for job, (frame, weights) in zip(jobs, results, strict=True):
-                pipe.encode((frame,) if preview is None
-                            else (frame, preview_frame(job.frame, frame, weights)))
+            for job, edit in zip(jobs, results, strict=True):
+                pipe.encode((edit.frame,) if preview is None
+                            else (edit.frame, preview_frame(job.frame, edit)))
                 if tally.first_at is None:
                     tally.first_at = process_age()
                 tally.add(job)
                 if on_frame is not None:
-                    on_frame(record_of(job, conditions.alpha(job.index)))
+                    on_frame(record_of(job))
             bar.advance(len(jobs))
     if info.frame_count is not None and tally.written != info.frame_count:
         log.warning("%s: decoded %d frames, the container lists %d", src, tally.written,
@@ -269,26 +270,26 @@ def _animate(src: Path, out: Path, engine, config: AnimateConfig, preview, on_fr
                            stages, tally.first_at)
 
 
-def _batch_size(engine, config: AnimateConfig) -> int:
+def _batch_size(engine: Engine, config: AnimateConfig) -> int:
     """Faces per engine call: a generator's batch; one frame at a time for the warp."""
     return config.batch_size if engine.uses_network else 1
 
 
-def edit_workers(engine, config: AnimateConfig) -> int:
+def edit_workers(engine: Engine, config: AnimateConfig) -> int:
     """Frames edited at once (:attr:`AnimateConfig.workers`, 0: chosen for the engine)."""
     if config.workers > 0:
         return config.workers
     return 1 if engine.uses_network else max(1, min(4, os.cpu_count() or 1))
 
 
-def _edited(batches: Iterable[list[FrameTask]], engine, config: AnimateConfig, want_weights: bool
-            ) -> Iterator[tuple[list[FrameTask], list]]:
+def _edited(batches: Iterable[list[FrameJob]], engine: Engine, config: AnimateConfig,
+            want_weights: bool) -> Iterator[tuple[list[FrameJob], list[FrameEdit]]]:
     """(jobs, their results) in order, with up to :func:`edit_workers` batches edited at once
     in threads (each in a copy of this context, so stage timings are kept)."""
     workers = edit_workers(engine, config)
     if workers == 1:
         for jobs in batches:
-            yield jobs, run_tasks(jobs, engine, config.blend, want_weights)
+            yield jobs, edit_jobs(jobs, engine, config.blend, want_weights)
         return
     from concurrent.futures import ThreadPoolExecutor
 
@@ -296,7 +297,7 @@ def _edited(batches: Iterable[list[FrameTask]], engine, config: AnimateConfig, w
     with ThreadPoolExecutor(workers, thread_name_prefix="ganimate-edit") as pool:
         try:
             for jobs in batches:
-                pending.append((jobs, pool.submit(contextvars.copy_context().run, run_tasks,
+                pending.append((jobs, pool.submit(contextvars.copy_context().run, edit_jobs,
                                                   jobs, engine, config.blend, want_weights)))
                 if len(pending) > workers:
                     done, future = pending.popleft()

@@ -124,7 +124,8 @@ class Planner:
             for index, frame in enumerate(frames):
                 with stage("landmarks"):
                     faces = tracker(frame)
-                keep = [f for f in faces if f.eye_distance >= self.config.min_eye_distance
+                smallest = self.config.min_eye_corner_distance
+                keep = [f for f in faces if f.eye_corner_distance >= smallest
                         and self.config.face in (None, f.track_id)]
                 found = ()
                 if keep and hands is not None:

@@ -11,11 +11,9 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
-import numpy as np
-
-from ganimate.animation.frames import FrameTask
-from ganimate.engines import BlendConfig, FrameJob, keep_in_front
+from ganimate.engines import BlendConfig, Engine, FrameEdit, FrameJob, keep_in_front
 from ganimate.errors import GanimateError
 from ganimate.timing import stage
 
@@ -173,7 +171,7 @@ class Encoder:
 
 
 @contextmanager
-def cpu_threads(engine, workers: int = 1) -> Iterator[None]:
+def cpu_threads(engine: Engine, workers: int = 1) -> Iterator[None]:
     """The thread pools of one run, set once here and restored afterwards (docs/benchmarks.md).
 
     - Frames edited in ``workers`` > 1 threads (the warp): OpenCV's own pool is cut to one
@@ -208,22 +206,11 @@ def cpu_threads(engine, workers: int = 1) -> Iterator[None]:
 # =============================================================================================
 
 
-def run_tasks(jobs: list[FrameTask], engine, blend: BlendConfig, want_weights: bool
-              ) -> list[tuple[np.ndarray, list]]:
-    """Edit the faces of ``jobs`` with the engine (one call: the generator batches them).
-
-    Returns per job (output frame, [(crop, weight)] for previews). A job without faces returns
-    its input frame object itself.
-    """
-    k = len(engine.au_names)
-    frames = [FrameJob(job.frame, job.crops,
-                       job.cond.y_r if job.cond is not None else np.zeros((0, k), np.float32),
-                       job.cond.condition if job.cond is not None else np.zeros((0, k),
-                                                                                np.float32),
-                       job.mouths)
-              for job in jobs]
-    edits = engine.edit_frames(frames, blend, want_weights)
-    # weights is empty unless asked for: then there are no pairs
-    return [(keep_in_front(job.frame, e.frame, job.hands),
-             list(zip(e.crops, e.weights, strict=False))) for job, e in zip(jobs, edits,
-                                                                            strict=True)]
+def edit_jobs(jobs: list[FrameJob], engine: Engine, blend: BlendConfig, want_weights: bool
+              ) -> list[FrameEdit]:
+    """Edit the faces of ``jobs`` with the engine (one call: the generator batches them), hands
+    kept in front of the edit. A job without faces returns its input frame object itself; each
+    edit's weights are empty unless asked for (previews)."""
+    edits = engine.edit_frames(jobs, blend, want_weights)
+    return [replace(e, frame=keep_in_front(job.frame, e.frame, job.hands))
+            for job, e in zip(jobs, edits, strict=True)]

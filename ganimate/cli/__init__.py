@@ -2,7 +2,7 @@
 (the only package that imports typer); failures leave as one ``error: ...`` line.
 """
 
-from ganimate import lazy_exports
+from ganimate.lazy import lazy_exports
 
 # submodule -> the names other code uses (imported when first asked for)
 _EXPORTS = {"entry": ("app", "fail", "guarded", "hoist_global_options", "main")}

@@ -12,8 +12,9 @@ from contextlib import contextmanager
 import typer
 import typer.core
 
-from ganimate import __version__, progress
+from ganimate import progress
 from ganimate.errors import GanimateError
+from ganimate.version import __version__
 
 
 def examples(*lines: str, note: str = "") -> str:

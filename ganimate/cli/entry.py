@@ -20,7 +20,7 @@ import typer
 # isort: off
 from ganimate.cli import train, aus, demo, studio, edit, animate, evaluate  # noqa: F401
 # isort: on
-from ganimate.cli.base import app, hoist_global_options
+from ganimate.cli.base import app, fail, guarded, hoist_global_options  # noqa: F401 (exported)
 
 
 def main() -> None:

@@ -9,9 +9,12 @@ each command, on purpose: a command loads only what it runs.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ganimate.engines import Engine
 
 TARGET_HELP = "Targets combine in this order: --expression, --like, --aus-file, then each --au."
 
@@ -69,7 +72,7 @@ JsonOption = Annotated[bool, typer.Option(
     "--json", help="Print the JSON report on stdout instead of the tables.")]
 
 
-def load_engine(engine, checkpoint, device):
+def load_engine(engine: str | None, checkpoint: str | None, device: str) -> Engine:
     """The engine --engine/--checkpoint/--device ask for (the library loads and checks it)."""
     from ganimate.engines import load_engine as load
 

@@ -2,7 +2,7 @@
 and AU sweeps (Fig. 4).
 """
 
-from ganimate import lazy_exports
+from ganimate.lazy import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
@@ -17,6 +17,7 @@ _EXPORTS = {
         "edit_photos",
         "edit_with_attention",
         "find_faces",
+        "find_faces_in",
         "write_photo_edit",
     ),
     "sweep": ("draw_grid", "face_cell", "parse_steps", "plan_sweep", "sweep_aus", "sweep_photo"),

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ganimate.editing.outputs import mask_images, plan_outputs
-from ganimate.engines import BlendConfig, GanEngine, edit_crops, edit_frame, keep_in_front
+from ganimate.engines import BlendConfig, Engine, GanEngine, edit_crops, edit_frame, keep_in_front
 from ganimate.errors import GanimateError
 from ganimate.faces import (
     DEFAULT_ESTIMATOR,
@@ -113,7 +113,11 @@ def find_faces(path: str | os.PathLike, mesh: FaceMesh | None = None, hands: boo
                ) -> FoundFaces:
     """Read a photo upright and find its faces (and, with ``hands``, its hands); no face is an
     error naming the fix."""
-    photo = read_photo(path)
+    return find_faces_in(read_photo(path), mesh, hands)
+
+
+def find_faces_in(photo: Photo, mesh: FaceMesh | None = None, hands: bool = True) -> FoundFaces:
+    """The faces (and, with ``hands``, the hands) of a decoded photo; no face is an error."""
     with open_mesh(mesh) as m:
         faces = m(photo.rgb)
         if not faces:
@@ -122,7 +126,7 @@ def find_faces(path: str | os.PathLike, mesh: FaceMesh | None = None, hands: boo
     return FoundFaces(photo, faces, found)
 
 
-def edit_found(found: FoundFaces, config: EditConfig, engine) -> PhotoEdit:
+def edit_found(found: FoundFaces, config: EditConfig, engine: Engine) -> PhotoEdit:
     """Edit the faces of a photo whose faces were found (:func:`find_faces`)."""
     photo, faces = found.photo, found.faces
     if config.aligned:
@@ -139,8 +143,8 @@ def edit_found(found: FoundFaces, config: EditConfig, engine) -> PhotoEdit:
     return PhotoEdit(photo.path, rgb, photo.alpha, faces, selected, crops, frame.edits, y_r, y_g)
 
 
-def edit_photo(path: str | os.PathLike, config: EditConfig, engine, mesh: FaceMesh | None = None
-               ) -> PhotoEdit:
+def edit_photo(path: str | os.PathLike, config: EditConfig, engine: Engine,
+               mesh: FaceMesh | None = None) -> PhotoEdit:
     """Edit the faces of one photo (or, with ``config.aligned``, one aligned crop) with an engine
     (:mod:`ganimate.engines`; a loaded generator is taken as its GAN engine).
 
@@ -190,7 +194,7 @@ def _edit_aligned(photo, config: EditConfig, engine: GanEngine,
 
 
 def edit_with_attention(src: str | os.PathLike, dst: str | os.PathLike, config: EditConfig,
-                        engine, attention: str | os.PathLike,
+                        engine: Engine, attention: str | os.PathLike,
                         masks: str | os.PathLike | None = None) -> Path:
     """Edit one aligned crop into ``dst`` and write its attention mask to ``attention`` (and
     its masks into the folder ``masks``); returns the edited crop's path."""
@@ -223,7 +227,7 @@ class BatchResult:
 
 
 def edit_photos(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, config: EditConfig,
-                engine, masks: str | os.PathLike | None = None,
+                engine: Engine, masks: str | os.PathLike | None = None,
                 mesh: FaceMesh | None = None) -> BatchResult:
     """Edit photos (files or folders of them) into ``out`` (a file for one photo, else a folder),
     with a progress bar. Every output path is checked before anything is written. One photo that

@@ -15,7 +15,7 @@ import numpy as np
 from ganimate.editing.config import SweepConfig
 from ganimate.editing.outputs import plan_outputs
 from ganimate.editing.photos import no_face_error
-from ganimate.engines import FrameJob
+from ganimate.engines import Engine, FrameJob
 from ganimate.errors import GanimateError
 from ganimate.faces import (
     AU_DESCRIPTIONS,
@@ -95,7 +95,7 @@ def face_cell(rgb: np.ndarray, box, whole: bool, cell: int) -> np.ndarray:
     return cv2.resize(sub, (cell, cell), interpolation=interp)
 
 
-def sweep_photo(path: str | os.PathLike, config: SweepConfig, engine,
+def sweep_photo(path: str | os.PathLike, config: SweepConfig, engine: Engine,
                 mesh: FaceMesh | None = None) -> SweepResult:
     """Edit one face of a photo to every (AU, intensity) pair, other AUs kept at the face's own
     values, and lay the results out as a labelled grid: a row per AU, the input first, then a

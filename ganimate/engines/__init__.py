@@ -2,15 +2,14 @@
 (geometry, mouth, teeth, painter), the generator (gan), the hybrid, and paste-back (blend).
 """
 
-from ganimate import lazy_exports
+from ganimate.lazy import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
-    "base": ("CropEdits", "ENGINES", "Engine", "FrameJob", "edit_frame"),
+    "base": ("CropEdits", "ENGINES", "Engine", "FrameEdit", "FrameJob", "edit_frame"),
     "blend": ("keep_in_front", "paste_back"),
     "config": ("BlendConfig",),
     "gan": ("GanEngine", "edit_crops"),
-    "geometry": ("eye_distance",),
     "hybrid": ("HybridEngine",),
     "load": ("load_engine",),
     "mouth": ("MouthMemory",),

@@ -13,7 +13,7 @@ import numpy as np
 
 from ganimate.engines.config import BlendConfig
 from ganimate.engines.mouth import MouthMemory
-from ganimate.faces import AUCalibration, AUSpace, FaceCrop, apply_transform
+from ganimate.faces import AUCalibration, AUSpace, FaceCrop, Hand, apply_transform
 
 if TYPE_CHECKING:  # the track's module imports the warp's geometry
     from ganimate.engines.mouth_track import MouthTrack
@@ -48,19 +48,35 @@ ENGINES: tuple[str, ...] = ("warp", "gan", "hybrid")
 
 @dataclass
 class FrameJob:
-    """One frame to edit: its faces' aligned crops and, per face, y_r and y_g (engine AU order)."""
+    """One frame to edit: the one frame type from an animation's conditions through the engine
+    to the encoder, and the job of a photo or a sweep cell. Per face (rows in the frame's face
+    order, engine AU order): its aligned crop, its own AUs ``y_r`` and its ``condition``, what the
+    engine moves it to (a photo's target y_g; at an animation's frame alpha * y_g + (1 - alpha)
+    * y_r)."""
 
     frame: np.ndarray  # uint8 (H, W, 3)
     crops: list[FaceCrop]
     y_r: np.ndarray  # float32 (F, K)
-    y_g: np.ndarray  # float32 (F, K)
+    condition: np.ndarray  # float32 (F, K)
     # Video: per face, what its track carries about the mouth (see Engine.track); None: decide
     # from this frame alone, as for a photo.
     mouths: Sequence[MouthMemory | None] | None = None
+    hands: tuple[Hand, ...] = ()  # hands found in the frame, kept in front of the edit
+    # An animation's bookkeeping (what on_frame callbacks and the studio are told):
+    index: int = 0  # the frame's number in its clip
+    alpha: float = 1.0  # the schedule's alpha at this frame
+    y_g: np.ndarray | None = None  # float32 (F, K): the targets before alpha; None: condition
+    track_ids: tuple[int, ...] = ()  # per face, its track id (video) or face number (photo)
+    seen: tuple[int, ...] = ()  # track ids of every face found (edited or not)
 
     def mouth(self, k: int) -> MouthMemory | None:
         """Face ``k``'s track memory, if any."""
         return None if self.mouths is None else self.mouths[k]
+
+    @property
+    def targets(self) -> np.ndarray:
+        """Float32 (F, K): the faces' targets y_g (the condition where none was kept)."""
+        return self.condition if self.y_g is None else self.y_g
 
 
 @dataclass
@@ -105,8 +121,8 @@ class Engine(Protocol):
 
     def edit_frames(self, jobs: Sequence[FrameJob], blend: BlendConfig = BlendConfig(),
                     want_weights: bool = False) -> list[FrameEdit]:
-        """Each job's frame with its faces moved from y_r to y_g; pixels away from the faces
-        stay bit-identical."""
+        """Each job's frame with its faces moved from y_r to their condition; pixels away from
+        the faces stay bit-identical."""
         ...
 
 
@@ -128,5 +144,5 @@ def edit_frame(frame: np.ndarray, crops: Sequence[FaceCrop], y_r: np.ndarray, y_
     k = len(engine.au_names)
     y_r = np.broadcast_to(np.asarray(y_r, np.float32).reshape(-1, k), (len(crops), k))
     y_g = np.broadcast_to(np.asarray(y_g, np.float32).reshape(-1, k), (len(crops), k))
-    job = FrameJob(np.asarray(frame), crops, y_r, y_g)
+    job = FrameJob(np.asarray(frame), crops, y_r, condition=y_g)
     return engine.edit_frames([job], blend, want_weights)[0]

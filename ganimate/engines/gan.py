@@ -127,7 +127,7 @@ class GanEngine(Engine):
         edited = {}
         for group in by_size.values():
             crops = np.stack([jobs[j].crops[k].image for j, k in group])
-            targets = np.stack([jobs[j].y_g[k] for j, k in group])
+            targets = np.stack([jobs[j].condition[k] for j, k in group])
             with stage("model"):
                 out = edit_crops(self.loaded, crops, targets, batch_size=max(len(group), 1))
             for n, key in enumerate(group):

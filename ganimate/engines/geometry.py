@@ -35,7 +35,6 @@ stretched pixels when pushed far past a real expression; a learned model (``--en
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,7 +43,6 @@ from importlib import resources
 import numpy as np
 
 from ganimate.engines.mouth import (
-    MouthConfig,
     MouthMemory,
     find_opening,
     paint_opening,
@@ -52,12 +50,14 @@ from ganimate.engines.mouth import (
     seam_colour,
     smoothstep,
 )
-from ganimate.engines.teeth import TeethConfig, draw_interior, jaw_opening, skin_lightness
+from ganimate.engines.teeth import draw_interior, jaw_opening, skin_lightness
+from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import (
     RIGID_3D,
     AUMeshModel,
     apply_similarity,
     canonical_face,
+    eye_centre_distance,
     mesh_model,
     to_model_frame,
     umeyama,
@@ -75,102 +75,6 @@ _MODEL_NAME = {"AU45": "AU43"}  # blink: the model has "eyes closed"
 # with half a jaw drop (+0.06 IOD of gap) instead.
 _MODEL_AS = {"AU25": ("AU26", 0.5)}
 _MESH_POINTS = 468  # the model has no iris points
-
-
-@dataclass(frozen=True)
-class WarpConfig:
-    """How the warp engine moves a face; lengths are in inter-ocular distances (IOD) unless said.
-
-    The defaults were measured on the 26 held-out London people (docs/engines.md).
-    """
-
-    # Multiplies the model's displacement. 1.0 is the AU -> mesh model as fitted; the default
-    # makes a preset at strength 1 (e.g. AU06=0.8 AU12=0.9) about as strong as the same people's
-    # real smiles by lip-corner geometry (dlib's 68 points, which share nothing with the model).
-    gain: float = 1.0
-    # Where the AU displacements come from: "scanned" (ICT-FaceKit's FACS scans, an AU at 1.0 is
-    # the scanned shape) or "fitted" (py-feat's AU -> mesh regression, the estimator's model; its
-    # smile lifts the lip corners half as far and its AU25 closes the lips).
-    basis: str = "scanned"
-    # Soft limit of each landmark's shift, in IOD: shifts up to 60% of it pass unchanged, larger
-    # ones approach it (tanh), each point on its own, so AU27=1 or sums of many AUs do not turn
-    # into caricature and a big jaw drop does not shrink the brows. With the scanned basis the
-    # largest single shift is the jaw at AU27=1 (0.54 IOD -> 0.47).
-    max_shift: float = 0.5
-    # Where the field falls to zero: it is 1 up to ``inner`` IOD outside the face's outline
-    # (moved or not) and 0 from ``inner + outer`` on, with a smooth step in between.
-    inner: float = 0.08
-    outer: float = 0.55
-    # The spline (through all 468 mesh points) is evaluated every ``grid`` IOD and upsampled
-    # cubically. Against a 0.02 grid, 0.06 is off by at most 0.7 px (99%: under 0.3 px) and
-    # takes ~20 ms a face instead of ~37 at 0.04: what keeps video at 20+ fps on 2 cores.
-    grid: float = 0.06
-    # Shifts below this many pixels fade smoothly to 0 (m -> m * smoothstep(m / deadzone)), so
-    # the large areas that the model moves by a fraction of a pixel are copied, not resampled:
-    # resampling at a sub-pixel offset softens skin texture for no visible change of shape.
-    deadzone: float = 0.5
-    # Pixels that move less than this (px) are copied, not resampled.
-    still: float = 1 / 64
-    # Any interpolation between pixel centres is a low-pass filter: Lanczos reading half a pixel
-    # off keeps ~0.93 of the face's Laplacian variance (bilinear ~0.8). This much of the lost
-    # fine detail (the source minus its 0.8 px Gaussian blur) is added back, in proportion to how
-    # far from a pixel centre each pixel is read. 0.2 brings the ratio to ~1.0 on the London set
-    # (0.15: 0.99, 0.25: 1.03); larger values over-sharpen. 0 turns it off.
-    restore: float = 0.2
-    # Skin that folds: where the warp compresses skin (the backward map's Jacobian determinant
-    # d > 1: more skin in fewer pixels, as in the brow furrow or the cheek above a smile's
-    # nasolabial fold) it darkens, where it stretches it lightens: lightness x (1 - folds *
-    # (d - 1)), within [fold_min, fold_max]. Only lightness changes (RGB scaled together). 0: off.
-    folds: float = 0.5
-    fold_min: float = 0.9
-    fold_max: float = 1.03
-    # Width (IOD, a Gaussian's sigma) over which the fold shading is averaged before it is
-    # applied. The spline's compression varies from landmark to landmark, which shades skin in
-    # patches; on a photo they read as texture, in video they slide over the skin with every
-    # jitter of the landmarks and read as moving dirt. 0: as computed (photos, measured in
-    # docs/engines.md); video uses ``video_fold_blur``.
-    fold_blur: float = 0.0
-    # Sampling: "lanczos" (keeps the most detail of OpenCV's kernels), "cubic" or "linear".
-    sampling: str = "lanczos"
-    # Video frames (`animate video`, :meth:`for_video`) are sampled this way instead: bicubic
-    # costs a third of Lanczos' time (3.3 vs 11.2 ms for a 512 px frame's face, then the largest
-    # single cost of a frame). With ``video_restore`` 0.2 it is as sharp as Lanczos with 0.2 on
-    # half-pixel shifts of a fine synthetic texture (1.11 vs 1.12 of the input's Laplacian
-    # variance) and a little softer on faces (12 held-out faces edited to happy and surprise:
-    # 1.241 vs 1.314; 0.3 gives 1.273, 0.4 1.306). More restore flickers: frame-to-frame change
-    # of single_face.mp4 edited to happy, relative to the input's, 1.031 at 0.2, 1.032 at 0.25,
-    # 1.037 at 0.3 (Lanczos 1.034); of face_noface.mov 0.992 at 0.2, 0.996 at 0.25 (Lanczos
-    # 0.992). Photos keep Lanczos: there one borderline surprise face of 26 reads neutral to the
-    # FER classifier with bicubic (docs/engines.md).
-    video_sampling: str = "cubic"
-    video_restore: float = 0.2
-    # Video's fold shading is smoothed over this width (IOD; see ``fold_blur``): the edit layer's
-    # frame-to-frame change inside the face (eval video) and the cheeks' patches by eye.
-    video_fold_blur: float = 0.1
-    # Where the warp parts the lips, the opening is painted as a shadowed mouth interior
-    # (:mod:`ganimate.engines.mouth`); ``MouthConfig(strength=0)`` leaves the stretched lip seam.
-    mouth: MouthConfig = dataclasses.field(default_factory=MouthConfig)
-    # Teeth, gums and tongue drawn in that opening (:mod:`ganimate.engines.teeth`); ``TeethConfig(
-    # strength=0)`` leaves the dark cavity alone.
-    teeth: TeethConfig = dataclasses.field(default_factory=TeethConfig)
-
-    def __post_init__(self):
-        if self.sampling not in _SAMPLING or self.video_sampling not in _SAMPLING:
-            raise ValueError(f"WarpConfig.sampling and video_sampling must be one of "
-                             f"{', '.join(_SAMPLING)}")
-        if self.basis not in BASES:
-            raise ValueError(f"WarpConfig.basis must be one of {', '.join(BASES)}")
-        if self.gain < 0 or self.max_shift <= 0 or self.inner < 0 or self.outer <= 0:
-            raise ValueError("WarpConfig: gain >= 0, max_shift > 0, inner >= 0, outer > 0")
-
-    def for_video(self) -> WarpConfig:
-        """This config with the video frames' sampling (``video_sampling``, ``video_restore``)."""
-        return dataclasses.replace(self, sampling=self.video_sampling,
-                                   restore=self.video_restore, fold_blur=self.video_fold_blur)
-
-
-_SAMPLING = ("lanczos", "cubic", "linear")
-BASES = ("scanned", "fitted")
 
 
 class ScannedBasis:
@@ -197,7 +101,7 @@ def scanned_basis() -> ScannedBasis:
 
 
 def au_basis(name: str) -> ScannedBasis | AUMeshModel:
-    """The AU -> mesh basis called ``name`` (:data:`BASES`)."""
+    """The AU -> mesh basis called ``name`` (:data:`ganimate.engines.warp_config.BASES`)."""
     return scanned_basis() if name == "scanned" else mesh_model()
 
 
@@ -262,14 +166,6 @@ def model_displacement(delta: np.ndarray, model: ScannedBasis | AUMeshModel | No
     return realigned - model.ref
 
 
-def eye_distance(landmarks: np.ndarray) -> float:
-    """Inter-ocular distance (between the eye centres) of mediapipe landmarks, in pixels."""
-    lm = np.asarray(landmarks, np.float64)
-    left = lm[[33, 133], :2].mean(axis=0)
-    right = lm[[362, 263], :2].mean(axis=0)
-    return float(np.linalg.norm(left - right))
-
-
 def soft_clamp(shifts: np.ndarray, limit: float, knee: float = 0.6) -> np.ndarray:
     """Limit each of ``shifts`` (N, 2) on its own: lengths up to ``knee * limit`` pass unchanged,
     longer ones approach ``limit`` smoothly (tanh, continuous in value and slope); directions
@@ -297,7 +193,7 @@ def mesh_displacement(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
     scale, rot, _ = umeyama(model.ref[RIGID_3D], obs[RIGID_3D])
     d_obs = config.gain * scale * d_model @ rot.T
     shifts = np.stack([d_obs[:, 0], -d_obs[:, 1]], axis=1)  # back to x right, y down
-    return soft_clamp(shifts, config.max_shift * eye_distance(landmarks))
+    return soft_clamp(shifts, config.max_shift * eye_centre_distance(landmarks))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -548,7 +444,7 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
     """The field that takes a face (mediapipe landmarks in frame pixels) from y_r to y_g."""
     shifts = mesh_displacement(landmarks, y_r, y_g, au_names, config)
     points = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
-    field = displacement_field(points, shifts, frame_size, eye_distance(landmarks), config)
+    field = displacement_field(points, shifts, frame_size, eye_centre_distance(landmarks), config)
     return FaceWarp(shifts, field)
 
 
@@ -564,7 +460,7 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
     h, w = frame.shape[:2]
     with stage("field"):
         plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config)
-    scale = eye_distance(landmarks)
+    scale = eye_centre_distance(landmarks)
     with stage("mouth"):
         opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth,
                                None if memory is None else memory.closedness,

@@ -5,6 +5,7 @@ face for what a warp cannot make (a mouth interior, folds), gated to where the w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,9 +13,10 @@ import numpy as np
 from ganimate.engines.base import Engine, FrameEdit, FrameJob, frame_landmarks
 from ganimate.engines.config import BlendConfig
 from ganimate.engines.gan import GanEngine
-from ganimate.engines.geometry import WarpConfig, warp_face
+from ganimate.engines.geometry import warp_face
 from ganimate.engines.mouth import INNER_LIPS
 from ganimate.engines.warp import crop_weight
+from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import FaceCrop, crop_with_transform
 
 if TYPE_CHECKING:
@@ -100,15 +102,15 @@ class HybridEngine(Engine):
         return y if self.calibration is None else self.calibration.invert(y, self.au_names)
 
     def _warped(self, job: FrameJob) -> tuple[FrameJob, list[np.ndarray]]:
-        """The job's frame warped to y_g, with crops re-cut from it (same transforms), and each
-        face's :func:`texture_gate`."""
+        """The job's frame warped to its condition, with crops re-cut from it (same transforms),
+        and each face's :func:`texture_gate`."""
         if not job.crops:
             return job, []
         out = np.array(job.frame, copy=True)
         moved, gates = [], []
         for k, crop in enumerate(job.crops):
             landmarks = frame_landmarks(crop)
-            _, warp = warp_face(out, landmarks, self._raw(job.y_r[k]), self._raw(job.y_g[k]),
+            _, warp = warp_face(out, landmarks, self._raw(job.y_r[k]), self._raw(job.condition[k]),
                                 self.au_names, self.warp, out=out, memory=job.mouth(k))
             landmarks[:len(warp.shifts), :2] += warp.shifts
             moved.append(landmarks)
@@ -116,7 +118,7 @@ class HybridEngine(Engine):
         # cut after every face is warped (faces may overlap), through the same transforms
         crops = [crop_with_transform(out, c.to_frame, c.size, lm)
                  for c, lm in zip(job.crops, moved, strict=True)]
-        return FrameJob(out, crops, job.y_r, job.y_g), gates
+        return replace(job, frame=out, crops=crops), gates
 
     def track(self, fps: float):
         """Per person in a video, the warp's mouth decisions carried over frames."""
@@ -137,7 +139,7 @@ class HybridEngine(Engine):
             if self.shading:
                 for crop, e in zip(job.crops, edits, strict=True):
                     e.images[0] = shading_only(crop, e.images[0])
-            change = np.abs(job.y_g - job.y_r).max(axis=1) if len(job.crops) else []
+            change = np.abs(job.condition - job.y_r).max(axis=1) if len(job.crops) else []
             strength = [min(1.0, c / self.full_at) * (1.0 if g is None else g)
                         for c, g in zip(change, face_gates, strict=True)]
             results.append(self.gan.paste(job, edits, blend, want_weights, strength))

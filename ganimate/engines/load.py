@@ -9,9 +9,9 @@ import os
 
 from ganimate.engines.base import ENGINES, Engine
 from ganimate.engines.gan import GanEngine
-from ganimate.engines.geometry import WarpConfig
 from ganimate.engines.hybrid import HybridEngine
 from ganimate.engines.warp import WarpEngine
+from ganimate.engines.warp_config import WarpConfig
 from ganimate.errors import GanimateError
 
 

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ganimate.engines.geometry import eye_distance
 from ganimate.engines.mouth import (
     INNER_LIPS,
     MouthConfig,
@@ -51,6 +50,7 @@ from ganimate.engines.mouth import (
     teeth_split,
 )
 from ganimate.engines.teeth import drawn_teeth_lab, seam_anchor, skin_lightness
+from ganimate.faces import eye_centre_distance
 from ganimate.faces.hands import Hand, covered_share
 
 
@@ -107,7 +107,7 @@ class MouthTrack:
         open by a frame or two; ``hands``: the frame's hands: while they cover the lips, the
         track holds what it had, since the landmarks and pixels there are the hand's)."""
         cfg = self.config
-        scale = eye_distance(landmarks)
+        scale = eye_centre_distance(landmarks)
         lips = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
         state = lips if seen is None else np.asarray(seen, np.float64)[list(INNER_LIPS), :2]
         if self._open is not None and covered_share(hands, state) > cfg.covered:
@@ -139,7 +139,7 @@ class MouthTrack:
         :meth:`update`, the drawn middle of the wipe was whiter than their teeth for three
         frames). ``landmarks``: the frame's own (unsmoothed) points."""
         cfg = self.config
-        scale = eye_distance(landmarks)
+        scale = eye_centre_distance(landmarks)
         lips = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
         if gap_of(lips) / max(scale, 1e-6) < self.mouth.open_at:  # a clearly open mouth only
             return

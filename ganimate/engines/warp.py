@@ -14,7 +14,8 @@ import numpy as np
 
 from ganimate.engines.base import Engine, FrameEdit, FrameJob, frame_landmarks
 from ganimate.engines.config import BlendConfig
-from ganimate.engines.geometry import WarpConfig, warp_face
+from ganimate.engines.geometry import warp_face
+from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import AU_NAMES, SCANNED_EXTRA_AUS, AUCalibration, FaceCrop
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
@@ -72,7 +73,7 @@ class WarpEngine(Engine):
         out = np.array(job.frame, copy=True)
         weights = []
         for k, crop in enumerate(job.crops):
-            _, warp = warp_face(out, frame_landmarks(crop), job.y_r[k], job.y_g[k],
+            _, warp = warp_face(out, frame_landmarks(crop), job.y_r[k], job.condition[k],
                                 self.au_names, self.config, out=out, memory=job.mouth(k))
             if want_weights:
                 weights.append(crop_weight(crop, warp.field))

@@ -2,7 +2,7 @@
 readers (FER classifier, dlib), and reports.
 """
 
-from ganimate import lazy_exports
+from ganimate.lazy import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ganimate.faces import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
+from ganimate.faces import eye_corner_distance
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are converted
 # or drawn).
@@ -137,7 +137,7 @@ def read_mouth(rgb: np.ndarray, landmarks: np.ndarray, rule: TeethRule = TeethRu
     lm = np.asarray(landmarks, np.float64)
     outline = lm[list(INNER_LIPS), :2]
     polygon = np.round(outline).astype(np.int32)
-    iod = float(np.hypot(*(lm[RIGHT_EYE_OUTER, :2] - lm[LEFT_EYE_OUTER, :2])))
+    iod = eye_corner_distance(lm)
     x, y = outline[:, 0], outline[:, 1]
     area = 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
     opening = area / iod ** 2 if iod > 0 else 0.0

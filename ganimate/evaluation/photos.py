@@ -33,12 +33,18 @@ from pathlib import Path
 import numpy as np
 
 from ganimate.editing import EditConfig, edit_photo, list_photos
-from ganimate.engines import eye_distance
+from ganimate.engines import Engine
 from ganimate.errors import GanimateError
 from ganimate.evaluation.dlib68 import MEASURES, ExpressionReader
 from ganimate.evaluation.emotion import LABELS, find_face, read_emotions
 from ganimate.evaluation.identity import FaceEmbedder
-from ganimate.faces import AU_NAMES, FaceMesh, default_estimator, largest_face
+from ganimate.faces import (
+    AU_NAMES,
+    FaceMesh,
+    default_estimator,
+    eye_centre_distance,
+    largest_face,
+)
 from ganimate.images import IMAGE_SUFFIXES, read_rgb
 from ganimate.progress import log, track
 from ganimate.targets import TargetSpec
@@ -274,7 +280,7 @@ def _mesh_aus(readers: _Readers, rgb: np.ndarray) -> list[float] | None:
     return None if face is None else [float(v) for v in readers.aus(face)]
 
 
-def evaluate_photo(photo: Path, reference: Path | None, engine, config: PhotoEvalConfig,
+def evaluate_photo(photo: Path, reference: Path | None, engine: Engine, config: PhotoEvalConfig,
                    readers: _Readers) -> PhotoRow:
     """Edit one photo and measure it (see the module docstring)."""
     before = read_rgb(photo)
@@ -286,7 +292,7 @@ def evaluate_photo(photo: Path, reference: Path | None, engine, config: PhotoEva
                         readers.mesh).rgb
     seconds = time.perf_counter() - started
     box = PixelBox.around(face.box, before.shape)
-    iod = eye_distance(face.landmarks)
+    iod = eye_centre_distance(face.landmarks)
     far = PixelBox.around(face.box, before.shape, grow=iod)
     dbox = readers.dlib.locate(before)
     ref_rgb = read_rgb(reference) if reference is not None else None
@@ -327,7 +333,7 @@ def _emotions(before: np.ndarray, edited: np.ndarray, reference: np.ndarray | No
     return out
 
 
-def evaluate_photos(photos: Sequence[Path], engine, config: PhotoEvalConfig,
+def evaluate_photos(photos: Sequence[Path], engine: Engine, config: PhotoEvalConfig,
                     references: Path | None = None, target: str = "") -> PhotoEvalResult:
     """Run :func:`evaluate_photo` over ``photos`` (with a progress bar) and summarise. A photo
     that cannot be measured (no face, unreadable) is warned about and skipped; only a run in which
@@ -453,7 +459,7 @@ def edit_label(expression: str | None, au: Sequence[str]) -> str:
     return " ".join(([f"-e {expression}"] if expression else []) + [f"--au {a}" for a in au])
 
 
-def run(inputs: Sequence[str | Path], engine, config: PhotoEvalConfig,
+def run(inputs: Sequence[str | Path], engine: Engine, config: PhotoEvalConfig,
         ids: str | Path | None = None, references: str | Path | None = None,
         target: str = "") -> PhotoEvalResult:
     """``ganimate eval photos``: check the inputs, then :func:`evaluate_photos`."""

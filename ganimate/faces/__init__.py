@@ -2,7 +2,7 @@
 and the Action Units read from them (estimators, calibration, OpenFace files).
 """
 
-from ganimate import lazy_exports
+from ganimate.lazy import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
@@ -46,12 +46,11 @@ _EXPORTS = {
     "calibration": ("AUCalibration", "NeutralBaseline"),
     "config": ("DEFAULT_ESTIMATOR", "ESTIMATORS", "MAX_CROP"),
     "facs_groups": ("FACS_GROUPS", "facs_group"),
+    "measures": ("LEFT_EYE_OUTER", "RIGHT_EYE_OUTER", "eye_centre_distance", "eye_corner_distance"),
     "mesh": (
         "Face",
         "FaceMesh",
         "FaceTracker",
-        "LEFT_EYE_OUTER",
-        "RIGHT_EYE_OUTER",
         "largest_face",
         "open_mesh",
         "pick_faces",

@@ -33,6 +33,9 @@ from typing import TypeVar
 import numpy as np
 
 from ganimate.errors import GanimateError
+from ganimate.faces.measures import (
+    eye_corner_distance,
+)
 from ganimate.faces.mediapipe_runtime import _graph, _mediapipe, _native
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
@@ -40,10 +43,8 @@ from ganimate.faces.mediapipe_runtime import _graph, _mediapipe, _native
 
 N_LANDMARKS = 478
 
-# Landmark indices used across the package (mediapipe's 478-point topology). "Left"/"right" are the
-# image's left and right, so for a frontal face RIGHT_EYE_OUTER (33) has the smaller x.
-RIGHT_EYE_OUTER, RIGHT_EYE_INNER = 33, 133
-LEFT_EYE_INNER, LEFT_EYE_OUTER = 362, 263
+# Landmark indices used across the package (mediapipe's 478-point topology; the eye corners are in
+# measures.py). "Left"/"right" are the image's left and right.
 NOSE_TIP = 1
 MOUTH_RIGHT, MOUTH_LEFT = 61, 291
 UPPER_LIP_INNER, LOWER_LIP_INNER = 13, 14
@@ -91,10 +92,9 @@ class Face:
     score: float  # face detector confidence in [0, 1]; 1.0 for faces followed by tracking
 
     @property
-    def eye_distance(self) -> float:
+    def eye_corner_distance(self) -> float:
         """Distance between the outer eye corners in pixels: the face's scale, robust to pose."""
-        a, b = self.landmarks[RIGHT_EYE_OUTER, :2], self.landmarks[LEFT_EYE_OUTER, :2]
-        return float(np.hypot(*(a - b)))
+        return eye_corner_distance(self.landmarks)
 
 
 @dataclass

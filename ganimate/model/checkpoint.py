@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganimate import __version__
 from ganimate.errors import GanimateError
 from ganimate.files import write_bytes
 from ganimate.model.config import ModelConfig
 from ganimate.model.networks import Generator
 from ganimate.runtime import pick_device
+from ganimate.version import __version__
 
 # Imported in the functions that use them, on purpose (start-up): safetensors (where weights are
 # read).

@@ -2,7 +2,7 @@
 preview, keyframes over a clip, and the `ganimate` command that reproduces each result.
 """
 
-from ganimate import lazy_exports
+from ganimate.lazy import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {

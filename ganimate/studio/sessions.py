@@ -284,11 +284,11 @@ class VideoSession:
         conditions = Conditions(keys.schedule, TargetSpec(), tuple(engine.au_names), self.fps,
                                 keys=keys.curves)
         edited = plans.edit(index, conditions)
-        cond = edited.task.cond
-        if cond is None:
-            return Preview(edited.rgb, conditions.alpha(index), None, None)
-        k = edited.task.crops.index(_largest(plans.plan(index).faces).crop)
-        return Preview(edited.rgb, cond.alpha, cond.y_r[k].tolist(), cond.y_g[k].tolist())
+        job = edited.job
+        if not job.crops:
+            return Preview(edited.rgb, job.alpha, None, None)
+        k = job.crops.index(_largest(plans.plan(index).faces).crop)
+        return Preview(edited.rgb, job.alpha, job.y_r[k].tolist(), job.targets[k].tolist())
 
     def curves(self, request: VideoRequest, engine: Engine, samples: int = 200) -> dict:
         """alpha and each keyed AU over the clip, sampled for the page's plot."""

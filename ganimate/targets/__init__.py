@@ -2,7 +2,7 @@
 when over time (alpha schedules, easing, keyframes, driver tracks).
 """
 
-from ganimate import lazy_exports
+from ganimate.lazy import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {

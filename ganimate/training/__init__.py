@@ -2,7 +2,7 @@
 the losses and the trainer (optimisers, AMP, DDP, schedules).
 """
 
-from ganimate import lazy_exports
+from ganimate.lazy import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ganimate import __version__, progress
+from ganimate import progress
+from ganimate.version import __version__
 from ganimate.errors import GanimateError
 from ganimate.faces import (
     AU_NAMES,

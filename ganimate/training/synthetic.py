@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ganimate import __version__
 from ganimate.errors import GanimateError
 from ganimate.images import write_image
 from ganimate.training.config import SyntheticConfig
+from ganimate.version import __version__
 
 SYNTHETIC_AUS: tuple[str, ...] = ("AU01", "AU26")
 

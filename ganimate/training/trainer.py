@@ -40,7 +40,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from ganimate import __version__
+from ganimate.version import __version__
 from ganimate.errors import GanimateError
 from ganimate.files import write_text
 from ganimate.images import to_image, to_tensor, write_image

@@ -2,7 +2,7 @@
 finding the photos and videos under a path, and encoding frames as they come.
 """
 
-from ganimate import lazy_exports
+from ganimate.lazy import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {

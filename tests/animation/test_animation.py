@@ -348,6 +348,6 @@ def test_a_clip_frame_edited_alone_is_the_renders_frame(media, tmp_path):
         for index in (40, 3, 71, 20):
             edited = plans.edit(index, conditions)
             assert np.array_equal(edited.rgb, rendered[index]), index
-            assert edited.task.cond is not None and edited.task.mouths[0] is not None
+            assert edited.job.crops and edited.job.mouths[0] is not None
     finally:
         plans.close()

@@ -28,12 +28,11 @@ def neutral(media):
 
 @pytest.fixture(scope="module")
 def face_box(neutral):
-    from ganimate.engines import eye_distance
-    from ganimate.faces import FaceMesh
+    from ganimate.faces import FaceMesh, eye_centre_distance
 
     with FaceMesh() as mesh:
         face = mesh(read_rgb(neutral / "005.jpg"))[0]
-    return face.box, eye_distance(face.landmarks)
+    return face.box, eye_centre_distance(face.landmarks)
 
 
 def test_warp_is_the_default_and_a_null_edit_is_bit_identical(neutral, tmp_path):

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from ganimate.engines import Engine, FrameJob, GanEngine, HybridEngine, WarpEngine, load_engine
-from ganimate.engines.geometry import Field, WarpConfig
+from ganimate.engines.geometry import Field
 from ganimate.engines.mouth import INNER_LIPS
+from ganimate.engines.warp_config import WarpConfig
 from ganimate.errors import GanimateError
 from ganimate.faces import AU_NAMES, SCANNED_EXTRA_AUS, AUCalibration, AUSpace
 from ganimate.model import load_generator

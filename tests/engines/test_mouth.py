@@ -12,10 +12,11 @@ import numpy as np
 from test_geometry import synthetic_mesh
 
 from ganimate.engines import geometry, mouth
-from ganimate.engines.geometry import Field, WarpConfig
+from ganimate.engines.geometry import Field
 from ganimate.engines.mouth import INNER_LIPS, MouthConfig, find_opening
 from ganimate.engines.teeth import TeethConfig
-from ganimate.faces import AU_NAMES
+from ganimate.engines.warp_config import WarpConfig
+from ganimate.faces import AU_NAMES, eye_centre_distance
 
 OFF = dataclasses.replace(WarpConfig(), mouth=MouthConfig(strength=0.0))
 NO_TEETH = dataclasses.replace(WarpConfig(), teeth=TeethConfig(strength=0.0))
@@ -145,7 +146,7 @@ def test_an_open_mouth_keeps_its_own_interior():
 def test_seam_colour_is_the_darkest_tenth():
     lm = closed_mesh()
     photo = lip_photo(lm)
-    colour = mouth.seam_colour(photo, lm, geometry.eye_distance(lm))
+    colour = mouth.seam_colour(photo, lm, eye_centre_distance(lm))
     assert colour[0] < 160 and colour[0] > colour[1]  # the dark red seam, not skin or lip
 
 
@@ -162,7 +163,7 @@ def test_teeth_a_photo_shows_move_rigidly_and_the_jaw_opens_a_dark_gap(media):
         for person in ("013", "022"):
             photo = read_rgb(media / "faces" / "london" / "smiling" / f"{person}.jpg")
             lm = largest_face(mesh(photo)).landmarks
-            iod = geometry.eye_distance(lm)
+            iod = eye_centre_distance(lm)
             out, plan = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES)
             t_up = plan.shifts[[INNER_LIPS[i] for i in (3, 4, 5, 6, 7)]].mean(axis=0)
             moved = cv2.warpAffine(photo, np.float32([[1, 0, t_up[0]], [0, 1, t_up[1]]]),

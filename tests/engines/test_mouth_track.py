@@ -9,10 +9,9 @@ import pytest
 from test_mouth import closed_mesh, lip_photo, opening_of, target
 
 from ganimate.engines import geometry
-from ganimate.engines.geometry import eye_distance
 from ganimate.engines.mouth import INNER_LIPS, MouthConfig, gap_of
 from ganimate.engines.mouth_track import MouthTrack, MouthTrackConfig
-from ganimate.faces import AU_NAMES
+from ganimate.faces import AU_NAMES, eye_centre_distance
 
 LOWER = list(INNER_LIPS[11:])
 
@@ -21,8 +20,8 @@ def ajar(gap: float) -> np.ndarray:
     """The closed synthetic face with its lower inner lip lowered to ``gap`` IOD."""
     lm = closed_mesh()
     lips = lm[list(INNER_LIPS), :2]
-    now = gap_of(lips) / eye_distance(lm)
-    lm[LOWER, 1] += (gap - now) * eye_distance(lm) * np.cos(
+    now = gap_of(lips) / eye_centre_distance(lm)
+    lm[LOWER, 1] += (gap - now) * eye_centre_distance(lm) * np.cos(
         (lm[LOWER, 0] - lm[LOWER, 0].mean()) / np.ptp(lm[LOWER, 0]) * np.pi / 2)
     return lm
 
@@ -96,7 +95,7 @@ def test_drawn_teeth_take_the_colour_of_the_persons_own(media):
         lm = largest_face(mesh(rgb)).landmarks
     lips = lm[list(INNER_LIPS), :2]
     own = own_teeth_lab(rgb, lips, teeth_split(rgb, lips))
-    skin = skin_lightness(rgb, lm, eye_distance(lm))
+    skin = skin_lightness(rgb, lm, eye_centre_distance(lm))
     assert own is not None and own[0] >= 0.8 * skin and np.hypot(own[1], own[2]) < 30
     track = MouthTrack(30.0)
     assert track.update(rgb, lm).teeth is None  # learnt as frames arrive (observe), not here
@@ -112,7 +111,7 @@ def test_drawn_teeth_take_the_colour_of_the_persons_own(media):
     assert np.allclose(memory.teeth, own, atol=0.05 * np.linalg.norm(own - drawn_lab) + 0.1)
     box = tuple(int(v) for v in (*lips.min(0) - 10, *lips.max(0) + 10))
     seam = np.array([120, 50, 60], np.float32)
-    drawn = [draw_interior(lm, 0.3, box, skin, seam, eye_distance(lm), teeth_lab=t)
+    drawn = [draw_interior(lm, 0.3, box, skin, seam, eye_centre_distance(lm), teeth_lab=t)
              for t in (None, own)]
     teeth = [d.rgb[(d.coverage > 0.9) & (d.rgb.mean(axis=2) >= np.quantile(
         d.rgb.mean(axis=2)[d.coverage > 0.9], 0.8))] for d in drawn]  # the lightest: teeth
@@ -148,7 +147,7 @@ def test_a_change_of_state_wipes_the_drawn_teeth_instead_of_fading_them():
     y_r, y_g = target(AU06=0.8, AU12=1.0, AU25=0.7, AU26=0.2)
     lm = ajar(0.0)
     plan = geometry.plan_warp(lm, y_r, y_g, AU_NAMES, (640, 600), geometry.WarpConfig())
-    scale = eye_distance(lm)
+    scale = eye_centre_distance(lm)
     full = find_opening(lm, plan.shifts, plan.field, scale, closedness=1.0, wants_open=1.0)
     core = full.alpha > 0.99  # well inside the parted lips
     shares = []
@@ -190,6 +189,6 @@ def test_lips_that_have_met_show_no_row_of_teeth_at_once_while_the_wipe_brings_t
         lm = ajar(gap)
         plan = geometry.plan_warp(lm, y_r, y_g, AU_NAMES, (640, 600), geometry.WarpConfig())
         memory = MouthMemory(0.5, 0.5, 70.0, None, np.array([120, 50, 60], np.float32), None)
-        found = rigid_teeth(lip_photo(lm), lm, plan.shifts, plan.field, eye_distance(lm),
+        found = rigid_teeth(lip_photo(lm), lm, plan.shifts, plan.field, eye_centre_distance(lm),
                             memory=memory)
         assert (found is None) == expect_none, gap

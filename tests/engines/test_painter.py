@@ -10,7 +10,6 @@ import torch
 from test_mouth import closed_mesh, lens, lip_photo, target
 
 from ganimate.engines import geometry
-from ganimate.engines.geometry import WarpConfig
 from ganimate.engines.painter import (
     PAINTER_AUS,
     MouthPainter,
@@ -20,6 +19,7 @@ from ganimate.engines.painter import (
     mouth_patch_transform,
 )
 from ganimate.engines.teeth import TeethConfig
+from ganimate.engines.warp_config import WarpConfig
 from ganimate.errors import GanimateError
 from ganimate.faces import AU_NAMES
 

@@ -197,7 +197,7 @@ def test_the_studio_loads_nothing_into_the_cli():
     import subprocess
     import sys
 
-    code = ("import sys, ganimate.cli; print(sorted(m for m in sys.modules if m.startswith("
+    code = ("import sys, ganimate.cli.entry; print(sorted(m for m in sys.modules if m.startswith("
             "('ganimate.studio.', 'http.server', 'webbrowser'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['ganimate.studio.config']"
