@@ -308,7 +308,7 @@ def test_train_refuses_a_disk_without_room(tiny_train_args, trained_run, tmpfs):
 def test_train_save_failure_keeps_the_last_checkpoint(tiny_train_args, trained_run, tmp_path,
                                                        monkeypatch):
     from ganimate.model import checkpoint
-    from ganimate.training import trainer
+    from ganimate.training import train_output
 
     saves = []
 
@@ -318,7 +318,7 @@ def test_train_save_failure_keeps_the_last_checkpoint(tiny_train_args, trained_r
         saves.append(path)
         return checkpoint.save_checkpoint(path, tensors, meta)
 
-    monkeypatch.setattr(trainer, "save_checkpoint", save_once)
+    monkeypatch.setattr(train_output, "save_checkpoint", save_once)
     run = tmp_path / "run"
     result = runner.invoke(app, ["train", str(trained_run.data), "-o", str(run), *tiny_train_args,
                                  "--steps", "2", "--checkpoint-every", "1"])

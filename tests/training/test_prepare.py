@@ -150,7 +150,7 @@ def test_small_and_turned_faces_are_rejected(media, tmp_path):
 
 
 def test_video_frames_every_k_and_split_by_source(media, tmp_path):
-    from ganimate.training.prepare import _split_of
+    from ganimate.training.prepare_output import _split_of
 
     out = tmp_path / "ds"
     result = runner.invoke(app, ["-q", "prepare", str(media / "video" / "single_face.mp4"),

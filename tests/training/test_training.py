@@ -15,7 +15,8 @@ from ganimate.errors import GanimateError
 from ganimate.model import ModelConfig, TrainConfig, list_checkpoints
 from ganimate.model.checkpoint import load_checkpoint, read_metadata
 from ganimate.training import make_synthetic_dataset, train
-from ganimate.training.trainer import _check_saturation, epoch_order, lr_factor, total_steps
+from ganimate.training.train_output import _check_saturation
+from ganimate.training.train_schedule import epoch_order, lr_factor, total_steps
 
 TINY = TrainConfig(
     model=ModelConfig(image_size=32, g_width=8, g_residual_blocks=1, d_width=8, d_layers=3),
