@@ -27,7 +27,8 @@ import time
 import torch
 
 from ganimate.model import Critic, Generator, ModelConfig, TrainConfig
-from ganimate.runtime import autocast, configure_backends, pick_device, resolve_precision
+from ganimate.model.device import pick_device
+from ganimate.training.precision import autocast, configure_backends, resolve_precision
 from ganimate.training.trainer import StepBatch, TrainState, critic_step, generator_step
 
 

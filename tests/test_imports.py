@@ -231,3 +231,22 @@ def test_each_stage_says_what_it_does_and_exports_what_exists():
                 assert attr in vars(module), f"{name} exports {attr} from {submodule}: not there"
                 assert getattr(package, attr) is getattr(module, attr)
         assert sorted(dir(package)) == sorted(n for ns in package._EXPORTS.values() for n in ns)
+
+
+def test_no_file_over_600_lines_and_no_function_over_80():
+    """The house's size limits (docs/architecture.md): a command's signature may be longer, its
+    options are declared there, but its body stays under 30 lines."""
+    too_long = []
+    for module, path in module_names().items():
+        source = path.read_text(encoding="utf-8")
+        if len(source.splitlines()) > 600:
+            too_long.append(f"{module}: {len(source.splitlines())} lines")
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            length = node.end_lineno - node.lineno + 1
+            body = node.end_lineno - node.body[0].lineno + 1
+            is_command = module.startswith("ganimate.cli.") and node.name.endswith("_command")
+            if length > 80 and not (is_command and body < 30):
+                too_long.append(f"{module}.{node.name}: {length} lines")
+    assert not too_long, too_long

@@ -21,10 +21,12 @@ import typer
 from ganimate.cli import train, aus, demo, studio, edit, animate, evaluate  # noqa: F401
 # isort: on
 from ganimate.cli.base import app, fail, guarded, hoist_global_options  # noqa: F401 (exported)
+from ganimate.runtime import limit_blas_threads
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: the process's settings (one BLAS thread), then the app."""
+    limit_blas_threads()  # before any command imports numpy
     try:
         app(args=hoist_global_options(sys.argv[1:]), prog_name="ganimate")
     except KeyboardInterrupt:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ganimate.faces.mediapipe_runtime import _graph, _mediapipe, _native
+from ganimate.faces.mediapipe_graphs import _graph, _mediapipe, _native
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where masks are drawn).
 

@@ -36,7 +36,7 @@ from ganimate.errors import GanimateError
 from ganimate.faces.measures import (
     eye_corner_distance,
 )
-from ganimate.faces.mediapipe_runtime import _graph, _mediapipe, _native
+from ganimate.faces.mediapipe_graphs import _graph, _mediapipe, _native
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
 # drawn), mediapipe (1 s: when a mesh is first built), scipy (for the rare solves that need it).

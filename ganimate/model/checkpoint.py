@@ -28,8 +28,8 @@ import torch
 from ganimate.errors import GanimateError
 from ganimate.files import write_bytes
 from ganimate.model.config import ModelConfig
+from ganimate.model.device import pick_device
 from ganimate.model.networks import Generator
-from ganimate.runtime import pick_device
 from ganimate.version import __version__
 
 # Imported in the functions that use them, on purpose (start-up): safetensors (where weights are

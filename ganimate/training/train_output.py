@@ -26,8 +26,8 @@ from ganimate.model import (
     rng_state,
     save_checkpoint,
 )
-from ganimate.runtime import autocast
 from ganimate.training.dataset import FaceDataset, open_dataset
+from ganimate.training.precision import autocast
 from ganimate.training.train_steps import TrainState
 
 log = logging.getLogger("ganimate")

@@ -11,8 +11,8 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ganimate.model import TrainConfig, load_optimizer_state
-from ganimate.runtime import autocast
 from ganimate.training import losses
+from ganimate.training.precision import autocast
 from ganimate.training.train_schedule import _Dist
 
 

@@ -45,15 +45,15 @@ from ganimate.model import (
     remove_partial_writes,
     restore_rng_state,
 )
+from ganimate.model.device import pick_device
 from ganimate.progress import track
-from ganimate.runtime import (
+from ganimate.training.dataset import open_dataset
+from ganimate.training.precision import (
     configure_backends,
     memory_format,
-    pick_device,
     resolve_precision,
     seed_everything,
 )
-from ganimate.training.dataset import open_dataset
 from ganimate.training.train_output import (
     _check_free_space,
     _LogWriter,

@@ -134,9 +134,9 @@ def test_native_log_lines_are_kept_off_stderr_and_everything_else_forwarded(capf
     order, and fd 2 is itself again afterwards."""
     import os
 
-    from ganimate.faces.mediapipe_runtime import _native_logs
+    from ganimate.runtime import native_logs
 
-    with _native_logs.window():
+    with native_logs.window():
         os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are "
                     b"written to STDERR\n")
         os.write(2, GLOG)
@@ -144,7 +144,7 @@ def test_native_log_lines_are_kept_off_stderr_and_everything_else_forwarded(capf
         os.write(2, b"\rediting photos 1/3")  # a progress bar, then native text on its line
         os.write(2, GLOG)
         os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
-        with _native_logs.window():  # nested (a tracker building its still-image mesh)
+        with native_logs.window():  # nested (a tracker building its still-image mesh)
             os.write(2, b"I0000 00:00:1718000000.5 17 gl_context.cc:357] GL version\n")
             os.write(2, b"E0520 14:03:12.345678 17 graph.cc:9] error\n")
         os.write(2, b"F0000 00:00:1718000000.5 17 check.cc:1] fatal, kept\n")

@@ -191,7 +191,7 @@ def test_a_run_can_change_its_length_before_its_decay_starts(tmp_path, data):
 
 def test_identity_term_ema_and_bf16_on_cpu(tmp_path, data):
     from ganimate.model import export_generator
-    from ganimate.runtime import cpu_has_bf16, resolve_precision
+    from ganimate.training.precision import cpu_has_bf16, resolve_precision
 
     assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if cpu_has_bf16() else "fp32")
     assert resolve_precision("bf16", torch.device("cpu")) == "bf16"  # forced: honoured
