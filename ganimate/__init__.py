@@ -16,22 +16,37 @@ Python programs come in through :mod:`ganimate.api` (docs/api.md), whose functio
 re-exported here.
 """
 
+from typing import TYPE_CHECKING
+
 from ganimate.lazy import lazy_exports as _lazy_exports
 from ganimate.version import __version__ as __version__
 
+if TYPE_CHECKING:  # editors and type checkers go to the definitions, not to the table below
+    from ganimate.api import (
+        AUTargets,
+        FaceAUs,
+        ImageLike,
+        animate_video,
+        demo_clip,
+        demo_photo,
+        edit_image,
+        load_engine,
+        read_aus,
+    )
+
 # The Python front door (docs/api.md): ``ganimate.edit_image`` is ``ganimate.api.edit_image``,
 # imported when first asked for (``import ganimate`` alone loads no numpy).
-_EXPORTS = {
-    "api": (
-        "AUTargets",
-        "FaceAUs",
-        "ImageLike",
-        "animate_video",
-        "demo_clip",
-        "demo_photo",
-        "edit_image",
-        "load_engine",
-        "read_aus",
-    ),
-}
+__all__ = [
+    "AUTargets",
+    "FaceAUs",
+    "ImageLike",
+    "__version__",
+    "animate_video",
+    "demo_clip",
+    "demo_photo",
+    "edit_image",
+    "load_engine",
+    "read_aus",
+]
+_EXPORTS = {"api": tuple(name for name in __all__ if name != "__version__")}
 __getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)
