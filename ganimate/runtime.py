@@ -80,6 +80,8 @@ class NativeLogFilter:
                 self._close()
 
     def _open(self) -> bool:
+        if sys.is_finalizing():  # no thread can start now (start() would wait for ever)
+            return False
         with self._lock:
             if self._depth:
                 self._depth += 1

@@ -64,3 +64,20 @@ def test_a_native_log_window_gives_fd_2_back(capfd):
     os.write(2, b"after\n")
     assert os.fstat(2).st_ino == before
     assert capfd.readouterr().err == "after\n"
+
+
+def test_a_window_opened_as_the_interpreter_exits_does_not_hang_it():
+    """A clip's planner left open when a script fails is closed by the garbage collector at
+    exit, and closing mediapipe's graphs opens a native-log window: with no thread to start,
+    that waited for ever."""
+    code = ("from ganimate.runtime import native_logs\n"
+            "def planner():\n"
+            "    try:\n"
+            "        yield 1\n"
+            "    finally:\n"
+            "        with native_logs.window():\n"
+            "            pass\n"
+            "plans = planner(); next(plans)\n"
+            "raise SystemExit(3)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert out.returncode == 3
