@@ -108,6 +108,7 @@ class Planner:
     def __init__(self, engine: Engine, config: AnimateConfig, fps: float):
         self.space = engine.au_space  # where y_r is read
         self.new_track = engine.track  # a person's temporal state in the engine
+        self.own_aus = engine.own_aus  # y_r as the engine moves it
         self.fps = fps
         self.config = config
         self.lookahead = max(0, int(round(config.smooth * fps)))
@@ -190,6 +191,7 @@ class Planner:
                 with stage("track"):
                     seen = marks[xs[near] == p.index][0]
                     mouth = state.mouth.update(p.frame, landmarks, seen, p.hands)
+            y = self.own_aus(y, landmarks, mouth)
             planned.append(PlannedFace(tid, crop, y, mouth))
         return FramePlan(p.index, p.frame, planned, p.seen, p.hands)
 

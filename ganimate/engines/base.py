@@ -114,6 +114,14 @@ class Engine(Protocol):
         """The engine as video frames use it (the warp samples more cheaply)."""
         ...
 
+    def own_aus(self, y_r: np.ndarray, landmarks: np.ndarray,
+                memory: MouthMemory | None) -> np.ndarray:
+        """A video face's own AUs (K,) as this engine moves them, from the estimator's ``y_r``,
+        the face's landmarks (478, 3; frame pixels) and its track's memory of this frame: the
+        planner asks once per face and frame, before the frame's condition is built from them;
+        the generators take y_r as it is."""
+        return y_r
+
     def track(self, fps: float) -> MouthTrack | None:
         """A new per-person temporal state for a video track (the warp's mouth decisions), fed
         each frame in order by the planner; None when the engine keeps none."""

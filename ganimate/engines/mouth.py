@@ -95,6 +95,9 @@ class MouthMemory:
     # The lip seam at rest in the canonical face's frame (cm): where the drawn upper teeth hang,
     # or None before the mouth was first seen closed (then the frame's own seam is used).
     anchor: np.ndarray | None
+    # How far apart the inner lips are (IOD) in the landmarks the warp moves, held while a hand
+    # covers them: the face's own lip parting (:func:`ganimate.engines.lips.tracked_lips`).
+    gap: float | None = None
 
 
 @dataclass

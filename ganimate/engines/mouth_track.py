@@ -26,6 +26,8 @@ pixels. A track instead carries:
   colour is learnt as frames arrive (:meth:`MouthTrack.observe`, the planner's look-ahead before
   their plans), starting from the drawn teeth's own colour counted as ``prior`` sights, so that
   a first, motion-blurred sight does not turn the drawn teeth grey;
+- **the lips' parting**: how far apart the inner lips are in the (smoothed) landmarks the warp
+  moves, which the warp reads as the face's own AU25 and AU26 (:mod:`ganimate.engines.lips`);
 - **hands**: while a hand covers the inner lips (:mod:`ganimate.faces.hands`), none of this is
   updated: the landmarks and pixels there are the hand's.
 
@@ -98,6 +100,7 @@ class MouthTrack:
         self._closedness = 1.0
         self._split = self._skin = self._seam = self._anchor = self._teeth = None
         self._sights = 0  # frames in which the person's own teeth were seen
+        self._gap: float | None = None  # the smoothed landmarks' lip gap, IOD
 
     def update(self, frame: np.ndarray, landmarks: np.ndarray,
                seen: np.ndarray | None = None, hands: tuple[Hand, ...] = ()) -> MouthMemory:
@@ -113,6 +116,7 @@ class MouthTrack:
         if self._open is not None and covered_share(hands, state) > cfg.covered:
             return self._memory(self._closedness)
         gap = gap_of(state) / max(scale, 1e-6)
+        self._gap = gap_of(lips) / max(scale, 1e-6)
         if self._open is None:  # the first frame decides as a photo would, halfway
             self._open = gap >= 0.5 * (cfg.open_above + cfg.close_below)
             self._closedness = 0.0 if self._open else 1.0
@@ -163,4 +167,4 @@ class MouthTrack:
                            float(self._skin),
                            None if self._teeth is None else np.array(self._teeth, np.float32),
                            np.asarray(self._seam, np.float32),
-                           None if self._anchor is None else np.array(self._anchor))
+                           None if self._anchor is None else np.array(self._anchor), self._gap)

@@ -15,6 +15,8 @@ import numpy as np
 from ganimate.engines.base import Engine, FrameEdit, FrameJob, frame_landmarks
 from ganimate.engines.config import BlendConfig
 from ganimate.engines.geometry import warp_face
+from ganimate.engines.lips import tracked_lips
+from ganimate.engines.mouth import MouthMemory
 from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import AU_NAMES, SCANNED_EXTRA_AUS, AUCalibration, FaceCrop
 
@@ -55,6 +57,12 @@ class WarpEngine(Engine):
     def for_video(self) -> WarpEngine:
         """The engine for video frames: cheaper sampling (:attr:`WarpConfig.video_sampling`)."""
         return WarpEngine(self.config.for_video())
+
+    def own_aus(self, y_r: np.ndarray, landmarks: np.ndarray,
+                memory: MouthMemory | None) -> np.ndarray:
+        """With :attr:`WarpConfig.lips_from_landmarks` (video), the lip-parting AUs read from
+        the track's lip gap through the basis (:func:`ganimate.engines.lips.tracked_lips`)."""
+        return tracked_lips(y_r, landmarks, memory, self.au_names, self.config)
 
     def track(self, fps: float):
         """Per person in a video, the mouth's decisions carried over frames."""

@@ -85,6 +85,13 @@ class WarpConfig:
     # Video's fold shading is smoothed over this width (IOD; see ``fold_blur``): the edit layer's
     # frame-to-frame change inside the face (eval video) and the cheeks' patches by eye.
     video_fold_blur: float = 0.1
+    # The lip-parting AUs of a face's own y_r read from its landmarks through the basis
+    # (:mod:`ganimate.engines.lips`): the edit's lips then part as far as the condition asks
+    # whatever the estimator read. On in video (``video_lips_from_landmarks``: single_face.mp4
+    # held at happy closed to 0.056 IOD for a frame as his own smile opened, 0.14 before it);
+    # photos keep the estimator's reading (their numbers in docs/engines.md were made so).
+    lips_from_landmarks: bool = False
+    video_lips_from_landmarks: bool = True
     # Where the warp parts the lips, the opening is painted as a shadowed mouth interior
     # (:mod:`ganimate.engines.mouth`); ``MouthConfig(strength=0)`` leaves the stretched lip seam.
     mouth: MouthConfig = dataclasses.field(default_factory=MouthConfig)
@@ -104,4 +111,5 @@ class WarpConfig:
     def for_video(self) -> WarpConfig:
         """This config with the video frames' sampling (``video_sampling``, ``video_restore``)."""
         return dataclasses.replace(self, sampling=self.video_sampling,
-                                   restore=self.video_restore, fold_blur=self.video_fold_blur)
+                                   restore=self.video_restore, fold_blur=self.video_fold_blur,
+                                   lips_from_landmarks=self.video_lips_from_landmarks)
