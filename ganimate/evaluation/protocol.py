@@ -109,15 +109,15 @@ class EvalResult:
         d = asdict(self)
         d.pop("sweep")
         d["config"]["sweep_levels"] = list(self.config.sweep_levels)
-        return _json_safe(d)
+        return json_safe(d)
 
 
-def _json_safe(obj):
+def json_safe(obj):
     """NaN -> None (JSON has no NaN), tuples -> lists, numpy scalars -> Python numbers."""
     if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):

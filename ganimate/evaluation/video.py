@@ -34,7 +34,7 @@ from ganimate.evaluation.mouth import (
     TeethPops,
     read_mouth,
 )
-from ganimate.evaluation.protocol import _json_safe, embedding_distance_of
+from ganimate.evaluation.protocol import embedding_distance_of, json_safe
 from ganimate.evaluation.readers import Embedder, load_embedder
 from ganimate.evaluation.video_frames import (
     Box,
@@ -80,7 +80,7 @@ class VideoEvalResult:
     source: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return _json_safe(asdict(self))
+        return json_safe(asdict(self))
 
 
 @dataclass(frozen=True)

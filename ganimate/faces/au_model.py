@@ -25,7 +25,7 @@ RIGID_3D = np.array([33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 9, 151, 10,
 _FACE_OVAL = np.array([10, 21, 54, 58, 67, 93, 103, 109, 127, 132, 136, 148, 149, 150, 152, 162,
                        172, 176, 234, 251, 284, 288, 297, 323, 332, 338, 356, 361, 365, 377, 378,
                        379, 389, 397, 400, 454])
-_N = 468  # the canonical face has no iris points; they are not used
+MESH_POINTS = 468  # the canonical face has no iris points; they are not used
 # Inversion settings. The ridge is relative to the mean diagonal of the weighted normal matrix
 # (about 3e4 in the model's units): 0.1 keeps neutral faces near 0 without hiding smiles
 # (docs/aus.md has the sweep).
@@ -87,7 +87,7 @@ def apply_similarity(srt: tuple[float, np.ndarray, np.ndarray], pts: np.ndarray)
 
 def to_model_frame(landmarks: np.ndarray) -> np.ndarray:
     """mediapipe pixels (x, y down, z away) -> (x, -y, -z): x right, y up, z toward the camera."""
-    lm = np.asarray(landmarks, dtype=np.float64)[:_N]
+    lm = np.asarray(landmarks, dtype=np.float64)[:MESH_POINTS]
     return np.stack([lm[:, 0], -lm[:, 1], -lm[:, 2]], axis=1)
 
 
@@ -144,10 +144,11 @@ class AUMeshModel:
             self.inputs = [str(c) for c in data["input_columns"]]
         n_in = coef.shape[0]
         # Zero-AU reference: the canonical neutral face aligned into the model's frame.
-        self.ref = apply_similarity(umeyama(_canonical(), intercept[:_N]), _canonical())
+        self.ref = apply_similarity(umeyama(_canonical(), intercept[:MESH_POINTS]), _canonical())
         # Rows in the axis-major order x0..x467, y0.., z0..
-        self.basis = coef.reshape(n_in, 3, -1)[:, :, :_N].transpose(1, 2, 0).reshape(3 * _N, n_in)
-        w = np.ones(_N)
+        self.basis = (coef.reshape(n_in, 3, -1)[:, :, :MESH_POINTS].transpose(1, 2, 0)
+                      .reshape(3 * MESH_POINTS, n_in))
+        w = np.ones(MESH_POINTS)
         w[_FACE_OVAL] = _OUTLINE_WEIGHT
         self.sqrt_w = np.sqrt(np.concatenate([w, w, w * _Z_WEIGHT]))
         aw = self.basis * self.sqrt_w[:, None]
@@ -175,7 +176,7 @@ class AUMeshModel:
             b = (aligned - self.ref).T.reshape(-1) * self.sqrt_w
             rhs = solve_triangular(self.chol, self.aw.T @ b, trans="T")
             x = box_lstsq(self.chol, rhs, self.lower, self.upper, self.hessian)
-            target = self.ref + (self.basis @ x).reshape(3, _N).T
+            target = self.ref + (self.basis @ x).reshape(3, MESH_POINTS).T
         return x, aligned
 
 
@@ -215,7 +216,7 @@ def geometric_features(landmarks: np.ndarray) -> dict[str, float]:
     }
 
 
-def _geometric_au(name: str, features: dict[str, float]) -> float:
+def geometric_au(name: str, features: dict[str, float]) -> float:
     feature, zero, one = _GEOMETRIC[name]
     return float(np.clip((features[feature] - zero) / (one - zero), 0.0, 1.0))
 

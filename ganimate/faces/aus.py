@@ -31,7 +31,7 @@ import numpy as np
 
 from ganimate.errors import GanimateError
 from ganimate.faces.align import FaceCrop
-from ganimate.faces.au_model import _N, _geometric_au, geometric_features, mesh_model
+from ganimate.faces.au_model import MESH_POINTS, geometric_au, geometric_features, mesh_model
 from ganimate.faces.au_names import AU_NAMES, RELIABLE_AUS
 from ganimate.faces.au_vectors import reorder
 from ganimate.faces.calibration import AUCalibration
@@ -61,11 +61,11 @@ class AUEstimator:
 
     def __call__(self, face: Face | np.ndarray) -> np.ndarray:
         landmarks = face.landmarks if hasattr(face, "landmarks") else np.asarray(face)
-        if landmarks.shape[0] < _N or landmarks.shape[-1] != 3:
+        if landmarks.shape[0] < MESH_POINTS or landmarks.shape[-1] != 3:
             raise ValueError(f"expected (478, 3) landmarks, got {landmarks.shape}")
         if self.method == "geometric":
             feats = geometric_features(landmarks)
-            return np.array([_geometric_au(name, feats) for name in AU_NAMES], np.float32)
+            return np.array([geometric_au(name, feats) for name in AU_NAMES], np.float32)
         x, _ = self._model.solve(landmarks)
         out = reorder(x, self._model.inputs, AU_NAMES, fill=0.0).astype(np.float32)
         if self.method == "inversion":
@@ -74,7 +74,7 @@ class AUEstimator:
             return np.clip(out, 0.0, 1.0)
         feats = geometric_features(landmarks)
         for name in ("AU25", "AU45"):
-            out[AU_NAMES.index(name)] = _geometric_au(name, feats)
+            out[AU_NAMES.index(name)] = geometric_au(name, feats)
         # A jaw that drops parts the lips: no more jaw drop than the lips' gap says. On faces
         # that look up the inversion reads a closed mouth as AU26 0.46-0.49 (3 of 12 held-out
         # people at -27 degrees of pitch), which an absolute preset then *closes* (happy asks

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ganimate.faces.mediapipe_graphs import _graph, _mediapipe, _native
+from ganimate.faces.mediapipe_graphs import import_mediapipe, quiet_call, warm_graph
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where masks are drawn).
 
@@ -71,11 +71,11 @@ class HandTracker:
     own, for photos). Call it with an RGB frame; it returns the hands found."""
 
     def __init__(self, config: HandConfig = HandConfig(), still: bool = False):
-        mp = _mediapipe()
+        mp = import_mediapipe()
         self.config = config
         self._every = 1 if still else max(int(config.look_every), 1)
         self._idle = 0  # calls since the last look, while it found nothing (0: look now)
-        self._graph = _graph(mp.solutions.hands.Hands, static_image_mode=still,
+        self._graph = warm_graph(mp.solutions.hands.Hands, static_image_mode=still,
                              max_num_hands=config.max_hands, model_complexity=config.complexity,
                              min_detection_confidence=config.min_score,
                              min_tracking_confidence=config.min_score)
@@ -88,7 +88,7 @@ class HandTracker:
 
     def close(self) -> None:
         if self._graph is not None:
-            _native(self._graph.close)
+            quiet_call(self._graph.close)
             self._graph = None
 
     def __call__(self, rgb: np.ndarray) -> tuple[Hand, ...]:
@@ -96,7 +96,7 @@ class HandTracker:
             self._idle += 1
             return ()
         frame = np.ascontiguousarray(np.asarray(rgb)[..., :3])
-        result = _native(self._graph.process, frame)
+        result = quiet_call(self._graph.process, frame)
         self._idle = 0 if result.multi_hand_landmarks else self._idle + 1
         h, w = frame.shape[:2]
         hands = []

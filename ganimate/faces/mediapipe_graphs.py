@@ -23,7 +23,7 @@ T = TypeVar("T")
 _DEFERRED = ("matplotlib", "matplotlib.pyplot")
 
 
-def _mediapipe():
+def import_mediapipe():
     """mediapipe, imported with matplotlib deferred (:func:`ganimate.runtime.defer_imports`):
     anything that really plots still gets the real pyplot on first use."""
     if "mediapipe" in sys.modules:
@@ -34,13 +34,13 @@ def _mediapipe():
     return mediapipe
 
 
-def _native(call: Callable[..., T], *args) -> T:
+def quiet_call(call: Callable[..., T], *args) -> T:
     """``call(*args)`` with mediapipe's native log lines kept off stderr."""
     with native_logs.window():
         return call(*args)
 
 
-def _graph(factory: Callable[..., T], **options) -> T:
+def warm_graph(factory: Callable[..., T], **options) -> T:
     """A mediapipe graph, built and run once on a blank image in one window: it opens its
     calculators (which log) in its own threads, and is only sure to be done once an image is
     through."""

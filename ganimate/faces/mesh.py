@@ -36,7 +36,7 @@ from ganimate.errors import GanimateError
 from ganimate.faces.measures import (
     eye_corner_distance,
 )
-from ganimate.faces.mediapipe_graphs import _graph, _mediapipe, _native
+from ganimate.faces.mediapipe_graphs import import_mediapipe, quiet_call, warm_graph
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
 # drawn), mediapipe (1 s: when a mesh is first built), scipy (for the rare solves that need it).
@@ -170,7 +170,7 @@ class FaceMesh:
         # The region around a detector box is this many times the box's larger side.
         roi_scale: float = 2.0,
     ):
-        mp = _mediapipe()
+        mp = import_mediapipe()
 
         self.max_faces = max_faces
         self.min_score = min_score
@@ -178,7 +178,7 @@ class FaceMesh:
         self.roi_scale = roi_scale
         # model_selection=1 is the full-range model (faces up to ~5 m), which finds the small
         # faces that the short-range detector built into the face mesh misses.
-        self._detector = _graph(mp.solutions.face_detection.FaceDetection, model_selection=1,
+        self._detector = warm_graph(mp.solutions.face_detection.FaceDetection, model_selection=1,
                                 min_detection_confidence=min_score)
         self._mesh = None  # built on first use (FaceTracker only counts faces with this)
         self._whole = None  # lazily built: the mesh on the whole image, a fallback
@@ -193,7 +193,7 @@ class FaceMesh:
     def close(self) -> None:
         for graph in (self._detector, self._mesh, self._whole):
             if graph is not None:
-                _native(graph.close)
+                quiet_call(graph.close)
         if self._hands is not None:
             self._hands.close()
         self._detector = self._mesh = self._whole = self._hands = None
@@ -232,7 +232,7 @@ class FaceMesh:
     def _detect(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
         """The detector's boxes (frame pixels) and scores, best first."""
         h, w = rgb.shape[:2]
-        detections = _native(self._detector.process, rgb).detections or []
+        detections = quiet_call(self._detector.process, rgb).detections or []
         out = []
         for det in sorted(detections, key=lambda d: -d.score[0])[: self.max_faces * 2]:
             rel = det.location_data.relative_bounding_box
@@ -250,8 +250,8 @@ class FaceMesh:
 
     def _region_mesh(self):
         if self._mesh is None:
-            mp = _mediapipe()
-            self._mesh = _graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=True,
+            mp = import_mediapipe()
+            self._mesh = warm_graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=True,
                                 max_num_faces=1, refine_landmarks=True,
                                 min_detection_confidence=self.min_score)
         return self._mesh
@@ -281,7 +281,7 @@ class FaceMesh:
         else:
             roi = cv2.warpAffine(rgb, to_roi, (self.roi_size, self.roi_size), flags=flags,
                                  borderMode=cv2.BORDER_CONSTANT)
-        result = _native(self._region_mesh().process, roi)
+        result = quiet_call(self._region_mesh().process, roi)
         if not result.multi_face_landmarks:
             return None
         pts = _landmarks_array(result.multi_face_landmarks[0], self.roi_size, self.roi_size)
@@ -295,10 +295,10 @@ class FaceMesh:
         """Fallback when the detector sees nothing: faces that fill the image (tight crops)."""
         import cv2
 
-        mp = _mediapipe()
+        mp = import_mediapipe()
 
         if self._whole is None:
-            self._whole = _graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=True,
+            self._whole = warm_graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=True,
                                  max_num_faces=self.max_faces, refine_landmarks=True,
                                  min_detection_confidence=self.min_score)
         h, w = rgb.shape[:2]
@@ -309,7 +309,7 @@ class FaceMesh:
         s = max(1.0, 2 * self.roi_size / padded.shape[0])
         if s > 1:
             padded = cv2.resize(padded, None, fx=s, fy=s, interpolation=cv2.INTER_LINEAR)
-        result = _native(self._whole.process, padded)
+        result = quiet_call(self._whole.process, padded)
         faces = []
         for lms in result.multi_face_landmarks or []:
             pts = _landmarks_array(lms, padded.shape[1], padded.shape[0])
@@ -368,7 +368,7 @@ class FaceTracker:
 
     def close(self) -> None:
         if self._mesh is not None:
-            _native(self._mesh.close)
+            quiet_call(self._mesh.close)
         if self._still is not None:
             self._still.close()
         self._mesh = self._still = None
@@ -380,12 +380,12 @@ class FaceTracker:
 
     def _follow(self, faces: int) -> None:
         """(Re)build the tracking graph for ``faces`` faces at once (a fresh graph detects)."""
-        mp = _mediapipe()
+        mp = import_mediapipe()
 
         if self._mesh is not None:
-            _native(self._mesh.close)
+            quiet_call(self._mesh.close)
             self._mesh = None
-        self._mesh = _graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=False,
+        self._mesh = warm_graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=False,
                             max_num_faces=faces, refine_landmarks=True,
                             min_detection_confidence=self._min_score,
                             min_tracking_confidence=self._min_score)
@@ -398,7 +398,7 @@ class FaceTracker:
 
     def _track(self, rgb: np.ndarray) -> list[Face]:
         h, w = rgb.shape[:2]
-        result = _native(self._mesh.process, rgb)
+        result = quiet_call(self._mesh.process, rgb)
         return [Face(pts, box_of(pts), 1.0)
                 for pts in (_landmarks_array(lms, w, h)
                             for lms in result.multi_face_landmarks or [])]

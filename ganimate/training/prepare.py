@@ -33,10 +33,10 @@ from ganimate.errors import GanimateError
 from ganimate.files import check_output, safe_name
 from ganimate.images import IMAGE_SUFFIXES
 from ganimate.training.config import PrepareConfig
-from ganimate.training.prepare_crops import _run_all, _Task
-from ganimate.training.prepare_openface import _load_openface
+from ganimate.training.prepare_crops import CropTask, run_crop_tasks
+from ganimate.training.prepare_openface import load_openface
 from ganimate.training.prepare_original import convert_original_layout, is_original_layout
-from ganimate.training.prepare_output import PrepareReport, _finalize
+from ganimate.training.prepare_output import PrepareReport, finalize_dataset
 from ganimate.video import VIDEO_SUFFIXES, find_inputs, is_video
 
 JOURNAL = Path(".prepare") / "journal.jsonl"
@@ -51,10 +51,10 @@ _DATASET_FILES = ("images", ".prepare", "aus.csv", "aus_raw.csv", "sources.csv",
 # ---------------------------------------------------------------------------------------------
 
 
-def _tasks(inputs: list[tuple[Path, str]]) -> list[_Task]:
+def _tasks(inputs: list[tuple[Path, str]]) -> list[CropTask]:
     """One task per input, with crop-id prefixes unique even when two display paths sanitise to
     the same text."""
-    tasks: list[_Task] = []
+    tasks: list[CropTask] = []
     used: set[str] = set()
     for path, disp in inputs:
         base = safe_name(str(Path(disp).with_suffix("")).replace("/", "_"))
@@ -62,7 +62,7 @@ def _tasks(inputs: list[tuple[Path, str]]) -> list[_Task]:
             base = f"{base}_{hashlib.sha1(disp.encode()).hexdigest()[:6]}"
         used.add(base)
         st = path.stat()
-        tasks.append(_Task(f"{disp}|{st.st_size}|{st.st_mtime_ns}", str(path), disp, base,
+        tasks.append(CropTask(f"{disp}|{st.st_size}|{st.st_mtime_ns}", str(path), disp, base,
                            is_video(path)))
     return tasks
 
@@ -103,7 +103,7 @@ def prepare_dataset(sources: Sequence[str | os.PathLike], out: str | os.PathLike
             f"(looked for {' '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)})"
         )
     header, done = _continued_journal(out, config)
-    openface = _load_openface(config.openface, inputs) if config.openface else None
+    openface = load_openface(config.openface, inputs) if config.openface else None
     tasks = _tasks(inputs)
     todo = [t for t in tasks if done.get(t.source, {}).get("key") != t.key]
     report = PrepareReport(out=out, processed=len(todo), skipped=len(tasks) - len(todo))
@@ -124,9 +124,9 @@ def prepare_dataset(sources: Sequence[str | os.PathLike], out: str | os.PathLike
             report.frames += result.get("frames", 0)
 
         if todo:
-            _run_all(todo, config, out, record, progress)
+            run_crop_tasks(todo, config, out, record, progress)
 
-    _finalize(out, config, tasks, done, openface, report)
+    finalize_dataset(out, config, tasks, done, openface, report)
     report.seconds = time.perf_counter() - start
     if report.frames:
         report.stage_ms = {k: 1000 * v / report.frames for k, v in stage.items()}

@@ -30,7 +30,7 @@ NO_LABEL = "no AU label"
 
 
 @dataclass(frozen=True)
-class _Task:
+class CropTask:
     key: str  # journal key: display path + size + mtime, so a changed file is redone
     path: str
     source: str  # display path written to the dataset (relative to its root)
@@ -52,7 +52,7 @@ class _Worker:
         self.stage = Counter()
         self.frames = 0
 
-    def run(self, task: _Task) -> dict:
+    def run(self, task: CropTask) -> dict:
         self.stage, self.frames = Counter(), 0
         rows: list[dict] = []
         rejected: list[dict] = []
@@ -77,7 +77,7 @@ class _Worker:
         return {"key": task.key, "source": task.source, "rows": rows, "rejected": rejected,
                 "frames": self.frames, "stage": dict(self.stage)}
 
-    def _video(self, task: _Task, rows: list, rejected: list) -> None:
+    def _video(self, task: CropTask, rows: list, rejected: list) -> None:
         per_reason: dict[str, list] = {}
         t = time.perf_counter()
         for index, _, rgb in iter_video_frames(task.path, self.config.every):
@@ -96,7 +96,7 @@ class _Worker:
                              "detail": f"{len(items)} of {self.frames} sampled frames; "
                                        f"first: {items[0]['detail']}"})
 
-    def _frame(self, task: _Task, index: int, rgb: np.ndarray, rows: list,
+    def _frame(self, task: CropTask, index: int, rgb: np.ndarray, rows: list,
                rejected: list) -> None:
         cfg = self.config
         h, w = rgb.shape[:2]
@@ -151,11 +151,12 @@ def _init_worker(config: PrepareConfig, out: str) -> None:
     _WORKER = _Worker(config, Path(out))
 
 
-def _run_task(task: _Task) -> dict:
+def _run_task(task: CropTask) -> dict:
     return _WORKER.run(task)
 
 
-def _run_all(todo: list[_Task], config: PrepareConfig, out: Path, record, progress) -> None:
+def run_crop_tasks(todo: list[CropTask], config: PrepareConfig, out: Path, record,
+                   progress) -> None:
     workers = config.workers or min(8, os.cpu_count() or 1)
     workers = max(1, min(workers, len(todo)))
     with progress.track("preparing", total=len(todo)) as bar:

@@ -15,12 +15,12 @@ from ganimate.video import is_video
 
 
 @dataclass
-class _OpenFaceLabels:
+class OpenFaceLabels:
     by_source: dict[str, dict[tuple[int, int], np.ndarray]]  # source -> (frame, face) -> AUs
     path: Path
 
 
-def _load_openface(path: Path, inputs: list[tuple[Path, str]]) -> _OpenFaceLabels:
+def load_openface(path: Path, inputs: list[tuple[Path, str]]) -> OpenFaceLabels:
     """Match OpenFace rows to our sources.
 
     - a folder of per-image CSVs (FaceLandmarkImg): ``<stem>.csv`` for each photo, face by face_id;
@@ -41,7 +41,7 @@ def _load_openface(path: Path, inputs: list[tuple[Path, str]]) -> _OpenFaceLabel
                 t = read_openface_csv(csv_path)
                 ok = good(t)
                 by_source[disp] = {(0, int(t.faces[i])): t.aus[i] for i in np.flatnonzero(ok)}
-        return _OpenFaceLabels(by_source, path)
+        return OpenFaceLabels(by_source, path)
     table = read_openface_csv(path)
     ok = good(table)
     name_col = next(iter(table.extra.values()), None)
@@ -53,12 +53,12 @@ def _load_openface(path: Path, inputs: list[tuple[Path, str]]) -> _OpenFaceLabel
         for file, disp in inputs:
             if file.stem in rows_by_stem:
                 by_source[disp] = rows_by_stem[file.stem]
-        return _OpenFaceLabels(by_source, path)
+        return OpenFaceLabels(by_source, path)
     videos = [(f, d) for f, d in inputs if is_video(f)]
     if len(inputs) == 1 and videos:
         by_source[videos[0][1]] = {(int(table.frames[i]) - 1, int(table.faces[i])): table.aus[i]
                                    for i in np.flatnonzero(ok)}
-        return _OpenFaceLabels(by_source, path)
+        return OpenFaceLabels(by_source, path)
     photos = [(f, d) for f, d in inputs if not is_video(f)]
     frames = sorted(set(table.frames.tolist()))
     if videos or len(frames) != len(photos):
@@ -71,4 +71,4 @@ def _load_openface(path: Path, inputs: list[tuple[Path, str]]) -> _OpenFaceLabel
     for i in np.flatnonzero(ok):
         disp = photos[frame_rank[int(table.frames[i])]][1]
         by_source.setdefault(disp, {})[(0, int(table.faces[i]))] = table.aus[i]
-    return _OpenFaceLabels(by_source, path)
+    return OpenFaceLabels(by_source, path)

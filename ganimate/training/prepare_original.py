@@ -19,7 +19,7 @@ from ganimate.files import safe_name, write_text
 from ganimate.images import read_rgb, write_image
 from ganimate.training.dataset import load_original_layout
 from ganimate.training.prepare_crops import UNREADABLE
-from ganimate.training.prepare_output import _SHOWN_REJECTIONS, PrepareReport, Rejection, _csv_text
+from ganimate.training.prepare_output import SHOWN_REJECTIONS, PrepareReport, Rejection, csv_text
 from ganimate.version import __version__
 
 # Imported in the functions that use them, on purpose (start-up): PIL (where files are decoded).
@@ -53,11 +53,11 @@ def convert_original_layout(src: str | os.PathLike, out: str | os.PathLike,
     new = {o: n for o, n, _ in ids}
     train = [new[i] for i in layout.train_ids if i in new]
     test = [new[i] for i in layout.test_ids if i in new]
-    write_text(out / "aus.csv", _csv_text(["id", *AU_NAMES], [
+    write_text(out / "aus.csv", csv_text(["id", *AU_NAMES], [
         [n, *[f"{v:.4f}" for v in y]] for (_, n, _), y in zip(ids, aus, strict=True)]))
-    write_text(out / "sources.csv", _csv_text(["id", "source", "frame", "face"],
+    write_text(out / "sources.csv", csv_text(["id", "source", "frame", "face"],
                                                [[n, f"imgs/{name}", 0, 0] for _, n, name in ids]))
-    write_text(out / "rejected.csv", _csv_text(["source", "frame", "reason", "detail"],
+    write_text(out / "rejected.csv", csv_text(["source", "frame", "reason", "detail"],
                                                 rejected))
     write_text(out / "train.txt", "".join(f"{i}\n" for i in train))
     write_text(out / "test.txt", "".join(f"{i}\n" for i in test))
@@ -68,7 +68,7 @@ def convert_original_layout(src: str | os.PathLike, out: str | os.PathLike,
     write_text(out / "meta.json", json.dumps(meta, indent=2) + "\n")
     report = PrepareReport(out=out, count=len(ids), train=len(train), test=len(test),
                            processed=len(layout.ids), rejected=Counter(r[2] for r in rejected),
-                           first_rejected=[Rejection(*r) for r in rejected[:_SHOWN_REJECTIONS]])
+                           first_rejected=[Rejection(*r) for r in rejected[:SHOWN_REJECTIONS]])
     report.seconds = time.perf_counter() - start
     return report
 

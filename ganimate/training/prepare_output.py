@@ -20,15 +20,15 @@ from ganimate.errors import GanimateError
 from ganimate.faces import AU_NAMES, AUCalibration
 from ganimate.files import write_text
 from ganimate.training.config import PrepareConfig
-from ganimate.training.prepare_crops import NO_LABEL, _Task
-from ganimate.training.prepare_openface import _OpenFaceLabels
+from ganimate.training.prepare_crops import NO_LABEL, CropTask
+from ganimate.training.prepare_openface import OpenFaceLabels
 from ganimate.version import __version__
 
 log = logging.getLogger("ganimate")
 
 
 # The rows of rejected.csv that the error of an empty dataset shows.
-_SHOWN_REJECTIONS = 3
+SHOWN_REJECTIONS = 3
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _split_of(source: str, split_by: str, test_fraction: float) -> str:
     return "test" if h < test_fraction else "train"
 
 
-def _csv_text(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+def csv_text(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
@@ -98,8 +98,8 @@ def _csv_text(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     return buf.getvalue()
 
 
-def _finalize(out: Path, config: PrepareConfig, tasks: list[_Task], done: dict[str, dict],
-              openface: _OpenFaceLabels | None, report: PrepareReport) -> None:
+def finalize_dataset(out: Path, config: PrepareConfig, tasks: list[CropTask], done: dict[str, dict],
+              openface: OpenFaceLabels | None, report: PrepareReport) -> None:
     present = {t.source for t in tasks}
     # Sources of earlier runs that this run was not given stay in the dataset (a dataset grows).
     entries = sorted(done.values(), key=lambda e: e["source"])
@@ -109,13 +109,13 @@ def _finalize(out: Path, config: PrepareConfig, tasks: list[_Task], done: dict[s
     ids_train, ids_test = _split_ids(rows, config)
     header = ["id", *AU_NAMES]
     fmt = lambda arr: [f"{v:.4f}" for v in arr]  # noqa: E731
-    write_text(out / "aus.csv", _csv_text(header, [[r[0], *fmt(y)] for r, y in
+    write_text(out / "aus.csv", csv_text(header, [[r[0], *fmt(y)] for r, y in
                                                     zip(rows, labels, strict=True)]))
     if openface is None:
-        write_text(out / "aus_raw.csv", _csv_text(header, [[r[0], *fmt(y)] for r, y in
+        write_text(out / "aus_raw.csv", csv_text(header, [[r[0], *fmt(y)] for r, y in
                                                             zip(rows, raw_arr, strict=True)]))
-    write_text(out / "sources.csv", _csv_text(["id", "source", "frame", "face"], rows))
-    write_text(out / "rejected.csv", _csv_text(["source", "frame", "reason", "detail"],
+    write_text(out / "sources.csv", csv_text(["id", "source", "frame", "face"], rows))
+    write_text(out / "rejected.csv", csv_text(["source", "frame", "reason", "detail"],
                                                 rejected))
     write_text(out / "train.txt", "".join(f"{i}\n" for i in ids_train))
     write_text(out / "test.txt", "".join(f"{i}\n" for i in ids_test))
@@ -124,10 +124,10 @@ def _finalize(out: Path, config: PrepareConfig, tasks: list[_Task], done: dict[s
     report.count = len(rows)
     report.train, report.test = len(ids_train), len(ids_test)
     report.rejected = Counter(r[2] for r in rejected)
-    report.first_rejected = [Rejection(*r) for r in rejected[:_SHOWN_REJECTIONS]]
+    report.first_rejected = [Rejection(*r) for r in rejected[:SHOWN_REJECTIONS]]
 
 
-def _collect_rows(entries: list[dict], present: set[str], openface: _OpenFaceLabels | None
+def _collect_rows(entries: list[dict], present: set[str], openface: OpenFaceLabels | None
                   ) -> tuple[list[tuple], list[np.ndarray], list[list]]:
     """(id, source, frame, face) rows, their raw AU labels and the rejected rows of the journal's
     entries; with OpenFace labels, a face without one is rejected."""
@@ -150,7 +150,7 @@ def _collect_rows(entries: list[dict], present: set[str], openface: _OpenFaceLab
     return rows, raw, rejected
 
 
-def _calibrate(raw: np.ndarray, openface: _OpenFaceLabels | None, config: PrepareConfig,
+def _calibrate(raw: np.ndarray, openface: OpenFaceLabels | None, config: PrepareConfig,
                out: Path) -> tuple[np.ndarray, AUCalibration | None]:
     """(labels, calibration): estimated labels mapped to [0, 1] by their robust percentiles
     when asked and there are enough of them; OpenFace labels as they are."""

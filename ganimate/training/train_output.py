@@ -33,7 +33,7 @@ from ganimate.training.train_steps import TrainState
 log = logging.getLogger("ganimate")
 
 
-class _LogWriter:
+class LogWriter:
     """RUN/log.jsonl: the last losses, images per second since the previous line, and the
     attention saturation guard."""
 
@@ -56,7 +56,7 @@ class _LogWriter:
         return record
 
 
-def _save_training_state(run: Path, state: TrainState, fingerprint: str,
+def save_training_state(run: Path, state: TrainState, fingerprint: str,
                          au_calibration=None) -> Path:
     cfg, step = state.cfg, state.step
     tensors = {f"G.{k}": v for k, v in state.G.state_dict().items()}
@@ -82,7 +82,7 @@ def _save_training_state(run: Path, state: TrainState, fingerprint: str,
     return path
 
 
-def _check_free_space(run: Path, G: torch.nn.Module, D: torch.nn.Module) -> None:
+def check_free_space(run: Path, G: torch.nn.Module, D: torch.nn.Module) -> None:
     """Refuse to start when the disk cannot hold a checkpoint (G, D and two Adam moments, in
     float32, twice: the new one is written before the oldest is removed)."""
     params = sum(p.numel() for m in (G, D) for p in m.parameters())
@@ -100,7 +100,7 @@ def _append_log(run: Path, record: dict) -> None:
         f.write(json.dumps(record) + "\n")
 
 
-def _status(record: dict) -> str:
+def run_status(record: dict) -> str:
     keys = ("d_wgan", "g_adv", "g_au", "g_cyc", "mean_attention")
     parts = [f"{k}={record[k]:.3g}" for k in keys if k in record]
     return " ".join(parts) + f" {record['img_per_s']:.0f} img/s"
@@ -134,7 +134,7 @@ class _SampleBatch:
     targets: torch.Tensor  # (N, K)
 
 
-def _sample_batch(data, train_set: FaceDataset, cfg: TrainConfig) -> _SampleBatch:
+def sample_batch(data, train_set: FaceDataset, cfg: TrainConfig) -> _SampleBatch:
     """A fixed batch for the sample grids: held-out images, each given another one's AUs."""
     test = open_dataset(data, "test")
     source = test if len(test) >= 2 else train_set
@@ -157,6 +157,6 @@ def sample_grid(G: torch.nn.Module, crops: np.ndarray, targets: torch.Tensor,
     return np.concatenate([np.concatenate(list(c), axis=0) for c in columns], axis=1)
 
 
-def _write_samples(run: Path, G, batch: _SampleBatch, step: int, device, precision) -> None:
+def write_samples(run: Path, G, batch: _SampleBatch, step: int, device, precision) -> None:
     grid = sample_grid(G, batch.crops, batch.targets, device, precision)
     write_image(run / "samples" / f"step_{step:08d}.png", grid)

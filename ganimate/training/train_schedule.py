@@ -18,7 +18,7 @@ from ganimate.training.dataset import DecodedImages, FaceDataset, decode_all, st
 
 
 @dataclass
-class _Dist:
+class Dist:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
@@ -36,10 +36,10 @@ class _Dist:
             dist.destroy_process_group()
 
 
-def _init_distributed(device_name: str) -> _Dist:
+def init_distributed(device_name: str) -> Dist:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return _Dist()
+        return Dist()
 
     local = int(os.environ.get("LOCAL_RANK", "0"))
     owned = not dist.is_initialized()
@@ -48,7 +48,7 @@ def _init_distributed(device_name: str) -> _Dist:
         if use_nccl:
             torch.cuda.set_device(local)
         dist.init_process_group(backend="nccl" if use_nccl else "gloo")
-    return _Dist(dist.get_rank(), dist.get_world_size(), local, owned)
+    return Dist(dist.get_rank(), dist.get_world_size(), local, owned)
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -60,10 +60,10 @@ def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     return torch.randperm(n, generator=g)
 
 
-class _Batches:
+class Batches:
     """uint8 NHWC batches of this process's share of each global batch, in the epoch order."""
 
-    def __init__(self, data: FaceDataset, cfg: TrainConfig, dist: _Dist, pin: bool):
+    def __init__(self, data: FaceDataset, cfg: TrainConfig, dist: Dist, pin: bool):
         self.data, self.cfg, self.dist, self.pin = data, cfg, dist, pin
         self.size = cfg.model.image_size
         self.global_batch = cfg.batch_size * dist.world

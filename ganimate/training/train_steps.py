@@ -13,7 +13,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from ganimate.model import TrainConfig, load_optimizer_state
 from ganimate.training import losses
 from ganimate.training.precision import autocast
-from ganimate.training.train_schedule import _Dist
+from ganimate.training.train_schedule import Dist
 
 
 @dataclass
@@ -61,7 +61,7 @@ class StepBatch:
     alpha: torch.Tensor  # (B, 1, 1, 1): gradient-penalty interpolation
 
 
-def _load_networks(state: TrainState, ckpt) -> None:
+def load_networks(state: TrainState, ckpt) -> None:
     state.G.load_state_dict(ckpt.state_dict("G"))
     state.D.load_state_dict(ckpt.state_dict("D"))
     if state.G_ema is not None:
@@ -71,7 +71,7 @@ def _load_networks(state: TrainState, ckpt) -> None:
     state.step = int(ckpt.metadata["step"])
 
 
-def _wrap_networks(state: TrainState, dist: _Dist) -> None:
+def wrap_networks(state: TrainState, dist: Dist) -> None:
     """DDP across processes, torch.compile on CUDA: the forms the steps run the networks in."""
     if dist.world > 1:
         ids = [state.device.index] if state.device.type == "cuda" else None
@@ -81,7 +81,7 @@ def _wrap_networks(state: TrainState, dist: _Dist) -> None:
         state.g_run, state.d_run = torch.compile(state.g_run), torch.compile(state.d_run)
 
 
-def _optimizer_to(opt: torch.optim.Optimizer, device: torch.device) -> None:
+def optimizer_to(opt: torch.optim.Optimizer, device: torch.device) -> None:
     for state in opt.state.values():
         for key, value in state.items():
             if isinstance(value, torch.Tensor) and key != "step":
@@ -136,12 +136,12 @@ def generator_step(state: TrainState, batch: StepBatch) -> dict[str, torch.Tenso
             "mean_attention": fwd.attention.detach().float().mean()}
 
 
-def _ema_copy(G: torch.nn.Module) -> torch.nn.Module:
+def ema_copy(G: torch.nn.Module) -> torch.nn.Module:
     return copy.deepcopy(G).eval().requires_grad_(False)
 
 
 @torch.no_grad()
-def _ema_update(ema: torch.nn.Module, G: torch.nn.Module, decay: float) -> None:
+def ema_update(ema: torch.nn.Module, G: torch.nn.Module, decay: float) -> None:
     """ema <- decay * ema + (1 - decay) * G, parameters and buffers."""
     torch._foreach_lerp_(list(ema.parameters()), list(G.parameters()), 1.0 - decay)
     for b_ema, b in zip(ema.buffers(), G.buffers(), strict=True):

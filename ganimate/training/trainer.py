@@ -55,24 +55,24 @@ from ganimate.training.precision import (
     seed_everything,
 )
 from ganimate.training.train_output import (
-    _check_free_space,
-    _LogWriter,
-    _sample_batch,
-    _save_training_state,
-    _status,
-    _write_samples,
+    LogWriter,
+    check_free_space,
+    run_status,
+    sample_batch,
+    save_training_state,
+    write_samples,
 )
-from ganimate.training.train_schedule import _Batches, _init_distributed, lr_factor, total_steps
+from ganimate.training.train_schedule import Batches, init_distributed, lr_factor, total_steps
 from ganimate.training.train_steps import (
     StepBatch,
     TrainState,
-    _ema_copy,
-    _ema_update,
-    _load_networks,
-    _optimizer_to,
-    _wrap_networks,
     critic_step,
+    ema_copy,
+    ema_update,
     generator_step,
+    load_networks,
+    optimizer_to,
+    wrap_networks,
 )
 from ganimate.version import __version__
 
@@ -166,7 +166,7 @@ class _Trainer:
 
     def __init__(self, cfg: TrainConfig, data, run: Path, resume: bool):
         self.data, self.run_dir = data, run
-        self.dist = _init_distributed(cfg.device)
+        self.dist = init_distributed(cfg.device)
         device = pick_device(cfg.device)
         configure_backends(device, cfg.tf32)
         self.fmt = memory_format(device, cfg.channels_last)
@@ -179,7 +179,7 @@ class _Trainer:
         self.cfg = cfg
         self.fingerprint = self.dataset.fingerprint()
         self.au_table = torch.from_numpy(self.dataset.aus)
-        self.batches = _Batches(self.dataset, cfg, self.dist, pin=device.type == "cuda")
+        self.batches = Batches(self.dataset, cfg, self.dist, pin=device.type == "cuda")
         if self.batches.steps_per_epoch < 1:
             raise GanimateError(
                 f"{data}: {len(self.dataset)} training images are fewer than one batch of "
@@ -190,7 +190,7 @@ class _Trainer:
         self.state = self._networks(device, resolve_precision(cfg.precision, device), ckpt)
         self.last_ckpt: Path | None = ckpt.path if ckpt is not None else None
         self.factor = 1.0  # the learning-rate factor of the current step
-        self.sample_batch = _sample_batch(data, self.dataset, cfg) if self.dist.main else None
+        self.sample_batch = sample_batch(data, self.dataset, cfg) if self.dist.main else None
         if self.dist.main:
             self._start_run_folder()
 
@@ -224,26 +224,26 @@ class _Trainer:
             cfg, device, precision, G, D,
             torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2)),
             torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2)),
-            torch.Generator().manual_seed(cfg.seed), _ema_copy(G) if cfg.ema > 0 else None)
+            torch.Generator().manual_seed(cfg.seed), ema_copy(G) if cfg.ema > 0 else None)
         if ckpt is not None:
-            _load_networks(state, ckpt)
+            load_networks(state, ckpt)
             log.info("resuming %s at step %d of %d", self.run_dir, state.step, self.total)
         for net in (G, D, state.G_ema):
             if net is not None:
                 net.to(device, memory_format=self.fmt)
         if ckpt is not None:
             # After .to(): moving parameters must not perturb the restored optimiser moments.
-            _optimizer_to(state.opt_g, device)
-            _optimizer_to(state.opt_d, device)
+            optimizer_to(state.opt_g, device)
+            optimizer_to(state.opt_d, device)
             restore_rng_state(ckpt, state.gen)
             if dist.world > 1:  # each rank had its own global seed; only gen is shared
                 seed_everything(cfg.seed + dist.rank + state.step)
-        _wrap_networks(state, dist)
+        wrap_networks(state, dist)
         return state
 
     def _start_run_folder(self) -> None:
         run = self.run_dir
-        _check_free_space(run, self.state.G, self.state.D)
+        check_free_space(run, self.state.G, self.state.D)
         run.mkdir(parents=True, exist_ok=True)
         remove_partial_writes(run)
         info = {**self.cfg.to_dict(), "data": str(Path(self.data).resolve()),
@@ -256,7 +256,7 @@ class _Trainer:
         final checkpoint and sample grid."""
         state, dist = self.state, self.dist
         end = self.total if stop_at is None else min(self.total, stop_at)
-        self.logbook = _LogWriter(self.run_dir, self.cfg)
+        self.logbook = LogWriter(self.run_dir, self.cfg)
         with _StopFlag() as stop, track("training", total=self.total) as bar:
             bar.update(completed=state.step)
             stopping = state.step >= end
@@ -307,7 +307,7 @@ class _Trainer:
         if state.step % self.cfg.n_critic == 0:
             self.logbook.last.update(generator_step(state, batch))
             if state.G_ema is not None:
-                _ema_update(state.G_ema, state.G, self.cfg.ema)
+                ema_update(state.G_ema, state.G, self.cfg.ema)
         state.step += 1
         self.logbook.images += batch.real.shape[0] * self.dist.world
 
@@ -316,7 +316,7 @@ class _Trainer:
         cfg, step, main = self.cfg, self.state.step, self.dist.main
         if main and (step % cfg.log_every == 0 or stopping):
             record = self.logbook.write(step, epoch, self.factor)
-            bar.update(completed=step, info=_status(record))
+            bar.update(completed=step, info=run_status(record))
         elif main:
             bar.update(completed=step)
         if main and cfg.sample_every and step % cfg.sample_every == 0:
@@ -326,7 +326,7 @@ class _Trainer:
 
     def _samples(self) -> None:
         s = self.state
-        _write_samples(self.run_dir, s.G_sample, self.sample_batch, s.step, s.device,
+        write_samples(self.run_dir, s.G_sample, self.sample_batch, s.step, s.device,
                        s.precision)
 
     def save(self) -> Path | None:
@@ -337,7 +337,7 @@ class _Trainer:
             return self.last_ckpt  # nothing new since the last save (e.g. resumed and stopped)
         if self.dist.main:
             try:
-                self.last_ckpt = _save_training_state(self.run_dir, self.state, self.fingerprint,
+                self.last_ckpt = save_training_state(self.run_dir, self.state, self.fingerprint,
                                                       self.dataset.au_calibration)
             except GanimateError as exc:  # disk full...: the older checkpoints are untouched
                 kept = f"{self.last_ckpt} is kept" if self.last_ckpt else "no checkpoint was saved"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ganimate.errors import GanimateError
 from ganimate.progress import log
-from ganimate.video.ffmpeg import _last_line, ffmpeg_exe
+from ganimate.video.ffmpeg import ffmpeg_exe, last_line
 
 # Frame rates that ffmpeg prints rounded; the exact NTSC rationals behind them.
 _NTSC = {"23.98": Fraction(24000, 1001), "29.97": Fraction(30000, 1001),
@@ -226,7 +226,7 @@ def count_frames(path: str | os.PathLike, stream_index: int | None = None) -> in
     rc, stderr, _ = _run_capture(cmd)
     frames = re.findall(r"frame=\s*(\d+)", stderr)
     if rc != 0 or not frames:
-        raise GanimateError(f"{path}: cannot decode video ({_last_line(stderr)})")
+        raise GanimateError(f"{path}: cannot decode video ({last_line(stderr)})")
     return int(frames[-1])
 
 
@@ -236,7 +236,7 @@ def _stream_packets(ff: str, path: Path, header) -> _Packets:
            "-map", f"0:{header.video['index']}", "-c", "copy", "-f", "framecrc", "-"]
     rc, stderr, packets = _run_capture(cmd, stdout_lines=True)
     if rc != 0 or packets.count == 0:
-        log.debug("%s: packet scan failed (%s); counting by decoding", path, _last_line(stderr))
+        log.debug("%s: packet scan failed (%s); counting by decoding", path, last_line(stderr))
         packets = _Packets(count_frames(path, header.video["index"]), None, None, False)
     return packets
 

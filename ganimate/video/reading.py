@@ -15,7 +15,7 @@ import numpy as np
 from ganimate.errors import GanimateError
 from ganimate.images import read_rgb
 from ganimate.progress import log
-from ganimate.video.ffmpeg import _last_line, ffmpeg_exe
+from ganimate.video.ffmpeg import ffmpeg_exe, last_line
 from ganimate.video.probing import VideoInfo, probe
 
 
@@ -69,7 +69,7 @@ def read_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Itera
         stderr = err.read().decode("utf-8", "replace")
         err.close()
     if rc != 0:
-        raise GanimateError(f"{path}: decoding failed ({_last_line(stderr)})")
+        raise GanimateError(f"{path}: decoding failed ({last_line(stderr)})")
 
 
 def read_frame_at(path: str | os.PathLike, index: int, info: VideoInfo) -> np.ndarray:
@@ -86,7 +86,7 @@ def read_frame_at(path: str | os.PathLike, index: int, info: VideoInfo) -> np.nd
     size = info.width * info.height * 3
     if proc.returncode != 0 or len(proc.stdout) < size:
         raise GanimateError(f"{path}: cannot decode frame {index} "
-                            f"({_last_line(proc.stderr.decode('utf-8', 'replace')) or 'no data'})")
+                            f"({last_line(proc.stderr.decode('utf-8', 'replace')) or 'no data'})")
     return np.frombuffer(proc.stdout[:size], dtype=np.uint8).reshape(info.height, info.width, 3)
 
 

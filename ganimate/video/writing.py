@@ -18,7 +18,7 @@ import numpy as np
 from ganimate.errors import GanimateError
 from ganimate.files import folder_error, same_file, umask, write_error
 from ganimate.progress import log
-from ganimate.video.ffmpeg import _last_line, ffmpeg_exe
+from ganimate.video.ffmpeg import ffmpeg_exe, last_line
 
 # Containers the H.264 writer produces (anything else is refused with a list of these).
 WRITABLE_VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v")
@@ -47,7 +47,7 @@ def _telling_line(stderr: str) -> str:
     for line in stderr.splitlines():
         if any(text in line for text in _OS_ERROR_TEXTS.values()):
             return line.strip()
-    return _last_line(stderr)
+    return last_line(stderr)
 
 
 def x264_args(crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
