@@ -18,7 +18,9 @@ Every example here runs as a test::
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
@@ -82,7 +84,8 @@ def load_engine(engine: str = "warp", checkpoint: str | os.PathLike | None = Non
     """
     from ganimate.engines import load_engine as load
 
-    return load(engine, checkpoint, device)
+    with _python_words():
+        return load(engine, checkpoint, device)
 
 
 def edit_image(image: ImageLike, expression: str | None = None, aus: AUTargets | None = None,
@@ -109,10 +112,11 @@ def edit_image(image: ImageLike, expression: str | None = None, aus: AUTargets |
 
     engine = _engine(engine, checkpoint, device)
     source = _photo(image)
-    spec = _targets(expression, aus).require(_NOTHING).spec(engine.au_space, estimator)
-    found: FoundFaces = find_faces_in(source, hands=hands)
-    edit = edit_found(found, EditConfig(spec=spec, face=face, estimator=estimator,
-                                        hands=hands), engine)
+    with _python_words():
+        spec = _targets(expression, aus).require(_NOTHING).spec(engine.au_space, estimator)
+        found: FoundFaces = find_faces_in(source, hands=hands, aligned_hint=False)
+        edit = edit_found(found, EditConfig(spec=spec, face=face, estimator=estimator,
+                                            hands=hands), engine)
     if source.alpha is None:
         return edit.rgb
     return np.dstack([edit.rgb, source.alpha])
@@ -143,10 +147,12 @@ def animate_video(src: str | os.PathLike, dst: str | os.PathLike,
 
     targets = _targets(expression, aus)
     timeline = Timeline(ramp, hold)
-    check_video_request(src, dst, targets, timeline, None)
-    engine = _engine(engine, checkpoint, device)
-    config = AnimateConfig(face=face, estimator=estimator, lossless=lossless)
-    return animate(src, dst, engine, targets.spec(engine.au_space, estimator), config, timeline)
+    with _python_words():
+        check_video_request(src, dst, targets, timeline, None)
+        engine = _engine(engine, checkpoint, device)
+        config = AnimateConfig(face=face, estimator=estimator, lossless=lossless)
+        spec = targets.spec(engine.au_space, estimator)
+        return animate(src, dst, engine, spec, config, timeline)
 
 
 def read_aus(image_or_video: ImageLike, *, estimator: str = DEFAULT_ESTIMATOR, every: int = 1,
@@ -171,6 +177,26 @@ def read_aus(image_or_video: ImageLike, *, estimator: str = DEFAULT_ESTIMATOR, e
     with open_mesh(None) as mesh:
         faces = mesh(_photo(image_or_video).rgb)
     return [FaceAUs(k, f.box.as_tuple(), _named(read(f))) for k, f in enumerate(faces)]
+
+
+# The library's errors name the command line's options (``--au 'AU12=1.5': ...``); a Python caller
+# reads the parameter's name instead.
+_OPTIONS = {"au": "aus", "expression": "expression", "ramp": "ramp", "engine": "engine",
+            "device": "device", "face": "face", "checkpoint": "checkpoint", "hold": "hold",
+            "estimator": "estimator", "every": "every"}
+_OPTION = re.compile(r"--(" + "|".join(sorted(_OPTIONS, key=len, reverse=True)) + r")\b")
+
+
+@contextmanager
+def _python_words() -> Iterator[None]:
+    """Errors raised inside, with the command line's option names as this module's parameters."""
+    try:
+        yield
+    except GanimateError as exc:
+        text = _OPTION.sub(lambda m: _OPTIONS[m.group(1)], str(exc))
+        if text == str(exc):
+            raise
+        raise GanimateError(text) from exc
 
 
 _NOTHING = "nothing to change: give an expression (e.g. 'happy') or aus (e.g. {'AU12': 0.8})"
@@ -223,4 +249,4 @@ def _photo(image: ImageLike) -> Photo:
         raise GanimateError(f"image: shape {image.shape}; give (H, W, 3) RGB, (H, W, 4) RGBA "
                             "or (H, W) grey")
     alpha = image[..., 3].copy() if image.shape[2] == 4 else None
-    return Photo(np.ascontiguousarray(image[..., :3]), alpha, Path("<array>"))
+    return Photo(np.ascontiguousarray(image[..., :3]), alpha, Path("the image"))

@@ -88,6 +88,7 @@ def test_bad_input_is_one_error_that_names_the_fix(image, aus, words):
     with pytest.raises(GanimateError, match=None) as err:
         ganimate.edit_image(image, aus=aus)
     assert words in str(err.value)
+    assert "--" not in str(err.value)  # no command-line option named to a Python caller
 
 
 def test_read_aus_of_an_array_matches_the_file(portrait, media):
@@ -96,3 +97,13 @@ def test_read_aus_of_an_array_matches_the_file(portrait, media):
     assert len(from_file) == len(from_array) == 1
     assert from_file[0].aus == pytest.approx(from_array[0].aus, abs=1e-4)
     assert set(from_file[0].aus) == set(ganimate.faces.AU_NAMES)
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"expression": "hapy"}, "expression 'hapy': unknown expression"),
+    ({"expression": "happy", "engine": "wrap"}, "engine 'wrap': choose one of"),
+])
+def test_errors_name_the_python_parameter_not_the_command_line_option(kwargs, words):
+    with pytest.raises(GanimateError) as err:
+        ganimate.edit_image(np.zeros((64, 64, 3), np.uint8), **kwargs)
+    assert str(err.value).startswith(words) and "--" not in str(err.value)

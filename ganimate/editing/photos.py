@@ -84,11 +84,13 @@ class PhotoEdit:
     target: np.ndarray  # float32 (F, K): y_g handed to the generator
 
 
-def no_face_error(path: Path) -> GanimateError:
+def no_face_error(path: Path, aligned_hint: bool = True) -> GanimateError:
+    """The error of a photo without a face; ``aligned_hint``: name `edit image --aligned`, the
+    mode for face crops (the Python API has none)."""
+    hint = "; for an already aligned face crop add --aligned" if aligned_hint else ""
     return GanimateError(
         f"no face found in {path}; the face must be visible, roughly frontal (turned less than "
-        "about 45 degrees) and at least about 40 px tall; for an already aligned face crop add "
-        "--aligned"
+        f"about 45 degrees) and at least about 40 px tall{hint}"
     )
 
 
@@ -116,12 +118,14 @@ def find_faces(path: str | os.PathLike, mesh: FaceMesh | None = None, hands: boo
     return find_faces_in(read_photo(path), mesh, hands)
 
 
-def find_faces_in(photo: Photo, mesh: FaceMesh | None = None, hands: bool = True) -> FoundFaces:
-    """The faces (and, with ``hands``, the hands) of a decoded photo; no face is an error."""
+def find_faces_in(photo: Photo, mesh: FaceMesh | None = None, hands: bool = True,
+                  aligned_hint: bool = True) -> FoundFaces:
+    """The faces (and, with ``hands``, the hands) of a decoded photo; no face is an error
+    (:func:`no_face_error`)."""
     with open_mesh(mesh) as m:
         faces = m(photo.rgb)
         if not faces:
-            raise no_face_error(photo.path)
+            raise no_face_error(photo.path, aligned_hint)
         found = m.hands(photo.rgb) if hands else ()
     return FoundFaces(photo, faces, found)
 
