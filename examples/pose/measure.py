@@ -9,8 +9,8 @@ several conditions, each in the same run:
 - ``yrF``:    y_r replaced by the same person's reading at pose 0 (what a pose-unbiased
               estimator would give: an oracle);
 - ``zero``:   y_r = 0 (what video's NeutralBaseline makes of a clip that is neutral at rest);
-- ``iod3``:   base y_r, ``eye_distance`` (clamp, field extent, mouth thresholds) patched to the
-              pose-invariant 3-D IOD (the eye centres' distance with mediapipe's z);
+- ``iod3``:   base y_r, ``eye_centre_distance`` (clamp, field extent, mouth thresholds) patched
+              to the pose-invariant 3-D IOD (the eye centres' distance with mediapipe's z);
 - ``yrF+iod3``: both.
 
 plus ``ref``: the frontal photo edited by ``base`` and *then* posed (what a pose-invariant edit
@@ -62,7 +62,7 @@ POSES = [(-35, 0), (-25, 0), (-15, 0), (0, 0), (15, 0), (25, 0), (35, 0),
 EXPRESSIONS = ("happy", "surprise")
 AUS_SHOWN = ("AU01", "AU02", "AU04", "AU05", "AU06", "AU12", "AU15", "AU25", "AU26", "AU45")
 CANON = canonical_face()
-_ORIG_EYE_DISTANCE = geo.eye_distance
+_ORIG_EYE_DISTANCE = geo.eye_centre_distance
 
 
 def canon_iod() -> float:
@@ -76,7 +76,7 @@ C_IOD = canon_iod()
 def iod_3d(landmarks: np.ndarray) -> float:
     """Pose-invariant IOD in pixels: the distance between the eye centres in 3-D (mediapipe's z
     is on the x/y scale: the canonical face's z spread matches it within 3%), the same as the
-    frontalised mesh's 2-D IOD; equals ``eye_distance`` on a frontal face."""
+    frontalised mesh's 2-D IOD; equals ``eye_centre_distance`` on a frontal face."""
     lm = np.asarray(landmarks, np.float64)
     return float(np.linalg.norm(lm[[33, 133]].mean(0) - lm[[362, 263]].mean(0)))
 
@@ -97,13 +97,13 @@ def features3d(landmarks: np.ndarray) -> dict:
 
 
 def edit(rgb, landmarks, y_r, y_g, names, config, patch_iod: bool):
-    geo.eye_distance = iod_3d if patch_iod else _ORIG_EYE_DISTANCE
+    geo.eye_centre_distance = iod_3d if patch_iod else _ORIG_EYE_DISTANCE
     try:
         out, plan = geo.warp_face(rgb, landmarks, y_r, y_g, names, config)
-        scale = geo.eye_distance(landmarks)
+        scale = geo.eye_centre_distance(landmarks)
         opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth)
     finally:
-        geo.eye_distance = _ORIG_EYE_DISTANCE
+        geo.eye_centre_distance = _ORIG_EYE_DISTANCE
     lips = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
     dest = lips + plan.shifts[list(INNER_LIPS)]
     return out, {
