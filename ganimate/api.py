@@ -231,15 +231,15 @@ def _named(values: np.ndarray) -> dict[str, float]:
 
 def _photo(image: ImageLike) -> Photo:
     """A photo from a file (read upright), a PIL image or a uint8 array, as the editor reads."""
-    from ganimate.images import Photo, read_photo
+    from ganimate.images import Photo, photo_of, read_photo
 
     if isinstance(image, (str, os.PathLike)):
         return read_photo(image)
     if not isinstance(image, np.ndarray):
-        if not hasattr(image, "convert"):
+        if not hasattr(image, "getbands"):
             raise GanimateError(f"image: {type(image).__name__} is not a photo; give a numpy "
                                 "array, a PIL image or a path")
-        image = np.asarray(image.convert("RGBA" if "A" in image.getbands() else "RGB"))
+        return photo_of(image, Path("the image"))
     if image.dtype != np.uint8:
         raise GanimateError(f"image: dtype {image.dtype}; give uint8 RGB (0-255), e.g. "
                             "(array * 255).round().astype(np.uint8)")

@@ -91,6 +91,19 @@ def is_greyscale(path: str | os.PathLike) -> bool:
         return False
 
 
+def photo_of(im, path: Path) -> Photo:
+    """A decoded PIL image's pixels as a :class:`Photo` (as they are: no EXIF turn): every mode
+    read, 16-bit and float greyscale scaled to 8 bits, palettes and CMYK converted, alpha kept
+    aside."""
+    has_alpha = im.mode in ("RGBA", "RGBa", "LA", "La", "PA") or (
+        im.mode == "P" and "transparency" in im.info
+    )
+    if has_alpha:
+        rgba = np.asarray(im.convert("RGBA"))
+        return Photo(np.ascontiguousarray(rgba[..., :3]), rgba[..., 3].copy(), path)
+    return Photo(np.asarray(_to_8bit(im).convert("RGB")).copy(), None, path)
+
+
 def read_photo(path: str | os.PathLike) -> Photo:
     """Decode an image file into an upright RGB array (plus alpha if it has one).
 
@@ -108,13 +121,7 @@ def read_photo(path: str | os.PathLike) -> Photo:
             _check_size(im, path)
             im = ImageOps.exif_transpose(im)
             im.load()
-            has_alpha = im.mode in ("RGBA", "RGBa", "LA", "La", "PA") or (
-                im.mode == "P" and "transparency" in im.info
-            )
-            if has_alpha:
-                rgba = np.asarray(im.convert("RGBA"))
-                return Photo(np.ascontiguousarray(rgba[..., :3]), rgba[..., 3].copy(), path)
-            return Photo(np.asarray(_to_8bit(im).convert("RGB")).copy(), None, path)
+            return photo_of(im, path)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise GanimateError(
             f"{path}: cannot decode image ({exc}); is it a complete JPEG/PNG file?"

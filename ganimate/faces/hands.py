@@ -76,9 +76,9 @@ class HandTracker:
         self._every = 1 if still else max(int(config.look_every), 1)
         self._idle = 0  # calls since the last look, while it found nothing (0: look now)
         self._graph = warm_graph(mp.solutions.hands.Hands, static_image_mode=still,
-                             max_num_hands=config.max_hands, model_complexity=config.complexity,
-                             min_detection_confidence=config.min_score,
-                             min_tracking_confidence=config.min_score)
+                                 max_num_hands=config.max_hands, model_complexity=config.complexity,
+                                 min_detection_confidence=config.min_score,
+                                 min_tracking_confidence=config.min_score)
 
     def __enter__(self) -> HandTracker:
         return self

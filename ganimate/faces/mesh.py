@@ -179,7 +179,7 @@ class FaceMesh:
         # model_selection=1 is the full-range model (faces up to ~5 m), which finds the small
         # faces that the short-range detector built into the face mesh misses.
         self._detector = warm_graph(mp.solutions.face_detection.FaceDetection, model_selection=1,
-                                min_detection_confidence=min_score)
+                                    min_detection_confidence=min_score)
         self._mesh = None  # built on first use (FaceTracker only counts faces with this)
         self._whole = None  # lazily built: the mesh on the whole image, a fallback
         self._hands = None  # lazily built: mediapipe's hand tracker on still images
@@ -252,8 +252,8 @@ class FaceMesh:
         if self._mesh is None:
             mp = import_mediapipe()
             self._mesh = warm_graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=True,
-                                max_num_faces=1, refine_landmarks=True,
-                                min_detection_confidence=self.min_score)
+                                    max_num_faces=1, refine_landmarks=True,
+                                    min_detection_confidence=self.min_score)
         return self._mesh
 
     def _mesh_in_region(self, rgb: np.ndarray, box: Box) -> np.ndarray | None:
@@ -299,8 +299,8 @@ class FaceMesh:
 
         if self._whole is None:
             self._whole = warm_graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=True,
-                                 max_num_faces=self.max_faces, refine_landmarks=True,
-                                 min_detection_confidence=self.min_score)
+                                     max_num_faces=self.max_faces, refine_landmarks=True,
+                                     min_detection_confidence=self.min_score)
         h, w = rgb.shape[:2]
         # A face that fills the picture is too big for the detectors: pad the image so that the
         # face covers about half of it, and upscale small pictures (e.g. 128 px crops).
@@ -386,9 +386,9 @@ class FaceTracker:
             quiet_call(self._mesh.close)
             self._mesh = None
         self._mesh = warm_graph(mp.solutions.face_mesh.FaceMesh, static_image_mode=False,
-                            max_num_faces=faces, refine_landmarks=True,
-                            min_detection_confidence=self._min_score,
-                            min_tracking_confidence=self._min_score)
+                                max_num_faces=faces, refine_landmarks=True,
+                                min_detection_confidence=self._min_score,
+                                min_tracking_confidence=self._min_score)
         self._capacity = faces
 
     def _still_mesh(self) -> FaceMesh:

@@ -63,7 +63,7 @@ def _tasks(inputs: list[tuple[Path, str]]) -> list[CropTask]:
         used.add(base)
         st = path.stat()
         tasks.append(CropTask(f"{disp}|{st.st_size}|{st.st_mtime_ns}", str(path), disp, base,
-                           is_video(path)))
+                              is_video(path)))
     return tasks
 
 

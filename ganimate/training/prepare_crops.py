@@ -8,6 +8,8 @@ import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +54,15 @@ class _Worker:
         self.stage = Counter()
         self.frames = 0
 
+    @contextmanager
+    def _timed(self, name: str) -> Iterator[None]:
+        """Add the seconds spent inside to stage ``name`` (the journal's per-stage times)."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage[name] += time.perf_counter() - t
+
     def run(self, task: CropTask) -> dict:
         self.stage, self.frames = Counter(), 0
         rows: list[dict] = []
@@ -60,14 +71,13 @@ class _Worker:
             if task.video:
                 self._video(task, rows, rejected)
             else:
-                t = time.perf_counter()
-                try:
-                    rgb = read_rgb(task.path)
-                except GanimateError as exc:
-                    rejected.append({"frame": 0, "reason": UNREADABLE,
-                                     "detail": str(exc).split(": ", 1)[-1][:200]})
-                    rgb = None
-                self.stage["decode"] += time.perf_counter() - t
+                with self._timed("decode"):
+                    try:
+                        rgb = read_rgb(task.path)
+                    except GanimateError as exc:
+                        rejected.append({"frame": 0, "reason": UNREADABLE,
+                                         "detail": str(exc).split(": ", 1)[-1][:200]})
+                        rgb = None
                 if rgb is not None:
                     self.frames += 1
                     self._frame(task, 0, rgb, rows, rejected)
@@ -104,9 +114,8 @@ class _Worker:
             rejected.append({"frame": index, "reason": IMAGE_TOO_SMALL,
                              "detail": f"{w}x{h} pixels"})
             return
-        t = time.perf_counter()
-        faces = self.mesh(rgb)
-        self.stage["mesh"] += time.perf_counter() - t
+        with self._timed("mesh"):
+            faces = self.mesh(rgb)
         if not faces:
             rejected.append({"frame": index, "reason": NO_FACE, "detail": f"{w}x{h} pixels"})
             return
@@ -122,21 +131,18 @@ class _Worker:
                 rejected.append({"frame": index, "reason": FACE_TOO_TURNED,
                                  "detail": f"face {k}: yaw {yaw:.0f}, pitch {pitch:.0f} deg"})
                 continue
-            t = time.perf_counter()
-            crop = align_face(rgb, face, cfg.size)
-            self.stage["align"] += time.perf_counter() - t
+            with self._timed("align"):
+                crop = align_face(rgb, face, cfg.size)
             if crop.inside < cfg.min_inside:
                 rejected.append({"frame": index, "reason": FACE_CUT_OFF,
                                  "detail": f"face {k}: {crop.inside:.0%} of the crop in frame"})
                 continue
-            t = time.perf_counter()
-            aus = self.estimator(face)
-            self.stage["aus"] += time.perf_counter() - t
+            with self._timed("aus"):
+                aus = self.estimator(face)
             crop_id = task.base + (f"_f{index:06d}" if task.video else "") + f"_{k}"
-            t = time.perf_counter()
-            write_image(self.images / f"{crop_id}.{cfg.image_format}", crop.image,
-                        quality=cfg.quality)
-            self.stage["write"] += time.perf_counter() - t
+            with self._timed("write"):
+                write_image(self.images / f"{crop_id}.{cfg.image_format}", crop.image,
+                            quality=cfg.quality)
             rows.append({"id": crop_id, "frame": index, "face": k,
                          "aus": [round(float(v), 5) for v in aus]})
 

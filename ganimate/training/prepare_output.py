@@ -99,7 +99,7 @@ def csv_text(header: Sequence[str], rows: Sequence[Sequence]) -> str:
 
 
 def finalize_dataset(out: Path, config: PrepareConfig, tasks: list[CropTask], done: dict[str, dict],
-              openface: OpenFaceLabels | None, report: PrepareReport) -> None:
+                     openface: OpenFaceLabels | None, report: PrepareReport) -> None:
     present = {t.source for t in tasks}
     # Sources of earlier runs that this run was not given stay in the dataset (a dataset grows).
     entries = sorted(done.values(), key=lambda e: e["source"])

@@ -57,7 +57,7 @@ class LogWriter:
 
 
 def save_training_state(run: Path, state: TrainState, fingerprint: str,
-                         au_calibration=None) -> Path:
+                        au_calibration=None) -> Path:
     cfg, step = state.cfg, state.step
     tensors = {f"G.{k}": v for k, v in state.G.state_dict().items()}
     if state.G_ema is not None:

@@ -327,7 +327,7 @@ class _Trainer:
     def _samples(self) -> None:
         s = self.state
         write_samples(self.run_dir, s.G_sample, self.sample_batch, s.step, s.device,
-                       s.precision)
+                      s.precision)
 
     def save(self) -> Path | None:
         """A checkpoint of the current step (rank 0 writes it; every rank waits for it)."""
@@ -338,7 +338,7 @@ class _Trainer:
         if self.dist.main:
             try:
                 self.last_ckpt = save_training_state(self.run_dir, self.state, self.fingerprint,
-                                                      self.dataset.au_calibration)
+                                                     self.dataset.au_calibration)
             except GanimateError as exc:  # disk full...: the older checkpoints are untouched
                 kept = f"{self.last_ckpt} is kept" if self.last_ckpt else "no checkpoint was saved"
                 raise GanimateError(f"saving step {step} failed: {exc}; {kept} (continue "
