@@ -201,10 +201,15 @@ def apply_expression(y: np.ndarray, expression: Expression,
                      au_names: Sequence[str] = AU_NAMES) -> np.ndarray:
     """Move ``y`` (shape (..., K)) toward the preset by the expression's strength.
 
-    ``y + s * (preset - y)`` for every AU except KEEP_AUS: at strength 1 the result is exactly the
-    preset (AUs outside the prototype are relaxed to 0, so a smiling source becomes sad rather
-    than sad-and-smiling); at strength 0.6 it is 60 % of the way there, which for a neutral source
-    (y = 0) is the preset's intensities scaled by 0.6. Above 1 it extrapolates; the result is
+    ``y + s * (goal - y)`` for every AU except KEEP_AUS, where the *goal* of each AU is *at
+    least* the preset's: the preset's intensity, or the face's own where the face already shows
+    more of one of the preset's AUs. AUs outside the prototype are relaxed to 0 (a smiling source
+    becomes sad rather than sad-and-smiling), but a preset never takes away what the face already
+    has of it: ``happy`` on a laughing face keeps the laugh (moving every AU to the preset made a
+    broad laugh a smaller smile: on WolfgangLanger_Pexels.mp4 `-e happy --hold` closed her laugh
+    to a thin smile that read less happy than she was), and ``happy`` on a surprised face keeps
+    its open jaw and adds the smile around it. For a face showing none of the preset, strength 1
+    gives exactly the preset and 0.6 gives 60 % of it. Above 1 it extrapolates; the result is
     clipped to [0, 1]. A relative expression (``happy+0.5``) adds ``0.5 * preset`` to ``y``.
     """
     y = np.asarray(y, dtype=np.float32)
@@ -212,7 +217,8 @@ def apply_expression(y: np.ndarray, expression: Expression,
     if expression.relative:  # add the preset's AUs; the others stay as the face has them
         out = y + np.float32(expression.strength) * preset
     else:
-        out = y + np.float32(expression.strength) * (preset - y)
+        goal = np.where(preset > 0, np.maximum(preset, y), preset)
+        out = y + np.float32(expression.strength) * (goal - y)
     keep = [i for i, n in enumerate(au_names) if n in KEEP_AUS]
     out[..., keep] = y[..., keep]
     return np.clip(out, 0.0, 1.0).astype(np.float32)
