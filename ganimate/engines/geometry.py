@@ -50,6 +50,7 @@ from ganimate.engines.mouth import (
     seam_colour,
     smoothstep,
 )
+from ganimate.engines.skin import smile_shade, smile_weight
 from ganimate.engines.teeth import draw_interior, jaw_opening, skin_lightness
 from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import (
@@ -444,7 +445,15 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
     """The field that takes a face (mediapipe landmarks in frame pixels) from y_r to y_g."""
     shifts = mesh_displacement(landmarks, y_r, y_g, au_names, config)
     points = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
-    field = displacement_field(points, shifts, frame_size, eye_centre_distance(landmarks), config)
+    scale = eye_centre_distance(landmarks)
+    field = displacement_field(points, shifts, frame_size, scale, config)
+    if field is not None and config.smile_skin > 0:
+        weight = config.smile_skin * smile_weight(y_r, y_g, au_names)
+        h, w = field.dx.shape
+        box = (field.x0, field.y0, field.x0 + w, field.y0 + h)
+        skin = smile_shade(points + shifts, box, max(2.0, config.grid * scale), weight)
+        if skin is not None:
+            field.shade = skin if field.shade is None else field.shade * skin
     return FaceWarp(shifts, field)
 
 

@@ -60,6 +60,10 @@ class WarpConfig:
     # nasolabial fold) it darkens, where it stretches it lightens: lightness x (1 - folds *
     # (d - 1)), within [fold_min, fold_max]. Only lightness changes (RGB scaled together). 0: off.
     folds: float = 0.5
+    # The skin of a smile (:mod:`ganimate.engines.skin`): real faces' median change of shading
+    # when they smile (lower lids, crow's feet, nasolabial folds, cheeks), laid on the warped face
+    # times this and the edit's smile (1 at the happy preset). 0: off (the paper-like warp).
+    smile_skin: float = 1.0
     fold_min: float = 0.9
     fold_max: float = 1.03
     # Width (IOD, a Gaussian's sigma) over which the fold shading is averaged before it is

@@ -77,16 +77,28 @@ def output_gaps(clip, config: WarpConfig, frames: range, expression: str | None 
 
 
 def test_a_held_smile_keeps_its_lips_apart_while_the_persons_own_smile_opens(media):
-    """single_face.mp4 opens his mouth over frames 17-23; held at happy, the edit's lips stay
-    as far apart as the preset asks, where the estimator's reading (its AU25 at 1 on lips a
-    third as far apart as the basis' AU25) closed them to 0.056 IOD for a frame."""
+    """single_face.mp4 opens his mouth over frames 17-23; held at a smile set in absolute AUs
+    (a preset would keep his own wider parting: its AUs are a floor), the edit's lips stay as
+    far apart as asked, where the estimator's reading (its AU25 at 1 on lips a third as far
+    apart as the basis' AU25) closed them to 0.056 IOD for a frame."""
     clip, frames = media / "video" / "single_face.mp4", range(12, 26)
-    held = [edit for _, edit in output_gaps(clip, WarpConfig(), frames)]
+    smile = ("AU06=0.4", "AU12=0.8", "AU25=0.7", "AU26=0.2")
+    held = [edit for _, edit in output_gaps(clip, WarpConfig(), frames, None, smile)]
     assert max(held) - min(held) < 0.035, held
     assert min(held) > 0.09
     followed = [edit for _, edit in output_gaps(clip, WarpConfig(video_lips_from_landmarks=False),
-                                                frames)]
+                                                frames, None, smile)]
     assert max(followed) - min(followed) > 0.06, followed  # what the test tells apart
+
+
+def test_a_held_preset_keeps_a_wider_smile_of_the_persons_own(media):
+    """Once his own smile parts his lips further than the happy preset does (frames 22-26), the
+    held preset keeps his parting (its AUs are a floor; his upper lip's raise, AU10, is not the
+    preset's and relaxes: 0.02 IOD): it closed them to 0.12 IOD of his 0.2."""
+    clip, frames = media / "video" / "single_face.mp4", range(22, 27)
+    pairs = output_gaps(clip, WarpConfig(), frames)
+    assert min(own for own, _ in pairs) > 0.15
+    assert all(edit > own - 0.035 for own, edit in pairs), pairs
 
 
 def test_targets_that_leave_the_lips_alone_or_move_them_by_an_amount_start_from_them(media):

@@ -87,7 +87,7 @@ def test_a_preset_never_takes_away_what_the_face_already_shows_of_it():
     assert y_g[IDX["AU04"]] == 0.0  # what is not a smile relaxes
     surprised = vec(AU01=1.0, AU02=1.0, AU05=0.6, AU25=1.0, AU26=1.0)
     y_g = build_target(surprised, target_spec("happy"))
-    assert y_g[IDX["AU12"]] == pytest.approx(0.8) and y_g[IDX["AU26"]] == pytest.approx(1.0)
+    assert y_g[IDX["AU12"]] == pytest.approx(0.7) and y_g[IDX["AU26"]] == pytest.approx(1.0)
     assert y_g[IDX["AU01"]] == 0.0  # the smile opens around the open jaw; the brows come down
     half = build_target(laughing, target_spec("happy:0.5"))
     assert half[IDX["AU12"]] == pytest.approx(1.0) and half[IDX["AU04"]] == pytest.approx(0.15)
@@ -122,7 +122,7 @@ def test_strength_scales_from_neutral_and_blends_from_a_face():
                                atol=1e-6)
     y_r = vec(AU12=0.2, AU15=0.5, AU45=0.9)
     y_g = build_target(y_r, target_spec("happy:0.5"))
-    assert y_g[IDX["AU12"]] == pytest.approx(0.5)  # halfway from 0.2 to the preset's 0.8
+    assert y_g[IDX["AU12"]] == pytest.approx(0.45)  # halfway from 0.2 to the preset's 0.7
     assert y_g[IDX["AU15"]] == pytest.approx(0.25)  # halfway from 0.5 to 0
     assert y_g[IDX["AU45"]] == pytest.approx(0.9)  # a blink is not an expression
     np.testing.assert_allclose(build_target(y_r, target_spec("happy:0")), y_r)
@@ -133,9 +133,9 @@ def test_strength_scales_from_neutral_and_blends_from_a_face():
 def test_relative_expression_adds_to_the_face_and_never_takes_away():
     smiling = vec(AU06=0.5, AU12=0.7, AU15=0.3, AU45=0.4)
     y_g = build_target(smiling, target_spec("happy+0.5"))
-    assert y_g[IDX["AU12"]] == pytest.approx(1.0)  # 0.7 + 0.5 x 0.8, clipped
+    assert y_g[IDX["AU12"]] == pytest.approx(1.0)  # 0.7 + 0.5 x 0.7, clipped
     assert y_g[IDX["AU06"]] == pytest.approx(0.7)  # 0.5 + 0.5 x 0.4
-    assert y_g[IDX["AU25"]] == pytest.approx(0.35)
+    assert y_g[IDX["AU25"]] == pytest.approx(0.25)
     assert y_g[IDX["AU15"]] == pytest.approx(0.3)  # not part of the preset: kept
     assert np.all(y_g >= smiling)  # a smiling face is never made to smile less
     # the absolute form moves toward the preset instead: AU15 relaxes
@@ -169,7 +169,7 @@ def test_composition_order(tmp_path):
     np.testing.assert_allclose(y_g, expected, atol=1e-6)
     # expression then --au: relative change on top of the preset
     y_g = build_target(np.zeros(K), target_spec("happy", au=["AU12-0.1", "AU04=0.3"]))
-    assert y_g[IDX["AU12"]] == pytest.approx(0.7) and y_g[IDX["AU04"]] == pytest.approx(0.3)
+    assert y_g[IDX["AU12"]] == pytest.approx(0.6) and y_g[IDX["AU04"]] == pytest.approx(0.3)
 
 
 def test_build_target_per_frame():
