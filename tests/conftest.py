@@ -10,7 +10,7 @@ that need CUDA (skipped when it is absent).
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,7 +211,7 @@ class FakeTracker:
 
 
 @pytest.fixture
-def fake_tracker(monkeypatch) -> type[FakeTracker]:
+def fake_tracker(monkeypatch) -> Iterator[type[FakeTracker]]:
     """Replace ``ganimate.faces.FaceTracker`` by :class:`FakeTracker` for one test; set
     ``fake_tracker.smiles`` to the frame numbers (calls) that smile."""
     import sys
@@ -225,7 +225,13 @@ def fake_tracker(monkeypatch) -> type[FakeTracker]:
     for module in [m for name, m in sys.modules.items() if name.startswith("ganimate.")]:
         if getattr(module, "FaceTracker", None) is mesh.FaceTracker and module is not mesh:
             monkeypatch.setattr(module, "FaceTracker", tracker)
-    return tracker
+    yield tracker
+    # a module first imported during the test bound the fake for good (the planner, when this
+    # test was the first to animate): give it the real one back, or a later test in the same
+    # process tracks a fake face
+    for module in [m for name, m in sys.modules.items() if name.startswith("ganimate.")]:
+        if getattr(module, "FaceTracker", None) is tracker:
+            module.FaceTracker = mesh.FaceTracker
 
 
 # --- the bad-input kit of the CLI tests ----------------------------------------------------------

@@ -40,9 +40,9 @@ EngineOption = Annotated[str | None, typer.Option(
 ExpressionOption = Annotated[str | None, typer.Option(
     "--expression", "-e",
     help="Preset: neutral, happy, sad, surprise, fear, anger, disgust; with a strength "
-         "happy:0.6 (0-2, default 1: toward the preset; AUs the face already shows more of "
-         "are kept) or an amount happy+0.5 (0-1: added to the face's own AUs). `contempt` is "
-         "one-sided: not representable.")]
+         "happy:0.6 (0-2, default 1: toward the preset, never less of it than the face "
+         "already shows) or an amount happy+0.5 (0-1: added to the face's own AUs). `contempt` "
+         "is one-sided: not representable.")]
 LikeOption = Annotated[str | None, typer.Option(
     "--like", help="Copy the expression (every AU) of the largest face in this photo.")]
 AusFileOption = Annotated[str | None, typer.Option(
