@@ -26,14 +26,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from scipy.spatial import ConvexHull, Delaunay
 
 from ganimate.engines.mouth import INNER_LIPS
-from ganimate.engines.skin import (
-    EYES,
-    RATIO_SIZE,
-    canonical_uv,
-    uv_triangulation,
-)
+from ganimate.engines.skin import EYES, RATIO_SIZE, canonical_uv
 from ganimate.faces import FaceMesh
 from ganimate.images import read_photo
 
@@ -43,10 +39,25 @@ HOLDOUT = ROOT / "examples" / "demo_model" / "holdout.txt"
 OUT = ROOT / "ganimate" / "assets" / "faces" / "smile_ratio.npz"
 
 
+def mapping_points(count: int = 160) -> np.ndarray:
+    """The mesh points that lay the texture on a frame at edit time: the face's outline and,
+    from there, each next point the one farthest from those chosen (spread evenly over the
+    face). Measured on a London face against all 468 points' piecewise-linear map: the texture
+    coordinate of 99% of the face's pixels within 3.4 texels (1.3% of the face), median 0.2."""
+    uv = canonical_uv()
+    chosen = list(ConvexHull(uv).vertices)
+    dist = np.min(np.linalg.norm(uv[:, None] - uv[chosen][None], axis=2), axis=1)
+    while len(chosen) < count:
+        i = int(np.argmax(dist))
+        chosen.append(i)
+        dist = np.minimum(dist, np.linalg.norm(uv - uv[i], axis=1))
+    return np.array(sorted(chosen))
+
+
 def unwrap_maps() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every texture pixel: its triangle's three point indices (S*S, 3), its barycentric
     weights (S*S, 3) and whether it is on the face (S, S)."""
-    tri = uv_triangulation()
+    tri = Delaunay(canonical_uv())
     s = RATIO_SIZE
     ys, xs = np.mgrid[0:s, 0:s]
     pts = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
@@ -100,7 +111,11 @@ def build(show: str | None = None) -> Path:
     median[on_face] = np.median(np.stack(ratios)[:, on_face], axis=0)
     median *= not_skin(canonical_uv(), on_face)
     median = cv2.GaussianBlur(median.astype(np.float32), (0, 0), 1.0)
-    np.savez_compressed(OUT, log_ratio=median.astype(np.float16), people=np.int32(len(ratios)))
+    points = mapping_points()
+    triangles = Delaunay(canonical_uv()[points]).simplices
+    np.savez_compressed(OUT, log_ratio=median.astype(np.float16), people=np.int32(len(ratios)),
+                        points=points.astype(np.int32), triangles=triangles.astype(np.int32),
+                        uv=canonical_uv()[points].astype(np.float32))
     if show:
         cv2.imwrite(show, np.clip(128 + median * 400, 0, 255).astype(np.uint8))
     return OUT

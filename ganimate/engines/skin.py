@@ -19,6 +19,7 @@ after frame. Only lightness changes (RGB scaled together).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
@@ -26,7 +27,8 @@ import numpy as np
 
 from ganimate.faces import canonical_face
 
-# Imported in the functions that use them, on purpose (start-up): cv2, scipy.
+# Imported in the functions that use them, on purpose (start-up): cv2. No scipy: its
+# interpolate and spatial packages take 0.5 s to import, more than a clip's first frame may wait.
 
 RATIO_SIZE = 256  # the texture's side (px): the canonical face's frontal bounding box
 # MediaPipe's eye outlines (right eye, left eye), where the ratio is not skin.
@@ -47,39 +49,26 @@ def canonical_uv() -> np.ndarray:
     return (xy - lo) / float((hi - lo).max()) * (RATIO_SIZE - 1)
 
 
-@lru_cache(maxsize=1)
-def mapping_points(count: int = 160) -> np.ndarray:
-    """The mesh points that map the texture onto a frame: the face's outline and, from there,
-    each next point the one farthest from those chosen (spread evenly over the face). The texture
-    coordinate of 99% of the face's pixels is then within 3.4 texels (1.3% of the face) of all
-    468 points' map, median 0.2, at 1 ms a face instead of 3.1 (Delaunay and its barycentric
-    transforms grow with the points)."""
-    from scipy.spatial import ConvexHull
+@dataclass(frozen=True)
+class SmileRatio:
+    """The shipped ratio and how it is laid on a face."""
 
-    uv = canonical_uv()
-    chosen = list(ConvexHull(uv).vertices)
-    dist = np.min(np.linalg.norm(uv[:, None] - uv[chosen][None], axis=2), axis=1)
-    while len(chosen) < count:
-        i = int(np.argmax(dist))
-        chosen.append(i)
-        dist = np.minimum(dist, np.linalg.norm(uv - uv[i], axis=1))
-    return np.array(sorted(chosen))
+    log_ratio: np.ndarray  # float32 (RATIO_SIZE, RATIO_SIZE): log lightness ratio, 0 off skin
+    # The mesh points that map it onto a frame (160 of the 468, spread evenly over the face: the
+    # texture coordinate of 99% of the face's pixels within 1.3% of the face of all 468 points'
+    # map), their texture coordinates (px) and their triangles (rows of indices into them).
+    points: np.ndarray
+    uv: np.ndarray
+    triangles: np.ndarray
 
 
 @lru_cache(maxsize=1)
-def uv_triangulation():
-    """scipy's Delaunay triangulation of :func:`canonical_uv` (the unwrapping's triangles)."""
-    from scipy.spatial import Delaunay
-
-    return Delaunay(canonical_uv())
-
-
-@lru_cache(maxsize=1)
-def smile_ratio() -> np.ndarray:
-    """The median smile's log lightness ratio, float32 (RATIO_SIZE, RATIO_SIZE); 0 off skin."""
+def smile_ratio() -> SmileRatio:
+    """The median smile's shading, as ``examples/face_models/build_smile_ratio.py`` wrote it."""
     path = resources.files("ganimate") / "assets" / "faces" / "smile_ratio.npz"
     with resources.as_file(path) as p, np.load(p, allow_pickle=False) as data:
-        return data["log_ratio"].astype(np.float32)
+        return SmileRatio(data["log_ratio"].astype(np.float32), data["points"].astype(np.int64),
+                          data["uv"].astype(np.float32), data["triangles"].astype(np.int32))
 
 
 def smile_weight(y_r: np.ndarray, y_g: np.ndarray, au_names: Sequence[str]) -> float:
@@ -99,31 +88,55 @@ def smile_shade(dest: np.ndarray, box: tuple[int, int, int, int], step: float, w
     """Lightness factor (float32, the box's shape) of the smile's skin at ``weight``, for a face
     whose 468 mesh points are at ``dest`` (frame pixels, after the warp); None at weight 0.
 
-    The texture coordinate of every pixel is the piecewise-linear map of the points (exact on a
-    grid ``step`` px apart, bilinear between: the map is linear inside each triangle), and the
-    ratio is read there at full resolution, so that a crow's foot stays a line."""
+    The texture coordinate of every pixel is the piecewise-linear map of the points' triangles
+    (exact on a grid ``step`` px apart, bilinear between: the map is linear inside each
+    triangle), and the ratio is read there, at the texture's own resolution at most, so that a
+    crow's foot stays a line."""
     import cv2
-    from scipy.interpolate import LinearNDInterpolator
-    from scipy.spatial import Delaunay
 
     if abs(weight) < 1e-3:
         return None
+    ratio = smile_ratio()
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
-    points = np.asarray(dest, np.float64)[mapping_points(), :2] - (x0, y0)
-    # read at the texture's own resolution at most (a face wider than it gains nothing from more)
+    points = np.asarray(dest, np.float64)[ratio.points, :2] - (x0, y0)
+    gw, gh = max(2, int(np.ceil(w / step)) + 1), max(2, int(np.ceil(h / step)) + 1)
+    grid = points * ((gw - 1) / max(w - 1, 1), (gh - 1) / max(h - 1, 1))
+    uv, on_mesh = _map_grid(grid, ratio, (gh, gw))
     f = min(1.0, RATIO_SIZE / max(float(np.ptp(points[:, 0])), 1.0))
     sw, sh = max(2, round(w * f)), max(2, round(h * f))
-    gx = np.linspace(0, w - 1, max(2, int(np.ceil(w / step)) + 1))
-    gy = np.linspace(0, h - 1, max(2, int(np.ceil(h / step)) + 1))
-    uv = LinearNDInterpolator(Delaunay(points), canonical_uv()[mapping_points()])(
-        *np.meshgrid(gx, gy)).astype(np.float32)
-    # outside the mesh: no skin (and no texture coordinate to interpolate toward)
-    on_mesh = cv2.resize(np.isfinite(uv[..., 0]).astype(np.float32), (sw, sh),
-                         interpolation=cv2.INTER_LINEAR) >= 1.0
-    uv = cv2.resize(np.nan_to_num(uv, nan=-1.0), (sw, sh), interpolation=cv2.INTER_LINEAR)
-    log_ratio = cv2.remap(smile_ratio(), uv, None, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0) * on_mesh
+    on_mesh = cv2.resize(on_mesh.astype(np.float32), (sw, sh), interpolation=cv2.INTER_LINEAR)
+    uv = cv2.resize(uv, (sw, sh), interpolation=cv2.INTER_LINEAR)
+    log_ratio = cv2.remap(ratio.log_ratio, uv, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0) * (on_mesh >= 1.0)
     if (sw, sh) != (w, h):
         log_ratio = cv2.resize(log_ratio, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.exp(np.float32(weight) * log_ratio).astype(np.float32)
+
+
+def _map_grid(grid: np.ndarray, ratio: SmileRatio, shape: tuple[int, int]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Texture coordinates (float32 (gh, gw, 2); -1 off the mesh) of the nodes of a grid on
+    which the mapping points lie at ``grid`` (node units), and whether each node is on it: each
+    triangle rasterised with its number, then the node's barycentric weights in it."""
+    import cv2
+
+    corners = grid[ratio.triangles]  # (T, 3, 2)
+    which = np.full(shape, -1, np.int32)
+    fixed = np.round(corners * 16).astype(np.int32)
+    for t, poly in enumerate(fixed):
+        cv2.fillConvexPoly(which, poly, t, cv2.LINE_8, 4)
+    uv = np.full((*shape, 2), -1.0, np.float32)
+    on = which >= 0
+    t = which[on]
+    ys, xs = np.nonzero(on)
+    a, b, c = corners[t, 0], corners[t, 1], corners[t, 2]
+    v0, v1, v2 = b - a, c - a, np.stack([xs, ys], axis=1) - a
+    det = v0[:, 0] * v1[:, 1] - v0[:, 1] * v1[:, 0]
+    det = np.where(np.abs(det) < 1e-9, 1e-9, det)
+    wb = (v2[:, 0] * v1[:, 1] - v2[:, 1] * v1[:, 0]) / det
+    wc = (v0[:, 0] * v2[:, 1] - v0[:, 1] * v2[:, 0]) / det
+    tri_uv = ratio.uv[ratio.triangles[t]]  # (n, 3, 2)
+    uv[on] = (1 - wb - wc)[:, None] * tri_uv[:, 0] + wb[:, None] * tri_uv[:, 1] \
+        + wc[:, None] * tri_uv[:, 2]
+    return uv, on
