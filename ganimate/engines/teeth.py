@@ -67,6 +67,11 @@ class TeethConfig:
     # people fell from 0.255 to 0.211 and its happy reads from 17 to 15; at 0.8, 0.244 and 17.
     ambient: float = 0.8
     depth_falloff: float = 3.0
+    # Upper teeth from a real photograph (``assets/faces/teeth_atlas.npz``, :func:`teeth_atlas`):
+    # a London person's smile stored on the skull's frame, coloured to the face's teeth (its own
+    # once a video's track has seen them), over the scanned lower teeth, gums and tongue. False:
+    # the scanned upper teeth too (flat-shaded quads).
+    atlas: bool = True
     # Route (b): a trained mouth painter's checkpoint (:mod:`ganimate.engines.painter`) fills the
     # opening instead of the scanned teeth. Empty: the scanned teeth (route (a), measured better).
     painter: str = ""
@@ -131,7 +136,7 @@ def skin_lightness(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> fl
     return float(np.median(np.concatenate(values))) if values else 60.0
 
 
-def _head_pose(landmarks: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+def head_pose(landmarks: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """(observed points in the model frame, scale, rotation, translation): the canonical face's
     similarity onto the landmarks' rigid points."""
     obs = to_model_frame(landmarks)
@@ -142,18 +147,19 @@ def _head_pose(landmarks: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np
 def seam_anchor(landmarks: np.ndarray) -> np.ndarray:
     """The lip seam (the middle of the inner lips) in the canonical face's frame: where the
     drawn upper teeth hang from the skull (:class:`ganimate.engines.mouth_track.MouthTrack`)."""
-    obs, s, rot, t = _head_pose(landmarks)
+    obs, s, rot, t = head_pose(landmarks)
     return rot.T @ (obs[list(_SEAM)].mean(axis=0) - t) / s
 
 
 def _placement(landmarks: np.ndarray, mesh: MouthMesh, config: TeethConfig, scale: float,
-               anchor: np.ndarray | None = None):
+               anchor: np.ndarray | None = None, drop_cm: float | None = None):
     """(scale * rotation, translation) from the canonical frame into (x, -y, -z) frame pixels,
     the incisors' edge put at the photo's lip seam (or at ``anchor``, a seam in the canonical
-    frame carried by a video's track)."""
-    obs, s, rot, t = _head_pose(landmarks)
+    frame carried by a video's track), ``config.edge_drop`` below it, or ``drop_cm`` (the
+    photographed teeth's edge, :class:`TeethAtlas`)."""
+    obs, s, rot, t = head_pose(landmarks)
     seam = obs[list(_SEAM)].mean(axis=0) if anchor is None else s * rot @ anchor + t
-    seam[1] -= config.edge_drop * scale
+    seam[1] -= config.edge_drop * scale if drop_cm is None else drop_cm * s
     edge = s * rot @ mesh.incisor_edge + t
     t = t + np.array([seam[0] - edge[0], seam[1] - edge[1], 0.0])
     return s * rot, t
@@ -172,13 +178,15 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
     if config.strength <= 0:
         return None
     mesh = mouth_mesh()
-    sr, t = _placement(landmarks, mesh, config, scale, anchor)
+    atlas_edge = teeth_atlas().edge if config.atlas and not upper_only else None
+    sr, t = _placement(landmarks, mesh, config, scale, anchor, atlas_edge)
     v = (mesh.vertices + jaw * mesh.jaw_open) @ sr.T + t  # x, -y, -z (pixels)
     x0, y0, x1, y1 = box
     pts = np.stack([v[:, 0] - x0, -v[:, 1] - y0], axis=1)
     quads = pts[mesh.quads]  # (Q, 4, 2)
     inside = ((quads[..., 0].max(1) >= 0) & (quads[..., 0].min(1) < x1 - x0)
               & (quads[..., 1].max(1) >= 0) & (quads[..., 1].min(1) < y1 - y0))
+    atlas = config.atlas and not upper_only
     if upper_only:
         inside &= (mesh.parts == 1) & ~mesh.with_jaw
     if not np.any(inside):
@@ -188,7 +196,66 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
                         config, teeth_lab)
     order = np.flatnonzero(inside)[np.argsort(depth[inside])]  # far first
     rgb, cover = _raster(quads, lab, order, (y1 - y0, x1 - x0))
+    if atlas:
+        if teeth_lab is None:
+            teeth_lab = drawn_teeth_lab(skin_l, config)
+        rgb, cover = _with_atlas(rgb, cover, landmarks, anchor, box, teeth_lab)
     return Interior(x0, y0, rgb * 255, cover * np.float32(config.strength))
+
+
+# The atlas' window on the skull's frame (cm of the canonical face): a texel's side, how far
+# above the lip seam at rest its top row is, and its width (centred on the seam).
+ATLAS_TEXEL, ATLAS_TOP, ATLAS_WIDTH = 0.02, 1.0, 4.8
+
+
+@dataclass(frozen=True)
+class TeethAtlas:
+    """Photographed upper teeth on the skull's frame (see ``build_teeth_atlas.py``)."""
+
+    lab: np.ndarray  # float32 (h, w, 3) CIELAB (L 0-100)
+    alpha: np.ndarray  # float32 (h, w) in [0, 1]: the upper teeth
+    teeth: np.ndarray  # (3,) the teeth's median colour: what the face's teeth colour replaces
+    edge: float  # how far below the seam the middle teeth's edge is (cm)
+
+
+@lru_cache(maxsize=1)
+def teeth_atlas() -> TeethAtlas:
+    path = resources.files("ganimate") / "assets" / "faces" / "teeth_atlas.npz"
+    with resources.as_file(path) as p, np.load(p, allow_pickle=False) as data:
+        lab, alpha = data["lab"].astype(np.float32), data["alpha"].astype(np.float32) / 255
+        edge = float(data["edge"])
+    solid = alpha > 0.9
+    lit = solid & (lab[..., 0] >= np.median(lab[..., 0][solid]))
+    return TeethAtlas(lab, alpha, np.median(lab[lit], axis=0), edge)
+
+
+def _with_atlas(rgb: np.ndarray, cover: np.ndarray, landmarks: np.ndarray,
+                anchor: np.ndarray | None, box: tuple[int, int, int, int], teeth_lab: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The scanned interior (sRGB 0-1, coverage) with the atlas' upper teeth over it: each pixel
+    read on the frontal plane of the lip seam's depth in the skull's frame (the seam at rest:
+    ``anchor``, or the photo's own), the atlas' lightness scaled and its a*, b* shifted so that
+    its teeth are the face's ``teeth_lab``."""
+    import cv2
+
+    atlas = teeth_atlas()
+    obs, s, rot, t = head_pose(landmarks)
+    seam = rot.T @ (obs[list(_SEAM)].mean(axis=0) - t) / s if anchor is None else anchor
+    m = s * rot
+    x0, y0, x1, y1 = box
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    q = np.stack([xs, -ys], axis=-1) - t[:2] - m[:2, 2] * seam[2]
+    plane = q @ np.linalg.inv(m[:2, :2]).T  # canonical x, y (cm) on the seam's plane
+    u = ((plane[..., 0] - seam[0] + ATLAS_WIDTH / 2) / ATLAS_TEXEL).astype(np.float32)
+    v = ((ATLAS_TOP - (plane[..., 1] - seam[1])) / ATLAS_TEXEL).astype(np.float32)
+    lab = cv2.remap(atlas.lab, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.remap(atlas.alpha, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                      borderValue=0.0)
+    lab[..., 0] *= float(teeth_lab[0]) / max(float(atlas.teeth[0]), 1.0)
+    lab[..., 1:] += (np.asarray(teeth_lab[1:], np.float32) - atlas.teeth[1:])
+    teeth = np.clip(cv2.cvtColor(np.ascontiguousarray(lab), cv2.COLOR_LAB2RGB), 0, 1)
+    a = alpha[..., None]
+    return (teeth * a + rgb * (1 - a)).astype(np.float32), cover + alpha * (1 - cover)
 
 
 # Samples per pixel side of the teeth's raster (16 a pixel).

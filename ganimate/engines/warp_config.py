@@ -102,6 +102,11 @@ class WarpConfig:
     # Teeth, gums and tongue drawn in that opening (:mod:`ganimate.engines.teeth`); ``TeethConfig(
     # strength=0)`` leaves the dark cavity alone.
     teeth: TeethConfig = dataclasses.field(default_factory=TeethConfig)
+    # Video draws the scanned upper teeth, not the photographed ones (``TeethConfig.atlas``): the
+    # photographed row's texture moving with the head added to the mouth's flicker (held happy:
+    # 1.50 -> 1.58 on single_face, 1.29 -> 1.33 on WolfgangLanger) and single_face's surprise
+    # read 81% instead of 89% (docs/evaluation.md).
+    video_teeth_atlas: bool = False
 
     def __post_init__(self):
         if self.sampling not in _SAMPLING or self.video_sampling not in _SAMPLING:
@@ -113,7 +118,10 @@ class WarpConfig:
             raise ValueError("WarpConfig: gain >= 0, max_shift > 0, inner >= 0, outer > 0")
 
     def for_video(self) -> WarpConfig:
-        """This config with the video frames' sampling (``video_sampling``, ``video_restore``)."""
+        """This config with the video frames' settings (``video_sampling``, ``video_restore``,
+        ``video_fold_blur``, ``video_lips_from_landmarks``, ``video_teeth_atlas``)."""
         return dataclasses.replace(self, sampling=self.video_sampling,
                                    restore=self.video_restore, fold_blur=self.video_fold_blur,
-                                   lips_from_landmarks=self.video_lips_from_landmarks)
+                                   lips_from_landmarks=self.video_lips_from_landmarks,
+                                   teeth=dataclasses.replace(self.teeth,
+                                                             atlas=self.video_teeth_atlas))

@@ -71,14 +71,14 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         Preset("neutral", "0", {}, note="every expressive AU relaxed to 0"),
-        Preset("happy", "6+12+25+26", {"AU06": _B, "AU12": 0.7, "AU25": 0.5, "AU26": _A},
+        Preset("happy", "6+12+25+26", {"AU06": _B, "AU12": 0.7, "AU25": _B, "AU26": _A},
                note="Duchenne smile (6+12) with the lips parted over the upper teeth, as broad "
-                    "real smiles are (25 at 0.5, a trace of 26), and the warp lays real "
-                    "smiles' skin on it (engines.skin). 12 at 0.7 and 6 at B: the scanned "
-                    "6E+12E is broader than the London people's own broad smiles (identity "
-                    "distance 0.29 against their 0.22, eyes half shut); 12 at D with 25 at 0.7 "
-                    "measured 0.24 and a lower lip hanging off the teeth; happy:1.25 is "
-                    "6+12 at C+D",
+                    "real smiles are (25 at B, a trace of 26), and the warp lays real smiles' "
+                    "skin and photographed teeth on it (engines.skin, engines.teeth). 12 at "
+                    "0.7 and 6 at B: the scanned 6E+12E is broader than the London people's "
+                    "own broad smiles (identity distance 0.29 against their 0.22, eyes half "
+                    "shut); 12 at D with 25 at 0.7 measured 0.24 and a lower lip hanging off "
+                    "the teeth; happy:1.25 is 6+12 at C+D",
                defining=(("AU12",),)),
         Preset("sad", "1+4+15+17", {"AU01": _E, "AU04": _E, "AU15": _E, "AU17": _C},
                note="EMFACS 1+4+15 with the chin raiser (17) that usually accompanies it; with "

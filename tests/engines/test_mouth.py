@@ -206,3 +206,40 @@ def test_neighbouring_quads_of_the_teeth_tile_without_a_seam():
     assert np.allclose(colour[4:10, 4:17], srgb, atol=1e-3)
     # the outer edges keep their share of the pixel (pixel 2 spans 1.5-2.5, pixel 19 18.5-19.5)
     assert 0.5 <= cover[6, 2] <= 0.75 and 0.25 <= cover[6, 19] <= 0.5
+
+
+def test_the_upper_teeth_are_photographed_coloured_as_the_faces_and_hung_on_the_seam(media):
+    """The atlas (a London person outside the holdout, on the skull's frame): its middle edge a
+    few millimetres below the seam; drawn on a London face its teeth take the face's teeth colour
+    where the scanned render has its incisors, and differ from that render; a video's upper
+    teeth behind its own rows stay scanned."""
+    from ganimate.engines.teeth import draw_interior, teeth_atlas
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    atlas = teeth_atlas()
+    assert 0.1 < atlas.edge < 0.6 and atlas.teeth[0] > 60
+    assert 0.1 < (atlas.alpha > 0.5).mean() < 0.6
+    rgb = read_photo(media / "faces" / "london" / "neutral" / "013.jpg").rgb
+    with FaceMesh() as found:
+        lm = found(rgb)[0].landmarks
+    seam = lm[[13, 14], :2].mean(axis=0)
+    iod = eye_centre_distance(lm)
+    box = tuple(int(v) for v in (seam[0] - 0.5 * iod, seam[1] - 0.3 * iod,
+                                 seam[0] + 0.5 * iod, seam[1] + 0.3 * iod))
+    want = np.array([80.0, 2.0, 10.0])
+    drawn = {on: draw_interior(lm, 0.0, box, 60.0, np.array([120.0, 60.0, 60.0]), iod,
+                               TeethConfig(atlas=on), teeth_lab=want) for on in (True, False)}
+    band = (slice(int(0.25 * iod), int(0.33 * iod)), slice(int(0.35 * iod), int(0.65 * iod)))
+    photo = drawn[True].rgb[band].astype(np.float32) / 255
+    teeth_lab = cv2.cvtColor(photo, cv2.COLOR_RGB2LAB).reshape(-1, 3)
+    assert np.abs(np.median(teeth_lab, axis=0) - want).max() < 8  # the face's teeth colour
+    scanned = drawn[False].rgb[band].astype(np.float32)
+    assert np.abs(drawn[True].rgb[band] - scanned).mean() > 5  # the photographed row, not quads
+    upper_only = draw_interior(lm, 0.0, box, 60.0, np.array([120.0, 60.0, 60.0]), iod,
+                               TeethConfig(atlas=True), teeth_lab=want, upper_only=True)
+    plain = draw_interior(lm, 0.0, box, 60.0, np.array([120.0, 60.0, 60.0]), iod,
+                          TeethConfig(atlas=False), teeth_lab=want, upper_only=True)
+    np.testing.assert_array_equal(upper_only.rgb, plain.rgb)  # a video's fill behind own teeth
+    # photos draw them; video keeps the scanned row (the photographed texture added flicker)
+    assert WarpConfig().teeth.atlas and not WarpConfig().for_video().teeth.atlas
