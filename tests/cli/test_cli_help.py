@@ -102,11 +102,13 @@ def _help(*words: str) -> str:
 @pytest.mark.parametrize("words", [("edit", "image"), ("animate", "video"), ("animate", "image"),
                                    ("edit", "sweep"), ("eval", "photos")])
 def test_engine_help_describes_todays_warp(words):
-    """The warp draws teeth, gums and tongue and shades folds (tests/engines/test_mouth.py and
-    test_geometry.py check that it does); its help must not say otherwise."""
-    text = _help(*words)
+    """The warp draws teeth, gums and tongue (photographed upper teeth on photos), shades folds
+    and a smile's skin (tests/engines/test_mouth.py, test_geometry.py and test_skin.py check that
+    it does); its help must not say otherwise."""
+    text = " ".join(_help(*words).split())
     assert "no teeth" not in text and "dark mouth" not in text, text
-    assert "draws scanned teeth, gums and tongue" in text and "shades like a fold" in text, text
+    assert "draws teeth, gums and tongue" in text and "a real person's upper teeth" in text, text
+    assert "shades like a fold" in text and "real smiles' shading" in text, text
 
 
 def test_engine_docstrings_describe_todays_warp():
