@@ -43,7 +43,10 @@ polygons; the ratio output / input says how much the edit adds. The ratio is als
 the steps where the input's own mouth is open in both frames and over those where it is closed
 in both (the teeth reader's ``open_above`` / ``closed_below``): an edit that opens a closed mouth
 shows teeth and cavity where the input shows lips, so its change there is several times the
-input's whatever it does; where the mouth was open already, like is compared with like.
+input's whatever it does; where the mouth was open already, like is compared with like. The
+mouth's *level* flicker (:func:`mouth_level`) is the change of the mean grey level inside each
+frame's own polygon: what the eye sees as a mouth that flashes (teeth appearing and vanishing, an
+interior that darkens for a frame), which a row of teeth moving with the head does not change.
 """
 
 from __future__ import annotations
@@ -233,6 +236,13 @@ class MouthFlicker:
     open_steps: int = 0
     closed_ratio: float = math.nan
     closed_steps: int = 0
+    # The mouth's *level*: mean |change of the mean grey level inside each frame's own inner-mouth
+    # polygon| (levels a step), output and input, and their ratio: teeth that appear or vanish,
+    # an interior that darkens or lightens from one frame to the next. A row of teeth that
+    # moves with the head changes many pixels (the raw ratio above) but not its level.
+    level_output: float = math.nan
+    level_input: float = math.nan
+    level_ratio: float = math.nan
 
 
 def mouth_change(prev: np.ndarray, cur: np.ndarray, poly_prev: np.ndarray,
@@ -247,6 +257,16 @@ def mouth_change(prev: np.ndarray, cur: np.ndarray, poly_prev: np.ndarray,
     a = prev[y0:y1, x0:x1][union].astype(np.float32)
     b = cur[y0:y1, x0:x1][union].astype(np.float32)
     return float(np.abs(b - a).mean())
+
+
+def mouth_level(rgb: np.ndarray, polygon: np.ndarray) -> float:
+    """Mean grey level (RGB mean) inside ``polygon``; NaN when it covers no pixel."""
+    bounds = _bounds(np.asarray(polygon, np.float64), 1, rgb.shape)
+    inside = polygon_mask(polygon, rgb.shape, bounds)
+    if not inside.any():
+        return math.nan
+    x0, y0, x1, y1 = bounds
+    return float(rgb[y0:y1, x0:x1][inside].astype(np.float32).mean())
 
 
 def input_flow(prev_in: np.ndarray, cur_in: np.ndarray, bounds: tuple[int, int, int, int]
@@ -296,6 +316,7 @@ class MouthFlickerMeter:
         self._in: list[float] = []
         self._open: list[bool | None] = []  # the input's mouth: open, closed, or between
         self._aligned: list[tuple[float, float]] = []
+        self._levels: list[tuple[float, float]] = []  # |level change|, output and input
 
     def update(self, frame_in: np.ndarray, frame_out: np.ndarray, read_in: MouthRead | None,
                read_out: MouthRead | None) -> None:
@@ -309,6 +330,12 @@ class MouthFlickerMeter:
             if math.isfinite(c_in) and math.isfinite(c_out):
                 self._in.append(c_in)
                 self._out.append(c_out)
+                level = (abs(mouth_level(frame_out, read_out.polygon)
+                             - mouth_level(p_out, r_out.polygon)),
+                         abs(mouth_level(frame_in, read_in.polygon)
+                             - mouth_level(p_in, r_in.polygon)))
+                if all(math.isfinite(v) for v in level):
+                    self._levels.append(level)
                 both = (r_in.opening, read_in.opening)
                 self._open.append(True if min(both) >= self._rule.open_above else
                                   False if max(both) < self._rule.closed_below else None)
@@ -335,5 +362,9 @@ class MouthFlickerMeter:
             ratio = (_ratio(float(np.mean([self._out[k] for k in picked])),
                             float(np.mean([self._in[k] for k in picked]))) if picked else math.nan)
             split[state] = (ratio, len(picked))
+        levels = np.array(self._levels).reshape(-1, 2)
+        l_out, l_in = ((float(v) for v in levels.mean(axis=0)) if len(levels)
+                       else (math.nan,) * 2)
         return MouthFlicker(out_c, in_c, _ratio(out_c, in_c), len(self._out), a_out, a_in,
-                            _ratio(a_out, a_in), *split[True], *split[False])
+                            _ratio(a_out, a_in), *split[True], *split[False], l_out, l_in,
+                            _ratio(l_out, l_in) if len(levels) else math.nan)

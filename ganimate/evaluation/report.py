@@ -150,6 +150,9 @@ def _frame_rows(result: VideoEvalResult) -> list[tuple[str, str]]:
         (f"  where the input's mouth is open ({m.open_steps} steps) / closed "
          f"({m.closed_steps})", f"{_fmt(m.open_ratio, '{:.2f}')} / "
                                 f"{_fmt(m.closed_ratio, '{:.2f}')}"),
+        ("mouth level flicker out/in (levels/frame)",
+         f"{_fmt(m.level_output, '{:.2f}')} / {_fmt(m.level_input, '{:.2f}')} "
+         f"({_fmt(m.level_ratio, '{:.2f}')})"),
         ("frames whose mouth a hand covers (not read)", str(result.mouth_covered)),
     ]
     e = result.expressions

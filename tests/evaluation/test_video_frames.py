@@ -205,3 +205,29 @@ def test_mouth_flicker_is_also_split_by_the_inputs_own_mouth():
     r = meter.result()
     assert r.steps == 6 and r.open_steps == 2 and r.closed_steps == 3
     assert r.open_ratio == 1.0 and r.closed_ratio > 1.2
+
+
+def test_the_mouths_level_flickers_when_teeth_flash_not_when_they_move():
+    """A mouth whose teeth move with the head changes many pixels but not its mean level; one
+    whose teeth appear and vanish frame to frame changes its level."""
+    base = np.full((40, 40, 3), 60, np.uint8)
+    polygon = np.array([[8, 10], [32, 10], [32, 24], [8, 24]], np.int32)
+    moving, flashing = [], []
+    for k in range(6):
+        m = base.copy()
+        m[12:18, 10 + k % 2 * 2:22 + k % 2 * 2] = 220  # a row of teeth, 2 px left and right
+        moving.append(m)
+        f = base.copy()
+        if k % 2:
+            f[12:18, 10:22] = 220  # the row, every other frame
+        flashing.append(f)
+    results = {}
+    for name, frames in (("moving", moving), ("flashing", flashing)):
+        meter = MouthFlickerMeter()
+        for frame in frames:
+            meter.update(base, frame, MouthRead(polygon, 0.05, 0.0), MouthRead(polygon, 0.05, 0.3))
+        results[name] = meter.result()
+    assert results["moving"].output_change > 10 and results["moving"].level_output < 0.5
+    assert results["flashing"].level_output > 30
+    assert results["flashing"].level_input == 0 and math.isnan(results["flashing"].level_ratio)
+
