@@ -26,6 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from calibrate_scanned_scale import holdout as holdout_ids  # this folder: one reading of it
 from scipy.spatial import ConvexHull, Delaunay
 
 from ganimate.engines.mouth import INNER_LIPS
@@ -35,7 +36,6 @@ from ganimate.images import read_photo
 
 ROOT = Path(__file__).resolve().parents[2]
 LONDON = ROOT / "tests" / "data" / "faces" / "london"
-HOLDOUT = ROOT / "examples" / "demo_model" / "holdout.txt"
 OUT = ROOT / "ganimate" / "assets" / "faces" / "smile_ratio.npz"
 
 
@@ -90,8 +90,7 @@ def not_skin(uv: np.ndarray, on_face: np.ndarray) -> np.ndarray:
 
 
 def build(show: str | None = None) -> Path:
-    holdout = {line.strip() for line in HOLDOUT.read_text().splitlines()
-               if line.strip() and not line.startswith("#")}
+    holdout = holdout_ids()
     maps = unwrap_maps()
     on_face = maps[2]
     ratios = []

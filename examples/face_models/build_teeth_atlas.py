@@ -22,15 +22,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from calibrate_scanned_scale import holdout as holdout_ids  # this folder: one reading of it
 
 from ganimate.engines.mouth import INNER_LIPS
-from ganimate.engines.teeth import ATLAS_TEXEL, ATLAS_TOP, ATLAS_WIDTH, head_pose, seam_anchor
+from ganimate.engines.teeth import ATLAS_TEXEL, ATLAS_TOP, ATLAS_WIDTH, seam_anchor, skull_pose
 from ganimate.faces import FaceMesh
 from ganimate.images import read_photo
 
 ROOT = Path(__file__).resolve().parents[2]
 LONDON = ROOT / "tests" / "data" / "faces" / "london"
-HOLDOUT = ROOT / "examples" / "demo_model" / "holdout.txt"
 OUT = ROOT / "ganimate" / "assets" / "faces" / "teeth_atlas.npz"
 HEIGHT = 2.2  # cm of the window below TOP
 
@@ -38,7 +38,7 @@ HEIGHT = 2.2  # cm of the window below TOP
 def unwrap(rgb: np.ndarray, landmarks: np.ndarray, anchor: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray]:
     """The smile's mouth in the atlas' window: RGB (float32 0-255) and inside-the-lips (0-1)."""
-    _, s, rot, t = head_pose(landmarks)
+    _, s, rot, t = skull_pose(landmarks)
     xs = np.arange(-ATLAS_WIDTH / 2, ATLAS_WIDTH / 2, ATLAS_TEXEL)
     ys = ATLAS_TOP - np.arange(0, HEIGHT, ATLAS_TEXEL)
     gx, gy = np.meshgrid(xs, ys)
@@ -83,8 +83,7 @@ def upper_teeth(colour: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, flo
 
 
 def build(person: str, show: str | None = None) -> Path:
-    holdout = {line.strip() for line in HOLDOUT.read_text().splitlines()
-               if line.strip() and not line.startswith("#")}
+    holdout = holdout_ids()
     if person in holdout:
         raise SystemExit(f"{person} is in the holdout: the evaluation reads them")
     neutral, smiling = (read_photo(LONDON / kind / f"{person}.jpg").rgb

@@ -449,9 +449,7 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
     field = displacement_field(points, shifts, frame_size, scale, config)
     if field is not None and config.smile_skin > 0:
         weight = config.smile_skin * smile_weight(y_r, y_g, au_names)
-        h, w = field.dx.shape
-        box = (field.x0, field.y0, field.x0 + w, field.y0 + h)
-        skin = smile_shade(points + shifts, box, max(2.0, config.grid * scale), weight)
+        skin = smile_shade(points + shifts, field.box, max(2.0, config.grid * scale), weight)
         if skin is not None:
             field.shade = skin if field.shade is None else field.shade * skin
     return FaceWarp(shifts, field)

@@ -136,28 +136,36 @@ def skin_lightness(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> fl
     return float(np.median(np.concatenate(values))) if values else 60.0
 
 
-def head_pose(landmarks: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+SkullPose = tuple[np.ndarray, float, np.ndarray, np.ndarray]
+
+
+def skull_pose(landmarks: np.ndarray) -> SkullPose:
     """(observed points in the model frame, scale, rotation, translation): the canonical face's
-    similarity onto the landmarks' rigid points."""
+    similarity onto the landmarks' rigid points (where the skull, and the upper teeth, are)."""
     obs = to_model_frame(landmarks)
     s, rot, t = umeyama(canonical_face()[RIGID_3D].astype(np.float64), obs[RIGID_3D])
     return obs, s, rot, t
 
 
-def seam_anchor(landmarks: np.ndarray) -> np.ndarray:
-    """The lip seam (the middle of the inner lips) in the canonical face's frame: where the
-    drawn upper teeth hang from the skull (:class:`ganimate.engines.mouth_track.MouthTrack`)."""
-    obs, s, rot, t = head_pose(landmarks)
+def _seam_on_skull(pose: SkullPose) -> np.ndarray:
+    """The observed lip seam (the middle of the inner lips) in the canonical face's frame."""
+    obs, s, rot, t = pose
     return rot.T @ (obs[list(_SEAM)].mean(axis=0) - t) / s
 
 
-def _placement(landmarks: np.ndarray, mesh: MouthMesh, config: TeethConfig, scale: float,
+def seam_anchor(landmarks: np.ndarray) -> np.ndarray:
+    """The lip seam in the canonical face's frame: where the drawn upper teeth hang from the
+    skull (:class:`ganimate.engines.mouth_track.MouthTrack`)."""
+    return _seam_on_skull(skull_pose(landmarks))
+
+
+def _placement(pose: SkullPose, mesh: MouthMesh, config: TeethConfig, scale: float,
                anchor: np.ndarray | None = None, drop_cm: float | None = None):
     """(scale * rotation, translation) from the canonical frame into (x, -y, -z) frame pixels,
     the incisors' edge put at the photo's lip seam (or at ``anchor``, a seam in the canonical
     frame carried by a video's track), ``config.edge_drop`` below it, or ``drop_cm`` (the
     photographed teeth's edge, :class:`TeethAtlas`)."""
-    obs, s, rot, t = head_pose(landmarks)
+    obs, s, rot, t = pose
     seam = obs[list(_SEAM)].mean(axis=0) if anchor is None else s * rot @ anchor + t
     seam[1] -= config.edge_drop * scale if drop_cm is None else drop_cm * s
     edge = s * rot @ mesh.incisor_edge + t
@@ -178,15 +186,15 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
     if config.strength <= 0:
         return None
     mesh = mouth_mesh()
-    atlas_edge = teeth_atlas().edge if config.atlas and not upper_only else None
-    sr, t = _placement(landmarks, mesh, config, scale, anchor, atlas_edge)
+    pose = skull_pose(landmarks)
+    atlas = config.atlas and not upper_only
+    sr, t = _placement(pose, mesh, config, scale, anchor, teeth_atlas().edge if atlas else None)
     v = (mesh.vertices + jaw * mesh.jaw_open) @ sr.T + t  # x, -y, -z (pixels)
     x0, y0, x1, y1 = box
     pts = np.stack([v[:, 0] - x0, -v[:, 1] - y0], axis=1)
     quads = pts[mesh.quads]  # (Q, 4, 2)
     inside = ((quads[..., 0].max(1) >= 0) & (quads[..., 0].min(1) < x1 - x0)
               & (quads[..., 1].max(1) >= 0) & (quads[..., 1].min(1) < y1 - y0))
-    atlas = config.atlas and not upper_only
     if upper_only:
         inside &= (mesh.parts == 1) & ~mesh.with_jaw
     if not np.any(inside):
@@ -199,7 +207,7 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
     if atlas:
         if teeth_lab is None:
             teeth_lab = drawn_teeth_lab(skin_l, config)
-        rgb, cover = _with_atlas(rgb, cover, landmarks, anchor, box, teeth_lab)
+        rgb, cover = _with_atlas(rgb, cover, pose, anchor, box, teeth_lab)
     return Interior(x0, y0, rgb * 255, cover * np.float32(config.strength))
 
 
@@ -229,7 +237,7 @@ def teeth_atlas() -> TeethAtlas:
     return TeethAtlas(lab, alpha, np.median(lab[lit], axis=0), edge)
 
 
-def _with_atlas(rgb: np.ndarray, cover: np.ndarray, landmarks: np.ndarray,
+def _with_atlas(rgb: np.ndarray, cover: np.ndarray, pose: SkullPose,
                 anchor: np.ndarray | None, box: tuple[int, int, int, int], teeth_lab: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
     """The scanned interior (sRGB 0-1, coverage) with the atlas' upper teeth over it: each pixel
@@ -239,8 +247,8 @@ def _with_atlas(rgb: np.ndarray, cover: np.ndarray, landmarks: np.ndarray,
     import cv2
 
     atlas = teeth_atlas()
-    obs, s, rot, t = head_pose(landmarks)
-    seam = rot.T @ (obs[list(_SEAM)].mean(axis=0) - t) / s if anchor is None else anchor
+    _, s, rot, t = pose
+    seam = _seam_on_skull(pose) if anchor is None else anchor
     m = s * rot
     x0, y0, x1, y1 = box
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
