@@ -35,6 +35,21 @@ class WarpConfig:
     # into caricature and a big jaw drop does not shrink the brows. With the scanned basis the
     # largest single shift is the jaw at AU27=1 (0.54 IOD -> 0.47).
     max_shift: float = 0.5
+    # Turned faces: MediaPipe's mesh stops short of a turned-away cheek (on
+    # WolfgangLanger_Pexels.mp4's three-quarter views its far outline lies ~0.4 IOD inside the
+    # cheek's silhouette), so the visible strip of cheek and the hair beside it fell in the
+    # field's taper and were sheared: a dented, wavy far contour with blotches of fold shading.
+    # Where the outline turns away from the camera (its points' normals, in the face's pose,
+    # face it less than ``far_facing`` and less than on a frontal face by ``far_turn``: about
+    # 8 degrees more), shifts fade out toward those points: times smoothstep(distance /
+    # ``far_band`` IOD), in full once a point faces the camera 0.05 less than ``far_facing``
+    # and has turned ``far_turn + 0.1``, smoothly in between (no point switches on or off from
+    # one video frame to the next). A frontal face has no such points and is unchanged (2 of
+    # the 204 London photos have, neither one the evaluation edits). ``far_band`` 0 turns
+    # it off.
+    far_band: float = 0.6
+    far_facing: float = 0.08
+    far_turn: float = 0.12
     # Where the field falls to zero: it is 1 up to ``inner`` IOD outside the face's outline
     # (moved or not) and 0 from ``inner + outer`` on, with a smooth step in between.
     inner: float = 0.08
@@ -114,8 +129,10 @@ class WarpConfig:
                              f"{', '.join(_SAMPLING)}")
         if self.basis not in BASES:
             raise ValueError(f"WarpConfig.basis must be one of {', '.join(BASES)}")
-        if self.gain < 0 or self.max_shift <= 0 or self.inner < 0 or self.outer <= 0:
-            raise ValueError("WarpConfig: gain >= 0, max_shift > 0, inner >= 0, outer > 0")
+        if (self.gain < 0 or self.max_shift <= 0 or self.far_band < 0 or self.inner < 0
+                or self.outer <= 0):
+            raise ValueError("WarpConfig: gain >= 0, max_shift > 0, far_band >= 0, inner >= 0, "
+                             "outer > 0")
 
     def for_video(self) -> WarpConfig:
         """This config with the video frames' settings (``video_sampling``, ``video_restore``,

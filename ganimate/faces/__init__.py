@@ -20,6 +20,7 @@ _EXPORTS = {
     ),
     "au_model": (
         "AUMeshModel",
+        "FACE_OVAL",
         "RIGID_3D",
         "apply_similarity",
         "head_pose",

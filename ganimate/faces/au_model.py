@@ -22,7 +22,7 @@ from ganimate.faces.align import canonical_face
 RIGID_3D = np.array([33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 9, 151, 10,
                       234, 454, 127, 356])
 # The face outline (jaw and forehead contour) is the least precise part of the mesh.
-_FACE_OVAL = np.array([10, 21, 54, 58, 67, 93, 103, 109, 127, 132, 136, 148, 149, 150, 152, 162,
+FACE_OVAL = np.array([10, 21, 54, 58, 67, 93, 103, 109, 127, 132, 136, 148, 149, 150, 152, 162,
                        172, 176, 234, 251, 284, 288, 297, 323, 332, 338, 356, 361, 365, 377, 378,
                        379, 389, 397, 400, 454])
 MESH_POINTS = 468  # the canonical face has no iris points; they are not used
@@ -149,7 +149,7 @@ class AUMeshModel:
         self.basis = (coef.reshape(n_in, 3, -1)[:, :, :MESH_POINTS].transpose(1, 2, 0)
                       .reshape(3 * MESH_POINTS, n_in))
         w = np.ones(MESH_POINTS)
-        w[_FACE_OVAL] = _OUTLINE_WEIGHT
+        w[FACE_OVAL] = _OUTLINE_WEIGHT
         self.sqrt_w = np.sqrt(np.concatenate([w, w, w * _Z_WEIGHT]))
         aw = self.basis * self.sqrt_w[:, None]
         normal = aw.T @ aw
