@@ -45,8 +45,10 @@ import numpy as np
 from ganimate.engines.mouth import (
     MouthMemory,
     find_opening,
+    narrows_dark_mouth,
     paint_opening,
     rigid_teeth,
+    seal_lips,
     seam_colour,
     smoothstep,
 )
@@ -484,6 +486,7 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
     shifts = mesh_displacement(landmarks, y_r, y_g, au_names, config)
     points = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
     scale = eye_centre_distance(landmarks)
+    shifts = seal_lips(landmarks, shifts, scale, config.mouth)
     field = displacement_field(points, shifts, frame_size, scale, config)
     if field is not None and config.smile_skin > 0:
         weight = config.smile_skin * smile_weight(y_r, y_g, au_names)
@@ -507,9 +510,13 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
         plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config)
     scale = eye_centre_distance(landmarks)
     with stage("mouth"):
+        redraw = (memory is None and plan.field is not None and narrows_dark_mouth(
+            frame, landmarks, plan.shifts, scale, skin_lightness(frame, landmarks, scale),
+            config.mouth))
         opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth,
                                None if memory is None else memory.closedness,
-                               _wants_open(y_g, au_names) if memory is not None else 0.0)
+                               _wants_open(y_g, au_names) if memory is not None else 0.0,
+                               redraw)
         gap = interior = None
         if opening is None or memory is not None:
             # an open mouth keeps its own teeth, moved rigidly; the gap they leave is dark
@@ -525,7 +532,7 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
                 # the scanned teeth take their light from the photo, before the warp writes
                 # (``out`` may be ``frame``); a painter paints on the warped frame, below
                 interior = _interior(frame, landmarks, y_r, y_g, au_names, box, colour, scale,
-                                     config, memory)
+                                     config, memory, moved=plan.shifts if redraw else None)
     with stage("sampling"):
         result = warp_region(frame, plan.field, config, out)
     if opening is None and gap is None:
@@ -565,11 +572,19 @@ def _wants_open(y_g: np.ndarray, au_names: Sequence[str]) -> float:
 def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
               au_names: Sequence[str], box: tuple[int, int, int, int], colour: np.ndarray,
               scale: float, config: WarpConfig, memory: MouthMemory | None,
-              upper_only: bool = False):
+              upper_only: bool = False, moved: np.ndarray | None = None):
     """The scanned teeth, gums and tongue over ``box``: on a photo lit from its cheeks and hung
     from its lip seam, the jaw opened by the edit; with a track's ``memory`` lit by the track's
-    light, hung from the seam it keeps on the skull, the jaw opened to the target itself."""
+    light, hung from the seam it keeps on the skull, the jaw opened to the target itself.
+    ``moved`` (the landmark shifts of a dark open mouth drawn anew, :func:`narrows_dark_mouth`):
+    hung from the moved lips' seam, the jaw opened to the target itself."""
     basis = au_basis(config.basis)
+    if moved is not None:
+        lm = np.array(landmarks, np.float64)
+        lm[:_MESH_POINTS, :2] += moved
+        return draw_interior(lm, jaw_opening(np.zeros_like(y_g), y_g, au_names, basis), box,
+                             skin_lightness(frame, landmarks, scale), colour, scale,
+                             config.teeth)
     if memory is None:
         return draw_interior(landmarks, jaw_opening(y_r, y_g, au_names, basis), box,
                              skin_lightness(frame, landmarks, scale), colour, scale, config.teeth)

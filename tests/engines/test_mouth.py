@@ -243,3 +243,80 @@ def test_the_upper_teeth_are_photographed_coloured_as_the_faces_and_hung_on_the_
     np.testing.assert_array_equal(upper_only.rgb, plain.rgb)  # a video's fill behind own teeth
     # photos draw them; video keeps the scanned row (the photographed texture added flicker)
     assert WarpConfig().teeth.atlas and not WarpConfig().for_video().teeth.atlas
+
+
+def _surprised(media, face: str):
+    from ganimate import api
+    from ganimate.images import read_photo
+
+    photo = read_photo(media / "faces" / "london" / "neutral" / f"{face}.jpg").rgb
+    return api.edit_image(photo, expression="surprise", hands=False)
+
+
+def _inner_mouth(rgb: np.ndarray):
+    from ganimate.evaluation.mouth import read_mouth
+    from ganimate.faces import FaceMesh
+
+    with FaceMesh() as mesh:
+        return read_mouth(rgb, mesh(rgb)[0].landmarks)
+
+
+def test_a_smile_from_a_surprised_face_shows_teeth_not_a_squeezed_cavity(media):
+    """A surprised face's mouth is a dark cavity (no teeth of its own); `-e happy` narrows it.
+    Squeezed, the cavity became a dark slit with no smile's teeth (happy read on 3 of 26
+    surprised London faces); drawn anew between the moved lips it shows teeth (13 of 26)."""
+    from ganimate import api
+    from ganimate.engines import WarpEngine
+
+    for face in ("005", "013"):
+        surprised = _surprised(media, face)
+        assert _inner_mouth(surprised).teeth < 0.05  # a dark cavity
+        off = dataclasses.replace(WarpConfig(), mouth=MouthConfig(redraw_dark=0.0))
+        squeezed = api.edit_image(surprised, expression="happy", hands=False,
+                                  engine=WarpEngine(off))
+        smile = api.edit_image(surprised, expression="happy", hands=False)
+        assert _inner_mouth(squeezed).teeth < 0.1
+        assert _inner_mouth(smile).teeth > 0.3, face
+
+
+def test_lips_that_the_edit_closes_meet_on_one_smooth_seam(media):
+    """`-e sad` on a surprised face narrows its gaping mouth to nearly shut. Point by point the
+    inner lips crossed (a jagged, black-edged zig-zag); sealed, the moved upper lip never lies
+    below the lower one and the seam bends smoothly."""
+    from ganimate.faces import FaceMesh, eye_centre_distance
+
+    surprised = _surprised(media, "009")
+    with FaceMesh() as mesh:
+        lm = mesh(surprised)[0].landmarks.astype(np.float64)
+    scale = eye_centre_distance(lm)
+    y_r = np.zeros(len(AU_NAMES), np.float32)
+    y_r[[AU_NAMES.index("AU25"), AU_NAMES.index("AU26")]] = (0.8, 0.9)
+    y_g = np.zeros(len(AU_NAMES), np.float32)
+    y_g[[AU_NAMES.index("AU15"), AU_NAMES.index("AU17")]] = (0.8, 0.6)
+
+    def lips(config: MouthConfig):
+        shifts = geometry.mesh_displacement(lm, y_r, y_g, AU_NAMES)
+        moved = lm[list(INNER_LIPS), :2] + mouth.seal_lips(lm, shifts, scale, config)[
+            list(INNER_LIPS)]
+        upper, lower = moved[:11], moved[[10, *range(11, 20), 0]]
+        xs = np.linspace(moved[0, 0] + 2, moved[10, 0] - 2, 40)
+        uy = np.interp(xs, *np.array(sorted(upper.tolist())).T)
+        ly = np.interp(xs, *np.array(sorted(lower.tolist())).T)
+        wiggle = np.abs(np.diff(upper[:, 1], 2)).max() / scale
+        return (ly - uy).min() / scale, wiggle
+
+    crossing, wiggle = lips(MouthConfig(seal_below=0.0))
+    # unsealed: lips crossed by 0.025 IOD, the upper one bent by 0.05 IOD from point to point
+    assert crossing < -0.01 and wiggle > 0.03, (crossing, wiggle)
+    gap, smooth = lips(MouthConfig())  # sealed: 0.0004 and 0.003
+    assert gap >= -1e-6 and smooth < 0.2 * wiggle, (gap, smooth, wiggle)
+
+
+def test_closed_mouths_are_not_sealed_or_redrawn():
+    """A closed mouth (every London neutral photo) is left exactly as the basis moves it."""
+    lm = closed_mesh()
+    y_r = np.zeros(len(AU_NAMES), np.float32)
+    y_g = y_r.copy()
+    y_g[AU_NAMES.index("AU15")] = 1.0
+    shifts = geometry.mesh_displacement(lm, y_r, y_g, AU_NAMES)
+    assert mouth.seal_lips(lm, shifts, eye_centre_distance(lm)) is shifts
