@@ -26,6 +26,8 @@ Pure functions on arrays; no model to train, no GPU, full resolution:
    with the jaw).
 5. Folds (:attr:`WarpConfig.folds`): skin the field compresses darkens, skin it stretches
    lightens a little, as shading.
+6. Blinks (:mod:`ganimate.engines.lids`, :attr:`WarpConfig.lids`): where AU45 rises the upper
+   lid comes down over the eye as a lid, its skin with it, through each eye's own field.
 
 What it cannot do (docs/engines.md, "What it cannot do"): draw sharp creases (a nasolabial
 crease, crow's feet: folds are shading only) or texture a face does not have, and it shows
@@ -42,6 +44,7 @@ from importlib import resources
 
 import numpy as np
 
+from ganimate.engines.lids import BLINK, LidField, blink_fraction, close_lids
 from ganimate.engines.mouth import (
     MouthMemory,
     find_opening,
@@ -124,6 +127,10 @@ class Field:
     weight: np.ndarray  # float32 (h, w) in [0, 1]
     # Lightness factor of skin that folds (WarpConfig.folds), float32 (h, w); None: no shading.
     shade: np.ndarray | None = None
+    # Where closed lids meet (:mod:`ganimate.engines.lids`): a second place to read each pixel
+    # from, float32 (h, w, 2), and its share of the pixel (h, w); None: none.
+    other: np.ndarray | None = None
+    share: np.ndarray | None = None
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -193,13 +200,30 @@ def mesh_displacement(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
     d_model = model_displacement(model_delta(y_r, y_g, au_names, model), model)
     if not np.any(d_model):
         return np.zeros((_MESH_POINTS, 2))
+    shifts = _in_frame(landmarks, d_model, config, model)
+    if config.far_band > 0:
+        _, rot, _ = umeyama(model.ref[RIGID_3D], to_model_frame(landmarks)[RIGID_3D])
+        shifts *= far_side_weight(landmarks, rot, config)[:, None]
+    return soft_clamp(shifts, config.max_shift * eye_centre_distance(landmarks))
+
+
+def _in_frame(landmarks: np.ndarray, d_model: np.ndarray, config: WarpConfig,
+              model: ScannedBasis | AUMeshModel) -> np.ndarray:
+    """A displacement in the model's frame (468, 3) as pixel shifts (468, 2) of the face."""
     obs = to_model_frame(landmarks)  # (x, -y, -z) pixels
     scale, rot, _ = umeyama(model.ref[RIGID_3D], obs[RIGID_3D])
     d_obs = config.gain * scale * d_model @ rot.T
-    shifts = np.stack([d_obs[:, 0], -d_obs[:, 1]], axis=1)  # back to x right, y down
-    if config.far_band > 0:
-        shifts *= far_side_weight(landmarks, rot, config)[:, None]
-    return soft_clamp(shifts, config.max_shift * eye_centre_distance(landmarks))
+    return np.stack([d_obs[:, 0], -d_obs[:, 1]], axis=1)  # back to x right, y down
+
+
+def blink_shifts(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
+                 au_names: Sequence[str], config: WarpConfig = WarpConfig()) -> np.ndarray:
+    """The pixel shifts (468, 2) of the edit's AU45 change alone (no soft limit: a blink's
+    largest shift is ~0.1 IOD)."""
+    model = au_basis(config.basis)
+    keep = np.array([n == BLINK for n in au_names])
+    delta = model_delta(np.where(keep, y_r, 0.0), np.where(keep, y_g, 0.0), au_names, model)
+    return _in_frame(landmarks, model_displacement(delta, model), config, model)
 
 
 @lru_cache(maxsize=1)
@@ -362,12 +386,15 @@ class ThinPlateSpline:
 
 
 def displacement_field(points: np.ndarray, shifts: np.ndarray, frame_size: tuple[int, int],
-                       scale: float, config: WarpConfig = WarpConfig()) -> Field | None:
+                       scale: float, config: WarpConfig = WarpConfig(),
+                       lids: Sequence[LidField] = ()) -> Field | None:
     """The backward field that moves ``points`` (N, 2) by ``shifts`` (N, 2), smooth in between
     and exactly zero from ``(inner + outer) * scale`` px outside their outline.
 
-    ``frame_size`` is (width, height); ``scale`` is the face's IOD in pixels. None when nothing
-    moves or the region is outside the frame.
+    ``frame_size`` is (width, height); ``scale`` is the face's IOD in pixels. ``lids``: closing
+    eyes' own fields (:class:`ganimate.engines.lids.LidField`): around them the spline is
+    evaluated at every pixel and gives way to theirs. None when nothing moves or the
+    region is outside the frame.
     """
     import cv2
 
@@ -401,13 +428,47 @@ def displacement_field(points: np.ndarray, shifts: np.ndarray, frame_size: tuple
     near = dist[np.rint(gy).astype(int)][:, np.rint(gx).astype(int)] < reach + 3.5 * step
     coarse = spline.grid(gx / scale, gy / scale, near)
     dense = cv2.resize(coarse, (bw, bh), interpolation=cv2.INTER_CUBIC)
+    other = share = None
+    if lids:
+        other, share = dense.copy(), np.zeros((bh, bw), np.float32)
+        for lid in lids:
+            _lid(dense, other, share, spline, box, lid, scale, step)
+        other *= weight[..., None]
     dense *= weight[..., None]
     dx, dy = dense[..., 0], dense[..., 1]
     if config.deadzone > 0:
         dense *= smoothstep(cv2.magnitude(dx, dy) * np.float32(1 / config.deadzone))[..., None]
     shade = _fold_shading(coarse, gx, gy, (bw, bh), weight, config)
     return Field(box[0], box[1], np.ascontiguousarray(dx), np.ascontiguousarray(dy), weight,
-                 shade)
+                 shade, other, share)
+
+
+def _lid(dense: np.ndarray, other: np.ndarray, share: np.ndarray, spline: ThinPlateSpline,
+         box: tuple[int, int, int, int], lid: LidField, scale: float, feather: float) -> None:
+    """Replace ``dense`` (the field over ``box``, upsampled from ``spline``'s coarse grid) inside
+    ``lid.box`` with the spline at every pixel, its component across the eye with the lid's own
+    where that applies, blended in over ``feather`` px from the box's edge (the coarse and the
+    exact spline differ by well under a pixel there); ``other`` and ``share``: the same with the
+    other lid's read where the lids meet (:class:`ganimate.engines.lids.LidRead`)."""
+    x0, y0 = max(lid.box[0], box[0]), max(lid.box[1], box[1])
+    x1, y1 = min(lid.box[2], box[2]), min(lid.box[3], box[3])
+    if x0 >= x1 or y0 >= y1:
+        return
+    xs = np.arange(x0 - box[0], x1 - box[0], dtype=np.float64)
+    ys = np.arange(y0 - box[1], y1 - box[1], dtype=np.float64)
+    exact = spline.grid(xs / scale, ys / scale)
+    read = lid.backward(xs + box[0], ys + box[1])
+    ey = lid.ey.astype(np.float32)
+    across = exact @ ey
+    alt = exact + (read.weight * (read.other - across))[..., None] * ey
+    exact += (read.weight * (read.across - across))[..., None] * ey
+    edge = np.minimum.outer(np.minimum(ys - ys[0], ys[-1] - ys),
+                            np.minimum(xs - xs[0], xs[-1] - xs))
+    alpha = smoothstep(edge / feather).astype(np.float32)[..., None]
+    inside = np.s_[y0 - box[1]:y1 - box[1], x0 - box[0]:x1 - box[0]]
+    dense[inside] += alpha * (exact - dense[inside])
+    other[inside] += alpha * (alt - other[inside])
+    share[inside] = np.maximum(share[inside], alpha[..., 0] * read.share)
 
 
 def _fold_shading(coarse: np.ndarray, gx: np.ndarray, gy: np.ndarray, size: tuple[int, int],
@@ -487,7 +548,14 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
     points = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
     scale = eye_centre_distance(landmarks)
     shifts = seal_lips(landmarks, shifts, scale, config.mouth)
-    field = displacement_field(points, shifts, frame_size, scale, config)
+    lids: list[LidField] = []
+    blink = blink_fraction(y_r, y_g, au_names) if config.lids.close else 0.0
+    if blink > 0:  # the lids close as lids (:mod:`ganimate.engines.lids`)
+        closing = close_lids(points, shifts, blink_shifts(landmarks, y_r, y_g, au_names, config),
+                             blink, scale, frame_size, config.lids)
+        shifts = shifts + closing.shifts
+        lids = closing.fields
+    field = displacement_field(points, shifts, frame_size, scale, config, lids)
     if field is not None and config.smile_skin > 0:
         weight = config.smile_skin * smile_weight(y_r, y_g, au_names)
         skin = smile_shade(points + shifts, field.box, max(2.0, config.grid * scale), weight)
@@ -608,6 +676,13 @@ def _sample(frame: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, field: Fiel
     flags = {"lanczos": cv2.INTER_LANCZOS4, "cubic": cv2.INTER_CUBIC,
              "linear": cv2.INTER_LINEAR}[config.sampling]
     out = cv2.remap(src, mx, my, flags, borderMode=cv2.BORDER_REFLECT_101)
+    if field.share is not None and np.any(field.share > 0):
+        # where closed lids meet, each pixel mixes its own side's read with the other lid's
+        alt = cv2.remap(src, mx + (field.other[..., 0] - field.dx),
+                        my + (field.other[..., 1] - field.dy), flags,
+                        borderMode=cv2.BORDER_REFLECT_101)
+        share = field.share[..., None] if out.ndim == 3 else field.share
+        out += share * (alt - out)
     if config.restore > 0:
         detail = src - cv2.GaussianBlur(src, (0, 0), 0.8)
         extra = cv2.remap(detail, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
