@@ -44,6 +44,7 @@ from importlib import resources
 
 import numpy as np
 
+from ganimate.engines.far_side import far_side_weight
 from ganimate.engines.lids import BLINK, LidField, blink_fraction, close_lids
 from ganimate.engines.mouth import (
     MouthMemory,
@@ -56,10 +57,10 @@ from ganimate.engines.mouth import (
     smoothstep,
 )
 from ganimate.engines.skin import smile_shade, smile_weight
+from ganimate.engines.spline import ThinPlateSpline
 from ganimate.engines.teeth import draw_interior, jaw_opening, skin_lightness
 from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import (
-    FACE_OVAL,
     RIGID_3D,
     AUMeshModel,
     apply_similarity,
@@ -226,41 +227,6 @@ def blink_shifts(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
     return _in_frame(landmarks, model_displacement(delta, model), config, model)
 
 
-@lru_cache(maxsize=1)
-def mesh_normals() -> np.ndarray:
-    """Unit normals (468, 3) of the canonical face's surface (x right, y up, z toward the
-    camera), outward: the least-spread direction of each point's 10 nearest neighbours,
-    turned away from a point 5 cm behind the face's deepest point."""
-    c = canonical_face().astype(np.float64)
-    near = np.argsort(((c[:, None] - c[None]) ** 2).sum(-1), axis=1)[:, :10]
-    spread = c[near] - c[near].mean(axis=1, keepdims=True)
-    normals = np.linalg.eigh(np.einsum("nki,nkj->nij", spread, spread))[1][:, :, 0]
-    behind = np.array([0.0, c[:, 1].mean(), c[:, 2].min() - 5.0])
-    flip = np.einsum("ni,ni->n", normals, c - behind) < 0
-    normals[flip] *= -1
-    return normals
-
-
-def far_side_weight(landmarks: np.ndarray, rotation: np.ndarray, config: WarpConfig
-                    ) -> np.ndarray:
-    """Share (468,) of each point's shift kept on a face turned by ``rotation`` (model frame):
-    1 on a frontal face; on a turned one, falling to 0 toward the outline points that turn away
-    from the camera (:attr:`WarpConfig.far_band`). Continuous in the pose and the landmarks (no
-    point joins or leaves at a threshold), so that it does not flicker in video."""
-    normals = mesh_normals()[FACE_OVAL]
-    facing = (normals @ np.asarray(rotation, np.float64).T)[:, 2]
-    turn = normals[:, 2] - facing  # how much less each outline point faces the camera
-    away = (smoothstep((turn - config.far_turn) / 0.1)
-            * smoothstep((config.far_facing - facing) / 0.05))
-    if not np.any(away > 0):
-        return np.ones(_MESH_POINTS)
-    pts = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
-    far = FACE_OVAL[away > 0]
-    distance = np.sqrt(((pts[:, None] - pts[far][None]) ** 2).sum(-1))  # (468, far)
-    fade = smoothstep(distance / (config.far_band * eye_centre_distance(landmarks)))
-    return (1.0 - away[away > 0] * (1.0 - fade)).min(axis=1)
-
-
 # ---------------------------------------------------------------------------------------------
 # 2. Landmark shifts -> dense field over the face region
 # ---------------------------------------------------------------------------------------------
@@ -296,93 +262,6 @@ def _taper(hull: np.ndarray, box: tuple[int, int, int, int], inner: float,
     cv2.fillConvexPoly(inside, pts, 1, lineType=cv2.LINE_8, shift=4)
     dist = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 5)
     return smoothstep((inner + outer - dist) / outer).astype(np.float32), dist
-
-
-@dataclass
-class ThinPlateSpline:
-    """A 2-D thin-plate spline f(p) = sum_i w_i phi(|p - c_i|) + a0 + a1 x + a2 y,
-    phi(r) = r^2 log r, fitted through values at centres (with a little smoothing).
-
-    Written out here rather than scipy's RBFInterpolator because video needs the field every
-    frame: evaluation on a grid in float32 with one matrix product is ~4x faster.
-    """
-
-    centres: np.ndarray  # (N, 2)
-    weights: np.ndarray  # (N, D)
-    affine: np.ndarray  # (3, D)
-
-    @staticmethod
-    def kernel(d2: np.ndarray) -> np.ndarray:
-        """phi from squared distances: r^2 log r = d2 log(d2) / 2 (0 at 0)."""
-        d2 = np.maximum(d2, np.finfo(d2.dtype).tiny)
-        return 0.5 * d2 * np.log(d2)
-
-    @classmethod
-    def fit(cls, centres: np.ndarray, values: np.ndarray, smoothing: float = 0.0
-            ) -> ThinPlateSpline:
-        c = np.asarray(centres, np.float64)
-        n = len(c)
-        a = np.empty((n + 3, n + 3))
-        k = a[:n, :n]
-        # squared distances as |c_i|^2 + |c_j|^2 - 2 c_i.c_j, in place (a broadcast difference
-        # of (n, n, 2) took 5x longer)
-        np.matmul(c, -2 * c.T, out=k)
-        sq = (c * c).sum(1)
-        k += sq[:, None]
-        k += sq[None, :]
-        np.maximum(k, 0.0, out=k)
-        k[...] = cls.kernel(k)
-        k.flat[:: n + 1] += smoothing
-        a[:n, n] = a[n, :n] = 1.0
-        a[:n, n + 1:] = c
-        a[n + 1:, :n] = c.T
-        a[n:, n:] = 0.0
-        rhs = np.zeros((n + 3, values.shape[1]))
-        rhs[:n] = values
-        # LU through scipy: ~5 ms for 500 centres where numpy's solve takes 40-60 ms on a busy
-        # 2-core machine (measured).
-        from scipy.linalg import lu_factor, lu_solve
-
-        sol = lu_solve(lu_factor(a, overwrite_a=True, check_finite=False), rhs,
-                       overwrite_b=True, check_finite=False)
-        return cls(c, sol[:n], sol[n:])
-
-    # Points evaluated together: (rows x centres) float32 blocks that stay in the CPU's cache
-    # (the whole grid at once streamed ~10 MB through memory eight times: 2x slower).
-    _BLOCK = 256
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        p = np.asarray(points, np.float32)
-        c = self.centres.astype(np.float32)
-        c2 = -2 * c.T
-        cc = (c * c).sum(1)[None, :]
-        w = self.weights.astype(np.float32)
-        out = p @ self.affine[1:].astype(np.float32)
-        out += self.affine[0].astype(np.float32)
-        k = np.empty((min(self._BLOCK, len(p)), len(c)), np.float32)
-        tiny = np.float32(1e-12)
-        for i in range(0, len(p), self._BLOCK):
-            q = p[i:i + self._BLOCK]
-            kb = k[:len(q)]
-            np.matmul(q, c2, out=kb)  # squared distances: |p|^2 + |c|^2 - 2 p.c
-            kb += (q * q).sum(1)[:, None]
-            kb += cc
-            np.maximum(kb, tiny, out=kb)
-            kb *= np.log(kb)
-            out[i:i + len(q)] += (kb @ w) * np.float32(0.5)
-        return out
-
-    def grid(self, xs: np.ndarray, ys: np.ndarray, mask: np.ndarray | None = None
-             ) -> np.ndarray:
-        """Values on the grid ``xs`` x ``ys``: float32 (len(ys), len(xs), D); with ``mask``
-        (len(ys), len(xs)) bool, only where it is True (0 elsewhere)."""
-        pts = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
-        if mask is None:
-            return self(pts).reshape(len(ys), len(xs), -1)
-        out = np.zeros((len(ys) * len(xs), self.weights.shape[1]), np.float32)
-        keep = mask.reshape(-1)
-        out[keep] = self(pts[keep])
-        return out.reshape(len(ys), len(xs), -1)
 
 
 def displacement_field(points: np.ndarray, shifts: np.ndarray, frame_size: tuple[int, int],

@@ -67,6 +67,15 @@ class TeethConfig:
     # people fell from 0.255 to 0.211 and its happy reads from 17 to 15; at 0.8, 0.244 and 17.
     ambient: float = 0.8
     depth_falloff: float = 3.0
+    # Teeth in shadow take the mouth's hue: a quad lit at ``light`` (0-1, after Lambert and
+    # depth) moves this share of ``1 - light`` of the way from the teeth's a*, b* to the lip
+    # seam's (the cavity's dark red), as light bounced inside a mouth colours what it reaches.
+    # Darkened in L* alone, the lower teeth behind the upper row kept the teeth's near-grey,
+    # slightly yellow chroma at a third of their lightness: an olive, grey-green band beside red
+    # lips (`-e anger`, `-e surprise` on a smile). 0: L* alone. Photos; video keeps 0
+    # (``WarpConfig.video_shadow_hue``): chroma that follows the light added 7% of flicker to
+    # single_face.mp4's surprise (docs/evaluation.md, twelfth session).
+    shadow_hue: float = 0.7
     # Upper teeth from a real photograph (``assets/faces/teeth_atlas.npz``, :func:`teeth_atlas`):
     # a London person's smile stored on the skull's frame, coloured to the face's teeth (its own
     # once a video's track has seen them), over the scanned lower teeth, gums and tongue. False:
@@ -340,8 +349,11 @@ def _quad_colours(v: np.ndarray, z: np.ndarray, mesh: MouthMesh, skin_l: float,
     if teeth_lab is not None:
         teeth = [float(np.clip(teeth_lab[0] / _FRONT_LIGHT, 50.0, config.max_l)),
                  float(np.clip(teeth_lab[1], -2.0, 8.0)), float(np.clip(teeth_lab[2], 0.0, 25.0))]
-    albedo = np.where(mesh.parts[:, None] == 1, teeth,
-                      [min(lip[0] * 1.1 + 5, 55), lip[1], lip[2]])
+    is_teeth = mesh.parts == 1
+    albedo = np.where(is_teeth[:, None], teeth, [min(lip[0] * 1.1 + 5, 55), lip[1], lip[2]])
     out = albedo.astype(np.float32)
     out[:, 0] *= light
+    if config.shadow_hue > 0:  # teeth in shadow take the cavity's hue
+        toward = (config.shadow_hue * np.clip(1 - light, 0, 1) * is_teeth)[:, None]
+        out[:, 1:] += (toward * (lip[1:] - out[:, 1:])).astype(np.float32)
     return out

@@ -129,6 +129,8 @@ class WarpConfig:
     # 1.50 -> 1.58 on single_face, 1.29 -> 1.33 on WolfgangLanger) and single_face's surprise
     # read 81% instead of 89% (docs/evaluation.md).
     video_teeth_atlas: bool = False
+    # ... and shades its teeth in L* alone (``TeethConfig.shadow_hue``), measured flicker-neutral.
+    video_shadow_hue: float = 0.0
 
     def __post_init__(self):
         if self.sampling not in _SAMPLING or self.video_sampling not in _SAMPLING:
@@ -143,9 +145,11 @@ class WarpConfig:
 
     def for_video(self) -> WarpConfig:
         """This config with the video frames' settings (``video_sampling``, ``video_restore``,
-        ``video_fold_blur``, ``video_lips_from_landmarks``, ``video_teeth_atlas``)."""
+        ``video_fold_blur``, ``video_lips_from_landmarks``, ``video_teeth_atlas``,
+        ``video_shadow_hue``)."""
         return dataclasses.replace(self, sampling=self.video_sampling,
                                    restore=self.video_restore, fold_blur=self.video_fold_blur,
                                    lips_from_landmarks=self.video_lips_from_landmarks,
-                                   teeth=dataclasses.replace(self.teeth,
-                                                             atlas=self.video_teeth_atlas))
+                                   teeth=dataclasses.replace(
+                                       self.teeth, atlas=self.video_teeth_atlas,
+                                       shadow_hue=self.video_shadow_hue))

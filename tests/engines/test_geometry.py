@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganimate.engines import geometry
+from ganimate.engines import far_side, geometry
 from ganimate.engines.geometry import Field, ThinPlateSpline
 from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import AU_NAMES, canonical_face, eye_centre_distance
@@ -238,7 +238,7 @@ def test_a_frontal_face_keeps_every_shift_and_a_turned_one_fades_its_far_side():
     def weights(lm, config=WarpConfig()):
         obs = to_model_frame(lm)
         _, rot, _ = umeyama(canonical_face().astype(np.float64)[RIGID_3D], obs[RIGID_3D])
-        return geometry.far_side_weight(lm, rot, config)
+        return far_side.far_side_weight(lm, rot, config)
 
     assert np.array_equal(weights(synthetic_mesh()), np.ones(468))
     turned = _turned(30.0)

@@ -1,0 +1,55 @@
+"""Turned faces: the share of each landmark's shift kept where the face's outline turns away
+from the camera (:attr:`ganimate.engines.warp_config.WarpConfig.far_band`, docs/engines.md).
+
+MediaPipe's mesh stops short of a cheek that turns away (0.3-0.4 IOD inside the visible cheek on
+WolfgangLanger_Pexels.mp4's three-quarter views), so the strip of cheek beyond it and the hair
+beside it fell in the field's taper and were sheared. Shifts fade out toward the outline points
+whose normals, turned into the face's pose, face the camera less than on a frontal face.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ganimate.engines.mouth import smoothstep
+from ganimate.engines.warp_config import WarpConfig
+from ganimate.faces import FACE_OVAL, canonical_face, eye_centre_distance
+
+_MESH_POINTS = 468
+
+
+@lru_cache(maxsize=1)
+def mesh_normals() -> np.ndarray:
+    """Unit normals (468, 3) of the canonical face's surface (x right, y up, z toward the
+    camera), outward: the least-spread direction of each point's 10 nearest neighbours,
+    turned away from a point 5 cm behind the face's deepest point."""
+    c = canonical_face().astype(np.float64)
+    near = np.argsort(((c[:, None] - c[None]) ** 2).sum(-1), axis=1)[:, :10]
+    spread = c[near] - c[near].mean(axis=1, keepdims=True)
+    normals = np.linalg.eigh(np.einsum("nki,nkj->nij", spread, spread))[1][:, :, 0]
+    behind = np.array([0.0, c[:, 1].mean(), c[:, 2].min() - 5.0])
+    flip = np.einsum("ni,ni->n", normals, c - behind) < 0
+    normals[flip] *= -1
+    return normals
+
+
+def far_side_weight(landmarks: np.ndarray, rotation: np.ndarray, config: WarpConfig
+                    ) -> np.ndarray:
+    """Share (468,) of each point's shift kept on a face turned by ``rotation`` (model frame):
+    1 on a frontal face; on a turned one, falling to 0 toward the outline points that turn away
+    from the camera (:attr:`WarpConfig.far_band`). Continuous in the pose and the landmarks (no
+    point joins or leaves at a threshold), so that it does not flicker in video."""
+    normals = mesh_normals()[FACE_OVAL]
+    facing = (normals @ np.asarray(rotation, np.float64).T)[:, 2]
+    turn = normals[:, 2] - facing  # how much less each outline point faces the camera
+    away = (smoothstep((turn - config.far_turn) / 0.1)
+            * smoothstep((config.far_facing - facing) / 0.05))
+    if not np.any(away > 0):
+        return np.ones(_MESH_POINTS)
+    pts = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
+    far = FACE_OVAL[away > 0]
+    distance = np.sqrt(((pts[:, None] - pts[far][None]) ** 2).sum(-1))  # (468, far)
+    fade = smoothstep(distance / (config.far_band * eye_centre_distance(landmarks)))
+    return (1.0 - away[away > 0] * (1.0 - fade)).min(axis=1)
