@@ -29,13 +29,8 @@ class ThinPlateSpline:
         return 0.5 * d2 * np.log(d2)
 
     @classmethod
-    def fit(cls, centres: np.ndarray, values: np.ndarray, smoothing: float = 0.0,
-            symmetric: bool = False) -> ThinPlateSpline:
-        """The spline through ``values`` (N, D) at ``centres`` (N, 2). The system is symmetric
-        (indefinite: the affine part's constraints); ``symmetric`` solves it as such (LAPACK's
-        Bunch-Kaufman LDL^T, half the flops of LU): the same weights to ~1e-9 of a pixel, 1.5x
-        faster for 519 unknowns (15 -> 10 ms on a busy 2-core machine), but not bit for bit
-        LU's, so photos keep LU (:attr:`WarpConfig.symmetric_solve`)."""
+    def fit(cls, centres: np.ndarray, values: np.ndarray, smoothing: float = 0.0
+            ) -> ThinPlateSpline:
         c = np.asarray(centres, np.float64)
         n = len(c)
         a = np.empty((n + 3, n + 3))
@@ -57,14 +52,10 @@ class ThinPlateSpline:
         rhs[:n] = values
         # LU through scipy: ~5 ms for 500 centres where numpy's solve takes 40-60 ms on a busy
         # 2-core machine (measured).
-        from scipy.linalg import lu_factor, lu_solve, solve
+        from scipy.linalg import lu_factor, lu_solve
 
-        if symmetric:
-            sol = solve(a, rhs, assume_a="sym", overwrite_a=True, overwrite_b=True,
-                        check_finite=False)
-        else:
-            sol = lu_solve(lu_factor(a, overwrite_a=True, check_finite=False), rhs,
-                           overwrite_b=True, check_finite=False)
+        sol = lu_solve(lu_factor(a, overwrite_a=True, check_finite=False), rhs,
+                       overwrite_b=True, check_finite=False)
         return cls(c, sol[:n], sol[n:])
 
     # Points evaluated together: (rows x centres) float32 blocks that stay in the CPU's cache

@@ -130,14 +130,8 @@ class WarpConfig:
     # 1.50 -> 1.58 on single_face, 1.29 -> 1.33 on WolfgangLanger) and single_face's surprise
     # read 81% instead of 89% (docs/evaluation.md).
     video_teeth_atlas: bool = False
-    # ... and shades its teeth in L* alone (``TeethConfig.shadow_hue``): chroma that followed the
-    # light added 7% of flicker to single_face.mp4's surprise.
+    # ... and shades its teeth in L* alone (``TeethConfig.shadow_hue``), measured flicker-neutral.
     video_shadow_hue: float = 0.0
-    # The spline's system solved as symmetric (LDL^T) rather than by LU
-    # (:meth:`ganimate.engines.spline.ThinPlateSpline.fit`): the same field to ~1e-9 px, 1.5x
-    # faster, not bit for bit. Off for photos (their edits stay bit-identical), on in video.
-    symmetric_solve: bool = False
-    video_symmetric_solve: bool = True
 
     def __post_init__(self):
         if self.sampling not in _SAMPLING or self.video_sampling not in _SAMPLING:
@@ -153,11 +147,10 @@ class WarpConfig:
     def for_video(self) -> WarpConfig:
         """This config with the video frames' settings (``video_sampling``, ``video_restore``,
         ``video_fold_blur``, ``video_lips_from_landmarks``, ``video_teeth_atlas``,
-        ``video_shadow_hue``, ``video_symmetric_solve``)."""
+        ``video_shadow_hue``)."""
         return dataclasses.replace(self, sampling=self.video_sampling,
                                    restore=self.video_restore, fold_blur=self.video_fold_blur,
                                    lips_from_landmarks=self.video_lips_from_landmarks,
-                                   symmetric_solve=self.video_symmetric_solve,
                                    teeth=dataclasses.replace(
                                        self.teeth, atlas=self.video_teeth_atlas,
                                        shadow_hue=self.video_shadow_hue))

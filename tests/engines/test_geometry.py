@@ -304,16 +304,3 @@ def test_a_turned_face_keeps_its_far_cheek_and_the_hair_beside_it(media):
     assert drop_on < 0.5 * drop_off, (drop_on, drop_off)
     assert dark_on < 0.6 * dark_off, (dark_on, dark_off)
     assert gap_on > 0.8 * gap_off > 0.05, (gap_on, gap_off)
-
-
-def test_the_symmetric_solve_is_the_lu_spline_to_a_billionth_of_a_pixel():
-    """Video solves the spline's system as symmetric (LDL^T, half LU's flops): the same field."""
-    lm = synthetic_mesh()
-    y_r, y_g = _smile()
-    shifts = geometry.mesh_displacement(lm, y_r, y_g, AU_NAMES)
-    lu = geometry.displacement_field(lm[:468, :2], shifts, (640, 600), 100.0, WarpConfig())
-    ldl = geometry.displacement_field(lm[:468, :2], shifts, (640, 600), 100.0,
-                                      WarpConfig(symmetric_solve=True))
-    assert np.abs(lu.dx).max() > 1.0
-    assert np.abs(lu.dx - ldl.dx).max() < 1e-4 and np.abs(lu.dy - ldl.dy).max() < 1e-4
-    assert WarpConfig().for_video().symmetric_solve and not WarpConfig().symmetric_solve
