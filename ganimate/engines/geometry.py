@@ -49,10 +49,12 @@ from ganimate.engines.lids import BLINK, LidField, blink_fraction, close_lids
 from ganimate.engines.mouth import (
     MouthMemory,
     find_opening,
+    fold_cavity,
     narrows_dark_mouth,
     paint_opening,
     rigid_teeth,
     seal_lips,
+    seal_weight,
     seam_colour,
     smoothstep,
 )
@@ -426,7 +428,8 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
     shifts = mesh_displacement(landmarks, y_r, y_g, au_names, config)
     points = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
     scale = eye_centre_distance(landmarks)
-    shifts = seal_lips(landmarks, shifts, scale, config.mouth)
+    sealing = seal_weight(landmarks, shifts, scale, config.mouth)
+    shifts = seal_lips(landmarks, shifts, scale, config.mouth, sealing)
     lids: list[LidField] = []
     blink = blink_fraction(y_r, y_g, au_names) if config.lids.close else 0.0
     if blink > 0:  # the lids close as lids (:mod:`ganimate.engines.lids`)
@@ -435,6 +438,7 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
         shifts = shifts + closing.shifts
         lids = closing.fields
     field = displacement_field(points, shifts, frame_size, scale, config, lids)
+    fold_cavity(field, landmarks, shifts, scale, sealing)
     if field is not None and config.smile_skin > 0:
         weight = config.smile_skin * smile_weight(y_r, y_g, au_names)
         skin = smile_shade(points + shifts, field.box, max(2.0, config.grid * scale), weight)

@@ -320,3 +320,33 @@ def test_closed_mouths_are_not_sealed_or_redrawn():
     y_g[AU_NAMES.index("AU15")] = 1.0
     shifts = geometry.mesh_displacement(lm, y_r, y_g, AU_NAMES)
     assert mouth.seal_lips(lm, shifts, eye_centre_distance(lm)) is shifts
+
+
+def test_lips_sealed_shut_show_lip_not_the_cavity_they_closed_over(media):
+    """`-e sad` on a surprised face squeezes its gaping mouth shut. A smooth field cannot fold:
+    it read the dark cavity into the lips beside the seam (27-32% of the re-detected lips' pixels
+    cavity-dark on faces 115 and 172); sealed and folded, the lips read their own edge (6-7%,
+    the input's own lips: 0.4-4%)."""
+    from ganimate import api
+    from ganimate.engines import WarpEngine
+    from ganimate.faces import FaceMesh
+
+    outer = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181,
+             91, 146]
+
+    def dark_share(rgb, mesh):
+        lm = mesh(rgb)[0].landmarks[:, :2]
+        lips = np.zeros(rgb.shape[:2], np.uint8)
+        cv2.fillPoly(lips, [np.round(lm[outer]).astype(np.int32)], 1)
+        cv2.fillPoly(lips, [np.round(lm[list(INNER_LIPS)]).astype(np.int32)], 0)
+        grey = rgb.mean(axis=2)[lips == 1]
+        return float((grey < 0.55 * np.median(grey)).mean())
+
+    unsealed = WarpEngine(dataclasses.replace(WarpConfig(), mouth=MouthConfig(seal_below=0.0)))
+    with FaceMesh() as mesh:
+        for face in ("115", "172"):
+            surprised = _surprised(media, face)
+            before = dark_share(api.edit_image(surprised, expression="sad", hands=False,
+                                               engine=unsealed), mesh)
+            after = dark_share(api.edit_image(surprised, expression="sad", hands=False), mesh)
+            assert before > 0.2 and after < 0.1 and after < 0.4 * before, (face, before, after)
