@@ -26,16 +26,17 @@ _LIPS = np.array(sorted(set(INNER_LIPS) | {61, 185, 40, 39, 37, 0, 267, 269, 270
 
 
 @lru_cache(maxsize=1)
-def mesh_normals() -> np.ndarray:
-    """Unit normals (468, 3) of the canonical face's surface (x right, y up, z toward the
-    camera), outward: the least-spread direction of each point's 10 nearest neighbours,
-    turned away from a point 5 cm behind the face's deepest point."""
+def outline_normals() -> np.ndarray:
+    """Unit normals (len(FACE_OVAL), 3) of the canonical face's surface at its outline points
+    (x right, y up, z toward the camera), outward: the least-spread direction of each point's
+    10 nearest neighbours on the face, turned away from a point 5 cm behind its deepest point."""
     c = canonical_face().astype(np.float64)
-    near = np.argsort(((c[:, None] - c[None]) ** 2).sum(-1), axis=1)[:, :10]
+    at = c[FACE_OVAL]
+    near = np.argsort(((at[:, None] - c[None]) ** 2).sum(-1), axis=1)[:, :10]
     spread = c[near] - c[near].mean(axis=1, keepdims=True)
     normals = np.linalg.eigh(np.einsum("nki,nkj->nij", spread, spread))[1][:, :, 0]
     behind = np.array([0.0, c[:, 1].mean(), c[:, 2].min() - 5.0])
-    flip = np.einsum("ni,ni->n", normals, c - behind) < 0
+    flip = np.einsum("ni,ni->n", normals, at - behind) < 0
     normals[flip] *= -1
     return normals
 
@@ -46,7 +47,7 @@ def far_side_weight(landmarks: np.ndarray, rotation: np.ndarray, config: WarpCon
     1 on a frontal face; on a turned one, falling to 0 toward the outline points that turn away
     from the camera (:attr:`WarpConfig.far_band`). Continuous in the pose and the landmarks (no
     point joins or leaves at a threshold), so that it does not flicker in video."""
-    normals = mesh_normals()[FACE_OVAL]
+    normals = outline_normals()
     facing = (normals @ np.asarray(rotation, np.float64).T)[:, 2]
     turn = normals[:, 2] - facing  # how much less each outline point faces the camera
     away = (smoothstep((turn - config.far_turn) / 0.1)
