@@ -34,7 +34,8 @@ EngineOption = Annotated[str | None, typer.Option(
     help="warp: moves the face's own pixels along scanned FACS shapes at full resolution, no "
          "model needed (sharp; where lips part it draws teeth, gums and tongue lit from the "
          "face, on photos a real person's upper teeth; compressed skin shades like a fold, no "
-         "sharp creases; a smile gets real smiles' shading). gan: the generator "
+         "sharp creases; a smile gets real smiles' shading; lips it closes meet on one seam, "
+         "--au AU45=1 closes the lids, a turned face keeps its far cheek). gan: the generator "
          "of --checkpoint (or the shipped model). hybrid: the warp, then the generator on the "
          "warped face for texture. Default: gan with --checkpoint, else warp.")]
 # The target options of edit image, animate image, animate video (and eval photos).

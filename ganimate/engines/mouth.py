@@ -79,7 +79,7 @@ class MouthConfig:
     # ``min_part`` or more is drawn anew between the moved lips, as a closed mouth that the edit
     # parts: cavity and scanned teeth hung from the moved lips. Squeezed instead, the cavity
     # became a dark slit between crumpled lips, and a smile from a surprised face showed no teeth
-    # (happy read on 3 of 26 surprised London faces). 0 turns it off.
+    # (happy read on 3 of 26 surprised London faces; drawn anew: 12). 0 turns it off.
     redraw_dark: float = 0.8
     # Lips that meet: where the edit narrows an open mouth (inner lips ``open_at`` IOD apart or
     # more, fading in from ``open_from``) to less than ``seal_below`` IOD at the middle, the

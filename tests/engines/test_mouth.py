@@ -264,7 +264,7 @@ def _inner_mouth(rgb: np.ndarray):
 def test_a_smile_from_a_surprised_face_shows_teeth_not_a_squeezed_cavity(media):
     """A surprised face's mouth is a dark cavity (no teeth of its own); `-e happy` narrows it.
     Squeezed, the cavity became a dark slit with no smile's teeth (happy read on 3 of 26
-    surprised London faces); drawn anew between the moved lips it shows teeth (13 of 26)."""
+    surprised London faces); drawn anew between the moved lips it shows teeth (12 of 26)."""
     from ganimate import api
     from ganimate.engines import WarpEngine
 
