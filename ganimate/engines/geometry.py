@@ -494,13 +494,14 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
             # from the same skull, in front of the dark cavity: where the person's own upper
             # teeth show they cover them; where they do not show yet (a mouth just opening) the
             # drawn ones carry on instead of a flat hole; no lower teeth or tongue, so a dropped
-            # jaw stays dark as it is. A photo keeps the cavity alone.
+            # jaw stays dark as it is. A photo keeps the cavity alone, or shows what the jaw
+            # carries (lower teeth, tongue) with :attr:`TeethConfig.photo_gap` (measured worse).
             behind = None
-            if memory is not None and not config.teeth.painter:
+            if not config.teeth.painter and (memory is not None or config.teeth.photo_gap):
                 h_g, w_g = gap.alpha.shape
                 behind = _interior(frame, landmarks, y_r, y_g, au_names,
                                    (gap.x0, gap.y0, gap.x0 + w_g, gap.y0 + h_g), colour, scale,
-                                   config, memory, upper_only=True)
+                                   config, memory, parts="upper" if memory is not None else "jaw")
             paint_opening(result, gap, colour, scale, config.mouth, behind)
             if opening is None:
                 return result, plan
@@ -523,7 +524,7 @@ def _wants_open(y_g: np.ndarray, au_names: Sequence[str]) -> float:
 def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
               au_names: Sequence[str], box: tuple[int, int, int, int], colour: np.ndarray,
               scale: float, config: WarpConfig, memory: MouthMemory | None,
-              upper_only: bool = False, moved: np.ndarray | None = None):
+              parts: str = "all", moved: np.ndarray | None = None):
     """The scanned teeth, gums and tongue over ``box``: on a photo lit from its cheeks and hung
     from its lip seam, the jaw opened by the edit; with a track's ``memory`` lit by the track's
     light, hung from the seam it keeps on the skull, the jaw opened to the target itself.
@@ -538,11 +539,12 @@ def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
                              config.teeth)
     if memory is None:
         return draw_interior(landmarks, jaw_opening(y_r, y_g, au_names, basis), box,
-                             skin_lightness(frame, landmarks, scale), colour, scale, config.teeth)
+                             skin_lightness(frame, landmarks, scale), colour, scale, config.teeth,
+                             parts=parts)
     jaw = (jaw_opening(np.zeros_like(y_g), y_g, au_names, basis) if memory.anchor is not None
            else jaw_opening(y_r, y_g, au_names, basis))
     return draw_interior(landmarks, jaw, box, memory.skin_l, colour, scale, config.teeth,
-                         memory.anchor, memory.teeth, upper_only)
+                         memory.anchor, memory.teeth, parts)
 
 
 def _sample(frame: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, field: Field,

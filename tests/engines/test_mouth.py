@@ -237,10 +237,21 @@ def test_the_upper_teeth_are_photographed_coloured_as_the_faces_and_hung_on_the_
     scanned = drawn[False].rgb[band].astype(np.float32)
     assert np.abs(drawn[True].rgb[band] - scanned).mean() > 5  # the photographed row, not quads
     upper_only = draw_interior(lm, 0.0, box, 60.0, np.array([120.0, 60.0, 60.0]), iod,
-                               TeethConfig(atlas=True), teeth_lab=want, upper_only=True)
+                               TeethConfig(atlas=True), teeth_lab=want, parts="upper")
     plain = draw_interior(lm, 0.0, box, 60.0, np.array([120.0, 60.0, 60.0]), iod,
-                          TeethConfig(atlas=False), teeth_lab=want, upper_only=True)
+                          TeethConfig(atlas=False), teeth_lab=want, parts="upper")
     np.testing.assert_array_equal(upper_only.rgb, plain.rgb)  # a video's fill behind own teeth
+    # what the jaw carries (a photo's gap with TeethConfig.photo_gap): below the upper row, and
+    # lower still with the jaw open
+    rows = np.arange(box[3] - box[1])[:, None]
+
+    def centre(d):
+        return float((rows * d.coverage).sum() / d.coverage.sum())
+
+    jaw = {o: draw_interior(lm, o, box, 60.0, np.array([120.0, 60.0, 60.0]), iod,
+                            TeethConfig(atlas=False), teeth_lab=want, parts="jaw")
+           for o in (0.0, 0.5)}
+    assert centre(jaw[0.0]) > centre(upper_only) and centre(jaw[0.5]) > centre(jaw[0.0]) + 2
     # photos draw them; video keeps the scanned row (the photographed texture added flicker)
     assert WarpConfig().teeth.atlas and not WarpConfig().for_video().teeth.atlas
 
