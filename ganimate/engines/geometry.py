@@ -60,7 +60,13 @@ from ganimate.engines.mouth import (
 )
 from ganimate.engines.skin import smile_shade, smile_weight
 from ganimate.engines.spline import ThinPlateSpline
-from ganimate.engines.teeth import draw_interior, jaw_opening, skin_lightness
+from ganimate.engines.teeth import (
+    colour_cast,
+    draw_interior,
+    drawn_teeth_lab,
+    jaw_opening,
+    skin_lightness,
+)
 from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import (
     RIGID_3D,
@@ -531,16 +537,20 @@ def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
     ``moved`` (the landmark shifts of a dark open mouth drawn anew, :func:`narrows_dark_mouth`):
     hung from the moved lips' seam, the jaw opened to the target itself."""
     basis = au_basis(config.basis)
-    if moved is not None:
-        lm = np.array(landmarks, np.float64)
-        lm[:_MESH_POINTS, :2] += moved
-        return draw_interior(lm, jaw_opening(np.zeros_like(y_g), y_g, au_names, basis), box,
-                             skin_lightness(frame, landmarks, scale), colour, scale,
-                             config.teeth)
-    if memory is None:
-        return draw_interior(landmarks, jaw_opening(y_r, y_g, au_names, basis), box,
-                             skin_lightness(frame, landmarks, scale), colour, scale, config.teeth,
-                             parts=parts)
+    if memory is None:  # a photo: the teeth in its light and colour cast
+        skin = skin_lightness(frame, landmarks, scale)
+        teeth = None  # in ordinary light (no cast) the teeth's own colour, as before
+        cast = colour_cast(frame, landmarks) if config.teeth.cast else np.zeros(2)
+        if np.any(cast):
+            teeth = drawn_teeth_lab(skin, config.teeth)
+            teeth[1:] += cast
+        if moved is not None:
+            lm = np.array(landmarks, np.float64)
+            lm[:_MESH_POINTS, :2] += moved
+            return draw_interior(lm, jaw_opening(np.zeros_like(y_g), y_g, au_names, basis), box,
+                                 skin, colour, scale, config.teeth, teeth_lab=teeth)
+        return draw_interior(landmarks, jaw_opening(y_r, y_g, au_names, basis), box, skin,
+                             colour, scale, config.teeth, teeth_lab=teeth, parts=parts)
     jaw = (jaw_opening(np.zeros_like(y_g), y_g, au_names, basis) if memory.anchor is not None
            else jaw_opening(y_r, y_g, au_names, basis))
     return draw_interior(landmarks, jaw, box, memory.skin_l, colour, scale, config.teeth,

@@ -88,6 +88,13 @@ class TeethConfig:
     # with the lower teeth, 19 with the dark cavity (mean P 0.512 vs 0.578); `-e anger` 2 and 2
     # (P 0.130 vs 0.117): the classifier reads a dark open mouth as surprise.
     photo_gap: bool = False
+    # Photos: the drawn teeth take the photo's colour cast, read on the whites of the eyes
+    # (:func:`colour_cast`; 0 in ordinary light). With a fixed a*, b* the drawn teeth were 21 b*
+    # bluer than the person's own teeth under a warm cast (R x1.12, B x0.78, 11 held-out
+    # people), 17 yellower under a cold one: cold blue-white teeth in a warm painting; with the
+    # cast, 0.8 and 9.7 (a cold cast of the whites lies partly within ordinary light's range).
+    # No London photo reads a cast: their edits are unchanged. False: the fixed colour.
+    cast: bool = True
     # Route (b): a trained mouth painter's checkpoint (:mod:`ganimate.engines.painter`) fills the
     # opening instead of the scanned teeth. Empty: the scanned teeth (route (a), measured better).
     painter: str = ""
@@ -341,6 +348,56 @@ def drawn_teeth_lab(skin_l: float, config: TeethConfig = TeethConfig()) -> np.nd
     return np.array([light, config.a, config.b], np.float64)
 
 
+# The eyes' outlines (MediaPipe, each from its outer corner round) and their irises (centre,
+# then four points on the rim): the whites of the eyes are the photo's neutral reference.
+_EYES = ((33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
+         (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249))
+_IRISES = (468, 473)
+# The whites' CIELAB a*, b* in the 204 London photos (studio light): median 5.1, 3.2 (as this
+# module reads them); every one of the 204 lies within 8.2 (a*) and 9.1 (b*) of it, so an offset
+# under 10 counts as ordinary light, one of 20 or more as a cast (a warm cast, R x1.12 and
+# B x0.78, puts the whites 18-23 b* off; a cold one, R x0.88 and B x1.15, 10-17).
+_WHITES_AB = np.array([5.1, 3.2])
+_NEUTRAL = 10.0
+
+
+def colour_cast(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The photo's colour cast (CIELAB a*, b*) read on the whites of the eyes: their median
+    chroma (the brightest third of each eye's pixels outside the iris) less the London photos',
+    0 within 10 (ordinary light: every London photo; also when the eyes are closed or their
+    points missing), all of it from 20, smoothly between. A warm painting's
+    whites are yellow, a cold one's blue; drawn teeth take the same cast
+    (:attr:`TeethConfig.cast`)."""
+    import cv2
+
+    lm = np.asarray(landmarks, np.float64)
+    if len(lm) <= max(_IRISES) + 4:
+        return np.zeros(2)
+    whites = []
+    for eye, iris in zip(_EYES, _IRISES, strict=True):
+        pts = lm[list(eye), :2]
+        lo = np.floor(pts.min(axis=0)).astype(int)
+        hi = np.ceil(pts.max(axis=0)).astype(int) + 1
+        patch = np.asarray(frame[max(lo[1], 0):hi[1], max(lo[0], 0):hi[0], :3])
+        if patch.size == 0 or patch.shape[:2] != (hi[1] - lo[1], hi[0] - lo[0]):
+            continue
+        mask = np.zeros(patch.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(pts - lo).astype(np.int32)], 1)
+        radius = 0.55 * np.linalg.norm(lm[iris + 1, :2] - lm[iris + 3, :2])
+        centre = np.round(lm[iris, :2] - lo).astype(int)
+        cv2.circle(mask, (int(centre[0]), int(centre[1])), int(np.ceil(radius)), 0, -1)
+        lab = cv2.cvtColor(np.ascontiguousarray(patch).astype(np.float32) / 255,
+                           cv2.COLOR_RGB2LAB)[mask == 1]
+        if len(lab) >= 10:
+            whites.append(lab[lab[:, 0] >= np.percentile(lab[:, 0], 67)])
+    if not whites:
+        return np.zeros(2)
+    off = np.median(np.concatenate(whites), axis=0)[1:] - _WHITES_AB
+    # none within ordinary light's range, all of it from twice that, smoothly between
+    ramp = np.clip((np.abs(off) - _NEUTRAL) / _NEUTRAL, 0.0, 1.0)
+    return off * ramp * ramp * (3 - 2 * ramp)
+
+
 def _quad_colours(v: np.ndarray, z: np.ndarray, mesh: MouthMesh, skin_l: float,
                   lip_colour: np.ndarray, px_per_cm: float, config: TeethConfig,
                   teeth_lab: np.ndarray | None = None) -> np.ndarray:
@@ -358,7 +415,8 @@ def _quad_colours(v: np.ndarray, z: np.ndarray, mesh: MouthMesh, skin_l: float,
              config.b]
     if teeth_lab is not None:
         teeth = [float(np.clip(teeth_lab[0] / _FRONT_LIGHT, 50.0, config.max_l)),
-                 float(np.clip(teeth_lab[1], -2.0, 8.0)), float(np.clip(teeth_lab[2], 0.0, 25.0))]
+                 float(np.clip(teeth_lab[1], -4.0, 12.0)),
+                 float(np.clip(teeth_lab[2], -12.0, 30.0))]
     is_teeth = mesh.parts == 1
     albedo = np.where(is_teeth[:, None], teeth, [min(lip[0] * 1.1 + 5, 55), lip[1], lip[2]])
     out = albedo.astype(np.float32)

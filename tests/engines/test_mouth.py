@@ -361,3 +361,37 @@ def test_lips_sealed_shut_show_lip_not_the_cavity_they_closed_over(media):
                                                engine=unsealed), mesh)
             after = dark_share(api.edit_image(surprised, expression="sad", hands=False), mesh)
             assert before > 0.2 and after < 0.1 and after < 0.4 * before, (face, before, after)
+
+
+def test_drawn_teeth_take_the_photos_colour_cast(media):
+    """A warm cast (a painting, old film: R x1.12, B x0.78) makes the person's own teeth yellow;
+    drawn in a fixed colour they stayed 21 b* bluer (cold blue-white teeth in a warm picture).
+    Read on the whites of the eyes, the cast is 0 in ordinary light (the photo edited as before)
+    and the drawn teeth take it."""
+    from ganimate import api
+    from ganimate.engines import WarpEngine
+    from ganimate.engines.mouth import own_teeth_lab, teeth_split
+    from ganimate.engines.teeth import colour_cast
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    def warm(rgb):
+        return np.clip(rgb.astype(np.float64) * (1.12, 1.0, 0.78), 0, 255).astype(np.uint8)
+
+    def teeth_b(rgb, mesh):
+        lips = mesh(rgb)[0].landmarks[list(INNER_LIPS), :2].astype(np.float64)
+        return float(own_teeth_lab(rgb, lips, teeth_split(rgb, lips))[2])
+
+    fixed = WarpEngine(dataclasses.replace(WarpConfig(), teeth=TeethConfig(cast=False)))
+    with FaceMesh() as mesh:
+        for face in ("013", "120"):
+            neutral = read_photo(media / "faces/london/neutral" / f"{face}.jpg").rgb
+            smile = read_photo(media / "faces/london/smiling" / f"{face}.jpg").rgb
+            assert np.array_equal(colour_cast(neutral, mesh(neutral)[0].landmarks), [0, 0])
+            cast = colour_cast(warm(neutral), mesh(warm(neutral))[0].landmarks)
+            assert cast[1] > 10, cast  # yellow whites
+            own = teeth_b(warm(smile), mesh)
+            drawn = teeth_b(api.edit_image(warm(neutral), expression="happy", hands=False), mesh)
+            before = teeth_b(api.edit_image(warm(neutral), expression="happy", hands=False,
+                                            engine=fixed), mesh)
+            assert abs(drawn - own) < 6 and abs(before - own) > 12, (face, own, drawn, before)
