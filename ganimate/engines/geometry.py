@@ -44,17 +44,14 @@ from importlib import resources
 
 import numpy as np
 
+from ganimate.engines.closing import fold_cavity, narrows_dark_mouth, seal_lips, seal_weight
 from ganimate.engines.far_side import far_side_weight
 from ganimate.engines.lids import BLINK, LidField, blink_fraction, close_lids
 from ganimate.engines.mouth import (
     MouthMemory,
     find_opening,
-    fold_cavity,
-    narrows_dark_mouth,
     paint_opening,
     rigid_teeth,
-    seal_lips,
-    seal_weight,
     seam_colour,
     smoothstep,
 )
@@ -534,7 +531,8 @@ def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
     """The scanned teeth, gums and tongue over ``box``: on a photo lit from its cheeks and hung
     from its lip seam, the jaw opened by the edit; with a track's ``memory`` lit by the track's
     light, hung from the seam it keeps on the skull, the jaw opened to the target itself.
-    ``moved`` (the landmark shifts of a dark open mouth drawn anew, :func:`narrows_dark_mouth`):
+    ``moved`` (the landmark shifts of a dark open mouth drawn anew,
+    :func:`ganimate.engines.closing.narrows_dark_mouth`):
     hung from the moved lips' seam, the jaw opened to the target itself."""
     basis = au_basis(config.basis)
     if memory is None:  # a photo: the teeth in its light and colour cast

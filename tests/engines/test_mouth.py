@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from test_geometry import synthetic_mesh
 
-from ganimate.engines import geometry, mouth
+from ganimate.engines import closing, geometry, mouth
 from ganimate.engines.geometry import Field
 from ganimate.engines.mouth import INNER_LIPS, MouthConfig, find_opening
 from ganimate.engines.teeth import TeethConfig
@@ -307,7 +307,7 @@ def test_lips_that_the_edit_closes_meet_on_one_smooth_seam(media):
 
     def lips(config: MouthConfig):
         shifts = geometry.mesh_displacement(lm, y_r, y_g, AU_NAMES)
-        moved = lm[list(INNER_LIPS), :2] + mouth.seal_lips(lm, shifts, scale, config)[
+        moved = lm[list(INNER_LIPS), :2] + closing.seal_lips(lm, shifts, scale, config)[
             list(INNER_LIPS)]
         upper, lower = moved[:11], moved[[10, *range(11, 20), 0]]
         xs = np.linspace(moved[0, 0] + 2, moved[10, 0] - 2, 40)
@@ -330,7 +330,7 @@ def test_closed_mouths_are_not_sealed_or_redrawn():
     y_g = y_r.copy()
     y_g[AU_NAMES.index("AU15")] = 1.0
     shifts = geometry.mesh_displacement(lm, y_r, y_g, AU_NAMES)
-    assert mouth.seal_lips(lm, shifts, eye_centre_distance(lm)) is shifts
+    assert closing.seal_lips(lm, shifts, eye_centre_distance(lm)) is shifts
 
 
 def test_lips_sealed_shut_show_lip_not_the_cavity_they_closed_over(media):
