@@ -124,7 +124,7 @@ class HybridEngine(Engine):
         """Per person in a video, the warp's mouth decisions carried over frames."""
         from ganimate.engines.mouth_track import MouthTrack
 
-        return MouthTrack(fps, self.warp.mouth)
+        return MouthTrack(fps, self.warp.mouth, cast=self.warp.teeth.cast)
 
     def for_video(self):
         """The engine as video frames use it: this one (its warp keeps its own sampling)."""

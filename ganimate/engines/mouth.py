@@ -104,8 +104,9 @@ class MouthMemory:
     # None before the mouth was first seen open.
     split: float | None
     skin_l: float  # the cheeks' CIELAB L*: the drawn teeth's light
-    # The person's own upper teeth (CIELAB, L 0-100) once the track has seen them, else None:
-    # drawn teeth take their colour, so that drawn and own teeth beside each other match.
+    # The person's own upper teeth (CIELAB, L 0-100) once the track has seen them (before that,
+    # the drawn teeth's colour in the picture's colour cast if it has one), else None: drawn
+    # teeth take this colour, so that drawn and own teeth beside each other match.
     teeth: np.ndarray | None
     seam: np.ndarray  # float32 (C,): the lip seam's colour, the cavity's
     # The lip seam at rest in the canonical face's frame (cm): where the drawn upper teeth hang,

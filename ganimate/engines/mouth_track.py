@@ -20,12 +20,14 @@ pixels. A track instead carries:
   while the mouth is closed; the drawn upper teeth hang from it, so they move with the head and
   not with the lips of a talking mouth (the lower teeth follow the edit's jaw);
 - **light and colour per track**: the cheeks' lightness (the teeth's light), the lip seam's colour
-  (the cavity's), where the person's own upper teeth end (:func:`teeth_split`) and, once their
-  mouth has been seen open, the colour of their own teeth (the drawn teeth's, so that drawn and
-  own teeth side by side match), each an exponential average over ``smooth`` seconds; the teeth's
-  colour is learnt as frames arrive (:meth:`MouthTrack.observe`, the planner's look-ahead before
-  their plans), starting from the drawn teeth's own colour counted as ``prior`` sights, so that
-  a first, motion-blurred sight does not turn the drawn teeth grey;
+  (the cavity's), the picture's colour cast (:func:`ganimate.engines.teeth.colour_cast`: the
+  drawn teeth's colour before theirs is known), where the person's own upper teeth end
+  (:func:`teeth_split`) and, once their mouth has been seen open, the colour of their own teeth
+  (the drawn teeth's, so that drawn and own teeth side by side match), each an exponential
+  average over ``smooth`` seconds; the teeth's colour is learnt as frames arrive
+  (:meth:`MouthTrack.observe`, the planner's look-ahead before their plans), starting from the
+  drawn teeth's own colour counted as ``prior`` sights, so that a first, motion-blurred sight
+  does not turn the drawn teeth grey;
 - **the lips' parting**: how far apart the inner lips are in the (smoothed) landmarks the warp
   moves, which the warp reads as the face's own AU25 and AU26 (:mod:`ganimate.engines.lips`);
 - **hands**: while a hand covers the inner lips (:mod:`ganimate.faces.hands`), none of this is
@@ -51,7 +53,7 @@ from ganimate.engines.mouth import (
     seam_colour,
     teeth_split,
 )
-from ganimate.engines.teeth import drawn_teeth_lab, seam_anchor, skin_lightness
+from ganimate.engines.teeth import colour_cast, drawn_teeth_lab, seam_anchor, skin_lightness
 from ganimate.faces import eye_centre_distance
 from ganimate.faces.hands import Hand, covered_share
 
@@ -80,6 +82,10 @@ class MouthTrackConfig:
     prior: int = 2
     # While a hand covers more than this share of the inner lips, the track holds its state.
     covered: float = 0.25
+    # The picture's colour cast (CIELAB a*, b*, averaged like the light) tints the drawn teeth
+    # only once either part reaches this: a frame's small reading in ordinary light decays in
+    # the average but never back to 0, and would tint a frontal clip's teeth for good.
+    cast_from: float = 0.5
 
 
 def _ema(old, new, rate: float):
@@ -90,8 +96,10 @@ class MouthTrack:
     """The mouth of one face track; :meth:`update` with each frame, in order."""
 
     def __init__(self, fps: float, mouth: MouthConfig = MouthConfig(),
-                 config: MouthTrackConfig = MouthTrackConfig()):
+                 config: MouthTrackConfig = MouthTrackConfig(), cast: bool = True):
+        """``cast``: the drawn teeth take the picture's colour cast (:attr:`TeethConfig.cast`)."""
         self.config = config
+        self.cast = cast
         self.mouth = mouth
         fps = max(float(fps), 1.0)
         self._step = 1.0 / max(config.fade * fps, 1.0)
@@ -99,6 +107,7 @@ class MouthTrack:
         self._open: bool | None = None
         self._closedness = 1.0
         self._split = self._skin = self._seam = self._anchor = self._teeth = None
+        self._cast = np.zeros(2)  # the picture's colour cast (teeth.colour_cast), averaged
         self._sights = 0  # frames in which the person's own teeth were seen
         self._gap: float | None = None  # the smoothed landmarks' lip gap, IOD
 
@@ -133,6 +142,7 @@ class MouthTrack:
             self._anchor = _ema(self._anchor, seam_anchor(landmarks), self._rate)
         self._skin = _ema(self._skin, skin, self._rate)
         self._seam = _ema(self._seam, seam_colour(frame, landmarks, scale), self._rate)
+        self._cast = _ema(self._cast, colour_cast(frame, landmarks), self._rate)
         return self._memory(self._closedness)
 
     def observe(self, frame: np.ndarray, landmarks: np.ndarray,
@@ -159,12 +169,25 @@ class MouthTrack:
         # turned the drawn teeth grey, and a colour that moves too fast on a row of drawn teeth
         # makes it read as fewer teeth from one frame to the next (a pop)
         self._sights += 1
-        start = drawn_teeth_lab(skin) if self._teeth is None else self._teeth
+        start = self._drawn(skin) if self._teeth is None else self._teeth
         self._teeth = _ema(start, own, max(self._rate, 1.0 / (self._sights + cfg.prior)))
 
+    def _drawn(self, skin: float) -> np.ndarray:
+        """The drawn teeth's colour in the picture's colour cast (CIELAB), where it has one."""
+        lab = drawn_teeth_lab(skin)
+        if self._has_cast():
+            lab[1:] += self._cast
+        return lab
+
+    def _has_cast(self) -> bool:
+        return self.cast and bool(np.abs(self._cast).max() >= self.config.cast_from)
+
     def _memory(self, closedness: float) -> MouthMemory:
+        teeth = self._teeth
+        if teeth is None and self._skin is not None and self._has_cast():
+            teeth = self._drawn(float(self._skin))  # not seen yet: drawn, in the cast
         return MouthMemory(closedness, None if self._split is None else float(self._split),
                            float(self._skin),
-                           None if self._teeth is None else np.array(self._teeth, np.float32),
+                           None if teeth is None else np.array(teeth, np.float32),
                            np.asarray(self._seam, np.float32),
                            None if self._anchor is None else np.array(self._anchor), self._gap)

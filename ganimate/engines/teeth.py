@@ -88,12 +88,13 @@ class TeethConfig:
     # with the lower teeth, 19 with the dark cavity (mean P 0.512 vs 0.578); `-e anger` 2 and 2
     # (P 0.130 vs 0.117): the classifier reads a dark open mouth as surprise.
     photo_gap: bool = False
-    # Photos: the drawn teeth take the photo's colour cast, read on the whites of the eyes
+    # The drawn teeth take the picture's colour cast, read on the whites of the eyes
     # (:func:`colour_cast`; 0 in ordinary light). With a fixed a*, b* the drawn teeth were 21 b*
     # bluer than the person's own teeth under a warm cast (R x1.12, B x0.78, 11 held-out
     # people), 17 yellower under a cold one: cold blue-white teeth in a warm painting; with the
-    # cast, 0.8 and 9.7 (a cold cast of the whites lies partly within ordinary light's range).
-    # No London photo reads a cast: their edits are unchanged. False: the fixed colour.
+    # cast, 0.8 and 10.4 (a cold cast of the whites lies partly within ordinary light's range).
+    # No London photo reads a cast: their edits are unchanged. Video: a track's average of the
+    # reading (:class:`ganimate.engines.mouth_track.MouthTrack`). False: the fixed colour.
     cast: bool = True
     # Route (b): a trained mouth painter's checkpoint (:mod:`ganimate.engines.painter`) fills the
     # opening instead of the scanned teeth. Empty: the scanned teeth (route (a), measured better).
@@ -354,18 +355,22 @@ _EYES = ((33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 1
          (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249))
 _IRISES = (468, 473)
 # The whites' CIELAB a*, b* in the 204 London photos (studio light): median 5.1, 3.2 (as this
-# module reads them); every one of the 204 lies within 8.2 (a*) and 9.1 (b*) of it, so an offset
-# under 10 counts as ordinary light, one of 20 or more as a cast (a warm cast, R x1.12 and
-# B x0.78, puts the whites 18-23 b* off; a cold one, R x0.88 and B x1.15, 10-17).
+# module reads them); every one of the 204 lies within 8.2 (a*) and 9.1 (b*) of it, the bundled
+# clips' frames within 12, so an offset under 12 counts as ordinary light, one of 20 or more as
+# a cast (a warm cast, R x1.12 and B x0.78, puts the whites 18-23 b* off; a cold one, R x0.88
+# and B x1.15, 10-17).
 _WHITES_AB = np.array([5.1, 3.2])
-_NEUTRAL = 10.0
+_NEUTRAL, _CAST = 12.0, 20.0
+# Fewer white pixels than this (both eyes) read nothing: a squint's few whites are mostly lash
+# and shadow (single_face.mp4's smile read a* +4 on two frames from them).
+_MIN_WHITES = 40
 
 
 def colour_cast(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """The photo's colour cast (CIELAB a*, b*) read on the whites of the eyes: their median
     chroma (the brightest third of each eye's pixels outside the iris) less the London photos',
-    0 within 10 (ordinary light: every London photo; also when the eyes are closed or their
-    points missing), all of it from 20, smoothly between. A warm painting's
+    0 within 12 (ordinary light: every London photo and bundled clip; also when the eyes are
+    narrowed, shut or their points missing), all of it from 20, smoothly between. A warm painting's
     whites are yellow, a cold one's blue; drawn teeth take the same cast
     (:attr:`TeethConfig.cast`)."""
     import cv2
@@ -390,11 +395,11 @@ def colour_cast(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
                            cv2.COLOR_RGB2LAB)[mask == 1]
         if len(lab) >= 10:
             whites.append(lab[lab[:, 0] >= np.percentile(lab[:, 0], 67)])
-    if not whites:
+    if sum(len(w) for w in whites) < _MIN_WHITES:  # eyes narrowed or shut: no reading
         return np.zeros(2)
     off = np.median(np.concatenate(whites), axis=0)[1:] - _WHITES_AB
     # none within ordinary light's range, all of it from twice that, smoothly between
-    ramp = np.clip((np.abs(off) - _NEUTRAL) / _NEUTRAL, 0.0, 1.0)
+    ramp = np.clip((np.abs(off) - _NEUTRAL) / (_CAST - _NEUTRAL), 0.0, 1.0)
     return off * ramp * ramp * (3 - 2 * ramp)
 
 

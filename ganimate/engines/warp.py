@@ -68,7 +68,7 @@ class WarpEngine(Engine):
         """Per person in a video, the mouth's decisions carried over frames."""
         from ganimate.engines.mouth_track import MouthTrack
 
-        return MouthTrack(fps, self.config.mouth)
+        return MouthTrack(fps, self.config.mouth, cast=self.config.teeth.cast)
 
     def edit_frames(self, jobs: Sequence[FrameJob], blend: BlendConfig = BlendConfig(),
                     want_weights: bool = False) -> list[FrameEdit]:

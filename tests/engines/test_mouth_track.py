@@ -192,3 +192,29 @@ def test_lips_that_have_met_show_no_row_of_teeth_at_once_while_the_wipe_brings_t
         found = rigid_teeth(lip_photo(lm), lm, plan.shifts, plan.field, eye_centre_distance(lm),
                             memory=memory)
         assert (found is None) == expect_none, gap
+
+
+def test_a_tracks_drawn_teeth_take_the_pictures_colour_cast(media):
+    """A warm-graded clip (R x1.12, B x0.78): before the person's own teeth are seen, the drawn
+    teeth take the cast read on the whites of the eyes (yellower by the whites' offset); in
+    ordinary light the track carries no colour until it sees theirs, as before, and with
+    ``cast=False`` (TeethConfig.cast off) neither in the warm clip."""
+    from ganimate.engines.teeth import drawn_teeth_lab
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    photo = read_photo(media / "faces/london/neutral/013.jpg").rgb
+    warm = np.clip(photo.astype(np.float64) * (1.12, 1.0, 0.78), 0, 255).astype(np.uint8)
+    with FaceMesh() as mesh:
+        marks = {name: mesh(rgb)[0].landmarks for name, rgb in (("plain", photo), ("warm", warm))}
+    memories = {}
+    for name, rgb, cast in (("plain", photo, True), ("warm", warm, True),
+                            ("off", warm, False)):
+        track = MouthTrack(30.0, cast=cast)
+        for _ in range(30):  # a second of a still, closed-mouthed face
+            memory = track.update(rgb, marks["plain" if name == "plain" else "warm"])
+        memories[name] = memory
+    assert memories["plain"].teeth is None and memories["off"].teeth is None
+    drawn = drawn_teeth_lab(memories["warm"].skin_l)
+    assert memories["warm"].teeth is not None
+    assert memories["warm"].teeth[2] - drawn[2] > 10  # yellower, as the whites
