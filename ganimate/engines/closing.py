@@ -109,13 +109,14 @@ def seal_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
 
 
 def fold_cavity(field, landmarks: np.ndarray, shifts: np.ndarray, scale: float,
-                weight: float) -> None:
+                weight: float, margin: float = 0.0) -> None:
     """Lips that the edit seals meet: where a pixel outside the moved (sealed) opening reads
     the photo's own cavity, it reads the edge of the lip it is on instead (just inside the
     upper inner lip above the seam, the lower one below), by ``weight`` (:func:`seal_weight`);
     ``field``'s dy is changed in place. A smooth field cannot fold: squeezing a gaping mouth
     shut, it read the cavity into the lips beside the seam (dark blobs in the upper lip, `-e sad`
-    on a surprised face)."""
+    on a surprised face). ``margin`` (IOD, :attr:`MouthConfig.fold_margin`): how far the cavity
+    reaches beyond the inner-lip line."""
     if weight <= 0 or field is None:
         return
     idx = list(INNER_LIPS)
@@ -134,7 +135,10 @@ def fold_cavity(field, landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     rx, ry = xs + field.dx[rows, cols], ys + field.dy[rows, cols]
     upper, lower = src[:11], src[[10, *range(11, 20), 0]]
     top, bottom = (np.interp(rx, *_increasing(c)) for c in (upper, lower))
-    inside = ((rx > src[:, 0].min()) & (rx < src[:, 0].max()) & (ry > top) & (ry < bottom))
+    reach = margin * scale
+    top, bottom = top - reach, bottom + reach
+    inside = ((rx > src[:, 0].min() - reach) & (rx < src[:, 0].max() + reach)
+              & (ry > top) & (ry < bottom))
     m_top, m_bottom = (np.interp(xs, *_increasing(c)) for c in (dest[:11],
                                                                 dest[[10, *range(11, 20), 0]]))
     lens = (ys > m_top) & (ys < m_bottom)

@@ -441,7 +441,7 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
         shifts = shifts + closing.shifts
         lids = closing.fields
     field = displacement_field(points, shifts, frame_size, scale, config, lids)
-    fold_cavity(field, landmarks, shifts, scale, sealing)
+    fold_cavity(field, landmarks, shifts, scale, sealing, config.mouth.fold_margin)
     if field is not None and config.smile_skin > 0:
         weight = config.smile_skin * smile_weight(y_r, y_g, au_names)
         skin = smile_shade(points + shifts, field.box, max(2.0, config.grid * scale), weight)

@@ -89,6 +89,11 @@ class MouthConfig:
     # it. Moved point by point, an open mouth squeezed shut crossed its upper and lower lips: a
     # jagged, black-edged seam (`-e sad` from a surprised face). 0 turns it off.
     seal_below: float = 0.03
+    # Sealed lips read their own edge where the field would read the cavity they closed over
+    # (:func:`ganimate.engines.closing.fold_cavity`); the cavity is taken to reach this far (IOD)
+    # beyond the tracker's inner-lip line, and the lip's edge read that far beyond it: near the
+    # corners of a broad smile the dark of the mouth lies 1-3 px past the line (0.045 IOD).
+    fold_margin: float = 0.045
 
 
 @dataclass(frozen=True)

@@ -333,6 +333,21 @@ def test_closed_mouths_are_not_sealed_or_redrawn():
     assert closing.seal_lips(lm, shifts, eye_centre_distance(lm)) is shifts
 
 
+_OUTER_LIPS = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181,
+               91, 146]
+
+
+def _lips_dark_share(rgb, mesh) -> float:
+    """The share of the re-detected lips' pixels (between the outer and inner lip lines) darker
+    than 0.55 of their median grey: the cavity read into the lips."""
+    lm = mesh(rgb)[0].landmarks[:, :2]
+    lips = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(lm[_OUTER_LIPS]).astype(np.int32)], 1)
+    cv2.fillPoly(lips, [np.round(lm[list(INNER_LIPS)]).astype(np.int32)], 0)
+    grey = rgb.mean(axis=2)[lips == 1]
+    return float((grey < 0.55 * np.median(grey)).mean())
+
+
 def test_lips_sealed_shut_show_lip_not_the_cavity_they_closed_over(media):
     """`-e sad` on a surprised face squeezes its gaping mouth shut. A smooth field cannot fold:
     it read the dark cavity into the lips beside the seam (27-32% of the re-detected lips' pixels
@@ -342,25 +357,35 @@ def test_lips_sealed_shut_show_lip_not_the_cavity_they_closed_over(media):
     from ganimate.engines import WarpEngine
     from ganimate.faces import FaceMesh
 
-    outer = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181,
-             91, 146]
-
-    def dark_share(rgb, mesh):
-        lm = mesh(rgb)[0].landmarks[:, :2]
-        lips = np.zeros(rgb.shape[:2], np.uint8)
-        cv2.fillPoly(lips, [np.round(lm[outer]).astype(np.int32)], 1)
-        cv2.fillPoly(lips, [np.round(lm[list(INNER_LIPS)]).astype(np.int32)], 0)
-        grey = rgb.mean(axis=2)[lips == 1]
-        return float((grey < 0.55 * np.median(grey)).mean())
-
     unsealed = WarpEngine(dataclasses.replace(WarpConfig(), mouth=MouthConfig(seal_below=0.0)))
     with FaceMesh() as mesh:
         for face in ("115", "172"):
             surprised = _surprised(media, face)
-            before = dark_share(api.edit_image(surprised, expression="sad", hands=False,
-                                               engine=unsealed), mesh)
-            after = dark_share(api.edit_image(surprised, expression="sad", hands=False), mesh)
+            before = _lips_dark_share(api.edit_image(surprised, expression="sad", hands=False,
+                                                     engine=unsealed), mesh)
+            after = _lips_dark_share(api.edit_image(surprised, expression="sad", hands=False),
+                                     mesh)
             assert before > 0.2 and after < 0.1 and after < 0.4 * before, (face, before, after)
+
+
+def test_a_broad_smile_sealed_shows_no_dark_corners(media):
+    """`-e sad` on a broad smile (London 027 and 120 smiling) seals the lips; the dark of the
+    mouth near its corners lies a pixel or three past the tracker's inner-lip line, and read into
+    the lips it left dark pockets at both ends of the seam (6.0% and 6.5% of the lips' pixels
+    cavity-dark). With the fold reaching past the line (MouthConfig.fold_margin): 0-0.1%."""
+    from ganimate import api
+    from ganimate.engines import WarpEngine
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    at_line = WarpEngine(dataclasses.replace(WarpConfig(), mouth=MouthConfig(fold_margin=0.0)))
+    with FaceMesh() as mesh:
+        for face in ("027", "120"):
+            smile = read_photo(media / f"faces/london/smiling/{face}.jpg").rgb
+            before = _lips_dark_share(api.edit_image(smile, expression="sad", hands=False,
+                                                     engine=at_line), mesh)
+            after = _lips_dark_share(api.edit_image(smile, expression="sad", hands=False), mesh)
+            assert before > 0.04 and after < 0.015, (face, before, after)
 
 
 def test_drawn_teeth_take_the_photos_colour_cast(media):
