@@ -54,6 +54,7 @@ from ganimate.engines.mouth import (
     rigid_teeth,
     seam_colour,
     smoothstep,
+    teeth_in_middle,
 )
 from ganimate.engines.skin import smile_shade, smile_weight
 from ganimate.engines.spline import ThinPlateSpline
@@ -513,6 +514,9 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
 
             moved = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2] + plan.shifts
             interior = paint_interior(result, moved, box, y_g, au_names, config.teeth.painter)
+        if memory is not None and not memory.held:
+            opening = teeth_in_middle(result, opening, colour, scale, memory.skin_l,
+                                      config.mouth, interior)
         paint_opening(result, opening, colour, scale, config.mouth, interior)
     return result, plan
 

@@ -62,6 +62,14 @@ class MouthConfig:
     # A video track's change between closed and open wipes the drawn teeth in or out from the
     # middle of the mouth to its corners, over this soft edge (share of the half width).
     wipe: float = 0.3
+    # During that wipe the one of the two mouths (drawn, or the person's own as the warp moves
+    # it) that shows more teeth inside the opening (:func:`teeth_in_middle`) takes the middle:
+    # teeth missing from the middle of a row read as lost front teeth, missing at the sides as
+    # the sides' shade. `-e surprise` on
+    # single_face.mp4 draws the upper teeth mostly under the lip while his own smile's teeth
+    # show: as his mouth opened, his teeth came in at the sides with a dark hole between for 3
+    # frames. False: the drawn mouth always in the middle.
+    wipe_teeth_middle: bool = True
     # Teeth and gums (:mod:`ganimate.engines.teeth`) are shadowed by the lips: this much of their
     # light at the lips' edge, all of it ``shadow_width`` IOD inside the opening.
     lip_shadow: float = 0.55
@@ -120,6 +128,8 @@ class MouthMemory:
     # How far apart the inner lips are (IOD) in the landmarks the warp moves, held while a hand
     # covers them: the face's own lip parting (:func:`ganimate.engines.lips.tracked_lips`).
     gap: float | None = None
+    # A hand covers the lips: the track holds what it had (no wipe is turned round meanwhile).
+    held: bool = False
 
 
 @dataclass
@@ -131,6 +141,9 @@ class Opening:
     y0: int
     alpha: np.ndarray
     inside: np.ndarray
+    # During a track's wipe (:attr:`MouthConfig.wipe_teeth_middle`): the alpha with the wipe
+    # turned round, the person's own mouth in the middle; else None.
+    turned: np.ndarray | None = None
 
 
 def polygon_mask(points: np.ndarray, origin: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -193,10 +206,15 @@ def find_opening(landmarks: np.ndarray, shifts: np.ndarray, field, scale: float,
         weight = amount * (1 - reads_own)
     else:  # a track's change of state wipes the drawn teeth across the mouth (:func:`reveal`)
         weight = reveal(dest, origin, shape, amount, config.wipe)
-    alpha = (config.strength * parting * edge * weight).astype(np.float32)
-    if not np.any(alpha * 255 >= 0.5):
+    base = config.strength * parting * edge
+    alpha = (base * weight).astype(np.float32)
+    turned = None
+    if closedness is not None and 0 < amount < 1 and config.wipe_teeth_middle:
+        turned = (base * (1 - reveal(dest, origin, shape, 1 - amount, config.wipe))
+                  ).astype(np.float32)
+    if not np.any(np.maximum(alpha, 0 if turned is None else turned) * 255 >= 0.5):
         return None
-    return Opening(x0, y0, alpha, inside.astype(np.float32))
+    return Opening(x0, y0, alpha, inside.astype(np.float32), turned)
 
 
 def _how_closed(gap: float, moved_gap: float, config: MouthConfig, closedness: float | None,
@@ -318,6 +336,19 @@ def paint_opening(out: np.ndarray, opening: Opening, colour: np.ndarray, scale: 
     shadowed toward the lips' edge."""
     h, w = opening.alpha.shape
     roi = out[opening.y0:opening.y0 + h, opening.x0:opening.x0 + w]
+    fill = _fill(opening, colour, scale, config, interior)
+    if roi.shape[2] > 3:  # alpha: kept
+        fill = np.concatenate([fill, roi[..., 3:].astype(np.float32)], axis=2)
+    a = opening.alpha[..., None]
+    mixed = roi.astype(np.float32) * (1 - a) + fill * a
+    changed = opening.alpha * 255 >= 0.5
+    roi[changed] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)[changed]
+
+
+def _fill(opening: Opening, colour: np.ndarray, scale: float, config: MouthConfig,
+          interior=None) -> np.ndarray:
+    """What :func:`paint_opening` paints (float32 RGB over the opening's box): the shaded
+    cavity, the interior over it."""
     depth = smoothstep(opening.inside / max(config.depth * scale, 1.0))
     shade = config.edge_shade + (config.deep_shade - config.edge_shade) * depth
     fill = shaded(colour, shade.astype(np.float32))
@@ -326,12 +357,38 @@ def paint_opening(out: np.ndarray, opening: Opening, colour: np.ndarray, scale: 
             opening.inside / max(config.shadow_width * scale, 1.0))
         c = interior.coverage[..., None]
         fill = fill * (1 - c) + interior.rgb * lip_shadow[..., None] * c
-    if roi.shape[2] > 3:  # alpha: kept
-        fill = np.concatenate([fill, roi[..., 3:].astype(np.float32)], axis=2)
-    a = opening.alpha[..., None]
-    mixed = roi.astype(np.float32) * (1 - a) + fill * a
-    changed = opening.alpha * 255 >= 0.5
-    roi[changed] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)[changed]
+    return fill
+
+
+def _teeth_share(rgb: np.ndarray, skin_l: float) -> float:
+    """The share of ``rgb`` pixels ((N, 3) float, 0-255) that look like teeth: at least 0.8 of
+    the cheeks' CIELAB L* ``skin_l`` and of chroma under 20 (lips and a lit tongue are redder,
+    the cavity darker)."""
+    import cv2
+
+    lab = cv2.cvtColor(np.clip(rgb, 0, 255).astype(np.uint8)[None], cv2.COLOR_RGB2LAB)[0]
+    lab = lab.astype(np.float32)
+    light = lab[:, 0] * (100 / 255) >= 0.8 * skin_l
+    grey = np.hypot(lab[:, 1] - 128, lab[:, 2] - 128) < 20
+    return float(np.mean(light & grey)) if len(lab) else 0.0
+
+
+def teeth_in_middle(out: np.ndarray, opening: Opening, colour: np.ndarray, scale: float,
+                    skin_l: float, config: MouthConfig = MouthConfig(), interior=None) -> Opening:
+    """``opening`` with its wipe turned round (:attr:`Opening.turned`) where the person's own
+    mouth in ``out`` (the warped frame) shows more teeth inside it than the drawn one
+    (:attr:`MouthConfig.wipe_teeth_middle`)."""
+    if opening.turned is None:
+        return opening
+    h, w = opening.alpha.shape
+    inside = opening.inside > 0
+    if not np.any(inside):
+        return opening
+    own = out[opening.y0:opening.y0 + h, opening.x0:opening.x0 + w, :3][inside]
+    drawn = _fill(opening, colour, scale, config, interior)[..., :3][inside]
+    if _teeth_share(own.astype(np.float32), skin_l) <= _teeth_share(drawn, skin_l) + 0.1:
+        return opening
+    return Opening(opening.x0, opening.y0, opening.turned, opening.inside)
 
 
 def smoothstep(t) -> np.ndarray:

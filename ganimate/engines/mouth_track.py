@@ -123,7 +123,7 @@ class MouthTrack:
         lips = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
         state = lips if seen is None else np.asarray(seen, np.float64)[list(INNER_LIPS), :2]
         if self._open is not None and covered_share(hands, state) > cfg.covered:
-            return self._memory(self._closedness)
+            return self._memory(self._closedness, held=True)
         gap = gap_of(state) / max(scale, 1e-6)
         self._gap = gap_of(lips) / max(scale, 1e-6)
         if self._open is None:  # the first frame decides as a photo would, halfway
@@ -182,7 +182,7 @@ class MouthTrack:
     def _has_cast(self) -> bool:
         return self.cast and bool(np.abs(self._cast).max() >= self.config.cast_from)
 
-    def _memory(self, closedness: float) -> MouthMemory:
+    def _memory(self, closedness: float, held: bool = False) -> MouthMemory:
         teeth = self._teeth
         if teeth is None and self._skin is not None and self._has_cast():
             teeth = self._drawn(float(self._skin))  # not seen yet: drawn, in the cast
@@ -190,4 +190,5 @@ class MouthTrack:
                            float(self._skin),
                            None if teeth is None else np.array(teeth, np.float32),
                            np.asarray(self._seam, np.float32),
-                           None if self._anchor is None else np.array(self._anchor), self._gap)
+                           None if self._anchor is None else np.array(self._anchor), self._gap,
+                           held)

@@ -159,6 +159,37 @@ def test_a_change_of_state_wipes_the_drawn_teeth_instead_of_fading_them():
     assert shares[0] < shares[1] < shares[2] < 1.0 and shares[0] > 0.05, shares
 
 
+def test_during_the_wipe_the_mouth_with_more_teeth_takes_the_middle():
+    """Mid-wipe, the person's own mouth shows its teeth (a smile of theirs) where the drawn one
+    shows a dark cavity (a surprise's upper teeth under the lip): the own teeth take the middle
+    and the cavity the corners, not the other way round (teeth at the sides of a dark hole read
+    as lost front teeth, `-e surprise` on single_face.mp4 frames 20-22). Where the drawn mouth
+    has the teeth, the wipe stays as it was."""
+    from ganimate.engines.mouth import find_opening, teeth_in_middle
+
+    y_r, y_g = target(AU06=0.8, AU12=1.0, AU25=0.7, AU26=0.2)
+    lm = ajar(0.0)
+    plan = geometry.plan_warp(lm, y_r, y_g, AU_NAMES, (640, 600), geometry.WarpConfig())
+    scale = eye_centre_distance(lm)
+    opening = find_opening(lm, plan.shifts, plan.field, scale, closedness=0.5, wants_open=1.0)
+    assert opening.turned is not None
+    h, w = opening.alpha.shape
+    lips = (lm[list(INNER_LIPS), :2] + plan.shifts[list(INNER_LIPS)]).mean(axis=0)
+    mid = (int(lips[1]) - opening.y0, int(lips[0]) - opening.x0)
+    cavity = np.array([90.0, 30.0, 35.0], np.float32)
+    teeth = np.full((600, 640, 3), (225, 222, 212), np.uint8)
+    dark = np.full((600, 640, 3), (60, 25, 28), np.uint8)
+    turned = teeth_in_middle(teeth, opening, cavity, scale, 60.0)
+    kept = teeth_in_middle(dark, opening, cavity, scale, 60.0)
+    assert opening.alpha[mid] > 0.9 and turned.alpha[mid] < 0.1  # own teeth in the middle
+    assert kept is opening
+    off = find_opening(lm, plan.shifts, plan.field, scale, closedness=0.5, wants_open=1.0,
+                       config=MouthConfig(wipe_teeth_middle=False))
+    assert off.turned is None and teeth_in_middle(teeth, off, cavity, scale, 60.0) is off
+    assert find_opening(lm, plan.shifts, plan.field, scale, closedness=1.0,
+                        wants_open=1.0).turned is None  # no wipe under way
+
+
 def test_a_hand_over_the_mouth_holds_the_tracks_state():
     """While a hand covers the lips the track keeps what it had: the landmarks there lie on the
     fingers (a parted "mouth" under them must not hand the drawn teeth over)."""

@@ -52,7 +52,7 @@ def test_fingers_found_in_a_face_alone_are_not_taken_for_a_hand(media):
     from ganimate.faces.hands import HandConfig
     from ganimate.images import read_photo
 
-    face = read_photo(media / "faces/london/edited/027_surprise.jpg").rgb
+    face = read_photo(media / "edited/london_027_surprise.jpg").rgb
     (covered,) = frames(media, 100)
     with HandTracker(HandConfig(confirm=False), still=True) as unchecked:
         assert len(unchecked(face)) == 1  # what mediapipe finds
