@@ -194,8 +194,9 @@ def test_the_cli_starts_without_the_heavy_libraries():
 
 def test_the_warp_path_loads_neither_torch_nor_pyplot():
     """`animate video` with the warp imports what its frames need and nothing else: no torch
-    (1.9 s), and mediapipe without running matplotlib.pyplot (0.6 s of its 1 s import), while
-    pyplot still works for whoever really plots."""
+    (1.9 s), and mediapipe without running matplotlib.pyplot (0.6 s of its 1 s import) or
+    loading sounddevice's PortAudio (32-40 ms, for its audio tasks), while pyplot still works
+    for whoever really plots."""
     import subprocess
     import sys
 
@@ -205,12 +206,14 @@ def test_the_warp_path_loads_neither_torch_nor_pyplot():
         "from ganimate.faces import FaceTracker\n"
         "FaceTracker().close()\n"
         "engines.load_engine('warp')\n"
-        "print('torch' in sys.modules, 'matplotlib.figure' in sys.modules)\n"
+        "print('torch' in sys.modules, 'matplotlib.figure' in sys.modules,\n"
+        "      '_sounddevice' in sys.modules)\n"
         "import matplotlib.pyplot as plt\n"
         "print(callable(plt.figure), 'matplotlib.figure' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False", "True", "True"], out.stdout + out.stderr
+    assert out.stdout.split() == ["False", "False", "False", "True", "True"], (out.stdout
+                                                                              + out.stderr)
 
 
 def test_each_stage_says_what_it_does_and_exports_what_exists():

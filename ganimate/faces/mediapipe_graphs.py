@@ -19,8 +19,9 @@ from ganimate.runtime import defer_imports, native_logs
 T = TypeVar("T")
 
 # mediapipe's package imports its drawing helpers, which import pyplot at the top and only use
-# it to plot: ~0.65 s of a ~1 s import, more than a video's first frames may take.
-_DEFERRED = ("matplotlib", "matplotlib.pyplot")
+# it to plot: ~0.65 s of a ~1 s import, more than a video's first frames may take; and its audio
+# tasks import sounddevice (PortAudio) at the top, only to record: 32 ms more.
+_DEFERRED = ("matplotlib", "matplotlib.pyplot", "sounddevice")
 
 
 def import_mediapipe():
