@@ -48,14 +48,15 @@ class HandConfig:
     # mask's soft edge in the same unit.
     finger: float = 0.16
     feather: float = 0.05
-    # Photos: a hand counts only if the tracker finds it again (its points within half a palm's
+    # A hand counts only if the tracker finds it again (its points within half a palm's
     # width, median) in the mirrored image or in the image with a border of a quarter of its
     # size: on faces alone mediapipe's hands find fingers in the features (56 false hands in
     # 3,260 UTKFace crops and one of 26 surprised London faces, its fist on her chin kept
     # unedited, a torn mouth); confirmed, 16 of the 57 remain, not that one, while 28 of the 30
     # real hands of WolfgangLanger_Pexels.mp4 (every 5th frame, 50-240) and 5 of 8 in UTKFace
-    # do (docs/engines.md). False: every hand found counts. Videos follow hands from frame to
-    # frame and are not re-checked.
+    # do (docs/engines.md). Videos: a hand the tracker newly finds is confirmed the same way
+    # (by a still-image graph beside the tracker, built for the first); one followed on from a
+    # confirmed hand is not checked again. False: every hand found counts.
     confirm: bool = True
 
 
@@ -80,15 +81,24 @@ class HandTracker:
     own, for photos). Call it with an RGB frame; it returns the hands found."""
 
     def __init__(self, config: HandConfig = HandConfig(), still: bool = False):
-        mp = import_mediapipe()
         self.config = config
         self._still = still
         self._every = 1 if still else max(int(config.look_every), 1)
         self._idle = 0  # calls since the last look, while it found nothing (0: look now)
-        self._graph = warm_graph(mp.solutions.hands.Hands, static_image_mode=still,
-                                 max_num_hands=config.max_hands, model_complexity=config.complexity,
-                                 min_detection_confidence=config.min_score,
-                                 min_tracking_confidence=config.min_score)
+        self._graph = self._build(still)
+        # Video: a still-image graph that confirms a hand the tracker newly finds, built on the
+        # first such hand; and the hands confirmed at the last look, which a hand followed from
+        # them need not be again.
+        self._checker = self._graph if still else None
+        self._kept: tuple[Hand, ...] = ()
+
+    def _build(self, still: bool):
+        mp = import_mediapipe()
+        cfg = self.config
+        return warm_graph(mp.solutions.hands.Hands, static_image_mode=still,
+                          max_num_hands=cfg.max_hands, model_complexity=cfg.complexity,
+                          min_detection_confidence=cfg.min_score,
+                          min_tracking_confidence=cfg.min_score)
 
     def __enter__(self) -> HandTracker:
         return self
@@ -97,46 +107,55 @@ class HandTracker:
         self.close()
 
     def close(self) -> None:
+        if self._checker is not None and self._checker is not self._graph:
+            quiet_call(self._checker.close)
         if self._graph is not None:
             quiet_call(self._graph.close)
-            self._graph = None
+        self._graph = self._checker = None
 
     def __call__(self, rgb: np.ndarray) -> tuple[Hand, ...]:
         if self._idle % self._every:
             self._idle += 1
             return ()
         frame = np.ascontiguousarray(np.asarray(rgb)[..., :3])
-        hands = self._find(frame)
+        hands = _found(self._graph, frame)
         self._idle = 0 if hands else self._idle + 1
-        if hands and self._still and self.config.confirm:
-            hands = tuple(h for h in hands if self._confirmed(frame, h))
+        if hands and self.config.confirm:
+            hands = tuple(h for h in hands
+                          if any(_same(h, k) for k in self._kept) or self._confirmed(frame, h))
+        self._kept = () if self._still else hands
         return hands
-
-    def _find(self, frame: np.ndarray) -> tuple[Hand, ...]:
-        result = quiet_call(self._graph.process, frame)
-        h, w = frame.shape[:2]
-        return tuple(Hand(np.array([(p.x * w - 0.5, p.y * h - 0.5) for p in found.landmark],
-                                   np.float64))
-                     for found in result.multi_hand_landmarks or ())
 
     def _confirmed(self, frame: np.ndarray, hand: Hand) -> bool:
         """Whether ``hand`` is found again in the mirrored ``frame`` or in ``frame`` with a border
-        (:attr:`HandConfig.confirm`)."""
+        (:attr:`HandConfig.confirm`), by the still-image graph."""
         import cv2
 
+        if self._checker is None:
+            self._checker = self._build(True)
         h, w = frame.shape[:2]
-        tol = 0.5 * max(hand.palm_width, 1.0)
-
-        def again(found: tuple[Hand, ...], to_frame) -> bool:
-            return any(float(np.median(np.linalg.norm(to_frame(f.points) - hand.points, axis=1)))
-                       < tol for f in found)
-
-        mirrored = self._find(np.ascontiguousarray(frame[:, ::-1]))
-        if again(mirrored, lambda p: np.column_stack([w - 1 - p[:, 0], p[:, 1]])):
+        mirrored = _found(self._checker, np.ascontiguousarray(frame[:, ::-1]))
+        flip = np.array([-1.0, 1.0]), np.array([w - 1.0, 0.0])
+        if any(_same(hand, Hand(f.points * flip[0] + flip[1])) for f in mirrored):
             return True
         pad = int(0.25 * max(h, w))
         border = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        return again(self._find(border), lambda p: p - pad)
+        return any(_same(hand, Hand(f.points - pad)) for f in _found(self._checker, border))
+
+
+def _found(graph, frame: np.ndarray) -> tuple[Hand, ...]:
+    """The hands mediapipe's ``graph`` finds in an RGB ``frame``."""
+    result = quiet_call(graph.process, frame)
+    h, w = frame.shape[:2]
+    return tuple(Hand(np.array([(p.x * w - 0.5, p.y * h - 0.5) for p in found.landmark],
+                               np.float64))
+                 for found in result.multi_hand_landmarks or ())
+
+
+def _same(a: Hand, b: Hand) -> bool:
+    """Whether two findings are one hand: their points within half a palm's width (median)."""
+    tol = 0.5 * max(a.palm_width, 1.0)
+    return float(np.median(np.linalg.norm(a.points - b.points, axis=1))) < tol
 
 
 def occluder_mask(hands: tuple[Hand, ...], box: tuple[int, int, int, int],

@@ -48,7 +48,7 @@ def test_fingers_found_in_a_face_alone_are_not_taken_for_a_hand(media):
     """A surprised face (London 027 edited to surprise) in which mediapipe's hand tracker finds a
     fist on her chin: kept unedited, it tore a smile's mouth in two. Confirmed in the mirrored
     photo and in the photo with a border (HandConfig.confirm), it is not a hand; the hand over
-    her mouth in the clip still is."""
+    her mouth in the clip still is, and in video the tracker confirms a hand it newly finds."""
     from ganimate.faces.hands import HandConfig
     from ganimate.images import read_photo
 
@@ -59,3 +59,9 @@ def test_fingers_found_in_a_face_alone_are_not_taken_for_a_hand(media):
     with HandTracker(still=True) as hands:
         assert hands(face) == ()
         assert len(hands(covered)) >= 1
+    # a video of that face: the tracker finds the fist on some frames (a flash of the unedited
+    # mouth each time), confirmed on none
+    for confirm, expect_some in ((False, True), (True, False)):
+        with HandTracker(HandConfig(confirm=confirm)) as video:
+            seen = sum(bool(video(face)) for _ in range(12))
+        assert (seen > 0) == expect_some, (confirm, seen)
