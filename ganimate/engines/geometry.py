@@ -544,8 +544,7 @@ def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
         teeth = None  # in ordinary light (no cast) the teeth's own colour, as before
         cast = colour_cast(frame, landmarks) if config.teeth.cast else np.zeros(2)
         if np.any(cast):
-            teeth = drawn_teeth_lab(skin, config.teeth)
-            teeth[1:] += cast
+            teeth = drawn_teeth_lab(skin, config.teeth, cast)
         if moved is not None:
             lm = np.array(landmarks, np.float64)
             lm[:_MESH_POINTS, :2] += moved

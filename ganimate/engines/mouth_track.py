@@ -142,7 +142,8 @@ class MouthTrack:
             self._anchor = _ema(self._anchor, seam_anchor(landmarks), self._rate)
         self._skin = _ema(self._skin, skin, self._rate)
         self._seam = _ema(self._seam, seam_colour(frame, landmarks, scale), self._rate)
-        self._cast = _ema(self._cast, colour_cast(frame, landmarks), self._rate)
+        if self.cast and self._teeth is None:  # the cast tints drawn teeth until theirs are seen
+            self._cast = _ema(self._cast, colour_cast(frame, landmarks), self._rate)
         return self._memory(self._closedness)
 
     def observe(self, frame: np.ndarray, landmarks: np.ndarray,
@@ -174,10 +175,7 @@ class MouthTrack:
 
     def _drawn(self, skin: float) -> np.ndarray:
         """The drawn teeth's colour in the picture's colour cast (CIELAB), where it has one."""
-        lab = drawn_teeth_lab(skin)
-        if self._has_cast():
-            lab[1:] += self._cast
-        return lab
+        return drawn_teeth_lab(skin, cast=self._cast if self._has_cast() else None)
 
     def _has_cast(self) -> bool:
         return self.cast and bool(np.abs(self._cast).max() >= self.config.cast_from)

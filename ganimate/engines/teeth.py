@@ -341,12 +341,17 @@ def _to_srgb(linear: np.ndarray) -> np.ndarray:
 _FRONT_LIGHT = 0.9
 
 
-def drawn_teeth_lab(skin_l: float, config: TeethConfig = TeethConfig()) -> np.ndarray:
+def drawn_teeth_lab(skin_l: float, config: TeethConfig = TeethConfig(),
+                    cast: np.ndarray | None = None) -> np.ndarray:
     """The drawn teeth's colour before a person's own is known, as it photographs (CIELAB, the
-    form of :func:`ganimate.engines.mouth.own_teeth_lab`): where a video's track starts its
-    average of the person's own teeth, so that one blurred first sight does not set it."""
+    form of :func:`ganimate.engines.mouth.own_teeth_lab`), in the picture's colour ``cast``
+    (a*, b*: :func:`colour_cast`) if given: where a video's track starts its average of the
+    person's own teeth, so that one blurred first sight does not set it."""
     light = float(np.clip(skin_l + config.lighter, config.min_l, config.max_l)) * _FRONT_LIGHT
-    return np.array([light, config.a, config.b], np.float64)
+    lab = np.array([light, config.a, config.b], np.float64)
+    if cast is not None:
+        lab[1:] += cast
+    return lab
 
 
 # The eyes' outlines (MediaPipe, each from its outer corner round) and their irises (centre,

@@ -135,8 +135,8 @@ class HandTracker:
             self._checker = self._build(True)
         h, w = frame.shape[:2]
         mirrored = _found(self._checker, np.ascontiguousarray(frame[:, ::-1]))
-        flip = np.array([-1.0, 1.0]), np.array([w - 1.0, 0.0])
-        if any(_same(hand, Hand(f.points * flip[0] + flip[1])) for f in mirrored):
+        if any(_same(hand, Hand(np.column_stack([w - 1 - f.points[:, 0], f.points[:, 1]])))
+               for f in mirrored):
             return True
         pad = int(0.25 * max(h, w))
         border = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
