@@ -139,6 +139,7 @@ def edit_found(found: FoundFaces, config: EditConfig, engine: Engine) -> PhotoEd
         selected = pick_faces(faces, config.face, photo.path)
     chosen = [faces[i] for i in selected]
     y_r = source_aus(chosen, engine.au_space, config.estimator)
+    y_r = np.stack([engine.own_aus(y, f.landmarks, None) for y, f in zip(y_r, chosen, strict=True)])
     y_r = _with_source_overrides(y_r, config, engine.au_names)
     y_g = build_target(y_r, config.spec, engine.au_names)
     crops = crop_faces(photo.rgb, chosen, engine.image_size, config.max_crop)

@@ -116,10 +116,10 @@ class Engine(Protocol):
 
     def own_aus(self, y_r: np.ndarray, landmarks: np.ndarray,
                 memory: MouthMemory | None) -> np.ndarray:
-        """A video face's own AUs (K,) as this engine moves them, from the estimator's ``y_r``,
-        the face's landmarks (478, 3; frame pixels) and its track's memory of this frame: the
-        planner asks once per face and frame, before the frame's condition is built from them;
-        the generators take y_r as it is."""
+        """A face's own AUs (K,) as this engine moves them, from the estimator's ``y_r``, the
+        face's landmarks (478, 3; frame pixels) and, in video, its track's memory of this frame
+        (None in a photo): the planner asks once per face and frame, a photo once per face,
+        before the target is built from them; the generators take y_r as it is."""
         return y_r
 
     def track(self, fps: float) -> MouthTrack | None:

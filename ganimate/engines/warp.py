@@ -17,6 +17,7 @@ from ganimate.engines.config import BlendConfig
 from ganimate.engines.geometry import warp_face
 from ganimate.engines.lips import tracked_lips
 from ganimate.engines.mouth import MouthMemory
+from ganimate.engines.raisers import raisers_from_landmarks
 from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import AU_NAMES, SCANNED_EXTRA_AUS, AUCalibration, FaceCrop
 
@@ -61,8 +62,11 @@ class WarpEngine(Engine):
     def own_aus(self, y_r: np.ndarray, landmarks: np.ndarray,
                 memory: MouthMemory | None) -> np.ndarray:
         """With :attr:`WarpConfig.lips_from_landmarks` (video), the lip-parting AUs read from
-        the track's lip gap through the basis (:func:`ganimate.engines.lips.tracked_lips`)."""
-        return tracked_lips(y_r, landmarks, memory, self.au_names, self.config)
+        the track's lip gap through the basis (:func:`ganimate.engines.lips.tracked_lips`); with
+        :attr:`WarpConfig.raisers_from_landmarks` (photos), the brow and lid raise of a gaping
+        face (:func:`ganimate.engines.raisers.raisers_from_landmarks`)."""
+        y = tracked_lips(y_r, landmarks, memory, self.au_names, self.config)
+        return raisers_from_landmarks(y, landmarks, self.au_names, self.config)
 
     def track(self, fps: float):
         """Per person in a video, the mouth's decisions carried over frames."""

@@ -113,6 +113,15 @@ class WarpConfig:
     # photos keep the estimator's reading (their numbers in docs/engines.md were made so).
     lips_from_landmarks: bool = False
     video_lips_from_landmarks: bool = True
+    # A photo's own brow and lid raise (AU01, AU02, AU05) read from its landmarks through the
+    # basis where its jaw drops (:mod:`ganimate.engines.raisers`): the estimator hardly reads
+    # the basis' raisers, so ``happy`` on a surprised face kept its raised brows and wide eyes.
+    # Counted from AU26 (y_r, calibrated) ``raisers_jaw`` up, in full at 1. Off in video
+    # (``video_raisers_from_landmarks``): a talking face's jaw moves every frame, and the brows
+    # would follow it.
+    raisers_from_landmarks: bool = True
+    video_raisers_from_landmarks: bool = False
+    raisers_jaw: float = 0.6
     # Blinks close the eye as a lid (:mod:`ganimate.engines.lids`): where an edit raises AU45
     # the upper lash line comes down over the lower one, the lid skin above it with it, and the
     # field around the eyes is the lids' own. 26 held-out London people at AU45 = 1: re-read
@@ -146,11 +155,12 @@ class WarpConfig:
 
     def for_video(self) -> WarpConfig:
         """This config with the video frames' settings (``video_sampling``, ``video_restore``,
-        ``video_fold_blur``, ``video_lips_from_landmarks``, ``video_teeth_atlas``,
-        ``video_shadow_hue``)."""
+        ``video_fold_blur``, ``video_lips_from_landmarks``, ``video_raisers_from_landmarks``,
+        ``video_teeth_atlas``, ``video_shadow_hue``)."""
         return dataclasses.replace(self, sampling=self.video_sampling,
                                    restore=self.video_restore, fold_blur=self.video_fold_blur,
                                    lips_from_landmarks=self.video_lips_from_landmarks,
+                                   raisers_from_landmarks=self.video_raisers_from_landmarks,
                                    teeth=dataclasses.replace(
                                        self.teeth, atlas=self.video_teeth_atlas,
                                        shadow_hue=self.video_shadow_hue))

@@ -216,6 +216,13 @@ def geometric_features(landmarks: np.ndarray) -> dict[str, float]:
     }
 
 
+def neutral_feature(name: str) -> tuple[str, float]:
+    """The geometric feature that reads AU ``name`` and its value on a neutral face (the mean of
+    the 102 neutral London faces)."""
+    feature, zero, _ = _GEOMETRIC[name]
+    return feature, zero
+
+
 def geometric_au(name: str, features: dict[str, float]) -> float:
     feature, zero, one = _GEOMETRIC[name]
     return float(np.clip((features[feature] - zero) / (one - zero), 0.0, 1.0))
