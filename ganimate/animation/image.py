@@ -22,7 +22,7 @@ from ganimate.animation.frames import (
 from ganimate.animation.pipeline import check_output
 from ganimate.animation.stages import cpu_threads, edit_jobs
 from ganimate.errors import GanimateError
-from ganimate.faces import FaceMesh, crop_faces, pick_faces, source_aus
+from ganimate.faces import FaceMesh, crop_faces, pick_faces
 from ganimate.images import read_photo
 from ganimate.progress import track
 from ganimate.targets import TargetSpec
@@ -54,7 +54,9 @@ def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine: Engi
     Frame t is conditioned on ``alpha(t) * y_g + (1 - alpha(t)) * y_r`` (paper, Fig. 1). ``out``:
     .mp4/.mov/.mkv/.m4v (H.264, yuv420p), .gif, or a folder name for PNG frames.
     """
-    engine = engine.for_video()
+    from ganimate.engines import photo_aus
+
+    still, engine = engine, engine.for_video()  # a still's own AUs are read as a photo's
     photo, out = Path(photo), Path(out)
     check_output(photo, out)
     settings.validate()
@@ -72,7 +74,7 @@ def animate_image(photo: str | os.PathLike, out: str | os.PathLike, engine: Engi
     numbers = pick_faces(faces, settings.face, photo)
     faces = [faces[i] for i in numbers]
     crops = crop_faces(rgb, faces, engine.image_size)
-    y_r = source_aus(faces, engine.au_space, settings.estimator)
+    y_r = photo_aus(still, faces, settings.estimator)
     conditions = Conditions(schedule, spec, tuple(engine.au_names), settings.fps)
     # the still photo's plan, the same at every frame: its faces, their crops and own AUs
     planned = [PlannedFace(number, crop, y) for number, crop, y in zip(numbers, crops, y_r,

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ganimate.editing.outputs import mask_images, plan_outputs
-from ganimate.engines import BlendConfig, Engine, GanEngine, edit_crops, edit_frame, keep_in_front
+from ganimate.engines import (
+    BlendConfig,
+    Engine,
+    GanEngine,
+    edit_crops,
+    edit_frame,
+    keep_in_front,
+    photo_aus,
+)
 from ganimate.errors import GanimateError
 from ganimate.faces import (
     DEFAULT_ESTIMATOR,
@@ -138,8 +146,7 @@ def edit_found(found: FoundFaces, config: EditConfig, engine: Engine) -> PhotoEd
     else:
         selected = pick_faces(faces, config.face, photo.path)
     chosen = [faces[i] for i in selected]
-    y_r = source_aus(chosen, engine.au_space, config.estimator)
-    y_r = np.stack([engine.own_aus(y, f.landmarks, None) for y, f in zip(y_r, chosen, strict=True)])
+    y_r = photo_aus(engine, chosen, config.estimator)
     y_r = _with_source_overrides(y_r, config, engine.au_names)
     y_g = build_target(y_r, config.spec, engine.au_names)
     crops = crop_faces(photo.rgb, chosen, engine.image_size, config.max_crop)

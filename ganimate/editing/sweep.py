@@ -15,7 +15,7 @@ import numpy as np
 from ganimate.editing.config import SweepConfig
 from ganimate.editing.outputs import plan_outputs
 from ganimate.editing.photos import no_face_error
-from ganimate.engines import Engine, FrameJob
+from ganimate.engines import Engine, FrameJob, photo_aus
 from ganimate.errors import GanimateError
 from ganimate.faces import (
     AU_DESCRIPTIONS,
@@ -24,7 +24,6 @@ from ganimate.faces import (
     largest_face,
     open_mesh,
     pick_faces,
-    source_aus,
 )
 from ganimate.images import read_photo
 from ganimate.targets import AUChange, apply_changes
@@ -111,7 +110,7 @@ def sweep_photo(path: str | os.PathLike, config: SweepConfig, engine: Engine,
     else:
         index = pick_faces(faces, config.face, photo.path)[0]
     face = faces[index]
-    y_r = source_aus([face], engine.au_space, config.estimator)[0]
+    y_r = photo_aus(engine, [face], config.estimator)[0]
     targets = np.stack([
         np.stack([apply_changes(y_r, [AUChange(au, v, "set")], names) for v in config.steps])
         for au in config.aus

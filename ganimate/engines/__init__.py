@@ -6,7 +6,7 @@ from ganimate.lazy import lazy_exports
 
 # submodule -> the names other stages use (imported when first asked for)
 _EXPORTS = {
-    "base": ("CropEdits", "ENGINES", "Engine", "FrameEdit", "FrameJob", "edit_frame"),
+    "base": ("CropEdits", "ENGINES", "Engine", "FrameEdit", "FrameJob", "edit_frame", "photo_aus"),
     "blend": ("keep_in_front", "paste_back"),
     "config": ("BlendConfig",),
     "gan": ("GanEngine", "edit_crops"),

@@ -13,10 +13,12 @@ import numpy as np
 
 from ganimate.engines.config import BlendConfig
 from ganimate.engines.mouth import MouthMemory
-from ganimate.faces import AUCalibration, AUSpace, FaceCrop, Hand, apply_transform
+from ganimate.faces import AUCalibration, AUSpace, FaceCrop, Hand, apply_transform, source_aus
+from ganimate.faces.config import DEFAULT_ESTIMATOR
 
 if TYPE_CHECKING:  # the track's module imports the warp's geometry
     from ganimate.engines.mouth_track import MouthTrack
+    from ganimate.faces import Face
 
 
 @dataclass
@@ -132,6 +134,18 @@ class Engine(Protocol):
         """Each job's frame with its faces moved from y_r to their condition; pixels away from
         the faces stay bit-identical."""
         ...
+
+
+def photo_aus(engine: Engine, faces: Sequence[Face], method: str = DEFAULT_ESTIMATOR
+              ) -> np.ndarray:
+    """y_r (F, K) of a still photo's faces as ``engine`` moves them: read by the ``method``
+    estimator in the engine's AU space, then the engine's own reading without a track
+    (:meth:`Engine.own_aus`; the warp reads a gaping face's raised brows through its basis)."""
+    y_r = source_aus(faces, engine.au_space, method)
+    if not len(faces):
+        return y_r
+    return np.stack([engine.own_aus(y, f.landmarks, None) for y, f in zip(y_r, faces,
+                                                                           strict=True)])
 
 
 def frame_landmarks(crop: FaceCrop) -> np.ndarray:
