@@ -44,7 +44,7 @@ from importlib import resources
 
 import numpy as np
 
-from ganimate.engines.closing import fold_cavity, narrows_dark_mouth, seal_lips, seal_weight
+from ganimate.engines.closing import fold_cavity, lay_lips, narrows_dark_mouth
 from ganimate.engines.far_side import far_side_weight
 from ganimate.engines.lids import BLINK, LidField, blink_fraction, close_lids
 from ganimate.engines.mouth import (
@@ -432,8 +432,7 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
     shifts = mesh_displacement(landmarks, y_r, y_g, au_names, config)
     points = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
     scale = eye_centre_distance(landmarks)
-    sealing = seal_weight(landmarks, shifts, scale, config.mouth)
-    shifts = seal_lips(landmarks, shifts, scale, config.mouth, sealing)
+    shifts, sealing = lay_lips(landmarks, shifts, scale, config.mouth)
     lids: list[LidField] = []
     blink = blink_fraction(y_r, y_g, au_names) if config.lids.close else 0.0
     if blink > 0:  # the lids close as lids (:mod:`ganimate.engines.lids`)

@@ -102,6 +102,10 @@ class MouthConfig:
     # beyond the tracker's inner-lip line, and the lip's edge read that far beyond it: near the
     # corners of a broad smile the dark of the mouth lies 1-3 px past the line (0.045 IOD).
     fold_margin: float = 0.045
+    # A closed mouth whose moved inner lips cross (the upper below the lower) by this much (IOD)
+    # is laid on one seam in full, less from 0 (:func:`ganimate.engines.closing.press_weight`);
+    # 0 leaves them crossed.
+    press_cross: float = 0.02
 
 
 @dataclass(frozen=True)
