@@ -63,6 +63,7 @@ from ganimate.engines.teeth import (
     draw_interior,
     drawn_teeth_lab,
     jaw_opening,
+    motion_blurred,
     skin_lightness,
 )
 from ganimate.engines.warp_config import WarpConfig
@@ -553,8 +554,11 @@ def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
                              colour, scale, config.teeth, teeth_lab=teeth, parts=parts)
     jaw = (jaw_opening(np.zeros_like(y_g), y_g, au_names, basis) if memory.anchor is not None
            else jaw_opening(y_r, y_g, au_names, basis))
-    return draw_interior(landmarks, jaw, box, memory.skin_l, colour, scale, config.teeth,
-                         memory.anchor, memory.teeth, parts)
+    interior = draw_interior(landmarks, jaw, box, memory.skin_l, colour, scale, config.teeth,
+                             memory.anchor, memory.teeth, parts)
+    if memory.move is None or config.teeth.motion_blur <= 0:
+        return interior
+    return motion_blurred(interior, memory.move * config.teeth.motion_blur)
 
 
 def _sample(frame: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, field: Field,

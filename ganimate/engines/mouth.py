@@ -134,6 +134,9 @@ class MouthMemory:
     gap: float | None = None
     # A hand covers the lips: the track holds what it had (no wipe is turned round meanwhile).
     held: bool = False
+    # How far the mouth moved since the track's last frame (px, frame), in the landmarks the
+    # warp moves: the drawn teeth's motion blur (:attr:`TeethConfig.motion_blur`).
+    move: np.ndarray | None = None
 
 
 @dataclass

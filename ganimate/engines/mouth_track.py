@@ -110,6 +110,8 @@ class MouthTrack:
         self._cast = np.zeros(2)  # the picture's colour cast (teeth.colour_cast), averaged
         self._sights = 0  # frames in which the person's own teeth were seen
         self._gap: float | None = None  # the smoothed landmarks' lip gap, IOD
+        self._centre: np.ndarray | None = None  # the inner lips' centre at the last update, px
+        self._move: np.ndarray | None = None  # and its move from the update before
 
     def update(self, frame: np.ndarray, landmarks: np.ndarray,
                seen: np.ndarray | None = None, hands: tuple[Hand, ...] = ()) -> MouthMemory:
@@ -121,6 +123,9 @@ class MouthTrack:
         cfg = self.config
         scale = eye_centre_distance(landmarks)
         lips = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
+        centre = lips.mean(axis=0)
+        self._move = None if self._centre is None else centre - self._centre
+        self._centre = centre
         state = lips if seen is None else np.asarray(seen, np.float64)[list(INNER_LIPS), :2]
         if self._open is not None and covered_share(hands, state) > cfg.covered:
             return self._memory(self._closedness, held=True)
@@ -189,4 +194,4 @@ class MouthTrack:
                            None if teeth is None else np.array(teeth, np.float32),
                            np.asarray(self._seam, np.float32),
                            None if self._anchor is None else np.array(self._anchor), self._gap,
-                           held)
+                           held, self._move)
