@@ -62,3 +62,22 @@ def test_happy_on_a_surprised_face_lowers_its_brows(media, tmp_path):
     # measured: 0.580 before, 0.486 lowered, 0.594 without the reading (brows kept raised)
     assert before - heights["default"] > 0.05 and heights["off"] - heights["default"] > 0.05, (
         before, heights)
+
+
+def test_animate_image_reads_a_still_as_edit_image_does(media, tmp_path):
+    """`animate image` of a surprised photo to happy ends where `edit image` does: the
+    surprise's brows come down on its last frame (before, the video engine read the still's
+    AUs, without the raise: the brows stayed up)."""
+    from ganimate.animation import animate_image
+    from ganimate.animation.config import ImageAnimation
+    from ganimate.video.reading import read_frames
+
+    src = media / "edited/london_027_surprise.jpg"
+    engine = WarpEngine()
+    spec = build_spec(engine.au_space, expression="happy")
+    animate_image(src, tmp_path / "frames", engine, spec, ImageAnimation(seconds=0.12, fps=25.0))
+    last = list(read_frames(tmp_path / "frames"))[-1][..., :3]
+    with FaceMesh() as mesh:
+        before = brow_height(largest_face(mesh(read_rgb(src))).landmarks)
+        after = brow_height(largest_face(mesh(np.ascontiguousarray(last))).landmarks)
+    assert before - after > 0.05, (before, after)  # measured 0.58 -> 0.49
