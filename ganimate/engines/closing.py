@@ -12,6 +12,8 @@ photo's cavity read their lip's edge instead (:func:`fold_cavity`). A closed mou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ganimate.engines.mouth import (
@@ -30,6 +32,8 @@ from ganimate.engines.mouth import (
 _OUTER_UPPER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
 _OUTER_LOWER = (291, 375, 321, 405, 314, 17, 84, 181, 91, 146, 61)
 _CARRY = 0.8
+# The inner lips' upper and lower halves, corner to corner (indices into ``INNER_LIPS``).
+_UPPER, _LOWER = np.arange(0, 11), np.r_[10:20, 0]
 # Overlap of a closed mouth's moved lips (IOD) below which :func:`press_weight` is 0: the
 # tracker's own (neutral London faces' lips cross by up to 0.003 IOD as they are).
 _PRESS_FROM = 0.005
@@ -98,16 +102,34 @@ def lip_overlap(inner: np.ndarray) -> float:
     """How far (px) the upper inner lip (``INNER_LIPS`` order, 20 points) runs below the lower
     one at most, square to the line through the corners, over the middle 80% of the mouth; <= 0
     where they do not cross."""
-    origin, axis = inner[0], inner[10] - inner[0]
-    width = max(float(np.linalg.norm(axis)), 1e-6)
-    along = axis / width
-    down = np.array([-along[1], along[0]])
-    x, y = (inner - origin) @ along, (inner - origin) @ down
-    upper, lower = np.arange(0, 11), np.r_[10:20, 0]
-    xs = np.linspace(0.1 * width, 0.9 * width, 33)
-    top = np.interp(xs, *_increasing(np.stack([x[upper], y[upper]], axis=1)))
-    bottom = np.interp(xs, *_increasing(np.stack([x[lower], y[lower]], axis=1)))
-    return float(np.max(top - bottom))
+    frame = _MouthFrame.of(inner)
+    xs = np.linspace(0.1 * frame.width, 0.9 * frame.width, 33)
+    return float(np.max(frame.lip_y(_UPPER, xs) - frame.lip_y(_LOWER, xs)))
+
+
+@dataclass(frozen=True)
+class _MouthFrame:
+    """The mouth's own frame of 20 inner-lip points (``INNER_LIPS`` order): x along the line
+    through the corners (from the first), y square to it (down); px."""
+
+    origin: np.ndarray
+    along: np.ndarray
+    down: np.ndarray
+    width: float
+    x: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def of(cls, inner: np.ndarray) -> _MouthFrame:
+        origin, axis = inner[0], inner[10] - inner[0]
+        width = max(float(np.linalg.norm(axis)), 1e-6)
+        along = axis / width
+        down = np.array([-along[1], along[0]])
+        return cls(origin, along, down, width, (inner - origin) @ along, (inner - origin) @ down)
+
+    def lip_y(self, lip: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """The ``lip`` (indices of the points, corner to corner) line's y at ``xs``."""
+        return np.interp(xs, *_increasing(np.stack([self.x[lip], self.y[lip]], axis=1)))
 
 
 def seal_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
@@ -123,25 +145,18 @@ def seal_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     src = np.asarray(landmarks, np.float64)[idx, :2]
     dest = src + np.asarray(shifts, np.float64)[idx]
     moved_gap = gap_of(dest) / scale
-    # the mouth's own frame: x along the moved corners, y square to it (down)
-    origin, axis = dest[0], dest[10] - dest[0]
-    width = max(float(np.linalg.norm(axis)), 1e-6)
-    along = axis / width
-    down = np.array([-along[1], along[0]])
-    x = (dest - origin) @ along
-    y = (dest - origin) @ down
-    upper, lower = np.arange(0, 11), np.r_[10:20, 0]
-    lower_y = np.interp(x[upper], *_increasing(np.stack([x[lower], y[lower]], axis=1)))
-    upper_y = np.interp(x[lower], *_increasing(np.stack([x[upper], y[upper]], axis=1)))
+    frame = _MouthFrame.of(dest)  # the moved mouth's own frame
+    x, y, upper, lower = frame.x, frame.y, _UPPER, _LOWER
+    lower_y, upper_y = frame.lip_y(lower, x[upper]), frame.lip_y(upper, x[lower])
     mid_x = np.r_[x[upper], x[lower]]
     mid_y = np.r_[(y[upper] + lower_y) / 2, (y[lower] + upper_y) / 2]
     seam = np.polyval(np.polyfit(mid_x, mid_y, 2), x)
-    t = np.clip(x / width, 0.0, 1.0)
+    t = np.clip(x / frame.width, 0.0, 1.0)
     half = 0.5 * max(moved_gap, 0.0) * scale * 4 * t * (1 - t)  # a lens, 0 at the corners
     side = np.where(np.isin(np.arange(20), upper[1:-1]), -1.0, 1.0)
     side[[0, 10]] = 0.0
     target_y = seam + side * half
-    sealed = origin + np.outer(x, along) + np.outer(target_y, down)
+    sealed = frame.origin + np.outer(x, frame.along) + np.outer(target_y, frame.down)
     out = np.array(shifts, dtype=np.float64, copy=True)
     out[idx] += weight * (sealed - dest)
     # each lip comes along as a whole (its outer edge by ``carry`` of its inner edge's move): with
@@ -150,10 +165,10 @@ def seal_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     moved = weight * (target_y - y)
     pts = np.asarray(landmarks, np.float64)[:len(shifts), :2] + np.asarray(shifts, np.float64)
     for outer, inner in ((_OUTER_UPPER, upper), (_OUTER_LOWER, lower)):
-        ox = (pts[list(outer)] - origin) @ along
+        ox = (pts[list(outer)] - frame.origin) @ frame.along
         order = np.argsort(x[inner])
         out[list(outer)] += np.outer(_CARRY * np.interp(ox, x[inner][order], moved[inner][order]),
-                                     down)
+                                     frame.down)
     return out
 
 
