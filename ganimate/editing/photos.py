@@ -150,7 +150,8 @@ def edit_found(found: FoundFaces, config: EditConfig, engine: Engine) -> PhotoEd
     y_r = _with_source_overrides(y_r, config, engine.au_names)
     y_g = build_target(y_r, config.spec, engine.au_names)
     crops = crop_faces(photo.rgb, chosen, engine.image_size, config.max_crop)
-    frame = edit_frame(photo.rgb, crops, y_r, y_g, engine, config.blend)
+    frame = edit_frame(photo.rgb, crops, y_r, y_g, engine, config.blend,
+                       hands=found.hands if config.hands else ())
     rgb = keep_in_front(photo.rgb, frame.frame, found.hands) if config.hands else frame.frame
     return PhotoEdit(photo.path, rgb, photo.alpha, faces, selected, crops, frame.edits, y_r, y_g)
 

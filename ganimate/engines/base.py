@@ -158,13 +158,15 @@ def frame_landmarks(crop: FaceCrop) -> np.ndarray:
 
 
 def edit_frame(frame: np.ndarray, crops: Sequence[FaceCrop], y_r: np.ndarray, y_g: np.ndarray,
-               engine: Engine, blend: BlendConfig = BlendConfig(), want_weights: bool = False
-               ) -> FrameEdit:
+               engine: Engine, blend: BlendConfig = BlendConfig(), want_weights: bool = False,
+               hands: tuple[Hand, ...] = ()) -> FrameEdit:
     """Edit the faces (``crops``) of one frame from y_r to y_g (float32 (F, K), or (K,) for all)
-    with ``engine``; pixels away from the faces stay bit-identical."""
+    with ``engine``; pixels away from the faces stay bit-identical. ``hands``: the frame's
+    hands (the warp stills its edit around a mouth they touch; keeping them in front of the
+    edit is the caller's, :func:`ganimate.engines.blend.keep_in_front`)."""
     crops = list(crops)
     k = len(engine.au_names)
     y_r = np.broadcast_to(np.asarray(y_r, np.float32).reshape(-1, k), (len(crops), k))
     y_g = np.broadcast_to(np.asarray(y_g, np.float32).reshape(-1, k), (len(crops), k))
-    job = FrameJob(np.asarray(frame), crops, y_r, condition=y_g)
+    job = FrameJob(np.asarray(frame), crops, y_r, condition=y_g, hands=tuple(hands))
     return engine.edit_frames([job], blend, want_weights)[0]

@@ -18,6 +18,7 @@ import numpy as np
 
 from ganimate.engines.mouth import (
     INNER_LIPS,
+    OUTER_LIPS,
     MouthConfig,
     _increasing,
     _mouth_box,
@@ -29,8 +30,8 @@ from ganimate.engines.mouth import (
 
 # MediaPipe's outer lip contours (corner to corner) and how far each follows its inner edge when
 # :func:`seal_lips` moves it.
-_OUTER_UPPER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
-_OUTER_LOWER = (291, 375, 321, 405, 314, 17, 84, 181, 91, 146, 61)
+_OUTER_UPPER = OUTER_LIPS[:11]
+_OUTER_LOWER = OUTER_LIPS[10:] + OUTER_LIPS[:1]
 _CARRY = 0.8
 # The inner lips' upper and lower halves, corner to corner (indices into ``INNER_LIPS``).
 _UPPER, _LOWER = np.arange(0, 11), np.r_[10:20, 0]

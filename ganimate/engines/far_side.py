@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ganimate.engines.mouth import INNER_LIPS, smoothstep
+from ganimate.engines.mouth import INNER_LIPS, OUTER_LIPS, smoothstep
 from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import FACE_OVAL, canonical_face, eye_centre_distance
 
@@ -21,8 +21,7 @@ _MESH_POINTS = 468
 # The lips (MediaPipe's inner and outer contours): a smile's far corner is within the band of a
 # turned face's far outline, and fading it weakened the smile (synthetic yaw 25-35: P(happy)
 # 0.58-0.81 -> 0.46-0.70 with the lips faded).
-_LIPS = np.array(sorted(set(INNER_LIPS) | {61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375,
-                                           321, 405, 314, 17, 84, 181, 91, 146}))
+_LIPS = np.array(sorted(set(INNER_LIPS) | set(OUTER_LIPS)))
 
 
 @lru_cache(maxsize=1)

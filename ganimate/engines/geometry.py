@@ -66,6 +66,7 @@ from ganimate.engines.teeth import (
     motion_blurred,
     skin_lightness,
 )
+from ganimate.engines.touch import fade_opening, still_near_mouth
 from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import (
     RIGID_3D,
@@ -428,11 +429,13 @@ class FaceWarp:
 
 
 def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names: Sequence[str],
-              frame_size: tuple[int, int], config: WarpConfig = WarpConfig()) -> FaceWarp:
-    """The field that takes a face (mediapipe landmarks in frame pixels) from y_r to y_g."""
-    shifts = mesh_displacement(landmarks, y_r, y_g, au_names, config)
+              frame_size: tuple[int, int], config: WarpConfig = WarpConfig(),
+              touch: float = 0.0) -> FaceWarp:
+    """The field that takes a face (mediapipe landmarks, frame pixels) from y_r to y_g."""
     points = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
     scale = eye_centre_distance(landmarks)
+    shifts = still_near_mouth(mesh_displacement(landmarks, y_r, y_g, au_names, config),
+                              landmarks, touch, scale, config.touch)
     shifts, sealing = lay_lips(landmarks, shifts, scale, config.mouth)
     lids: list[LidField] = []
     blink = blink_fraction(y_r, y_g, au_names) if config.lids.close else 0.0
@@ -453,16 +456,16 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
 
 def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
               au_names: Sequence[str], config: WarpConfig = WarpConfig(),
-              out: np.ndarray | None = None, memory: MouthMemory | None = None
-              ) -> tuple[np.ndarray, FaceWarp]:
-    """Warp one face of ``frame`` from its expression y_r to y_g; (new frame, the warp).
-    Where the lips part, the opening is painted as a mouth interior
-    (:mod:`ganimate.engines.mouth`). ``memory``: what the face's track (video) carries about
-    its mouth (:mod:`ganimate.engines.mouth_track`); None decides from this frame alone."""
+              out: np.ndarray | None = None, memory: MouthMemory | None = None,
+              touch: float = 0.0) -> tuple[np.ndarray, FaceWarp]:
+    """Warp one face of ``frame`` from its expression y_r to y_g; (new frame, the warp); the
+    lips' opening painted as a mouth interior (:mod:`ganimate.engines.mouth`). ``memory``: what
+    the face's track (video) carries about its mouth (:mod:`ganimate.engines.mouth_track`),
+    None: this frame alone; ``touch``: a hand at the mouth (:mod:`ganimate.engines.touch`)."""
     frame = np.asarray(frame)
     h, w = frame.shape[:2]
     with stage("field"):
-        plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config)
+        plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config, touch)
     scale = eye_centre_distance(landmarks)
     with stage("mouth"):
         redraw = (memory is None and plan.field is not None and narrows_dark_mouth(
@@ -477,6 +480,7 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
             # an open mouth keeps its own teeth, moved rigidly; the gap they leave is dark
             gap = rigid_teeth(frame, landmarks, plan.shifts, plan.field, scale, config.mouth,
                               memory)
+        opening, gap = fade_opening(opening, touch), fade_opening(gap, touch)
         colour = None
         if opening is not None or gap is not None:
             colour = seam_colour(frame, landmarks, scale) if memory is None else memory.seam

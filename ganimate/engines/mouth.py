@@ -32,6 +32,9 @@ import numpy as np
 # MediaPipe's inner lip outline: left corner, upper lip to the right corner, lower lip back.
 INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
               324, 318, 402, 317, 14, 87, 178, 88, 95)
+# And its outer lip outline, the same way round.
+OUTER_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291,
+              375, 321, 405, 314, 17, 84, 181, 91, 146)
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,9 @@ class MouthMemory:
     # How far the mouth moved since the track's last frame (px, frame), in the landmarks the
     # warp moves: the drawn teeth's motion blur (:attr:`TeethConfig.motion_blur`).
     move: np.ndarray | None = None
+    # How much a hand touches the mouth (0-1): the edit around the mouth is stilled so much
+    # (:func:`ganimate.engines.mouth.still_near_mouth`).
+    touch: float = 0.0
 
 
 @dataclass

@@ -31,7 +31,14 @@ pixels. A track instead carries:
 - **the lips' parting**: how far apart the inner lips are in the (smoothed) landmarks the warp
   moves, which the warp reads as the face's own AU25 and AU26 (:mod:`ganimate.engines.lips`);
 - **hands**: while a hand covers the inner lips (:mod:`ganimate.faces.hands`), none of this is
-  updated: the landmarks and pixels there are the hand's.
+  updated: the landmarks and pixels there are the hand's. A hand *at* the mouth
+  (:class:`ganimate.engines.touch.TouchConfig`) also stills the edit around the mouth
+  (:attr:`MouthMemory.touch`, :func:`ganimate.engines.touch.still_near_mouth`): mediapipe draws
+  the lips on the fingers and its hand mask misses parts of them, so the edit parted lips through
+  the fingers and drew a dark hole on them (``WolfgangLanger_Pexels.mp4``, `-e surprise`, frames
+  59-68). The touch rises over the planner's look-ahead *before* a hand arrives (the hand
+  tracker, looking on every third frame while it follows none, finds one up to two frames late)
+  and falls over :attr:`TouchConfig.release` after it leaves.
 
 Each frame gets a frozen :class:`MouthMemory`, so frames may then be edited in any order (the
 video path edits several at once, in threads); :meth:`MouthTrack.update` itself must see a track's
@@ -40,6 +47,7 @@ frames in order (the planner emits them so).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +62,7 @@ from ganimate.engines.mouth import (
     teeth_split,
 )
 from ganimate.engines.teeth import colour_cast, drawn_teeth_lab, seam_anchor, skin_lightness
+from ganimate.engines.touch import TouchConfig, hand_touch
 from ganimate.faces import eye_centre_distance
 from ganimate.faces.hands import Hand, covered_share
 
@@ -96,9 +105,12 @@ class MouthTrack:
     """The mouth of one face track; :meth:`update` with each frame, in order."""
 
     def __init__(self, fps: float, mouth: MouthConfig = MouthConfig(),
-                 config: MouthTrackConfig = MouthTrackConfig(), cast: bool = True):
-        """``cast``: the drawn teeth take the picture's colour cast (:attr:`TeethConfig.cast`)."""
+                 config: MouthTrackConfig = MouthTrackConfig(), cast: bool = True,
+                 touch: TouchConfig = TouchConfig()):
+        """``cast``: the drawn teeth take the picture's colour cast (:attr:`TeethConfig.cast`);
+        ``touch``: when a hand touches the mouth (:class:`TouchConfig`)."""
         self.config = config
+        self.touch = touch
         self.cast = cast
         self.mouth = mouth
         fps = max(float(fps), 1.0)
@@ -112,6 +124,11 @@ class MouthTrack:
         self._gap: float | None = None  # the smoothed landmarks' lip gap, IOD
         self._centre: np.ndarray | None = None  # the inner lips' centre at the last update, px
         self._move: np.ndarray | None = None  # and its move from the update before
+        # how much a hand touches the mouth on the frames observed but not yet updated (oldest
+        # first), and the touch at the last update
+        self._ahead: deque[float] = deque()
+        self._touch = 0.0
+        self._release = 1.0 / max(touch.release * fps, 1.0)
 
     def update(self, frame: np.ndarray, landmarks: np.ndarray,
                seen: np.ndarray | None = None, hands: tuple[Hand, ...] = ()) -> MouthMemory:
@@ -126,6 +143,7 @@ class MouthTrack:
         centre = lips.mean(axis=0)
         self._move = None if self._centre is None else centre - self._centre
         self._centre = centre
+        self._touched(self._ahead.popleft() if self._ahead else self._touch_of(landmarks, hands))
         state = lips if seen is None else np.asarray(seen, np.float64)[list(INNER_LIPS), :2]
         if self._open is not None and covered_share(hands, state) > cfg.covered:
             return self._memory(self._closedness, held=True)
@@ -159,6 +177,7 @@ class MouthTrack:
         :meth:`update`, the drawn middle of the wipe was whiter than their teeth for three
         frames). ``landmarks``: the frame's own (unsmoothed) points."""
         cfg = self.config
+        self._ahead.append(self._touch_of(landmarks, hands))
         scale = eye_centre_distance(landmarks)
         lips = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
         if gap_of(lips) / max(scale, 1e-6) < self.mouth.open_at:  # a clearly open mouth only
@@ -178,6 +197,18 @@ class MouthTrack:
         start = self._drawn(skin) if self._teeth is None else self._teeth
         self._teeth = _ema(start, own, max(self._rate, 1.0 / (self._sights + cfg.prior)))
 
+    def _touch_of(self, landmarks: np.ndarray, hands: tuple[Hand, ...]) -> float:
+        """How much a hand touches the mouth on one frame (1: within ``touch_near``)."""
+        return hand_touch(hands, landmarks, self.touch)
+
+    def _touched(self, now: float) -> None:
+        """The touch at this update: this frame's, or a ramp up to a touch on the frames
+        observed ahead (full on the frame the hand arrives), or the last one fading out."""
+        n = len(self._ahead)
+        ahead = max((t * (1.0 - (k + 1) / (n + 1)) for k, t in enumerate(self._ahead)),
+                    default=0.0)
+        self._touch = max(now, ahead, self._touch - self._release)
+
     def _drawn(self, skin: float) -> np.ndarray:
         """The drawn teeth's colour in the picture's colour cast (CIELAB), where it has one."""
         return drawn_teeth_lab(skin, cast=self._cast if self._has_cast() else None)
@@ -194,4 +225,5 @@ class MouthTrack:
                            None if teeth is None else np.array(teeth, np.float32),
                            np.asarray(self._seam, np.float32),
                            None if self._anchor is None else np.array(self._anchor), self._gap,
-                           held, self._move)
+                           held, self._move, self._touch)
+

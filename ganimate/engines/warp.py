@@ -18,6 +18,7 @@ from ganimate.engines.geometry import warp_face
 from ganimate.engines.lips import tracked_lips
 from ganimate.engines.mouth import MouthMemory
 from ganimate.engines.raisers import raisers_from_landmarks
+from ganimate.engines.touch import hand_touch
 from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import AU_NAMES, SCANNED_EXTRA_AUS, AUCalibration, FaceCrop
 
@@ -72,7 +73,8 @@ class WarpEngine(Engine):
         """Per person in a video, the mouth's decisions carried over frames."""
         from ganimate.engines.mouth_track import MouthTrack
 
-        return MouthTrack(fps, self.config.mouth, cast=self.config.teeth.cast)
+        return MouthTrack(fps, self.config.mouth, cast=self.config.teeth.cast,
+                          touch=self.config.touch)
 
     def edit_frames(self, jobs: Sequence[FrameJob], blend: BlendConfig = BlendConfig(),
                     want_weights: bool = False) -> list[FrameEdit]:
@@ -85,8 +87,12 @@ class WarpEngine(Engine):
         out = np.array(job.frame, copy=True)
         weights = []
         for k, crop in enumerate(job.crops):
-            _, warp = warp_face(out, frame_landmarks(crop), job.y_r[k], job.condition[k],
-                                self.au_names, self.config, out=out, memory=job.mouth(k))
+            landmarks, memory = frame_landmarks(crop), job.mouth(k)
+            # a hand at the mouth: a track's touch (carried over frames), else this frame's
+            touch = (memory.touch if memory is not None
+                     else hand_touch(job.hands, landmarks, self.config.touch))
+            _, warp = warp_face(out, landmarks, job.y_r[k], job.condition[k], self.au_names,
+                                self.config, out=out, memory=memory, touch=touch)
             if want_weights:
                 weights.append(crop_weight(crop, warp.field))
         return FrameEdit(out, list(job.crops), weights)

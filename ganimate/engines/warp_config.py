@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ganimate.engines.lids import LidConfig
 from ganimate.engines.mouth import MouthConfig
 from ganimate.engines.teeth import TeethConfig
+from ganimate.engines.touch import TouchConfig
 
 # The sampling kernels and AU -> mesh bases the warp knows.
 _SAMPLING = ("lanczos", "cubic", "linear")
@@ -134,6 +135,9 @@ class WarpConfig:
     # Teeth, gums and tongue drawn in that opening (:mod:`ganimate.engines.teeth`); ``TeethConfig(
     # strength=0)`` leaves the dark cavity alone.
     teeth: TeethConfig = dataclasses.field(default_factory=TeethConfig)
+    # A hand at the mouth stills the edit around it (:mod:`ganimate.engines.touch`): the lips
+    # were parted through the fingers. ``TouchConfig(outer=0)`` edits under hands as elsewhere.
+    touch: TouchConfig = dataclasses.field(default_factory=TouchConfig)
     # Video draws the scanned upper teeth, not the photographed ones (``TeethConfig.atlas``): the
     # photographed row's texture moving with the head added to the mouth's flicker (held happy:
     # 1.50 -> 1.58 on single_face, 1.29 -> 1.33 on WolfgangLanger) and single_face's surprise

@@ -205,3 +205,27 @@ def covered_share(hands: tuple[Hand, ...], points: np.ndarray,
         return 0.0
     ix = np.clip(np.round(pts - (x0, y0)).astype(int), 0, [mask.shape[1] - 1, mask.shape[0] - 1])
     return float(mask[ix[:, 1], ix[:, 0]].mean())
+
+
+def hand_distance(hands: tuple[Hand, ...], points: np.ndarray,
+                  config: HandConfig = HandConfig()) -> float:
+    """How close the ``hands`` come to ``points`` ((N, 2+) frame pixels): the least distance
+    (px) from any point to a hand as :func:`occluder_mask` draws it (a finger a capsule of
+    :attr:`HandConfig.finger` half-width along its joints, the palm its polygon); 0 where one
+    lies on a hand, ``inf`` without hands."""
+    import cv2
+
+    pts = np.asarray(points, np.float64)[:, :2]
+    best = np.inf
+    for hand in hands:
+        radius = config.finger * max(hand.palm_width, 1.0)
+        chains = [(a, b) for chain in _FINGERS for a, b in zip(chain[:-1], chain[1:], strict=True)]
+        a = hand.points[[c[0] for c in chains]]
+        ab = hand.points[[c[1] for c in chains]] - a
+        t = np.einsum("psk,sk->ps", pts[:, None] - a, ab) / np.maximum((ab * ab).sum(1), 1e-9)
+        near = a + np.clip(t, 0, 1)[..., None] * ab
+        best = min(best, float(np.linalg.norm(pts[:, None] - near, axis=2).min()) - radius)
+        palm = hand.points[list(_PALM)].astype(np.float32)
+        if any(cv2.pointPolygonTest(palm, (float(x), float(y)), False) >= 0 for x, y in pts):
+            best = 0.0
+    return max(best, 0.0)

@@ -171,6 +171,37 @@ def test_a_hand_over_the_mouth_stays_in_front_of_the_edit(invoke, hands_clip, tm
     assert report["teeth"]["steps"] <= 48 - report["mouth_covered"]
 
 
+def test_a_hand_coming_to_her_mouth_stills_the_edit_there(invoke, media, tmp_path):
+    """WolfgangLanger_Pexels.mp4 frames 50-73, `-e surprise --hold`: her hand comes up to her
+    mouth (found from frame 59-60). Before it the edit opens her mouth; where the hand is at her
+    mouth her mouth is left as it was (the lips were parted through her fingers and a dark hole
+    drawn on them where the hand's mask missed), her brows still raised; no jump as it comes."""
+    from ganimate.engines.mouth import INNER_LIPS
+    from ganimate.faces import FaceMesh, eye_centre_distance, largest_face
+
+    clip = cut(media / "video" / "WolfgangLanger_Pexels.mp4", tmp_path / "arrives.mkv", 50, 74,
+               lossless=True)
+    out = tmp_path / "out.mkv"
+    res = invoke("animate", "video", clip, "-e", "surprise", "--hold", "--lossless", "-o", out,
+                 *FAST)
+    assert res.exit_code == 0, res.output
+    brows_at = [70, 63, 105, 66, 107, 336, 296, 334, 293, 300]
+    mouth, brows = [], []
+    with FaceMesh() as mesh:
+        for frame, edited in zip(read_frames(clip), read_frames(out), strict=True):
+            lm = largest_face(mesh(frame)).landmarks
+            scale = eye_centre_distance(lm)
+            for points, into in ((lm[list(INNER_LIPS), :2], mouth), (lm[brows_at, :2], brows)):
+                x0, y0 = np.floor(points.min(axis=0) - 0.15 * scale).astype(int)
+                x1, y1 = np.ceil(points.max(axis=0) + 0.15 * scale).astype(int)
+                into.append(np.abs(edited[y0:y1, x0:x1].astype(int) - frame[y0:y1, x0:x1]).mean())
+    mouth, brows = np.array(mouth), np.array(brows)
+    assert mouth[:4].min() > 15, mouth  # frames 50-53: her mouth opened
+    assert mouth[12:].max() < 6, mouth  # frames 62-73: her hand at it
+    assert np.abs(np.diff(mouth)).max() < 16, mouth  # eased out over the frames before (32)
+    assert brows.min() > 15, brows
+
+
 def test_rotation_metadata_is_kept(invoke, media, tiny, tmp_path):
     """A phone clip stored sideways with a display rotation comes out the same way."""
     src = media / "video" / "single_face.mp4"
