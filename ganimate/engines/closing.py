@@ -215,3 +215,110 @@ def fold_cavity(field, landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     fix = inside & ~lens
     dy = field.dy[rows, cols]
     dy[fix] += (weight * (edge - ry)[fix]).astype(dy.dtype)
+
+
+
+def close_cavity(field, landmarks: np.ndarray, shifts: np.ndarray, scale: float, weight: float,
+                 config: MouthConfig = MouthConfig()) -> None:
+    """The field over lips that the edit seals (``weight``, :func:`seal_weight`) made to read
+    lip, not the cavity they close over: :func:`fold_cavity`, then, with
+    :attr:`MouthConfig.stretch_lips`, :func:`stretch_lips`."""
+    fold_cavity(field, landmarks, shifts, scale, weight, config.fold_margin)
+    if config.stretch_lips:
+        stretch_lips(field, landmarks, shifts, scale, weight, config.fold_margin)
+    if config.seam_shade > 0:
+        shade_seam(field, landmarks, shifts, scale, weight * config.seam_shade,
+                   config.seam_width)
+
+
+def stretch_lips(field, landmarks: np.ndarray, shifts: np.ndarray, scale: float, weight: float,
+                 margin: float = 0.0) -> None:
+    """Sealed lips show their own lip from outer edge to seam, by ``weight`` (:func:`seal_weight`;
+    ``field``'s dy changed in place, after :func:`fold_cavity`). In each column of the moved
+    mouth, the band from the moved upper lip's outer edge down to the seam reads the photo's
+    upper lip from its outer edge down to just short of its inner line (a stretch), the lower
+    band likewise; short of the line by ``into`` (0.02 IOD) or half the lip at the middle, by
+    ``margin`` more at the corners (the cavity lies 1-3 px past the tracker's line there: dark
+    pockets). Folded alone, the pixels over the closed cavity read one row of the lip, 0.065 IOD
+    past the line: a broad smile's upper lip is ~0.07 IOD tall, so that row lay on its pale
+    outer border, and a smile closed by `-e neutral` showed a pale smeared band, no upper lip."""
+    if weight <= 0 or field is None:
+        return
+    pts = np.asarray(landmarks, np.float64)[:len(shifts), :2]
+    moved = pts + np.asarray(shifts, np.float64)
+    box = _lips_box(np.vstack([pts[list(OUTER_LIPS)], moved[list(OUTER_LIPS)]]), field)
+    if box is None:
+        return
+    x0, y0, x1, y1 = box
+    rows, cols = np.s_[y0 - field.y0:y1 - field.y0], np.s_[x0 - field.x0:x1 - field.x0]
+    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    rx, ry = xs + field.dx[rows, cols], ys + field.dy[rows, cols]
+    inner, lower = list(INNER_LIPS), [10, *range(11, 20), 0]
+    src, dest = pts[inner], moved[inner]
+    up_o, low_o = list(_OUTER_UPPER), list(_OUTER_LOWER)
+    o_top, o_bot = _line(moved[up_o], xs), _line(moved[low_o], xs)  # where the lips are now
+    seam = 0.5 * (_line(dest[:11], xs) + _line(dest[lower], xs))
+    s_top, s_bot = _line(pts[up_o], rx), _line(pts[low_o], rx)  # the photo's lips, read there
+    i_top, i_bot = _line(src[:11], rx), _line(src[lower], rx)
+    left, right = dest[:, 0].min(), dest[:, 0].max()
+    along = np.clip((xs - left) / max(right - left, 1e-6), 0.0, 1.0)
+    corner = 1.0 - smoothstep(np.minimum(along, 1.0 - along) / 0.2)
+    into, full = 0.02 * scale, (0.02 + margin) * scale
+    reads = []
+    for inside, outside in ((i_top, s_top), (i_bot, s_bot)):
+        thick = np.abs(inside - outside)
+        off = np.minimum(full, np.maximum(into, 0.5 * thick)) * (1 - corner) + full * corner
+        edge = inside + np.sign(outside - inside) * off  # the lip's last row read
+        reads.append((outside, edge))
+    span = (xs > left) & (xs < right)
+    up = span & (ys >= o_top) & (ys < seam)
+    low = span & (ys >= seam) & (ys <= o_bot)
+    t_up = np.clip((ys - o_top) / np.maximum(seam - o_top, 1e-6), 0.0, 1.0)
+    t_low = np.clip((o_bot - ys) / np.maximum(o_bot - seam, 1e-6), 0.0, 1.0)
+    (top_out, top_edge), (bot_out, bot_edge) = reads
+    read_up = np.minimum(top_out + t_up * np.maximum(top_edge - top_out, 0.0), top_edge)
+    read_low = np.maximum(bot_out - t_low * np.maximum(bot_out - bot_edge, 0.0), bot_edge)
+    target = np.where(up, read_up, np.where(low, read_low, ry))
+    dy = field.dy[rows, cols]
+    dy += (weight * (target - ry)).astype(dy.dtype)
+
+
+def shade_seam(field, landmarks: np.ndarray, shifts: np.ndarray, scale: float, depth: float,
+               width: float) -> None:
+    """Darken the line where sealed lips meet (``field.shade``, in place): by ``depth`` on the
+    moved seam, a Gaussian ``width`` IOD wide (sigma), from corner to corner. Lips that meet
+    show a dark line there (the 26 held-out London neutral faces: 15-33 L* below the lips'
+    median); the stretched lips met without one, a smooth pink band."""
+    if depth <= 0 or field is None:
+        return
+    pts = np.asarray(landmarks, np.float64)[:len(shifts), :2]
+    dest = pts[list(INNER_LIPS)] + np.asarray(shifts, np.float64)[list(INNER_LIPS)]
+    sigma = max(width * scale, 0.5)
+    box = _lips_box(dest, field)
+    if box is None:
+        return
+    x0, y0, x1, y1 = box
+    rows, cols = np.s_[y0 - field.y0:y1 - field.y0], np.s_[x0 - field.x0:x1 - field.x0]
+    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    seam = 0.5 * (_line(dest[:11], xs) + _line(dest[[10, *range(11, 20), 0]], xs))
+    left, right = dest[:, 0].min(), dest[:, 0].max()
+    ends = smoothstep(np.minimum(xs - left, right - xs) / (2 * sigma) + 0.5)
+    line = np.exp(-0.5 * ((ys - seam) / sigma) ** 2) * ends
+    if field.shade is None:
+        field.shade = np.ones_like(field.dx)
+    field.shade[rows, cols] *= (1.0 - depth * line).astype(np.float32)
+
+
+def _line(points: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The polyline through ``points`` (x, y), as y at ``at``."""
+    return np.interp(at, *_increasing(points))
+
+
+def _lips_box(points: np.ndarray, field) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) around ``points``, 2 px out, within ``field``'s box; None if empty."""
+    fx1, fy1 = field.x0 + field.dx.shape[1], field.y0 + field.dx.shape[0]
+    x0 = max(int(np.floor(points[:, 0].min())) - 2, field.x0)
+    y0 = max(int(np.floor(points[:, 1].min())) - 2, field.y0)
+    x1 = min(int(np.ceil(points[:, 0].max())) + 3, fx1)
+    y1 = min(int(np.ceil(points[:, 1].max())) + 3, fy1)
+    return None if x0 >= x1 or y0 >= y1 else (x0, y0, x1, y1)

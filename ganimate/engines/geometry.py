@@ -44,7 +44,7 @@ from importlib import resources
 
 import numpy as np
 
-from ganimate.engines.closing import fold_cavity, lay_lips, narrows_dark_mouth
+from ganimate.engines.closing import close_cavity, lay_lips, narrows_dark_mouth
 from ganimate.engines.far_side import far_side_weight
 from ganimate.engines.lids import BLINK, LidField, blink_fraction, close_lids
 from ganimate.engines.mouth import (
@@ -445,7 +445,7 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
         shifts = shifts + closing.shifts
         lids = closing.fields
     field = displacement_field(points, shifts, frame_size, scale, config, lids)
-    fold_cavity(field, landmarks, shifts, scale, sealing, config.mouth.fold_margin)
+    close_cavity(field, landmarks, shifts, scale, sealing, config.mouth)
     if field is not None and config.smile_skin > 0:
         weight = config.smile_skin * smile_weight(y_r, y_g, au_names)
         skin = smile_shade(points + shifts, field.box, max(2.0, config.grid * scale), weight)

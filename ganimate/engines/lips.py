@@ -76,10 +76,16 @@ def tracked_lips(y_r: np.ndarray, landmarks: np.ndarray, memory: MouthMemory | N
                  au_names: Sequence[str], config: WarpConfig) -> np.ndarray:
     """A video face's y_r with its lip parting read from its track's gap (the mouth track holds
     it while a hand covers the lips), with :attr:`WarpConfig.lips_from_landmarks`; a photo's
-    (no track) as the estimator read it. The planner asks before it builds the frame's condition
-    (``Engine.own_aus``), so AUs a target leaves alone (``-e sad``: the lips) or changes by an
-    amount (``AU26+0.2``) start from this reading too: the lips then stay as they are, or move by
-    that amount."""
+    (no track) from its own landmarks where its mouth is open
+    (:attr:`WarpConfig.open_lips_from_landmarks`), else as the estimator read it. The planner
+    asks before it builds the frame's condition (``Engine.own_aus``), so AUs a target leaves
+    alone (``-e sad``: the lips) or changes by an amount (``AU26+0.2``) start from this reading
+    too: the lips then stay as they are, or move by that amount."""
+    if memory is None and config.open_lips_from_landmarks:
+        lm = np.asarray(landmarks, np.float64)
+        gap = gap_of(lm[list(INNER_LIPS), :2]) / max(eye_centre_distance(lm), 1e-6)
+        if gap >= config.mouth.open_at:  # an open photo mouth (``open_lips_from_landmarks``)
+            return lips_from_landmarks(y_r, lm, au_names, config, gap)
     if memory is None or memory.gap is None or not config.lips_from_landmarks:
         return y_r
     return lips_from_landmarks(y_r, landmarks, au_names, config, memory.gap)

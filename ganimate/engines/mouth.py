@@ -105,6 +105,16 @@ class MouthConfig:
     # beyond the tracker's inner-lip line, and the lip's edge read that far beyond it: near the
     # corners of a broad smile the dark of the mouth lies 1-3 px past the line (0.045 IOD).
     fold_margin: float = 0.045
+    # ... and their bands, from each lip's outer edge to the seam, read the photo's lip from its
+    # outer edge to (nearly) its inner line (:func:`ganimate.engines.closing.stretch_lips`):
+    # folded alone, a broad smile closed by `-e neutral` showed a pale smeared band where its
+    # thin, stretched upper lip was. False: the fold alone (``WarpConfig.video_stretch_lips``).
+    stretch_lips: bool = True
+    # ... and meet on a dark line: lightness times 1 - ``seam_shade`` on the moved seam, a
+    # Gaussian ``seam_width`` IOD wide (:func:`ganimate.engines.closing.shade_seam`). 0: none
+    # (video: ``WarpConfig.video_seam_shade``).
+    seam_shade: float = 0.3
+    seam_width: float = 0.008
     # A closed mouth whose moved inner lips cross (the upper below the lower) by this much (IOD)
     # is laid on one seam in full, less from 0 (:func:`ganimate.engines.closing.press_weight`);
     # 0 leaves them crossed.

@@ -114,6 +114,12 @@ class WarpConfig:
     # photos keep the estimator's reading (their numbers in docs/engines.md were made so).
     lips_from_landmarks: bool = False
     video_lips_from_landmarks: bool = True
+    # Photos whose mouth is open (inner lips ``MouthConfig.open_at`` IOD apart or more) read
+    # their lips' parting through the basis all the same: the estimator reads a broad smile's
+    # AU25 at 1 at most, where the basis needs more to close it, and `-e neutral` left a line of
+    # the person's teeth between lips not quite shut (9 of 26 held-out smiles; with
+    # ``MouthConfig.stretch_lips``, docs/evaluation.md). Closed mouths keep the estimator's.
+    open_lips_from_landmarks: bool = True
     # A photo's own brow and lid raise (AU01, AU02, AU05) read from its landmarks through the
     # basis where its jaw drops (:mod:`ganimate.engines.raisers`): the estimator hardly reads
     # the basis' raisers, so ``happy`` on a surprised face kept its raised brows and wide eyes.
@@ -145,6 +151,13 @@ class WarpConfig:
     video_teeth_atlas: bool = False
     # ... and shades its teeth in L* alone (``TeethConfig.shadow_hue``), measured flicker-neutral.
     video_shadow_hue: float = 0.0
+    # ... and neither stretches sealed lips nor shades their seam (``MouthConfig.stretch_lips``,
+    # ``seam_shade``): lips are sealed only on frames where the person's own mouth is open, so
+    # the seam's line came and went, the mouth's level flicker doubled (single_face held sad
+    # 0.99 -> 1.94x the input's); stretched alone, WolfgangLanger's held sad and neutral 1.26 ->
+    # 1.52 and 1.32 -> 1.68 (single_face 0.99 -> 0.95, 1.13 -> 0.87).
+    video_stretch_lips: bool = False
+    video_seam_shade: float = 0.0
 
     def __post_init__(self):
         if self.sampling not in _SAMPLING or self.video_sampling not in _SAMPLING:
@@ -160,11 +173,17 @@ class WarpConfig:
     def for_video(self) -> WarpConfig:
         """This config with the video frames' settings (``video_sampling``, ``video_restore``,
         ``video_fold_blur``, ``video_lips_from_landmarks``, ``video_raisers_from_landmarks``,
-        ``video_teeth_atlas``, ``video_shadow_hue``)."""
+        ``video_teeth_atlas``, ``video_shadow_hue``, ``video_stretch_lips``,
+        ``video_seam_shade``; a video reads its
+        lips on its track, not with ``open_lips_from_landmarks``)."""
         return dataclasses.replace(self, sampling=self.video_sampling,
                                    restore=self.video_restore, fold_blur=self.video_fold_blur,
                                    lips_from_landmarks=self.video_lips_from_landmarks,
                                    raisers_from_landmarks=self.video_raisers_from_landmarks,
+                                   open_lips_from_landmarks=False,  # the track's gap instead
+                                   mouth=dataclasses.replace(
+                                       self.mouth, stretch_lips=self.video_stretch_lips,
+                                       seam_shade=self.video_seam_shade),
                                    teeth=dataclasses.replace(
                                        self.teeth, atlas=self.video_teeth_atlas,
                                        shadow_hue=self.video_shadow_hue))

@@ -122,7 +122,12 @@ def test_a_photo_keeps_the_estimators_reading_and_a_covered_mouth_holds_its_gap(
     names, lm = engine.au_names, ajar(0.12)
     y = np.zeros(len(names), np.float32)
     y[names.index("AU25")] = 1.0
-    assert engine.own_aus(y, lm, None) is y  # a photo: no track
+    assert engine.own_aus(y, lm, None) is y  # a video frame without a track
+    photo = WarpEngine()  # a photo's open mouth: its parting read through the basis
+    read = photo.own_aus(y, lm, None)
+    assert gap(lm, mesh_displacement(lm, read, np.zeros_like(read), names,
+                                     photo.config)) == pytest.approx(0.0, abs=0.01)
+    assert photo.own_aus(y, ajar(0.0), None) is y  # ... a closed one keeps the estimator's
     memory = MouthMemory(0.0, None, 70.0, None, np.zeros(3, np.float32), None, gap=0.06)
     read = engine.own_aus(y, lm, memory)
     closed = gap(lm, mesh_displacement(lm, read, np.zeros_like(read), names, engine.config))

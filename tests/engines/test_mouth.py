@@ -357,7 +357,10 @@ def test_lips_sealed_shut_show_lip_not_the_cavity_they_closed_over(media):
     from ganimate.engines import WarpEngine
     from ganimate.faces import FaceMesh
 
-    unsealed = WarpEngine(dataclasses.replace(WarpConfig(), mouth=MouthConfig(seal_below=0.0)))
+    # unsealed, and the lips' parting as the estimator reads it (read through the basis, the
+    # squeezed lips cross less: 11% cavity-dark)
+    unsealed = WarpEngine(dataclasses.replace(WarpConfig(), mouth=MouthConfig(seal_below=0.0),
+                                              open_lips_from_landmarks=False))
     with FaceMesh() as mesh:
         for face in ("115", "172"):
             surprised = _surprised(media, face)
@@ -372,7 +375,8 @@ def test_a_broad_smile_sealed_shows_no_dark_corners(media):
     """`-e sad` on a broad smile (London 027 and 120 smiling) seals the lips; the dark of the
     mouth near its corners lies a pixel or three past the tracker's inner-lip line, and read into
     the lips it left dark pockets at both ends of the seam (6.0% and 6.5% of the lips' pixels
-    cavity-dark). With the fold reaching past the line (MouthConfig.fold_margin): 0-0.1%."""
+    cavity-dark; 3.9% and 5.1% with the lips stretched). With the fold and the stretch reaching
+    past the line at the corners (MouthConfig.fold_margin): 0-0.8%."""
     from ganimate import api
     from ganimate.engines import WarpEngine
     from ganimate.faces import FaceMesh
@@ -385,7 +389,7 @@ def test_a_broad_smile_sealed_shows_no_dark_corners(media):
             before = _lips_dark_share(api.edit_image(smile, expression="sad", hands=False,
                                                      engine=at_line), mesh)
             after = _lips_dark_share(api.edit_image(smile, expression="sad", hands=False), mesh)
-            assert before > 0.04 and after < 0.015, (face, before, after)
+            assert before > 0.03 and after < 0.015, (face, before, after)
 
 
 def test_drawn_teeth_take_the_photos_colour_cast(media):
@@ -453,3 +457,89 @@ def test_a_closed_mouth_pressed_by_sad_is_laid_on_one_seam(media):
             assert overlap["sad", "crossed"] > 0.03, (face, overlap)  # measured 0.05-0.15
             assert overlap["sad", "default"] < 0.005, (face, overlap)
             assert overlap["happy", "default"] == overlap["happy", "crossed"] < 0, (face, overlap)
+
+
+def _smile_to_neutral(mesh, face: str, config: WarpConfig):
+    """London ``face`` smiling, its warp plan to `-e neutral`: (photo, landmarks, plan)."""
+    from ganimate.engines import WarpEngine, photo_aus
+    from ganimate.images import read_photo
+    from ganimate.targets import build_target
+    from ganimate.targets.options import build_spec
+
+    engine = WarpEngine(config)
+    photo = read_photo(_media() / f"faces/london/smiling/{face}.jpg").rgb
+    found = mesh(photo)[0]
+    y_r = photo_aus(engine, [found])
+    y_g = build_target(y_r, build_spec(engine.au_space, expression="neutral"), engine.au_names)
+    return photo, found.landmarks, geometry.plan_warp(found.landmarks, y_r[0], y_g[0],
+                                                       engine.au_names, photo.shape[1::-1],
+                                                       config)
+
+
+def _media():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1] / "data"
+
+
+def test_a_broad_smile_closed_by_neutral_shows_no_line_of_teeth(media):
+    """`-e neutral` on broad smiles (London 009, 120 smiling): the estimator reads their AU25 at
+    1 at most, where the basis needs more to close them, and a line of their teeth stayed between
+    lips not quite shut (3.5% and 14% of the re-detected lips' pixels teeth-light). An open photo
+    mouth's parting is now read through the basis (open_lips_from_landmarks): under 1%."""
+    from ganimate import api
+    from ganimate.engines import WarpEngine
+    from ganimate.evaluation.mouth import skin_reference
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    estimator = WarpEngine(dataclasses.replace(WarpConfig(), open_lips_from_landmarks=False))
+
+    def teeth_share(rgb, mesh):
+        lm = mesh(rgb)[0].landmarks
+        lips = np.zeros(rgb.shape[:2], np.uint8)
+        cv2.fillPoly(lips, [np.round(lm[_OUTER_LIPS, :2]).astype(np.int32)], 1)
+        skin_l, skin_a = skin_reference(rgb, lm, 0.15 * eye_centre_distance(lm))
+        px = lab(rgb)[lips == 1]
+        return float(((px[:, 0] >= skin_l - 5) & (px[:, 1] <= skin_a - 2)).mean())
+
+    with FaceMesh() as mesh:
+        for face in ("009", "120"):
+            smile = read_photo(media / f"faces/london/smiling/{face}.jpg").rgb
+            before = teeth_share(api.edit_image(smile, expression="neutral", hands=False,
+                                                engine=estimator), mesh)
+            after = teeth_share(api.edit_image(smile, expression="neutral", hands=False), mesh)
+            assert before > 0.02 and after < 0.01, (face, before, after)
+
+
+def test_sealed_lips_are_their_own_lips_stretched_meeting_on_a_dark_line(media):
+    """A broad smile sealed by `-e neutral` (London 013, 120): folded alone, every pixel of the
+    upper lip's band over the closed mouth read one row of the lip (a pale smeared band, no upper
+    lip); stretched (MouthConfig.stretch_lips), each row of the band reads the next row of the
+    photo's upper lip, from its outer edge inward. The seam between them is shaded dark
+    (MouthConfig.seam_shade), as lips that meet are."""
+    from ganimate.faces import FaceMesh
+
+    folded = dataclasses.replace(WarpConfig(), mouth=MouthConfig(stretch_lips=False))
+    unshaded = dataclasses.replace(WarpConfig(), mouth=MouthConfig(seam_shade=0.0))
+    with FaceMesh() as mesh:
+        for face in ("013", "120"):
+            reads = {}
+            for name, config in (("stretched", WarpConfig()), ("folded", folded)):
+                _, lm, plan = _smile_to_neutral(mesh, face, config)
+                moved = lm[:468, :2] + plan.shifts
+                x = int(round(moved[0, 0]))  # the middle of the upper lip (outer point 0)
+                rows = np.arange(int(np.ceil(moved[0, 1])), int(0.5 * (moved[13, 1]
+                                                                       + moved[14, 1])))
+                reads[name] = rows + plan.field.dy[rows - plan.field.y0, x - plan.field.x0]
+            outer, inner = lm[0, 1], lm[13, 1]  # the photo's upper lip at its middle
+            assert len(reads["stretched"]) >= 3, (face, reads)
+            assert np.all(np.diff(reads["stretched"]) > 0.2), (face, reads)
+            assert outer - 0.5 < reads["stretched"].min() and reads["stretched"].max() < inner
+            assert np.sum(np.abs(np.diff(reads["folded"])) < 0.05) >= 2, (face, reads)
+            _, lm, plan = _smile_to_neutral(mesh, face, WarpConfig())
+            _, _, flat = _smile_to_neutral(mesh, face, unshaded)
+            seam = (lm[13, :2] + plan.shifts[13] + lm[14, :2] + plan.shifts[14]) / 2
+            at = (int(round(seam[1])) - plan.field.y0, int(round(seam[0])) - plan.field.x0)
+            unshaded_at = 1.0 if flat.field.shade is None else flat.field.shade[at]
+            assert plan.field.shade[at] < 0.8 * unshaded_at, (face, unshaded_at)
