@@ -33,6 +33,10 @@ from ganimate.engines.mouth import (
 _OUTER_UPPER = OUTER_LIPS[:11]
 _OUTER_LOWER = OUTER_LIPS[10:] + OUTER_LIPS[:1]
 _CARRY = 0.8
+# MediaPipe's points inside the lips, between those contours (two rings on each lip).
+_LIP_BODY = (11, 12, 15, 16, 38, 41, 42, 62, 72, 73, 74, 76, 77, 85, 86, 89, 90, 96, 179, 180,
+             183, 184, 268, 271, 272, 292, 302, 303, 304, 306, 307, 315, 316, 319, 320, 325, 403,
+             404, 407, 408)
 # The inner lips' upper and lower halves, corner to corner (indices into ``INNER_LIPS``).
 _UPPER, _LOWER = np.arange(0, 11), np.r_[10:20, 0]
 # Overlap of a closed mouth's moved lips (IOD) below which :func:`press_weight` is 0: the
@@ -79,11 +83,13 @@ def lay_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     return seal_lips(landmarks, shifts, scale, config, max(sealing, pressing)), sealing
 
 
+
 def press_weight(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
                  config: MouthConfig = MouthConfig()) -> float:
     """How far (0-1) the edit presses a closed mouth's lips past each other
     (:attr:`MouthConfig.press_cross`): a mouth closed in the photo (inner lips less than
-    ``open_from`` IOD apart) whose moved upper inner lip runs below the lower one, from 0.005
+    ``open_from`` IOD apart, fading out by ``open_at``) whose moved upper inner lip runs below
+    the lower one, from 0.005
     IOD of overlap (the tracker's own noise) to ``press_cross`` IOD. ``sad`` on the 26 held-out
     neutral faces crossed them by 0.064 IOD (median; up to 0.15): a smooth field folds there,
     and the lips showed a wavy, zig-zag seam. 0 for an open mouth (:func:`seal_weight`) and
@@ -91,12 +97,16 @@ def press_weight(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     if config.press_cross <= 0:
         return 0.0
     src = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
-    if gap_of(src) / scale >= config.open_from:
+    # fading out as the seal fades in (a mouth 0.021 IOD open, London 042 smiling, was neither
+    # pressed nor sealed: its lips crossed by 0.11 IOD under `sad`, a sawtooth seam)
+    closed = 1.0 - float(smoothstep((gap_of(src) / scale - config.open_from)
+                                    / max(config.open_at - config.open_from, 1e-6)))
+    if closed <= 0:
         return 0.0
     dest = src + np.asarray(shifts, np.float64)[list(INNER_LIPS)]
     overlap = lip_overlap(dest) / scale
-    return float(smoothstep((overlap - _PRESS_FROM)
-                            / max(config.press_cross - _PRESS_FROM, 1e-6)))
+    return closed * float(smoothstep((overlap - _PRESS_FROM)
+                                     / max(config.press_cross - _PRESS_FROM, 1e-6)))
 
 
 def lip_overlap(inner: np.ndarray) -> float:
@@ -170,7 +180,35 @@ def seal_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
         order = np.argsort(x[inner])
         out[list(outer)] += np.outer(_CARRY * np.interp(ox, x[inner][order], moved[inner][order]),
                                      frame.down)
+    out[list(_LIP_BODY)] += _body_moves(landmarks, pts, frame, moved)
     return out
+
+
+def _body_moves(landmarks: np.ndarray, pts: np.ndarray, frame: _MouthFrame,
+                moved: np.ndarray) -> np.ndarray:
+    """The moves (len(_LIP_BODY), 2) of the lips' body points when :func:`seal_lips` moves the
+    inner lips by ``moved`` (square to the mouth, in the moved mouth's ``frame``; ``pts``: every
+    point as the edit moves it): between the inner edge's move and ``_CARRY`` of it at the outer
+    edge, by where they lie across their lip in the photo (``landmarks``). Left alone, a lip
+    whose inner edge the seal held back ran past it (`sad` on a closed smile moving the upper
+    lip down 0.2 IOD, London 070: its body crossed the seam, a wavy edge)."""
+    src = np.asarray(landmarks, np.float64)[:len(pts), :2]
+    home = _MouthFrame.of(src[list(INNER_LIPS)])  # the photo's mouth, where each point belongs
+    body = src[list(_LIP_BODY)] - home.origin
+    hx, hy = body @ home.along, body @ home.down
+    at = (pts[list(_LIP_BODY)] - frame.origin) @ frame.along  # where the edit puts them
+    middle = 0.5 * (home.lip_y(_UPPER, hx) + home.lip_y(_LOWER, hx))
+    moves = np.zeros(len(body))
+    for outer, inner, below in ((_OUTER_UPPER, _UPPER, False), (_OUTER_LOWER, _LOWER, True)):
+        o = src[list(outer)] - home.origin
+        o_y = np.interp(hx, *_increasing(np.stack([o @ home.along, o @ home.down], axis=1)))
+        i_y = home.lip_y(inner, hx)
+        depth = np.where(np.abs(o_y - i_y) > 1e-6, o_y - i_y, 1e-6)
+        share = np.clip((hy - i_y) / depth, 0.0, 1.0)
+        order = np.argsort(frame.x[inner])
+        move = np.interp(at, frame.x[inner][order], moved[inner][order])
+        moves = np.where((hy > middle) == below, (1.0 - share * (1.0 - _CARRY)) * move, moves)
+    return np.outer(moves, frame.down)
 
 
 def fold_cavity(field, landmarks: np.ndarray, shifts: np.ndarray, scale: float,

@@ -543,3 +543,44 @@ def test_sealed_lips_are_their_own_lips_stretched_meeting_on_a_dark_line(media):
             at = (int(round(seam[1])) - plan.field.y0, int(round(seam[0])) - plan.field.x0)
             unshaded_at = 1.0 if flat.field.shade is None else flat.field.shade[at]
             assert plan.field.shade[at] < 0.8 * unshaded_at, (face, unshaded_at)
+
+
+def test_a_closed_smile_made_sad_keeps_each_lip_on_its_side_of_the_seam(media):
+    """`-e sad` on closed smiles moves the upper lip down by up to 0.2 IOD (London 070): laid on
+    one seam, the inner lips met, but the points inside the lips kept their own moves and the
+    upper lip's crossed below the seam, the lower one's above it (a wavy, scalloped edge). They
+    now come along with the inner edge (``closing._body_moves``). London 042's lips, 0.021 IOD
+    apart, were neither pressed (a closed mouth: under 0.02) nor sealed (fading in from 0.02):
+    crossed by 0.11 IOD, a sawtooth seam; the press now fades out as the seal fades in."""
+    from ganimate.engines import WarpEngine, photo_aus
+    from ganimate.engines.closing import _LIP_BODY, _LOWER, _UPPER, _MouthFrame
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+    from ganimate.targets import build_target
+    from ganimate.targets.options import build_spec
+
+    engine = WarpEngine()
+    with FaceMesh() as mesh:
+        for face in ("042", "070"):
+            photo = read_photo(media / f"faces/london/smiling/{face}.jpg").rgb
+            found = mesh(photo)[0]
+            lm, scale = found.landmarks, eye_centre_distance(found.landmarks)
+            y_r = photo_aus(engine, [found])
+            y_g = build_target(y_r, build_spec(engine.au_space, expression="sad"),
+                               engine.au_names)
+            raw = geometry.mesh_displacement(lm, y_r[0], y_g[0], engine.au_names)
+            assert closing.press_weight(lm, raw, scale) > 0.9, face
+            laid, _ = closing.lay_lips(lm, raw, scale)
+            moved = lm[:468, :2] + laid
+            home = _MouthFrame.of(lm[list(INNER_LIPS), :2])
+            seam = _MouthFrame.of(moved[list(INNER_LIPS)])
+            body = np.array(_LIP_BODY)
+            rel = lm[body, :2] - home.origin
+            upper = rel @ home.down < 0.5 * (home.lip_y(_UPPER, rel @ home.along)
+                                              + home.lip_y(_LOWER, rel @ home.along))
+            at = moved[body] - seam.origin
+            x, y = at @ seam.along, at @ seam.down
+            inside = (x > 0.1 * seam.width) & (x < 0.9 * seam.width)
+            line = 0.5 * (seam.lip_y(_UPPER, x) + seam.lip_y(_LOWER, x))
+            crossed = np.where(upper, y - line, line - y)[inside]  # > 0: on the wrong side
+            assert crossed.max() < 0.01 * scale, (face, crossed.max() / scale)
