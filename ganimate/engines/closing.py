@@ -33,6 +33,8 @@ from ganimate.engines.mouth import (
 _OUTER_UPPER = OUTER_LIPS[:11]
 _OUTER_LOWER = OUTER_LIPS[10:] + OUTER_LIPS[:1]
 _CARRY = 0.8
+# The AUs that part the lips.
+_PARTING = ("AU25", "AU26", "AU27")
 # MediaPipe's points inside the lips, between those contours (two rings on each lip).
 _LIP_BODY = (11, 12, 15, 16, 38, 41, 42, 62, 72, 73, 74, 76, 77, 85, 86, 89, 90, 96, 179, 180,
              183, 184, 268, 271, 272, 292, 302, 303, 304, 306, 307, 315, 316, 319, 320, 325, 403,
@@ -66,21 +68,41 @@ def seal_weight(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     half of it); 0 for a mouth closed already or one that stays open."""
     if config.seal_below <= 0:
         return 0.0
-    src = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
-    dest = src + np.asarray(shifts, np.float64)[list(INNER_LIPS)]
-    return float(smoothstep((gap_of(src) / scale - config.open_from)
-                            / (config.open_at - config.open_from))
-                 * smoothstep(2.0 - 2.0 * (gap_of(dest) / scale) / config.seal_below))
+    dest = (np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
+            + np.asarray(shifts, np.float64)[list(INNER_LIPS)])
+    return _opened(landmarks, scale, config) * float(
+        smoothstep(2.0 - 2.0 * (gap_of(dest) / scale) / config.seal_below))
 
 
 def lay_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
-             config: MouthConfig = MouthConfig()) -> tuple[np.ndarray, float]:
+             config: MouthConfig = MouthConfig(), shut: float = 0.0) -> tuple[np.ndarray, float]:
     """(``shifts`` with the lips laid on one seam where the edit seals an open mouth or presses
     a closed one's lips past each other, the open mouth's seal weight: what
-    :func:`fold_cavity` folds by; a closed mouth has no cavity to fold)."""
+    :func:`fold_cavity` folds by; a closed mouth has no cavity to fold). ``shut``: how much
+    the target asks for lips that meet (:func:`wants_shut`): with
+    :attr:`MouthConfig.seal_shut`, an open mouth is then sealed with no lens, however far the
+    edit's own move leaves its lips apart."""
     sealing = seal_weight(landmarks, shifts, scale, config)
     pressing = press_weight(landmarks, shifts, scale, config)
-    return seal_lips(landmarks, shifts, scale, config, max(sealing, pressing)), sealing
+    forced = shut * _opened(landmarks, scale, config) if config.seal_shut else 0.0
+    sealing = max(sealing, forced)
+    laid = seal_lips(landmarks, shifts, scale, config, max(sealing, pressing), 1.0 - forced)
+    return laid, sealing
+
+
+def wants_shut(y_g: np.ndarray, au_names) -> float:
+    """How much a target asks for lips that meet: 1 where its AU25, AU26 and AU27 are all 0,
+    0 from 0.3 of any of them (`neutral`, `sad`: 1)."""
+    names = list(au_names)
+    most = max((float(y_g[names.index(a)]) for a in _PARTING if a in names), default=1.0)
+    return 1.0 - float(smoothstep(most / 0.3))
+
+
+def _opened(landmarks: np.ndarray, scale: float, config: MouthConfig) -> float:
+    """How open (0-1) a mouth is in the photo: from ``open_from`` to ``open_at`` IOD."""
+    src = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
+    return float(smoothstep((gap_of(src) / scale - config.open_from)
+                            / max(config.open_at - config.open_from, 1e-6)))
 
 
 
@@ -96,14 +118,13 @@ def press_weight(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     for lips that do not cross."""
     if config.press_cross <= 0:
         return 0.0
-    src = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
     # fading out as the seal fades in (a mouth 0.021 IOD open, London 042 smiling, was neither
     # pressed nor sealed: its lips crossed by 0.11 IOD under `sad`, a sawtooth seam)
-    closed = 1.0 - float(smoothstep((gap_of(src) / scale - config.open_from)
-                                    / max(config.open_at - config.open_from, 1e-6)))
+    closed = 1.0 - _opened(landmarks, scale, config)
     if closed <= 0:
         return 0.0
-    dest = src + np.asarray(shifts, np.float64)[list(INNER_LIPS)]
+    dest = (np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
+            + np.asarray(shifts, np.float64)[list(INNER_LIPS)])
     overlap = lip_overlap(dest) / scale
     return closed * float(smoothstep((overlap - _PRESS_FROM)
                                      / max(config.press_cross - _PRESS_FROM, 1e-6)))
@@ -144,7 +165,8 @@ class _MouthFrame:
 
 
 def seal_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
-              config: MouthConfig = MouthConfig(), weight: float | None = None) -> np.ndarray:
+              config: MouthConfig = MouthConfig(), weight: float | None = None,
+              lens: float = 1.0) -> np.ndarray:
     """``shifts`` (468, 2) with the inner lips of an open mouth that the edit narrows laid on
     one smooth seam, by :func:`seal_weight` (``weight`` if given); unchanged elsewhere, and
     wholly for a mouth that is closed already or stays open."""
@@ -163,7 +185,7 @@ def seal_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     mid_y = np.r_[(y[upper] + lower_y) / 2, (y[lower] + upper_y) / 2]
     seam = np.polyval(np.polyfit(mid_x, mid_y, 2), x)
     t = np.clip(x / frame.width, 0.0, 1.0)
-    half = 0.5 * max(moved_gap, 0.0) * scale * 4 * t * (1 - t)  # a lens, 0 at the corners
+    half = 0.5 * lens * max(moved_gap, 0.0) * scale * 4 * t * (1 - t)  # 0 at the corners
     side = np.where(np.isin(np.arange(20), upper[1:-1]), -1.0, 1.0)
     side[[0, 10]] = 0.0
     target_y = seam + side * half

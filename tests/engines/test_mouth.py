@@ -359,8 +359,9 @@ def test_lips_sealed_shut_show_lip_not_the_cavity_they_closed_over(media):
 
     # unsealed, and the lips' parting as the estimator reads it (read through the basis, the
     # squeezed lips cross less: 11% cavity-dark)
-    unsealed = WarpEngine(dataclasses.replace(WarpConfig(), mouth=MouthConfig(seal_below=0.0),
-                                              open_lips_from_landmarks=False))
+    unsealed = WarpEngine(dataclasses.replace(
+        WarpConfig(), mouth=MouthConfig(seal_below=0.0, seal_shut=False),
+        open_lips_from_landmarks=False))
     with FaceMesh() as mesh:
         for face in ("115", "172"):
             surprised = _surprised(media, face)
@@ -486,30 +487,61 @@ def test_a_broad_smile_closed_by_neutral_shows_no_line_of_teeth(media):
     """`-e neutral` on broad smiles (London 009, 120 smiling): the estimator reads their AU25 at
     1 at most, where the basis needs more to close them, and a line of their teeth stayed between
     lips not quite shut (3.5% and 14% of the re-detected lips' pixels teeth-light). An open photo
-    mouth's parting is now read through the basis (open_lips_from_landmarks): under 1%."""
+    mouth's parting is now read through the basis (open_lips_from_landmarks), and a target that
+    wants the lips shut seals them (MouthConfig.seal_shut): each alone closes them, under 1%."""
     from ganimate import api
     from ganimate.engines import WarpEngine
-    from ganimate.evaluation.mouth import skin_reference
     from ganimate.faces import FaceMesh
     from ganimate.images import read_photo
 
-    estimator = WarpEngine(dataclasses.replace(WarpConfig(), open_lips_from_landmarks=False))
-
-    def teeth_share(rgb, mesh):
-        lm = mesh(rgb)[0].landmarks
-        lips = np.zeros(rgb.shape[:2], np.uint8)
-        cv2.fillPoly(lips, [np.round(lm[_OUTER_LIPS, :2]).astype(np.int32)], 1)
-        skin_l, skin_a = skin_reference(rgb, lm, 0.15 * eye_centre_distance(lm))
-        px = lab(rgb)[lips == 1]
-        return float(((px[:, 0] >= skin_l - 5) & (px[:, 1] <= skin_a - 2)).mean())
-
+    # the estimator's reading, and the lips sealed only as far as the edit's move brings them
+    estimator = WarpEngine(dataclasses.replace(WarpConfig(), open_lips_from_landmarks=False,
+                                               mouth=MouthConfig(seal_shut=False)))
     with FaceMesh() as mesh:
         for face in ("009", "120"):
             smile = read_photo(media / f"faces/london/smiling/{face}.jpg").rgb
-            before = teeth_share(api.edit_image(smile, expression="neutral", hands=False,
-                                                engine=estimator), mesh)
-            after = teeth_share(api.edit_image(smile, expression="neutral", hands=False), mesh)
+            before = _lips_teeth_share(api.edit_image(smile, expression="neutral", hands=False,
+                                                      engine=estimator), mesh)
+            after = _lips_teeth_share(api.edit_image(smile, expression="neutral", hands=False),
+                                      mesh)
             assert before > 0.02 and after < 0.01, (face, before, after)
+
+
+def _lips_teeth_share(rgb, mesh, brighter: float | None = None) -> float:
+    """The share of the re-detected outer lips' pixels that are teeth-light (L* >= the cheeks'
+    - 5, a* <= the cheeks' - 2), or with ``brighter``, whiter than the cheeks (L* >= theirs +
+    ``brighter``)."""
+    from ganimate.evaluation.mouth import skin_reference
+
+    lm = mesh(rgb)[0].landmarks
+    lips = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(lm[_OUTER_LIPS, :2]).astype(np.int32)], 1)
+    skin_l, skin_a = skin_reference(rgb, lm, 0.15 * eye_centre_distance(lm))
+    px = lab(rgb)[lips == 1]
+    if brighter is not None:
+        return float((px[:, 0] >= skin_l + brighter).mean())
+    return float(((px[:, 0] >= skin_l - 5) & (px[:, 1] <= skin_a - 2)).mean())
+
+
+def test_neutral_shuts_a_gaping_mouth_without_a_band_of_teeth(media):
+    """`-e neutral` on a surprised face (London 086, 120, first edited `-e surprise`): the
+    edit's own move leaves the gaping lips apart (the soft limit of each point's move), the
+    opening was drawn anew as a closed mouth that the edit parts, and a white band of drawn teeth
+    showed between them. A target that asks for lips that meet (AU25, AU26, AU27 at 0) now seals
+    them in full, with no lens (MouthConfig.seal_shut)."""
+    from ganimate import api
+    from ganimate.engines import WarpEngine
+    from ganimate.faces import FaceMesh
+
+    apart = WarpEngine(dataclasses.replace(WarpConfig(), mouth=MouthConfig(seal_shut=False)))
+    with FaceMesh() as mesh:
+        for face in ("086", "120"):
+            surprised = _surprised(media, face)
+            before = _lips_teeth_share(api.edit_image(surprised, expression="neutral",
+                                                      hands=False, engine=apart), mesh, 10)
+            after = _lips_teeth_share(api.edit_image(surprised, expression="neutral",
+                                                     hands=False), mesh, 10)
+            assert before > 0.01 and after < 0.003, (face, before, after)  # 0.015, 0.105: 0
 
 
 def test_sealed_lips_are_their_own_lips_stretched_meeting_on_a_dark_line(media):
