@@ -460,27 +460,31 @@ def test_a_closed_mouth_pressed_by_sad_is_laid_on_one_seam(media):
             assert overlap["happy", "default"] == overlap["happy", "crossed"] < 0, (face, overlap)
 
 
-def _smile_to_neutral(mesh, face: str, config: WarpConfig):
-    """London ``face`` smiling, its warp plan to `-e neutral`: (photo, landmarks, plan)."""
-    from ganimate.engines import WarpEngine, photo_aus
+def _london_target(mesh, path, expression: str, engine):
+    """A London photo, its face, and y_r and the preset's y_g (each (1, K)) as edit image reads
+    them."""
+    from ganimate.engines import photo_aus
     from ganimate.images import read_photo
     from ganimate.targets import build_target
     from ganimate.targets.options import build_spec
 
-    engine = WarpEngine(config)
-    photo = read_photo(_media() / f"faces/london/smiling/{face}.jpg").rgb
+    photo = read_photo(path).rgb
     found = mesh(photo)[0]
     y_r = photo_aus(engine, [found])
-    y_g = build_target(y_r, build_spec(engine.au_space, expression="neutral"), engine.au_names)
+    return photo, found, y_r, build_target(
+        y_r, build_spec(engine.au_space, expression=expression), engine.au_names)
+
+
+def _smile_to_neutral(media, mesh, face: str, config: WarpConfig):
+    """London ``face`` smiling, its warp plan to `-e neutral`: (photo, landmarks, plan)."""
+    from ganimate.engines import WarpEngine
+
+    engine = WarpEngine(config)
+    photo, found, y_r, y_g = _london_target(mesh, media / f"faces/london/smiling/{face}.jpg",
+                                            "neutral", engine)
     return photo, found.landmarks, geometry.plan_warp(found.landmarks, y_r[0], y_g[0],
                                                        engine.au_names, photo.shape[1::-1],
                                                        config)
-
-
-def _media():
-    from pathlib import Path
-
-    return Path(__file__).resolve().parents[1] / "data"
 
 
 def test_a_broad_smile_closed_by_neutral_shows_no_line_of_teeth(media):
@@ -558,7 +562,7 @@ def test_sealed_lips_are_their_own_lips_stretched_meeting_on_a_dark_line(media):
         for face in ("013", "120"):
             reads = {}
             for name, config in (("stretched", WarpConfig()), ("folded", folded)):
-                _, lm, plan = _smile_to_neutral(mesh, face, config)
+                _, lm, plan = _smile_to_neutral(media, mesh, face, config)
                 moved = lm[:468, :2] + plan.shifts
                 x = int(round(moved[0, 0]))  # the middle of the upper lip (outer point 0)
                 rows = np.arange(int(np.ceil(moved[0, 1])), int(0.5 * (moved[13, 1]
@@ -569,8 +573,8 @@ def test_sealed_lips_are_their_own_lips_stretched_meeting_on_a_dark_line(media):
             assert np.all(np.diff(reads["stretched"]) > 0.2), (face, reads)
             assert outer - 0.5 < reads["stretched"].min() and reads["stretched"].max() < inner
             assert np.sum(np.abs(np.diff(reads["folded"])) < 0.05) >= 2, (face, reads)
-            _, lm, plan = _smile_to_neutral(mesh, face, WarpConfig())
-            _, _, flat = _smile_to_neutral(mesh, face, unshaded)
+            _, lm, plan = _smile_to_neutral(media, mesh, face, WarpConfig())
+            _, _, flat = _smile_to_neutral(media, mesh, face, unshaded)
             seam = (lm[13, :2] + plan.shifts[13] + lm[14, :2] + plan.shifts[14]) / 2
             at = (int(round(seam[1])) - plan.field.y0, int(round(seam[0])) - plan.field.x0)
             unshaded_at = 1.0 if flat.field.shade is None else flat.field.shade[at]
@@ -584,22 +588,16 @@ def test_a_closed_smile_made_sad_keeps_each_lip_on_its_side_of_the_seam(media):
     now come along with the inner edge (``closing._body_moves``). London 042's lips, 0.021 IOD
     apart, were neither pressed (a closed mouth: under 0.02) nor sealed (fading in from 0.02):
     crossed by 0.11 IOD, a sawtooth seam; the press now fades out as the seal fades in."""
-    from ganimate.engines import WarpEngine, photo_aus
+    from ganimate.engines import WarpEngine
     from ganimate.engines.closing import _LIP_BODY, _LOWER, _UPPER, _MouthFrame
     from ganimate.faces import FaceMesh
-    from ganimate.images import read_photo
-    from ganimate.targets import build_target
-    from ganimate.targets.options import build_spec
 
     engine = WarpEngine()
     with FaceMesh() as mesh:
         for face in ("042", "070"):
-            photo = read_photo(media / f"faces/london/smiling/{face}.jpg").rgb
-            found = mesh(photo)[0]
+            _, found, y_r, y_g = _london_target(mesh, media / f"faces/london/smiling/{face}.jpg",
+                                                "sad", engine)
             lm, scale = found.landmarks, eye_centre_distance(found.landmarks)
-            y_r = photo_aus(engine, [found])
-            y_g = build_target(y_r, build_spec(engine.au_space, expression="sad"),
-                               engine.au_names)
             raw = geometry.mesh_displacement(lm, y_r[0], y_g[0], engine.au_names)
             assert closing.press_weight(lm, raw, scale) > 0.9, face
             laid, _ = closing.lay_lips(lm, raw, scale)
