@@ -614,3 +614,25 @@ def test_a_closed_smile_made_sad_keeps_each_lip_on_its_side_of_the_seam(media):
             line = 0.5 * (seam.lip_y(_UPPER, x) + seam.lip_y(_LOWER, x))
             crossed = np.where(upper, y - line, line - y)[inside]  # > 0: on the wrong side
             assert crossed.max() < 0.01 * scale, (face, crossed.max() / scale)
+
+
+def test_neutral_on_a_closed_mouth_keeps_it_closed(media):
+    """`-e neutral` on closed mouths (London 092 and 172, neutral photos): relaxing what the
+    estimator reads (a faint smile) parted their lips by 0.01-0.03 IOD through the basis, and a
+    thread of drawn teeth showed between them. A target that wants the lips shut now lays them on
+    one seam instead (MouthConfig.seal_shut)."""
+    from ganimate import api
+    from ganimate.engines import WarpEngine
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    apart = WarpEngine(dataclasses.replace(WarpConfig(), mouth=MouthConfig(seal_shut=False)))
+    with FaceMesh() as mesh:
+        for face in ("092", "172"):
+            photo = read_photo(media / f"faces/london/neutral/{face}.jpg").rgb
+            before = _lips_teeth_share(api.edit_image(photo, expression="neutral", hands=False,
+                                                      engine=apart), mesh, 0)
+            after = _lips_teeth_share(api.edit_image(photo, expression="neutral", hands=False),
+                                      mesh, 0)
+            # measured 0.024 -> 0.003 and 0.079 -> 0.019 (lips' pixels as light as the cheeks)
+            assert before > 0.01 and after < 0.4 * before, (face, before, after)
