@@ -75,19 +75,21 @@ def seal_weight(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
 
 
 def lay_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
-             config: MouthConfig = MouthConfig(), shut: float = 0.0) -> tuple[np.ndarray, float]:
+             config: MouthConfig = MouthConfig(), shut: float = 0.0,
+             closes: float = 0.0) -> tuple[np.ndarray, float]:
     """(``shifts`` with the lips laid on one seam where the edit seals an open mouth or presses
     a closed one's lips past each other, the open mouth's seal weight: what
-    :func:`fold_cavity` folds by; a closed mouth has no cavity to fold). ``shut``: how much
-    the target asks for lips that meet (:func:`wants_shut`): with
-    :attr:`MouthConfig.seal_shut`, an open mouth is then sealed with no lens, however far the
-    edit's own move leaves its lips apart."""
+    :func:`fold_cavity` folds by; a closed mouth has no cavity to fold). ``shut``, ``closes``
+    (:func:`shut_of`): how much the target asks for lips that meet, and to part them less than
+    the face does: with :attr:`MouthConfig.seal_shut`, an open mouth asked to close is sealed
+    with no lens, however far the edit's own move leaves its lips apart, and a closed one the
+    edit parts all the same is laid on one seam."""
     sealing = seal_weight(landmarks, shifts, scale, config)
     pressing = press_weight(landmarks, shifts, scale, config)
     forced = parted = 0.0
     if config.seal_shut and shut > 0:
         opened = _opened(landmarks, scale, config)
-        forced = shut * opened
+        forced = shut * closes * opened
         # a closed mouth that the edit parts all the same (relaxing a closed smile parted London
         # 092's and 172's lips by 0.014 and 0.028 IOD under `neutral`: a line of drawn teeth)
         dest = (np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
@@ -100,12 +102,19 @@ def lay_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     return laid, sealing
 
 
-def wants_shut(y_g: np.ndarray, au_names) -> float:
-    """How much a target asks for lips that meet: 1 where its AU25, AU26 and AU27 are all 0,
-    0 from 0.3 of any of them (`neutral`, `sad`: 1)."""
+def shut_of(y_r: np.ndarray, y_g: np.ndarray, au_names) -> tuple[float, float]:
+    """(How much a target ``y_g`` asks for lips that meet: 1 where its AU25, AU26 and AU27 are
+    all 0, 0 from 0.3 of any of them, as `neutral`; how much it parts them less than the face's
+    own ``y_r``: 0 for an edit that leaves them, 1 from 0.1 less.)"""
     names = list(au_names)
-    most = max((float(y_g[names.index(a)]) for a in _PARTING if a in names), default=1.0)
-    return 1.0 - float(smoothstep(most / 0.3))
+    if not any(a in names for a in _PARTING):
+        return 0.0, 0.0
+
+    def most(y):
+        return max((float(y[names.index(a)]) for a in _PARTING if a in names), default=0.0)
+
+    return (1.0 - float(smoothstep(most(y_g) / 0.3)),
+            float(smoothstep((most(y_r) - most(y_g)) / 0.1)))
 
 
 def _opened(landmarks: np.ndarray, scale: float, config: MouthConfig) -> float:

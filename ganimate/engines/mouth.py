@@ -100,8 +100,8 @@ class MouthConfig:
     # it. Moved point by point, an open mouth squeezed shut crossed its upper and lower lips: a
     # jagged, black-edged seam (`-e sad` from a surprised face). 0 turns it off.
     seal_below: float = 0.03
-    # ... and, where the target asks for lips that meet (AU25, AU26, AU27 at 0), in full and
-    # with no lens, however far apart the edit's own move leaves them. False: as far as it does.
+    # ... and, where the target asks for lips that meet (AU25-27 at 0, less than the face has),
+    # in full with no lens, however far apart the edit's move leaves them. False: as it does.
     seal_shut: bool = True
     # Sealed lips read their own edge where the field would read the cavity they closed over
     # (:func:`ganimate.engines.closing.fold_cavity`); the cavity is taken to reach this far (IOD)

@@ -636,3 +636,19 @@ def test_neutral_on_a_closed_mouth_keeps_it_closed(media):
                                       mesh, 0)
             # measured 0.024 -> 0.003 and 0.079 -> 0.019 (lips' pixels as light as the cheeks)
             assert before > 0.01 and after < 0.4 * before, (face, before, after)
+
+
+def test_only_a_target_that_closes_the_lips_seals_them():
+    """closing.shut_of: `neutral` (no parting AU) asks for lips that meet, and closes a face
+    whose own parting is larger; an edit that leaves the parting as the face has it (the null
+    edit, `--au AU01=0.8`) closes nothing, so a slightly open mouth is left open."""
+    names = list(AU_NAMES)
+    y_r = np.zeros(len(names), np.float32)
+    y_r[names.index("AU25")] = 0.2
+    neutral = np.zeros_like(y_r)
+    brows = y_r.copy()
+    brows[names.index("AU01")] = 0.8
+    assert closing.shut_of(y_r, neutral, names) == (1.0, 1.0)
+    shut, closes = closing.shut_of(y_r, brows, names)
+    assert 0 < shut < 1 and closes == 0.0
+    assert closing.shut_of(y_r, neutral, ["AU01", "AU12"]) == (0.0, 0.0)  # nothing parts
