@@ -62,8 +62,9 @@ FeatherOption = Annotated[float, typer.Option(
 HandsOption = Annotated[bool, typer.Option(
     "--hands/--no-hands",
     help="Keep hands in front of the face: where a hand covers a face, the output keeps the "
-         "input's pixels (the edit goes on behind the fingers); --no-hands skips looking for "
-         "them (about 12 ms a video frame).")]
+         "input's pixels (the edit goes on behind the fingers), and a hand at the mouth leaves "
+         "the mouth, jaw and cheeks unedited (brows and eyes still change); --no-hands skips "
+         "looking for them (about 12 ms a video frame).")]
 CrfOption = Annotated[int, typer.Option(
     "--crf", help="x264 quality, 0-51 (lower is better; 18 looks lossless).")]
 PresetOption = Annotated[str, typer.Option(
