@@ -46,14 +46,19 @@ _UPPER, _LOWER = np.arange(0, 11), np.r_[10:20, 0]
 _PRESS_FROM = 0.005
 
 
+def _inner(landmarks: np.ndarray, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The inner lips (``INNER_LIPS`` order, px): in the photo, and as ``shifts`` move them."""
+    src = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
+    return src, src + np.asarray(shifts, np.float64)[list(INNER_LIPS)]
+
+
 def narrows_dark_mouth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray,
                        scale: float, skin_l: float, config: MouthConfig = MouthConfig()) -> bool:
     """Whether a photo's mouth is open, shows no teeth of its own (a dark cavity) and the edit
     narrows it (:attr:`MouthConfig.redraw_dark`): then its opening is drawn anew."""
     if config.redraw_dark <= 0:
         return False
-    src = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
-    dest = src + np.asarray(shifts, np.float64)[list(INNER_LIPS)]
+    src, dest = _inner(landmarks, shifts)
     gap = gap_of(src) / scale
     if gap < config.open_at or gap_of(dest) / scale > gap - config.min_part:
         return False
@@ -68,8 +73,7 @@ def seal_weight(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     half of it); 0 for a mouth closed already or one that stays open."""
     if config.seal_below <= 0:
         return 0.0
-    dest = (np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
-            + np.asarray(shifts, np.float64)[list(INNER_LIPS)])
+    _, dest = _inner(landmarks, shifts)
     return _opened(landmarks, scale, config) * float(
         smoothstep(2.0 - 2.0 * (gap_of(dest) / scale) / config.seal_below))
 
@@ -92,8 +96,7 @@ def lay_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
         forced = shut * closes * opened
         # a closed mouth that the edit parts all the same (relaxing a closed smile parted London
         # 092's and 172's lips by 0.014 and 0.028 IOD under `neutral`: a line of drawn teeth)
-        dest = (np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
-                + np.asarray(shifts, np.float64)[list(INNER_LIPS)])
+        _, dest = _inner(landmarks, shifts)
         parted = shut * (1.0 - opened) * float(smoothstep(
             (gap_of(dest) / scale - _PRESS_FROM) / max(config.min_part - _PRESS_FROM, 1e-6)))
     sealing = max(sealing, forced)
@@ -124,17 +127,15 @@ def _opened(landmarks: np.ndarray, scale: float, config: MouthConfig) -> float:
                             / max(config.open_at - config.open_from, 1e-6)))
 
 
-
 def press_weight(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
                  config: MouthConfig = MouthConfig()) -> float:
     """How far (0-1) the edit presses a closed mouth's lips past each other
     (:attr:`MouthConfig.press_cross`): a mouth closed in the photo (inner lips less than
     ``open_from`` IOD apart, fading out by ``open_at``) whose moved upper inner lip runs below
-    the lower one, from 0.005
-    IOD of overlap (the tracker's own noise) to ``press_cross`` IOD. ``sad`` on the 26 held-out
-    neutral faces crossed them by 0.064 IOD (median; up to 0.15): a smooth field folds there,
-    and the lips showed a wavy, zig-zag seam. 0 for an open mouth (:func:`seal_weight`) and
-    for lips that do not cross."""
+    the lower one, from 0.005 IOD of overlap (the tracker's own noise) to ``press_cross`` IOD.
+    ``sad`` on the 26 held-out neutral faces crossed them by 0.064 IOD (median; up to 0.15): a
+    smooth field folds there, and the lips showed a wavy, zig-zag seam. 0 for an open mouth
+    (:func:`seal_weight`) and for lips that do not cross."""
     if config.press_cross <= 0:
         return 0.0
     # fading out as the seal fades in (a mouth 0.021 IOD open, London 042 smiling, was neither
@@ -142,8 +143,7 @@ def press_weight(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     closed = 1.0 - _opened(landmarks, scale, config)
     if closed <= 0:
         return 0.0
-    dest = (np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
-            + np.asarray(shifts, np.float64)[list(INNER_LIPS)])
+    _, dest = _inner(landmarks, shifts)
     overlap = lip_overlap(dest) / scale
     return closed * float(smoothstep((overlap - _PRESS_FROM)
                                      / max(config.press_cross - _PRESS_FROM, 1e-6)))
@@ -193,9 +193,7 @@ def seal_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
         weight = seal_weight(landmarks, shifts, scale, config)
     if weight <= 0:
         return shifts
-    idx = list(INNER_LIPS)
-    src = np.asarray(landmarks, np.float64)[idx, :2]
-    dest = src + np.asarray(shifts, np.float64)[idx]
+    _, dest = _inner(landmarks, shifts)
     moved_gap = gap_of(dest) / scale
     frame = _MouthFrame.of(dest)  # the moved mouth's own frame
     x, y, upper, lower = frame.x, frame.y, _UPPER, _LOWER
@@ -210,7 +208,7 @@ def seal_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     target_y = seam + side * half
     sealed = frame.origin + np.outer(x, frame.along) + np.outer(target_y, frame.down)
     out = np.array(shifts, dtype=np.float64, copy=True)
-    out[idx] += weight * (sealed - dest)
+    out[list(INNER_LIPS)] += weight * (sealed - dest)
     # each lip comes along as a whole (its outer edge by ``carry`` of its inner edge's move): with
     # the outer edges left where they were, a gaping mouth sealed stretched its lips to twice
     # their height
@@ -263,28 +261,23 @@ def fold_cavity(field, landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     reaches beyond the inner-lip line."""
     if weight <= 0 or field is None:
         return
-    idx = list(INNER_LIPS)
-    src = np.asarray(landmarks, np.float64)[idx, :2]
-    dest = src + np.asarray(shifts, np.float64)[idx]
+    src, dest = _inner(landmarks, shifts)
     box = _mouth_box(src, dest, field)
     if box is None:
         return
     x0, y0, x1, y1 = box
     pad = int(0.1 * scale)
     fx1, fy1 = field.x0 + field.dx.shape[1], field.y0 + field.dx.shape[0]
-    x0, y0 = max(x0 - pad, field.x0), max(y0 - pad, field.y0)
-    x1, y1 = min(x1 + pad, fx1), min(y1 + pad, fy1)
-    rows, cols = np.s_[y0 - field.y0:y1 - field.y0], np.s_[x0 - field.x0:x1 - field.x0]
-    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    box = max(x0 - pad, field.x0), max(y0 - pad, field.y0), min(x1 + pad, fx1), min(y1 + pad, fy1)
+    rows, cols, xs, ys = _grid(field, box)
     rx, ry = xs + field.dx[rows, cols], ys + field.dy[rows, cols]
-    upper, lower = src[:11], src[[10, *range(11, 20), 0]]
+    upper, lower = src[_UPPER], src[_LOWER]
     top, bottom = (np.interp(rx, *_increasing(c)) for c in (upper, lower))
     reach = margin * scale
     top, bottom = top - reach, bottom + reach
     inside = ((rx > src[:, 0].min() - reach) & (rx < src[:, 0].max() + reach)
               & (ry > top) & (ry < bottom))
-    m_top, m_bottom = (np.interp(xs, *_increasing(c)) for c in (dest[:11],
-                                                                dest[[10, *range(11, 20), 0]]))
+    m_top, m_bottom = (np.interp(xs, *_increasing(c)) for c in (dest[_UPPER], dest[_LOWER]))
     lens = (ys > m_top) & (ys < m_bottom)
     above = ys < 0.5 * (m_top + m_bottom)
     # a little into the lip (0.02 IOD): a tracker's inner-lip line can run a pixel or two inside
@@ -294,7 +287,6 @@ def fold_cavity(field, landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     fix = inside & ~lens
     dy = field.dy[rows, cols]
     dy[fix] += (weight * (edge - ry)[fix]).astype(dy.dtype)
-
 
 
 def close_cavity(field, landmarks: np.ndarray, shifts: np.ndarray, scale: float, weight: float,
@@ -325,20 +317,17 @@ def stretch_lips(field, landmarks: np.ndarray, shifts: np.ndarray, scale: float,
         return
     pts = np.asarray(landmarks, np.float64)[:len(shifts), :2]
     moved = pts + np.asarray(shifts, np.float64)
-    box = _lips_box(np.vstack([pts[list(OUTER_LIPS)], moved[list(OUTER_LIPS)]]), field)
+    box = _mouth_box(pts[list(OUTER_LIPS)], moved[list(OUTER_LIPS)], field)
     if box is None:
         return
-    x0, y0, x1, y1 = box
-    rows, cols = np.s_[y0 - field.y0:y1 - field.y0], np.s_[x0 - field.x0:x1 - field.x0]
-    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    rows, cols, xs, ys = _grid(field, box)
     rx, ry = xs + field.dx[rows, cols], ys + field.dy[rows, cols]
-    inner, lower = list(INNER_LIPS), [10, *range(11, 20), 0]
-    src, dest = pts[inner], moved[inner]
+    src, dest = _inner(landmarks, shifts)
     up_o, low_o = list(_OUTER_UPPER), list(_OUTER_LOWER)
     o_top, o_bot = _line(moved[up_o], xs), _line(moved[low_o], xs)  # where the lips are now
-    seam = 0.5 * (_line(dest[:11], xs) + _line(dest[lower], xs))
+    seam = 0.5 * (_line(dest[_UPPER], xs) + _line(dest[_LOWER], xs))
     s_top, s_bot = _line(pts[up_o], rx), _line(pts[low_o], rx)  # the photo's lips, read there
-    i_top, i_bot = _line(src[:11], rx), _line(src[lower], rx)
+    i_top, i_bot = _line(src[_UPPER], rx), _line(src[_LOWER], rx)
     left, right = dest[:, 0].min(), dest[:, 0].max()
     along = np.clip((xs - left) / max(right - left, 1e-6), 0.0, 1.0)
     corner = 1.0 - smoothstep(np.minimum(along, 1.0 - along) / 0.2)
@@ -370,16 +359,13 @@ def shade_seam(field, landmarks: np.ndarray, shifts: np.ndarray, scale: float, d
     median); the stretched lips met without one, a smooth pink band."""
     if depth <= 0 or field is None:
         return
-    pts = np.asarray(landmarks, np.float64)[:len(shifts), :2]
-    dest = pts[list(INNER_LIPS)] + np.asarray(shifts, np.float64)[list(INNER_LIPS)]
+    _, dest = _inner(landmarks, shifts)
     sigma = max(width * scale, 0.5)
-    box = _lips_box(dest, field)
+    box = _mouth_box(dest, dest, field)
     if box is None:
         return
-    x0, y0, x1, y1 = box
-    rows, cols = np.s_[y0 - field.y0:y1 - field.y0], np.s_[x0 - field.x0:x1 - field.x0]
-    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
-    seam = 0.5 * (_line(dest[:11], xs) + _line(dest[[10, *range(11, 20), 0]], xs))
+    rows, cols, xs, ys = _grid(field, box)
+    seam = 0.5 * (_line(dest[_UPPER], xs) + _line(dest[_LOWER], xs))
     left, right = dest[:, 0].min(), dest[:, 0].max()
     ends = smoothstep(np.minimum(xs - left, right - xs) / (2 * sigma) + 0.5)
     line = np.exp(-0.5 * ((ys - seam) / sigma) ** 2) * ends
@@ -393,11 +379,10 @@ def _line(points: np.ndarray, at: np.ndarray) -> np.ndarray:
     return np.interp(at, *_increasing(points))
 
 
-def _lips_box(points: np.ndarray, field) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1) around ``points``, 2 px out, within ``field``'s box; None if empty."""
-    fx1, fy1 = field.x0 + field.dx.shape[1], field.y0 + field.dx.shape[0]
-    x0 = max(int(np.floor(points[:, 0].min())) - 2, field.x0)
-    y0 = max(int(np.floor(points[:, 1].min())) - 2, field.y0)
-    x1 = min(int(np.ceil(points[:, 0].max())) + 3, fx1)
-    y1 = min(int(np.ceil(points[:, 1].max())) + 3, fy1)
-    return None if x0 >= x1 or y0 >= y1 else (x0, y0, x1, y1)
+def _grid(field, box: tuple[int, int, int, int]):
+    """(rows, cols) of ``field``'s arrays over ``box`` (x0, y0, x1, y1 frame pixels, within the
+    field's box), and the frame coordinates (xs, ys) of its pixels."""
+    x0, y0, x1, y1 = box
+    rows, cols = np.s_[y0 - field.y0:y1 - field.y0], np.s_[x0 - field.x0:x1 - field.x0]
+    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float64), np.arange(y0, y1, dtype=np.float64))
+    return rows, cols, xs, ys

@@ -198,7 +198,7 @@ class MouthTrack:
         self._teeth = _ema(start, own, max(self._rate, 1.0 / (self._sights + cfg.prior)))
 
     def _touch_of(self, landmarks: np.ndarray, hands: tuple[Hand, ...]) -> float:
-        """How much a hand touches the mouth on one frame (1: within ``touch_near``)."""
+        """How much a hand touches the mouth on one frame (:func:`hand_touch`)."""
         return hand_touch(hands, landmarks, self.touch)
 
     def _touched(self, now: float) -> None:

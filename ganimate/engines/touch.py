@@ -17,11 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ganimate.engines.mouth import OUTER_LIPS, smoothstep
+from ganimate.engines.mouth import INNER_LIPS, OUTER_LIPS, smoothstep
 from ganimate.faces import eye_centre_distance
 from ganimate.faces.hands import Hand, hand_distance
-
-_MESH_POINTS = 468
 
 
 @dataclass(frozen=True)
@@ -61,9 +59,7 @@ def still_near_mouth(shifts: np.ndarray, landmarks: np.ndarray, touch: float, sc
     :attr:`TouchConfig.outer` on."""
     if touch <= 0 or config.outer <= 0:
         return shifts
-    from ganimate.engines.mouth import INNER_LIPS
-
-    points = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
+    points = np.asarray(landmarks, np.float64)[:len(shifts), :2]
     centre = points[list(INNER_LIPS)].mean(axis=0)
     d = np.linalg.norm(points - centre, axis=1) / max(scale, 1e-6)
     near = smoothstep((config.outer - d) / max(config.outer - config.inner, 1e-6))

@@ -27,6 +27,9 @@ from ganimate.faces.mediapipe_graphs import import_mediapipe, quiet_call, warm_g
 # mediapipe hand landmarks: 0 wrist; thumb 1-4, index 5-8, middle 9-12, ring 13-16, little 17-20.
 _FINGERS = ((0, 1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (0, 17, 18, 19, 20))
 _PALM = (0, 1, 5, 9, 13, 17)
+# The bones between joints along the fingers (each drawn as a capsule): from, to.
+_BONE_FROM = tuple(a for chain in _FINGERS for a in chain[:-1])
+_BONE_TO = tuple(b for chain in _FINGERS for b in chain[1:])
 
 
 @dataclass(frozen=True)
@@ -177,10 +180,9 @@ def occluder_mask(hands: tuple[Hand, ...], box: tuple[int, int, int, int],
         pts = np.round((hand.points - (x0, y0)) * 16).astype(np.int32)
         cv2.fillPoly(mask, [pts[list(_PALM)]], 255, cv2.LINE_AA, 4)
         thick = max(1, int(round(2 * radius)))
-        for chain in _FINGERS:
-            for a, b in zip(chain[:-1], chain[1:], strict=True):
-                cv2.line(mask, tuple(map(int, pts[a])), tuple(map(int, pts[b])), 255, thick,
-                         cv2.LINE_AA, 4)
+        for a, b in zip(_BONE_FROM, _BONE_TO, strict=True):
+            cv2.line(mask, tuple(map(int, pts[a])), tuple(map(int, pts[b])), 255, thick,
+                     cv2.LINE_AA, 4)
         drawn = True
     if not drawn:
         return None
@@ -219,9 +221,8 @@ def hand_distance(hands: tuple[Hand, ...], points: np.ndarray,
     best = np.inf
     for hand in hands:
         radius = config.finger * max(hand.palm_width, 1.0)
-        chains = [(a, b) for chain in _FINGERS for a, b in zip(chain[:-1], chain[1:], strict=True)]
-        a = hand.points[[c[0] for c in chains]]
-        ab = hand.points[[c[1] for c in chains]] - a
+        a = hand.points[list(_BONE_FROM)]
+        ab = hand.points[list(_BONE_TO)] - a
         t = np.einsum("psk,sk->ps", pts[:, None] - a, ab) / np.maximum((ab * ab).sum(1), 1e-9)
         near = a + np.clip(t, 0, 1)[..., None] * ab
         best = min(best, float(np.linalg.norm(pts[:, None] - near, axis=2).min()) - radius)
