@@ -337,14 +337,21 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
-def test_animate_video_interrupted(kit, tmp_path, sig):
-    out = tmp_path / "o.mp4"
-    before = _digests(kit.dir)
-    clip = tmp_path / "long.mp4"  # long enough to be still running when the signal comes
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory):
+    """10 minutes of a test pattern: long enough to be still running when the signal comes."""
+    clip = tmp_path_factory.mktemp("long") / "long.mp4"
     subprocess.run([video.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
                     "testsrc=size=64x48:rate=25", "-t", "600", "-pix_fmt", "yuv420p", str(clip)],
                    check=True)
+    return clip
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_animate_video_interrupted(kit, tmp_path, long_clip, sig):
+    out = tmp_path / "o.mp4"
+    before = _digests(kit.dir)
+    clip = long_clip
     # A test run started in the background by a non-interactive shell (`bash .ci/run &`)
     # inherits SIGINT ignored, and Python then keeps ignoring Ctrl-C (rc 0, the whole clip
     # written): give the child the default disposition, as a terminal would.

@@ -257,11 +257,16 @@ def test_the_upper_teeth_are_photographed_coloured_as_the_faces_and_hung_on_the_
 
 
 def _surprised(media, face: str):
+    """London ``face`` edited `-e surprise`, its scanned lower teeth drawn as they were when the
+    tests that start from it were measured (``TeethConfig.lower_full`` 0: a grey row along the
+    lower lip, now the gums' colour); the mouth they close is the same open mouth."""
     from ganimate import api
+    from ganimate.engines import WarpEngine
     from ganimate.images import read_photo
 
     photo = read_photo(media / "faces" / "london" / "neutral" / f"{face}.jpg").rgb
-    return api.edit_image(photo, expression="surprise", hands=False)
+    engine = WarpEngine(dataclasses.replace(WarpConfig(), teeth=TeethConfig(lower_full=0)))
+    return api.edit_image(photo, expression="surprise", hands=False, engine=engine)
 
 
 def _inner_mouth(rgb: np.ndarray):
@@ -528,7 +533,7 @@ def _lips_teeth_share(rgb, mesh, brighter: float | None = None) -> float:
 
 
 def test_neutral_shuts_a_gaping_mouth_without_a_band_of_teeth(media):
-    """`-e neutral` on a surprised face (London 086, 120, first edited `-e surprise`): the
+    """`-e neutral` on a surprised face (London 120, 128, first edited `-e surprise`): the
     edit's own move leaves the gaping lips apart (the soft limit of each point's move), the
     opening was drawn anew as a closed mouth that the edit parts, and a white band of drawn teeth
     showed between them. A target that asks for lips that meet (AU25, AU26, AU27 at 0) now seals
@@ -539,13 +544,16 @@ def test_neutral_shuts_a_gaping_mouth_without_a_band_of_teeth(media):
 
     apart = WarpEngine(dataclasses.replace(WarpConfig(), mouth=MouthConfig(seal_shut=False)))
     with FaceMesh() as mesh:
-        for face in ("086", "120"):
+        for face in ("120", "128"):
             surprised = _surprised(media, face)
             before = _lips_teeth_share(api.edit_image(surprised, expression="neutral",
                                                       hands=False, engine=apart), mesh, 10)
             after = _lips_teeth_share(api.edit_image(surprised, expression="neutral",
                                                      hands=False), mesh, 10)
-            assert before > 0.01 and after < 0.003, (face, before, after)  # 0.015, 0.105: 0
+            # 0.105 and 0.096 before, 0 after on this project's 2-core EPYC. 086, tested here
+            # until a CPU of the same model read 0.015 on one machine and 0.008 on another, is
+            # left out: its band is too thin to bear the spread between machines.
+            assert before > 0.03 and after < 0.003, (face, before, after)
 
 
 def test_sealed_lips_are_their_own_lips_stretched_meeting_on_a_dark_line(media):
@@ -652,3 +660,34 @@ def test_only_a_target_that_closes_the_lips_seals_them():
     shut, closes = closing.shut_of(y_r, brows, names)
     assert 0 < shut < 1 and closes == 0.0
     assert closing.shut_of(y_r, neutral, ["AU01", "AU12"]) == (0.0, 0.0)  # nothing parts
+
+
+def _grey_share(rgb, mesh) -> float:
+    """The share of the re-detected inner mouth's pixels that are grey and not dark (L* > 30,
+    chroma < 12): drawn teeth in the lips' shadow, not the dark red cavity."""
+    inside = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(mesh(rgb)[0].landmarks[list(INNER_LIPS), :2]).astype(np.int32)],
+                 1)
+    px = lab(rgb)[inside == 1]
+    return float(((px[:, 0] > 30) & (np.hypot(px[:, 1], px[:, 2]) < 12)).mean())
+
+
+def test_a_jaw_drop_hides_the_lower_teeth_and_a_snarl_bares_them(media):
+    """`-e surprise` on neutral faces (London 070, 172): the scanned lower teeth drawn along the
+    lower lip showed as a flat grey band (a jaw that drops takes the lower lip with it, which
+    covers them); only a target that depresses the lower lip (AU16, `anger`) bares them."""
+    from ganimate import api
+    from ganimate.engines import WarpEngine
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    always = WarpEngine(dataclasses.replace(WarpConfig(), teeth=TeethConfig(lower_full=0)))
+    with FaceMesh() as mesh:
+        for face in ("070", "172"):
+            photo = read_photo(media / "faces" / "london" / "neutral" / f"{face}.jpg").rgb
+            edits = [api.edit_image(photo, expression="surprise", hands=False, engine=always),
+                     api.edit_image(photo, expression="surprise", hands=False),
+                     api.edit_image(photo, expression="anger", hands=False)]
+            shares = [_grey_share(edit, mesh) for edit in edits]
+            # 0.123 and 0.126 with the row, 0.000 and 0.005 without, 0.6-0.7 under anger
+            assert shares[0] > 0.06 and shares[1] < 0.03 and shares[2] > 0.4, (face, shares)
