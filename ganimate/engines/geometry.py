@@ -63,6 +63,7 @@ from ganimate.engines.teeth import (
     draw_interior,
     drawn_teeth_lab,
     jaw_opening,
+    lower_teeth,
     motion_blurred,
     skin_lightness,
 )
@@ -188,8 +189,7 @@ def model_displacement(delta: np.ndarray, model: ScannedBasis | AUMeshModel | No
 
 def soft_clamp(shifts: np.ndarray, limit: float, knee: float = 0.6) -> np.ndarray:
     """Limit each of ``shifts`` (N, 2) on its own: lengths up to ``knee * limit`` pass unchanged,
-    longer ones approach ``limit`` smoothly (tanh, continuous in value and slope); directions
-    are kept."""
+    longer ones approach ``limit`` smoothly (tanh, continuous in value and slope), same way."""
     length = np.linalg.norm(shifts, axis=1)
     k, room = knee * limit, (1.0 - knee) * limit
     over = length > k
@@ -542,7 +542,7 @@ def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
     ``moved`` (the landmark shifts of a dark open mouth drawn anew,
     :func:`ganimate.engines.closing.narrows_dark_mouth`):
     hung from the moved lips' seam, the jaw opened to the target itself."""
-    basis = au_basis(config.basis)
+    basis, lower = au_basis(config.basis), lower_teeth(y_g, au_names, config.teeth)
     if memory is None:  # a photo: the teeth in its light and colour cast
         skin = skin_lightness(frame, landmarks, scale)
         teeth = None  # in ordinary light (no cast) the teeth's own colour, as before
@@ -553,13 +553,13 @@ def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
             lm = np.array(landmarks, np.float64)
             lm[:_MESH_POINTS, :2] += moved
             return draw_interior(lm, jaw_opening(np.zeros_like(y_g), y_g, au_names, basis), box,
-                                 skin, colour, scale, config.teeth, teeth_lab=teeth)
+                                 skin, colour, scale, config.teeth, teeth_lab=teeth, lower=lower)
         return draw_interior(landmarks, jaw_opening(y_r, y_g, au_names, basis), box, skin,
-                             colour, scale, config.teeth, teeth_lab=teeth, parts=parts)
+                             colour, scale, config.teeth, None, teeth, parts, lower)
     jaw = (jaw_opening(np.zeros_like(y_g), y_g, au_names, basis) if memory.anchor is not None
            else jaw_opening(y_r, y_g, au_names, basis))
     interior = draw_interior(landmarks, jaw, box, memory.skin_l, colour, scale, config.teeth,
-                             memory.anchor, memory.teeth, parts)
+                             memory.anchor, memory.teeth, parts, lower)
     if memory.move is None or config.teeth.motion_blur <= 0:
         return interior
     return motion_blurred(interior, memory.move * config.teeth.motion_blur)
