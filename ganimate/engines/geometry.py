@@ -62,6 +62,7 @@ from ganimate.engines.teeth import (
     colour_cast,
     draw_interior,
     drawn_teeth_lab,
+    gap_shows_jaw,
     jaw_opening,
     lower_teeth,
     motion_blurred,
@@ -227,8 +228,7 @@ def _in_frame(landmarks: np.ndarray, d_model: np.ndarray, config: WarpConfig,
 
 def blink_shifts(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
                  au_names: Sequence[str], config: WarpConfig = WarpConfig()) -> np.ndarray:
-    """The pixel shifts (468, 2) of the edit's AU45 change alone (no soft limit: a blink's
-    largest shift is ~0.1 IOD)."""
+    """The pixel shifts (468, 2) of the edit's AU45 change alone (no soft limit: ~0.1 IOD)."""
     model = au_basis(config.basis)
     keep = np.array([n == BLINK for n in au_names])
     delta = model_delta(np.where(keep, y_r, 0.0), np.where(keep, y_g, 0.0), au_names, model)
@@ -389,8 +389,7 @@ def _fold_shading(coarse: np.ndarray, gx: np.ndarray, gy: np.ndarray, size: tupl
 def warp_region(frame: np.ndarray, field: Field | None, config: WarpConfig = WarpConfig(),
                 out: np.ndarray | None = None) -> np.ndarray:
     """``frame`` resampled through ``field`` inside its box; every pixel that moves less than
-    ``config.still`` px keeps its exact value. Returns a new frame (or fills ``out``, which may
-    be ``frame`` itself)."""
+    ``config.still`` px keeps its exact value. Returns a new frame (or fills ``out``: or frame)."""
     frame = np.asarray(frame)
     if out is None:
         out = frame.copy()
@@ -502,10 +501,11 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
             # from the same skull, in front of the dark cavity: where the person's own upper
             # teeth show they cover them; where they do not show yet (a mouth just opening) the
             # drawn ones carry on instead of a flat hole; no lower teeth or tongue, so a dropped
-            # jaw stays dark as it is. A photo keeps the cavity alone, or shows what the jaw
-            # carries (lower teeth, tongue) with :attr:`TeethConfig.photo_gap` (measured worse).
+            # jaw stays dark as it is. A photo keeps the cavity alone (measured better), or shows
+            # what the jaw carries (lower teeth, tongue) where the target bares the lower teeth.
             behind = None
-            if not config.teeth.painter and (memory is not None or config.teeth.photo_gap):
+            if not config.teeth.painter and (memory is not None or gap_shows_jaw(y_g, au_names,
+                                                                                 config.teeth)):
                 h_g, w_g = gap.alpha.shape
                 behind = _interior(frame, landmarks, y_r, y_g, au_names,
                                    (gap.x0, gap.y0, gap.x0 + w_g, gap.y0 + h_g), colour, scale,

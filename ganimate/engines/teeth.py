@@ -83,7 +83,9 @@ class TeethConfig:
     atlas: bool = True
     # A photo's own upper teeth moved rigidly with the lip leave a gap where the edit drops the
     # jaw (:func:`ganimate.engines.mouth.rigid_teeth`): True draws what the jaw carries there
-    # (the scanned lower teeth and tongue) over the cavity; False (default): the cavity alone.
+    # (the scanned lower teeth and tongue) over the cavity; False (default): the cavity alone,
+    # unless the target bares the lower teeth (:attr:`lower_full`, :func:`gap_shows_jaw`):
+    # `anger` from a smile showed a black hole under the person's own upper teeth.
     # Measured on the 26 held-out London people's own smiles: `-e surprise` read surprise on 16
     # with the lower teeth, 19 with the dark cavity (mean P 0.512 vs 0.578); `-e anger` 2 and 2
     # (P 0.130 vs 0.117): the classifier reads a dark open mouth as surprise.
@@ -190,6 +192,13 @@ def lower_teeth(y_g: np.ndarray, au_names, config: TeethConfig = TeethConfig()) 
     if config.lower_full <= 0 or "AU16" not in names:
         return 1.0
     return float(np.clip(float(y_g[names.index("AU16")]) / config.lower_full, 0.0, 1.0))
+
+
+def gap_shows_jaw(y_g: np.ndarray, au_names, config: TeethConfig = TeethConfig()) -> bool:
+    """Whether the gap a photo's own teeth leave where the edit drops the jaw shows what the jaw
+    carries (:attr:`TeethConfig.photo_gap`), or at least the lower teeth a target that depresses
+    the lower lip bares (:func:`lower_teeth`)."""
+    return config.photo_gap or (config.lower_full > 0 and lower_teeth(y_g, au_names, config) > 0)
 
 
 def skin_lightness(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> float:

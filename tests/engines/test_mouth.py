@@ -691,3 +691,30 @@ def test_a_jaw_drop_hides_the_lower_teeth_and_a_snarl_bares_them(media):
             shares = [_grey_share(edit, mesh) for edit in edits]
             # 0.123 and 0.126 with the row, 0.000 and 0.005 without, 0.6-0.7 under anger
             assert shares[0] > 0.06 and shares[1] < 0.03 and shares[2] > 0.4, (face, shares)
+
+
+def _dark_share(rgb, mesh) -> float:
+    """The share of the re-detected inner mouth's pixels darker than L* 20 (the cavity)."""
+    inside = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(mesh(rgb)[0].landmarks[list(INNER_LIPS), :2]).astype(np.int32)],
+                 1)
+    return float((lab(rgb)[inside == 1][:, 0] < 20).mean())
+
+
+def test_a_snarl_from_a_smile_bares_the_lower_teeth_not_a_hole(media):
+    """`-e anger` on a smile (London 013, 032): the person's own upper teeth move with the lip and
+    the jaw drops; the gap below them was a black hole (half of the mouth darker than L* 20). A
+    target that depresses the lower lip (AU16) shows the lower teeth there."""
+    from ganimate import api
+    from ganimate.engines import WarpEngine
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    hole = WarpEngine(dataclasses.replace(WarpConfig(), teeth=TeethConfig(lower_full=0)))
+    with FaceMesh() as mesh:
+        for face in ("013", "032"):
+            photo = read_photo(media / "faces" / "london" / "smiling" / f"{face}.jpg").rgb
+            before = _dark_share(api.edit_image(photo, expression="anger", hands=False,
+                                                engine=hole), mesh)
+            after = _dark_share(api.edit_image(photo, expression="anger", hands=False), mesh)
+            assert before > 0.3 and after < 0.15, (face, before, after)  # 0.52, 0.53: 0.08, 0.04
