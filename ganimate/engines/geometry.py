@@ -303,7 +303,7 @@ def displacement_field(points: np.ndarray, shifts: np.ndarray, frame_size: tuple
     origin = np.array(box[:2], np.float64)
     centres = (np.concatenate([dest, ring]) - origin) / scale  # IOD units: well conditioned
     values = np.concatenate([-shifts, np.zeros_like(ring)])
-    spline = ThinPlateSpline.fit(centres, values, smoothing=1e-3)
+    spline = ThinPlateSpline.fit(centres, values, smoothing=1e-3, fast=config.fast_spline)
     weight, dist = _taper(hull, box, inner, outer)
     step = max(2.0, config.grid * scale)
     bw, bh = box[2] - box[0], box[3] - box[1]

@@ -61,6 +61,11 @@ class WarpConfig:
     # cubically. Against a 0.02 grid, 0.06 is off by at most 0.7 px (99%: under 0.3 px) and
     # takes ~20 ms a face instead of ~37 at 0.04: what keeps video at 20+ fps on 2 cores.
     grid: float = 0.06
+    # The spline's logarithms OpenCV's, its grid's distances one matrix product
+    # (:class:`ganimate.engines.spline.ThinPlateSpline`, ``fast``): video
+    # (``video_fast_spline``); photos keep numpy's, bit for bit as before.
+    fast_spline: bool = False
+    video_fast_spline: bool = True
     # Shifts below this many pixels fade smoothly to 0 (m -> m * smoothstep(m / deadzone)), so
     # the large areas that the model moves by a fraction of a pixel are copied, not resampled:
     # resampling at a sub-pixel offset softens skin texture for no visible change of shape.
@@ -178,6 +183,7 @@ class WarpConfig:
     def for_video(self) -> WarpConfig:
         """This config with the video frames' settings (``video_sampling``, ``video_restore``,
         ``video_fold_blur``, ``video_lips_from_landmarks``, ``video_raisers_from_landmarks``,
+        ``video_fast_spline``,
         ``video_teeth_atlas``, ``video_shadow_hue``, ``video_stretch_lips``,
         ``video_seam_shade``, ``video_seal_shut``; a video reads its
         lips on its track, not with ``open_lips_from_landmarks``)."""
@@ -185,6 +191,7 @@ class WarpConfig:
                                    restore=self.video_restore, fold_blur=self.video_fold_blur,
                                    lips_from_landmarks=self.video_lips_from_landmarks,
                                    raisers_from_landmarks=self.video_raisers_from_landmarks,
+                                   fast_spline=self.video_fast_spline,
                                    open_lips_from_landmarks=False,  # the track's gap instead
                                    mouth=dataclasses.replace(
                                        self.mouth, stretch_lips=self.video_stretch_lips,
