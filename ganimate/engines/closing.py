@@ -80,14 +80,15 @@ def seal_weight(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
 
 def lay_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
              config: MouthConfig = MouthConfig(), shut: float = 0.0,
-             closes: float = 0.0) -> tuple[np.ndarray, float]:
+             closes: float = 0.0, bared: float = 0.0) -> tuple[np.ndarray, float]:
     """(``shifts`` with the lips laid on one seam where the edit seals an open mouth or presses
     a closed one's lips past each other, the open mouth's seal weight: what
     :func:`fold_cavity` folds by; a closed mouth has no cavity to fold). ``shut``, ``closes``
     (:func:`shut_of`): how much the target asks for lips that meet, and to part them less than
     the face does: with :attr:`MouthConfig.seal_shut`, an open mouth asked to close is sealed
     with no lens, however far the edit's own move leaves its lips apart, and a closed one the
-    edit parts all the same is laid on one seam."""
+    edit parts all the same is laid on one seam. A mouth the edit opens wide has its lower lip
+    rounded (:func:`round_lips`), less as the target ``bared`` the lower teeth."""
     sealing = seal_weight(landmarks, shifts, scale, config)
     pressing = press_weight(landmarks, shifts, scale, config)
     forced = parted = 0.0
@@ -102,7 +103,7 @@ def lay_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     sealing = max(sealing, forced)
     laid = seal_lips(landmarks, shifts, scale, config, max(sealing, pressing, parted),
                      1.0 - max(forced, parted))
-    return laid, sealing
+    return round_lips(landmarks, laid, scale, config, 1.0 - bared), sealing
 
 
 def shut_of(y_r: np.ndarray, y_g: np.ndarray, au_names) -> tuple[float, float]:
@@ -118,6 +119,15 @@ def shut_of(y_r: np.ndarray, y_g: np.ndarray, au_names) -> tuple[float, float]:
 
     return (1.0 - float(smoothstep(most(y_g) / 0.3)),
             float(smoothstep((most(y_r) - most(y_g)) / 0.1)))
+
+
+def lips_of(y_r: np.ndarray, y_g: np.ndarray, au_names) -> tuple[float, float, float]:
+    """:func:`shut_of`'s two, and how much the target bares the lower teeth (AU16, all of it
+    from 0.3): what :func:`lay_lips` takes."""
+    names = list(au_names)
+    bared = (float(smoothstep(float(y_g[names.index("AU16")]) / 0.3)) if "AU16" in names
+             else 0.0)
+    return (*shut_of(y_r, y_g, au_names), bared)
 
 
 def _opened(landmarks: np.ndarray, scale: float, config: MouthConfig) -> float:
@@ -209,18 +219,51 @@ def seal_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     sealed = frame.origin + np.outer(x, frame.along) + np.outer(target_y, frame.down)
     out = np.array(shifts, dtype=np.float64, copy=True)
     out[list(INNER_LIPS)] += weight * (sealed - dest)
-    # each lip comes along as a whole (its outer edge by ``carry`` of its inner edge's move): with
-    # the outer edges left where they were, a gaping mouth sealed stretched its lips to twice
-    # their height
-    moved = weight * (target_y - y)
+    return _carried(landmarks, shifts, out, frame, weight * (target_y - y))
+
+
+def _carried(landmarks: np.ndarray, shifts: np.ndarray, out: np.ndarray, frame: _MouthFrame,
+             moved: np.ndarray) -> np.ndarray:
+    """``out`` with each lip carried along as a whole where its inner edge moves by ``moved``
+    (20, square to the mouth in the moved mouth's ``frame``): its outer edge by ``_CARRY`` of
+    that, its body between (:func:`_body_moves`). With the outer edges left where they were, a
+    gaping mouth sealed stretched its lips to twice their height."""
     pts = np.asarray(landmarks, np.float64)[:len(shifts), :2] + np.asarray(shifts, np.float64)
-    for outer, inner in ((_OUTER_UPPER, upper), (_OUTER_LOWER, lower)):
+    for outer, inner in ((_OUTER_UPPER, _UPPER), (_OUTER_LOWER, _LOWER)):
         ox = (pts[list(outer)] - frame.origin) @ frame.along
-        order = np.argsort(x[inner])
-        out[list(outer)] += np.outer(_CARRY * np.interp(ox, x[inner][order], moved[inner][order]),
-                                     frame.down)
+        order = np.argsort(frame.x[inner])
+        out[list(outer)] += np.outer(
+            _CARRY * np.interp(ox, frame.x[inner][order], moved[inner][order]), frame.down)
     out[list(_LIP_BODY)] += _body_moves(landmarks, pts, frame, moved)
     return out
+
+
+def round_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
+               config: MouthConfig = MouthConfig(), share: float = 1.0) -> np.ndarray:
+    """``shifts`` with the lower inner lip of a closed mouth that the edit opens wide laid on a
+    parabola through the corners and its own middle depth (``config.round_lips`` of the way,
+    fading in as the moved gap grows from ``round_from`` to twice it). The scanned jaw drop bends
+    the lower lip's inner line at its middle point: a V, two straight lines meeting under the
+    middle (`-e surprise`), where an open mouth's lower lip is a curve. ``share``: of that (a
+    snarl's lower lip, pulled down at its sides, keeps its square: `anger` read 12 of 26 angry
+    rounded, 13 not)."""
+    if config.round_lips <= 0:
+        return shifts
+    _, dest = _inner(landmarks, shifts)
+    wide = float(smoothstep((gap_of(dest) / scale - config.round_from)
+                            / max(config.round_from, 1e-6)))
+    weight = config.round_lips * share * wide * (1.0 - _opened(landmarks, scale, config))
+    if weight <= 0:
+        return shifts
+    frame = _MouthFrame.of(dest)
+    depth = float(frame.lip_y(_LOWER, np.array([frame.width / 2]))[0])
+    u = 2 * np.clip(frame.x / frame.width, 0.0, 1.0) - 1
+    moved = np.zeros(len(INNER_LIPS))
+    lower = _LOWER[1:-1]  # the corners stay
+    moved[lower] = weight * np.maximum(depth * (1 - u[lower] ** 2) - frame.y[lower], 0.0)
+    out = np.array(shifts, dtype=np.float64, copy=True)
+    out[list(INNER_LIPS)] += np.outer(moved, frame.down)
+    return _carried(landmarks, shifts, out, frame, moved)
 
 
 def _body_moves(landmarks: np.ndarray, pts: np.ndarray, frame: _MouthFrame,

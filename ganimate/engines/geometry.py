@@ -44,7 +44,7 @@ from importlib import resources
 
 import numpy as np
 
-from ganimate.engines.closing import close_cavity, lay_lips, narrows_dark_mouth, shut_of
+from ganimate.engines.closing import close_cavity, lay_lips, lips_of, narrows_dark_mouth
 from ganimate.engines.far_side import far_side_weight
 from ganimate.engines.lids import BLINK, LidField, blink_fraction, close_lids
 from ganimate.engines.mouth import (
@@ -435,7 +435,7 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
     scale = eye_centre_distance(landmarks)
     shifts = still_near_mouth(mesh_displacement(landmarks, y_r, y_g, au_names, config),
                               landmarks, touch, scale, config.touch)
-    shifts, sealing = lay_lips(landmarks, shifts, scale, config.mouth, *shut_of(y_r, y_g, au_names))
+    shifts, sealing = lay_lips(landmarks, shifts, scale, config.mouth, *lips_of(y_r, y_g, au_names))
     lids: list[LidField] = []
     blink = blink_fraction(y_r, y_g, au_names) if config.lids.close else 0.0
     if blink > 0:  # the lids close as lids (:mod:`ganimate.engines.lids`)

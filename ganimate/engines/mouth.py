@@ -68,10 +68,9 @@ class MouthConfig:
     # During that wipe the one of the two mouths (drawn, or the person's own as the warp moves
     # it) that shows more teeth inside the opening (:func:`teeth_in_middle`) takes the middle:
     # teeth missing from the middle of a row read as lost front teeth, missing at the sides as
-    # the sides' shade. `-e surprise` on
-    # single_face.mp4 draws the upper teeth mostly under the lip while his own smile's teeth
-    # show: as his mouth opened, his teeth came in at the sides with a dark hole between for 3
-    # frames. False: the drawn mouth always in the middle.
+    # the sides' shade. `-e surprise` on single_face.mp4 draws the upper teeth mostly under the
+    # lip while his own smile's teeth show: as his mouth opened, his teeth came in at the sides
+    # with a dark hole between for 3 frames. False: the drawn mouth always in the middle.
     wipe_teeth_middle: bool = True
     # Teeth and gums (:mod:`ganimate.engines.teeth`) are shadowed by the lips: this much of their
     # light at the lips' edge, all of it ``shadow_width`` IOD inside the opening.
@@ -119,9 +118,12 @@ class MouthConfig:
     seam_shade: float = 0.3
     seam_width: float = 0.008
     # A closed mouth whose moved inner lips cross (the upper below the lower) by this much (IOD)
-    # is laid on one seam in full, less from 0 (:func:`ganimate.engines.closing.press_weight`);
-    # 0 leaves them crossed.
+    # is laid on one seam in full, less from 0 (:func:`.closing.press_weight`); 0: left crossed.
     press_cross: float = 0.02
+    # A closed mouth opened past ``round_from`` IOD (all from twice it) has its lower inner lip
+    # laid on a curve this much (:func:`ganimate.engines.closing.round_lips`): not a V.
+    round_lips: float = 1.0
+    round_from: float = 0.08
 
 
 @dataclass(frozen=True)
@@ -425,8 +427,7 @@ def smoothstep(t) -> np.ndarray:
 
 def gap_of(inner_lips: np.ndarray) -> float:
     """How far the middle of the lower inner lip (point 14) is below the upper's (13), along the
-    face's down direction (square to the line between the mouth corners); negative when the lips
-    cross."""
+    face's down direction (square to the line between the mouth corners); < 0: the lips cross."""
     axis = inner_lips[10] - inner_lips[0]
     down = np.array([-axis[1], axis[0]]) / max(float(np.linalg.norm(axis)), 1e-9)
     return float(np.dot(inner_lips[15] - inner_lips[5], down))

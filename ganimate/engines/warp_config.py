@@ -163,6 +163,11 @@ class WarpConfig:
     # 1.52 and 1.32 -> 1.68 (single_face 0.99 -> 0.95, 1.13 -> 0.87).
     video_stretch_lips: bool = False
     video_seam_shade: float = 0.0
+    # ... nor rounds the lower lip of a mouth it opens wide (``MouthConfig.round_lips``): gated
+    # by the frame's own lip gap, it moved as a talking mouth opened and closed (held surprise,
+    # mouth flicker 1.314 -> 1.321x the input's on single_face, 1.293 -> 1.305x on face_noface,
+    # edit layer +0.004 levels a step).
+    video_round_lips: float = 0.0
     # ... nor seals a mouth in full because the target wants it shut (``MouthConfig.seal_shut``):
     # its lips are read on the track and part as the target asks already; sealed in full on the
     # frames where the person's own mouth opens, WolfgangLanger held neutral's edit layer moved
@@ -183,9 +188,9 @@ class WarpConfig:
     def for_video(self) -> WarpConfig:
         """This config with the video frames' settings (``video_sampling``, ``video_restore``,
         ``video_fold_blur``, ``video_lips_from_landmarks``, ``video_raisers_from_landmarks``,
-        ``video_fast_spline``,
-        ``video_teeth_atlas``, ``video_shadow_hue``, ``video_stretch_lips``,
-        ``video_seam_shade``, ``video_seal_shut``; a video reads its
+        ``video_fast_spline``, ``video_teeth_atlas``, ``video_shadow_hue``,
+        ``video_stretch_lips``, ``video_seam_shade``, ``video_seal_shut``, ``video_round_lips``;
+        a video reads its
         lips on its track, not with ``open_lips_from_landmarks``)."""
         return dataclasses.replace(self, sampling=self.video_sampling,
                                    restore=self.video_restore, fold_blur=self.video_fold_blur,
@@ -196,7 +201,8 @@ class WarpConfig:
                                    mouth=dataclasses.replace(
                                        self.mouth, stretch_lips=self.video_stretch_lips,
                                        seam_shade=self.video_seam_shade,
-                                       seal_shut=self.video_seal_shut),
+                                       seal_shut=self.video_seal_shut,
+                                       round_lips=self.video_round_lips),
                                    teeth=dataclasses.replace(
                                        self.teeth, atlas=self.video_teeth_atlas,
                                        shadow_hue=self.video_shadow_hue))

@@ -257,15 +257,17 @@ def test_the_upper_teeth_are_photographed_coloured_as_the_faces_and_hung_on_the_
 
 
 def _surprised(media, face: str):
-    """London ``face`` edited `-e surprise`, its scanned lower teeth drawn as they were when the
-    tests that start from it were measured (``TeethConfig.lower_full`` 0: a grey row along the
-    lower lip, now the gums' colour); the mouth they close is the same open mouth."""
+    """London ``face`` edited `-e surprise` as it was when the tests that start from it were
+    measured: its scanned lower teeth drawn (``TeethConfig.lower_full`` 0: a grey row along the
+    lower lip, now the gums' colour), its lower lip a V (``MouthConfig.round_lips`` 0); the mouth
+    they close is the same open mouth."""
     from ganimate import api
     from ganimate.engines import WarpEngine
     from ganimate.images import read_photo
 
     photo = read_photo(media / "faces" / "london" / "neutral" / f"{face}.jpg").rgb
-    engine = WarpEngine(dataclasses.replace(WarpConfig(), teeth=TeethConfig(lower_full=0)))
+    engine = WarpEngine(dataclasses.replace(WarpConfig(), teeth=TeethConfig(lower_full=0),
+                                            mouth=MouthConfig(round_lips=0.0)))
     return api.edit_image(photo, expression="surprise", hands=False, engine=engine)
 
 
@@ -718,3 +720,38 @@ def test_a_snarl_from_a_smile_bares_the_lower_teeth_not_a_hole(media):
                                                 engine=hole), mesh)
             after = _dark_share(api.edit_image(photo, expression="anger", hands=False), mesh)
             assert before > 0.3 and after < 0.15, (face, before, after)  # 0.52, 0.53: 0.08, 0.04
+
+
+def _cavity_fullness(rgb, mesh) -> float:
+    """How far the dark cavity (L* < 25) reaches below the line between the re-detected inner
+    mouth corners a quarter of the way in from each, over how far at the middle: 0.5 for a V,
+    0.75 for a parabola."""
+    inner = mesh(rgb)[0].landmarks[list(INNER_LIPS), :2]
+    grey = lab(rgb)[..., 0]
+
+    def depth(q: float) -> float:
+        x, y = inner[0] + q * (inner[10] - inner[0])
+        dark = np.flatnonzero(grey[int(y):int(y) + 200, int(round(x))] < 25)
+        return float(dark.max()) if len(dark) else 0.0
+
+    return (depth(0.25) + depth(0.75)) / 2 / max(depth(0.5), 1.0)
+
+
+def test_a_mouth_opened_wide_is_round_not_a_kite(media):
+    """`-e surprise` on closed mouths (London 013, 086): the scanned jaw drop bends the lower
+    lip's inner line at its middle point, and the cavity was a kite, its lower edge two straight
+    lines meeting in a V. Laid on a parabola through the corners, it is round."""
+    from ganimate import api
+    from ganimate.engines import WarpEngine
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    kite = WarpEngine(dataclasses.replace(WarpConfig(), mouth=MouthConfig(round_lips=0.0)))
+    with FaceMesh() as mesh:
+        for face in ("013", "086"):
+            photo = read_photo(media / "faces" / "london" / "neutral" / f"{face}.jpg").rgb
+            before = _cavity_fullness(api.edit_image(photo, expression="surprise", hands=False,
+                                                     engine=kite), mesh)
+            after = _cavity_fullness(api.edit_image(photo, expression="surprise", hands=False),
+                                     mesh)
+            assert before < 0.62 and after > 0.68, (face, before, after)  # 0.53, 0.56: 0.72
