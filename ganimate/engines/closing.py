@@ -20,6 +20,7 @@ from ganimate.engines.mouth import (
     INNER_LIPS,
     OUTER_LIPS,
     MouthConfig,
+    MouthMemory,
     _increasing,
     _mouth_box,
     gap_of,
@@ -80,7 +81,8 @@ def seal_weight(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
 
 def lay_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
              config: MouthConfig = MouthConfig(), shut: float = 0.0,
-             closes: float = 0.0, bared: float = 0.0) -> tuple[np.ndarray, float]:
+             closes: float = 0.0, bared: float = 0.0, closed: float | None = None
+             ) -> tuple[np.ndarray, float]:
     """(``shifts`` with the lips laid on one seam where the edit seals an open mouth or presses
     a closed one's lips past each other, the open mouth's seal weight: what
     :func:`fold_cavity` folds by; a closed mouth has no cavity to fold). ``shut``, ``closes``
@@ -88,7 +90,7 @@ def lay_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     the face does: with :attr:`MouthConfig.seal_shut`, an open mouth asked to close is sealed
     with no lens, however far the edit's own move leaves its lips apart, and a closed one the
     edit parts all the same is laid on one seam. A mouth the edit opens wide has its lower lip
-    rounded (:func:`round_lips`), less as the target ``bared`` the lower teeth."""
+    rounded (:func:`round_lips`, ``closed``), less as the target ``bared`` the lower teeth."""
     sealing = seal_weight(landmarks, shifts, scale, config)
     pressing = press_weight(landmarks, shifts, scale, config)
     forced = parted = 0.0
@@ -103,7 +105,7 @@ def lay_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     sealing = max(sealing, forced)
     laid = seal_lips(landmarks, shifts, scale, config, max(sealing, pressing, parted),
                      1.0 - max(forced, parted))
-    return round_lips(landmarks, laid, scale, config, 1.0 - bared), sealing
+    return round_lips(landmarks, laid, scale, config, 1.0 - bared, closed), sealing
 
 
 def shut_of(y_r: np.ndarray, y_g: np.ndarray, au_names) -> tuple[float, float]:
@@ -121,13 +123,14 @@ def shut_of(y_r: np.ndarray, y_g: np.ndarray, au_names) -> tuple[float, float]:
             float(smoothstep((most(y_r) - most(y_g)) / 0.1)))
 
 
-def lips_of(y_r: np.ndarray, y_g: np.ndarray, au_names) -> tuple[float, float, float]:
-    """:func:`shut_of`'s two, and how much the target bares the lower teeth (AU16, all of it
-    from 0.3): what :func:`lay_lips` takes."""
+def lips_of(y_r: np.ndarray, y_g: np.ndarray, au_names, memory: MouthMemory | None = None
+            ) -> tuple[float, float, float, float | None]:
+    """:func:`shut_of`'s two, how much the target bares the lower teeth (AU16, all of it from
+    0.3), and a video track's closedness (None: a photo): what :func:`lay_lips` takes."""
     names = list(au_names)
     bared = (float(smoothstep(float(y_g[names.index("AU16")]) / 0.3)) if "AU16" in names
              else 0.0)
-    return (*shut_of(y_r, y_g, au_names), bared)
+    return (*shut_of(y_r, y_g, au_names), bared, None if memory is None else memory.closedness)
 
 
 def _opened(landmarks: np.ndarray, scale: float, config: MouthConfig) -> float:
@@ -239,20 +242,26 @@ def _carried(landmarks: np.ndarray, shifts: np.ndarray, out: np.ndarray, frame: 
 
 
 def round_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
-               config: MouthConfig = MouthConfig(), share: float = 1.0) -> np.ndarray:
+               config: MouthConfig = MouthConfig(), share: float = 1.0,
+               closed: float | None = None) -> np.ndarray:
     """``shifts`` with the lower inner lip of a closed mouth that the edit opens wide laid on a
     parabola through the corners and its own middle depth (``config.round_lips`` of the way,
     fading in as the moved gap grows from ``round_from`` to twice it). The scanned jaw drop bends
     the lower lip's inner line at its middle point: a V, two straight lines meeting under the
     middle (`-e surprise`), where an open mouth's lower lip is a curve. ``share``: of that (a
     snarl's lower lip, pulled down at its sides, keeps its square: `anger` read 12 of 26 angry
-    rounded, 13 not)."""
+    rounded, 13 not). Only a closed mouth: ``closed`` (a video track's
+    :attr:`MouthMemory.closedness`, carried over frames), else as closed as the photo's lips
+    are (gated by each frame's own lips, held surprise's mouth flicker rose 1.314 -> 1.321x the
+    input's on single_face, by the track's 1.316x)."""
     if config.round_lips <= 0:
         return shifts
     _, dest = _inner(landmarks, shifts)
     wide = float(smoothstep((gap_of(dest) / scale - config.round_from)
                             / max(config.round_from, 1e-6)))
-    weight = config.round_lips * share * wide * (1.0 - _opened(landmarks, scale, config))
+    if closed is None:
+        closed = 1.0 - _opened(landmarks, scale, config)
+    weight = config.round_lips * share * wide * closed
     if weight <= 0:
         return shifts
     frame = _MouthFrame.of(dest)

@@ -97,9 +97,8 @@ _MESH_POINTS = 468  # the model has no iris points
 
 class ScannedBasis:
     """ICT-FaceKit's scanned FACS shapes on MediaPipe's 468 points (``ict_au_basis.npz``), in
-    the canonical face's frame (cm, x right, y up, z toward the camera). Same interface as
-    :class:`ganimate.faces.AUMeshModel` for the warp: ``ref``, ``basis`` (axis-major rows x0..,
-    y0.., z0..), ``inputs``, ``index``."""
+    the canonical face's frame (cm, x right, y up, z toward the camera), as an AUMeshModel:
+    ``ref``, ``basis`` (rows x0.., y0.., z0..), ``inputs``, ``index``."""
 
     def __init__(self):
 
@@ -429,13 +428,14 @@ class FaceWarp:
 
 def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names: Sequence[str],
               frame_size: tuple[int, int], config: WarpConfig = WarpConfig(),
-              touch: float = 0.0) -> FaceWarp:
+              touch: float = 0.0, memory: MouthMemory | None = None) -> FaceWarp:
     """The field that takes a face (mediapipe landmarks, frame pixels) from y_r to y_g."""
     points = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2]
     scale = eye_centre_distance(landmarks)
     shifts = still_near_mouth(mesh_displacement(landmarks, y_r, y_g, au_names, config),
                               landmarks, touch, scale, config.touch)
-    shifts, sealing = lay_lips(landmarks, shifts, scale, config.mouth, *lips_of(y_r, y_g, au_names))
+    shifts, sealing = lay_lips(landmarks, shifts, scale, config.mouth,
+                               *lips_of(y_r, y_g, au_names, memory))
     lids: list[LidField] = []
     blink = blink_fraction(y_r, y_g, au_names) if config.lids.close else 0.0
     if blink > 0:  # the lids close as lids (:mod:`ganimate.engines.lids`)
@@ -464,7 +464,7 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
     frame = np.asarray(frame)
     h, w = frame.shape[:2]
     with stage("field"):
-        plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config, touch)
+        plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config, touch, memory)
     scale = eye_centre_distance(landmarks)
     with stage("mouth"):
         redraw = (memory is None and plan.field is not None and narrows_dark_mouth(

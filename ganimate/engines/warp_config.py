@@ -163,11 +163,9 @@ class WarpConfig:
     # 1.52 and 1.32 -> 1.68 (single_face 0.99 -> 0.95, 1.13 -> 0.87).
     video_stretch_lips: bool = False
     video_seam_shade: float = 0.0
-    # ... nor rounds the lower lip of a mouth it opens wide (``MouthConfig.round_lips``): gated
-    # by the frame's own lip gap, it moved as a talking mouth opened and closed (held surprise,
-    # mouth flicker 1.314 -> 1.321x the input's on single_face, 1.293 -> 1.305x on face_noface,
-    # edit layer +0.004 levels a step).
-    video_round_lips: float = 0.0
+    # The lower lip of a mouth the edit opens wide is rounded in video as in photos
+    # (``MouthConfig.round_lips``), as far as the track holds the mouth closed.
+    video_round_lips: float = 1.0
     # ... nor seals a mouth in full because the target wants it shut (``MouthConfig.seal_shut``):
     # its lips are read on the track and part as the target asks already; sealed in full on the
     # frames where the person's own mouth opens, WolfgangLanger held neutral's edit layer moved

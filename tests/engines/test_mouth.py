@@ -755,3 +755,26 @@ def test_a_mouth_opened_wide_is_round_not_a_kite(media):
             after = _cavity_fullness(api.edit_image(photo, expression="surprise", hands=False),
                                      mesh)
             assert before < 0.62 and after > 0.68, (face, before, after)  # 0.53, 0.56: 0.72
+
+
+def test_a_video_rounds_the_opening_as_far_as_its_track_holds_the_mouth_closed(media):
+    """In video the rounding follows the track's closedness (carried over frames), not each
+    frame's own lips: open (0), the edit's lower lip is left as the jaw drop bends it."""
+    from ganimate.engines import load_engine
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+    from ganimate.targets.presets import apply_expression, parse_expression
+
+    photo = read_photo(media / "faces" / "london" / "neutral" / "013.jpg").rgb
+    with FaceMesh() as mesh:
+        lm = mesh(photo)[0].landmarks.astype(np.float64)
+    names = load_engine("warp", None, "cpu").au_names
+    y_r = np.zeros(len(names), np.float32)
+    y_g = apply_expression(y_r, parse_expression("surprise"), names)
+    scale = eye_centre_distance(lm)
+    shifts = geometry.mesh_displacement(lm, y_r, y_g, names)
+    lower = list(np.array(INNER_LIPS)[[12, 13, 17, 18]])  # a quarter of the way from each corner
+    kept = closing.round_lips(lm, shifts, scale, MouthConfig(), closed=0.0)
+    rounded = closing.round_lips(lm, shifts, scale, MouthConfig(), closed=1.0)
+    assert np.array_equal(kept, shifts)
+    assert np.abs(rounded[lower] - shifts[lower]).max() > 0.02 * scale  # 0.035 IOD down
