@@ -59,13 +59,12 @@ from ganimate.engines.mouth import (
 from ganimate.engines.skin import smile_shade, smile_weight
 from ganimate.engines.spline import ThinPlateSpline
 from ganimate.engines.teeth import (
-    colour_cast,
     draw_interior,
-    drawn_teeth_lab,
     gap_shows_jaw,
     jaw_opening,
     lower_teeth,
     motion_blurred,
+    photo_teeth_lab,
     skin_lightness,
 )
 from ganimate.engines.touch import fade_opening, still_near_mouth
@@ -545,10 +544,7 @@ def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
     basis, lower = au_basis(config.basis), lower_teeth(y_g, au_names, config.teeth)
     if memory is None:  # a photo: the teeth in its light and colour cast
         skin = skin_lightness(frame, landmarks, scale)
-        teeth = None  # in ordinary light (no cast) the teeth's own colour, as before
-        cast = colour_cast(frame, landmarks) if config.teeth.cast else np.zeros(2)
-        if np.any(cast):
-            teeth = drawn_teeth_lab(skin, config.teeth, cast)
+        teeth = photo_teeth_lab(frame, landmarks, skin, config.teeth, own=parts == "jaw")
         if moved is not None:
             lm = np.array(landmarks, np.float64)
             lm[:_MESH_POINTS, :2] += moved

@@ -27,7 +27,7 @@ from importlib import resources
 
 import numpy as np
 
-from ganimate.engines.mouth import colour_lab
+from ganimate.engines.mouth import INNER_LIPS, colour_lab, own_teeth_lab, teeth_split
 from ganimate.faces import RIGID_3D, canonical_face, to_model_frame, umeyama
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
@@ -199,6 +199,22 @@ def gap_shows_jaw(y_g: np.ndarray, au_names, config: TeethConfig = TeethConfig()
     carries (:attr:`TeethConfig.photo_gap`), or at least the lower teeth a target that depresses
     the lower lip bares (:func:`lower_teeth`)."""
     return config.photo_gap or (config.lower_full > 0 and lower_teeth(y_g, au_names, config) > 0)
+
+
+def photo_teeth_lab(frame: np.ndarray, landmarks: np.ndarray, skin_l: float,
+                    config: TeethConfig = TeethConfig(), own: bool = False) -> np.ndarray | None:
+    """The colour drawn teeth take on a photo: with ``own``, the photo's own upper teeth where it
+    shows them (the lower teeth drawn under them in the gap :func:`ganimate.engines.mouth.
+    rigid_teeth` leaves were the drawn teeth's colour: grey-green or whiter beside yellower
+    teeth); else in the picture's colour cast if it has one (:attr:`TeethConfig.cast`); None:
+    the drawn teeth's own colour."""
+    if own:
+        lips = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
+        lab = own_teeth_lab(frame, lips, teeth_split(frame, lips))
+        if lab is not None:
+            return lab
+    cast = colour_cast(frame, landmarks) if config.cast else np.zeros(2)
+    return drawn_teeth_lab(skin_l, config, cast) if np.any(cast) else None
 
 
 def skin_lightness(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> float:

@@ -778,3 +778,21 @@ def test_a_video_rounds_the_opening_as_far_as_its_track_holds_the_mouth_closed(m
     rounded = closing.round_lips(lm, shifts, scale, MouthConfig(), closed=1.0)
     assert np.array_equal(kept, shifts)
     assert np.abs(rounded[lower] - shifts[lower]).max() > 0.02 * scale  # 0.035 IOD down
+
+
+def test_teeth_drawn_under_a_photos_own_take_their_colour(media):
+    """The lower teeth drawn in the gap a photo's own upper teeth leave (`anger` on a smile) take
+    those teeth's colour; elsewhere a photo in ordinary light keeps the drawn teeth's own."""
+    from ganimate.engines.mouth import own_teeth_lab, teeth_split
+    from ganimate.engines.teeth import photo_teeth_lab
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    photo = read_photo(media / "faces" / "london" / "smiling" / "032.jpg").rgb
+    with FaceMesh() as mesh:
+        lm = mesh(photo)[0].landmarks
+    lips = lm[list(INNER_LIPS), :2]
+    own = own_teeth_lab(photo, lips, teeth_split(photo, lips))
+    assert own is not None
+    assert np.array_equal(photo_teeth_lab(photo, lm, 60.0, own=True), own)
+    assert photo_teeth_lab(photo, lm, 60.0) is None
