@@ -703,22 +703,29 @@ def _dark_share(rgb, mesh) -> float:
     return float((lab(rgb)[inside == 1][:, 0] < 20).mean())
 
 
+def _without_and_with(media, start: str, face: str, expression: str, without: WarpConfig):
+    """London ``face``'s ``start`` photo edited to ``expression`` by a warp with ``without`` (a
+    feature turned off) and by the default one."""
+    from ganimate import api
+    from ganimate.engines import WarpEngine
+    from ganimate.images import read_photo
+
+    photo = read_photo(media / "faces" / "london" / start / f"{face}.jpg").rgb
+    return [api.edit_image(photo, expression=expression, hands=False, engine=WarpEngine(without)),
+            api.edit_image(photo, expression=expression, hands=False)]
+
+
 def test_a_snarl_from_a_smile_bares_the_lower_teeth_not_a_hole(media):
     """`-e anger` on a smile (London 013, 032): the person's own upper teeth move with the lip and
     the jaw drops; the gap below them was a black hole (half of the mouth darker than L* 20). A
     target that depresses the lower lip (AU16) shows the lower teeth there."""
-    from ganimate import api
-    from ganimate.engines import WarpEngine
     from ganimate.faces import FaceMesh
-    from ganimate.images import read_photo
 
-    hole = WarpEngine(dataclasses.replace(WarpConfig(), teeth=TeethConfig(lower_full=0)))
+    hole = dataclasses.replace(WarpConfig(), teeth=TeethConfig(lower_full=0))
     with FaceMesh() as mesh:
         for face in ("013", "032"):
-            photo = read_photo(media / "faces" / "london" / "smiling" / f"{face}.jpg").rgb
-            before = _dark_share(api.edit_image(photo, expression="anger", hands=False,
-                                                engine=hole), mesh)
-            after = _dark_share(api.edit_image(photo, expression="anger", hands=False), mesh)
+            before, after = (_dark_share(edit, mesh) for edit in _without_and_with(
+                media, "smiling", face, "anger", hole))
             assert before > 0.3 and after < 0.15, (face, before, after)  # 0.52, 0.53: 0.08, 0.04
 
 
@@ -741,19 +748,13 @@ def test_a_mouth_opened_wide_is_round_not_a_kite(media):
     """`-e surprise` on closed mouths (London 013, 086): the scanned jaw drop bends the lower
     lip's inner line at its middle point, and the cavity was a kite, its lower edge two straight
     lines meeting in a V. Laid on a parabola through the corners, it is round."""
-    from ganimate import api
-    from ganimate.engines import WarpEngine
     from ganimate.faces import FaceMesh
-    from ganimate.images import read_photo
 
-    kite = WarpEngine(dataclasses.replace(WarpConfig(), mouth=MouthConfig(round_lips=0.0)))
+    kite = dataclasses.replace(WarpConfig(), mouth=MouthConfig(round_lips=0.0))
     with FaceMesh() as mesh:
         for face in ("013", "086"):
-            photo = read_photo(media / "faces" / "london" / "neutral" / f"{face}.jpg").rgb
-            before = _cavity_fullness(api.edit_image(photo, expression="surprise", hands=False,
-                                                     engine=kite), mesh)
-            after = _cavity_fullness(api.edit_image(photo, expression="surprise", hands=False),
-                                     mesh)
+            before, after = (_cavity_fullness(edit, mesh) for edit in _without_and_with(
+                media, "neutral", face, "surprise", kite))
             assert before < 0.62 and after > 0.68, (face, before, after)  # 0.53, 0.56: 0.72
 
 
