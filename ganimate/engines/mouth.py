@@ -113,17 +113,17 @@ class MouthConfig:
     # thin, stretched upper lip was. False: the fold alone (``WarpConfig.video_stretch_lips``).
     stretch_lips: bool = True
     # ... and meet on a dark line: lightness times 1 - ``seam_shade`` on the moved seam, a
-    # Gaussian ``seam_width`` IOD wide (:func:`ganimate.engines.closing.shade_seam`). 0: none
-    # (video: ``WarpConfig.video_seam_shade``).
+    # Gaussian ``seam_width`` IOD wide (:func:`.closing.shade_seam`). 0: none (video: off).
     seam_shade: float = 0.3
     seam_width: float = 0.008
     # A closed mouth whose moved inner lips cross (the upper below the lower) by this much (IOD)
     # is laid on one seam in full, less from 0 (:func:`.closing.press_weight`); 0: left crossed.
     press_cross: float = 0.02
-    # A closed mouth opened past ``round_from`` IOD (all from twice it) has its lower inner lip
-    # laid on a curve this much (:func:`ganimate.engines.closing.round_lips`): not a V.
+    # A closed mouth opened past ``round_from`` IOD, all from twice it (surprise 0.30-0.38, fear
+    # 0.17-0.26; not happy's 0.04-0.12, whose video mouth flicker rounding raised 1.5%), has its
+    # lower inner lip laid on a curve this much (:func:`.closing.round_lips`): not a V.
     round_lips: float = 1.0
-    round_from: float = 0.08
+    round_from: float = 0.12
 
 
 @dataclass(frozen=True)
