@@ -32,14 +32,18 @@ class ThinPlateSpline:
     fast: bool = False
 
     @staticmethod
-    def kernel(d2: np.ndarray, fast: bool = False) -> np.ndarray:
-        """phi from squared distances: r^2 log r = d2 log(d2) / 2 (0 at 0)."""
-        d2 = np.maximum(d2, np.finfo(d2.dtype).tiny)
+    def _log(x: np.ndarray, fast: bool) -> np.ndarray:
         if fast:
             import cv2
 
-            return 0.5 * d2 * cv2.log(d2)
-        return 0.5 * d2 * np.log(d2)
+            return cv2.log(x)
+        return np.log(x)
+
+    @staticmethod
+    def kernel(d2: np.ndarray, fast: bool = False) -> np.ndarray:
+        """phi from squared distances: r^2 log r = d2 log(d2) / 2 (0 at 0)."""
+        d2 = np.maximum(d2, np.finfo(d2.dtype).tiny)
+        return 0.5 * d2 * ThinPlateSpline._log(d2, fast)
 
     @classmethod
     def fit(cls, centres: np.ndarray, values: np.ndarray, smoothing: float = 0.0,
@@ -76,12 +80,16 @@ class ThinPlateSpline:
     _BLOCK = 256
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
-        if self.fast:
-            return self._fast(np.asarray(points, np.float32))
         p = np.asarray(points, np.float32)
         c = self.centres.astype(np.float32)
-        c2 = -2 * c.T
-        cc = (c * c).sum(1)[None, :]
+        if self.fast:  # |p|^2 + |c|^2 - 2 p.c as one product: (x, y, 1, |p|^2).(-2c, |c|^2, 1)
+            left = np.empty((len(p), 4), np.float32)
+            left[:, :2], left[:, 2], left[:, 3] = p, 1.0, (p * p).sum(1)
+            right = np.concatenate([-2 * c.T, (c * c).sum(1)[None, :],
+                                    np.ones((1, len(c)), np.float32)])
+        else:
+            c2 = -2 * c.T
+            cc = (c * c).sum(1)[None, :]
         w = self.weights.astype(np.float32)
         out = p @ self.affine[1:].astype(np.float32)
         out += self.affine[0].astype(np.float32)
@@ -90,37 +98,15 @@ class ThinPlateSpline:
         for i in range(0, len(p), self._BLOCK):
             q = p[i:i + self._BLOCK]
             kb = k[:len(q)]
-            np.matmul(q, c2, out=kb)  # squared distances: |p|^2 + |c|^2 - 2 p.c
-            kb += (q * q).sum(1)[:, None]
-            kb += cc
+            if self.fast:
+                np.matmul(left[i:i + self._BLOCK], right, out=kb)
+            else:
+                np.matmul(q, c2, out=kb)  # squared distances: |p|^2 + |c|^2 - 2 p.c
+                kb += (q * q).sum(1)[:, None]
+                kb += cc
             np.maximum(kb, tiny, out=kb)
-            kb *= np.log(kb)
+            kb *= self._log(kb, self.fast)
             out[i:i + len(q)] += (kb @ w) * np.float32(0.5)
-        return out
-
-    def _fast(self, p: np.ndarray) -> np.ndarray:
-        """:meth:`__call__` with OpenCV's logarithm, each block's squared distances one product
-        of (x, y, 1, |p|^2) with (-2 cx, -2 cy, |c|^2, 1)."""
-        import cv2
-
-        c = self.centres.astype(np.float32)
-        right = np.concatenate([-2 * c.T, (c * c).sum(1)[None, :], np.ones((1, len(c)),
-                                                                           np.float32)])
-        left = np.empty((len(p), 4), np.float32)
-        left[:, :2], left[:, 2], left[:, 3] = p, 1.0, (p * p).sum(1)
-        w = self.weights.astype(np.float32) * np.float32(0.5)
-        out = p @ self.affine[1:].astype(np.float32)
-        out += self.affine[0].astype(np.float32)
-        k = np.empty((min(self._BLOCK, len(p)), len(c)), np.float32)
-        logs = np.empty_like(k)
-        tiny = np.float32(1e-12)
-        for i in range(0, len(p), self._BLOCK):
-            kb, lb = k[:len(p[i:i + self._BLOCK])], logs[:len(p[i:i + self._BLOCK])]
-            np.matmul(left[i:i + self._BLOCK], right, out=kb)
-            np.maximum(kb, tiny, out=kb)
-            cv2.log(kb, lb)
-            kb *= lb
-            out[i:i + len(kb)] += kb @ w
         return out
 
     def grid(self, xs: np.ndarray, ys: np.ndarray, mask: np.ndarray | None = None
