@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ganimate.engines.masks import smoothstep
 from ganimate.engines.mouth import (
     INNER_LIPS,
     OUTER_LIPS,
@@ -25,7 +26,6 @@ from ganimate.engines.mouth import (
     _mouth_box,
     gap_of,
     own_teeth_lab,
-    smoothstep,
     teeth_split,
 )
 

@@ -13,7 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ganimate.engines.mouth import INNER_LIPS, OUTER_LIPS, smoothstep
+from ganimate.engines.masks import smoothstep
+from ganimate.engines.mouth import INNER_LIPS, OUTER_LIPS
 from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import FACE_OVAL, canonical_face, eye_centre_distance
 

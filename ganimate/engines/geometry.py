@@ -47,13 +47,13 @@ import numpy as np
 from ganimate.engines.closing import close_cavity, lay_lips, lips_of, narrows_dark_mouth
 from ganimate.engines.far_side import far_side_weight
 from ganimate.engines.lids import BLINK, LidField, blink_fraction, close_lids
+from ganimate.engines.masks import smoothstep
 from ganimate.engines.mouth import (
     MouthMemory,
     find_opening,
     paint_opening,
     rigid_teeth,
     seam_colour,
-    smoothstep,
     teeth_in_middle,
 )
 from ganimate.engines.skin import smile_shade, smile_weight

@@ -124,7 +124,7 @@ class LidField:
 
     def backward(self, gx: np.ndarray, gy: np.ndarray) -> LidRead:
         """This field over the pixel grid ``gx`` x ``gy`` (frame px)."""
-        from ganimate.engines.mouth import smoothstep
+        from ganimate.engines.masks import smoothstep
 
         rel_x = gx[None, :] - self.origin[0]
         rel_y = gy[:, None] - self.origin[1]

@@ -110,6 +110,11 @@ class TeethConfig:
     # 0.718). Where it is not asked for, the row takes the gums' colour. The snarl of `anger`
     # (AU16 at C) bares them: 13 of 26 read angry with them, 2 without. 0: always drawn.
     lower_full: float = 0.6
+    # Gums, palate and tongue are shaded smoothly: their flat-shaded facets' colour blurred among
+    # themselves by a Gaussian this wide (cm of the canonical face, about 6.3 cm between the eye
+    # centres); the teeth stay crisp. Flat, they showed as blocky patches of darker and lighter
+    # red inside an open mouth (`-e surprise`). 0: flat.
+    soft_tissue: float = 0.15
     # Route (b): a trained mouth painter's checkpoint (:mod:`ganimate.engines.painter`) fills the
     # opening instead of the scanned teeth. Empty: the scanned teeth (route (a), measured better).
     painter: str = ""
@@ -304,7 +309,8 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
     lab = _quad_colours(v, depth, mesh, skin_l, lip_colour, float(np.linalg.norm(sr[0])),
                         config, teeth_lab, lower)
     order = np.flatnonzero(inside)[np.argsort(depth[inside])]  # far first
-    rgb, cover = _raster(quads, lab, order, (y1 - y0, x1 - x0))
+    rgb, cover = _raster(quads, lab, order, (y1 - y0, x1 - x0), mesh.parts == 1,
+                         config.soft_tissue * float(np.linalg.norm(sr[0])))
     if atlas:
         if teeth_lab is None:
             teeth_lab = drawn_teeth_lab(skin_l, config)
@@ -371,10 +377,12 @@ def _with_atlas(rgb: np.ndarray, cover: np.ndarray, pose: SkullPose,
 _SUPERSAMPLE = 4
 
 
-def _raster(quads: np.ndarray, lab: np.ndarray, order: np.ndarray, shape: tuple[int, int]
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _raster(quads: np.ndarray, lab: np.ndarray, order: np.ndarray, shape: tuple[int, int],
+            hard: np.ndarray | None = None, soft: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Quads (window pixels) filled in ``order`` (painter's: later over earlier), each in its CIELAB
-    colour: (sRGB colour (h, w, 3) float32 in [0, 1], coverage (h, w) in [0, 1]).
+    colour: (sRGB colour (h, w, 3) float32 in [0, 1], coverage (h, w) in [0, 1]). Where ``soft``
+    (px) > 0, the quads not ``hard`` (per quad) are shaded smoothly: their colour blurred by a
+    Gaussian of that sigma among themselves, over the edges between their flat-shaded facets.
 
     Drawn without anti-aliasing on a grid ``_SUPERSAMPLE`` times finer, then averaged down in
     linear light: the coverage of every pixel is its share of covered samples, and two quads that
@@ -389,16 +397,35 @@ def _raster(quads: np.ndarray, lab: np.ndarray, order: np.ndarray, shape: tuple[
     k = _SUPERSAMPLE
     h, w = shape
     linear = _to_linear(cv2.cvtColor(np.ascontiguousarray(lab[None]), cv2.COLOR_LAB2RGB)[0])
-    canvas = np.zeros((h * k, w * k, 4), np.float32)  # linear R, G, B and the cover
+    labels = np.zeros((h * k, w * k), np.int32)  # 1 + the quad on top at each sample, 0: none
     fixed = list(np.round((quads[order] * k + (k - 1) / 2) * 16).astype(np.int32))
-    colours = np.concatenate([linear, np.ones((len(lab), 1), np.float32)], axis=1)[order].tolist()
     fill = cv2.fillConvexPoly
-    for poly, colour in zip(fixed, colours, strict=True):
-        fill(canvas, poly, colour, cv2.LINE_8, 4)
-    small = cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA)
+    for poly, label in zip(fixed, (order + 1).tolist(), strict=True):
+        fill(labels, poly, label, cv2.LINE_8, 4)
+    smooth = soft > 0 and hard is not None
+    table = np.zeros((len(lab) + 1, 5 if smooth else 4), np.float32)  # linear RGB, cover, soft
+    table[1:, :3], table[1:, 3] = linear, 1.0
+    if smooth:
+        table[1:, 4] = ~np.asarray(hard, bool)
+    small = cv2.resize(table[labels], (w, h), interpolation=cv2.INTER_AREA)
+    if smooth:
+        small[..., :3] = _smoothed(small, soft)
     cover = np.clip(small[..., 3], 0, 1)
     colour = small[..., :3] / np.maximum(cover, 1e-6)[..., None]  # the covered samples' mean
     return np.ascontiguousarray(_to_srgb(colour)), cover
+
+
+def _smoothed(small: np.ndarray, soft: float) -> np.ndarray:
+    """The premultiplied linear colour of a raster (R, G, B, cover, soft cover) with its soft
+    part's colour replaced by its Gaussian-weighted mean among soft samples (sigma ``soft`` px)."""
+    import cv2
+
+    share = np.clip(small[..., 4:5], 0, None)  # premultiplied by cover already
+    cover = np.maximum(small[..., 3:4], 1e-6)
+    soft_rgb = small[..., :3] * (share / cover)  # the soft quads' part of each pixel's colour
+    blurred = cv2.GaussianBlur(np.concatenate([soft_rgb, share], axis=2), (0, 0), soft)
+    mean = blurred[..., :3] / np.maximum(blurred[..., 3:4], 1e-6)
+    return small[..., :3] - soft_rgb + mean * share
 
 
 def _to_linear(srgb: np.ndarray) -> np.ndarray:
