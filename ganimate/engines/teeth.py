@@ -110,6 +110,13 @@ class TeethConfig:
     # 0.718). Where it is not asked for, the row takes the gums' colour. The snarl of `anger`
     # (AU16 at C) bares them: 13 of 26 read angry with them, 2 without. 0: always drawn.
     lower_full: float = 0.6
+    # The lower teeth, where they show (:attr:`lower_full`), photographed too: the atlas' upper row
+    # turned upside down, narrowed and shortened by these factors (lower incisors are about 0.7
+    # as wide as the upper, their crowns 0.85 as high), its edge on the scanned lower incisors'
+    # tips, lit at ``lower_light`` of the upper row (behind it, under the lip). Scanned, the lower
+    # row was one flat grey plate ("dentures", a reviewer of `-e anger`). None: scanned.
+    lower_atlas: tuple[float, float] | None = (0.7, 0.85)
+    lower_light: float = 0.85
     # Gums, palate and tongue are shaded smoothly: their flat-shaded facets' colour blurred among
     # themselves by a Gaussian this wide (cm of the canonical face, about 6.3 cm between the eye
     # centres); the teeth stay crisp. Flat, they showed as blocky patches of darker and lighter
@@ -128,6 +135,8 @@ class MouthMesh:
     parts: np.ndarray  # (Q,) 0: gums/tongue, 1: teeth
     with_jaw: np.ndarray  # (Q,) bool: the quad moves with the jaw (lower teeth, tongue)
     incisor_edge: np.ndarray  # (3,) lowest point of the upper front teeth
+    lower_edge: np.ndarray  # (3,) highest point of the lower front teeth, the jaw at rest
+    lower_edge_jaw: np.ndarray  # (3,) its displacement at jawOpen = 1
 
 
 @lru_cache(maxsize=1)
@@ -140,7 +149,10 @@ def mouth_mesh() -> MouthMesh:
     upper = teeth[(np.abs(jaw[teeth]).sum(axis=1) < 1e-3) & (np.abs(v[teeth, 0]) < 0.5)]
     edge = v[upper[np.argmin(v[upper, 1])]]
     with_jaw = (np.abs(jaw[quads]).sum(axis=2) >= 1e-3).any(axis=1)
-    return MouthMesh(v, jaw, quads, parts, with_jaw, edge)
+    lower = np.unique(quads[(parts == 1) & with_jaw])
+    lower = lower[np.abs(v[lower, 0]) < 0.5]
+    tip = lower[np.argmax(v[lower, 1])]
+    return MouthMesh(v, jaw, quads, parts, with_jaw, edge, v[tip], jaw[tip])
 
 
 @dataclass
@@ -309,11 +321,18 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
     lab = _quad_colours(v, depth, mesh, skin_l, lip_colour, float(np.linalg.norm(sr[0])),
                         config, teeth_lab, lower)
     order = np.flatnonzero(inside)[np.argsort(depth[inside])]  # far first
-    rgb, cover = _raster(quads, lab, order, (y1 - y0, x1 - x0), mesh.parts == 1,
-                         config.soft_tissue * float(np.linalg.norm(sr[0])))
+    lower_row = (mesh.parts == 1) & mesh.with_jaw
+    shows_lower = atlas and lower > 0 and config.lower_atlas is not None
+    rgb, cover, lower_share = _raster(quads, lab, order, (y1 - y0, x1 - x0), mesh.parts == 1,
+                                      config.soft_tissue * float(np.linalg.norm(sr[0])),
+                                      lower_row if shows_lower else None)
     if atlas:
         if teeth_lab is None:
             teeth_lab = drawn_teeth_lab(skin_l, config)
+        if shows_lower:
+            tips_px = sr @ (mesh.lower_edge + jaw * mesh.lower_edge_jaw) + t
+            tips = np.linalg.solve(sr, tips_px - pose[3])  # on the skull's frame
+            rgb = _with_lower_atlas(rgb, lower_share * lower, pose, tips, box, teeth_lab, config)
         rgb, cover = _with_atlas(rgb, cover, pose, anchor, box, teeth_lab)
     return Interior(x0, y0, rgb * 255, cover * np.float32(config.strength))
 
@@ -344,6 +363,32 @@ def teeth_atlas() -> TeethAtlas:
     return TeethAtlas(lab, alpha, np.median(lab[lit], axis=0), edge)
 
 
+def _plane(pose: SkullPose, point: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """For every pixel of ``box`` (x0, y0, x1, y1), where it lies on the skull's frontal plane
+    through ``point`` (canonical x, y, cm; float64 (h, w, 2))."""
+    _, s, rot, t = pose
+    m = s * rot
+    x0, y0, x1, y1 = box
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    q = np.stack([xs, -ys], axis=-1) - t[:2] - m[:2, 2] * point[2]
+    return q @ np.linalg.inv(m[:2, :2]).T
+
+
+def _atlas_colour(u: np.ndarray, v: np.ndarray, teeth_lab: np.ndarray, light: float = 1.0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The atlas read at texels ``u``, ``v`` (float32 maps): (sRGB 0-1, alpha), its lightness
+    scaled and its a*, b* shifted so that its teeth are ``teeth_lab``, then lit by ``light``."""
+    import cv2
+
+    atlas = teeth_atlas()
+    lab = cv2.remap(atlas.lab, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.remap(atlas.alpha, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                      borderValue=0.0)
+    lab[..., 0] *= light * float(teeth_lab[0]) / max(float(atlas.teeth[0]), 1.0)
+    lab[..., 1:] += (np.asarray(teeth_lab[1:], np.float32) - atlas.teeth[1:])
+    return np.clip(cv2.cvtColor(np.ascontiguousarray(lab), cv2.COLOR_LAB2RGB), 0, 1), alpha
+
+
 def _with_atlas(rgb: np.ndarray, cover: np.ndarray, pose: SkullPose,
                 anchor: np.ndarray | None, box: tuple[int, int, int, int], teeth_lab: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -351,26 +396,31 @@ def _with_atlas(rgb: np.ndarray, cover: np.ndarray, pose: SkullPose,
     read on the frontal plane of the lip seam's depth in the skull's frame (the seam at rest:
     ``anchor``, or the photo's own), the atlas' lightness scaled and its a*, b* shifted so that
     its teeth are the face's ``teeth_lab``."""
-    import cv2
-
-    atlas = teeth_atlas()
-    _, s, rot, t = pose
     seam = _seam_on_skull(pose) if anchor is None else anchor
-    m = s * rot
-    x0, y0, x1, y1 = box
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
-    q = np.stack([xs, -ys], axis=-1) - t[:2] - m[:2, 2] * seam[2]
-    plane = q @ np.linalg.inv(m[:2, :2]).T  # canonical x, y (cm) on the seam's plane
+    plane = _plane(pose, seam, box)
     u = ((plane[..., 0] - seam[0] + ATLAS_WIDTH / 2) / ATLAS_TEXEL).astype(np.float32)
     v = ((ATLAS_TOP - (plane[..., 1] - seam[1])) / ATLAS_TEXEL).astype(np.float32)
-    lab = cv2.remap(atlas.lab, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    alpha = cv2.remap(atlas.alpha, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                      borderValue=0.0)
-    lab[..., 0] *= float(teeth_lab[0]) / max(float(atlas.teeth[0]), 1.0)
-    lab[..., 1:] += (np.asarray(teeth_lab[1:], np.float32) - atlas.teeth[1:])
-    teeth = np.clip(cv2.cvtColor(np.ascontiguousarray(lab), cv2.COLOR_LAB2RGB), 0, 1)
+    teeth, alpha = _atlas_colour(u, v, teeth_lab)
     a = alpha[..., None]
     return (teeth * a + rgb * (1 - a)).astype(np.float32), cover + alpha * (1 - cover)
+
+
+def _with_lower_atlas(rgb: np.ndarray, shown: np.ndarray, pose: SkullPose, tips: np.ndarray,
+                      box: tuple[int, int, int, int], teeth_lab: np.ndarray,
+                      config: TeethConfig) -> np.ndarray:
+    """``rgb`` (sRGB 0-1) with the lower teeth photographed where ``shown`` (0-1 a pixel): the
+    atlas' upper row turned upside down and narrowed (:attr:`TeethConfig.lower_atlas`), its
+    edge on the scanned lower incisors' ``tips`` (canonical, the jaw opened), read on the
+    frontal plane through them."""
+    atlas = teeth_atlas()
+    width, height = config.lower_atlas
+    plane = _plane(pose, tips, box)
+    u = (((plane[..., 0] - tips[0]) / width + ATLAS_WIDTH / 2) / ATLAS_TEXEL).astype(np.float32)
+    below = (tips[1] - plane[..., 1]) / height  # down the lower teeth = up the upper ones
+    v = ((ATLAS_TOP + atlas.edge - below) / ATLAS_TEXEL).astype(np.float32)
+    teeth, alpha = _atlas_colour(u, v, teeth_lab, config.lower_light)
+    a = (alpha * shown)[..., None]
+    return (teeth * a + rgb * (1 - a)).astype(np.float32)
 
 
 # Samples per pixel side of the teeth's raster (16 a pixel).
@@ -378,9 +428,11 @@ _SUPERSAMPLE = 4
 
 
 def _raster(quads: np.ndarray, lab: np.ndarray, order: np.ndarray, shape: tuple[int, int],
-            hard: np.ndarray | None = None, soft: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+            hard: np.ndarray | None = None, soft: float = 0.0, marked: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Quads (window pixels) filled in ``order`` (painter's: later over earlier), each in its CIELAB
-    colour: (sRGB colour (h, w, 3) float32 in [0, 1], coverage (h, w) in [0, 1]). Where ``soft``
+    colour: (sRGB colour (h, w, 3) float32 in [0, 1], coverage (h, w) in [0, 1], the share of
+    each pixel that the quads ``marked`` (per quad) show on top, or None). Where ``soft``
     (px) > 0, the quads not ``hard`` (per quad) are shaded smoothly: their colour blurred by a
     Gaussian of that sigma among themselves, over the edges between their flat-shaded facets.
 
@@ -403,16 +455,20 @@ def _raster(quads: np.ndarray, lab: np.ndarray, order: np.ndarray, shape: tuple[
     for poly, label in zip(fixed, (order + 1).tolist(), strict=True):
         fill(labels, poly, label, cv2.LINE_8, 4)
     smooth = soft > 0 and hard is not None
-    table = np.zeros((len(lab) + 1, 5 if smooth else 4), np.float32)  # linear RGB, cover, soft
+    # linear RGB, cover, soft, marked
+    table = np.zeros((len(lab) + 1, 4 + smooth + (marked is not None)), np.float32)
     table[1:, :3], table[1:, 3] = linear, 1.0
     if smooth:
         table[1:, 4] = ~np.asarray(hard, bool)
+    if marked is not None:
+        table[1:, -1] = np.asarray(marked, bool)
     small = cv2.resize(table[labels], (w, h), interpolation=cv2.INTER_AREA)
     if smooth:
         small[..., :3] = _smoothed(small, soft)
     cover = np.clip(small[..., 3], 0, 1)
     colour = small[..., :3] / np.maximum(cover, 1e-6)[..., None]  # the covered samples' mean
-    return np.ascontiguousarray(_to_srgb(colour)), cover
+    share = None if marked is None else np.clip(small[..., -1], 0, 1)
+    return np.ascontiguousarray(_to_srgb(colour)), cover, share
 
 
 def _smoothed(small: np.ndarray, soft: float) -> np.ndarray:

@@ -177,7 +177,7 @@ def test_gums_and_tongue_are_shaded_smoothly_and_the_teeth_stay_crisp():
                       [[10.5, 2.0], [19.5, 2.0], [19.5, 12.0], [10.5, 12.0]]], np.float64)
     lab_ = np.array([[20.0, 20.0, 10.0], [40.0, 20.0, 10.0]], np.float32)
     for hard, steps in ((np.array([False, False]), (3, 11)), (np.array([True, True]), (1, 1))):
-        colour, _ = _raster(quads, lab_, np.array([0, 1]), (14, 22), hard, 2.0)
+        colour, _, _ = _raster(quads, lab_, np.array([0, 1]), (14, 22), hard, 2.0)
         lightness = lab(colour * 255)[7, 5:17, 0]
         rises = np.diff(lightness)
         # the step from L* 20 to 40 spread over several pixels (soft), or one (hard)
@@ -242,7 +242,7 @@ def test_neighbouring_quads_of_the_teeth_tile_without_a_seam():
     quads = np.array([[[1.75, 2.0], [10.37, 2.0], [10.37, 12.0], [1.75, 12.0]],
                       [[10.37, 2.0], [18.75, 2.0], [18.75, 12.0], [10.37, 12.0]]], np.float64)
     lab = np.array([[90.0, 1.0, 7.0], [90.0, 1.0, 7.0]], np.float32)
-    colour, cover = _raster(quads, lab, np.array([0, 1]), (16, 22))
+    colour, cover, _ = _raster(quads, lab, np.array([0, 1]), (16, 22))
     assert cover[4:10, 4:17].min() > 0.999, cover[6]
     srgb = cv2.cvtColor(lab[:1][None], cv2.COLOR_LAB2RGB)[0, 0]
     assert np.allclose(colour[4:10, 4:17], srgb, atol=1e-3)
@@ -298,18 +298,50 @@ def test_the_upper_teeth_are_photographed_coloured_as_the_faces_and_hung_on_the_
     assert WarpConfig().teeth.atlas and not WarpConfig().for_video().teeth.atlas
 
 
+def test_the_lower_teeth_a_snarl_bares_are_photographed_too(media):
+    """Where the target bares the lower teeth, they are the atlas' row turned upside down and
+    narrowed, on the scanned lower incisors' tips: lit teeth, not the scanned row's flat grey
+    plate (a reviewer's "dentures" under `-e anger`); where it does not, nothing changes."""
+    from ganimate.engines.teeth import draw_interior
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    rgb = read_photo(media / "faces" / "london" / "neutral" / "013.jpg").rgb
+    with FaceMesh() as found:
+        lm = found(rgb)[0].landmarks
+    seam, iod = lm[[13, 14], :2].mean(axis=0), eye_centre_distance(lm)
+    box = tuple(int(v) for v in (seam[0] - 0.5 * iod, seam[1] - 0.3 * iod,
+                                 seam[0] + 0.5 * iod, seam[1] + 0.5 * iod))
+
+    def drawn(config, lower):
+        d = draw_interior(lm, 0.4, box, 60.0, np.array([120.0, 60.0, 60.0]), iod, config,
+                          teeth_lab=np.array([80.0, 2.0, 10.0]), lower=lower)
+        return lab(d.rgb)[..., 0]
+
+    scanned, photographed = (drawn(TeethConfig(lower_atlas=a), 1.0) for a in (None, (0.7, 0.85)))
+    changed = np.abs(photographed - scanned) > 2
+    rows = np.flatnonzero(changed.any(axis=1))
+    assert changed.sum() > 0.02 * scanned.size, changed.sum()
+    assert rows.min() > 0.4 * iod  # below the upper row (the seam is 0.3 IOD down the box)
+    lift = float(np.mean(photographed[changed] - scanned[changed]))
+    assert lift > 8, lift  # 13: teeth lit as teeth, not a grey plate
+    hidden = [drawn(TeethConfig(lower_atlas=a), 0.0) for a in (None, (0.7, 0.85))]
+    np.testing.assert_array_equal(*hidden)
+
+
 def _surprised(media, face: str):
     """London ``face`` edited `-e surprise` as it was when the tests that start from it were
     measured: its scanned lower teeth drawn (``TeethConfig.lower_full`` 0: a grey row along the
-    lower lip, now the gums' colour), its lower lip a V (``MouthConfig.round_lips`` 0); the mouth
-    they close is the same open mouth."""
+    lower lip, now the gums' colour; not photographed, ``lower_atlas`` None), its lower lip a V
+    (``MouthConfig.round_lips`` 0); the mouth they close is the same open mouth."""
     from ganimate import api
     from ganimate.engines import WarpEngine
     from ganimate.images import read_photo
 
     photo = read_photo(media / "faces" / "london" / "neutral" / f"{face}.jpg").rgb
-    engine = WarpEngine(dataclasses.replace(WarpConfig(), teeth=TeethConfig(lower_full=0),
-                                            mouth=MouthConfig(round_lips=0.0)))
+    engine = WarpEngine(dataclasses.replace(
+        WarpConfig(), teeth=TeethConfig(lower_full=0, lower_atlas=None),
+        mouth=MouthConfig(round_lips=0.0)))
     return api.edit_image(photo, expression="surprise", hands=False, engine=engine)
 
 
