@@ -20,7 +20,7 @@ pixels. A track instead carries:
   while the mouth is closed; the drawn upper teeth hang from it, so they move with the head and
   not with the lips of a talking mouth (the lower teeth follow the edit's jaw);
 - **light and colour per track**: the cheeks' lightness (the teeth's light), the lip seam's colour
-  (the cavity's), the picture's colour cast (:func:`ganimate.engines.teeth.colour_cast`: the
+  (the cavity's), the picture's colour cast (:func:`ganimate.engines.cast.colour_cast`: the
   drawn teeth's colour before theirs is known), where the person's own upper teeth end
   (:func:`teeth_split`) and, once their mouth has been seen open, the colour of their own teeth
   (the drawn teeth's, so that drawn and own teeth side by side match), each an exponential
@@ -52,6 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ganimate.engines.cast import colour_cast
 from ganimate.engines.mouth import (
     INNER_LIPS,
     MouthConfig,
@@ -61,7 +62,7 @@ from ganimate.engines.mouth import (
     seam_colour,
     teeth_split,
 )
-from ganimate.engines.teeth import colour_cast, drawn_teeth_lab, seam_anchor, skin_lightness
+from ganimate.engines.teeth import drawn_teeth_lab, seam_anchor, skin_lightness
 from ganimate.engines.touch import TouchConfig, hand_touch
 from ganimate.faces import eye_centre_distance
 from ganimate.faces.hands import Hand, covered_share
@@ -119,7 +120,7 @@ class MouthTrack:
         self._open: bool | None = None
         self._closedness = 1.0
         self._split = self._skin = self._seam = self._anchor = self._teeth = None
-        self._cast = np.zeros(2)  # the picture's colour cast (teeth.colour_cast), averaged
+        self._cast = np.zeros(2)  # the picture's colour cast (cast.colour_cast), averaged
         self._sights = 0  # frames in which the person's own teeth were seen
         self._gap: float | None = None  # the smoothed landmarks' lip gap, IOD
         self._centre: np.ndarray | None = None  # the inner lips' centre at the last update, px

@@ -27,6 +27,8 @@ from importlib import resources
 
 import numpy as np
 
+from ganimate.engines.cast import colour_cast
+from ganimate.engines.masks import smoothstep
 from ganimate.engines.mouth import INNER_LIPS, colour_lab, own_teeth_lab, teeth_split
 from ganimate.faces import RIGID_3D, canonical_face, to_model_frame, umeyama
 
@@ -120,8 +122,13 @@ class TeethConfig:
     # Gums, palate and tongue are shaded smoothly: their flat-shaded facets' colour blurred among
     # themselves by a Gaussian this wide (cm of the canonical face, about 6.3 cm between the eye
     # centres); the teeth stay crisp. Flat, they showed as blocky patches of darker and lighter
-    # red inside an open mouth (`-e surprise`). 0: flat.
+    # red inside an open mouth (`-e surprise`). 0: flat. Only a mouth open wide shows them as
+    # areas: from a jaw opening (ICT jawOpen) of ``soft_jaw``, in full from twice it (surprise
+    # opens 0.62, fear 0.40, happy 0.15-0.18, anger 0.12). A parted mouth shows them as a thin
+    # dark band under the teeth, which the blur lightened with the gums the lips hide: `happy`
+    # from 26 surprised faces read 16 -> 13.
     soft_tissue: float = 0.15
+    soft_jaw: float = 0.2
     # Route (b): a trained mouth painter's checkpoint (:mod:`ganimate.engines.painter`) fills the
     # opening instead of the scanned teeth. Empty: the scanned teeth (route (a), measured better).
     painter: str = ""
@@ -324,7 +331,7 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
     lower_row = (mesh.parts == 1) & mesh.with_jaw
     shows_lower = atlas and lower > 0 and config.lower_atlas is not None
     rgb, cover, lower_share = _raster(quads, lab, order, (y1 - y0, x1 - x0), mesh.parts == 1,
-                                      config.soft_tissue * float(np.linalg.norm(sr[0])),
+                                      _soft_px(config, jaw, float(np.linalg.norm(sr[0]))),
                                       lower_row if shows_lower else None)
     if atlas:
         if teeth_lab is None:
@@ -335,6 +342,13 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
             rgb = _with_lower_atlas(rgb, lower_share * lower, pose, tips, box, teeth_lab, config)
         rgb, cover = _with_atlas(rgb, cover, pose, anchor, box, teeth_lab)
     return Interior(x0, y0, rgb * 255, cover * np.float32(config.strength))
+
+
+def _soft_px(config: TeethConfig, jaw: float, px_per_cm: float) -> float:
+    """How widely (px) the soft tissue is blurred at jaw opening ``jaw``: none up to
+    :attr:`TeethConfig.soft_jaw`, all of :attr:`TeethConfig.soft_tissue` from twice it."""
+    t = (jaw - config.soft_jaw) / max(config.soft_jaw, 1e-6)
+    return config.soft_tissue * float(smoothstep(t)) * px_per_cm
 
 
 # The atlas' window on the skull's frame (cm of the canonical face): a texel's side, how far
@@ -509,60 +523,6 @@ def drawn_teeth_lab(skin_l: float, config: TeethConfig = TeethConfig(),
     if cast is not None:
         lab[1:] += cast
     return lab
-
-
-# The eyes' outlines (MediaPipe, each from its outer corner round) and their irises (centre,
-# then four points on the rim): the whites of the eyes are the photo's neutral reference.
-_EYES = ((33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
-         (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249))
-_IRISES = (468, 473)
-# The whites' CIELAB a*, b* in the 204 London photos (studio light): median 5.1, 3.2 (as this
-# module reads them); every one of the 204 lies within 8.2 (a*) and 9.1 (b*) of it, the bundled
-# clips' frames within 12, so an offset under 12 counts as ordinary light, one of 20 or more as
-# a cast (a warm cast, R x1.12 and B x0.78, puts the whites 18-23 b* off; a cold one, R x0.88
-# and B x1.15, 10-17).
-_WHITES_AB = np.array([5.1, 3.2])
-_NEUTRAL, _CAST = 12.0, 20.0
-# Fewer white pixels than this (both eyes) read nothing: a squint's few whites are mostly lash
-# and shadow (single_face.mp4's smile read a* +4 on two frames from them).
-_MIN_WHITES = 40
-
-
-def colour_cast(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """The photo's colour cast (CIELAB a*, b*) read on the whites of the eyes: their median
-    chroma (the brightest third of each eye's pixels outside the iris) less the London photos',
-    0 within 12 (ordinary light: every London photo and bundled clip; also when the eyes are
-    narrowed, shut or their points missing), all of it from 20, smoothly between. A warm painting's
-    whites are yellow, a cold one's blue; drawn teeth take the same cast
-    (:attr:`TeethConfig.cast`)."""
-    import cv2
-
-    lm = np.asarray(landmarks, np.float64)
-    if len(lm) <= max(_IRISES) + 4:
-        return np.zeros(2)
-    whites = []
-    for eye, iris in zip(_EYES, _IRISES, strict=True):
-        pts = lm[list(eye), :2]
-        lo = np.floor(pts.min(axis=0)).astype(int)
-        hi = np.ceil(pts.max(axis=0)).astype(int) + 1
-        patch = np.asarray(frame[max(lo[1], 0):hi[1], max(lo[0], 0):hi[0], :3])
-        if patch.size == 0 or patch.shape[:2] != (hi[1] - lo[1], hi[0] - lo[0]):
-            continue
-        mask = np.zeros(patch.shape[:2], np.uint8)
-        cv2.fillPoly(mask, [np.round(pts - lo).astype(np.int32)], 1)
-        radius = 0.55 * np.linalg.norm(lm[iris + 1, :2] - lm[iris + 3, :2])
-        centre = np.round(lm[iris, :2] - lo).astype(int)
-        cv2.circle(mask, (int(centre[0]), int(centre[1])), int(np.ceil(radius)), 0, -1)
-        lab = cv2.cvtColor(np.ascontiguousarray(patch).astype(np.float32) / 255,
-                           cv2.COLOR_RGB2LAB)[mask == 1]
-        if len(lab) >= 10:
-            whites.append(lab[lab[:, 0] >= np.percentile(lab[:, 0], 67)])
-    if sum(len(w) for w in whites) < _MIN_WHITES:  # eyes narrowed or shut: no reading
-        return np.zeros(2)
-    off = np.median(np.concatenate(whites), axis=0)[1:] - _WHITES_AB
-    # none within ordinary light's range, all of it from twice that, smoothly between
-    ramp = np.clip((np.abs(off) - _NEUTRAL) / (_CAST - _NEUTRAL), 0.0, 1.0)
-    return off * ramp * ramp * (3 - 2 * ramp)
 
 
 def _quad_colours(v: np.ndarray, z: np.ndarray, mesh: MouthMesh, skin_l: float,

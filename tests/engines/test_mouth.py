@@ -9,6 +9,7 @@ import dataclasses
 
 import cv2
 import numpy as np
+import pytest
 from test_geometry import synthetic_mesh
 
 from ganimate.engines import closing, geometry, mouth
@@ -183,6 +184,14 @@ def test_gums_and_tongue_are_shaded_smoothly_and_the_teeth_stay_crisp():
         # the step from L* 20 to 40 spread over several pixels (soft), or one (hard)
         assert steps[0] <= np.sum(rises > 0.5) <= steps[1], (hard, np.round(lightness, 1))
         assert abs(lightness[0] - 20) < 3 and abs(lightness[-1] - 40) < 3
+    # only a mouth open wide (surprise's jaw 0.62, fear's 0.40) shows them as areas; a parted one
+    # (happy 0.15-0.18, anger 0.12) as a thin band under the teeth, left as it is
+    from ganimate.engines.teeth import _soft_px
+
+    config = TeethConfig()
+    assert _soft_px(config, 0.18, 20.0) == 0.0 and _soft_px(config, 0.12, 20.0) == 0.0
+    assert _soft_px(config, 0.62, 20.0) == pytest.approx(config.soft_tissue * 20.0)
+    assert 0 < _soft_px(config, 0.3, 20.0) < config.soft_tissue * 20.0
 
 
 def test_seam_colour_is_the_darkest_tenth():
@@ -481,8 +490,8 @@ def test_drawn_teeth_take_the_photos_colour_cast(media):
     and the drawn teeth take it."""
     from ganimate import api
     from ganimate.engines import WarpEngine
+    from ganimate.engines.cast import colour_cast
     from ganimate.engines.mouth import own_teeth_lab, teeth_split
-    from ganimate.engines.teeth import colour_cast
     from ganimate.faces import FaceMesh
     from ganimate.images import read_photo
 
