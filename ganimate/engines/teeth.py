@@ -126,7 +126,8 @@ class TeethConfig:
     # areas: from a jaw opening (ICT jawOpen) of ``soft_jaw``, in full from twice it (surprise
     # opens 0.62, fear 0.40, happy 0.15-0.18, anger 0.12). A parted mouth shows them as a thin
     # dark band under the teeth, which the blur lightened with the gums the lips hide: `happy`
-    # from 26 surprised faces read 16 -> 13.
+    # from 26 surprised faces read 16 -> 13. 0: at every opening (video,
+    # ``WarpConfig.video_soft_jaw``).
     soft_tissue: float = 0.15
     soft_jaw: float = 0.2
     # Route (b): a trained mouth painter's checkpoint (:mod:`ganimate.engines.painter`) fills the
@@ -347,7 +348,9 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
 def _soft_px(config: TeethConfig, jaw: float, px_per_cm: float) -> float:
     """How widely (px) the soft tissue is blurred at jaw opening ``jaw``: none up to
     :attr:`TeethConfig.soft_jaw`, all of :attr:`TeethConfig.soft_tissue` from twice it."""
-    t = (jaw - config.soft_jaw) / max(config.soft_jaw, 1e-6)
+    if config.soft_jaw <= 0:
+        return config.soft_tissue * px_per_cm
+    t = (jaw - config.soft_jaw) / config.soft_jaw
     return config.soft_tissue * float(smoothstep(t)) * px_per_cm
 
 
