@@ -24,17 +24,29 @@ _MIN_WHITES = 40
 
 def colour_cast(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """The photo's colour cast (CIELAB a*, b*) read on the whites of the eyes: their median
-    chroma (the brightest third of each eye's pixels outside the iris) less the London photos',
-    0 within 12 (ordinary light: every London photo and bundled clip; also when the eyes are
-    narrowed, shut or their points missing), all of it from 20, smoothly between. A warm painting's
-    whites are yellow, a cold one's blue; drawn teeth take the same cast
-    (:attr:`TeethConfig.cast`)."""
+    chroma (:func:`whites`) less the London photos', 0 within 12 (ordinary light: every London
+    photo and bundled clip; also when the eyes are narrowed, shut or their points missing), all
+    of it from 20, smoothly between. A warm painting's whites are yellow, a cold one's blue;
+    drawn teeth take the same cast (:attr:`TeethConfig.cast`)."""
+    seen = whites(frame, landmarks)
+    if seen is None:
+        return np.zeros(2)
+    off = np.median(seen, axis=0)[1:] - _WHITES_AB
+    # none within ordinary light's range, all of it from twice that, smoothly between
+    ramp = np.clip((np.abs(off) - _NEUTRAL) / (_CAST - _NEUTRAL), 0.0, 1.0)
+    return off * ramp * ramp * (3 - 2 * ramp)
+
+
+def whites(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """The whites of the eyes (CIELAB, L 0-100; (N, 3)): the brightest third of each eye's
+    pixels outside the iris; None when there are too few (eyes narrowed or shut, points
+    missing)."""
     import cv2
 
     lm = np.asarray(landmarks, np.float64)
     if len(lm) <= max(_IRISES) + 4:
-        return np.zeros(2)
-    whites = []
+        return None
+    found = []
     for eye, iris in zip(_EYES, _IRISES, strict=True):
         pts = lm[list(eye), :2]
         lo = np.floor(pts.min(axis=0)).astype(int)
@@ -50,10 +62,7 @@ def colour_cast(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         lab = cv2.cvtColor(np.ascontiguousarray(patch).astype(np.float32) / 255,
                            cv2.COLOR_RGB2LAB)[mask == 1]
         if len(lab) >= 10:
-            whites.append(lab[lab[:, 0] >= np.percentile(lab[:, 0], 67)])
-    if sum(len(w) for w in whites) < _MIN_WHITES:  # eyes narrowed or shut: no reading
-        return np.zeros(2)
-    off = np.median(np.concatenate(whites), axis=0)[1:] - _WHITES_AB
-    # none within ordinary light's range, all of it from twice that, smoothly between
-    ramp = np.clip((np.abs(off) - _NEUTRAL) / (_CAST - _NEUTRAL), 0.0, 1.0)
-    return off * ramp * ramp * (3 - 2 * ramp)
+            found.append(lab[lab[:, 0] >= np.percentile(lab[:, 0], 67)])
+    if sum(len(w) for w in found) < _MIN_WHITES:
+        return None
+    return np.concatenate(found)

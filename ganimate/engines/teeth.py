@@ -27,7 +27,7 @@ from importlib import resources
 
 import numpy as np
 
-from ganimate.engines.cast import colour_cast
+from ganimate.engines.cast import colour_cast, whites
 from ganimate.engines.masks import smoothstep
 from ganimate.engines.mouth import INNER_LIPS, colour_lab, own_teeth_lab, teeth_split
 from ganimate.faces import RIGID_3D, canonical_face, to_model_frame, umeyama
@@ -100,6 +100,13 @@ class TeethConfig:
     # No London photo reads a cast: their edits are unchanged. Video: a track's average of the
     # reading (:class:`ganimate.engines.mouth_track.MouthTrack`). False: the fixed colour.
     cast: bool = True
+    # ... and the light on the face, read on the whites of the eyes: drawn teeth are at most this
+    # much lighter (L*, as photographed) than the whites' brightest third (:func:`.cast.whites`).
+    # A dim photo's drawn teeth were lit as a studio's: lisa3.jpg (whites at L* 23) showed white
+    # teeth at 76, glowing in a dark face. The London people's own smiles lie within 39 of their
+    # whites (median +11; the whites' reading at 512 px is rough): 40 draws every London face as
+    # before. 0: off.
+    over_whites: float = 40.0
     # Video: drawn teeth blurred along the mouth's motion by this share of its move from the
     # last frame (a camera's shutter open for half the frame time blurs what moves by half its
     # move; the lips around them carry the clip's own blur, the drawn teeth were crisp).
@@ -239,7 +246,11 @@ def photo_teeth_lab(frame: np.ndarray, landmarks: np.ndarray, skin_l: float,
         if lab is not None:
             return lab
     cast = colour_cast(frame, landmarks) if config.cast else np.zeros(2)
-    return drawn_teeth_lab(skin_l, config, cast) if np.any(cast) else None
+    lab = drawn_teeth_lab(skin_l, config, cast)
+    seen = whites(frame, landmarks) if config.over_whites > 0 else None
+    if seen is not None:  # no lighter than the light on the eyes allows
+        lab[0] = min(lab[0], float(np.median(seen[:, 0])) + config.over_whites)
+    return lab if np.any(cast) or lab[0] < drawn_teeth_lab(skin_l, config, cast)[0] else None
 
 
 def skin_lightness(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> float:

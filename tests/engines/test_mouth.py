@@ -341,6 +341,29 @@ def test_the_lower_teeth_a_snarl_bares_are_photographed_too(media):
     np.testing.assert_array_equal(*hidden)
 
 
+def test_drawn_teeth_are_no_lighter_than_the_light_on_the_eyes_allows(media):
+    """A dim photo (a London face at 0.4 of its light): its drawn teeth were lit as the studio's
+    (L* 76.5 whatever the light), white teeth glowing in a dark face. They are now at most
+    ``over_whites`` lighter than the whites of the eyes; in the studio's own light, unchanged."""
+    from ganimate.engines.cast import whites
+    from ganimate.engines.teeth import photo_teeth_lab, skin_lightness
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    rgb = read_photo(media / "faces" / "london" / "neutral" / "013.jpg").rgb
+    dim = (rgb * 0.4).astype(np.uint8)
+    with FaceMesh() as mesh:
+        for photo, capped in ((rgb, False), (dim, True)):
+            lm = mesh(photo)[0].landmarks
+            skin = skin_lightness(photo, lm, eye_centre_distance(lm))
+            lab_ = photo_teeth_lab(photo, lm, skin)
+            assert (lab_ is not None) == capped
+            if capped:
+                eyes = float(np.median(whites(photo, lm)[:, 0]))
+                assert lab_[0] <= eyes + TeethConfig().over_whites + 1e-6 and lab_[0] < 70
+            assert photo_teeth_lab(photo, lm, skin, TeethConfig(over_whites=0)) is None
+
+
 def _surprised(media, face: str):
     """London ``face`` edited `-e surprise` as it was when the tests that start from it were
     measured: its scanned lower teeth drawn (``TeethConfig.lower_full`` 0: a grey row along the
