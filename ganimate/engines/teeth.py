@@ -166,8 +166,9 @@ def mouth_mesh() -> MouthMesh:
     with_jaw = (np.abs(jaw[quads]).sum(axis=2) >= 1e-3).any(axis=1)
     lower = np.unique(quads[(parts == 1) & with_jaw])
     lower = lower[np.abs(v[lower, 0]) < 0.5]
-    tip = lower[np.argmax(v[lower, 1])]
-    return MouthMesh(v, jaw, quads, parts, with_jaw, edge, v[tip], jaw[tip])
+    tips = lower[v[lower, 1] >= v[lower, 1].max() - 1e-3]  # the two central incisors' tips
+    return MouthMesh(v, jaw, quads, parts, with_jaw, edge, v[tips].mean(axis=0),
+                     jaw[tips].mean(axis=0))
 
 
 @dataclass
