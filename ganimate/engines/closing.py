@@ -93,10 +93,9 @@ def lay_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     rounded (:func:`round_lips`, ``closed``), less as the target ``bared`` the lower teeth."""
     sealing = seal_weight(landmarks, shifts, scale, config)
     pressing = press_weight(landmarks, shifts, scale, config)
-    forced = parted = 0.0
+    forced, parted = forced_seal(landmarks, scale, config, shut, closes), 0.0
     if config.seal_shut and shut > 0:
         opened = _opened(landmarks, scale, config)
-        forced = shut * closes * opened
         # a closed mouth that the edit parts all the same (relaxing a closed smile parted London
         # 092's and 172's lips by 0.014 and 0.028 IOD under `neutral`: a line of drawn teeth)
         _, dest = _inner(landmarks, shifts)
@@ -106,6 +105,16 @@ def lay_lips(landmarks: np.ndarray, shifts: np.ndarray, scale: float,
     laid = seal_lips(landmarks, shifts, scale, config, max(sealing, pressing, parted),
                      1.0 - max(forced, parted))
     return round_lips(landmarks, laid, scale, config, 1.0 - bared, closed), sealing
+
+
+def forced_seal(landmarks: np.ndarray, scale: float, config: MouthConfig, shut: float,
+                closes: float) -> float:
+    """How far (0-1) an open mouth is sealed because the target asks for lips that meet
+    (:attr:`MouthConfig.seal_shut`; ``shut``, ``closes``: :func:`shut_of`): its lips then meet
+    with no lens, and nothing is painted between them."""
+    if not config.seal_shut or shut <= 0:
+        return 0.0
+    return shut * closes * _opened(landmarks, scale, config)
 
 
 def shut_of(y_r: np.ndarray, y_g: np.ndarray, au_names) -> tuple[float, float]:
@@ -121,6 +130,13 @@ def shut_of(y_r: np.ndarray, y_g: np.ndarray, au_names) -> tuple[float, float]:
 
     return (1.0 - float(smoothstep(most(y_g) / 0.3)),
             float(smoothstep((most(y_r) - most(y_g)) / 0.1)))
+
+
+def wants_open(y_g: np.ndarray, au_names) -> float:
+    """How much the target asks for parted lips (AU25 0 -> 0.3: none -> fully)."""
+    if "AU25" not in au_names:
+        return 0.0
+    return float(smoothstep(float(y_g[list(au_names).index("AU25")]) / 0.3))
 
 
 def lips_of(y_r: np.ndarray, y_g: np.ndarray, au_names, memory: MouthMemory | None = None

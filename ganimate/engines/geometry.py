@@ -44,7 +44,14 @@ from importlib import resources
 
 import numpy as np
 
-from ganimate.engines.closing import close_cavity, lay_lips, lips_of, narrows_dark_mouth
+from ganimate.engines.closing import (
+    close_cavity,
+    forced_seal,
+    lay_lips,
+    lips_of,
+    narrows_dark_mouth,
+    wants_open,
+)
 from ganimate.engines.far_side import far_side_weight
 from ganimate.engines.lids import BLINK, LidField, blink_fraction, close_lids
 from ganimate.engines.masks import smoothstep
@@ -423,6 +430,10 @@ class FaceWarp:
 
     shifts: np.ndarray  # (468, 2) px
     field: Field | None
+    # How far an open mouth is sealed shut (:func:`.closing.forced_seal`): the lips meet, and
+    # the opening between them is painted that much less (London 108, 124 surprised, then
+    # `neutral` or `sad`: a grey line of drawn teeth between sealed lips).
+    shut: float = 0.0
 
 
 def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names: Sequence[str],
@@ -433,8 +444,8 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
     scale = eye_centre_distance(landmarks)
     shifts = still_near_mouth(mesh_displacement(landmarks, y_r, y_g, au_names, config),
                               landmarks, touch, scale, config.touch)
-    shifts, sealing = lay_lips(landmarks, shifts, scale, config.mouth,
-                               *lips_of(y_r, y_g, au_names, memory))
+    lips = lips_of(y_r, y_g, au_names, memory)
+    shifts, sealing = lay_lips(landmarks, shifts, scale, config.mouth, *lips)
     lids: list[LidField] = []
     blink = blink_fraction(y_r, y_g, au_names) if config.lids.close else 0.0
     if blink > 0:  # the lids close as lids (:mod:`ganimate.engines.lids`)
@@ -449,7 +460,7 @@ def plan_warp(landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray, au_names:
         skin = smile_shade(points + shifts, field.box, max(2.0, config.grid * scale), weight)
         if skin is not None:
             field.shade = skin if field.shade is None else field.shade * skin
-    return FaceWarp(shifts, field)
+    return FaceWarp(shifts, field, forced_seal(landmarks, scale, config.mouth, *lips[:2]))
 
 
 def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
@@ -471,14 +482,14 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
             config.mouth))
         opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth,
                                None if memory is None else memory.closedness,
-                               _wants_open(y_g, au_names) if memory is not None else 0.0,
+                               wants_open(y_g, au_names) if memory is not None else 0.0,
                                redraw)
         gap = interior = None
         if opening is None or memory is not None:
             # an open mouth keeps its own teeth, moved rigidly; the gap they leave is dark
             gap = rigid_teeth(frame, landmarks, plan.shifts, plan.field, scale, config.mouth,
                               memory)
-        opening, gap = fade_opening(opening, touch), fade_opening(gap, touch)
+        opening, gap = fade_opening(opening, max(touch, plan.shut)), fade_opening(gap, touch)
         colour = None
         if opening is not None or gap is not None:
             colour = seam_colour(frame, landmarks, scale) if memory is None else memory.seam
@@ -522,13 +533,6 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
                                       config.mouth, interior)
         paint_opening(result, opening, colour, scale, config.mouth, interior)
     return result, plan
-
-
-def _wants_open(y_g: np.ndarray, au_names: Sequence[str]) -> float:
-    """How much the target asks for parted lips (AU25 0 -> 0.3: none -> fully)."""
-    if "AU25" not in au_names:
-        return 0.0
-    return float(smoothstep(float(y_g[list(au_names).index("AU25")]) / 0.3))
 
 
 def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,

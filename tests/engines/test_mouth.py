@@ -667,6 +667,35 @@ def test_neutral_shuts_a_gaping_mouth_without_a_band_of_teeth(media):
             assert before > 0.03 and after < 0.003, (face, before, after)
 
 
+def test_lips_sealed_shut_have_no_line_of_teeth_between_them(media, monkeypatch):
+    """`neutral` or `sad` on a surprised face (London 108, 124): the lips meet, sealed in full,
+    but the opening between them was still painted (the dark mouth the edit narrows is drawn
+    anew) with drawn teeth: a grey line along the seam, black tails at the corners. A seal the
+    target forces paints nothing between the lips."""
+    from ganimate import api
+    from ganimate.faces import FaceMesh
+
+    def grey_share(rgb, mesh) -> float:  # grey (chroma < 12), not dark, inside the outer lips
+        lm = mesh(rgb)[0].landmarks
+        lips = np.zeros(rgb.shape[:2], np.uint8)
+        cv2.fillPoly(lips, [np.round(lm[_OUTER_LIPS, :2]).astype(np.int32)], 1)
+        px = lab(rgb)[lips == 1]
+        return float(((np.hypot(px[:, 1], px[:, 2]) < 12) & (px[:, 0] > 30)).mean())
+
+    with FaceMesh() as mesh:
+        for face in ("108", "124"):
+            surprised = _surprised(media, face)
+            for target in ("neutral", "sad"):
+                after = grey_share(api.edit_image(surprised, expression=target, hands=False),
+                                   mesh)
+                with monkeypatch.context() as m:
+                    m.setattr(geometry, "forced_seal", lambda *a, **k: 0.0)
+                    before = grey_share(api.edit_image(surprised, expression=target,
+                                                       hands=False), mesh)
+                # 0.06-0.07 painted, 0-0.005 not
+                assert before > 0.03 and after < 0.015, (face, target, before, after)
+
+
 def test_sealed_lips_are_their_own_lips_stretched_meeting_on_a_dark_line(media):
     """A broad smile sealed by `-e neutral` (London 013, 120): folded alone, every pixel of the
     upper lip's band over the closed mouth read one row of the lip (a pale smeared band, no upper
