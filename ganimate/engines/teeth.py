@@ -343,7 +343,8 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
     order = np.flatnonzero(inside)[np.argsort(depth[inside])]  # far first
     lower_row = (mesh.parts == 1) & mesh.with_jaw
     shows_lower = atlas and lower > 0 and config.lower_atlas is not None
-    rgb, cover, lower_share = _raster(quads, lab, order, (y1 - y0, x1 - x0), mesh.parts == 1,
+    rgb, cover, lower_share = _raster(quads, lab, order, (y1 - y0, x1 - x0),
+                                      hard_quads(mesh, lower),
                                       _soft_px(config, jaw, float(np.linalg.norm(sr[0]))),
                                       lower_row if shows_lower else None)
     if atlas:
@@ -355,6 +356,13 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
             rgb = _with_lower_atlas(rgb, lower_share * lower, pose, tips, box, teeth_lab, config)
         rgb, cover = _with_atlas(rgb, cover, pose, anchor, box, teeth_lab)
     return Interior(x0, y0, rgb * 255, cover * np.float32(config.strength))
+
+
+def hard_quads(mesh: MouthMesh, lower: float) -> np.ndarray:
+    """The quads kept crisp (teeth) when the soft tissue is shaded smoothly: the lower row drawn
+    mostly in the gums' colour (``lower`` < 0.5, :func:`lower_teeth`) is shaded as the gums are
+    (its facets showed as scallops along a surprised mouth's floor at 1536 px)."""
+    return (mesh.parts == 1) & ~(mesh.with_jaw & (lower < 0.5))
 
 
 def _soft_px(config: TeethConfig, jaw: float, px_per_cm: float) -> float:

@@ -192,6 +192,14 @@ def test_gums_and_tongue_are_shaded_smoothly_and_the_teeth_stay_crisp():
     assert _soft_px(config, 0.18, 20.0) == 0.0 and _soft_px(config, 0.12, 20.0) == 0.0
     assert _soft_px(config, 0.62, 20.0) == pytest.approx(config.soft_tissue * 20.0)
     assert 0 < _soft_px(config, 0.3, 20.0) < config.soft_tissue * 20.0
+    # the lower row in the gums' colour (a jaw drop, no AU16) is shaded as the gums are
+    from ganimate.engines.teeth import hard_quads, mouth_mesh
+
+    mesh = mouth_mesh()
+    upper, lower_row = (mesh.parts == 1) & ~mesh.with_jaw, (mesh.parts == 1) & mesh.with_jaw
+    assert hard_quads(mesh, 0.0)[upper].all() and not hard_quads(mesh, 0.0)[lower_row].any()
+    bared = hard_quads(mesh, 1.0)
+    assert bared[lower_row].all() and not bared[mesh.parts == 0].any()
     # video smooths them at every opening (a held smile's teeth change less between frames)
     video = WarpConfig().for_video().teeth
     assert _soft_px(video, 0.15, 20.0) == pytest.approx(config.soft_tissue * 20.0)
