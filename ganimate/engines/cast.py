@@ -28,7 +28,11 @@ def colour_cast(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     photo and bundled clip; also when the eyes are narrowed, shut or their points missing), all
     of it from 20, smoothly between. A warm painting's whites are yellow, a cold one's blue;
     drawn teeth take the same cast (:attr:`TeethConfig.cast`)."""
-    seen = whites(frame, landmarks)
+    return cast_of(whites(frame, landmarks))
+
+
+def cast_of(seen: np.ndarray | None) -> np.ndarray:
+    """:func:`colour_cast` from the whites already read (:func:`whites`; None: no reading)."""
     if seen is None:
         return np.zeros(2)
     off = np.median(seen, axis=0)[1:] - _WHITES_AB

@@ -27,7 +27,7 @@ from importlib import resources
 
 import numpy as np
 
-from ganimate.engines.cast import colour_cast, whites
+from ganimate.engines.cast import cast_of, whites
 from ganimate.engines.masks import smoothstep
 from ganimate.engines.mouth import INNER_LIPS, colour_lab, own_teeth_lab, teeth_split
 from ganimate.faces import RIGID_3D, canonical_face, to_model_frame, umeyama
@@ -246,12 +246,13 @@ def photo_teeth_lab(frame: np.ndarray, landmarks: np.ndarray, skin_l: float,
         lab = own_teeth_lab(frame, lips, teeth_split(frame, lips))
         if lab is not None:
             return lab
-    cast = colour_cast(frame, landmarks) if config.cast else np.zeros(2)
+    seen = whites(frame, landmarks) if config.cast or config.over_whites > 0 else None
+    cast = cast_of(seen) if config.cast else np.zeros(2)
     lab = drawn_teeth_lab(skin_l, config, cast)
-    seen = whites(frame, landmarks) if config.over_whites > 0 else None
-    if seen is not None:  # no lighter than the light on the eyes allows
-        lab[0] = min(lab[0], float(np.median(seen[:, 0])) + config.over_whites)
-    return lab if np.any(cast) or lab[0] < drawn_teeth_lab(skin_l, config, cast)[0] else None
+    lit = lab[0]
+    if seen is not None and config.over_whites > 0:  # no lighter than the eyes' light allows
+        lab[0] = min(lit, float(np.median(seen[:, 0])) + config.over_whites)
+    return lab if np.any(cast) or lab[0] < lit else None
 
 
 def skin_lightness(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> float:

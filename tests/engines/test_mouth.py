@@ -270,25 +270,31 @@ def test_neighbouring_quads_of_the_teeth_tile_without_a_seam():
     assert 0.5 <= cover[6, 2] <= 0.75 and 0.25 <= cover[6, 19] <= 0.5
 
 
+def _mouth_of_013(media, below: float):
+    """London 013's neutral landmarks, IOD and a box round its lip seam: 0.5 IOD either side,
+    0.3 above, ``below`` under it."""
+    from ganimate.faces import FaceMesh
+    from ganimate.images import read_photo
+
+    rgb = read_photo(media / "faces" / "london" / "neutral" / "013.jpg").rgb
+    with FaceMesh() as found:
+        lm = found(rgb)[0].landmarks
+    seam, iod = lm[[13, 14], :2].mean(axis=0), eye_centre_distance(lm)
+    return lm, iod, tuple(int(v) for v in (seam[0] - 0.5 * iod, seam[1] - 0.3 * iod,
+                                           seam[0] + 0.5 * iod, seam[1] + below * iod))
+
+
 def test_the_upper_teeth_are_photographed_coloured_as_the_faces_and_hung_on_the_seam(media):
     """The atlas (a London person outside the holdout, on the skull's frame): its middle edge a
     few millimetres below the seam; drawn on a London face its teeth take the face's teeth colour
     where the scanned render has its incisors, and differ from that render; a video's upper
     teeth behind its own rows stay scanned."""
     from ganimate.engines.teeth import draw_interior, teeth_atlas
-    from ganimate.faces import FaceMesh
-    from ganimate.images import read_photo
 
     atlas = teeth_atlas()
     assert 0.1 < atlas.edge < 0.6 and atlas.teeth[0] > 60
     assert 0.1 < (atlas.alpha > 0.5).mean() < 0.6
-    rgb = read_photo(media / "faces" / "london" / "neutral" / "013.jpg").rgb
-    with FaceMesh() as found:
-        lm = found(rgb)[0].landmarks
-    seam = lm[[13, 14], :2].mean(axis=0)
-    iod = eye_centre_distance(lm)
-    box = tuple(int(v) for v in (seam[0] - 0.5 * iod, seam[1] - 0.3 * iod,
-                                 seam[0] + 0.5 * iod, seam[1] + 0.3 * iod))
+    lm, iod, box = _mouth_of_013(media, 0.3)
     want = np.array([80.0, 2.0, 10.0])
     drawn = {on: draw_interior(lm, 0.0, box, 60.0, np.array([120.0, 60.0, 60.0]), iod,
                                TeethConfig(atlas=on), teeth_lab=want) for on in (True, False)}
@@ -323,15 +329,8 @@ def test_the_lower_teeth_a_snarl_bares_are_photographed_too(media):
     narrowed, on the scanned lower incisors' tips: lit teeth, not the scanned row's flat grey
     plate (a reviewer's "dentures" under `-e anger`); where it does not, nothing changes."""
     from ganimate.engines.teeth import draw_interior
-    from ganimate.faces import FaceMesh
-    from ganimate.images import read_photo
 
-    rgb = read_photo(media / "faces" / "london" / "neutral" / "013.jpg").rgb
-    with FaceMesh() as found:
-        lm = found(rgb)[0].landmarks
-    seam, iod = lm[[13, 14], :2].mean(axis=0), eye_centre_distance(lm)
-    box = tuple(int(v) for v in (seam[0] - 0.5 * iod, seam[1] - 0.3 * iod,
-                                 seam[0] + 0.5 * iod, seam[1] + 0.5 * iod))
+    lm, iod, box = _mouth_of_013(media, 0.5)
 
     def drawn(config, lower):
         d = draw_interior(lm, 0.4, box, 60.0, np.array([120.0, 60.0, 60.0]), iod, config,
@@ -635,17 +634,22 @@ def test_a_broad_smile_closed_by_neutral_shows_no_line_of_teeth(media):
             assert before > 0.02 and after < 0.01, (face, before, after)
 
 
+def _lips_lab(rgb, mesh) -> tuple[np.ndarray, np.ndarray]:
+    """The CIELAB pixels inside the re-detected outer lips, and the landmarks."""
+    lm = mesh(rgb)[0].landmarks
+    lips = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(lm[_OUTER_LIPS, :2]).astype(np.int32)], 1)
+    return lab(rgb)[lips == 1], lm
+
+
 def _lips_teeth_share(rgb, mesh, brighter: float | None = None) -> float:
     """The share of the re-detected outer lips' pixels that are teeth-light (L* >= the cheeks'
     - 5, a* <= the cheeks' - 2), or with ``brighter``, whiter than the cheeks (L* >= theirs +
     ``brighter``)."""
     from ganimate.evaluation.mouth import skin_reference
 
-    lm = mesh(rgb)[0].landmarks
-    lips = np.zeros(rgb.shape[:2], np.uint8)
-    cv2.fillPoly(lips, [np.round(lm[_OUTER_LIPS, :2]).astype(np.int32)], 1)
+    px, lm = _lips_lab(rgb, mesh)
     skin_l, skin_a = skin_reference(rgb, lm, 0.15 * eye_centre_distance(lm))
-    px = lab(rgb)[lips == 1]
     if brighter is not None:
         return float((px[:, 0] >= skin_l + brighter).mean())
     return float(((px[:, 0] >= skin_l - 5) & (px[:, 1] <= skin_a - 2)).mean())
@@ -684,10 +688,7 @@ def test_lips_sealed_shut_have_no_line_of_teeth_between_them(media, monkeypatch)
     from ganimate.faces import FaceMesh
 
     def grey_share(rgb, mesh) -> float:  # grey (chroma < 12), not dark, inside the outer lips
-        lm = mesh(rgb)[0].landmarks
-        lips = np.zeros(rgb.shape[:2], np.uint8)
-        cv2.fillPoly(lips, [np.round(lm[_OUTER_LIPS, :2]).astype(np.int32)], 1)
-        px = lab(rgb)[lips == 1]
+        px, _ = _lips_lab(rgb, mesh)
         return float(((np.hypot(px[:, 1], px[:, 2]) < 12) & (px[:, 0] > 30)).mean())
 
     with FaceMesh() as mesh:
