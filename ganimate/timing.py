@@ -29,6 +29,7 @@ class StageTimes:
     """Busy seconds per stage, summed over the threads that run it."""
 
     decode: float = 0.0
+    scan: float = 0.0  # the first seconds looked at for the teeth (animation.scan), at start
     landmarks: float = 0.0
     hands: float = 0.0  # the hand tracker (hands kept in front of the face), in the planner
     aus: float = 0.0

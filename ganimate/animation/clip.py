@@ -24,6 +24,7 @@ from ganimate.animation.conditions import Conditions
 from ganimate.animation.config import AnimateConfig
 from ganimate.animation.frames import FramePlan
 from ganimate.animation.planner import Planner
+from ganimate.animation.scan import scan_in_background
 from ganimate.animation.stages import edit_jobs
 from ganimate.engines import Engine, FrameJob
 from ganimate.video import VideoInfo, probe, read_frame_at, read_frames
@@ -48,7 +49,8 @@ class ClipPlans:
         self.info = info or probe(self.path)
         self.engine = engine.for_video()
         self.config = config
-        planner = Planner(self.engine, config, float(self.info.fps))
+        planner = Planner(self.engine, config, float(self.info.fps),
+                          scan_in_background(self.path, self.info, self.engine, config))
         self._plans = planner.run(read_frames(self.path, self.info))
         self._kept: list[FramePlan] = []
 

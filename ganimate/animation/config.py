@@ -59,7 +59,8 @@ class Timeline:
 
 @dataclass(frozen=True)
 class AnimateConfig:
-    """How a video is animated; every setting has a CLI option of `ganimate animate video`."""
+    """How a video is animated; the settings a user tunes have CLI options of `ganimate animate
+    video` (the queues, the smoothers' degrees and the scan's sampling are fixed there)."""
 
     # Only this face (its track id: the ``face`` column of `ganimate aus VIDEO`); None: every face.
     face: int | None = None
@@ -91,6 +92,14 @@ class AnimateConfig:
     queue_frames: int = 8
     # Faces followed at once.
     max_faces: int = 4
+    # Before the first frame is edited, look at the clip's first this many seconds, one frame
+    # every ``teeth_scan_every`` seconds, for each person's own teeth (:mod:`.scan`): teeth the
+    # edit draws take their colour from the first frame on, not a studio photo's until the
+    # person's mouth first opens (single_face.mp4 `-e happy --hold`: drawn L* 82, his own 64;
+    # the mouth's flicker 1.49x the input's, 1.31x with his colour from the start). It costs a
+    # second decode of those seconds and a face mesh a sight. 0: off.
+    teeth_scan: float = 3.0
+    teeth_scan_every: float = 0.2
     # Keep hands in front of the face: where mediapipe's hand tracker finds a hand over a face,
     # the output keeps the input's pixels (a hand over the mouth gets no teeth drawn on it) and
     # the face's mouth track holds its state (:mod:`ganimate.faces.hands`). About 12 ms a frame.

@@ -45,6 +45,7 @@ from ganimate.animation.config import AnimateConfig, Timeline
 from ganimate.animation.frames import AnimationResult, FramePlan, FrameRecord, record_of
 from ganimate.animation.planner import Planner
 from ganimate.animation.preview import preview_frame
+from ganimate.animation.scan import scan_in_background
 from ganimate.animation.stages import Encoder, Stage, cpu_threads, edit_jobs
 from ganimate.engines import Engine, FrameEdit, FrameJob
 from ganimate.errors import GanimateError
@@ -133,7 +134,8 @@ class _VideoPipeline:
             self._decode = Stage(lambda: timed(read_frames(src, info), "decode"),
                                   config.queue_frames,
                                   self._stop, "decode")
-            planner = Planner(engine, config, float(info.fps))
+            planner = Planner(engine, config, float(info.fps),
+                              scan_in_background(src, info, engine, config))
             self._plan = Stage(lambda: planner.run(self._decode), config.queue_frames,
                                 self._stop, "plan")
         except BaseException:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from ganimate.animation.config import AnimateConfig
 from ganimate.animation.frames import FramePlan, PlannedFace
+from ganimate.animation.scan import TeethScan, face_centre
 from ganimate.engines import Engine, MouthTrack
 from ganimate.faces import (
     FaceTracker,
@@ -23,6 +24,7 @@ from ganimate.faces import (
     crop_size_for,
     crop_transform,
     crop_with_transform,
+    eye_centre_distance,
     source_aus,
 )
 from ganimate.timing import stage
@@ -87,6 +89,7 @@ class _TrackState:
     baseline: NeutralBaseline | None
     mouth: MouthTrack | None = None  # the engine's per-person state (Engine.track)
     last_seen: int = 0
+    seeded: bool = False  # the mouth has learnt the scan's sights (at its first plan)
 
 
 @dataclass
@@ -105,12 +108,18 @@ class Planner:
     window around it is known (fewer at the end of the clip).
     """
 
-    def __init__(self, engine: Engine, config: AnimateConfig, fps: float):
+    def __init__(self, engine: Engine, config: AnimateConfig, fps: float,
+                 scan: Callable[[], TeethScan] = TeethScan):
+        """``scan``: gives the clip's first seconds, whose sights of each person's own teeth a
+        new track learns first (:func:`ganimate.animation.scan.scan_teeth`), when the first
+        track starts (:func:`ganimate.animation.scan.scan_in_background` meanwhile)."""
         self.space = engine.au_space  # where y_r is read
         self.new_track = engine.track  # a person's temporal state in the engine
         self.own_aus = engine.own_aus  # y_r as the engine moves it
         self.fps = fps
         self.config = config
+        self._scan = scan
+        self._scanned: TeethScan | None = None
         self.lookahead = max(0, int(round(config.smooth * fps)))
         self.model_size = engine.image_size
         self.pixels = engine.uses_network  # the warp reads a crop's landmarks, not its pixels
@@ -163,6 +172,13 @@ class Planner:
                 with stage("track"):
                     state.mouth.observe(frame, f.landmarks, hands)
 
+    @property
+    def scanned(self) -> TeethScan:
+        """The scan of the clip's first seconds, waited for on first use."""
+        if self._scanned is None:
+            self._scanned = self._scan()
+        return self._scanned
+
     def _emit(self, p: _Pending) -> FramePlan:
         """The plan of frame ``p``: each face cut through its smoothed transform, with its
         landmarks (what the warp moves) smoothed over the same window, and its smoothed y_r."""
@@ -190,6 +206,10 @@ class Planner:
             if state.mouth is not None:  # in frame order: _emit is called so
                 with stage("track"):
                     seen = marks[xs[near] == p.index][0]
+                    if not state.seeded:  # as late as can be: the scan runs meanwhile
+                        state.mouth.seed(p.frame, seen, self.scanned.sights_for(
+                            p.index, face_centre(seen), eye_centre_distance(seen)))
+                        state.seeded = True
                     mouth = state.mouth.update(p.frame, landmarks, seen, p.hands)
             y = self.own_aus(y, landmarks, mouth)
             planned.append(PlannedFace(tid, crop, y, mouth))

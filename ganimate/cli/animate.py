@@ -90,6 +90,10 @@ def animate_video_command(
                                   help="Measure the faces' AUs relative to each person's "
                                        "neutral face."),
     hands: HandsOption = AnimateConfig.hands,
+    teeth_scan: float = typer.Option(
+        AnimateConfig.teeth_scan, "--teeth-scan", min=0.0,
+        help="Seconds at the clip's start looked at first for each person's own teeth, whose "
+             "colour the teeth an edit draws take from the first frame on; 0 = off."),
     batch_size: int = typer.Option(AnimateConfig.batch_size, "--batch-size", min=1,
                                    help="Face crops per generator call."),
     workers: int = typer.Option(AnimateConfig.workers, "--workers", min=0,
@@ -113,7 +117,8 @@ def animate_video_command(
     animation.check_video_request(video, output, targets, timeline, preview)
     engine = load_engine(engine_name, checkpoint, device)
     config = AnimateConfig(
-        face=face, smooth=smooth, baseline=baseline, hands=hands, batch_size=batch_size,
+        face=face, smooth=smooth, baseline=baseline, hands=hands, teeth_scan=teeth_scan,
+        batch_size=batch_size,
         workers=workers, blend=BlendConfig(feather=feather), estimator=estimator, crf=crf,
         preset=preset, lossless=lossless)
     spec = targets.spec(engine.au_space, estimator)

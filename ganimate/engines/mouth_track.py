@@ -90,6 +90,9 @@ class MouthTrackConfig:
     # The drawn teeth's colour counts as this many sights of the person's own teeth in the mean
     # that learns theirs (a third of the way after one sight, half after three).
     prior: int = 2
+    # Sights of a scan of the clip's first seconds (:meth:`MouthTrack.seed`): this many or more
+    # are taken whole (their median, robust to a blurred one), fewer are learnt as above.
+    seed_whole: int = 3
     # While a hand covers more than this share of the inner lips, the track holds its state.
     covered: float = 0.25
     # The picture's colour cast (CIELAB a*, b*, averaged like the light) tints the drawn teeth
@@ -177,26 +180,53 @@ class MouthTrack:
         have the person's colour by the time a smile of their own opens onto them (learnt at
         :meth:`update`, the drawn middle of the wipe was whiter than their teeth for three
         frames). ``landmarks``: the frame's own (unsmoothed) points."""
-        cfg = self.config
         self._ahead.append(self._touch_of(landmarks, hands))
+        own = self.sight(frame, landmarks, hands)
+        if own is not None:
+            self._learn(own, skin_lightness(frame, landmarks, eye_centre_distance(landmarks)))
+
+    def seed(self, frame: np.ndarray, landmarks: np.ndarray,
+             sights: list[np.ndarray]) -> None:
+        """Learn the person's own teeth from ``sights`` (:meth:`sight` on frames further on, in
+        their order: a scan of the clip's first seconds, :mod:`ganimate.animation.scan`) before
+        this first frame of the track: drawn teeth then have their colour from the first frame,
+        not the studio-lit prior until their mouth first opens (single_face.mp4: drawn L* 82 for
+        the 19 frames before his own teeth, which read 64)."""
+        if len(sights) >= self.config.seed_whole:  # enough to be robust: their median, whole
+            self._teeth = np.median(np.asarray(sights, np.float64), axis=0)
+            self._sights = len(sights)
+            return
+        skin = skin_lightness(frame, landmarks, eye_centre_distance(landmarks))
+        for own in sights:
+            self._learn(own, skin)
+
+    def sight(self, frame: np.ndarray, landmarks: np.ndarray,
+              hands: tuple[Hand, ...] = ()) -> np.ndarray | None:
+        """The colour (CIELAB) of the person's own teeth on this frame, or None where their
+        mouth is not clearly open, a hand covers it, or what shows is a cavity or a blur."""
+        cfg = self.config
         scale = eye_centre_distance(landmarks)
         lips = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
         if gap_of(lips) / max(scale, 1e-6) < self.mouth.open_at:  # a clearly open mouth only
-            return
+            return None
         if covered_share(hands, lips) > cfg.covered:
-            return
+            return None
         skin = skin_lightness(frame, landmarks, scale)
         split = teeth_split(frame, lips) if self._split is None else float(self._split)
         own = own_teeth_lab(frame, lips, split)
         if own is None or own[0] < cfg.teeth_light * skin:  # a cavity or a blur, not teeth
-            return
-        # the mean of the sights so far, the drawn teeth's own colour counted as ``prior`` of
-        # them, then an average over ``smooth`` seconds: a first sight in motion blur taken whole
-        # turned the drawn teeth grey, and a colour that moves too fast on a row of drawn teeth
-        # makes it read as fewer teeth from one frame to the next (a pop)
+            return None
+        return own
+
+    def _learn(self, own: np.ndarray, skin: float) -> None:
+        """One sight of the person's own teeth: the mean of the sights so far, the drawn
+        teeth's own colour counted as ``prior`` of them, then an average over ``smooth``
+        seconds: a first sight in motion blur taken whole turned the drawn teeth grey, and a
+        colour that moves too fast on a row of drawn teeth makes it read as fewer teeth from
+        one frame to the next (a pop)."""
         self._sights += 1
         start = self._drawn(skin) if self._teeth is None else self._teeth
-        self._teeth = _ema(start, own, max(self._rate, 1.0 / (self._sights + cfg.prior)))
+        self._teeth = _ema(start, own, max(self._rate, 1.0 / (self._sights + self.config.prior)))
 
     def _touch_of(self, landmarks: np.ndarray, hands: tuple[Hand, ...]) -> float:
         """How much a hand touches the mouth on one frame (:func:`hand_touch`)."""

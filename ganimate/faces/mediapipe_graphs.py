@@ -9,6 +9,7 @@ Shared by the face mesh (:mod:`ganimate.faces.mesh`) and the hand tracker
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -24,15 +25,21 @@ T = TypeVar("T")
 _DEFERRED = ("matplotlib", "matplotlib.pyplot", "sounddevice")
 
 
+_IMPORTING = threading.Lock()
+
+
 def import_mediapipe():
     """mediapipe, imported with matplotlib deferred (:func:`ganimate.runtime.defer_imports`):
-    anything that really plots still gets the real pyplot on first use."""
-    if "mediapipe" in sys.modules:
-        return sys.modules["mediapipe"]
-    defer_imports(_DEFERRED)
-    import mediapipe
+    anything that really plots still gets the real pyplot on first use. Thread-safe: a thread
+    that asks while another imports it waits (``sys.modules`` holds the module half-made
+    meanwhile: `animate video`'s teeth scan and planner start together)."""
+    with _IMPORTING:
+        if "mediapipe" in sys.modules:
+            return sys.modules["mediapipe"]
+        defer_imports(_DEFERRED)
+        import mediapipe
 
-    return mediapipe
+        return mediapipe
 
 
 def quiet_call(call: Callable[..., T], *args) -> T:

@@ -123,6 +123,20 @@ def test_drawn_teeth_take_the_colour_of_the_persons_own(media):
     assert abs(lab[1][2] - own[2]) < abs(lab[0][2] - own[2]), (lab, own)
 
 
+def test_a_track_seeded_by_enough_sights_takes_their_median_few_are_learnt():
+    """A scan of the clip's first seconds (animation.scan) seeds a new track's teeth colour:
+    three sights or more by their median (a blurred one left out), fewer as frames' sights."""
+    a = np.array([60.0, 10, 10])
+    track, few = MouthTrack(30.0), MouthTrack(30.0)
+    lm = closed_mesh()
+    photo = lip_photo(lm)
+    track.seed(photo, lm, [a, a + [2, 0, 0], a - [40, 0, 0]])  # one blurred, dark sight
+    assert np.allclose(track.update(photo, lm).teeth, a, atol=1e-3)
+    few.seed(photo, lm, [a])  # a single sight moves the drawn colour a third of the way
+    one = few.update(photo, lm).teeth
+    assert one is not None and 0 < one[0] - a[0] and not np.allclose(one, a)
+
+
 def test_the_state_follows_the_frames_own_lips_not_the_smoothed_ones():
     """Smoothed landmarks lag a mouth that snaps shut: the frame's own (unsmoothed) lips decide
     the state, so the drawn teeth are back on the frame where the lips meet."""
