@@ -83,6 +83,28 @@ def test_the_warp_with_a_memory_draws_teeth_over_a_held_closed_mouth():
 
 
 
+def test_video_shades_drawn_teeth_less_by_the_lips():
+    """Video's drawn teeth keep 0.8 of their light at the lips' edge (``WarpConfig.
+    video_lip_shadow``; photos 0.55): the dark rim round a row of teeth moving with the head is
+    its most contrasted edge, and changed the mouth's pixels from frame to frame the most."""
+    from ganimate.engines.warp_config import WarpConfig
+
+    y_r, y_g = target(AU06=0.8, AU12=1.0, AU25=0.7, AU26=0.2)
+    lm = ajar(0.0)
+    photo = lip_photo(lm)
+    memory = MouthTrack(30.0).update(photo, lm)
+    video = WarpConfig().for_video()
+    assert video.mouth.lip_shadow == video.video_lip_shadow > WarpConfig().mouth.lip_shadow
+    rim = []
+    for config in (video, dataclasses.replace(video, video_lip_shadow=0.55).for_video()):
+        out, plan = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES, config, memory=memory)
+        inside = opening_of(lm, plan)
+        edge = inside & ~cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(
+            bool)  # the opening's outer 2 px, along the lips
+        rim.append(float(out[edge].astype(float).mean()))
+    assert rim[0] > rim[1] + 3, rim
+
+
 def test_drawn_teeth_take_the_colour_of_the_persons_own(media):
     """A track that has seen the person's teeth (a real smile, London 009) draws its teeth in
     their colour; before, and on a photo, in the cheeks' lightness + 40, near grey."""
