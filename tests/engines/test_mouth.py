@@ -675,8 +675,11 @@ def test_neutral_shuts_a_gaping_mouth_without_a_band_of_teeth(media):
                                                      hands=False), mesh, 10)
             # 0.105 and 0.096 before, 0 after on this project's 2-core EPYC. 086, tested here
             # until a CPU of the same model read 0.015 on one machine and 0.008 on another, is
-            # left out: its band is too thin to bear the spread between machines.
-            assert before > 0.03 and after < 0.003, (face, before, after)
+            # left out: its band is too thin to bear the spread between machines. So is 128's
+            # band *before* (0.0027 on another EPYC, 2026-12-07, at the same commit): it shows
+            # the seal's result (0 on every machine), 120 both.
+            assert after < 0.003, (face, before, after)
+            assert face == "128" or before > 0.03, (face, before, after)
 
 
 def test_lips_sealed_shut_have_no_line_of_teeth_between_them(media, monkeypatch):
