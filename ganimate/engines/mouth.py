@@ -16,7 +16,7 @@ not a mouth that opens. This module finds that opening and paints it as a shadow
 This module paints the cavity only; :mod:`ganimate.engines.teeth` draws ICT-FaceKit's scanned
 teeth, gums and tongue over it (``paint_opening``'s ``interior``), lit and coloured from the face
 (``TeethConfig(strength=0)`` leaves the cavity alone). :func:`rigid_teeth` moves the teeth that a
-photo already shows rigidly with the upper lip and the jaw.
+photo already shows rigidly with the skull (the nose) and the jaw.
 """
 
 from __future__ import annotations
@@ -89,6 +89,10 @@ class MouthConfig:
     # ... and they move rigidly once the edit parts the lips this much further (IOD), fading in
     # from 0; below that, the spline moves the mouth as a whole.
     rigid_from: float = 0.04
+    # ... the upper ones with the nose (fixed to the skull: a lip that comes down covers them),
+    # not with the upper lip (surprise on a smile left the whole row hanging below the lip over a
+    # black crescent; single_face.mp4 held surprise read 83% -> 100%, docs/evaluation.md).
+    teeth_on_skull: bool = True
     # A photo's open mouth that shows no teeth of its own (the brightest low-chroma pixels below
     # the upper lip, :func:`own_teeth_lab`, darker than this share of the cheeks' L*, or none: a
     # dark cavity, as a surprised or shouting mouth shows) and that the edit *narrows* by
@@ -421,6 +425,7 @@ def gap_of(inner_lips: np.ndarray) -> float:
 
 # Upper and lower lip points of INNER_LIPS whose mean shift carries the teeth behind them.
 _UPPER_MIDDLE = (3, 4, 5, 6, 7)
+_SKULL = (1, 4, 5, 195)  # the nose: what the upper teeth are fixed to
 _LOWER_MIDDLE = (13, 14, 15, 16, 17)
 
 
@@ -530,7 +535,7 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
                 ) -> Opening | None:
     """Teeth a photo already shows move rigidly: on a mouth open in the photo, the backward
     ``field`` inside the moved inner lips is replaced (in place) by two translations, the upper
-    teeth with the upper lip, the lower teeth with the lower lip (the jaw), split at
+    teeth with the nose (``teeth_on_skull``), the lower with the lower lip (the jaw), split at
     :func:`teeth_split`; where neither reads the photo's mouth (the teeth part, the mouth
     widens) the returned Opening is painted as the dark cavity. None: nothing to do.
 
@@ -555,7 +560,8 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
         # the gap this path paints (the drawn upper teeth in front of the cavity) would show a
         # whole row at once; find_opening's wipe brings the drawn teeth in
         return None
-    t_up = move[list(_UPPER_MIDDLE)].mean(axis=0)
+    t_up = (np.asarray(shifts, np.float64)[list(_SKULL)].mean(axis=0) if config.teeth_on_skull
+            else move[list(_UPPER_MIDDLE)].mean(axis=0))
     t_low = move[list(_LOWER_MIDDLE)].mean(axis=0)
     dest = src + move
     # on in full once the lips part rigid_from IOD further than in the photo: a smile that

@@ -214,9 +214,9 @@ def test_seam_colour_is_the_darkest_tenth():
 
 def test_teeth_a_photo_shows_move_rigidly_and_the_jaw_opens_a_dark_gap(media):
     """Surprise (1+2+25+26) on London faces that smile with their teeth showing: the upper teeth
-    are the photo's own, translated with the upper lip (the stretching spline differs from that
-    by 10-14 levels), and halfway between them and the dropped lower lip the mouth is dark (the
-    spline stretched the teeth there: L* 178-217)."""
+    are the photo's own, translated with the skull (read on the nose; the stretching spline
+    differs from that by 10-14 levels), and halfway between them and the dropped lower lip the
+    mouth is dark (the spline stretched the teeth there: L* 178-217)."""
     from ganimate.faces import FaceMesh, largest_face
     from ganimate.images import read_rgb
 
@@ -227,14 +227,15 @@ def test_teeth_a_photo_shows_move_rigidly_and_the_jaw_opens_a_dark_gap(media):
             lm = largest_face(mesh(photo)).landmarks
             iod = eye_centre_distance(lm)
             out, plan = geometry.warp_face(photo, lm, y_r, y_g, AU_NAMES)
-            t_up = plan.shifts[[INNER_LIPS[i] for i in (3, 4, 5, 6, 7)]].mean(axis=0)
+            t_up = plan.shifts[[1, 4, 5, 195]].mean(axis=0)  # the nose: the skull
             moved = cv2.warpAffine(photo, np.float32([[1, 0, t_up[0]], [0, 1, t_up[1]]]),
                                    photo.shape[1::-1], flags=cv2.INTER_LANCZOS4)
-            top = lm[13, :2] + t_up
+            top = lm[13, :2] + plan.shifts[13]  # below the moved upper lip
             x0, x1 = int(top[0] - 0.1 * iod), int(top[0] + 0.1 * iod)
             y0, y1 = int(top[1] + 0.015 * iod), int(top[1] + 0.045 * iod)
             teeth = np.abs(out[y0:y1, x0:x1].astype(float) - moved[y0:y1, x0:x1]).mean()
-            assert teeth < 7, (person, teeth)
+            # 6.3 and 6.4 here; 75-114 for a row moved with the upper lip (4-5 px down)
+            assert teeth < 12, (person, teeth)
             mid = (lm[14, :2] + plan.shifts[14] + top) / 2
             assert lab(out)[int(mid[1]), int(mid[0]), 0] < 40, person
 
