@@ -86,6 +86,26 @@ def test_read_every_frame_once(media, name):
     assert n == info.frame_count
 
 
+def test_every_nth_frame_up_to_a_stop_are_the_same_frames(media, tmp_path):
+    """``every`` and ``stop`` (the teeth scan's sampling) give exactly the frames the full read
+    gives at those indices, from a clip and from a folder of PNG frames."""
+    from ganimate.video import VideoWriter
+
+    path = media / "video" / "single_face.mp4"
+    full = list(read_frames(path))
+    with VideoWriter(tmp_path / "frames", fps=30) as w:
+        for f in full[:20]:
+            w.write(f)
+    for every, stop in ((6, 40), (7, None), (1, 5), (4, 0)):
+        part = list(read_frames(path, every=every, stop=stop))
+        want = full[0:stop:every]
+        assert len(part) == len(want)
+        assert all(np.array_equal(a, b) for a, b in zip(part, want, strict=True))
+    folder = list(read_frames(tmp_path / "frames", every=3, stop=10))
+    assert len(folder) == 4
+    assert all(np.array_equal(a, b) for a, b in zip(folder, full[0:10:3], strict=True))
+
+
 def test_early_exit_ends_ffmpeg(media, monkeypatch):
     started = []
     real_popen = subprocess.Popen

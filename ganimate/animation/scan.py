@@ -72,6 +72,10 @@ class TeethScan:
         return found
 
 
+# Sights a face needs: their median is robust to two blurred ones, and more move it little.
+ENOUGH = 5
+
+
 def face_centre(landmarks: np.ndarray) -> np.ndarray:
     """Where a face is, for following it: the mean of its face mesh's 468 points (pixels)."""
     return np.asarray(landmarks, np.float64)[:468, :2].mean(axis=0)
@@ -90,15 +94,16 @@ def scan_teeth(path: str | os.PathLike, info: VideoInfo, engine: Engine,
     last = int(round(config.teeth_scan * fps))
     faces: list[ScannedFace] = []
     with stage("scan"), FaceMesh(max_faces=config.max_faces) as mesh:
-        frames = read_frames(path, info)
+        frames = read_frames(path, info, every=step, stop=last)
+        most = 0  # the most faces on one scanned frame
         try:
-            for index, frame in enumerate(frames):
-                if index >= last:
-                    break
-                if index % step:
-                    continue
-                faces += [_scanned(index, frame, f.landmarks, reader, mesh, config.hands)
-                          for f in mesh(frame)]
+            for k, frame in enumerate(frames):
+                found = mesh(frame)
+                faces += [_scanned(k * step, frame, f.landmarks, reader, mesh, config.hands)
+                          for f in found]
+                most = max(most, len(found))
+                if sum(f.teeth is not None for f in faces) >= ENOUGH * max(most, 1):
+                    break  # enough to go on: the rest of the scan would cost, not change it
         finally:
             frames.close()
     return TeethScan(tuple(faces))

@@ -4,6 +4,7 @@ so memory stays flat however long the clip is.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import tempfile
@@ -19,24 +20,31 @@ from ganimate.video.ffmpeg import ffmpeg_exe, last_line
 from ganimate.video.probing import VideoInfo, probe
 
 
-def read_frames(path: str | os.PathLike, info: VideoInfo | None = None) -> Iterator[np.ndarray]:
+def read_frames(path: str | os.PathLike, info: VideoInfo | None = None, every: int = 1,
+                stop: int | None = None) -> Iterator[np.ndarray]:
     """Yield every frame as an upright uint8 HxWx3 RGB array, one at a time.
 
     Every decoded frame comes out exactly once (no frames duplicated or dropped to a constant
     rate), so the count matches ``probe(...).frame_count``. Stopping early (``break``, an
     exception, or closing the generator) ends the ffmpeg process. A folder of PNG frames (as
-    :class:`VideoWriter` writes it) is read in name order.
+    :class:`VideoWriter` writes it) is read in name order. ``every``: only frames 0, ``every``,
+    2 ``every``, ... (the others are decoded, not converted or piped); ``stop``: none from frame
+    ``stop`` on (ffmpeg stops decoding there).
     """
     path = Path(path)
     if path.is_dir():
-        yield from _read_frame_dir(path)
+        yield from itertools.islice(_read_frame_dir(path), 0, stop, every)
         return
     info = info or probe(path, count_frames_exactly=False)
     w, h = info.width, info.height
     frame_bytes = w * h * 3
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path),
-           "-map", f"0:{info.stream_index}", "-fps_mode", "passthrough",
-           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+           "-map", f"0:{info.stream_index}", "-fps_mode", "passthrough"]
+    if every > 1:
+        cmd += ["-vf", f"select=not(mod(n\\,{every}))"]
+    if stop is not None:
+        cmd += ["-frames:v", str(max(0, -(-stop // every)))]
+    cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     err = tempfile.TemporaryFile()
     # A pipe buffer of a few frames at most lets ffmpeg decode ahead while we work on a frame,
     # without letting it run away with memory.
