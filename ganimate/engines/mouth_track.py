@@ -24,7 +24,8 @@ pixels. A track instead carries:
   drawn teeth's colour before theirs is known), where the person's own upper teeth end
   (:func:`teeth_split`) and, once their mouth has been seen open, the colour of their own teeth
   (the drawn teeth's, so that drawn and own teeth side by side match), each an exponential
-  average over ``smooth`` seconds; the teeth's colour is learnt as frames arrive
+  average over ``smooth`` seconds; the teeth's colour is learnt from a scan of the clip's first
+  seconds before the track's first frame (:meth:`MouthTrack.seed`) and as frames arrive
   (:meth:`MouthTrack.observe`, the planner's look-ahead before their plans), starting from the
   drawn teeth's own colour counted as ``prior`` sights, so that a first, motion-blurred sight
   does not turn the drawn teeth grey;
