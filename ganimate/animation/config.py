@@ -97,7 +97,8 @@ class AnimateConfig:
     # edit draws take their colour from the first frame on, not a studio photo's until the
     # person's mouth first opens (single_face.mp4 `-e happy --hold`: drawn L* 82, his own 64;
     # the mouth's flicker 1.49x the input's, 1.31x with his colour from the start). It costs a
-    # second decode of those seconds and a face mesh a sight. 0: off.
+    # second decode of those seconds and a face mesh a sampled frame, until five sights a face
+    # (:data:`.scan.ENOUGH`). 0: off.
     teeth_scan: float = 3.0
     teeth_scan_every: float = 0.2
     # Keep hands in front of the face: where mediapipe's hand tracker finds a hand over a face,

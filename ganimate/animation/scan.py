@@ -22,9 +22,10 @@ stay the render's.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import os
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,8 +61,9 @@ class TeethScan:
         scanned frames from there on: followed frame by frame to the nearest face within
         :attr:`reach`; a frame where none is that near is skipped."""
         at, size, found = np.asarray(centre, np.float64), float(scale), []
-        for k in sorted({f.index for f in self.faces if f.index >= index}):
-            near = [f for f in self.faces if f.index == k]
+        later = (f for f in self.faces if f.index >= index)
+        for _, group in itertools.groupby(later, key=lambda f: f.index):
+            near = list(group)
             dist = [float(np.linalg.norm(f.centre - at)) for f in near]
             j = int(np.argmin(dist))
             if dist[j] > self.reach * max(size, near[j].scale):
@@ -124,23 +126,7 @@ def scan_in_background(path: str | os.PathLike, info: VideoInfo, engine: Engine,
     """:func:`scan_teeth` started in a thread of its own (it then overlaps the planner's own
     start: its face and hand trackers' graphs, the first frames' decoding); the function returned
     waits for it and returns the scan, or raises what it raised."""
-    done: list = []
-
-    def run() -> None:
-        try:
-            done.append(scan_teeth(path, info, engine, config))
-        except BaseException as exc:  # handed to the caller
-            done.append(exc)
-
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,),
-                              name="ganimate-scan", daemon=True)
-    thread.start()
-
-    def result() -> TeethScan:
-        thread.join()
-        if isinstance(done[0], BaseException):
-            raise done[0]
-        return done[0]
-
-    return result
-
+    pool = ThreadPoolExecutor(1, thread_name_prefix="ganimate-scan")
+    future = pool.submit(contextvars.copy_context().run, scan_teeth, path, info, engine, config)
+    pool.shutdown(wait=False)  # the thread ends with the scan
+    return future.result

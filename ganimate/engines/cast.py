@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ganimate.engines.masks import smoothstep
+
 # The eyes' outlines (MediaPipe, each from its outer corner round) and their irises (centre,
 # then four points on the rim): the whites of the eyes are the photo's neutral reference.
 _EYES = ((33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
@@ -37,8 +39,7 @@ def cast_of(seen: np.ndarray | None) -> np.ndarray:
         return np.zeros(2)
     off = np.median(seen, axis=0)[1:] - _WHITES_AB
     # none within ordinary light's range, all of it from twice that, smoothly between
-    ramp = np.clip((np.abs(off) - _NEUTRAL) / (_CAST - _NEUTRAL), 0.0, 1.0)
-    return off * ramp * ramp * (3 - 2 * ramp)
+    return off * smoothstep((np.abs(off) - _NEUTRAL) / (_CAST - _NEUTRAL))
 
 
 def whites(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:

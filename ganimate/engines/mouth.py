@@ -549,7 +549,8 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
         return None
     idx = list(INNER_LIPS)
     src = np.asarray(landmarks, np.float64)[idx, :2]
-    move = np.asarray(shifts, np.float64)[idx]
+    moves = np.asarray(shifts, np.float64)
+    move = moves[idx]
     if memory is None and gap_of(src) / scale < config.open_at:  # closed: find_opening's
         return None
     openness = 1.0 if memory is None else 1.0 - memory.closedness
@@ -560,8 +561,8 @@ def rigid_teeth(frame: np.ndarray, landmarks: np.ndarray, shifts: np.ndarray, fi
         # the gap this path paints (the drawn upper teeth in front of the cavity) would show a
         # whole row at once; find_opening's wipe brings the drawn teeth in
         return None
-    t_up = (np.asarray(shifts, np.float64)[list(_SKULL)].mean(axis=0) if config.teeth_on_skull
-            else move[list(_UPPER_MIDDLE)].mean(axis=0))
+    t_up = (moves[list(_SKULL)] if config.teeth_on_skull else move[list(_UPPER_MIDDLE)]).mean(
+        axis=0)
     t_low = move[list(_LOWER_MIDDLE)].mean(axis=0)
     dest = src + move
     # on in full once the lips part rigid_from IOD further than in the photo: a smile that

@@ -182,9 +182,9 @@ class MouthTrack:
         :meth:`update`, the drawn middle of the wipe was whiter than their teeth for three
         frames). ``landmarks``: the frame's own (unsmoothed) points."""
         self._ahead.append(self._touch_of(landmarks, hands))
-        own = self.sight(frame, landmarks, hands)
-        if own is not None:
-            self._learn(own, skin_lightness(frame, landmarks, eye_centre_distance(landmarks)))
+        seen = self._sight(frame, landmarks, hands)
+        if seen is not None:
+            self._learn(*seen)
 
     def seed(self, frame: np.ndarray, landmarks: np.ndarray,
              sights: list[np.ndarray]) -> None:
@@ -205,6 +205,12 @@ class MouthTrack:
               hands: tuple[Hand, ...] = ()) -> np.ndarray | None:
         """The colour (CIELAB) of the person's own teeth on this frame, or None where their
         mouth is not clearly open, a hand covers it, or what shows is a cavity or a blur."""
+        seen = self._sight(frame, landmarks, hands)
+        return None if seen is None else seen[0]
+
+    def _sight(self, frame: np.ndarray, landmarks: np.ndarray, hands: tuple[Hand, ...]
+               ) -> tuple[np.ndarray, float] | None:
+        """:meth:`sight`, with the cheeks' lightness it was judged against."""
         cfg = self.config
         scale = eye_centre_distance(landmarks)
         lips = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
@@ -217,7 +223,7 @@ class MouthTrack:
         own = own_teeth_lab(frame, lips, split)
         if own is None or own[0] < cfg.teeth_light * skin:  # a cavity or a blur, not teeth
             return None
-        return own
+        return own, skin
 
     def _learn(self, own: np.ndarray, skin: float) -> None:
         """One sight of the person's own teeth: the mean of the sights so far, the drawn
