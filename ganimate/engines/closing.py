@@ -18,8 +18,6 @@ import numpy as np
 
 from ganimate.engines.masks import smoothstep
 from ganimate.engines.mouth import (
-    INNER_LIPS,
-    OUTER_LIPS,
     MouthConfig,
     MouthMemory,
     _increasing,
@@ -28,6 +26,7 @@ from ganimate.engines.mouth import (
     own_teeth_lab,
     teeth_split,
 )
+from ganimate.faces.measures import INNER_LIPS, OUTER_LIPS
 
 # MediaPipe's outer lip contours (corner to corner) and how far each follows its inner edge when
 # :func:`seal_lips` moves it.

@@ -14,9 +14,9 @@ from functools import lru_cache
 import numpy as np
 
 from ganimate.engines.masks import smoothstep
-from ganimate.engines.mouth import INNER_LIPS, OUTER_LIPS
 from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import FACE_OVAL, canonical_face, eye_centre_distance
+from ganimate.faces.measures import INNER_LIPS, OUTER_LIPS
 
 _MESH_POINTS = 468
 # The lips (MediaPipe's inner and outer contours): a smile's far corner is within the band of a

@@ -19,7 +19,7 @@ Pure functions on arrays; no model to train, no GPU, full resolution:
    bilinear sampling loses) inside the field's box only, and copies every pixel that does not move
    by at least 1/64 px, so the frame stays bit-identical outside the face and where nothing moves.
 
-4. :mod:`ganimate.engines.mouth` and :mod:`ganimate.engines.teeth`: where the warp parts the
+4. :mod:`ganimate.engines.mouth_paint`: where the warp parts the
    lips, the opening is painted as a cavity in the lips' own hue (a warp alone would stretch the
    lip seam across it) with ICT-FaceKit's scanned teeth, gums and tongue drawn in it, lit and
    coloured from the face; teeth the photo already shows move rigidly (upper with the lip, lower
@@ -44,37 +44,15 @@ from importlib import resources
 
 import numpy as np
 
-from ganimate.engines.closing import (
-    close_cavity,
-    forced_seal,
-    lay_lips,
-    lips_of,
-    narrows_dark_mouth,
-    wants_open,
-)
+from ganimate.engines.closing import close_cavity, forced_seal, lay_lips, lips_of
 from ganimate.engines.far_side import far_side_weight
 from ganimate.engines.lids import BLINK, LidField, blink_fraction, close_lids
 from ganimate.engines.masks import smoothstep
-from ganimate.engines.mouth import (
-    MouthMemory,
-    find_opening,
-    paint_opening,
-    rigid_teeth,
-    seam_colour,
-    teeth_in_middle,
-)
+from ganimate.engines.mouth import MouthMemory
+from ganimate.engines.mouth_paint import MouthEdit, paint_mouth, plan_mouth
 from ganimate.engines.skin import smile_shade, smile_weight
 from ganimate.engines.spline import ThinPlateSpline
-from ganimate.engines.teeth import (
-    draw_interior,
-    gap_shows_jaw,
-    jaw_opening,
-    lower_teeth,
-    motion_blurred,
-    photo_teeth_lab,
-    skin_lightness,
-)
-from ganimate.engines.touch import fade_opening, still_near_mouth
+from ganimate.engines.touch import still_near_mouth
 from ganimate.engines.warp_config import WarpConfig
 from ganimate.faces import (
     RIGID_3D,
@@ -468,101 +446,23 @@ def warp_face(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np
               out: np.ndarray | None = None, memory: MouthMemory | None = None,
               touch: float = 0.0) -> tuple[np.ndarray, FaceWarp]:
     """Warp one face of ``frame`` from its expression y_r to y_g; (new frame, the warp); the
-    lips' opening painted as a mouth interior (:mod:`ganimate.engines.mouth`). ``memory``: what
-    the face's track (video) carries about its mouth (:mod:`ganimate.engines.mouth_track`),
+    lips' opening painted as a mouth interior (:mod:`ganimate.engines.mouth_paint`). ``memory``:
+    what the face's track (video) carries about its mouth (:mod:`ganimate.engines.mouth_track`),
     None: this frame alone; ``touch``: a hand at the mouth (:mod:`ganimate.engines.touch`)."""
     frame = np.asarray(frame)
     h, w = frame.shape[:2]
     with stage("field"):
         plan = plan_warp(landmarks, y_r, y_g, au_names, (w, h), config, touch, memory)
-    scale = eye_centre_distance(landmarks)
+    edit = MouthEdit(frame, landmarks, y_r, y_g, au_names, config, memory,
+                     au_basis(config.basis))
     with stage("mouth"):
-        redraw = (memory is None and plan.field is not None and narrows_dark_mouth(
-            frame, landmarks, plan.shifts, scale, skin_lightness(frame, landmarks, scale),
-            config.mouth))
-        opening = find_opening(landmarks, plan.shifts, plan.field, scale, config.mouth,
-                               None if memory is None else memory.closedness,
-                               wants_open(y_g, au_names) if memory is not None else 0.0,
-                               redraw)
-        gap = interior = None
-        if opening is None or memory is not None:
-            # an open mouth keeps its own teeth, moved rigidly; the gap they leave is dark
-            gap = rigid_teeth(frame, landmarks, plan.shifts, plan.field, scale, config.mouth,
-                              memory)
-        opening, gap = fade_opening(opening, max(touch, plan.shut)), fade_opening(gap, touch)
-        colour = None
-        if opening is not None or gap is not None:
-            colour = seam_colour(frame, landmarks, scale) if memory is None else memory.seam
-        if opening is not None:
-            h_o, w_o = opening.alpha.shape
-            box = (opening.x0, opening.y0, opening.x0 + w_o, opening.y0 + h_o)
-            if not config.teeth.painter:
-                # the scanned teeth take their light from the photo, before the warp writes
-                # (``out`` may be ``frame``); a painter paints on the warped frame, below
-                interior = _interior(frame, landmarks, y_r, y_g, au_names, box, colour, scale,
-                                     config, memory, moved=plan.shifts if redraw else None)
+        mouth = plan_mouth(edit, plan.shifts, plan.field, plan.shut, touch)
     with stage("sampling"):
         result = warp_region(frame, plan.field, config, out)
-    if opening is None and gap is None:
-        return result, plan
-    with stage("mouth"):
-        if gap is not None:
-            # on a track the gap the person's own rows leave shows the drawn *upper* teeth, hung
-            # from the same skull, in front of the dark cavity: where the person's own upper
-            # teeth show they cover them; where they do not show yet (a mouth just opening) the
-            # drawn ones carry on instead of a flat hole; no lower teeth or tongue, so a dropped
-            # jaw stays dark as it is. A photo keeps the cavity alone (measured better), or shows
-            # what the jaw carries (lower teeth, tongue) where the target bares the lower teeth.
-            behind = None
-            if not config.teeth.painter and (memory is not None or gap_shows_jaw(y_g, au_names,
-                                                                                 config.teeth)):
-                h_g, w_g = gap.alpha.shape
-                behind = _interior(frame, landmarks, y_r, y_g, au_names,
-                                   (gap.x0, gap.y0, gap.x0 + w_g, gap.y0 + h_g), colour, scale,
-                                   config, memory, parts="upper" if memory is not None else "jaw")
-            paint_opening(result, gap, colour, scale, config.mouth, behind)
-            if opening is None:
-                return result, plan
-        if config.teeth.painter and config.teeth.strength > 0:
-            from ganimate.engines.painter import paint_interior  # deferred: torch
-
-            moved = np.asarray(landmarks, np.float64)[:_MESH_POINTS, :2] + plan.shifts
-            interior = paint_interior(result, moved, box, y_g, au_names, config.teeth.painter)
-        if memory is not None and not memory.held:
-            opening = teeth_in_middle(result, opening, colour, scale, memory.skin_l,
-                                      config.mouth, interior)
-        paint_opening(result, opening, colour, scale, config.mouth, interior)
+    if mouth is not None:
+        with stage("mouth"):
+            paint_mouth(result, edit, plan.shifts, mouth)
     return result, plan
-
-
-def _interior(frame: np.ndarray, landmarks: np.ndarray, y_r: np.ndarray, y_g: np.ndarray,
-              au_names: Sequence[str], box: tuple[int, int, int, int], colour: np.ndarray,
-              scale: float, config: WarpConfig, memory: MouthMemory | None,
-              parts: str = "all", moved: np.ndarray | None = None):
-    """The scanned teeth, gums and tongue over ``box``: on a photo lit from its cheeks and hung
-    from its lip seam, the jaw opened by the edit; with a track's ``memory`` lit by the track's
-    light, hung from the seam it keeps on the skull, the jaw opened to the target itself.
-    ``moved`` (the landmark shifts of a dark open mouth drawn anew,
-    :func:`ganimate.engines.closing.narrows_dark_mouth`):
-    hung from the moved lips' seam, the jaw opened to the target itself."""
-    basis, lower = au_basis(config.basis), lower_teeth(y_g, au_names, config.teeth)
-    if memory is None:  # a photo: the teeth in its light and colour cast
-        skin = skin_lightness(frame, landmarks, scale)
-        teeth = photo_teeth_lab(frame, landmarks, skin, config.teeth, own=parts == "jaw")
-        if moved is not None:
-            lm = np.array(landmarks, np.float64)
-            lm[:_MESH_POINTS, :2] += moved
-            return draw_interior(lm, jaw_opening(np.zeros_like(y_g), y_g, au_names, basis), box,
-                                 skin, colour, scale, config.teeth, teeth_lab=teeth, lower=lower)
-        return draw_interior(landmarks, jaw_opening(y_r, y_g, au_names, basis), box, skin,
-                             colour, scale, config.teeth, None, teeth, parts, lower)
-    jaw = (jaw_opening(np.zeros_like(y_g), y_g, au_names, basis) if memory.anchor is not None
-           else jaw_opening(y_r, y_g, au_names, basis))
-    interior = draw_interior(landmarks, jaw, box, memory.skin_l, colour, scale, config.teeth,
-                             memory.anchor, memory.teeth, parts, lower)
-    if memory.move is None or config.teeth.motion_blur <= 0:
-        return interior
-    return motion_blurred(interior, memory.move * config.teeth.motion_blur)
 
 
 def _sample(frame: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, field: Field,

@@ -27,16 +27,12 @@ from functools import lru_cache
 import numpy as np
 
 from ganimate.engines.masks import polygon_mask, smoothstep, soft_inside
+from ganimate.engines.palette import shaded
+from ganimate.faces.measures import INNER_LIPS
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
 # drawn).
 
-# MediaPipe's inner lip outline: left corner, upper lip to the right corner, lower lip back.
-INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308,
-              324, 318, 402, 317, 14, 87, 178, 88, 95)
-# And its outer lip outline, the same way round.
-OUTER_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291,
-              375, 321, 405, 314, 17, 84, 181, 91, 146)
 
 
 @dataclass(frozen=True)
@@ -168,6 +164,11 @@ class MouthMemory:
     # How much a hand touches the mouth (0-1): the edit around the mouth is stilled so much
     # (:func:`ganimate.engines.mouth.still_near_mouth`).
     touch: float = 0.0
+    # The lips' own colour (CIELAB, :func:`ganimate.engines.palette.lips_lab`), the tongue's
+    # and gums', and how soft the face's edges read (:func:`ganimate.engines.focus.camera_blur`,
+    # px), both averaged over the track; None / 0 before they were read.
+    lips: np.ndarray | None = None
+    blur: float = 0.0
 
 
 @dataclass
@@ -316,41 +317,6 @@ def _reads_inside(polygon: np.ndarray, field, box: tuple[int, int, int, int]) ->
     ys = np.arange(y0, y1, dtype=np.float32)[:, None] - lo[1]
     return cv2.remap(own.astype(np.float32) / 255, xs + dx, ys + dy, cv2.INTER_LINEAR,
                      borderValue=0)
-
-
-def seam_colour(frame: np.ndarray, landmarks: np.ndarray, scale: float) -> np.ndarray:
-    """The mean colour of the darkest tenth of pixels along the photo's inner lips (float32)."""
-    src = np.asarray(landmarks, np.float64)[list(INNER_LIPS), :2]
-    pad = max(2, int(round(0.02 * scale)))
-    h, w = frame.shape[:2]
-    x0, y0 = np.maximum(np.floor(src.min(axis=0)).astype(int) - pad, 0)
-    x1, y1 = np.minimum(np.ceil(src.max(axis=0)).astype(int) + pad + 1, [w, h])
-    patch = np.asarray(frame[y0:y1, x0:x1], np.float32).reshape(-1, frame.shape[2])
-    if len(patch) == 0:
-        return np.zeros(frame.shape[2], np.float32)
-    luma = patch[:, :3].mean(axis=1)
-    darkest = patch[luma <= np.quantile(luma, 0.1)]
-    return darkest.mean(axis=0)
-
-
-def colour_lab(colour: np.ndarray) -> np.ndarray:
-    """One RGB colour (0-255; extra channels ignored) in CIELAB (L 0-100), float32 (3,)."""
-    import cv2
-
-    rgb = np.clip(np.asarray(colour[:3], np.float32) / 255, 0, 1).reshape(1, 1, 3)
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[0, 0]
-
-
-def shaded(colour: np.ndarray, shade: np.ndarray) -> np.ndarray:
-    """``colour`` (RGB 0-255) with its CIELAB lightness scaled by ``shade`` (h, w) and its hue
-    and chroma kept: a shadowed dark red, not a grey (scaling RGB would also drain the colour)."""
-    import cv2
-
-    lab = colour_lab(colour)
-    out = np.empty(shade.shape + (3,), np.float32)
-    out[..., 0] = lab[0] * shade
-    out[..., 1], out[..., 2] = lab[1], lab[2]
-    return np.clip(cv2.cvtColor(out, cv2.COLOR_LAB2RGB), 0, 1) * 255
 
 
 def paint_opening(out: np.ndarray, opening: Opening, colour: np.ndarray, scale: float,

@@ -20,8 +20,10 @@ pixels. A track instead carries:
   while the mouth is closed; the drawn upper teeth hang from it, so they move with the head and
   not with the lips of a talking mouth (the lower teeth follow the edit's jaw);
 - **light and colour per track**: the cheeks' lightness (the teeth's light), the lip seam's colour
-  (the cavity's), the picture's colour cast (:func:`ganimate.engines.cast.colour_cast`: the
-  drawn teeth's colour before theirs is known), where the person's own upper teeth end
+  (the cavity's), the lips' own colour (the tongue's and gums'), how soft the face's edges read
+  (the painted rim's, :mod:`ganimate.engines.focus`), the picture's colour cast
+  (:func:`ganimate.engines.cast.colour_cast`: the drawn teeth's colour before theirs is known),
+  where the person's own upper teeth end
   (:func:`teeth_split`) and, once their mouth has been seen open, the colour of their own teeth
   (the drawn teeth's, so that drawn and own teeth side by side match), each an exponential
   average over ``smooth`` seconds; the teeth's colour is learnt from a scan of the clip's first
@@ -54,15 +56,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganimate.engines.cast import colour_cast
+from ganimate.engines.focus import camera_blur
 from ganimate.engines.mouth import (
     INNER_LIPS,
     MouthConfig,
     MouthMemory,
     gap_of,
     own_teeth_lab,
-    seam_colour,
     teeth_split,
 )
+from ganimate.engines.palette import lips_lab, seam_colour
 from ganimate.engines.teeth import drawn_teeth_lab, seam_anchor, skin_lightness
 from ganimate.engines.touch import TouchConfig, hand_touch
 from ganimate.faces import eye_centre_distance
@@ -124,6 +127,7 @@ class MouthTrack:
         self._open: bool | None = None
         self._closedness = 1.0
         self._split = self._skin = self._seam = self._anchor = self._teeth = None
+        self._lips = self._blur = None  # the lips' colour, the face's edges' softness
         self._cast = np.zeros(2)  # the picture's colour cast (cast.colour_cast), averaged
         self._sights = 0  # frames in which the person's own teeth were seen
         self._gap: float | None = None  # the smoothed landmarks' lip gap, IOD
@@ -170,6 +174,10 @@ class MouthTrack:
             self._anchor = _ema(self._anchor, seam_anchor(landmarks), self._rate)
         self._skin = _ema(self._skin, skin, self._rate)
         self._seam = _ema(self._seam, seam_colour(frame, landmarks, scale), self._rate)
+        lips = lips_lab(frame, landmarks)
+        if lips is not None:
+            self._lips = _ema(self._lips, lips, self._rate)
+        self._blur = _ema(self._blur, camera_blur(frame, landmarks), self._rate)
         if self.cast and self._teeth is None:  # the cast tints drawn teeth until theirs are seen
             self._cast = _ema(self._cast, colour_cast(frame, landmarks), self._rate)
         return self._memory(self._closedness)
@@ -263,5 +271,7 @@ class MouthTrack:
                            None if teeth is None else np.array(teeth, np.float32),
                            np.asarray(self._seam, np.float32),
                            None if self._anchor is None else np.array(self._anchor), self._gap,
-                           held, self._move, self._touch)
+                           held, self._move, self._touch,
+                           None if self._lips is None else np.array(self._lips, np.float32),
+                           0.0 if self._blur is None else float(self._blur))
 

@@ -29,7 +29,8 @@ import numpy as np
 
 from ganimate.engines.cast import cast_of, whites
 from ganimate.engines.masks import smoothstep
-from ganimate.engines.mouth import INNER_LIPS, colour_lab, own_teeth_lab, teeth_split
+from ganimate.engines.mouth import INNER_LIPS, own_teeth_lab, teeth_split
+from ganimate.engines.palette import colour_lab
 from ganimate.faces import RIGID_3D, canonical_face, to_model_frame, umeyama
 
 # Imported in the functions that use them, on purpose (start-up): cv2 (where pixels are warped or
@@ -137,6 +138,14 @@ class TeethConfig:
     # ``WarpConfig.video_soft_jaw``).
     soft_tissue: float = 0.15
     soft_jaw: float = 0.2
+    # Gums, palate and tongue in the lips' own colour (:func:`ganimate.engines.palette.
+    # lips_lab`: mucosa, as the lips are), lit and darkened with depth as the rest. False: the
+    # lip seam's colour lightened (L* x 1.1 + 5, at most 55), which on a closed mouth is the dark
+    # line between the lips: L* 8 at the median of a surprised London mouth's tongue and
+    # palate, one dark red with the cavity. In a blind review of six open mouths the lips'
+    # colour with the soft rim (:mod:`ganimate.engines.focus`) ranked first on four, second on
+    # two ("shadow under the upper lip fading to a faint lighter tongue hump").
+    lips_tissue: bool = True
     # Route (b): a trained mouth painter's checkpoint (:mod:`ganimate.engines.painter`) fills the
     # opening instead of the scanned teeth. Empty: the scanned teeth (route (a), measured better).
     painter: str = ""
@@ -311,14 +320,16 @@ def _placement(pose: SkullPose, mesh: MouthMesh, config: TeethConfig, scale: flo
 def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, int],
                   skin_l: float, lip_colour: np.ndarray, scale: float,
                   config: TeethConfig = TeethConfig(), anchor: np.ndarray | None = None,
-                  teeth_lab: np.ndarray | None = None, parts: str = "all", lower: float = 1.0
-                  ) -> Interior | None:
+                  teeth_lab: np.ndarray | None = None, parts: str = "all", lower: float = 1.0,
+                  tissue: np.ndarray | None = None) -> Interior | None:
     """Teeth, gums and tongue of the face with ``landmarks`` (its photo's, before the warp),
     the jaw opened by ``jaw``, drawn over ``box`` (x0, y0, x1, y1) of the frame; the upper
     teeth hang from the photo's lip seam, or from ``anchor`` (see :func:`_placement`).
     ``parts``: "all"; "upper", the upper teeth alone (what the jaw does not move), nothing
     behind them; "jaw", what moves with the jaw alone (lower teeth, tongue). ``lower``: how much
-    of the lower teeth shows (:func:`lower_teeth`); the rest of their colour is the gums'."""
+    of the lower teeth shows (:func:`lower_teeth`); the rest of their colour is the gums'.
+    ``tissue``: the lips' own colour (CIELAB), the gums', palate's and tongue's
+    (:attr:`TeethConfig.lips_tissue`)."""
 
     if config.strength <= 0:
         return None
@@ -340,7 +351,7 @@ def draw_interior(landmarks: np.ndarray, jaw: float, box: tuple[int, int, int, i
         return None
     depth = v[mesh.quads].mean(axis=1)[:, 2]
     lab = _quad_colours(v, depth, mesh, skin_l, lip_colour, float(np.linalg.norm(sr[0])),
-                        config, teeth_lab, lower)
+                        config, teeth_lab, lower, tissue)
     order = np.flatnonzero(inside)[np.argsort(depth[inside])]  # far first
     lower_row = (mesh.parts == 1) & mesh.with_jaw
     shows_lower = atlas and lower > 0 and config.lower_atlas is not None
@@ -551,11 +562,13 @@ def drawn_teeth_lab(skin_l: float, config: TeethConfig = TeethConfig(),
 
 def _quad_colours(v: np.ndarray, z: np.ndarray, mesh: MouthMesh, skin_l: float,
                   lip_colour: np.ndarray, px_per_cm: float, config: TeethConfig,
-                  teeth_lab: np.ndarray | None = None, lower: float = 1.0) -> np.ndarray:
+                  teeth_lab: np.ndarray | None = None, lower: float = 1.0,
+                  tissue: np.ndarray | None = None) -> np.ndarray:
     """CIELAB colour (float32 L 0-100) of every quad (mean depth ``z``): albedo by part,
     Lambert, depth. ``teeth_lab``: the person's own teeth as photographed (lit: the albedo is
     that over the front teeth's typical light, 0.9), instead of the cheeks' lightness + 40.
-    ``lower``: the lower teeth's share of the teeth's albedo, the rest the gums'."""
+    ``lower``: the lower teeth's share of the teeth's albedo, the rest the gums'; ``tissue``:
+    the gums' albedo (CIELAB, the lips' own colour), else the lip seam's, lightened."""
     a, b, c = (v[mesh.quads[:, i]] for i in range(3))
     normal = np.cross(b - a, c - a)
     normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-9)
@@ -570,7 +583,8 @@ def _quad_colours(v: np.ndarray, z: np.ndarray, mesh: MouthMesh, skin_l: float,
                  float(np.clip(teeth_lab[1], -4.0, 12.0)),
                  float(np.clip(teeth_lab[2], -12.0, 30.0))]
     is_teeth = mesh.parts == 1
-    gums = np.array([min(lip[0] * 1.1 + 5, 55), lip[1], lip[2]])
+    gums = (np.asarray(tissue, np.float64) if tissue is not None and config.lips_tissue
+            else np.array([min(lip[0] * 1.1 + 5, 55), lip[1], lip[2]]))
     share = np.where(is_teeth & mesh.with_jaw, lower, is_teeth.astype(np.float64))[:, None]
     albedo = share * np.asarray(teeth, np.float64) + (1 - share) * gums
     out = albedo.astype(np.float32)

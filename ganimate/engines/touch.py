@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganimate.engines.masks import smoothstep
-from ganimate.engines.mouth import INNER_LIPS, OUTER_LIPS
 from ganimate.faces import eye_centre_distance
 from ganimate.faces.hands import Hand, hand_distance
+from ganimate.faces.measures import INNER_LIPS, OUTER_LIPS
 
 
 @dataclass(frozen=True)

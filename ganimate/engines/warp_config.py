@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from ganimate.engines.focus import FocusConfig
 from ganimate.engines.lids import LidConfig
 from ganimate.engines.mouth import MouthConfig
 from ganimate.engines.teeth import TeethConfig
@@ -149,6 +150,9 @@ class WarpConfig:
     # A hand at the mouth stills the edit around it (:mod:`ganimate.engines.touch`): the lips
     # were parted through the fingers. ``TouchConfig(outer=0)`` edits under hands as elsewhere.
     touch: TouchConfig = dataclasses.field(default_factory=TouchConfig)
+    # The painted mouth's rim as soft as a real one in this photo (:mod:`ganimate.engines.focus`):
+    # the lips' roll into the mouth and the photo's own blur. ``FocusConfig(strength=0)``: crisp.
+    focus: FocusConfig = dataclasses.field(default_factory=FocusConfig)
     # Video draws the scanned upper teeth, not the photographed ones (``TeethConfig.atlas``): the
     # photographed row's texture moving with the head added to the mouth's flicker (held happy:
     # 1.50 -> 1.58 on single_face, 1.29 -> 1.33 on WolfgangLanger) and single_face's surprise

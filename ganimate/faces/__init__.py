@@ -47,7 +47,8 @@ _EXPORTS = {
     "calibration": ("AUCalibration", "NeutralBaseline"),
     "config": ("DEFAULT_ESTIMATOR", "ESTIMATORS", "MAX_CROP"),
     "facs_groups": ("FACS_GROUPS", "facs_group"),
-    "measures": ("LEFT_EYE_OUTER", "RIGHT_EYE_OUTER", "eye_centre_distance", "eye_corner_distance"),
+    "measures": ("INNER_LIPS", "LEFT_EYE_OUTER", "OUTER_LIPS", "RIGHT_EYE_OUTER",
+                 "eye_centre_distance", "eye_corner_distance"),
     "mesh": (
         "Face",
         "FaceMesh",
