@@ -115,17 +115,20 @@ def paint_mouth(result: np.ndarray, edit: MouthEdit, shifts: np.ndarray, plan: M
     config, memory, scale = edit.config, edit.memory, edit.scale
     size = (result.shape[1], result.shape[0])
     if plan.gap is not None:
-        # on a track the gap the person's own rows leave shows the drawn *upper* teeth, hung
-        # from the same skull, in front of the dark cavity: where the person's own upper
-        # teeth show they cover them; where they do not show yet (a mouth just opening) the
-        # drawn ones carry on instead of a flat hole; no lower teeth or tongue, so a dropped
-        # jaw stays dark as it is. A photo keeps the cavity alone (measured better), or shows
-        # what the jaw carries (lower teeth, tongue) where the target bares the lower teeth.
+        # on a track the gap the person's own rows leave shows the drawn mouth, hung from the
+        # same skull: where the person's own upper teeth show they cover the drawn ones; where
+        # they do not show yet (a mouth just opening) the drawn ones carry on instead of a flat
+        # hole; below them the tongue the jaw carries, as the drawn mouth of a closed one shows
+        # (with the upper teeth alone, the gap was a dark hole beside the drawn mouth's tongue in
+        # the lips' colour, and the wipe between the two showed a lighter patch in the middle of
+        # the mouth for three frames of single_face.mp4's surprise). A photo keeps the cavity
+        # alone (measured better), or shows what the jaw carries (lower teeth, tongue) where the
+        # target bares the lower teeth.
         behind = None
         if not config.teeth.painter and (memory is not None or gap_shows_jaw(
                 edit.y_g, edit.au_names, config.teeth)):
             behind = mouth_interior(edit, _box(plan.gap), plan,
-                                    parts="upper" if memory is not None else "jaw")
+                                    parts="all" if memory is not None else "jaw")
         gap, behind = in_focus(plan.gap, behind, plan.soft, size)
         paint_opening(result, gap, plan.colour, scale, config.mouth, behind)
     opening, interior = plan.opening, plan.interior

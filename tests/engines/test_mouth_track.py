@@ -324,3 +324,37 @@ def test_drawn_teeth_blur_along_the_mouths_move():
         across = np.abs(np.diff(out.astype(np.float32), axis=1)).sum(axis=2)
         sharpness.append(float(across[inside].mean()))
     assert sharpness[1] < 0.9 * sharpness[0], sharpness  # measured 0.80
+
+
+def test_a_tracks_gap_under_its_own_teeth_shows_the_tongue_its_drawn_mouth_shows(
+        media, monkeypatch):
+    """On a track, the gap a smile's own teeth leave when `surprise` drops the jaw (London 013's
+    smile) shows the drawn mouth, tongue and all, as a closed mouth opened by the edit does:
+    with the drawn upper teeth alone it was a dark hole, and between the two states (the wipe)
+    a lighter patch showed in the middle of single_face.mp4's mouth for three frames."""
+    from PIL import Image
+
+    from ganimate.engines import mouth_paint
+    from ganimate.faces import FaceMesh, largest_face
+    from ganimate.targets.presets import apply_expression, parse_expression
+
+    rgb = np.asarray(Image.open(media / "faces/london/smiling/013.jpg").convert("RGB"))
+    with FaceMesh() as mesh:
+        lm = largest_face(mesh(rgb)).landmarks
+    config = geometry.WarpConfig().for_video()
+    y_r = np.zeros(len(AU_NAMES), np.float32)
+    y_r[AU_NAMES.index("AU12")], y_r[AU_NAMES.index("AU25")] = 0.8, 0.6
+    y_g = apply_expression(y_r, parse_expression("surprise"), AU_NAMES)
+    memory = MouthTrack(30.0).update(rgb, lm)
+    assert memory.closedness == 0.0  # her mouth is open: her own teeth move rigidly
+    drawn, _ = geometry.warp_face(rgb, lm, y_r, y_g, AU_NAMES, config, memory=memory)
+    interior = mouth_paint.mouth_interior
+    monkeypatch.setattr(mouth_paint, "mouth_interior", lambda edit, box, plan, parts="all",
+                        moved=None: interior(edit, box, plan, "upper", moved))
+    upper, _ = geometry.warp_face(rgb, lm, y_r, y_g, AU_NAMES, config, memory=memory)
+    changed = np.any(drawn != upper, axis=-1)
+    assert changed.sum() > 50, changed.sum()  # 1699 px; median L* 20.8 against 6.4
+    lab = [cv2.cvtColor(x.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[changed] for x in (drawn,
+                                                                                     upper)]
+    assert np.median(lab[0][:, 0]) > np.median(lab[1][:, 0]) + 5, [np.median(x[:, 0])
+                                                                   for x in lab]
