@@ -58,6 +58,12 @@ class FocusConfig:
     # reading of very soft edges is the least sure.
     most: float = 3.0
 
+    def __post_init__(self):
+        if (min(self.strength, self.lip_edge, self.crisp, self.most) < 0 or self.reblur <= 0
+                or not 0.0 < self.edge_share < 1.0):
+            raise ValueError("FocusConfig: strength, lip_edge, crisp, most >= 0, reblur > 0, "
+                             "0 < edge_share < 1")
+
 
 def edge_blur(grey: np.ndarray, config: FocusConfig = FocusConfig()) -> float | None:
     """The Gaussian sigma (px) of the strongest edges of a grey image (float32), their median;

@@ -137,3 +137,9 @@ def test_a_shadow_keeps_the_hue_and_loses_chroma_with_the_light():
     assert chroma[0] > chroma[1] > chroma[2] > 0  # a darker red, not a grey
     hues = np.degrees(np.arctan2(seen[:, 2], seen[:, 1]))
     assert np.ptp(hues) < 6
+
+
+def test_a_focus_config_refuses_what_cannot_be():
+    for bad in (dict(strength=-1.0), dict(reblur=0.0), dict(edge_share=1.0), dict(most=-0.1)):
+        with pytest.raises(ValueError, match="FocusConfig"):
+            focus.FocusConfig(**bad)
