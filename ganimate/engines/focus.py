@@ -117,7 +117,8 @@ def edge_softness(blur: float, scale: float, config: FocusConfig = FocusConfig()
 def in_focus(opening: Opening, interior: Interior | None, sigma: float,
              frame_size: tuple[int, int]) -> tuple[Opening, Interior | None]:
     """``opening`` with its coverage blurred by ``sigma`` px, over a box grown to hold the blur
-    (within ``frame_size``, (w, h)), and ``interior`` on the same box; unchanged under 0.2 px."""
+    (within ``frame_size``, (w, h)), and ``interior`` (drawn over the opening's own box) on the
+    grown one; unchanged under 0.2 px."""
     if sigma < 0.2:
         return opening, interior
     import cv2
