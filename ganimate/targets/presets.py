@@ -52,6 +52,10 @@ class Preset:
     # model that has none of a group's AUs cannot show the expression (an error, not an edit
     # that is something else); missing AUs outside every group are minor (a warning).
     defining: tuple[tuple[str, ...], ...] = ()
+    # AUs outside the prototype that a face's own expression of it brings with it, kept as far
+    # as the face shows the expression (:func:`preset_goal`), not taken to 0: a broad smile
+    # raises the upper lip off the teeth (AU10).
+    carries: tuple[str, ...] = ()
 
     def missing(self, au_names: Sequence[str]) -> tuple[str, ...]:
         """The preset's AUs that a model with ``au_names`` lacks."""
@@ -78,8 +82,10 @@ PRESETS: dict[str, Preset] = {
                     "0.7 and 6 at B: the scanned 6E+12E is broader than the London people's "
                     "own broad smiles (identity distance 0.29 against their 0.22, eyes half "
                     "shut); 12 at D with 25 at 0.7 measured 0.24 and a lower lip hanging off "
-                    "the teeth; happy:1.25 is 6+12 at C+D",
-               defining=(("AU12",),)),
+                    "the teeth; happy:1.25 is 6+12 at C+D. A grin's own upper lip raiser (10) "
+                    "is kept as far as the face smiles: taken to 0 it lowered face_noface.mov's "
+                    "grin over his teeth",
+               defining=(("AU12",),), carries=("AU10",)),
         Preset("sad", "1+4+15+17", {"AU01": _E, "AU04": _E, "AU15": _E, "AU17": _C},
                note="EMFACS 1+4+15 with the chin raiser (17) that usually accompanies it; with "
                     "the scanned basis' per-point clamp, 1 and 4 at E give the oblique brows "
@@ -234,7 +240,8 @@ def preset_goal(y: np.ndarray, preset: Preset, au_names: Sequence[str] = AU_NAME
     weakest defining group's own share of the preset's, 0-1): a laugh's open mouth is part of
     the laugh and stays, a surprised face's gaping jaw is not a smile's and closes toward the
     preset's (kept whole, `happy` on 26 surprised London faces read happy less: mean P 0.127 ->
-    0.085)."""
+    0.085). The AUs the preset carries (:attr:`Preset.carries`, a grin's raised upper lip): the
+    face's own, in that same share; other AUs: 0."""
     preset_vec = preset.vector(au_names)
     names = list(au_names)
     excess = np.maximum(np.asarray(y, np.float32) - preset_vec, 0.0)
@@ -248,4 +255,7 @@ def preset_goal(y: np.ndarray, preset: Preset, au_names: Sequence[str] = AU_NAME
              else np.ones(np.shape(y)[:-1], np.float32))
     defining = np.array([any(n in g for g in preset.defining) for n in names])
     weight = np.where(defining, 1.0, np.asarray(share, np.float32)[..., None])
-    return np.where(preset_vec > 0, preset_vec + weight * excess, 0.0).astype(np.float32)
+    carried = np.array([n in preset.carries for n in names]) & (preset_vec <= 0)
+    own = weight * np.asarray(y, np.float32)
+    return np.where(preset_vec > 0, preset_vec + weight * excess,
+                    np.where(carried, own, 0.0)).astype(np.float32)

@@ -70,14 +70,17 @@ def test_presets_follow_the_facs_prototypes(name, aus):
     # at full strength from a face showing none of it: the preset exactly
     np.testing.assert_allclose(build_target(np.zeros(K), target_spec(name)), preset.vector(),
                                atol=1e-6)
-    # from any face: AUs outside it relax to 0, its defining AUs never fall below the face's
-    # own, its other AUs stay within [preset, face's own] (blink kept from the source)
+    # from any face: AUs outside it relax to 0 (those it carries to at most the face's own),
+    # its defining AUs never fall below the face's own, its other AUs stay within [preset,
+    # face's own] (blink kept from the source)
     y_r = np.random.default_rng(0).uniform(0, 1, K).astype(np.float32)
     y_g = build_target(y_r, target_spec(name))
     p = preset.vector()
     for i, au in enumerate(AU_NAMES):
         if au == "AU45":
             assert y_g[i] == pytest.approx(y_r[i])
+        elif au in preset.carries:
+            assert 0.0 <= y_g[i] <= y_r[i] + 1e-6
         elif p[i] == 0:
             assert y_g[i] == 0.0
         elif any(au in g for g in preset.defining):
@@ -104,6 +107,21 @@ def test_a_preset_never_takes_away_what_the_face_already_shows_of_it():
     assert half[IDX["AU12"]] == pytest.approx(1.0) and half[IDX["AU04"]] == pytest.approx(0.15)
     # neutral has no AU of its own: it still relaxes everything
     assert build_target(laughing, target_spec("neutral"))[IDX["AU12"]] == 0.0
+
+
+def test_happy_keeps_a_grins_raised_upper_lip_as_far_as_the_face_smiles():
+    """A broad smile raises the upper lip off the teeth (AU10): `happy` taken to 0 lowered
+    face_noface.mov's grin over his teeth; it keeps it in the share the face smiles, and takes
+    away an upper lip that a sneer raises."""
+    assert PRESETS["happy"].carries == ("AU10",)
+    grin = vec(AU06=0.5, AU12=0.9, AU10=0.22, AU25=1.0, AU26=0.4)
+    assert build_target(grin, target_spec("happy"))[IDX["AU10"]] == pytest.approx(0.22)
+    half = vec(AU12=0.35, AU10=0.22)  # half of happy's AU12: half of the lip kept
+    assert build_target(half, target_spec("happy"))[IDX["AU10"]] == pytest.approx(0.11)
+    sneer = vec(AU09=0.8, AU10=0.8)
+    assert build_target(sneer, target_spec("happy"))[IDX["AU10"]] == 0.0
+    for other in ("sad", "surprise", "neutral"):
+        assert build_target(grin, target_spec(other))[IDX["AU10"]] == 0.0, other
 
 
 def test_disgust_has_au16_for_the_warp_only_and_contempt_is_refused(caplog):
