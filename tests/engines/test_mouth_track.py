@@ -358,3 +358,25 @@ def test_a_tracks_gap_under_its_own_teeth_shows_the_tongue_its_drawn_mouth_shows
                                                                                      upper)]
     assert np.median(lab[0][:, 0]) > np.median(lab[1][:, 0]) + 5, [np.median(x[:, 0])
                                                                    for x in lab]
+
+
+def test_a_track_reads_the_lips_colour_and_focus_on_its_first_frame_then_every_few(
+        monkeypatch):
+    """The lips' colour and the edges' softness (the drawn tongue's, the painted rim's) are
+    read on a track's first frame and then on every ``look_every``-th, their averages moved as
+    far as the frames between would have moved them."""
+    from ganimate.engines import mouth_track
+
+    calls = []
+    real = mouth_track.camera_blur
+    monkeypatch.setattr(mouth_track, "camera_blur",
+                        lambda frame, lm: calls.append(1) or real(frame, lm))
+    lm = ajar(0.0)
+    photo = lip_photo(lm)
+    track = MouthTrack(30.0, config=MouthTrackConfig(look_every=5))
+    first = track.update(photo, lm)
+    assert first.lips is not None and first.blur == pytest.approx(real(photo, lm))
+    for _ in range(9):
+        track.update(photo, lm)
+    assert len(calls) == 2  # frames 0 and 5 of 10
+    assert MouthTrack(30.0)._look_rate == pytest.approx(1 - (1 - MouthTrack(30.0)._rate) ** 5)
