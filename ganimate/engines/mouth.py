@@ -34,7 +34,6 @@ from ganimate.faces.measures import INNER_LIPS
 # drawn).
 
 
-
 @dataclass(frozen=True)
 class MouthConfig:
     """How the opening is painted; lengths in inter-ocular distances (IOD)."""

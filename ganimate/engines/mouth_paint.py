@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -56,8 +57,8 @@ class MouthEdit:
     memory: MouthMemory | None  # a video track's (None: this frame alone)
     basis: object  # the AU -> mesh basis (its ``jaw_open`` weights open the drawn jaw)
 
-    @property
-    def scale(self) -> float:
+    @cached_property
+    def scale(self) -> float:  # the face's IOD, px
         return eye_centre_distance(self.landmarks)
 
 
@@ -94,9 +95,10 @@ def plan_mouth(edit: MouthEdit, shifts: np.ndarray, field, shut: float, touch: f
     opening, gap = fade_opening(opening, max(touch, shut)), fade_opening(gap, touch)
     if opening is None and gap is None:
         return None
-    if memory is None:
-        colour, tissue = seam_colour(frame, landmarks, scale), lips_lab(frame, landmarks)
-        blur = camera_blur(frame, landmarks, config.focus)
+    if memory is None:  # what a track averages, read on this photo (where it is used)
+        colour = seam_colour(frame, landmarks, scale)
+        tissue = lips_lab(frame, landmarks) if config.teeth.lips_tissue else None
+        blur = camera_blur(frame, landmarks, config.focus) if config.focus.strength > 0 else 0.0
     else:
         colour, tissue, blur = memory.seam, memory.lips, memory.blur
     plan = MouthPlan(opening, gap, colour, tissue, edge_softness(blur, scale, config.focus),
